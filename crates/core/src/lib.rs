@@ -1,0 +1,15 @@
+//! Yikatong's pure domain: the rules of SPEC.md as plain functions and values.
+//!
+//! Nothing here does I/O, async work or database access. The service layer loads state,
+//! asks this crate to decide, and hands the result to the store.
+
+pub mod access;
+pub mod calendar;
+pub mod clock;
+pub mod identity;
+pub mod money;
+pub mod policy;
+pub mod refusal;
+pub mod registry;
+
+pub use refusal::Refusal;

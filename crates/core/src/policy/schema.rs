@@ -1,0 +1,125 @@
+//! The parameters a region file may hold, and the unit each is written in. The names are
+//! code (a rule asks for a parameter by name); the numbers are data (the region files).
+//!
+//! A pattern's `{category}` and `{level}` stand for the listed segments, so that a typo
+//! such as `outpatient.deductible.retird` is an unknown key, not a silently ignored one.
+
+/// The unit a parameter's values are written in; the key of the value inside each entry
+/// (`{ from = 2001-04-01, fen = 180000, source = "…" }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Money in fen (分).
+    Fen,
+    /// Calendar days (R-CAL-3).
+    Days,
+    /// Working days of the official calendar (R-CAL-1).
+    WorkingDays,
+    /// A ratio in basis points, 10 000 = 100 %.
+    Bp,
+    /// A whole number of things (attempts, rows).
+    Count,
+    /// A day of the month, 1-31.
+    DayOfMonth,
+    /// A time of day in business time, written as a TOML local time (`06:00:00`).
+    ClockTime,
+    /// An age in whole years.
+    Years,
+    /// On or off.
+    Flag,
+    /// A rule written in words, for a clerk to apply.
+    Text,
+}
+
+impl Unit {
+    pub fn key(self) -> &'static str {
+        match self {
+            Unit::Fen => "fen",
+            Unit::Days => "days",
+            Unit::WorkingDays => "working_days",
+            Unit::Bp => "bp",
+            Unit::Count => "count",
+            Unit::DayOfMonth => "day_of_month",
+            Unit::ClockTime => "time",
+            Unit::Years => "years",
+            Unit::Flag => "flag",
+            Unit::Text => "text",
+        }
+    }
+
+    pub const ALL: [Unit; 10] = [
+        Unit::Fen,
+        Unit::Days,
+        Unit::WorkingDays,
+        Unit::Bp,
+        Unit::Count,
+        Unit::DayOfMonth,
+        Unit::ClockTime,
+        Unit::Years,
+        Unit::Flag,
+        Unit::Text,
+    ];
+}
+
+/// Insurance categories as they appear in parameter names.
+pub const CATEGORIES: [&str; 5] = ["in_service", "retired", "retired_70_plus", "resident", "flexible"];
+/// Institution kinds and levels as they appear in parameter names. `hospital` is any
+/// level-1+ hospital where a region does not distinguish levels.
+pub const LEVELS: [&str; 6] = ["community", "hospital", "level_1", "level_2", "level_3", "pharmacy"];
+/// Age bands used by caps.
+pub const AGE_BANDS: [&str; 2] = ["under_45", "from_45"];
+
+/// (pattern, unit, what it means).
+pub const PARAMETERS: &[(&str, Unit, &str)] = &[
+    ("card.pre_loss_days", Unit::Days, "R-LOSS-2: days a pre-loss stays in force before it lifts by itself"),
+    ("card.pre_loss_separate_zones", Unit::Flag, "R-LOSS-1 (Jinan): social and financial zones are reported lost separately"),
+    ("card.formal_loss_at_bank", Unit::Flag, "Jinan: formal loss may also be reported at any bank outlet"),
+    ("card.replacement_fee", Unit::Fen, "R-LOSS-5: 工本费 for a replacement or exchange"),
+    ("card.production_working_days.ordinary", Unit::WorkingDays, "R-LOSS-4: working days until a replacement ordinary card is ready"),
+    ("card.production_working_days.financial", Unit::WorkingDays, "R-LOSS-4: working days until a replacement financial card is ready"),
+    ("card.production_due_days", Unit::Days, "R-APP-3: days within which a unit's batch must be produced"),
+    ("card.second_application_days", Unit::Days, "R-SECOND-1: days until a second application's card is ready"),
+    ("card.distribution_days", Unit::Days, "R-DIST-1: days within which a unit hands produced cards to holders"),
+    ("card.first_issue_fee", Unit::Fen, "R-APP-1: fee for the first card"),
+    ("card.online_window.first_day", Unit::DayOfMonth, "R-ONLINE-1: first day of the month online applications open"),
+    ("card.online_window.opens", Unit::ClockTime, "R-ONLINE-1: daily opening time of online applications"),
+    ("card.online_window.closes", Unit::ClockTime, "R-ONLINE-1: daily closing time of online applications"),
+    ("card.password.max_failures", Unit::Count, "R-PWD-1: wrong query passwords in a day before the password locks"),
+    ("comparison_required_before_production", Unit::Flag, "R-CMP-3: only compared persons may go into production"),
+    ("photo.size", Unit::Text, "R-CMP-5: photo size"),
+    ("photo.rules", Unit::Text, "R-CMP-5: photo rules a clerk confirms"),
+    ("outpatient.deductible.{category}", Unit::Fen, "R-SET-2: outpatient deductible per calendar year, by category"),
+    ("outpatient.deductible.{level}", Unit::Fen, "R-SET-2: outpatient deductible per calendar year, by institution level"),
+    ("outpatient.fund_ratio.{category}", Unit::Bp, "share the fund pays above the deductible, by category"),
+    ("outpatient.fund_ratio.{level}", Unit::Bp, "share the fund pays above the deductible, by institution level"),
+    ("outpatient.fund_ratio.{category}.{level}", Unit::Bp, "share the fund pays above the deductible, by category and level"),
+    ("outpatient.annual_fund_cap.{category}", Unit::Fen, "annual outpatient fund cap, by category"),
+    ("outpatient.annual_fund_cap.{category}.{age_band}", Unit::Fen, "annual outpatient fund cap, by category and age band"),
+    ("outpatient.insured_amount_limit.{category}", Unit::Fen, "insured amount per year above the deductible within which the ratio applies"),
+    ("outpatient.class_b_self_pay", Unit::Bp, "R-SET-3: self-pay 2 share of a class-B item"),
+    ("outpatient.diagnosis_fee_fund_payment", Unit::Fen, "R-SET-4: fixed fund payment of the outpatient diagnosis fee"),
+];
+
+/// Every concrete parameter name with its unit and meaning.
+pub fn expanded() -> Vec<(String, Unit, &'static str)> {
+    let mut out = Vec::new();
+    for (pattern, unit, doc) in PARAMETERS {
+        let mut names = vec![pattern.to_string()];
+        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..])] {
+            names = names
+                .into_iter()
+                .flat_map(|n| {
+                    if n.contains(ph) {
+                        values.iter().map(|v| n.replacen(ph, v, 1)).collect::<Vec<_>>()
+                    } else {
+                        vec![n]
+                    }
+                })
+                .collect();
+        }
+        out.extend(names.into_iter().map(|n| (n, *unit, *doc)));
+    }
+    out
+}
+
+/// Parameters every region file must define.
+pub const REQUIRED: &[&str] = &["card.pre_loss_days"];

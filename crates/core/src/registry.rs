@@ -1,0 +1,153 @@
+//! The registry of SPEC §1-2: employer units, service outlets, designated institutions
+//! and insured persons, with the checks their fields must pass before they are stored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Refusal;
+
+/// Insurance category (参保类别) as API.md names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// 在职 employee in service.
+    InService,
+    /// 退休 retired employee.
+    Retired,
+    /// 城乡居民 urban-rural resident.
+    Resident,
+    /// 灵活就业 flexible employment.
+    Flexible,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [Category::InService, Category::Retired, Category::Resident, Category::Flexible];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::InService => "in_service",
+            Category::Retired => "retired",
+            Category::Resident => "resident",
+            Category::Flexible => "flexible",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Category, Refusal> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            Refusal::bad_input("invalid_category", format!("unknown insurance category '{s}'; use in_service, retired, resident or flexible"))
+        })
+    }
+}
+
+/// Level of a designated institution (医疗机构等级).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InstitutionLevel {
+    #[serde(rename = "community")]
+    Community,
+    #[serde(rename = "1")]
+    Level1,
+    #[serde(rename = "2")]
+    Level2,
+    #[serde(rename = "3")]
+    Level3,
+    #[serde(rename = "pharmacy")]
+    Pharmacy,
+}
+
+impl InstitutionLevel {
+    pub const ALL: [InstitutionLevel; 5] = [
+        InstitutionLevel::Community,
+        InstitutionLevel::Level1,
+        InstitutionLevel::Level2,
+        InstitutionLevel::Level3,
+        InstitutionLevel::Pharmacy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstitutionLevel::Community => "community",
+            InstitutionLevel::Level1 => "1",
+            InstitutionLevel::Level2 => "2",
+            InstitutionLevel::Level3 => "3",
+            InstitutionLevel::Pharmacy => "pharmacy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<InstitutionLevel, Refusal> {
+        InstitutionLevel::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| {
+            Refusal::bad_input("invalid_level", format!("unknown institution level '{s}'; use community, 1, 2, 3 or pharmacy"))
+        })
+    }
+}
+
+/// Person flags that change what the card must say (R-ID-3, R-INFO-1).
+pub const PERSON_FLAGS: [&str; 2] = ["disabled_veteran", "special_disease"];
+
+/// Checks an organisation code: 1-32 letters, digits, `-` or `_`.
+pub fn check_code(what: &str, code: &str) -> Result<(), Refusal> {
+    let ok = !code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::bad_input("invalid_code", format!("the {what} code must be 1-32 letters, digits, '-' or '_', not {code:?}")))
+    }
+}
+
+/// Checks a person's or organisation's name: 1-50 characters, no control characters.
+pub fn check_name(what: &str, name: &str) -> Result<(), Refusal> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > 50 || name.chars().any(char::is_control) {
+        Err(Refusal::bad_input("invalid_name", format!("the {what} must be 1 to 50 characters without control characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// GB/T 3304 ethnicity codes: 01-56, 97 (other), 98 (naturalised foreigner).
+pub fn check_ethnicity(code: &str) -> Result<(), Refusal> {
+    let ok = code.len() == 2
+        && code.parse::<u8>().map(|n| (1..=56).contains(&n) || n == 97 || n == 98).unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::bad_input("invalid_ethnicity", format!("ethnicity must be a two-digit GB/T 3304 code (01-56, 97, 98), not {code:?}")))
+    }
+}
+
+/// A phone number: a mobile number (11 digits starting with 1) or a landline of 7-20
+/// digits with optional `-`.
+pub fn check_phone(phone: &str) -> Result<(), Refusal> {
+    let digits = phone.chars().filter(|c| c.is_ascii_digit()).count();
+    let ok = phone.chars().all(|c| c.is_ascii_digit() || c == '-') && (7..=20).contains(&digits);
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::bad_input("invalid_phone", format!("phone must be 7 to 20 digits (a '-' may separate the area code), not {phone:?}")))
+    }
+}
+
+pub fn check_flags(flags: &[String]) -> Result<(), Refusal> {
+    match flags.iter().find(|f| !PERSON_FLAGS.contains(&f.as_str())) {
+        Some(f) => Err(Refusal::bad_input("invalid_flag", format!("unknown person flag '{f}'; flags are {}", PERSON_FLAGS.join(", ")))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_checks() {
+        assert!(check_code("unit", "U-001").is_ok());
+        assert_eq!(check_code("unit", "").unwrap_err().code, "invalid_code");
+        assert!(check_ethnicity("01").is_ok() && check_ethnicity("98").is_ok());
+        assert!(check_ethnicity("57").is_err() && check_ethnicity("1").is_err());
+        assert!(check_phone("13800138000").is_ok() && check_phone("010-12345678").is_ok());
+        assert!(check_phone("call me").is_err());
+        assert!(check_name("name", "张三").is_ok() && check_name("name", " ").is_err());
+        assert_eq!(Category::parse("retired").unwrap(), Category::Retired);
+        assert_eq!(InstitutionLevel::parse("3").unwrap(), InstitutionLevel::Level3);
+        assert!(check_flags(&["special_disease".into()]).is_ok());
+        assert!(check_flags(&["vip".into()]).is_err());
+    }
+}
