@@ -1,14 +1,114 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Yikatong's storage. One [`Store`] trait of whole business operations, implemented on
+//! SQLite (the embedded default) and on PostgreSQL. Both implementations are the same
+//! source (`backend.rs`) compiled against each database's types, with their own
+//! migrations and the few statements that differ; the two-backend tests cover every query.
+//!
+//! The store encrypts personal data on the way in and decrypts it on the way out, so no
+//! layer above sees ciphertext and no table holds a readable ID number, name or phone.
+//! The store never decides business rules.
+
+pub mod crypto;
+mod backend;
+mod postgres;
+mod records;
+mod sqlite;
+pub mod testing;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use crypto::{DataKey, KeyError};
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (a code, an SSN, an idempotency key).
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// Someone else changed the row first; reload and try again.
+    #[error("{0} was changed by someone else at the same time; try again")]
+    Conflict(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("cannot open the database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub type StoreResult<T> = Result<T, StoreError>;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Whole business operations; each is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    fn data_key(&self) -> &DataKey;
+
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Registry (SPEC §1-2).
+    async fn insert_unit(&self, unit: &Organisation) -> StoreResult<()>;
+    async fn get_unit(&self, code: &str) -> StoreResult<Option<Organisation>>;
+    async fn insert_outlet(&self, outlet: &Organisation) -> StoreResult<()>;
+    async fn get_outlet(&self, code: &str) -> StoreResult<Option<Organisation>>;
+    async fn insert_institution(&self, inst: &Institution) -> StoreResult<()>;
+    async fn get_institution(&self, code: &str) -> StoreResult<Option<Institution>>;
+
+    async fn insert_person(&self, person: &Person) -> StoreResult<()>;
+    /// Inserts many persons in one transaction (demo data, bulk loads); persons already
+    /// present are skipped. Returns how many were inserted.
+    async fn insert_persons(&self, persons: &[Person]) -> StoreResult<u64>;
+    async fn get_person(&self, ssn: &str) -> StoreResult<Option<Person>>;
+    async fn find_person_by_handbook(&self, handbook_no: &str) -> StoreResult<Option<Person>>;
+    async fn count_persons(&self) -> StoreResult<i64>;
+    /// R-INFO-1: replaces the person's current record with `after` if its version is
+    /// still `expected_version`, and appends `change` to the dated history, together.
+    async fn change_person(&self, expected_version: i64, after: &Person, change: &PersonChange) -> StoreResult<()>;
+    async fn person_history(&self, ssn: &str) -> StoreResult<Vec<PersonChange>>;
+
+    // Access tokens.
+    async fn insert_token(&self, token_hash: &str, grant: &TokenGrant, at: DateTime<Utc>) -> StoreResult<i64>;
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn revoke_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+
+    // Idempotency of creating requests.
+    async fn idempotency_begin(&self, token_id: i64, key: &str, fingerprint: &str, at: DateTime<Utc>) -> StoreResult<IdempotencyBegin>;
+    async fn idempotency_finish(&self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()>;
+    async fn idempotency_abandon(&self, token_id: i64, key: &str) -> StoreResult<()>;
+
+    // Working-day calendar years loaded by an operator (R-CAL-2).
+    async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
+
+    /// The benchmark baseline: `count` single-row INSERT transactions straight into a
+    /// scratch table of the same database, on `concurrency` connections.
+    async fn baseline_single_row_inserts(&self, count: usize, concurrency: usize) -> StoreResult<std::time::Duration>;
+}
+
+/// Opens (creating and migrating as needed) the database named by `url`: a
+/// `postgres://` or `postgresql://` URL, otherwise a SQLite file path (or `sqlite:` URL).
+pub async fn open(url: &str, key: DataKey) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(url, key).await?))
+    } else {
+        Ok(Arc::new(sqlite::SqliteStore::open(url, key).await?))
+    }
+}
+
+/// Hides a password in a database URL before it is shown.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }

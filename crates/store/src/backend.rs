@@ -1,0 +1,477 @@
+//! The body of [`crate::Store`], written once and expanded in `sqlite.rs` and
+//! `postgres.rs`. Names it uses resolve in the expanding module: `Db` (the sqlx
+//! database), `BACKEND`, `FOR_UPDATE`, and `begin_write(&pool)` (a write transaction:
+//! `BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing to upgrade a lock).
+//! Every statement is plain SQL both databases accept, with `$1, $2, …` in order.
+
+macro_rules! store_impl {
+    ($store:ident) => {
+        use async_trait::async_trait;
+        use chrono::{DateTime, Utc};
+        use sqlx::Row;
+
+        use crate::records::{parse_date, parse_ts, ts};
+        use crate::{
+            DataKey, IdempotencyBegin, Institution, Organisation, Person, PersonChange, Store, StoreError,
+            StoreResult, TokenGrant, TokenRecord,
+        };
+
+        /// Maps a unique-key violation to [`StoreError::Duplicate`].
+        fn unique(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+            let what = what.into();
+            move |e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(what),
+                _ => StoreError::Database(e),
+            }
+        }
+
+        impl $store {
+            async fn run_migrations(&self) -> StoreResult<()> {
+                let mut tx = begin_write(&self.pool).await?;
+                if let Some(lock) = MIGRATION_LOCK {
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                }
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+                )
+                .execute(&mut *tx)
+                .await?;
+                let done: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                for (version, script) in MIGRATIONS {
+                    if *version > done.unwrap_or(0) {
+                        sqlx::raw_sql(*script).execute(&mut *tx).await?;
+                        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                            .bind(*version)
+                            .bind(ts(Utc::now()))
+                            .execute(&mut *tx)
+                            .await?;
+                        tracing::info!(backend = BACKEND, version, "applied migration");
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            fn person_from_row(&self, row: &<Db as sqlx::Database>::Row) -> StoreResult<Person> {
+                let k = &self.key;
+                let flags: String = row.try_get("flags")?;
+                Ok(Person {
+                    ssn: k.decrypt(&row.try_get::<Vec<u8>, _>("ssn_enc")?)?,
+                    name: k.decrypt(&row.try_get::<Vec<u8>, _>("name_enc")?)?,
+                    gender: row.try_get("gender")?,
+                    birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
+                    ethnicity: row.try_get("ethnicity")?,
+                    category: row.try_get("category")?,
+                    region: row.try_get("region")?,
+                    unit_code: row.try_get("unit_code")?,
+                    phone: k.decrypt_opt(row.try_get("phone_enc")?)?,
+                    address: k.decrypt_opt(row.try_get("address_enc")?)?,
+                    handbook_no: k.decrypt_opt(row.try_get("handbook_enc")?)?,
+                    flags: serde_json::from_str(&flags).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+                    updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+                    version: row.try_get("version")?,
+                })
+            }
+
+            fn token_from_row(row: &<Db as sqlx::Database>::Row) -> StoreResult<TokenRecord> {
+                Ok(TokenRecord {
+                    id: row.try_get("id")?,
+                    grant: TokenGrant {
+                        role: row.try_get("role")?,
+                        outlet: row.try_get("outlet")?,
+                        unit: row.try_get("unit")?,
+                        institution: row.try_get("institution")?,
+                        person_hash: row.try_get("person_hash")?,
+                        label: row.try_get("label")?,
+                    },
+                    created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+                    revoked_at: row.try_get::<Option<String>, _>("revoked_at")?.map(|s| parse_ts(&s)).transpose()?,
+                })
+            }
+
+            async fn insert_org(&self, table: &'static str, org: &Organisation) -> StoreResult<()> {
+                let sql = match table {
+                    "units" => "INSERT INTO units (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
+                    _ => "INSERT INTO outlets (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
+                };
+                let what = if table == "units" { "unit" } else { "outlet" };
+                sqlx::query(sql)
+                    .bind(&org.code)
+                    .bind(&org.name)
+                    .bind(&org.region)
+                    .bind(ts(org.created_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unique(format!("{what} {}", org.code)))?;
+                Ok(())
+            }
+
+            async fn get_org(&self, table: &'static str, code: &str) -> StoreResult<Option<Organisation>> {
+                let sql = match table {
+                    "units" => "SELECT code, name, region, created_at FROM units WHERE code = $1",
+                    _ => "SELECT code, name, region, created_at FROM outlets WHERE code = $1",
+                };
+                let row = sqlx::query(sql).bind(code).fetch_optional(&self.pool).await?;
+                row.map(|r| {
+                    Ok(Organisation {
+                        code: r.try_get("code")?,
+                        name: r.try_get("name")?,
+                        region: r.try_get("region")?,
+                        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn insert_person_in<'e, E>(&self, exec: E, p: &Person, skip_existing: bool) -> StoreResult<u64>
+            where
+                E: sqlx::Executor<'e, Database = Db>,
+            {
+                let k = &self.key;
+                let sql = if skip_existing {
+                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING"
+                } else {
+                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                };
+                let done = sqlx::query(sql)
+                    .bind(k.lookup_hash(&p.ssn))
+                    .bind(k.encrypt(&p.ssn))
+                    .bind(k.encrypt(&p.name))
+                    .bind(&p.gender)
+                    .bind(p.birth_date.to_string())
+                    .bind(&p.ethnicity)
+                    .bind(&p.category)
+                    .bind(&p.region)
+                    .bind(&p.unit_code)
+                    .bind(k.encrypt_opt(p.phone.as_deref()))
+                    .bind(k.encrypt_opt(p.address.as_deref()))
+                    .bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
+                    .bind(k.encrypt_opt(p.handbook_no.as_deref()))
+                    .bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
+                    .bind(ts(p.created_at))
+                    .bind(ts(p.updated_at))
+                    .bind(p.version)
+                    .execute(exec)
+                    .await
+                    .map_err(unique(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn))))?;
+                Ok(done.rows_affected())
+            }
+
+            async fn person_where(&self, column: &'static str, hash: String) -> StoreResult<Option<Person>> {
+                let sql = match column {
+                    "handbook_hash" => "SELECT * FROM persons WHERE handbook_hash = $1",
+                    _ => "SELECT * FROM persons WHERE ssn_hash = $1",
+                };
+                let row = sqlx::query(sql).bind(hash).fetch_optional(&self.pool).await?;
+                row.map(|r| self.person_from_row(&r)).transpose()
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                BACKEND
+            }
+
+            fn data_key(&self) -> &DataKey {
+                &self.key
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_unit(&self, unit: &Organisation) -> StoreResult<()> {
+                self.insert_org("units", unit).await
+            }
+
+            async fn get_unit(&self, code: &str) -> StoreResult<Option<Organisation>> {
+                self.get_org("units", code).await
+            }
+
+            async fn insert_outlet(&self, outlet: &Organisation) -> StoreResult<()> {
+                self.insert_org("outlets", outlet).await
+            }
+
+            async fn get_outlet(&self, code: &str) -> StoreResult<Option<Organisation>> {
+                self.get_org("outlets", code).await
+            }
+
+            async fn insert_institution(&self, i: &Institution) -> StoreResult<()> {
+                sqlx::query("INSERT INTO institutions (code, name, region, level, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&i.code)
+                    .bind(&i.name)
+                    .bind(&i.region)
+                    .bind(&i.level)
+                    .bind(ts(i.created_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unique(format!("institution {}", i.code)))?;
+                Ok(())
+            }
+
+            async fn get_institution(&self, code: &str) -> StoreResult<Option<Institution>> {
+                let row = sqlx::query("SELECT code, name, region, level, created_at FROM institutions WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| {
+                    Ok(Institution {
+                        code: r.try_get("code")?,
+                        name: r.try_get("name")?,
+                        region: r.try_get("region")?,
+                        level: r.try_get("level")?,
+                        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn insert_person(&self, p: &Person) -> StoreResult<()> {
+                self.insert_person_in(&self.pool, p, false).await.map(|_| ())
+            }
+
+            async fn insert_persons(&self, persons: &[Person]) -> StoreResult<u64> {
+                let mut tx = begin_write(&self.pool).await?;
+                let mut n = 0;
+                for p in persons {
+                    n += self.insert_person_in(&mut *tx, p, true).await?;
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn get_person(&self, ssn: &str) -> StoreResult<Option<Person>> {
+                self.person_where("ssn_hash", self.key.lookup_hash(ssn)).await
+            }
+
+            async fn find_person_by_handbook(&self, handbook_no: &str) -> StoreResult<Option<Person>> {
+                self.person_where("handbook_hash", self.key.lookup_hash(handbook_no)).await
+            }
+
+            async fn count_persons(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(&self.pool).await?)
+            }
+
+            async fn change_person(&self, expected_version: i64, p: &Person, c: &PersonChange) -> StoreResult<()> {
+                let k = &self.key;
+                let hash = k.lookup_hash(&p.ssn);
+                let mut tx = begin_write(&self.pool).await?;
+                let updated = sqlx::query(
+                    "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11 WHERE ssn_hash = $12 AND version = $13",
+                )
+                .bind(k.encrypt(&p.name))
+                .bind(&p.ethnicity)
+                .bind(&p.category)
+                .bind(&p.unit_code)
+                .bind(k.encrypt_opt(p.phone.as_deref()))
+                .bind(k.encrypt_opt(p.address.as_deref()))
+                .bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
+                .bind(k.encrypt_opt(p.handbook_no.as_deref()))
+                .bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
+                .bind(ts(p.updated_at))
+                .bind(p.version)
+                .bind(&hash)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(unique("handbook number"))?;
+                if updated.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn))));
+                }
+                sqlx::query(
+                    "INSERT INTO person_changes (ssn_hash, changed_at, effective_on, actor, fields, before_enc, after_enc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&hash)
+                .bind(ts(c.changed_at))
+                .bind(c.effective_on.to_string())
+                .bind(&c.actor)
+                .bind(c.fields.join(","))
+                .bind(k.encrypt(&c.before.to_string()))
+                .bind(k.encrypt(&c.after.to_string()))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn person_history(&self, ssn: &str) -> StoreResult<Vec<PersonChange>> {
+                let k = &self.key;
+                let rows = sqlx::query(
+                    "SELECT changed_at, effective_on, actor, fields, before_enc, after_enc FROM person_changes WHERE ssn_hash = $1 ORDER BY id",
+                )
+                .bind(k.lookup_hash(ssn))
+                .fetch_all(&self.pool)
+                .await?;
+                let json = |blob: Vec<u8>| -> StoreResult<serde_json::Value> {
+                    serde_json::from_str(&k.decrypt(&blob)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+                };
+                rows.into_iter()
+                    .map(|r| {
+                        let fields: String = r.try_get("fields")?;
+                        Ok(PersonChange {
+                            ssn: ssn.to_string(),
+                            changed_at: parse_ts(&r.try_get::<String, _>("changed_at")?)?,
+                            effective_on: parse_date(&r.try_get::<String, _>("effective_on")?)?,
+                            actor: r.try_get("actor")?,
+                            fields: fields.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                            before: json(r.try_get("before_enc")?)?,
+                            after: json(r.try_get("after_enc")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_token(&self, token_hash: &str, g: &TokenGrant, at: DateTime<Utc>) -> StoreResult<i64> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO tokens (token_hash, role, outlet, unit, institution, person_hash, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(token_hash)
+                .bind(&g.role)
+                .bind(&g.outlet)
+                .bind(&g.unit)
+                .bind(&g.institution)
+                .bind(&g.person_hash)
+                .bind(&g.label)
+                .bind(ts(at))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(unique("token"))?;
+                Ok(id)
+            }
+
+            async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
+                let row = sqlx::query("SELECT * FROM tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| Self::token_from_row(&r)).transpose()
+            }
+
+            async fn revoke_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(ts(at))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+                let rows = sqlx::query("SELECT * FROM tokens ORDER BY id").fetch_all(&self.pool).await?;
+                rows.iter().map(Self::token_from_row).collect()
+            }
+
+            async fn idempotency_begin(&self, token_id: i64, key: &str, fingerprint: &str, at: DateTime<Utc>) -> StoreResult<IdempotencyBegin> {
+                let inserted = sqlx::query(
+                    "INSERT INTO idempotency_keys (token_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(token_id)
+                .bind(key)
+                .bind(fingerprint)
+                .bind(ts(at))
+                .execute(&self.pool)
+                .await?;
+                if inserted.rows_affected() == 1 {
+                    return Ok(IdempotencyBegin::Fresh);
+                }
+                let row = sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE token_id = $1 AND key = $2")
+                    .bind(token_id)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else {
+                    // Abandoned between our insert and read: the caller may simply retry.
+                    return Ok(IdempotencyBegin::InProgress);
+                };
+                let stored: String = row.try_get("fingerprint")?;
+                if stored != fingerprint {
+                    return Ok(IdempotencyBegin::Mismatch);
+                }
+                let status: Option<i32> = row.try_get("status")?;
+                let body: Option<Vec<u8>> = row.try_get("body")?;
+                Ok(match (status, body) {
+                    (Some(s), Some(b)) => IdempotencyBegin::Replay { status: s as u16, body: b },
+                    _ => IdempotencyBegin::InProgress,
+                })
+            }
+
+            async fn idempotency_finish(&self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()> {
+                sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND key = $4")
+                    .bind(i32::from(status))
+                    .bind(body)
+                    .bind(token_id)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn idempotency_abandon(&self, token_id: i64, key: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status IS NULL")
+                    .bind(token_id)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                let mut tx = begin_write(&self.pool).await?;
+                sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO calendar_years (year, data, loaded_at) VALUES ($1, $2, $3)")
+                    .bind(year)
+                    .bind(toml)
+                    .bind(ts(at))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
+                let rows = sqlx::query("SELECT year, data FROM calendar_years ORDER BY year").fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok((r.try_get("year")?, r.try_get("data")?))).collect()
+            }
+
+            async fn baseline_single_row_inserts(&self, count: usize, concurrency: usize) -> StoreResult<std::time::Duration> {
+                let started = std::time::Instant::now();
+                let concurrency = concurrency.max(1);
+                let mut tasks = Vec::new();
+                for worker in 0..concurrency {
+                    let pool = self.pool.clone();
+                    let key = self.key.clone();
+                    let n = count / concurrency + usize::from(worker < count % concurrency);
+                    tasks.push(tokio::spawn(async move {
+                        for i in 0..n {
+                            let ssn = format!("{worker:03}{i:015}");
+                            let mut tx = begin_write(&pool).await?;
+                            sqlx::query("INSERT INTO bench_baseline (ssn_hash, ssn_enc, name_enc, phone_enc, created_at) VALUES ($1, $2, $3, $4, $5)")
+                                .bind(key.lookup_hash(&ssn))
+                                .bind(key.encrypt(&ssn))
+                                .bind(key.encrypt("基准姓名"))
+                                .bind(key.encrypt("13800000000"))
+                                .bind(ts(Utc::now()))
+                                .execute(&mut *tx)
+                                .await?;
+                            tx.commit().await?;
+                        }
+                        Ok::<(), StoreError>(())
+                    }));
+                }
+                for t in tasks {
+                    t.await.map_err(|e| StoreError::Corrupt(format!("benchmark worker failed: {e}")))??;
+                }
+                let took = started.elapsed();
+                sqlx::query("DELETE FROM bench_baseline").execute(&self.pool).await?;
+                Ok(took)
+            }
+        }
+    };
+}
+
+pub(crate) use store_impl;

@@ -1,0 +1,112 @@
+//! What the store keeps and returns, in plain (decrypted) form.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An employer unit or a service outlet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A designated medical institution or pharmacy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Institution {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    /// `community`, `1`, `2`, `3` or `pharmacy`.
+    pub level: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An insured person's current record (R-ID-3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// The full SSN; encrypted in the database, looked up by its keyed hash.
+    pub ssn: String,
+    pub name: String,
+    /// `male` / `female`, from the SSN.
+    pub gender: String,
+    pub birth_date: NaiveDate,
+    /// GB/T 3304 code.
+    pub ethnicity: String,
+    /// `in_service`, `retired`, `resident`, `flexible`.
+    pub category: String,
+    pub region: String,
+    pub unit_code: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub handbook_no: Option<String>,
+    pub flags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; guards concurrent changes.
+    pub version: i64,
+}
+
+/// One dated information change (R-INFO-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonChange {
+    pub ssn: String,
+    pub changed_at: DateTime<Utc>,
+    /// The business date the change takes effect.
+    pub effective_on: NaiveDate,
+    /// Who filed it: role and organisation, e.g. `unit:U001`.
+    pub actor: String,
+    pub fields: Vec<String>,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+/// What a bearer token allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenGrant {
+    pub role: String,
+    pub outlet: Option<String>,
+    pub unit: Option<String>,
+    pub institution: Option<String>,
+    /// Lookup hash of the holder's SSN.
+    pub person_hash: Option<String>,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub grant: TokenGrant,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The outcome of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// First use: go ahead, then finish or abandon.
+    Fresh,
+    /// Done before with the same request: send this answer again.
+    Replay { status: u16, body: Vec<u8> },
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// Instants are stored as fixed-width UTC text, which sorts in time order on both
+/// databases.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, crate::StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| crate::StoreError::Corrupt(format!("bad instant {s:?}: {e}")))
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, crate::StoreError> {
+    s.parse().map_err(|e| crate::StoreError::Corrupt(format!("bad date {s:?}: {e}")))
+}
