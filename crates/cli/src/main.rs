@@ -1,3 +1,67 @@
-fn main() {
-    println!("Hello, world!");
+//! `ykt`: the one binary of Yikatong. Every subcommand lives in its own module.
+
+mod admin;
+mod bench;
+mod config;
+mod demo;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "ykt", version, about = "Yikatong 一卡通: the social security card and the medical insurance behind it")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(serve::ServeArgs),
+    /// Serve a fresh embedded database filled with demo data, and print tokens.
+    Demo(demo::DemoArgs),
+    /// Administration: tokens.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Region policy.
+    #[command(subcommand)]
+    Policy(admin::PolicyCommand),
+    /// The working-day calendar.
+    #[command(subcommand)]
+    Calendar(admin::CalendarCommand),
+    /// Benchmarks, each beside a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    config::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ykt: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => serve::run(a).await,
+            Command::Demo(a) => demo::run(a).await,
+            Command::Admin(c) => admin::run_admin(c).await,
+            Command::Policy(c) => admin::run_policy(c),
+            Command::Calendar(c) => admin::run_calendar(c).await,
+            Command::Bench(c) => bench::run(c).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ykt: {message}");
+            ExitCode::from(2)
+        }
+    }
 }

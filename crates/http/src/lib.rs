@@ -1,14 +1,58 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Yikatong's HTTP interfaces on one listener: REST `/v1` (JSON, problem+json errors,
+//! OpenAPI at `/v1/openapi.json`), `/healthz` and `/metrics`. This file only wires
+//! things together; each part lives in its own module.
+
+mod error;
+mod extract;
+mod idempotency;
+mod observe;
+pub mod openapi;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use yikatong_core::clock::TestClock;
+use yikatong_service::Service;
+
+pub use error::ApiError;
+pub use observe::Metrics;
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    /// Present only with `ykt serve --test-clock`: then `PUT /v1/test/clock` exists.
+    pub test_clock: Option<TestClock>,
+    pub metrics: Arc<Metrics>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl AppState {
+    pub fn new(service: Arc<Service>, test_clock: Option<TestClock>) -> Self {
+        AppState { service, test_clock, metrics: Arc::new(Metrics::default()) }
     }
+}
+
+/// Largest request body accepted (JSON calls; file uploads get their own limit).
+const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    routes::routes(&state)
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(middleware::from_fn_with_state(state.clone(), observe::record_metrics))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(observe::trace_layer())
+        .layer(observe::request_id_layers())
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C (or the future `shutdown` completes).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -1,14 +1,63 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Yikatong's use cases. Each one authorises the caller, loads what it needs from the
+//! store, lets `yikatong-core` decide, and hands the result to the store in one
+//! transaction. Nothing here speaks HTTP; the CLI and the HTTP layer both call it.
+
+mod auth;
+pub mod demo;
+mod error;
+mod policy;
+mod registry;
+pub mod views;
+
+pub use policy::{ParameterView, PolicyView, WorkingDayAnswer, parse_date_param, policy_view};
+
+use std::sync::{Arc, RwLock};
+
+use yikatong_core::calendar::{CalendarError, CalendarYear, WorkingCalendar};
+use yikatong_core::clock::Clock;
+use yikatong_core::policy::PolicySet;
+use yikatong_store::Store;
+
+pub use auth::{IssuedToken, TokenRequest};
+pub use error::ServiceError;
+pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Everything a use case needs: storage, time, policy and the working-day calendar.
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    policies: Arc<PolicySet>,
+    calendar: RwLock<WorkingCalendar>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Service {
+    /// Builds the service; the calendar is the shipped years plus those an operator
+    /// loaded into this database (which win over shipped ones for the same year).
+    pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policies: PolicySet) -> ServiceResult<Service> {
+        let mut calendar = WorkingCalendar::shipped().map_err(ServiceError::from)?;
+        for (year, text) in store.calendar_years().await? {
+            let y = CalendarYear::parse(&format!("database year {year}"), &text).map_err(ServiceError::from)?;
+            calendar.insert(y);
+        }
+        Ok(Service { store, clock, policies: Arc::new(policies), calendar: RwLock::new(calendar) })
+    }
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    fn with_calendar<T>(&self, f: impl FnOnce(&WorkingCalendar) -> Result<T, CalendarError>) -> ServiceResult<T> {
+        let guard = self.calendar.read().map_err(|_| ServiceError::Internal("calendar lock poisoned".into()))?;
+        f(&guard).map_err(ServiceError::from)
     }
 }

@@ -34,7 +34,8 @@ pub struct TestDb {
 
 enum Cleanup {
     File(std::path::PathBuf),
-    Schema(String),
+    /// The schema and the server URL it lives on.
+    Schema(String, String),
 }
 
 fn unique_name() -> String {
@@ -44,14 +45,14 @@ fn unique_name() -> String {
 
 /// A fresh empty database of `backend`, as a URL (nothing is migrated yet); with the
 /// cleanup to run when done.
-pub async fn fresh_url(backend: Backend) -> (String, impl FnOnce()) {
-    let c = make(backend).await;
+pub async fn fresh_url(backend: Backend, pg_base: &str) -> (String, impl FnOnce()) {
+    let c = make(backend, pg_base).await;
     let url = c.0.clone();
     let cleanup = c.1;
     (url, move || run_cleanup(&cleanup))
 }
 
-async fn make(backend: Backend) -> (String, Cleanup) {
+async fn make(backend: Backend, pg_base: &str) -> (String, Cleanup) {
     match backend {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(unique_name());
@@ -60,7 +61,7 @@ async fn make(backend: Backend) -> (String, Cleanup) {
             (path.to_string_lossy().into_owned(), Cleanup::File(dir))
         }
         Backend::Postgres => {
-            let base = test_pg_url();
+            let base = pg_base.to_string();
             let schema = unique_name();
             let mut conn = sqlx::PgConnection::connect(&base).await.unwrap_or_else(|e| {
                 panic!(
@@ -73,7 +74,7 @@ async fn make(backend: Backend) -> (String, Cleanup) {
                 .await
                 .expect("create a test schema");
             let sep = if base.contains('?') { '&' } else { '?' };
-            (format!("{base}{sep}options[search_path]={schema}"), Cleanup::Schema(schema))
+            (format!("{base}{sep}options[search_path]={schema}"), Cleanup::Schema(schema, base))
         }
     }
 }
@@ -83,14 +84,15 @@ fn run_cleanup(c: &Cleanup) {
         Cleanup::File(dir) => {
             let _ = std::fs::remove_dir_all(dir);
         }
-        Cleanup::Schema(schema) => {
+        Cleanup::Schema(schema, base) => {
             let schema = schema.clone();
+            let base = base.clone();
             // Drop runs outside any runtime guarantee: use a small one of our own.
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
-                        if let Ok(mut conn) = sqlx::PgConnection::connect(&test_pg_url()).await {
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
                             let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
                                 .execute(&mut conn)
                                 .await;
@@ -105,7 +107,7 @@ fn run_cleanup(c: &Cleanup) {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
-        let (url, cleanup) = make(backend).await;
+        let (url, cleanup) = make(backend, &test_pg_url()).await;
         let key_hex = DataKey::generate_hex();
         let key = DataKey::from_hex(&key_hex).expect("a generated key is valid");
         let store = crate::open(&url, key).await.expect("open the test database");

@@ -1,0 +1,148 @@
+//! `ykt admin …`, `ykt policy …` and `ykt calendar …`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use yikatong_service::TokenRequest;
+
+use crate::config::{self, DbArgs};
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Print a new bearer token bound to a role.
+    Token(TokenArgs),
+    /// List issued tokens (without their secrets).
+    Tokens(DbArgs),
+    /// Revoke a token by its id; it stops working at once.
+    RevokeToken {
+        #[command(flatten)]
+        db: DbArgs,
+        id: i64,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// operator, clerk, unit, institution, holder, hotline, kiosk, bank or vendor.
+    #[arg(long)]
+    pub role: String,
+    #[arg(long)]
+    pub outlet: Option<String>,
+    #[arg(long)]
+    pub unit: Option<String>,
+    #[arg(long)]
+    pub institution: Option<String>,
+    /// The holder's SSN (holder tokens).
+    #[arg(long)]
+    pub person: Option<String>,
+    /// A note on who holds the token.
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+pub async fn run_admin(cmd: AdminCommand) -> Result<(), String> {
+    match cmd {
+        AdminCommand::Token(a) => {
+            let service = config::open(&a.db).await?;
+            let req = TokenRequest { role: a.role, outlet: a.outlet, unit: a.unit, institution: a.institution, person: a.person, label: a.label };
+            let t = service.issue_token(&req).await.map_err(|e| e.to_string())?;
+            eprintln!("token {} for role {} (shown once; store it safely)", t.id, t.role);
+            println!("{}", t.token);
+            Ok(())
+        }
+        AdminCommand::Tokens(db) => {
+            let service = config::open(&db).await?;
+            for t in service.list_tokens().await.map_err(|e| e.to_string())? {
+                let bound = [t.grant.outlet, t.grant.unit, t.grant.institution].into_iter().flatten().collect::<Vec<_>>().join(",");
+                let state = t.revoked_at.map(|r| format!("revoked {r}")).unwrap_or_else(|| "active".into());
+                println!("{:>5}  {:<12} {:<10} {:<24} {}  {}", t.id, t.grant.role, bound, state, t.created_at, t.grant.label);
+            }
+            Ok(())
+        }
+        AdminCommand::RevokeToken { db, id } => {
+            let service = config::open(&db).await?;
+            service.revoke_token(id).await.map_err(|e| e.to_string())?;
+            println!("token {id} revoked");
+            Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// The parameters in force on a date.
+    Show {
+        region: String,
+        /// YYYY-MM-DD (today in Asia/Shanghai if absent).
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON (as GET /v1/policies/{region}) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Directory of region files instead of the shipped ones.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Check region files strictly and report the first problem with file and line.
+    Check { files: Vec<PathBuf> },
+}
+
+pub fn run_policy(cmd: PolicyCommand) -> Result<(), String> {
+    match cmd {
+        PolicyCommand::Show { region, at, json, policies } => {
+            let set = config::policies(policies.as_ref())?;
+            let at = match at {
+                Some(a) => a.parse().map_err(|_| format!("--at must be a date like 2024-03-01, not {a:?}"))?,
+                None => yikatong_core::clock::Clock::today(&yikatong_core::clock::SystemClock),
+            };
+            let view = yikatong_service::policy_view(&set, &region, at).map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view).map_err(|e| e.to_string())?);
+            } else {
+                print!("{}", view.to_text());
+            }
+            Ok(())
+        }
+        PolicyCommand::Check { files } => {
+            for f in &files {
+                let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+                let r = yikatong_core::policy::parse_region(&f.display().to_string(), &text).map_err(|e| e.to_string())?;
+                println!("{}: {} ({}) with {} parameters — ok", f.display(), r.name, r.code, r.parameters.len());
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCommand {
+    /// Load (or replace) one year of the official calendar from a file.
+    Load {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// The loaded years.
+    Show(DbArgs),
+}
+
+pub async fn run_calendar(cmd: CalendarCommand) -> Result<(), String> {
+    match cmd {
+        CalendarCommand::Load { file, db } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let service = config::open(&db).await?;
+            let y = service.load_calendar_year(None, &file.display().to_string(), &text).await.map_err(|e| e.to_string())?;
+            println!("calendar {} loaded: {} holidays, {} adjusted workdays ({})", y.year, y.holidays.len(), y.workdays.len(), y.source);
+            Ok(())
+        }
+        CalendarCommand::Show(db) => {
+            let service = config::open(&db).await?;
+            for (year, source) in service.calendar_years().map_err(|e| e.to_string())? {
+                println!("{year}  {source}");
+            }
+            Ok(())
+        }
+    }
+}

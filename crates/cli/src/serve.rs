@@ -1,0 +1,49 @@
+//! `ykt serve`: the service on one listener.
+
+use std::sync::Arc;
+
+use clap::Args;
+use yikatong_core::clock::{Clock, SystemClock, TestClock};
+use yikatong_http::AppState;
+use yikatong_service::Service;
+
+use crate::config::{self, DbArgs};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Expose PUT /v1/test/clock so that black-box tests can travel in time.
+    #[arg(long)]
+    pub test_clock: bool,
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    let key = config::data_key(args.db.data_key_file.as_ref())?;
+    let policies = config::policies(args.db.policies.as_ref())?;
+    let store = config::open_store(&args.db.db, key).await?;
+    let (clock, test_clock): (Arc<dyn Clock>, Option<TestClock>) = if args.test_clock {
+        let c = TestClock::new(chrono::Utc::now());
+        (Arc::new(c.clone()), Some(c))
+    } else {
+        (Arc::new(SystemClock), None)
+    };
+    let service = config::service(store, clock, policies).await?;
+    listen_and_serve(service, test_clock, &args.listen, |url| println!("Yikatong is serving on {url}")).await
+}
+
+/// Binds `listen`, announces the URL, and serves until Ctrl-C.
+pub async fn listen_and_serve(service: Arc<Service>, test_clock: Option<TestClock>, listen: &str, announce: impl FnOnce(&str)) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, backend = service.store().backend(), "serving");
+    announce(&format!("http://{addr}"));
+    let state = AppState::new(service, test_clock);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    yikatong_http::serve(listener, state, shutdown).await.map_err(|e| format!("the server stopped: {e}"))
+}

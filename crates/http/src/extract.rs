@@ -1,0 +1,52 @@
+//! Request extractors: the authenticated caller, and JSON bodies whose errors are
+//! problem+json naming the field.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use yikatong_core::access::Principal;
+
+use crate::{ApiError, AppState};
+
+/// The caller, from `Authorization: Bearer <token>`.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(Caller(p.clone()));
+        }
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::new(401, "unauthenticated", "this call needs `Authorization: Bearer <token>` (tokens come from `ykt admin token`)")
+        })?;
+        let principal = state.service.authenticate(&token).await?;
+        parts.extensions.insert(principal.clone());
+        Ok(Caller(principal))
+    }
+}
+
+pub fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+/// A JSON body; a malformed one is refused with 400 `invalid_body` and serde's account
+/// of what is wrong (field and position).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(413, "body_too_large", e.body_text()))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::new(400, "invalid_body", format!("the request body is not valid: {e}")))
+    }
+}

@@ -1,0 +1,92 @@
+//! `Idempotency-Key` on POST: the first request with a key runs and its answer is kept;
+//! the same request again gets the same answer without running twice; the same key on a
+//! different request is refused. Keys are per token, so callers cannot collide.
+
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sm3::{Digest, Sm3};
+use yikatong_store::IdempotencyBegin;
+
+use crate::error::problem_response;
+use crate::extract::bearer;
+use crate::{AppState, BODY_LIMIT};
+
+pub const HEADER: &str = "idempotency-key";
+
+pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req.headers().get(HEADER).cloned() else {
+        return next.run(req).await;
+    };
+    let key = match key.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_string(),
+        _ => return problem_response(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"),
+    };
+    let (mut parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return problem_response(413, "body_too_large", "the request body is too large"),
+    };
+    let principal = match bearer(&parts) {
+        Some(token) => state.service.authenticate(&token).await.ok(),
+        None => None,
+    };
+    let Some(principal) = principal else {
+        // Not authenticated: let the endpoint refuse it the usual way.
+        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    };
+    let mut hasher = Sm3::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.to_string().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let fingerprint = hex::encode(hasher.finalize());
+    let store = state.service.store().clone();
+    let now = state.service.clock().now();
+    let begun = store.idempotency_begin(principal.token_id, &key, &fingerprint, now).await;
+    match begun {
+        Ok(IdempotencyBegin::Fresh) => {
+            parts.extensions.insert(principal.clone());
+            let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let (res_parts, res_body) = res.into_parts();
+            let body = to_bytes(res_body, usize::MAX).await.unwrap_or_else(|_| Bytes::new());
+            let kept = if res_parts.status.is_server_error() {
+                store.idempotency_abandon(principal.token_id, &key).await
+            } else {
+                store.idempotency_finish(principal.token_id, &key, res_parts.status.as_u16(), &body).await
+            };
+            if let Err(e) = kept {
+                tracing::error!(error = %e, "could not keep the idempotent answer");
+            }
+            Response::from_parts(res_parts, Body::from(body))
+        }
+        Ok(IdempotencyBegin::Replay { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+            let mut res = (status, body).into_response();
+            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            res
+        }
+        Ok(IdempotencyBegin::InProgress) => problem_response(
+            409,
+            "duplicate_request",
+            "a request with this Idempotency-Key is still being processed; ask again in a moment",
+        ),
+        Ok(IdempotencyBegin::Mismatch) => problem_response(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a different request",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "idempotency store failed");
+            problem_response(500, "internal_error", "the service could not complete the request; it has been logged")
+        }
+    }
+}

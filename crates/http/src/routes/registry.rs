@@ -1,0 +1,83 @@
+//! Registry endpoints (API.md "Registry").
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use yikatong_service::views::{OrganisationView, PersonChangeView, PersonView};
+use yikatong_service::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
+
+use crate::extract::{Caller, JsonBody};
+use crate::{ApiError, AppState};
+
+type Created<T> = (StatusCode, Json<T>);
+
+/// Registers an employer unit (operator).
+#[utoipa::path(post, path = "/v1/units", tag = "registry", request_body = NewOrganisation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    responses((status = 201, body = OrganisationView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_unit(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<NewOrganisation>) -> Result<Created<OrganisationView>, ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.create_unit(&who, &b).await?)))
+}
+
+/// An employer unit.
+#[utoipa::path(get, path = "/v1/units/{code}", tag = "registry", params(("code" = String, Path)),
+    responses((status = 200, body = OrganisationView), (status = 404, body = crate::error::Problem)))]
+pub async fn get_unit(State(s): State<AppState>, Caller(who): Caller, Path(code): Path<String>) -> Result<Json<OrganisationView>, ApiError> {
+    who.require(&[yikatong_core::access::Role::Operator, yikatong_core::access::Role::Clerk, yikatong_core::access::Role::Unit])
+        .map_err(yikatong_service::ServiceError::from)?;
+    let unit = s.service.store().get_unit(&code).await.map_err(yikatong_service::ServiceError::from)?;
+    let unit = unit.ok_or_else(|| ApiError::new(404, "unit_not_found", format!("there is no unit {code}")))?;
+    Ok(Json(OrganisationView::from_org(&unit, None)))
+}
+
+/// Registers a service outlet (operator).
+#[utoipa::path(post, path = "/v1/outlets", tag = "registry", request_body = NewOrganisation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    responses((status = 201, body = OrganisationView), (status = 409, body = crate::error::Problem)))]
+pub async fn create_outlet(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<NewOrganisation>) -> Result<Created<OrganisationView>, ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.create_outlet(&who, &b).await?)))
+}
+
+/// Registers a designated institution (operator); level `community`, `1`, `2`, `3`, `pharmacy`.
+#[utoipa::path(post, path = "/v1/institutions", tag = "registry", request_body = NewInstitution,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    responses((status = 201, body = OrganisationView), (status = 409, body = crate::error::Problem)))]
+pub async fn create_institution(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<NewInstitution>) -> Result<Created<OrganisationView>, ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.create_institution(&who, &b).await?)))
+}
+
+/// Registers an insured person (operator); gender and birth date come from the SSN.
+#[utoipa::path(post, path = "/v1/persons", tag = "registry", request_body = NewPerson,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    responses((status = 201, body = PersonView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_person(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<NewPerson>) -> Result<Created<PersonView>, ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.create_person(&who, &b).await?)))
+}
+
+/// A person, as the caller may see them (a unit its own people, a holder only themself).
+#[utoipa::path(get, path = "/v1/persons/{ssn}", tag = "registry", params(("ssn" = String, Path)),
+    responses((status = 200, body = PersonView), (status = 404, body = crate::error::Problem)))]
+pub async fn get_person(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<PersonView>, ApiError> {
+    Ok(Json(s.service.get_person(&who, &ssn).await?))
+}
+
+/// Files an information change (R-INFO-1), kept as dated history (operator, unit).
+#[utoipa::path(post, path = "/v1/persons/{ssn}/changes", tag = "registry", params(("ssn" = String, Path)), request_body = PersonChangeRequest,
+    responses((status = 201, body = PersonChangeView), (status = 422, body = crate::error::Problem)))]
+pub async fn change_person(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<PersonChangeRequest>) -> Result<Created<PersonChangeView>, ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.change_person(&who, &ssn, &b).await?)))
+}
+
+/// A person's information changes, oldest first.
+#[utoipa::path(get, path = "/v1/persons/{ssn}/changes", tag = "registry", params(("ssn" = String, Path)),
+    responses((status = 200, body = Vec<PersonChangeView>)))]
+pub async fn person_history(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<Vec<PersonChangeView>>, ApiError> {
+    Ok(Json(s.service.person_history(&who, &ssn).await?))
+}
+
+/// R-ID-2: the person a medical handbook number belongs to (operator, clerk, institution).
+#[utoipa::path(get, path = "/v1/handbook-numbers/{number}", tag = "registry", params(("number" = String, Path)),
+    responses((status = 200, body = PersonView), (status = 404, body = crate::error::Problem)))]
+pub async fn person_by_handbook(State(s): State<AppState>, Caller(who): Caller, Path(number): Path<String>) -> Result<Json<PersonView>, ApiError> {
+    Ok(Json(s.service.person_by_handbook(&who, &number).await?))
+}

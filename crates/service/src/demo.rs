@@ -1,0 +1,166 @@
+//! Synthetic demo data for `ykt demo`: Beijing units, outlets, institutions and a few
+//! thousand persons with valid ID numbers. Deterministic, so a demo looks the same
+//! every time; nothing in it is a real person.
+
+use chrono::{Datelike, Days, NaiveDate};
+use yikatong_core::identity::check_character;
+use yikatong_store::{Institution, Organisation, Person};
+
+use crate::{Service, ServiceResult};
+
+/// Beijing's district division codes (GB/T 2260).
+const DISTRICTS: [(&str, &str); 16] = [
+    ("110101", "东城"),
+    ("110102", "西城"),
+    ("110105", "朝阳"),
+    ("110106", "丰台"),
+    ("110107", "石景山"),
+    ("110108", "海淀"),
+    ("110109", "门头沟"),
+    ("110111", "房山"),
+    ("110112", "通州"),
+    ("110113", "顺义"),
+    ("110114", "昌平"),
+    ("110115", "大兴"),
+    ("110116", "怀柔"),
+    ("110117", "平谷"),
+    ("110118", "密云"),
+    ("110119", "延庆"),
+];
+const SURNAMES: [&str; 20] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗"];
+const GIVEN: [&str; 24] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "建国", "志强", "桂英", "丹", "萍",
+];
+
+/// A small deterministic generator (xorshift64*), enough for demo data.
+pub struct DemoRng(u64);
+
+impl DemoRng {
+    pub fn new(seed: u64) -> Self {
+        DemoRng(seed.max(1))
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A valid SSN from a division code, a birth date and a sequence number (0-999).
+pub fn make_ssn(division: &str, birth: NaiveDate, seq: u32) -> String {
+    let first17 = format!("{division}{}{:03}", birth.format("%Y%m%d"), seq % 1000);
+    format!("{first17}{}", check_character(first17.as_bytes()))
+}
+
+/// `count` distinct synthetic persons of Beijing spread over `units`.
+pub fn synthetic_persons(count: usize, units: &[String], today: NaiveDate, rng: &mut DemoRng) -> Vec<Person> {
+    let mut seen = std::collections::HashSet::with_capacity(count);
+    let mut out = Vec::with_capacity(count);
+    let epoch = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default();
+    let span_days = (NaiveDate::from_ymd_opt(2005, 12, 31).unwrap_or_default() - epoch).num_days() as u64;
+    while out.len() < count {
+        let (division, _) = DISTRICTS[rng.below(DISTRICTS.len() as u64) as usize];
+        let birth = epoch.checked_add_days(Days::new(rng.below(span_days))).unwrap_or(epoch);
+        let ssn = make_ssn(division, birth, rng.below(1000) as u32);
+        if !seen.insert(ssn.clone()) {
+            continue;
+        }
+        let age = today.year() - birth.year();
+        let category = if age >= 60 { "retired" } else if rng.below(10) == 0 { "flexible" } else { "in_service" };
+        let name = format!("{}{}", SURNAMES[rng.below(20) as usize], GIVEN[rng.below(24) as usize]);
+        let seq: u32 = ssn[14..17].parse().unwrap_or(0);
+        let now = chrono::Utc::now();
+        out.push(Person {
+            ssn,
+            name,
+            gender: if seq % 2 == 1 { "male" } else { "female" }.into(),
+            birth_date: birth,
+            ethnicity: if rng.below(20) == 0 { "03" } else { "01" }.into(),
+            category: category.into(),
+            region: "beijing".into(),
+            unit_code: units.get(rng.below(units.len() as u64) as usize).cloned(),
+            phone: Some(format!("13{:09}", rng.below(1_000_000_000))),
+            address: None,
+            handbook_no: None,
+            flags: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        });
+    }
+    out
+}
+
+/// What the demo created, for printing.
+#[derive(Debug, Clone)]
+pub struct DemoSummary {
+    pub units: Vec<String>,
+    pub outlets: Vec<String>,
+    pub institutions: Vec<String>,
+    pub persons: usize,
+    /// One person to sign in as a holder.
+    pub sample_person: String,
+}
+
+/// Fills an empty database with the demo city.
+pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummary> {
+    let store = service.store();
+    let now = service.clock().now();
+    let mut units = Vec::new();
+    for i in 1..=20 {
+        let code = format!("U{i:04}");
+        let (_, district) = DISTRICTS[(i - 1) % DISTRICTS.len()];
+        store.insert_unit(&Organisation { code: code.clone(), name: format!("北京{district}示范单位{i:02}"), region: "beijing".into(), created_at: now }).await?;
+        units.push(code);
+    }
+    let mut outlets = Vec::new();
+    for (i, (_, district)) in DISTRICTS.iter().take(5).enumerate() {
+        let code = format!("O{:03}", i + 1);
+        store.insert_outlet(&Organisation { code: code.clone(), name: format!("{district}区社保卡服务网点"), region: "beijing".into(), created_at: now }).await?;
+        outlets.push(code);
+    }
+    let mut institutions = Vec::new();
+    for (code, name, level) in [
+        ("H0001", "北京示范社区卫生服务中心", "community"),
+        ("H0002", "北京示范一级医院", "1"),
+        ("H0003", "北京示范二级医院", "2"),
+        ("H0004", "北京示范三级医院", "3"),
+        ("H0005", "北京示范药店", "pharmacy"),
+    ] {
+        store.insert_institution(&Institution { code: code.into(), name: name.into(), region: "beijing".into(), level: level.into(), created_at: now }).await?;
+        institutions.push(code.to_string());
+    }
+    let mut rng = DemoRng::new(20_261_126);
+    let people = synthetic_persons(persons, &units, service.clock().today(), &mut rng);
+    for chunk in people.chunks(500) {
+        store.insert_persons(chunk).await?;
+    }
+    let sample_person = people.first().map(|p| p.ssn.clone()).unwrap_or_default();
+    Ok(DemoSummary { units, outlets, institutions, persons: people.len(), sample_person })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yikatong_core::identity::Ssn;
+
+    #[test]
+    fn synthetic_persons_have_valid_distinct_ssns() {
+        let mut rng = DemoRng::new(7);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let ps = synthetic_persons(2000, &["U1".into()], today, &mut rng);
+        let distinct: std::collections::HashSet<_> = ps.iter().map(|p| p.ssn.clone()).collect();
+        assert_eq!(distinct.len(), 2000);
+        for p in &ps {
+            let ssn = Ssn::parse(&p.ssn).unwrap();
+            assert_eq!(ssn.gender().as_str(), p.gender);
+            assert_eq!(ssn.birth_date(), p.birth_date);
+        }
+    }
+}

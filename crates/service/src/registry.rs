@@ -1,0 +1,283 @@
+//! The registry use cases (SPEC §1-2, API.md "Registry"): units, outlets, institutions
+//! and persons, and a person's information changes with dated history (R-INFO-1).
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::identity::{HandbookNumber, Ssn};
+use yikatong_core::registry::{self, Category, InstitutionLevel};
+use yikatong_store::{Institution, Organisation, Person, PersonChange};
+
+use crate::views::{OrganisationView, PersonChangeView, PersonView};
+use crate::{Service, ServiceError, ServiceResult};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstitution {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPerson {
+    pub ssn: String,
+    pub name: String,
+    pub ethnicity: String,
+    pub category: String,
+    pub region: String,
+    pub unit_code: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub handbook_no: Option<String>,
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+/// An information change (R-INFO-1); absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonChangeRequest {
+    pub category: Option<String>,
+    pub name: Option<String>,
+    pub ethnicity: Option<String>,
+    pub flags: Option<Vec<String>>,
+    pub unit_code: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub handbook_no: Option<String>,
+    /// The business date the change takes effect; today if absent.
+    pub effective_on: Option<NaiveDate>,
+}
+
+fn not_found_person() -> ServiceError {
+    Refusal::not_found("person_not_found", "no insured person with this ID number is visible to you").into()
+}
+
+impl Service {
+    /// A region named in a request body must have a policy file; an unknown one is bad
+    /// input (422), not a missing resource.
+    fn check_region(&self, region: &str) -> ServiceResult<()> {
+        self.policies.region(region).map(|_| ()).map_err(|e| Refusal::bad_input(e.code(), e.to_string()).into())
+    }
+
+    pub(crate) async fn require_unit(&self, code: &str) -> ServiceResult<Organisation> {
+        self.store.get_unit(code).await?.ok_or_else(|| Refusal::not_found("unit_not_found", format!("there is no unit {code}")).into())
+    }
+
+    pub(crate) async fn require_outlet(&self, code: &str) -> ServiceResult<Organisation> {
+        self.store.get_outlet(code).await?.ok_or_else(|| Refusal::not_found("outlet_not_found", format!("there is no outlet {code}")).into())
+    }
+
+    pub(crate) async fn require_institution(&self, code: &str) -> ServiceResult<Institution> {
+        self.store
+            .get_institution(code)
+            .await?
+            .ok_or_else(|| Refusal::not_found("institution_not_found", format!("there is no institution {code}")).into())
+    }
+
+    pub(crate) async fn require_person(&self, ssn: &Ssn) -> ServiceResult<Person> {
+        self.store.get_person(ssn.expose()).await?.ok_or_else(not_found_person)
+    }
+
+    fn new_org(&self, new: &NewOrganisation, what: &str) -> ServiceResult<Organisation> {
+        registry::check_code(what, &new.code)?;
+        registry::check_name(&format!("{what} name"), &new.name)?;
+        self.check_region(&new.region)?;
+        Ok(Organisation { code: new.code.clone(), name: new.name.trim().into(), region: new.region.clone(), created_at: self.clock.now() })
+    }
+
+    pub async fn create_unit(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
+        who.require(&[Role::Operator])?;
+        let org = self.new_org(new, "unit")?;
+        self.store.insert_unit(&org).await?;
+        Ok(OrganisationView::from_org(&org, None))
+    }
+
+    pub async fn create_outlet(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
+        who.require(&[Role::Operator])?;
+        let org = self.new_org(new, "outlet")?;
+        self.store.insert_outlet(&org).await?;
+        Ok(OrganisationView::from_org(&org, None))
+    }
+
+    pub async fn create_institution(&self, who: &Principal, new: &NewInstitution) -> ServiceResult<OrganisationView> {
+        who.require(&[Role::Operator])?;
+        let level = InstitutionLevel::parse(&new.level)?;
+        let base = self.new_org(&NewOrganisation { code: new.code.clone(), name: new.name.clone(), region: new.region.clone() }, "institution")?;
+        let inst = Institution { code: base.code, name: base.name, region: base.region, level: level.as_str().into(), created_at: base.created_at };
+        self.store.insert_institution(&inst).await?;
+        Ok(OrganisationView::from_institution(&inst))
+    }
+
+    /// Checks a new person's fields and builds the record (shared by the API and bulk loads).
+    pub async fn build_person(&self, new: &NewPerson) -> ServiceResult<Person> {
+        let ssn = Ssn::parse(&new.ssn)?;
+        let today = self.clock.today();
+        if ssn.birth_date() > today {
+            return Err(Refusal::bad_input("invalid_ssn", format!("the birth date {} (characters 7-14) is in the future", ssn.birth_date())).into());
+        }
+        registry::check_name("name", &new.name)?;
+        registry::check_ethnicity(&new.ethnicity)?;
+        let category = Category::parse(&new.category)?;
+        self.check_region(&new.region)?;
+        if let Some(u) = &new.unit_code {
+            self.require_unit(u).await?;
+        }
+        if let Some(p) = &new.phone {
+            registry::check_phone(p)?;
+        }
+        let handbook = new.handbook_no.as_deref().map(HandbookNumber::parse).transpose().map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
+        registry::check_flags(&new.flags)?;
+        let now = self.clock.now();
+        Ok(Person {
+            ssn: ssn.expose().into(),
+            name: new.name.trim().into(),
+            gender: ssn.gender().as_str().into(),
+            birth_date: ssn.birth_date(),
+            ethnicity: new.ethnicity.clone(),
+            category: category.as_str().into(),
+            region: new.region.clone(),
+            unit_code: new.unit_code.clone(),
+            phone: new.phone.clone(),
+            address: new.address.clone(),
+            handbook_no: handbook.map(|h| h.as_str().to_string()),
+            flags: new.flags.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+    }
+
+    pub async fn create_person(&self, who: &Principal, new: &NewPerson) -> ServiceResult<PersonView> {
+        who.require(&[Role::Operator])?;
+        let person = self.build_person(new).await?;
+        self.store.insert_person(&person).await?;
+        Ok(PersonView::of(&person))
+    }
+
+    /// Loads a person the caller may see: operators and outlet-side channels see anyone,
+    /// a unit its own people, a holder only themself. Anyone else is told the person is
+    /// not visible, so existence does not leak.
+    async fn visible_person(&self, who: &Principal, ssn: &str, roles: &[Role]) -> ServiceResult<Person> {
+        who.require(roles)?;
+        let ssn = Ssn::parse(ssn)?;
+        let person = self.require_person(&ssn).await?;
+        let visible = match who.role {
+            Role::Unit => person.unit_code.is_some() && person.unit_code == who.unit,
+            Role::Holder => who.person_hash.as_deref() == Some(self.store.data_key().lookup_hash(ssn.expose()).as_str()),
+            _ => true,
+        };
+        if visible { Ok(person) } else { Err(not_found_person()) }
+    }
+
+    pub async fn get_person(&self, who: &Principal, ssn: &str) -> ServiceResult<PersonView> {
+        let p = self
+            .visible_person(who, ssn, &[Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Unit, Role::Holder])
+            .await?;
+        Ok(PersonView::of(&p))
+    }
+
+    /// R-ID-2: the person a medical handbook number belongs to.
+    pub async fn person_by_handbook(&self, who: &Principal, handbook_no: &str) -> ServiceResult<PersonView> {
+        who.require(&[Role::Operator, Role::Clerk, Role::Institution])?;
+        let hb = HandbookNumber::parse(handbook_no).map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
+        let p = self.store.find_person_by_handbook(hb.as_str()).await?.ok_or_else(|| {
+            ServiceError::from(Refusal::not_found("person_not_found", "no insured person has this handbook number"))
+        })?;
+        Ok(PersonView::of(&p))
+    }
+
+    /// R-INFO-1: an information change, kept as dated history.
+    pub async fn change_person(&self, who: &Principal, ssn: &str, req: &PersonChangeRequest) -> ServiceResult<PersonChangeView> {
+        let before = self.visible_person(who, ssn, &[Role::Operator, Role::Unit]).await?;
+        let mut after = before.clone();
+        let mut fields = Vec::new();
+        let mut old = serde_json::Map::new();
+        let mut new = serde_json::Map::new();
+        macro_rules! set {
+            ($field:ident, $value:expr) => {{
+                let value = $value;
+                if after.$field != value {
+                    old.insert(stringify!($field).into(), serde_json::json!(after.$field));
+                    new.insert(stringify!($field).into(), serde_json::json!(value));
+                    fields.push(stringify!($field).to_string());
+                    after.$field = value;
+                }
+            }};
+        }
+        if let Some(c) = &req.category {
+            set!(category, Category::parse(c)?.as_str().to_string());
+        }
+        if let Some(n) = &req.name {
+            registry::check_name("name", n)?;
+            set!(name, n.trim().to_string());
+        }
+        if let Some(e) = &req.ethnicity {
+            registry::check_ethnicity(e)?;
+            set!(ethnicity, e.clone());
+        }
+        if let Some(f) = &req.flags {
+            registry::check_flags(f)?;
+            set!(flags, f.clone());
+        }
+        if let Some(u) = &req.unit_code {
+            self.require_unit(u).await?;
+            set!(unit_code, Some(u.clone()));
+        }
+        if let Some(p) = &req.phone {
+            registry::check_phone(p)?;
+            set!(phone, Some(p.clone()));
+        }
+        if let Some(a) = &req.address {
+            set!(address, Some(a.clone()));
+        }
+        if let Some(h) = &req.handbook_no {
+            let hb = HandbookNumber::parse(h).map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
+            set!(handbook_no, Some(hb.as_str().to_string()));
+        }
+        if fields.is_empty() {
+            return Err(Refusal::bad_input("no_change", "the change names no field that differs from the record").into());
+        }
+        let now = self.clock.now();
+        after.updated_at = now;
+        after.version = before.version + 1;
+        let change = PersonChange {
+            ssn: before.ssn.clone(),
+            changed_at: now,
+            effective_on: req.effective_on.unwrap_or_else(|| self.clock.today()),
+            actor: actor_of(who),
+            fields,
+            before: serde_json::Value::Object(old),
+            after: serde_json::Value::Object(new),
+        };
+        self.store.change_person(before.version, &after, &change).await?;
+        tracing::info!(person = %yikatong_core::identity::mask_ssn(&after.ssn), fields = ?change.fields, "information change recorded");
+        Ok(PersonChangeView::of(&change, Some(&after)))
+    }
+
+    pub async fn person_history(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<PersonChangeView>> {
+        let p = self.visible_person(who, ssn, &[Role::Operator, Role::Clerk, Role::Unit, Role::Holder]).await?;
+        Ok(self.store.person_history(&p.ssn).await?.iter().map(|c| PersonChangeView::of(c, None)).collect())
+    }
+}
+
+/// How an actor is recorded: role and what it acts for, e.g. `clerk:O001`.
+pub fn actor_of(who: &Principal) -> String {
+    let bound = who.outlet.as_deref().or(who.unit.as_deref()).or(who.institution.as_deref());
+    match bound {
+        Some(b) => format!("{}:{b}#{}", who.role.as_str(), who.token_id),
+        None => format!("{}#{}", who.role.as_str(), who.token_id),
+    }
+}
