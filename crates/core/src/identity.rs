@@ -303,7 +303,7 @@ mod tests {
     fn r_id_2_handbook_matches_card_by_first_nine() {
         let hb = HandbookNumber::parse("110105123S").unwrap();
         assert!(hb.matches_card(&CardNumber::parse("1101051237").unwrap()));
-        assert!(hb.matches_card(&CardNumber::parse("11010512X").unwrap()) == false);
+        assert!(!hb.matches_card(&CardNumber::parse("11010512X").unwrap()));
         assert!(hb.matches_card(&CardNumber::parse("110105123").unwrap()));
         assert!(HandbookNumber::parse("1101051230").is_err());
         assert!(CardNumber::parse("11010512S").is_err());

@@ -45,10 +45,14 @@ pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, Req
         .on_response(DefaultOnResponse::new().level(Level::INFO))
 }
 
+/// (method, route template, status).
+type RouteKey = (String, String, u16);
+
 /// Request counts and durations by method, route template and status.
 #[derive(Default)]
 pub struct Metrics {
-    by_route: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    /// Count and total seconds.
+    by_route: Mutex<BTreeMap<RouteKey, (u64, f64)>>,
 }
 
 impl Metrics {

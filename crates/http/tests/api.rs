@@ -1,6 +1,8 @@
 //! Black-box tests of the HTTP API: a real server on a real port, over real HTTP, on
 //! SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // tests state their expectations by unwrapping
+
 use std::sync::Arc;
 
 use reqwest::StatusCode;

@@ -92,6 +92,9 @@ impl From<StoreError> for ServiceError {
             StoreError::Duplicate(what) => {
                 ServiceError::Refused(Refusal::conflict("already_exists", format!("{what} already exists")))
             }
+            StoreError::UnknownUnit(code) => {
+                ServiceError::Refused(Refusal::not_found("unit_not_found", format!("there is no unit {code}")))
+            }
             StoreError::Conflict(what) => ServiceError::Refused(Refusal::conflict(
                 "concurrent_change",
                 format!("{what} was changed by someone else at the same time; reload and try again"),

@@ -121,8 +121,9 @@ impl Service {
         Ok(OrganisationView::from_institution(&inst))
     }
 
-    /// Checks a new person's fields and builds the record (shared by the API and bulk loads).
-    pub async fn build_person(&self, new: &NewPerson) -> ServiceResult<Person> {
+    /// Checks a new person's fields and builds the record (shared by the API and bulk
+    /// loads). The unit is checked by the store when the record is written.
+    pub fn build_person(&self, new: &NewPerson) -> ServiceResult<Person> {
         let ssn = Ssn::parse(&new.ssn)?;
         let today = self.clock.today();
         if ssn.birth_date() > today {
@@ -132,9 +133,6 @@ impl Service {
         registry::check_ethnicity(&new.ethnicity)?;
         let category = Category::parse(&new.category)?;
         self.check_region(&new.region)?;
-        if let Some(u) = &new.unit_code {
-            self.require_unit(u).await?;
-        }
         if let Some(p) = &new.phone {
             registry::check_phone(p)?;
         }
@@ -162,7 +160,7 @@ impl Service {
 
     pub async fn create_person(&self, who: &Principal, new: &NewPerson) -> ServiceResult<PersonView> {
         who.require(&[Role::Operator])?;
-        let person = self.build_person(new).await?;
+        let person = self.build_person(new)?;
         self.store.insert_person(&person).await?;
         Ok(PersonView::of(&person))
     }
@@ -233,7 +231,7 @@ impl Service {
             set!(flags, f.clone());
         }
         if let Some(u) = &req.unit_code {
-            self.require_unit(u).await?;
+            // The store refuses a unit that is not registered (`unit_not_found`).
             set!(unit_code, Some(u.clone()));
         }
         if let Some(p) = &req.phone {

@@ -98,10 +98,10 @@ impl PersonChangeView {
     pub fn of(c: &PersonChange, person: Option<&Person>) -> Self {
         let mask = |v: &serde_json::Value| -> serde_json::Value {
             let mut v = v.clone();
-            if let Some(obj) = v.as_object_mut() {
-                if let Some(phone) = obj.get("phone").and_then(|p| p.as_str()).map(mask_phone) {
-                    obj.insert("phone".into(), serde_json::json!(phone));
-                }
+            if let Some(obj) = v.as_object_mut()
+                && let Some(phone) = obj.get("phone").and_then(|p| p.as_str()).map(mask_phone)
+            {
+                obj.insert("phone".into(), serde_json::json!(phone));
             }
             v
         };

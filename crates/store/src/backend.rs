@@ -25,6 +25,15 @@ macro_rules! store_impl {
             }
         }
 
+        /// For writes of a person: a unique-key violation is a duplicate, a foreign-key
+        /// violation an unregistered unit (the only reference a person row holds).
+        fn person_write(what: String, unit: Option<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+            move |e| match &e {
+                sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::UnknownUnit(unit.unwrap_or_default()),
+                _ => unique(what)(e),
+            }
+        }
+
         impl $store {
             async fn run_migrations(&self) -> StoreResult<()> {
                 let mut tx = begin_write(&self.pool).await?;
@@ -156,7 +165,7 @@ macro_rules! store_impl {
                     .bind(p.version)
                     .execute(exec)
                     .await
-                    .map_err(unique(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn))))?;
+                    .map_err(person_write(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn)), p.unit_code.clone()))?;
                 Ok(done.rows_affected())
             }
 
@@ -279,7 +288,7 @@ macro_rules! store_impl {
                 .bind(expected_version)
                 .execute(&mut *tx)
                 .await
-                .map_err(unique("handbook number"))?;
+                .map_err(person_write("handbook number".into(), p.unit_code.clone()))?;
                 if updated.rows_affected() != 1 {
                     return Err(StoreError::Conflict(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn))));
                 }

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// A unique key is taken (a code, an SSN, an idempotency key).
     #[error("{0} already exists")]
     Duplicate(String),
+    /// A person names a unit that is not registered.
+    #[error("there is no unit {0}")]
+    UnknownUnit(String),
     /// Someone else changed the row first; reload and try again.
     #[error("{0} was changed by someone else at the same time; try again")]
     Conflict(String),

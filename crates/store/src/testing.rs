@@ -45,7 +45,7 @@ fn unique_name() -> String {
 
 /// A fresh empty database of `backend`, as a URL (nothing is migrated yet); with the
 /// cleanup to run when done.
-pub async fn fresh_url(backend: Backend, pg_base: &str) -> (String, impl FnOnce()) {
+pub async fn fresh_url(backend: Backend, pg_base: &str) -> (String, impl FnOnce() + use<>) {
     let c = make(backend, pg_base).await;
     let url = c.0.clone();
     let cleanup = c.1;

@@ -1,11 +1,18 @@
 //! Store tests: every one runs on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // tests state their expectations by unwrapping
+
 use chrono::{DateTime, NaiveDate, Utc};
 use yikatong_store::testing::TestDb;
 use yikatong_store::{IdempotencyBegin, Institution, Organisation, Person, PersonChange, StoreError, TokenGrant, on_both_databases};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
+}
+
+async fn unit_u1(db: &TestDb) {
+    let u = Organisation { code: "U1".into(), name: "示例单位".into(), region: "beijing".into(), created_at: at("2026-03-02T02:00:00Z") };
+    db.store.insert_unit(&u).await.unwrap();
 }
 
 fn person(ssn: &str) -> Person {
@@ -43,6 +50,7 @@ on_both_databases!(registry_round_trip, |db: TestDb| async move {
 });
 
 on_both_databases!(persons_are_encrypted_and_found_by_hash, |db: TestDb| async move {
+    unit_u1(&db).await;
     let s = &db.store;
     let p = person("11010519491231002X");
     s.insert_person(&p).await.unwrap();
@@ -58,6 +66,7 @@ on_both_databases!(persons_are_encrypted_and_found_by_hash, |db: TestDb| async m
 });
 
 on_both_databases!(sqlite_file_holds_no_plain_ssn, |db: TestDb| async move {
+    unit_u1(&db).await;
     if db.backend != yikatong_store::testing::Backend::Sqlite {
         // The PostgreSQL variant checks the same through SQL.
         db.store.insert_person(&person("11010519491231002X")).await.unwrap();
@@ -77,6 +86,7 @@ on_both_databases!(sqlite_file_holds_no_plain_ssn, |db: TestDb| async move {
 });
 
 on_both_databases!(r_info_1_changes_keep_dated_history, |db: TestDb| async move {
+    unit_u1(&db).await;
     let s = &db.store;
     let before = person("11010519491231002X");
     s.insert_person(&before).await.unwrap();
@@ -137,6 +147,7 @@ on_both_databases!(calendar_years_persist, |db: TestDb| async move {
 });
 
 on_both_databases!(bulk_insert_skips_existing_and_migrations_are_idempotent, |db: TestDb| async move {
+    unit_u1(&db).await;
     let s = &db.store;
     let a = person("11010519491231002X");
     let mut b = person("11010219900307123X");
@@ -150,3 +161,35 @@ on_both_databases!(bulk_insert_skips_existing_and_migrations_are_idempotent, |db
     let took = s.baseline_single_row_inserts(20, 2).await.unwrap();
     assert!(took.as_nanos() > 0);
 });
+
+on_both_databases!(a_person_of_an_unregistered_unit_is_refused, |db: TestDb| async move {
+    let p = person("11010519491231002X");
+    assert!(matches!(db.store.insert_person(&p).await, Err(StoreError::UnknownUnit(u)) if u == "U1"));
+    assert_eq!(db.store.count_persons().await.unwrap(), 0);
+    unit_u1(&db).await;
+    db.store.insert_person(&p).await.unwrap();
+    let mut moved = p.clone();
+    moved.unit_code = Some("U404".into());
+    moved.version = 2;
+    let change = PersonChange {
+        ssn: p.ssn.clone(),
+        changed_at: p.created_at,
+        effective_on: p.birth_date,
+        actor: "operator#1".into(),
+        fields: vec!["unit_code".into()],
+        before: serde_json::json!({}),
+        after: serde_json::json!({}),
+    };
+    assert!(matches!(db.store.change_person(1, &moved, &change).await, Err(StoreError::UnknownUnit(u)) if u == "U404"));
+    assert!(db.store.person_history(&p.ssn).await.unwrap().is_empty(), "nothing half-written");
+});
+
+#[tokio::test]
+async fn a_database_that_does_not_connect_is_named() {
+    let key = yikatong_store::DataKey::from_hex(&yikatong_store::DataKey::generate_hex()).unwrap();
+    let err = yikatong_store::open("postgres://ykt:secret@127.0.0.1:1/none", key.clone()).await.err().unwrap();
+    let msg = err.to_string();
+    assert!(msg.starts_with("cannot open the database postgres://ykt:***@127.0.0.1:1/none"), "{msg}");
+    let err = yikatong_store::open("/nonexistent-dir/x/y.db", key).await.err().unwrap();
+    assert!(err.to_string().contains("/nonexistent-dir/x/y.db"), "{err}");
+}

@@ -101,13 +101,13 @@ fn collect(
             let mut values: Vec<DatedValue> = Vec::new();
             for item in items.iter() {
                 let v = dated_value(cx, &path, *unit, item)?;
-                if let Some(prev) = values.last() {
-                    if v.from <= prev.from {
-                        return Err(cx.err(item.span().start, format!(
-                            "{path}: dates out of order ({} does not come after {})",
-                            v.from, prev.from
-                        )));
-                    }
+                if let Some(prev) = values.last()
+                    && v.from <= prev.from
+                {
+                    return Err(cx.err(item.span().start, format!(
+                        "{path}: dates out of order ({} does not come after {})",
+                        v.from, prev.from
+                    )));
                 }
                 values.push(v);
             }
@@ -159,10 +159,10 @@ fn dated_value(cx: &Ctx, path: &str, unit: Unit, item: &Spanned<DeValue>) -> Res
     let from = from.ok_or_else(|| cx.err(at, format!("{path}: a value without its date (from)")))?;
     let value = value.ok_or_else(|| cx.err(at, format!("{path}: a value without its unit ({} = …)", unit.key())))?;
     let source = source.ok_or_else(|| cx.err(at, format!("{path}: a value without its source note")))?;
-    if let Some(u) = until {
-        if u <= from {
-            return Err(cx.err(at, format!("{path}: until {u} is not after from {from}")));
-        }
+    if let Some(u) = until
+        && u <= from
+    {
+        return Err(cx.err(at, format!("{path}: until {u} is not after from {from}")));
     }
     Ok(DatedValue { from, until, value, source, line })
 }

@@ -28,7 +28,7 @@ CREATE TABLE persons (
     ethnicity TEXT NOT NULL,
     category TEXT NOT NULL,
     region TEXT NOT NULL,
-    unit_code TEXT,
+    unit_code TEXT REFERENCES units (code),
     phone_enc BLOB,
     address_enc BLOB,
     handbook_hash TEXT UNIQUE,

@@ -1,0 +1,206 @@
+//! The `ykt` binary as a user runs it: real processes, a real port, real files.
+
+#![allow(clippy::unwrap_used)] // tests state their expectations by unwrapping
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use yikatong_store::testing::{Backend, test_pg_url};
+
+const YKT: &str = env!("CARGO_BIN_EXE_ykt");
+
+fn ykt(args: &[&str], key: Option<&str>) -> std::process::Output {
+    let mut c = Command::new(YKT);
+    c.args(args).env("RUST_LOG", "warn");
+    match key {
+        Some(k) => c.env("YKT_DATA_KEY", k),
+        None => c.env_remove("YKT_DATA_KEY"),
+    };
+    c.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Starts `ykt serve` on a free port and returns the child and its URL.
+fn serve(db: &str, key: &str, extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(YKT)
+        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("YKT_DATA_KEY", key)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://"), "unexpected first line: {line:?}");
+    (child, url)
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn both(test: impl Fn(&str)) {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (url, cleanup) = rt.block_on(yikatong_store::testing::fresh_url(backend, &test_pg_url()));
+        test(&url);
+        cleanup();
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_data_key() {
+    let out = ykt(&["serve", "--db", "/tmp/never-created.db"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("YKT_DATA_KEY"), "{}", text(&out.stderr));
+    let out = ykt(&["serve", "--db", "/tmp/never-created.db"], Some("abc"));
+    assert!(text(&out.stderr).contains("32 hex characters"), "{}", text(&out.stderr));
+    assert!(!std::path::Path::new("/tmp/never-created.db").exists());
+}
+
+#[test]
+fn a_database_that_does_not_connect_is_named() {
+    let key = yikatong_store::DataKey::generate_hex();
+    let out = ykt(&["admin", "token", "--db", "postgres://ykt:secret@127.0.0.1:1/none", "--role", "operator"], Some(&key));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot open the database postgres://ykt:***@127.0.0.1:1/none"), "{err}");
+    assert!(!err.contains("secret"));
+}
+
+#[test]
+fn serve_migrates_issues_tokens_and_answers_on_both_databases() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let out = ykt(&["admin", "token", "--db", db, "--role", "operator", "--label", "test"], Some(&key));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let token = text(&out.stdout).trim().to_string();
+        assert!(token.starts_with("ykt_"));
+        let (child, url) = serve(db, &key, &["--test-clock"]);
+        let _guard = Killed(child);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let c = reqwest::Client::new();
+            let health: serde_json::Value = c.get(format!("{url}/healthz")).send().await.unwrap().json().await.unwrap();
+            assert_eq!(health["status"], "ok");
+            let res = c.post(format!("{url}/v1/units")).bearer_auth(&token).json(&serde_json::json!({"code": "U1", "name": "单位", "region": "beijing"})).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 201);
+            let res = c.put(format!("{url}/v1/test/clock")).json(&serde_json::json!({"now": "2026-03-02T10:00:00+08:00"})).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 200);
+        });
+        // The token can be revoked from the command line; then it stops working.
+        let out = ykt(&["admin", "tokens", "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("operator"));
+        let out = ykt(&["admin", "revoke-token", "--db", db, "1"], Some(&key));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        rt.block_on(async {
+            let res = reqwest::Client::new().get(format!("{url}/v1/units/U1")).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 401);
+        });
+    });
+}
+
+#[test]
+fn calendar_load_persists_a_new_year() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let dir = std::env::temp_dir().join(format!("ykt-cal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("2027.toml");
+        std::fs::write(&file, "year = 2027\nsource = \"test\"\nholidays = [2027-01-01]\nworkdays = [2027-01-10]\n").unwrap();
+        let out = ykt(&["calendar", "load", file.to_str().unwrap(), "--db", db], Some(&key));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("calendar 2027 loaded"));
+        let out = ykt(&["calendar", "show", "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("2027  test"), "{}", text(&out.stdout));
+        std::fs::write(&file, "year = 2027\nsource = \"test\"\nholidays = [2026-01-01]\nworkdays = []\n").unwrap();
+        let out = ykt(&["calendar", "load", file.to_str().unwrap(), "--db", db], Some(&key));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("is not in 2027"), "{}", text(&out.stderr));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+#[test]
+fn policy_show_prints_what_was_in_force() {
+    let out = ykt(&["policy", "show", "beijing", "--at", "2024-03-01"], None);
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    assert!(s.contains("card.pre_loss_days") && s.contains("10 days"), "{s}");
+    let out = ykt(&["policy", "show", "jinan", "--at", "2024-03-01", "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["parameters"]["card.pre_loss_days"]["value"], 7);
+    let out = ykt(&["policy", "show", "beijing", "--at", "March"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_policy_file_with_a_typo_is_named_with_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("ykt-pol-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/beijing.toml")).unwrap();
+    let bad = good.replacen("replacement_fee", "replacment_fee", 1);
+    let line = bad.lines().position(|l| l.starts_with("replacment_fee")).unwrap() + 1;
+    let file = dir.join("beijing.toml");
+    std::fs::write(&file, bad).unwrap();
+    let out = ykt(&["policy", "check", file.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("beijing.toml:{line}: unknown key card.replacment_fee")), "{err}");
+    let out = ykt(&["policy", "show", "beijing", "--policies", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_serves_with_tokens_for_every_role() {
+    let db = std::env::temp_dir().join(format!("ykt-demo-test-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let mut child = Command::new(YKT)
+        .args(["demo", "--listen", "127.0.0.1:0", "--persons", "300", "--db", db.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = {
+        let reader = BufReader::new(child.stdout.take().unwrap());
+        let mut out = Vec::new();
+        for line in reader.lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Stop with");
+            out.push(line);
+            if done {
+                break;
+            }
+        }
+        out
+    };
+    let _guard = Killed(child);
+    let url = lines.iter().find(|l| l.contains("serving on")).unwrap().rsplit(' ').next().unwrap().to_string();
+    let token = |role: &str| lines.iter().find(|l| l.trim_start().starts_with(&format!("{role} ")) && l.contains("ykt_")).unwrap().split_whitespace().last().unwrap().to_string();
+    for role in ["operator", "clerk", "unit", "institution", "holder", "hotline", "kiosk", "bank", "vendor"] {
+        assert!(token(role).starts_with("ykt_"), "{role}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let res = c.get(format!("{url}/v1/units/U0001")).bearer_auth(token("operator")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let metrics = c.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("ykt_registry_persons 300"), "{metrics}");
+    });
+    std::thread::sleep(Duration::from_millis(10));
+    let _ = std::fs::remove_file(&db);
+}
