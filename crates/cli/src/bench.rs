@@ -17,7 +17,8 @@ use crate::config;
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Persons created through the HTTP API per second, on SQLite and PostgreSQL,
-    /// beside single-row INSERT transactions straight into the same database.
+    /// beside single-row INSERT transactions of the same rows straight into the same
+    /// database.
     Registry {
         /// Persons to create per backend.
         #[arg(long, default_value_t = 5000)]
@@ -140,7 +141,14 @@ async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: us
         if created as usize != count {
             return Err(format!("{created} persons stored, {count} sent"));
         }
-        let baseline_time = store.baseline_single_row_inserts(count, concurrency).await.map_err(|e| e.to_string())?;
+        // The baseline writes the same kind of rows (other persons, same unit) straight
+        // into the persons table.
+        let mut rng = yikatong_service::demo::DemoRng::new(4242);
+        let mut baseline_people = yikatong_service::demo::synthetic_persons(count * 2, &["BENCH".into()], clock.today(), &mut rng);
+        let taken: std::collections::HashSet<&str> = people.iter().map(|p| p.ssn.as_str()).collect();
+        baseline_people.retain(|p| !taken.contains(p.ssn.as_str()));
+        baseline_people.truncate(count);
+        let baseline_time = store.baseline_single_row_inserts(&baseline_people, concurrency).await.map_err(|e| e.to_string())?;
         latencies.sort();
         let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
         Ok(RegistryResult {

@@ -447,26 +447,20 @@ macro_rules! store_impl {
                 rows.iter().map(|r| Ok((r.try_get("year")?, r.try_get("data")?))).collect()
             }
 
-            async fn baseline_single_row_inserts(&self, count: usize, concurrency: usize) -> StoreResult<std::time::Duration> {
-                let started = std::time::Instant::now();
+            async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration> {
                 let concurrency = concurrency.max(1);
+                let shares: Vec<Vec<Person>> = (0..concurrency)
+                    .map(|w| persons.iter().skip(w).step_by(concurrency).cloned().collect())
+                    .collect();
+                let started = std::time::Instant::now();
                 let mut tasks = Vec::new();
-                for worker in 0..concurrency {
-                    let pool = self.pool.clone();
-                    let key = self.key.clone();
-                    let n = count / concurrency + usize::from(worker < count % concurrency);
+                for share in shares {
+                    let (pool, key) = (self.pool.clone(), self.key.clone());
                     tasks.push(tokio::spawn(async move {
-                        for i in 0..n {
-                            let ssn = format!("{worker:03}{i:015}");
-                            let mut tx = begin_write(&pool).await?;
-                            sqlx::query("INSERT INTO bench_baseline (ssn_hash, ssn_enc, name_enc, phone_enc, created_at) VALUES ($1, $2, $3, $4, $5)")
-                                .bind(key.lookup_hash(&ssn))
-                                .bind(key.encrypt(&ssn))
-                                .bind(key.encrypt("基准姓名"))
-                                .bind(key.encrypt("13800000000"))
-                                .bind(ts(Utc::now()))
-                                .execute(&mut *tx)
-                                .await?;
+                        let me = $store { pool, key };
+                        for p in &share {
+                            let mut tx = begin_write(&me.pool).await?;
+                            me.insert_person_in(&mut *tx, p, false).await?;
                             tx.commit().await?;
                         }
                         Ok::<(), StoreError>(())
@@ -476,7 +470,9 @@ macro_rules! store_impl {
                     t.await.map_err(|e| StoreError::Corrupt(format!("benchmark worker failed: {e}")))??;
                 }
                 let took = started.elapsed();
-                sqlx::query("DELETE FROM bench_baseline").execute(&self.pool).await?;
+                for p in persons {
+                    sqlx::query("DELETE FROM persons WHERE ssn_hash = $1").bind(self.key.lookup_hash(&p.ssn)).execute(&self.pool).await?;
+                }
                 Ok(took)
             }
         }

@@ -87,9 +87,11 @@ pub trait Store: Send + Sync {
     async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
 
-    /// The benchmark baseline: `count` single-row INSERT transactions straight into a
-    /// scratch table of the same database, on `concurrency` connections.
-    async fn baseline_single_row_inserts(&self, count: usize, concurrency: usize) -> StoreResult<std::time::Duration>;
+    /// The benchmark baseline: each person written by a single-row INSERT transaction
+    /// (`BEGIN; INSERT; COMMIT`) straight into the persons table, spread over
+    /// `concurrency` connections; the rows are removed afterwards. Returns the time the
+    /// inserts took.
+    async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration>;
 }
 
 /// Opens (creating and migrating as needed) the database named by `url`: a

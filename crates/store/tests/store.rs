@@ -158,8 +158,16 @@ on_both_databases!(bulk_insert_skips_existing_and_migrations_are_idempotent, |db
     let key = yikatong_store::DataKey::from_hex(&db.key_hex).unwrap();
     let again = yikatong_store::open(&db.url, key).await.unwrap();
     assert_eq!(again.count_persons().await.unwrap(), 2);
-    let took = s.baseline_single_row_inserts(20, 2).await.unwrap();
+    let mut others = Vec::new();
+    for seq in 100..120u32 {
+        let first17 = format!("11010219800101{seq:03}");
+        let mut p = person(&format!("{first17}{}", yikatong_core::identity::check_character(first17.as_bytes())));
+        p.handbook_no = None;
+        others.push(p);
+    }
+    let took = s.baseline_single_row_inserts(&others, 3).await.unwrap();
     assert!(took.as_nanos() > 0);
+    assert_eq!(s.count_persons().await.unwrap(), 2, "the baseline's rows are removed");
 });
 
 on_both_databases!(a_person_of_an_unregistered_unit_is_refused, |db: TestDb| async move {

@@ -76,11 +76,3 @@ CREATE TABLE calendar_years (
     data TEXT NOT NULL,
     loaded_at TEXT NOT NULL
 );
-CREATE TABLE bench_baseline (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ssn_hash TEXT NOT NULL,
-    ssn_enc BLOB NOT NULL,
-    name_enc BLOB NOT NULL,
-    phone_enc BLOB,
-    created_at TEXT NOT NULL
-);
