@@ -105,6 +105,15 @@ impl Service {
         Ok(OrganisationView::from_org(&org, None))
     }
 
+    /// A unit, for the operator, an outlet's clerk or the unit itself.
+    pub async fn get_unit(&self, who: &Principal, code: &str) -> ServiceResult<OrganisationView> {
+        who.require(&[Role::Operator, Role::Clerk, Role::Unit])?;
+        if who.role == Role::Unit && who.unit.as_deref() != Some(code) {
+            return Err(Refusal::not_found("unit_not_found", format!("there is no unit {code} visible to you")).into());
+        }
+        Ok(OrganisationView::from_org(&self.require_unit(code).await?, None))
+    }
+
     pub async fn create_outlet(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
         who.require(&[Role::Operator])?;
         let org = self.new_org(new, "outlet")?;

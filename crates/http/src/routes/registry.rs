@@ -19,15 +19,11 @@ pub async fn create_unit(State(s): State<AppState>, Caller(who): Caller, JsonBod
     Ok((StatusCode::CREATED, Json(s.service.create_unit(&who, &b).await?)))
 }
 
-/// An employer unit.
+/// An employer unit (operator, clerk, the unit itself).
 #[utoipa::path(get, path = "/v1/units/{code}", tag = "registry", params(("code" = String, Path)),
     responses((status = 200, body = OrganisationView), (status = 404, body = crate::error::Problem)))]
 pub async fn get_unit(State(s): State<AppState>, Caller(who): Caller, Path(code): Path<String>) -> Result<Json<OrganisationView>, ApiError> {
-    who.require(&[yikatong_core::access::Role::Operator, yikatong_core::access::Role::Clerk, yikatong_core::access::Role::Unit])
-        .map_err(yikatong_service::ServiceError::from)?;
-    let unit = s.service.store().get_unit(&code).await.map_err(yikatong_service::ServiceError::from)?;
-    let unit = unit.ok_or_else(|| ApiError::new(404, "unit_not_found", format!("there is no unit {code}")))?;
-    Ok(Json(OrganisationView::from_org(&unit, None)))
+    Ok(Json(s.service.get_unit(&who, &code).await?))
 }
 
 /// Registers a service outlet (operator).
