@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod card;
 pub mod clock;
 pub mod identity;
 pub mod money;

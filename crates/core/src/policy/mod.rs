@@ -169,6 +169,9 @@ impl RegionPolicy {
     pub fn ratio(&self, name: &str, on: NaiveDate) -> Result<BasisPoints, PolicyError> {
         self.integer(name, on, Unit::Bp).map(|b| BasisPoints(b as u32))
     }
+    pub fn day_of_month(&self, name: &str, on: NaiveDate) -> Result<i64, PolicyError> {
+        self.integer(name, on, Unit::DayOfMonth)
+    }
     pub fn count(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
         self.integer(name, on, Unit::Count).map(|c| c as u32)
     }

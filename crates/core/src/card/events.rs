@@ -1,0 +1,166 @@
+//! What happens to a card, as events; `apply` folds them into the card. The card's
+//! history is its events; the stored card is their projection, kept in the same
+//! transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::model::{Card, CardId, CardState, PreLoss, PrintedData, Zone};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CardEvent {
+    /// The card was applied for (its first event; the card is created with it).
+    Applied { generation: u8, financial: bool, due_on: Option<NaiveDate>, ready_on: Option<NaiveDate>, fee_fen: i64 },
+    AssignedToBatch { batch_id: i64 },
+    Produced { card_number: String, identification_code: String },
+    ProductionFailed { reason: String },
+    BankAccountOpened,
+    BankAccountRefused { reason: String },
+    Dispatched,
+    HandedOver { proxy: bool },
+    ZoneActivated { zone: Zone },
+    PreLossReported { since: DateTime<Utc>, until: DateTime<Utc>, zone: Option<Zone> },
+    PreLossRevoked { zone: Option<Zone>, at: DateTime<Utc> },
+    FormallyLost { proxy: bool },
+    SuccessorApplied { successor: CardId },
+    /// The successor was activated: this card stops at once (R-ACT-2).
+    Superseded { by: CardId, state: CardState },
+    Returned,
+    SecondApplied { ready_on: NaiveDate },
+    Cancelled { reason: String },
+    Synchronised { printed: PrintedData },
+    PasswordChanged { hash: String },
+    PasswordReset { hash: String },
+    PasswordFailed { on: NaiveDate },
+    CertificateReprinted,
+}
+
+impl CardEvent {
+    /// The event's name as stored and shown (`pre_loss_reported`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CardEvent::Applied { .. } => "applied",
+            CardEvent::AssignedToBatch { .. } => "assigned_to_batch",
+            CardEvent::Produced { .. } => "produced",
+            CardEvent::ProductionFailed { .. } => "production_failed",
+            CardEvent::BankAccountOpened => "bank_account_opened",
+            CardEvent::BankAccountRefused { .. } => "bank_account_refused",
+            CardEvent::Dispatched => "dispatched",
+            CardEvent::HandedOver { .. } => "handed_over",
+            CardEvent::ZoneActivated { .. } => "zone_activated",
+            CardEvent::PreLossReported { .. } => "pre_loss_reported",
+            CardEvent::PreLossRevoked { .. } => "pre_loss_revoked",
+            CardEvent::FormallyLost { .. } => "formally_lost",
+            CardEvent::SuccessorApplied { .. } => "successor_applied",
+            CardEvent::Superseded { .. } => "superseded",
+            CardEvent::Returned => "returned",
+            CardEvent::SecondApplied { .. } => "second_applied",
+            CardEvent::Cancelled { .. } => "cancelled",
+            CardEvent::Synchronised { .. } => "synchronised",
+            CardEvent::PasswordChanged { .. } => "password_changed",
+            CardEvent::PasswordReset { .. } => "password_reset",
+            CardEvent::PasswordFailed { .. } => "password_failed",
+            CardEvent::CertificateReprinted => "certificate_reprinted",
+        }
+    }
+
+    /// Events that banks and transit must hear of (the outbox), with the topic.
+    pub fn outbox_topic(&self) -> Option<&'static str> {
+        match self {
+            CardEvent::PreLossReported { .. } | CardEvent::FormallyLost { .. } => Some("card.blocked"),
+            CardEvent::PreLossRevoked { .. } => Some("card.unblocked"),
+            CardEvent::Superseded { .. } => Some("card.replaced"),
+            CardEvent::Cancelled { .. } => Some("card.cancelled"),
+            _ => None,
+        }
+    }
+
+    /// Password hashes never leave the service in a card's history.
+    pub fn redacted(&self) -> CardEvent {
+        match self {
+            CardEvent::PasswordChanged { .. } => CardEvent::PasswordChanged { hash: "***".into() },
+            CardEvent::PasswordReset { .. } => CardEvent::PasswordReset { hash: "***".into() },
+            other => other.clone(),
+        }
+    }
+}
+
+/// Folds one event into the card.
+pub fn apply(mut card: Card, event: &CardEvent) -> Card {
+    match event {
+        CardEvent::Applied { .. } => {}
+        CardEvent::AssignedToBatch { batch_id } => {
+            card.batch_id = Some(*batch_id);
+            card.state = CardState::InProduction;
+        }
+        CardEvent::Produced { card_number, identification_code } => {
+            card.card_number = Some(card_number.clone());
+            card.identification_code = Some(identification_code.clone());
+            card.state = CardState::Produced;
+        }
+        CardEvent::ProductionFailed { reason } => {
+            card.failure_reason = Some(reason.clone());
+            card.state = CardState::ProductionFailed;
+        }
+        CardEvent::BankAccountOpened => card.bank_account_opened = Some(true),
+        CardEvent::BankAccountRefused { reason } => {
+            card.bank_account_opened = Some(false);
+            card.failure_reason = Some(format!("bank: {reason}"));
+            card.state = CardState::ProductionFailed;
+        }
+        CardEvent::Dispatched => card.state = CardState::AtDistributor,
+        CardEvent::HandedOver { .. } => card.state = CardState::Issued,
+        CardEvent::ZoneActivated { zone: Zone::Social } => {
+            card.social_zone_active = true;
+            card.state = CardState::Active;
+        }
+        CardEvent::ZoneActivated { zone: Zone::Financial } => card.financial_zone_active = true,
+        CardEvent::PreLossReported { since, until, zone } => {
+            card.pre_losses.push(PreLoss { since: *since, until: *until, zone: *zone, revoked_at: None });
+        }
+        CardEvent::PreLossRevoked { zone, at } => {
+            // Ends the pre-loss of that zone that is still in force.
+            if let Some(p) = card.pre_losses.iter_mut().rev().find(|p| p.in_force(*at) && p.zone == *zone) {
+                p.revoked_at = Some(*at);
+            }
+        }
+        CardEvent::FormallyLost { .. } => card.state = CardState::Lost,
+        CardEvent::SuccessorApplied { successor } => card.successor = Some(*successor),
+        CardEvent::Superseded { by, state } => {
+            card.superseded_by = Some(*by);
+            card.successor = None;
+            if card.state.is_alive() {
+                card.state = *state;
+            }
+        }
+        CardEvent::Returned => card.state = CardState::Returned,
+        CardEvent::SecondApplied { ready_on } => {
+            card.ready_on = Some(*ready_on);
+            card.state = CardState::AtDistributor;
+        }
+        CardEvent::Cancelled { reason } => {
+            card.failure_reason = Some(reason.clone());
+            card.state = CardState::Cancelled;
+        }
+        CardEvent::Synchronised { printed } => card.printed = printed.clone(),
+        CardEvent::PasswordChanged { hash } | CardEvent::PasswordReset { hash } => {
+            card.password.hash = Some(hash.clone());
+            card.password.failures = 0;
+            card.password.failures_on = None;
+        }
+        CardEvent::PasswordFailed { on } => {
+            if card.password.failures_on != Some(*on) {
+                card.password.failures = 0;
+                card.password.failures_on = Some(*on);
+            }
+            card.password.failures += 1;
+        }
+        CardEvent::CertificateReprinted => {
+            if let Some(c) = card.certificate.as_mut() {
+                c.prints += 1;
+            }
+        }
+    }
+    card
+}

@@ -1,0 +1,151 @@
+//! Application, production and distribution (R-APP-1..4, R-DIST-1).
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+
+use super::events::CardEvent;
+use super::model::{Card, CardState, Certificate, Origin, PrintedData, QueryPassword};
+use super::rules::{RuleCtx, channel_allows, state_refusal};
+use crate::Refusal;
+use crate::access::Channel;
+
+/// Everything needed to open a new card.
+pub struct NewCard {
+    pub person_hash: String,
+    pub region: String,
+    pub generation: u8,
+    pub financial: bool,
+    pub origin: Origin,
+    pub printed: PrintedData,
+    pub ready_on: Option<NaiveDate>,
+    pub fee_fen: i64,
+    pub certificate: Option<Certificate>,
+}
+
+/// A new card in state `applied` with its first event; the store gives it its id.
+/// The production promise (R-APP-3) is set for first issues.
+pub fn open_card(new: NewCard, ctx: &RuleCtx) -> Result<(Card, CardEvent), Refusal> {
+    let due_on = match new.origin {
+        Origin::FirstIssue { .. } => match ctx.policy.days("card.production_due_days", ctx.today()) {
+            Ok(d) => ctx.today().checked_add_days(Days::new(u64::from(d))),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let card = Card {
+        id: 0,
+        person_hash: new.person_hash,
+        region: new.region,
+        generation: new.generation,
+        financial: new.financial,
+        state: CardState::Applied,
+        origin: new.origin,
+        card_number: None,
+        identification_code: None,
+        social_zone_active: false,
+        financial_zone_active: false,
+        bank_account_opened: None,
+        pre_losses: Vec::new(),
+        superseded_by: None,
+        successor: None,
+        failure_reason: None,
+        printed: new.printed,
+        certificate: new.certificate,
+        password: QueryPassword::default(),
+        batch_id: None,
+        applied_at: ctx.now,
+        due_on,
+        ready_on: new.ready_on,
+        fee_fen: new.fee_fen,
+    };
+    let event = CardEvent::Applied { generation: card.generation, financial: card.financial, due_on, ready_on: card.ready_on, fee_fen: card.fee_fen };
+    Ok((card, event))
+}
+
+/// R-APP-1, R-APP-4: a person who already holds a working card (or one on its way)
+/// gets no second one, unless it is a generation upgrade (R-GEN-1).
+pub fn check_first_application(existing: &[Card], generation: u8) -> Result<(), Refusal> {
+    if let Some(c) = existing.iter().find(|c| c.state.is_alive() && c.generation >= generation) {
+        return Err(Refusal::conflict(
+            "already_holds_card",
+            format!("the person already holds a card (card {} in state {}); a lost card is replaced, a damaged one exchanged", c.id, c.state.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+/// Why an applied card is left out of a production batch (R-APP-2, R-APP-4), or `None`.
+pub fn batch_exclusion(card: &Card, person_insured_at: DateTime<Utc>, person_flags: &[String], snapshot: DateTime<Utc>, holds_working_card: bool) -> Option<String> {
+    if person_insured_at > snapshot {
+        return Some("insured after the batch's snapshot; goes into a later batch".into());
+    }
+    if card.applied_at > snapshot {
+        return Some("applied after the batch's snapshot; goes into a later batch".into());
+    }
+    if person_flags.iter().any(|f| f == "second_collection_pending") {
+        return Some("awaiting second collection (information comparison)".into());
+    }
+    if person_flags.iter().any(|f| f == "migrant_worker_1pct") {
+        return Some("migrant worker on the 1 % rate: no card is issued".into());
+    }
+    if holds_working_card && matches!(card.origin, Origin::FirstIssue { .. }) && card.generation <= 3 && !person_flags.iter().any(|f| f == "generation_upgrade") {
+        return Some("already holds a working card".into());
+    }
+    if card.financial && card.bank_account_opened != Some(true) {
+        return Some("the bank has not opened the account yet".into());
+    }
+    None
+}
+
+pub fn assign_to_batch(card: &Card, batch_id: i64, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Bureau], "cutting a production batch")?;
+    if card.state != CardState::Applied {
+        return Err(state_refusal(card, ctx.now, "production"));
+    }
+    Ok(vec![CardEvent::AssignedToBatch { batch_id }])
+}
+
+/// The factory's result for one card.
+pub fn record_production(card: &Card, result: Result<(String, String), String>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Vendor], "recording production results")?;
+    if card.state != CardState::InProduction {
+        return Err(Refusal::conflict("not_in_production", format!("card {} is {}, not in production", card.id, card.state.as_str())));
+    }
+    Ok(vec![match result {
+        Ok((card_number, identification_code)) => {
+            crate::identity::CardNumber::parse(&card_number).map_err(|e| Refusal::bad_input("invalid_card_number", e.to_string()))?;
+            if identification_code.len() != 32 || !identification_code.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(Refusal::bad_input("invalid_identification_code", "the card identification code has 32 letters and digits"));
+            }
+            CardEvent::Produced { card_number, identification_code }
+        }
+        Err(reason) => CardEvent::ProductionFailed { reason },
+    }])
+}
+
+/// R-APP-4: the bank's answer on the account, accepted from application until hand-over.
+pub fn record_bank_account(card: &Card, opened: bool, reason: Option<String>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Bank], "recording the bank account")?;
+    if !card.financial {
+        return Err(Refusal::bad_input("not_a_financial_card", "this card has no financial zone"));
+    }
+    if !matches!(card.state, CardState::Applied | CardState::InProduction | CardState::Produced | CardState::AtDistributor) {
+        return Err(state_refusal(card, ctx.now, "recording the bank account"));
+    }
+    if card.bank_account_opened.is_some() {
+        return Err(Refusal::conflict("bank_account_recorded", "the bank's answer for this card is already recorded"));
+    }
+    Ok(vec![if opened {
+        CardEvent::BankAccountOpened
+    } else {
+        let reason = reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| Refusal::bad_input("reason_required", "say why the account could not be opened"))?;
+        CardEvent::BankAccountRefused { reason }
+    }])
+}
+
+pub fn dispatch(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Bureau], "dispatching cards")?;
+    if card.state != CardState::Produced {
+        return Err(Refusal::conflict("not_produced", format!("card {} is {}, not produced", card.id, card.state.as_str())));
+    }
+    Ok(vec![CardEvent::Dispatched])
+}

@@ -1,0 +1,371 @@
+//! The card rules of SPEC §4 and the channel table of §6: each takes the card, the
+//! policy in force and now, and returns the events to record or a refusal. Pure.
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+
+use super::events::CardEvent;
+use super::model::{Card, CardState, Certificate, Origin, PrintedData, Zone};
+use crate::Refusal;
+use crate::access::Channel;
+use crate::calendar::WorkingCalendar;
+use crate::clock::shanghai;
+use crate::policy::{PolicyError, RegionPolicy};
+
+/// What a rule needs besides the card.
+pub struct RuleCtx<'a> {
+    pub policy: &'a RegionPolicy,
+    pub calendar: &'a WorkingCalendar,
+    pub now: DateTime<Utc>,
+    pub channel: Channel,
+}
+
+impl RuleCtx<'_> {
+    pub fn today(&self) -> NaiveDate {
+        self.now.with_timezone(&shanghai()).date_naive()
+    }
+}
+
+fn policy(e: PolicyError) -> Refusal {
+    Refusal::conflict("policy_not_in_force", e.to_string())
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// SPEC §6: refuses unless the request came through one of `allowed`.
+pub fn channel_allows(ctx: &RuleCtx, allowed: &[Channel], operation: &str) -> Result<(), Refusal> {
+    if allowed.contains(&ctx.channel) {
+        Ok(())
+    } else {
+        let names: Vec<_> = allowed.iter().map(|c| c.as_str()).collect();
+        Err(Refusal::forbidden(
+            "not_allowed_on_channel",
+            format!("{operation} is not done through the {} channel; it is done at: {}", ctx.channel.as_str(), names.join(", ")),
+        ))
+    }
+}
+
+/// The refusal for a card whose state does not allow `operation`.
+pub fn state_refusal(card: &Card, now: DateTime<Utc>, operation: &str) -> Refusal {
+    if let Some(p) = card.pre_loss_in_force(now).filter(|_| card.state.is_alive()) {
+        return Refusal::conflict(
+            "card_pre_lost",
+            format!("the card is pre-lost until {}; {operation} is not possible until the pre-loss is revoked at an outlet or lifts", local(p.until)),
+        );
+    }
+    let (code, what) = match card.state {
+        CardState::Lost => ("card_lost", "the card was reported lost for good and is void"),
+        CardState::Replaced | CardState::Exchanged => ("card_replaced", "the card was replaced by a newer card"),
+        CardState::Cancelled => ("card_cancelled", "the card is cancelled"),
+        CardState::ProductionFailed => ("card_production_failed", "the card was never produced"),
+        CardState::Issued => ("card_not_active", "the card's social-security zone is not started yet"),
+        _ => ("card_not_issued", "the card has not been handed to its holder yet"),
+    };
+    Refusal::conflict(code, format!("{what} (state {}); {operation} is not possible", card.state.as_str()))
+}
+
+fn require_state(card: &Card, now: DateTime<Utc>, allowed: &[CardState], operation: &str) -> Result<(), Refusal> {
+    if allowed.contains(&card.state) { Ok(()) } else { Err(state_refusal(card, now, operation)) }
+}
+
+const HELD: [CardState; 2] = [CardState::Issued, CardState::Active];
+
+/// R-LOSS-1, R-LOSS-2, R-CAL-3: pre-loss, in force at once, for the region's number of
+/// calendar days. Jinan reports the zones separately.
+pub fn report_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Outlet, Channel::Hotline, Channel::Kiosk, Channel::Web], "a pre-loss")?;
+    let today = ctx.today();
+    let separate = ctx.policy.flag("card.pre_loss_separate_zones", today).unwrap_or(false);
+    let zone = match (separate, zone) {
+        (true, None) => return Err(Refusal::bad_input("zone_required", "in this region the social-security zone and the financial zone are reported separately: say which (social or financial)")),
+        (true, Some(Zone::Financial)) if !card.financial => return Err(Refusal::bad_input("not_a_financial_card", "this card has no financial zone")),
+        (false, Some(_)) => return Err(Refusal::bad_input("zones_not_separate", "in this region a pre-loss covers the whole card; leave the zone out")),
+        (_, z) => z,
+    };
+    if card.state.is_alive() && card.pre_losses.iter().any(|p| p.in_force(ctx.now) && p.zone == zone) {
+        let until = card.pre_losses.iter().rev().find(|p| p.in_force(ctx.now)).map(|p| local(p.until)).unwrap_or_default();
+        return Err(Refusal::conflict("already_pre_lost", format!("the card is already pre-lost until {until}")));
+    }
+    if !HELD.contains(&card.state) {
+        return Err(state_refusal(card, ctx.now, "a pre-loss"));
+    }
+    let days = ctx.policy.days("card.pre_loss_days", today).map_err(policy)?;
+    let until = ctx.now + chrono::Duration::days(i64::from(days));
+    Ok(vec![CardEvent::PreLossReported { since: ctx.now, until, zone }])
+}
+
+/// R-LOSS-2: revocation only at an outlet, before the pre-loss lifts; the card works at once.
+pub fn revoke_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Outlet], "revoking a pre-loss")?;
+    if !card.state.is_alive() {
+        return Err(state_refusal(card, ctx.now, "revoking a pre-loss"));
+    }
+    if !card.pre_losses.iter().any(|p| p.in_force(ctx.now) && p.zone == zone) {
+        return Err(Refusal::conflict("not_pre_lost", "the card has no pre-loss in force to revoke"));
+    }
+    Ok(vec![CardEvent::PreLossRevoked { zone, at: ctx.now }])
+}
+
+/// The replacement or exchange card's terms: ready after N working days (R-LOSS-4,
+/// R-CAL-1), the fee (R-LOSS-5), and its certificate (R-CERT-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuccessorTerms {
+    pub ready_on: NaiveDate,
+    pub fee_fen: i64,
+    pub certificate: Certificate,
+}
+
+pub fn successor_terms(card: &Card, delivery: &str, certificate_number: String, ctx: &RuleCtx) -> Result<SuccessorTerms, Refusal> {
+    if !["outlet", "mail"].contains(&delivery) {
+        return Err(Refusal::bad_input("invalid_delivery", format!("delivery must be outlet or mail, not {delivery:?}")));
+    }
+    let today = ctx.today();
+    let key = if card.financial { "card.production_working_days.financial" } else { "card.production_working_days.ordinary" };
+    let days = ctx.policy.working_days(key, today).map_err(policy)?;
+    let ready_on = ctx.calendar.add_working_days(today, days).map_err(|e| Refusal::conflict(e.code(), e.to_string()))?;
+    let fee = ctx.policy.fen("card.replacement_fee", today).map_err(policy)?;
+    Ok(SuccessorTerms {
+        ready_on,
+        fee_fen: fee.0,
+        certificate: Certificate { number: certificate_number, issued_on: today, ready_on, prints: 1, delivery: delivery.into() },
+    })
+}
+
+/// R-LOSS-3: formal loss at an outlet (Jinan: also at a bank), by the holder or a proxy;
+/// final for ever, even for a pre-lost card.
+pub fn formal_loss(card: &Card, proxy: bool, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    let at_bank = ctx.policy.flag("card.formal_loss_at_bank", ctx.today()).unwrap_or(false);
+    let allowed: &[Channel] = if at_bank { &[Channel::Outlet, Channel::Bank] } else { &[Channel::Outlet] };
+    channel_allows(ctx, allowed, "a formal loss")?;
+    if !HELD.contains(&card.state) || card.successor.is_some() {
+        return Err(if card.successor.is_some() {
+            Refusal::conflict("replacement_pending", "a new card is already being made for this card")
+        } else {
+            state_refusal(card, ctx.now, "a formal loss")
+        });
+    }
+    Ok(vec![CardEvent::FormallyLost { proxy }])
+}
+
+/// R-ONLINE-1: the online replacement application, inside the monthly window and the
+/// daily hours. The card must be under pre-loss: the application makes that loss final
+/// (a replacement for a card that comes back to life after the pre-loss would leave
+/// two cards working).
+pub fn online_replacement(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Web], "an online replacement application")?;
+    check_online_window(ctx)?;
+    if !HELD.contains(&card.state) {
+        return Err(state_refusal(card, ctx.now, "a replacement application"));
+    }
+    if card.successor.is_some() {
+        return Err(Refusal::conflict("replacement_pending", "a new card is already being made for this card"));
+    }
+    if card.pre_loss_in_force(ctx.now).is_none() {
+        return Err(Refusal::conflict("not_pre_lost", "report the card's pre-loss first; a replacement is for a lost card"));
+    }
+    Ok(vec![CardEvent::FormallyLost { proxy: false }])
+}
+
+/// R-ONLINE-1: from the region's first day of each month to the month's end, between
+/// its opening and closing times (business time).
+pub fn check_online_window(ctx: &RuleCtx) -> Result<(), Refusal> {
+    let today = ctx.today();
+    let first = ctx.policy.day_of_month("card.online_window.first_day", today).map_err(policy)?;
+    let opens = ctx.policy.time("card.online_window.opens", today).map_err(policy)?;
+    let closes = ctx.policy.time("card.online_window.closes", today).map_err(policy)?;
+    let time = ctx.now.with_timezone(&shanghai()).time();
+    if i64::from(today.day()) < first {
+        return Err(Refusal::conflict(
+            "outside_online_window",
+            format!("online applications open on day {first} of each month; today is day {}", today.day()),
+        ));
+    }
+    if time < opens || time >= closes {
+        return Err(Refusal::conflict(
+            "outside_online_window",
+            format!("online applications are taken from {} to {}", opens.format("%H:%M"), closes.format("%H:%M")),
+        ));
+    }
+    Ok(())
+}
+
+/// R-EXCH-1: exchange of a damaged or unreadable card, at an outlet. The old card keeps
+/// working until the new one is activated (R-ACT-2).
+pub fn request_exchange(card: &Card, reason: &str, ctx: &RuleCtx) -> Result<(), Refusal> {
+    channel_allows(ctx, &[Channel::Outlet], "an exchange")?;
+    if reason.trim().is_empty() {
+        return Err(Refusal::bad_input("reason_required", "say why the card is exchanged (damaged, unreadable, data changed …)"));
+    }
+    if card.successor.is_some() {
+        return Err(Refusal::conflict("replacement_pending", "a new card is already being made for this card"));
+    }
+    if !HELD.contains(&card.state) || card.pre_loss_in_force(ctx.now).is_some() {
+        return Err(state_refusal(card, ctx.now, "an exchange"));
+    }
+    Ok(())
+}
+
+/// R-DIST-1, R-CERT-1: hand-over by the unit or at an outlet. A replacement card is
+/// collected with its certificate and the holder's ID (a proxy brings both IDs).
+pub fn hand_over(card: &Card, check: &CollectionCheck, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::UnitWeb, Channel::Outlet], "handing over a card")?;
+    require_state(card, ctx.now, &[CardState::AtDistributor], "a hand-over")?;
+    if let Some(cert) = &card.certificate {
+        if check.certificate_number.as_deref() != Some(cert.number.as_str()) {
+            return Err(Refusal::bad_input("certificate_mismatch", "collecting this card needs its certificate (领卡证明); the number given does not match"));
+        }
+        if !check.holder_id_matches {
+            return Err(Refusal::bad_input("holder_id_mismatch", "the ID number presented is not the holder's"));
+        }
+        if check.proxy && !check.proxy_id_valid {
+            return Err(Refusal::bad_input("proxy_id_required", "a proxy brings their own ID as well as the holder's"));
+        }
+    }
+    if let Some(ready) = card.ready_on.filter(|r| *r > ctx.today()) {
+        return Err(Refusal::conflict("not_ready", format!("the card is ready for collection on {ready}")));
+    }
+    Ok(vec![CardEvent::HandedOver { proxy: check.proxy }])
+}
+
+/// What was checked at the counter when a card is collected.
+#[derive(Debug, Clone, Default)]
+pub struct CollectionCheck {
+    pub certificate_number: Option<String>,
+    pub holder_id_matches: bool,
+    pub proxy: bool,
+    pub proxy_id_valid: bool,
+}
+
+/// R-ACT-1: the social zone starts on first use at an institution, at a bank or an
+/// outlet; the financial zone at the bank.
+pub fn activate(card: &Card, zone: Zone, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    match zone {
+        Zone::Social => {
+            channel_allows(ctx, &[Channel::Institution, Channel::Bank, Channel::Outlet], "starting the social-security zone")?;
+            if card.state == CardState::Active {
+                return Err(Refusal::conflict("already_active", "the social-security zone is already started"));
+            }
+            require_state(card, ctx.now, &[CardState::Issued], "starting the social-security zone")?;
+        }
+        Zone::Financial => {
+            channel_allows(ctx, &[Channel::Bank], "activating the financial zone")?;
+            if !card.financial {
+                return Err(Refusal::bad_input("not_a_financial_card", "this card has no financial zone"));
+            }
+            if card.financial_zone_active {
+                return Err(Refusal::conflict("already_active", "the financial zone is already active"));
+            }
+            require_state(card, ctx.now, &HELD, "activating the financial zone")?;
+            if card.bank_account_opened != Some(true) {
+                return Err(Refusal::conflict("bank_account_not_open", "the bank has not opened this card's account"));
+            }
+        }
+    }
+    if card.zone_pre_lost(zone, ctx.now) {
+        return Err(state_refusal(card, ctx.now, "activation"));
+    }
+    Ok(vec![CardEvent::ZoneActivated { zone }])
+}
+
+/// R-ACT-2: what the predecessor becomes when its successor is activated.
+pub fn supersede(old: &Card, new_id: i64, origin: &Origin) -> Vec<CardEvent> {
+    let state = match origin {
+        Origin::Exchange { .. } => CardState::Exchanged,
+        _ => CardState::Replaced,
+    };
+    vec![CardEvent::Superseded { by: new_id, state: if old.state.is_alive() { state } else { old.state } }]
+}
+
+/// R-WRONG-1: a card with wrong printed data goes back through the unit and is made again.
+pub fn report_wrong_data(card: &Card, reason: &str, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::UnitWeb, Channel::Outlet], "returning a card with wrong data")?;
+    if reason.trim().is_empty() {
+        return Err(Refusal::bad_input("reason_required", "say what is wrong on the card (photo, name …)"));
+    }
+    require_state(card, ctx.now, &[CardState::Produced, CardState::AtDistributor, CardState::Issued, CardState::Active], "returning a card with wrong data")?;
+    Ok(vec![CardEvent::Cancelled { reason: format!("wrong data: {reason}") }])
+}
+
+/// R-SECOND-1: the unit returns a card nobody collected.
+pub fn return_to_bureau(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::UnitWeb, Channel::Outlet], "returning an uncollected card")?;
+    require_state(card, ctx.now, &[CardState::AtDistributor], "returning an uncollected card")?;
+    Ok(vec![CardEvent::Returned])
+}
+
+/// R-SECOND-1: the holder claims a returned card (at an outlet, or online in the
+/// window); ready after the region's days.
+pub fn second_application(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Outlet, Channel::Web], "a second application")?;
+    if ctx.channel == Channel::Web {
+        check_online_window(ctx)?;
+    }
+    require_state(card, ctx.now, &[CardState::Returned], "a second application")?;
+    let days = ctx.policy.days("card.second_application_days", ctx.today()).map_err(policy)?;
+    let ready_on = ctx.today().checked_add_days(Days::new(u64::from(days))).unwrap_or(ctx.today());
+    Ok(vec![CardEvent::SecondApplied { ready_on }])
+}
+
+/// R-DEATH-1: on death or moving out of the city the card is cancelled for use (the
+/// family may keep it).
+pub fn cancel(card: &Card, reason: &str, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Outlet, Channel::Bureau], "cancelling a card")?;
+    if !["death", "moved_out"].contains(&reason) {
+        return Err(Refusal::bad_input("invalid_reason", "a card is cancelled for death or moved_out"));
+    }
+    if !card.state.is_alive() {
+        return Err(state_refusal(card, ctx.now, "cancelling"));
+    }
+    Ok(vec![CardEvent::Cancelled { reason: reason.into() }])
+}
+
+/// R-INFO-1: a clerk writes the record's data to the card.
+pub fn synchronise(card: &Card, record: &PrintedData, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    channel_allows(ctx, &[Channel::Outlet], "synchronising the card")?;
+    if !card.state.is_alive() {
+        return Err(state_refusal(card, ctx.now, "synchronising"));
+    }
+    if !card.out_of_step_with(record) {
+        return Err(Refusal::conflict("not_out_of_step", "the card already matches the record"));
+    }
+    Ok(vec![CardEvent::Synchronised { printed: record.clone() }])
+}
+
+/// R-SET-10: whether the card may be used to settle now.
+pub fn usable_for_settlement(card: &Card, record: &PrintedData, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if card.zone_pre_lost(Zone::Social, now) || card.state != CardState::Active {
+        return Err(state_refusal(card, now, "settlement with this card"));
+    }
+    if card.out_of_step_with(record) {
+        return Err(Refusal::conflict("card_out_of_step", "the card's data no longer matches the insurance record; synchronise it at an outlet"));
+    }
+    Ok(())
+}
+
+/// R-PWD-1: the query password may be tried unless today's failures reached the limit.
+pub fn password_attempt_allowed(card: &Card, ctx: &RuleCtx) -> Result<u32, Refusal> {
+    let max = ctx.policy.count("card.password.max_failures", ctx.today()).map_err(policy)?;
+    if card.password.failures_on == Some(ctx.today()) && card.password.failures >= max {
+        return Err(Refusal::conflict("password_locked", format!("the query password is locked after {max} wrong tries today; try again tomorrow or reset it at an outlet")));
+    }
+    Ok(max)
+}
+
+/// R-PWD-1: channels that may change the query password, and the one that resets it.
+pub fn password_change_allowed(ctx: &RuleCtx, reset: bool) -> Result<(), Refusal> {
+    if reset {
+        channel_allows(ctx, &[Channel::Outlet], "resetting a forgotten password")
+    } else {
+        channel_allows(ctx, &[Channel::Outlet, Channel::Hotline, Channel::Kiosk, Channel::Web], "changing the query password")
+    }
+}
+
+/// A new query password: six digits (what a kiosk keypad and the hotline take).
+pub fn check_new_password(p: &str) -> Result<(), Refusal> {
+    if p.len() == 6 && p.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Refusal::bad_input("invalid_password", "the query password is six digits"))
+    }
+}

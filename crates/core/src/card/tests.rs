@@ -1,0 +1,268 @@
+use chrono::{DateTime, Utc};
+
+use super::production::{NewCard, check_first_application, open_card, record_production};
+use super::rules::*;
+use super::*;
+use crate::access::Channel;
+use crate::calendar::WorkingCalendar;
+use crate::policy::PolicySet;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+struct World {
+    policies: PolicySet,
+    calendar: WorkingCalendar,
+}
+
+impl World {
+    fn new() -> Self {
+        World { policies: PolicySet::shipped().unwrap(), calendar: WorkingCalendar::shipped().unwrap() }
+    }
+    fn ctx(&self, region: &str, now: &str, channel: Channel) -> RuleCtx<'_> {
+        RuleCtx { policy: self.policies.region(region).unwrap(), calendar: &self.calendar, now: t(now), channel }
+    }
+}
+
+fn printed() -> PrintedData {
+    PrintedData { name: "张三".into(), category: "in_service".into(), flags: vec![] }
+}
+
+/// A Beijing card already handed over and active.
+fn active_card(w: &World, financial: bool) -> Card {
+    let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
+    let (mut card, _) = open_card(
+        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial, origin: Origin::FirstIssue { unit: None }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None },
+        &ctx,
+    )
+    .unwrap();
+    card.id = 1;
+    for e in [
+        CardEvent::AssignedToBatch { batch_id: 1 },
+        CardEvent::Produced { card_number: "F41665315".into(), identification_code: "110000D15600000500000000000000AB".into() },
+        CardEvent::Dispatched,
+        CardEvent::HandedOver { proxy: false },
+        CardEvent::ZoneActivated { zone: Zone::Social },
+    ] {
+        card = apply(card, &e);
+    }
+    card
+}
+
+fn run(card: Card, events: Vec<CardEvent>) -> Card {
+    events.iter().fold(card, apply)
+}
+
+#[test]
+fn r_loss_2_pre_loss_lifts_by_itself_after_ten_calendar_days() {
+    let w = World::new();
+    let card = active_card(&w, false);
+    let ctx = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Hotline);
+    let card = run(card.clone(), report_pre_loss(&card, None, &ctx).unwrap());
+    let until = card.pre_loss_in_force(t("2026-03-02T10:00:00+08:00")).unwrap().until;
+    assert_eq!(until, t("2026-03-12T10:00:00+08:00"), "R-CAL-3: calendar days, to the minute");
+    assert_eq!(card.reported_state(t("2026-03-12T09:59:59+08:00")), "pre_lost");
+    assert_eq!(card.reported_state(t("2026-03-12T10:00:00+08:00")), "active");
+    assert!(usable_for_settlement(&card, &printed(), t("2026-03-05T10:00:00+08:00")).is_err());
+    assert!(usable_for_settlement(&card, &printed(), t("2026-03-12T10:00:00+08:00")).is_ok());
+}
+
+#[test]
+fn r_loss_2_jinan_lasts_seven_days_and_reports_zones_separately() {
+    let w = World::new();
+    let mut card = active_card(&w, true);
+    card.region = "jinan".into();
+    let ctx = w.ctx("jinan", "2026-03-02T10:00:00+08:00", Channel::Outlet);
+    assert_eq!(report_pre_loss(&card, None, &ctx).unwrap_err().code, "zone_required");
+    let card = run(card.clone(), report_pre_loss(&card, Some(Zone::Financial), &ctx).unwrap());
+    assert!(card.zone_pre_lost(Zone::Financial, t("2026-03-08T10:00:00+08:00")));
+    assert!(!card.zone_pre_lost(Zone::Financial, t("2026-03-09T10:00:00+08:00")));
+    assert!(!card.zone_pre_lost(Zone::Social, t("2026-03-03T10:00:00+08:00")), "the social zone still works");
+}
+
+#[test]
+fn r_loss_2_revocation_only_at_an_outlet() {
+    let w = World::new();
+    let card = active_card(&w, false);
+    let ctx = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Kiosk);
+    let card = run(card.clone(), report_pre_loss(&card, None, &ctx).unwrap());
+    assert_eq!(revoke_pre_loss(&card, None, &ctx).unwrap_err().code, "not_allowed_on_channel");
+    let outlet = w.ctx("beijing", "2026-03-03T10:00:00+08:00", Channel::Outlet);
+    let card = run(card.clone(), revoke_pre_loss(&card, None, &outlet).unwrap());
+    assert_eq!(card.reported_state(t("2026-03-03T10:00:01+08:00")), "active");
+    assert_eq!(revoke_pre_loss(&card, None, &outlet).unwrap_err().code, "not_pre_lost");
+}
+
+#[test]
+fn r_loss_3_formal_loss_is_final() {
+    let w = World::new();
+    let card = active_card(&w, false);
+    let hotline = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Hotline);
+    assert_eq!(formal_loss(&card, false, &hotline).unwrap_err().code, "not_allowed_on_channel");
+    let outlet = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Outlet);
+    let card = run(card.clone(), formal_loss(&card, true, &outlet).unwrap());
+    assert_eq!(card.state, CardState::Lost);
+    assert_eq!(report_pre_loss(&card, None, &outlet).unwrap_err().code, "card_lost");
+    assert_eq!(revoke_pre_loss(&card, None, &outlet).unwrap_err().code, "card_lost");
+    assert_eq!(activate(&card, Zone::Social, &w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Institution)).unwrap_err().code, "card_lost");
+    assert_eq!(usable_for_settlement(&card, &printed(), t("2027-01-01T00:00:00Z")).unwrap_err().code, "card_lost");
+}
+
+#[test]
+fn r_loss_4_and_5_replacement_terms_follow_policy_and_calendar() {
+    let w = World::new();
+    let ctx = w.ctx("beijing", "2026-09-28T10:00:00+08:00", Channel::Outlet);
+    let ordinary = successor_terms(&active_card(&w, false), "outlet", "C1".into(), &ctx).unwrap();
+    assert_eq!(ordinary.ready_on.to_string(), "2026-10-23", "R-CAL-1: 15 working days");
+    assert_eq!(ordinary.fee_fen, 2000);
+    assert_eq!(ordinary.certificate.ready_on, ordinary.ready_on);
+    let financial = successor_terms(&active_card(&w, true), "mail", "C2".into(), &ctx).unwrap();
+    assert_eq!(financial.ready_on.to_string(), "2026-11-20", "35 working days");
+    assert_eq!(successor_terms(&active_card(&w, false), "drone", "C3".into(), &ctx).unwrap_err().code, "invalid_delivery");
+    // Jinan's file has no replacement numbers: refused, naming the parameter.
+    let jinan = w.ctx("jinan", "2026-09-28T10:00:00+08:00", Channel::Outlet);
+    let e = successor_terms(&active_card(&w, false), "outlet", "C4".into(), &jinan).unwrap_err();
+    assert_eq!(e.code, "policy_not_in_force");
+    assert!(e.message.contains("card.production_working_days.ordinary"), "{}", e.message);
+}
+
+#[test]
+fn r_online_1_window_days_and_hours() {
+    let w = World::new();
+    let card = active_card(&w, false);
+    let pre = run(card.clone(), report_pre_loss(&card, None, &w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Web)).unwrap());
+    let at = |s: &str| w.ctx("beijing", s, Channel::Web);
+    assert_eq!(online_replacement(&pre, &at("2026-03-04T10:00:00+08:00")).unwrap_err().code, "outside_online_window");
+    assert_eq!(online_replacement(&pre, &at("2026-03-05T05:59:00+08:00")).unwrap_err().code, "outside_online_window");
+    assert_eq!(online_replacement(&pre, &at("2026-03-05T22:00:00+08:00")).unwrap_err().code, "outside_online_window");
+    assert!(online_replacement(&pre, &at("2026-03-05T06:00:00+08:00")).is_ok());
+    assert!(online_replacement(&pre, &at("2026-03-31T21:59:00+08:00")).is_err(), "pre-loss lifted on 03-12");
+    assert_eq!(online_replacement(&card, &at("2026-03-06T10:00:00+08:00")).unwrap_err().code, "not_pre_lost");
+    assert_eq!(online_replacement(&pre, &w.ctx("beijing", "2026-03-06T10:00:00+08:00", Channel::Outlet)).unwrap_err().code, "not_allowed_on_channel");
+}
+
+#[test]
+fn r_act_1_zones_start_on_their_channels() {
+    let w = World::new();
+    let mut card = active_card(&w, true);
+    card.state = CardState::Issued;
+    card.social_zone_active = false;
+    assert_eq!(activate(&card, Zone::Social, &w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Hotline)).unwrap_err().code, "not_allowed_on_channel");
+    let card2 = run(card.clone(), activate(&card, Zone::Social, &w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Institution)).unwrap());
+    assert_eq!(card2.state, CardState::Active);
+    let bank = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Bank);
+    assert_eq!(activate(&card2, Zone::Financial, &bank).unwrap_err().code, "bank_account_not_open");
+    let card3 = run(card2, vec![CardEvent::BankAccountOpened]);
+    assert!(activate(&card3, Zone::Financial, &bank).is_ok());
+    assert_eq!(activate(&card3, Zone::Financial, &w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Institution)).unwrap_err().code, "not_allowed_on_channel");
+}
+
+#[test]
+fn r_info_1_out_of_step_blocks_settlement_until_synchronised() {
+    let w = World::new();
+    let card = active_card(&w, false);
+    let retired = PrintedData { category: "retired".into(), ..printed() };
+    assert!(card.out_of_step_with(&retired));
+    assert_eq!(usable_for_settlement(&card, &retired, t("2026-03-02T10:00:00Z")).unwrap_err().code, "card_out_of_step");
+    let ctx = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Outlet);
+    let card = run(card.clone(), synchronise(&card, &retired, &ctx).unwrap());
+    assert!(usable_for_settlement(&card, &retired, t("2026-03-02T10:00:00Z")).is_ok());
+    assert_eq!(synchronise(&card, &retired, &ctx).unwrap_err().code, "not_out_of_step");
+}
+
+#[test]
+fn r_pwd_1_lock_after_the_policy_number_of_failures_for_the_day() {
+    let w = World::new();
+    let mut card = active_card(&w, false);
+    let ctx = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Kiosk);
+    for _ in 0..5 {
+        assert!(password_attempt_allowed(&card, &ctx).is_ok());
+        card = apply(card, &CardEvent::PasswordFailed { on: ctx.today() });
+    }
+    assert_eq!(password_attempt_allowed(&card, &ctx).unwrap_err().code, "password_locked");
+    assert!(password_attempt_allowed(&card, &w.ctx("beijing", "2026-03-03T00:00:00+08:00", Channel::Kiosk)).is_ok(), "next day");
+    assert_eq!(password_change_allowed(&ctx, true).unwrap_err().code, "not_allowed_on_channel");
+    assert!(password_change_allowed(&ctx, false).is_ok());
+}
+
+#[test]
+fn r_app_4_one_card_per_person_and_vendor_results_checked() {
+    let w = World::new();
+    let card = active_card(&w, false);
+    assert_eq!(check_first_application(std::slice::from_ref(&card), 3).unwrap_err().code, "already_holds_card");
+    assert!(check_first_application(std::slice::from_ref(&card), 4).is_ok(), "a newer generation is an upgrade");
+    let mut in_prod = card.clone();
+    in_prod.state = CardState::InProduction;
+    let vendor = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Vendor);
+    assert_eq!(record_production(&in_prod, Ok(("bad".into(), "x".into())), &vendor).unwrap_err().code, "invalid_card_number");
+    let failed = run(in_prod.clone(), record_production(&in_prod, Err("chip defect".into()), &vendor).unwrap());
+    assert_eq!((failed.state, failed.failure_reason.as_deref()), (CardState::ProductionFailed, Some("chip defect")));
+}
+
+/// A small deterministic generator for the property test.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Random command sequences on one person's cards never revive a lost card and never
+/// leave two working cards.
+#[test]
+fn property_random_commands_keep_the_card_invariants() {
+    let w = World::new();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for round in 0..300 {
+        let mut cards = vec![active_card(&w, round % 2 == 0)];
+        let mut now = t("2026-03-02T10:00:00+08:00");
+        let channels = [Channel::Outlet, Channel::Hotline, Channel::Kiosk, Channel::Web, Channel::Institution, Channel::Bank, Channel::Vendor, Channel::Bureau];
+        for _ in 0..60 {
+            now += chrono::Duration::hours(rng.below(72) as i64 + 1);
+            let i = rng.below(cards.len() as u64) as usize;
+            let channel = channels[rng.below(channels.len() as u64) as usize];
+            let ctx = RuleCtx { policy: w.policies.region("beijing").unwrap(), calendar: &w.calendar, now, channel };
+            let card = cards[i].clone();
+            let was_lost = card.state == CardState::Lost;
+            let result = match rng.below(9) {
+                0 => report_pre_loss(&card, None, &ctx),
+                1 => revoke_pre_loss(&card, None, &ctx),
+                2 => formal_loss(&card, false, &ctx),
+                3 => request_exchange(&card, "damaged", &ctx).map(|_| vec![]),
+                4 => activate(&card, Zone::Social, &ctx),
+                5 => hand_over(&card, &rules::CollectionCheck { certificate_number: card.certificate.as_ref().map(|c| c.number.clone()), holder_id_matches: true, ..Default::default() }, &ctx),
+                6 => super::production::dispatch(&card, &ctx),
+                7 => record_production(&card, Ok(("F41665315".into(), "110000D15600000500000000000000AB".into())), &ctx),
+                _ => super::production::assign_to_batch(&card, 1, &ctx),
+            };
+            let Ok(events) = result else { continue };
+            let mut updated = run(card.clone(), events.clone());
+            // A formal loss or an exchange opens a successor, as the service does.
+            let opens_successor = events.iter().any(|e| matches!(e, CardEvent::FormallyLost { .. })) || (events.is_empty() && updated.successor.is_none() && updated.state.is_alive());
+            if opens_successor && updated.successor.is_none() {
+                let terms = successor_terms(&updated, "outlet", format!("C{}", cards.len()), &ctx).unwrap();
+                let origin = if updated.state == CardState::Lost { Origin::Replacement { of: updated.id } } else { Origin::Exchange { of: updated.id, reason: "damaged".into() } };
+                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: Some(terms.ready_on), fee_fen: terms.fee_fen, certificate: Some(terms.certificate) }, &ctx).unwrap();
+                new.id = cards.len() as i64 + 1;
+                updated = apply(updated, &CardEvent::SuccessorApplied { successor: new.id });
+                cards.push(new);
+            }
+            // Activation of a successor supersedes its predecessor at once (R-ACT-2).
+            if events.iter().any(|e| matches!(e, CardEvent::ZoneActivated { zone: Zone::Social }))
+                && let Some(of) = updated.origin.predecessor()
+            {
+                let j = cards.iter().position(|c| c.id == of).unwrap();
+                let old = cards[j].clone();
+                cards[j] = run(old.clone(), supersede(&old, updated.id, &updated.origin));
+            }
+            cards[i] = updated;
+            assert!(!was_lost || cards[i].state == CardState::Lost, "a lost card never comes back");
+            let working = cards.iter().filter(|c| c.is_working()).count();
+            assert!(working <= 1, "round {round}: {working} working cards");
+        }
+    }
+}
