@@ -146,3 +146,24 @@ pub async fn run_calendar(cmd: CalendarCommand) -> Result<(), String> {
         }
     }
 }
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute every card's SM3-chained history; any edited, removed or added event
+    /// is reported and the command fails.
+    Verify(DbArgs),
+}
+
+pub async fn run_audit(cmd: AuditCommand) -> Result<(), String> {
+    match cmd {
+        AuditCommand::Verify(db) => {
+            let service = config::open(&db).await?;
+            let report = service.store().verify_audit().await.map_err(|e| e.to_string())?;
+            for p in &report.problems {
+                println!("PROBLEM  {p}");
+            }
+            println!("audit: {} cards, {} events checked, {} problems", report.cards, report.events, report.problems.len());
+            if report.problems.is_empty() { Ok(()) } else { Err("the audit trail has been tampered with".into()) }
+        }
+    }
+}

@@ -32,6 +32,9 @@ enum Command {
     /// The working-day calendar.
     #[command(subcommand)]
     Calendar(admin::CalendarCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
     /// Benchmarks, each beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
             Command::Admin(c) => admin::run_admin(c).await,
             Command::Policy(c) => admin::run_policy(c),
             Command::Calendar(c) => admin::run_calendar(c).await,
+            Command::Audit(c) => admin::run_audit(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

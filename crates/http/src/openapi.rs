@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{ops, policy, registry, tokens};
+use crate::routes::{cards, ops, policy, registry, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,11 @@ use crate::routes::{ops, policy, registry, tokens};
         registry::person_by_handbook,
         policy::policy_at, policy::add_working_days, policy::calendar_day, policy::load_calendar_year,
         tokens::issue, tokens::list, tokens::revoke,
+        cards::apply, cards::cut_batch, cards::results, cards::dispatch, cards::overdue, cards::get, cards::events,
+        cards::bank_account, cards::hand_over, cards::activation, cards::pre_loss, cards::revoke_pre_loss,
+        cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,
+        cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation,
+        cards::certificate, cards::reprint, cards::outbox, cards::audit_verify,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -3,6 +3,7 @@
 //! transaction. Nothing here speaks HTTP; the CLI and the HTTP layer both call it.
 
 mod auth;
+mod cards;
 pub mod demo;
 mod error;
 mod policy;
@@ -19,6 +20,7 @@ use yikatong_core::policy::PolicySet;
 use yikatong_store::Store;
 
 pub use auth::{IssuedToken, TokenRequest};
+pub use cards::*;
 pub use error::ServiceError;
 pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
 
@@ -29,7 +31,8 @@ pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     policies: Arc<PolicySet>,
-    calendar: RwLock<WorkingCalendar>,
+    /// Replaced whole when a year is loaded, so a use case can hold a snapshot.
+    calendar: RwLock<Arc<WorkingCalendar>>,
 }
 
 impl Service {
@@ -41,7 +44,7 @@ impl Service {
             let y = CalendarYear::parse(&format!("database year {year}"), &text).map_err(ServiceError::from)?;
             calendar.insert(y);
         }
-        Ok(Service { store, clock, policies: Arc::new(policies), calendar: RwLock::new(calendar) })
+        Ok(Service { store, clock, policies: Arc::new(policies), calendar: RwLock::new(Arc::new(calendar)) })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -56,8 +59,13 @@ impl Service {
         &self.policies
     }
 
+    /// The calendar as it is now.
+    fn calendar(&self) -> ServiceResult<Arc<WorkingCalendar>> {
+        self.calendar.read().map(|c| c.clone()).map_err(|_| ServiceError::Internal("calendar lock poisoned".into()))
+    }
+
     fn with_calendar<T>(&self, f: impl FnOnce(&WorkingCalendar) -> Result<T, CalendarError>) -> ServiceResult<T> {
-        let guard = self.calendar.read().map_err(|_| ServiceError::Internal("calendar lock poisoned".into()))?;
-        f(&guard).map_err(ServiceError::from)
+        let calendar = self.calendar()?;
+        f(&calendar).map_err(ServiceError::from)
     }
 }

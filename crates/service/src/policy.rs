@@ -2,6 +2,7 @@
 //! API and the CLI show them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -83,7 +84,9 @@ impl Service {
         let year = CalendarYear::parse(file, text)?;
         self.store.put_calendar_year(year.year, &year.to_toml(), self.clock.now()).await?;
         let mut cal = self.calendar.write().map_err(|_| ServiceError::Internal("calendar lock poisoned".into()))?;
-        cal.insert(year.clone());
+        let mut next = (**cal).clone();
+        next.insert(year.clone());
+        *cal = Arc::new(next);
         tracing::info!(year = year.year, "calendar year loaded");
         Ok(year)
     }

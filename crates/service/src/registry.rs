@@ -193,7 +193,9 @@ impl Service {
         let p = self
             .visible_person(who, ssn, &[Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Unit, Role::Holder])
             .await?;
-        Ok(PersonView::of(&p))
+        let mut view = PersonView::of(&p);
+        view.cards = self.person_cards(&p).await?;
+        Ok(view)
     }
 
     /// R-ID-2: the person a medical handbook number belongs to.

@@ -49,9 +49,8 @@ pub struct PersonView {
     pub phone_masked: Option<String>,
     pub handbook_no: Option<String>,
     pub flags: Vec<String>,
-    /// The person's cards (filled by the card capability).
-    #[schema(value_type = Vec<Object>)]
-    pub cards: Vec<serde_json::Value>,
+    /// The person's cards.
+    pub cards: Vec<crate::cards::CardView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,

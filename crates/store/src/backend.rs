@@ -179,6 +179,8 @@ macro_rules! store_impl {
             }
         }
 
+        crate::backend_cards::card_impl!();
+
         #[async_trait]
         impl Store for $store {
             fn backend(&self) -> &'static str {
@@ -445,6 +447,52 @@ macro_rules! store_impl {
             async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
                 let rows = sqlx::query("SELECT year, data FROM calendar_years ORDER BY year").fetch_all(&self.pool).await?;
                 rows.iter().map(|r| Ok((r.try_get("year")?, r.try_get("data")?))).collect()
+            }
+
+            async fn begin_cards(&self) -> StoreResult<Box<dyn CardTx>> {
+                Ok(Box::new(BackendCardTx::begin(&self.pool).await?))
+            }
+
+            async fn get_card(&self, id: i64) -> StoreResult<Option<Card>> {
+                let row = sqlx::query("SELECT data FROM cards WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+                row.map(|r| card_from_row(&r)).transpose()
+            }
+
+            async fn cards_of_person(&self, person_hash: &str) -> StoreResult<Vec<Card>> {
+                cards_where(&self.pool, "SELECT data FROM cards WHERE person_hash = $1 ORDER BY id", person_hash.to_string()).await
+            }
+
+            async fn card_by_certificate(&self, number: &str) -> StoreResult<Option<Card>> {
+                Ok(cards_where(&self.pool, "SELECT data FROM cards WHERE certificate_number = $1", number.to_string()).await?.pop())
+            }
+
+            async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>> {
+                read_card_events(&self.pool, id).await
+            }
+
+            async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>> {
+                cards_where(&self.pool, "SELECT data FROM cards WHERE due_on < $1 AND state IN ('applied', 'in_production') ORDER BY due_on, id", today.to_string()).await
+            }
+
+            async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>> {
+                let rows = sqlx::query("SELECT data FROM cards WHERE batch_id = $1 ORDER BY id").bind(batch_id).fetch_all(&self.pool).await?;
+                rows.iter().map(card_from_row).collect()
+            }
+
+            async fn get_batch(&self, id: i64) -> StoreResult<Option<BatchRecord>> {
+                read_batch(&self.pool, id).await
+            }
+
+            async fn get_person_by_hash(&self, person_hash: &str) -> StoreResult<Option<Person>> {
+                self.person_where("ssn_hash", person_hash.to_string()).await
+            }
+
+            async fn outbox(&self, after_id: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+                read_outbox(&self.pool, after_id, limit).await
+            }
+
+            async fn verify_audit(&self) -> StoreResult<AuditReport> {
+                verify_chains(&self.pool).await
             }
 
             async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration> {

@@ -9,6 +9,7 @@
 
 pub mod crypto;
 mod backend;
+mod backend_cards;
 mod postgres;
 mod records;
 mod sqlite;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use crypto::{DataKey, KeyError};
+use yikatong_core::card::{Card, CardEvent};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,11 +89,47 @@ pub trait Store: Send + Sync {
     async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
 
+    // Cards (SPEC §4).
+    async fn begin_cards(&self) -> StoreResult<Box<dyn CardTx>>;
+    async fn get_card(&self, id: i64) -> StoreResult<Option<Card>>;
+    async fn cards_of_person(&self, person_hash: &str) -> StoreResult<Vec<Card>>;
+    async fn card_by_certificate(&self, number: &str) -> StoreResult<Option<Card>>;
+    async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>>;
+    /// Cards past their production promise and not yet produced (R-APP-3).
+    async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>>;
+    async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>>;
+    async fn get_batch(&self, id: i64) -> StoreResult<Option<BatchRecord>>;
+    async fn get_person_by_hash(&self, person_hash: &str) -> StoreResult<Option<Person>>;
+    async fn outbox(&self, after_id: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
+    /// Recomputes every card's event chain and compares it with the card's head.
+    async fn verify_audit(&self) -> StoreResult<AuditReport>;
+
     /// The benchmark baseline: each person written by a single-row INSERT transaction
     /// (`BEGIN; INSERT; COMMIT`) straight into the persons table, spread over
     /// `concurrency` connections; the rows are removed afterwards. Returns the time the
     /// inserts took.
     async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration>;
+}
+
+/// One transaction over cards: lock, read, write, then commit (or drop to roll back).
+#[async_trait]
+pub trait CardTx: Send {
+    /// Locks the person's row so that their card operations run one at a time; false if
+    /// there is no such person.
+    async fn lock_person(&mut self, person_hash: &str) -> StoreResult<bool>;
+    async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>>;
+    async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>>;
+    /// Cards of a region in state `applied`, locked.
+    async fn applied_cards(&mut self, region: &str) -> StoreResult<Vec<Card>>;
+    /// Stores a new card and its first events; returns its id.
+    async fn insert_card(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<i64>;
+    /// Appends events (chained) and stores the card as they leave it; events with an
+    /// outbox topic are queued for banks and transit in the same transaction.
+    async fn record(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<()>;
+    async fn record_fee(&mut self, card_id: i64, person_hash: &str, kind: &str, amount_fen: i64, meta: &EventMeta) -> StoreResult<()>;
+    async fn insert_batch(&mut self, region: &str, snapshot_at: DateTime<Utc>, created_at: DateTime<Utc>) -> StoreResult<i64>;
+    async fn set_batch_excluded(&mut self, id: i64, excluded: &serde_json::Value) -> StoreResult<()>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// Opens (creating and migrating as needed) the database named by `url`: a

@@ -8,8 +8,13 @@ use sqlx::postgres::PgPoolOptions;
 type Db = sqlx::Postgres;
 
 const BACKEND: &str = "postgres";
+/// Row locks for read-then-write: SQLite's `BEGIN IMMEDIATE` already holds the write lock.
+const FOR_UPDATE: &str = " FOR UPDATE";
 const MIGRATION_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7301)");
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_registry.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_registry.sql")),
+    (2, include_str!("../migrations/postgres/0002_cards.sql")),
+];
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
     pool.begin().await

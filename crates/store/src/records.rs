@@ -110,3 +110,65 @@ pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, crate::StoreError> {
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, crate::StoreError> {
     s.parse().map_err(|e| crate::StoreError::Corrupt(format!("bad date {s:?}: {e}")))
 }
+
+/// Who did something to a card, through which channel, where and when (every event
+/// carries it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMeta {
+    /// e.g. `clerk:O001#12` (role, organisation, token id).
+    pub actor: String,
+    pub channel: String,
+    /// Outlet, unit or institution code, when there is one.
+    pub place: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One stored card event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub kind: String,
+    pub event: serde_json::Value,
+    pub meta: EventMeta,
+    pub hash: String,
+}
+
+/// A production batch (R-APP-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub id: i64,
+    pub region: String,
+    pub snapshot_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    /// `[{card_id, person_hash, reason}]`
+    pub excluded: serde_json::Value,
+}
+
+/// A message waiting for banks and transit (written with the change it reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub topic: String,
+    pub card_id: i64,
+    pub payload: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+/// What `ykt audit verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub cards: u64,
+    pub events: u64,
+    pub problems: Vec<String>,
+}
+
+/// The chain hash of one card event: SM3 over the previous hash and the event's fields.
+pub fn event_hash(prev: &str, card_id: i64, seq: i64, kind: &str, payload: &str, meta: &EventMeta) -> String {
+    use sm3::{Digest, Sm3};
+    let mut h = Sm3::new();
+    for part in [prev, &card_id.to_string(), &seq.to_string(), kind, payload, &meta.actor, &meta.channel, meta.place.as_deref().unwrap_or(""), &ts(meta.at)] {
+        h.update(part.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}

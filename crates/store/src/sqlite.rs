@@ -10,8 +10,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 type Db = sqlx::Sqlite;
 
 const BACKEND: &str = "sqlite";
+/// Row locks for read-then-write: SQLite's `BEGIN IMMEDIATE` already holds the write lock.
+const FOR_UPDATE: &str = "";
 const MIGRATION_LOCK: Option<&str> = None;
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_registry.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_registry.sql")),
+    (2, include_str!("../migrations/sqlite/0002_cards.sql")),
+];
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await

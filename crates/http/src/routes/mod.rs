@@ -1,5 +1,6 @@
 //! The `/v1` endpoints, `/healthz`, `/metrics` and the test clock.
 
+pub mod cards;
 pub mod ops;
 pub mod policy;
 pub mod registry;
@@ -28,7 +29,32 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/calendar/days/{date}", get(policy::calendar_day))
         .route("/v1/calendar/years/{year}", axum::routing::put(policy::load_calendar_year))
         .route("/v1/tokens", post(tokens::issue).get(tokens::list))
-        .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke));
+        .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/v1/persons/{ssn}/cards", post(cards::apply))
+        .route("/v1/production-batches", post(cards::cut_batch))
+        .route("/v1/production-batches/{id}/results", post(cards::results))
+        .route("/v1/production-batches/{id}/dispatch", post(cards::dispatch))
+        .route("/v1/cards/overdue", get(cards::overdue))
+        .route("/v1/cards/{id}", get(cards::get))
+        .route("/v1/cards/{id}/events", get(cards::events))
+        .route("/v1/cards/{id}/bank-account", post(cards::bank_account))
+        .route("/v1/cards/{id}/hand-over", post(cards::hand_over))
+        .route("/v1/cards/{id}/activation", post(cards::activation))
+        .route("/v1/cards/{id}/pre-loss", post(cards::pre_loss).delete(cards::revoke_pre_loss))
+        .route("/v1/cards/{id}/formal-loss", post(cards::formal_loss))
+        .route("/v1/cards/{id}/exchange", post(cards::exchange))
+        .route("/v1/cards/{id}/replacement-application", post(cards::replacement_application))
+        .route("/v1/cards/{id}/password", axum::routing::put(cards::password))
+        .route("/v1/cards/{id}/password-reset", post(cards::password_reset))
+        .route("/v1/cards/{id}/return", post(cards::return_card))
+        .route("/v1/cards/{id}/second-application", post(cards::second_application))
+        .route("/v1/cards/{id}/wrong-data", post(cards::wrong_data))
+        .route("/v1/cards/{id}/cancellation", post(cards::cancellation))
+        .route("/v1/cards/{id}/synchronisation", post(cards::synchronisation))
+        .route("/v1/certificates/{number}", get(cards::certificate))
+        .route("/v1/certificates/{number}/reprint", post(cards::reprint))
+        .route("/v1/outbox", get(cards::outbox))
+        .route("/v1/audit/verify", get(cards::audit_verify));
     if state.test_clock.is_some() {
         r = r.route("/v1/test/clock", get(ops::get_clock).put(ops::set_clock));
     }

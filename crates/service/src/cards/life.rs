@@ -1,0 +1,230 @@
+//! Loss, replacement, exchange, second application, wrong data, cancellation and
+//! synchronisation (R-LOSS-1..5, R-EXCH-1, R-ONLINE-1, R-SECOND-1, R-WRONG-1,
+//! R-DEATH-1, R-INFO-1).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::card::production::{self as rules_p, NewCard};
+use yikatong_core::card::rules::{self, RuleCtx, SuccessorTerms};
+use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
+use yikatong_core::identity::Ssn;
+use yikatong_store::CardTx;
+
+use super::views::{CardView, CertificateSummary};
+use super::printed_of;
+use crate::{Service, ServiceResult};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormalLossRequest {
+    /// A proxy's ID number when the holder does not come in person.
+    pub proxy_ssn: Option<String>,
+    /// `outlet` or `mail`.
+    pub delivery: String,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRequest {
+    pub reason: String,
+    pub delivery: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReplacementView {
+    pub replacement_card_id: i64,
+    pub certificate: CertificateSummary,
+    pub fee_fen: i64,
+    /// Delivery by mail, when the region's file prices it (R-LOSS-5).
+    pub delivery_fee_fen: i64,
+    pub ready_on: NaiveDate,
+    pub card: CardView,
+}
+
+/// Everything about a successor card except the old card's own events.
+struct Successor {
+    origin: Origin,
+    terms: SuccessorTerms,
+    delivery_fee_fen: i64,
+}
+
+impl Service {
+    /// R-LOSS-1, R-LOSS-2: pre-loss from the outlet, hotline, kiosk or web.
+    pub async fn report_pre_loss(&self, who: &Principal, id: i64, zone: Option<Zone>) -> ServiceResult<CardView> {
+        let card = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::report_pre_loss(c, zone, ctx)).await?;
+        self.card_view(&card).await
+    }
+
+    /// R-LOSS-2: revocation at an outlet.
+    pub async fn revoke_pre_loss(&self, who: &Principal, id: i64, zone: Option<Zone>) -> ServiceResult<CardView> {
+        let card = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::revoke_pre_loss(c, zone, ctx)).await?;
+        self.card_view(&card).await
+    }
+
+    fn certificate_number(&self, region: &str, today: NaiveDate) -> String {
+        let admdvs = self.policies.region(region).map(|r| r.admdvs.clone()).unwrap_or_default();
+        let r: [u8; 4] = yikatong_store::crypto::random_bytes();
+        format!("{admdvs}{}{:08X}", today.format("%Y%m%d"), u32::from_be_bytes(r))
+    }
+
+    /// Opens the successor card, links it to the old one, records the fee.
+    async fn open_successor(
+        &self,
+        tx: &mut Box<dyn CardTx>,
+        who: &Principal,
+        old: Card,
+        mut old_events: Vec<CardEvent>,
+        successor: Successor,
+        ctx: &RuleCtx<'_>,
+    ) -> ServiceResult<ReplacementView> {
+        let meta = self.meta(who);
+        let person = self.card_holder(&old).await?;
+        let fee = successor.terms.fee_fen;
+        let (mut new, event) = rules_p::open_card(
+            NewCard {
+                person_hash: old.person_hash.clone(),
+                region: old.region.clone(),
+                generation: old.generation,
+                financial: old.financial,
+                origin: successor.origin,
+                printed: printed_of(&person),
+                ready_on: Some(successor.terms.ready_on),
+                fee_fen: fee + successor.delivery_fee_fen,
+                certificate: Some(successor.terms.certificate.clone()),
+            },
+            ctx,
+        )?;
+        new.id = tx.insert_card(&new, &[event], &meta).await?;
+        let link = CardEvent::SuccessorApplied { successor: new.id };
+        old_events.push(link);
+        let old_after = old_events.iter().fold(old, apply);
+        tx.record(&old_after, &old_events, &meta).await?;
+        if fee > 0 {
+            tx.record_fee(new.id, &new.person_hash, "replacement", fee, &meta).await?;
+        }
+        if successor.delivery_fee_fen > 0 {
+            tx.record_fee(new.id, &new.person_hash, "delivery", successor.delivery_fee_fen, &meta).await?;
+        }
+        Ok(ReplacementView {
+            replacement_card_id: new.id,
+            certificate: CertificateSummary::of(&successor.terms.certificate),
+            fee_fen: fee,
+            delivery_fee_fen: successor.delivery_fee_fen,
+            ready_on: successor.terms.ready_on,
+            card: super::views::CardView::of(&new, &person, ctx.now),
+        })
+    }
+
+    /// R-LOSS-3..5: formal loss at an outlet with the replacement application.
+    pub async fn formal_loss(&self, who: &Principal, id: i64, req: &FormalLossRequest) -> ServiceResult<ReplacementView> {
+        who.require(&[Role::Clerk, Role::Bank])?;
+        let proxy = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
+        self.replace(who, id, &req.delivery, |card, ctx| rules::formal_loss(card, proxy.is_some(), ctx), |card| Origin::Replacement { of: card.id }).await
+    }
+
+    /// R-ONLINE-1: the holder's online replacement application.
+    pub async fn online_replacement(&self, who: &Principal, id: i64, delivery: &str) -> ServiceResult<ReplacementView> {
+        who.require(&[Role::Holder])?;
+        self.replace(who, id, delivery, rules::online_replacement, |card| Origin::Replacement { of: card.id }).await
+    }
+
+    /// R-EXCH-1: exchange of a damaged card; the old card works until the new one is
+    /// activated.
+    pub async fn exchange(&self, who: &Principal, id: i64, req: &ExchangeRequest) -> ServiceResult<ReplacementView> {
+        who.require(&[Role::Clerk])?;
+        let reason = req.reason.clone();
+        self.replace(
+            who,
+            id,
+            &req.delivery,
+            |card, ctx| rules::request_exchange(card, &reason, ctx).map(|_| Vec::new()),
+            |card| Origin::Exchange { of: card.id, reason: req.reason.clone() },
+        )
+        .await
+    }
+
+    async fn replace(
+        &self,
+        who: &Principal,
+        id: i64,
+        delivery: &str,
+        decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
+        origin: impl FnOnce(&Card) -> Origin,
+    ) -> ServiceResult<ReplacementView> {
+        let mut tx = self.store.begin_cards().await?;
+        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (policy, calendar) = self.rule_parts(&card.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        let events = decide(&card, &ctx)?;
+        let terms = rules::successor_terms(&card, delivery, self.certificate_number(&card.region, ctx.today()), &ctx)?;
+        let delivery_fee_fen = if delivery == "mail" && who.role == Role::Holder {
+            policy.fen("card.mail_delivery_fee", ctx.today()).map(|f| f.0).unwrap_or(0)
+        } else {
+            0
+        };
+        let successor = Successor { origin: origin(&card), terms, delivery_fee_fen };
+        let view = self.open_successor(&mut tx, who, card, events, successor, &ctx).await?;
+        tx.commit().await?;
+        tracing::info!(card = id, replacement = view.replacement_card_id, "replacement card applied for");
+        Ok(view)
+    }
+
+    /// R-SECOND-1: the unit returns a card nobody collected.
+    pub async fn return_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
+        let card = self.card_command(who, id, &[Role::Unit, Role::Clerk], rules::return_to_bureau).await?;
+        self.card_view(&card).await
+    }
+
+    /// R-SECOND-1: the holder claims a returned card.
+    pub async fn second_application(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
+        let card = self.card_command(who, id, &[Role::Clerk, Role::Holder], rules::second_application).await?;
+        self.card_view(&card).await
+    }
+
+    /// R-WRONG-1: the card goes back and is made again, free of charge.
+    pub async fn report_wrong_data(&self, who: &Principal, id: i64, reason: &str) -> ServiceResult<CardView> {
+        who.require(&[Role::Unit, Role::Clerk])?;
+        let meta = self.meta(who);
+        let mut tx = self.store.begin_cards().await?;
+        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (policy, calendar) = self.rule_parts(&card.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        let events = rules::report_wrong_data(&card, reason, &ctx)?;
+        let person = self.card_holder(&card).await?;
+        let (mut remake, event) = rules_p::open_card(
+            NewCard {
+                person_hash: card.person_hash.clone(),
+                region: card.region.clone(),
+                generation: card.generation,
+                financial: card.financial,
+                origin: Origin::Remake { of: card.id, reason: reason.into() },
+                printed: printed_of(&person),
+                ready_on: None,
+                fee_fen: 0,
+                certificate: None,
+            },
+            &ctx,
+        )?;
+        remake.id = tx.insert_card(&remake, &[event], &meta).await?;
+        let old_after = events.iter().fold(card, apply);
+        tx.record(&old_after, &events, &meta).await?;
+        tx.commit().await?;
+        Ok(CardView::of(&remake, &person, ctx.now))
+    }
+
+    /// R-DEATH-1: cancelled for use on death or moving out.
+    pub async fn cancel_card(&self, who: &Principal, id: i64, reason: &str) -> ServiceResult<CardView> {
+        let card = self.card_command(who, id, &[Role::Clerk, Role::Operator], |c, ctx| rules::cancel(c, reason, ctx)).await?;
+        self.card_view(&card).await
+    }
+
+    /// R-INFO-1: a clerk writes the record's current data to the card.
+    pub async fn synchronise_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
+        let current = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?;
+        let record = printed_of(&self.card_holder(&current).await?);
+        let card = self.card_command(who, id, &[Role::Clerk], |c, ctx| rules::synchronise(c, &record, ctx)).await?;
+        self.card_view(&card).await
+    }
+}

@@ -1,0 +1,98 @@
+//! The card use cases (SPEC §4, §6, API.md "Cards"). Each one locks what it changes,
+//! lets `yikatong_core::card` decide, and records the events, the card's new state, the
+//! outbox messages and any fee in one transaction.
+
+mod certificate;
+mod life;
+mod password;
+mod production;
+mod views;
+
+use std::sync::Arc;
+
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::calendar::WorkingCalendar;
+use yikatong_core::card::rules::RuleCtx;
+use yikatong_core::card::{Card, CardEvent, PrintedData, apply};
+use yikatong_store::{CardTx, EventMeta, Person};
+
+pub use certificate::CertificateView;
+pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
+pub use production::{BatchView, HandOverRequest, ProductionResult, ResultReport};
+pub use views::{CardEventView, CardView};
+
+use crate::registry::actor_of;
+use crate::{Service, ServiceError, ServiceResult};
+
+/// Roles that may look at any card.
+const SEE_ALL: [Role; 6] = [Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Institution, Role::Bank];
+
+pub(crate) fn card_not_found(id: i64) -> ServiceError {
+    Refusal::not_found("card_not_found", format!("there is no card {id} visible to you")).into()
+}
+
+/// What the card should say, from the person's record.
+pub(crate) fn printed_of(p: &Person) -> PrintedData {
+    PrintedData { name: p.name.clone(), category: p.category.clone(), flags: p.flags.clone() }
+}
+
+impl Service {
+    pub(crate) fn meta(&self, who: &Principal) -> EventMeta {
+        EventMeta {
+            actor: actor_of(who),
+            channel: who.channel().as_str().into(),
+            place: who.outlet.clone().or_else(|| who.unit.clone()).or_else(|| who.institution.clone()),
+            at: self.clock.now(),
+        }
+    }
+
+    pub(crate) async fn card_holder(&self, card: &Card) -> ServiceResult<Person> {
+        self.store
+            .get_person_by_hash(&card.person_hash)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))
+    }
+
+    /// A holder sees their own cards, a unit its people's, the roles of `SEE_ALL` any.
+    pub(crate) async fn check_card_visible(&self, who: &Principal, card: &Card) -> ServiceResult<()> {
+        let visible = match who.role {
+            Role::Holder => who.person_hash.as_deref() == Some(card.person_hash.as_str()),
+            Role::Unit => self.card_holder(card).await?.unit_code.is_some_and(|u| Some(u) == who.unit),
+            Role::Vendor => true,
+            r => SEE_ALL.contains(&r),
+        };
+        if visible { Ok(()) } else { Err(card_not_found(card.id)) }
+    }
+
+    pub(crate) fn rule_parts(&self, region: &str) -> ServiceResult<(&yikatong_core::policy::RegionPolicy, Arc<WorkingCalendar>)> {
+        Ok((self.policies.region(region)?, self.calendar()?))
+    }
+
+    /// Locks a card the caller may see.
+    pub(crate) async fn lock_visible(&self, tx: &mut Box<dyn CardTx>, who: &Principal, id: i64) -> ServiceResult<Card> {
+        let card = tx.lock_card(id).await?.ok_or_else(|| card_not_found(id))?;
+        self.check_card_visible(who, &card).await?;
+        Ok(card)
+    }
+
+    /// The common shape of a card command: lock, decide, record, commit.
+    pub(crate) async fn card_command(
+        &self,
+        who: &Principal,
+        id: i64,
+        roles: &[Role],
+        decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
+    ) -> ServiceResult<Card> {
+        who.require(roles)?;
+        let mut tx = self.store.begin_cards().await?;
+        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (policy, calendar) = self.rule_parts(&card.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        let events = decide(&card, &ctx)?;
+        let after = events.iter().fold(card, apply);
+        tx.record(&after, &events, &self.meta(who)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}

@@ -1,0 +1,70 @@
+//! The query password (R-PWD-1): initially the SSN's last six characters; changed on
+//! the channels SPEC §6 allows, reset only at an outlet; stored as an Argon2id hash;
+//! locked after the region's number of wrong tries for the rest of the day.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::card::rules::{self, RuleCtx};
+use yikatong_core::card::{Card, CardEvent, apply};
+
+use crate::{Service, ServiceError, ServiceResult};
+
+fn hash(password: &str) -> ServiceResult<String> {
+    let salt = SaltString::encode_b64(&yikatong_store::crypto::random_bytes::<16>()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+fn verify(card: &Card, ssn: &str, given: &str) -> bool {
+    match &card.password.hash {
+        None => ssn.get(12..).is_some_and(|last6| last6.eq_ignore_ascii_case(given)),
+        Some(stored) => PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(given.as_bytes(), &h).is_ok()),
+    }
+}
+
+impl Service {
+    /// Changes the query password after checking the old one. A wrong old password is
+    /// recorded (it counts toward the day's lock) and refused.
+    pub async fn change_password(&self, who: &Principal, id: i64, old: &str, new: &str) -> ServiceResult<()> {
+        who.require(&[Role::Holder, Role::Clerk, Role::Hotline, Role::Kiosk])?;
+        rules::check_new_password(new)?;
+        let new_hash = hash(new)?;
+        let meta = self.meta(who);
+        let mut tx = self.store.begin_cards().await?;
+        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (policy, calendar) = self.rule_parts(&card.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        rules::password_change_allowed(&ctx, false)?;
+        let max = rules::password_attempt_allowed(&card, &ctx)?;
+        let person = self.card_holder(&card).await?;
+        if !verify(&card, &person.ssn, old) {
+            let event = CardEvent::PasswordFailed { on: ctx.today() };
+            let after = apply(card, &event);
+            let left = max.saturating_sub(after.password.failures);
+            tx.record(&after, &[event], &meta).await?;
+            tx.commit().await?;
+            return Err(Refusal::bad_input("wrong_password", format!("the old query password is wrong; {left} tries left today")).into());
+        }
+        let event = CardEvent::PasswordChanged { hash: new_hash };
+        let after = apply(card, &event);
+        tx.record(&after, &[event], &meta).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Resets a forgotten password, at an outlet only.
+    pub async fn reset_password(&self, who: &Principal, id: i64, new: &str) -> ServiceResult<()> {
+        rules::check_new_password(new)?;
+        let new_hash = hash(new)?;
+        self.card_command(who, id, &[Role::Clerk], |card, ctx| {
+            rules::password_change_allowed(ctx, true)?;
+            if !card.state.is_alive() {
+                return Err(rules::state_refusal(card, ctx.now, "resetting the password"));
+            }
+            Ok(vec![CardEvent::PasswordReset { hash: new_hash }])
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,286 @@
+//! Application, production batches, factory and bank results, dispatch, hand-over and
+//! activation (R-APP-1..4, R-DIST-1, R-ACT-1, R-ACT-2).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::card::production::{self as rules_p, NewCard};
+use yikatong_core::card::rules::{self, CollectionCheck, RuleCtx};
+use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
+use yikatong_core::identity::{Ssn, mask_ssn};
+
+use super::views::{CardEventView, CardView};
+use super::{card_not_found, printed_of};
+use crate::{Service, ServiceError, ServiceResult};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExcludedView {
+    /// The holder's ID number, masked.
+    pub ssn: String,
+    pub card_id: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BatchView {
+    pub id: i64,
+    pub region: String,
+    pub snapshot_at: DateTime<Utc>,
+    pub card_ids: Vec<i64>,
+    pub excluded: Vec<ExcludedView>,
+}
+
+/// One line of a factory's result file.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductionResult {
+    pub card_id: i64,
+    pub card_number: Option<String>,
+    pub card_identification_code: Option<String>,
+    /// The reason a card could not be made.
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResultReport {
+    pub card_id: i64,
+    /// `produced`, `failed` or `refused` (the line was not taken).
+    pub status: String,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// What is checked when a card is collected (R-CERT-1).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverRequest {
+    /// The certificate presented (replacement and exchange cards).
+    pub certificate_number: Option<String>,
+    /// The holder's ID number as read from the ID card presented.
+    pub holder_ssn: Option<String>,
+    /// A proxy's own ID number.
+    pub proxy_ssn: Option<String>,
+}
+
+impl Service {
+    /// R-APP-1..3: a first card for a person (clerk, the person's unit, the holder).
+    pub async fn apply_for_card(&self, who: &Principal, ssn: &str, financial: bool) -> ServiceResult<CardView> {
+        who.require(&[Role::Clerk, Role::Unit, Role::Holder, Role::Operator])?;
+        let ssn = Ssn::parse(ssn)?;
+        let hash = self.store.data_key().lookup_hash(ssn.expose());
+        let person = self.require_person(&ssn).await?;
+        let visible = match who.role {
+            Role::Unit => person.unit_code.is_some() && person.unit_code == who.unit,
+            Role::Holder => who.person_hash.as_deref() == Some(hash.as_str()),
+            _ => true,
+        };
+        if !visible {
+            return Err(Refusal::not_found("person_not_found", "no insured person with this ID number is visible to you").into());
+        }
+        let mut tx = self.store.begin_cards().await?;
+        tx.lock_person(&hash).await?;
+        let existing = tx.person_cards(&hash).await?;
+        let generation = 3;
+        rules_p::check_first_application(&existing, generation)?;
+        let (policy, calendar) = self.rule_parts(&person.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
+        let (mut card, event) = rules_p::open_card(
+            NewCard {
+                person_hash: hash,
+                region: person.region.clone(),
+                generation,
+                financial,
+                origin: Origin::FirstIssue { unit: person.unit_code.clone() },
+                printed: printed_of(&person),
+                ready_on: None,
+                fee_fen: fee,
+                certificate: None,
+            },
+            &ctx,
+        )?;
+        card.id = tx.insert_card(&card, &[event], &self.meta(who)).await?;
+        tx.commit().await?;
+        Ok(CardView::of(&card, &person, self.clock.now()))
+    }
+
+    pub async fn get_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
+        who.require(&[Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Institution, Role::Bank, Role::Unit, Role::Holder])?;
+        let card = self.store.get_card(id).await?.ok_or_else(|| card_not_found(id))?;
+        self.check_card_visible(who, &card).await?;
+        let person = self.card_holder(&card).await?;
+        Ok(CardView::of(&card, &person, self.clock.now()))
+    }
+
+    pub async fn card_view(&self, card: &Card) -> ServiceResult<CardView> {
+        Ok(CardView::of(card, &self.card_holder(card).await?, self.clock.now()))
+    }
+
+    /// The cards of a person (filled into `GET /v1/persons/{ssn}`).
+    pub async fn person_cards(&self, person: &yikatong_store::Person) -> ServiceResult<Vec<CardView>> {
+        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let now = self.clock.now();
+        Ok(self.store.cards_of_person(&hash).await?.iter().map(|c| CardView::of(c, person, now)).collect())
+    }
+
+    pub async fn card_history(&self, who: &Principal, id: i64) -> ServiceResult<Vec<CardEventView>> {
+        who.require(&[Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Unit, Role::Holder])?;
+        let card = self.store.get_card(id).await?.ok_or_else(|| card_not_found(id))?;
+        self.check_card_visible(who, &card).await?;
+        Ok(self.store.card_events(id).await?.iter().map(CardEventView::of).collect())
+    }
+
+    /// R-APP-2: a production batch cut at a snapshot instant. Applied cards go in unless
+    /// a reason keeps them out; the reason is recorded for the unit to see.
+    pub async fn cut_batch(&self, who: &Principal, region: &str, snapshot_at: Option<DateTime<Utc>>) -> ServiceResult<BatchView> {
+        who.require(&[Role::Operator])?;
+        let (policy, calendar) = self.rule_parts(region).map_err(|e| match e {
+            ServiceError::Refused(r) => ServiceError::Refused(Refusal::bad_input(r.code, r.message)),
+            other => other,
+        })?;
+        let now = self.clock.now();
+        let snapshot = snapshot_at.unwrap_or(now);
+        let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
+        let meta = self.meta(who);
+        let mut tx = self.store.begin_cards().await?;
+        let batch_id = tx.insert_batch(region, snapshot, now).await?;
+        let mut card_ids = Vec::new();
+        let mut excluded = Vec::new();
+        for card in tx.applied_cards(region).await? {
+            let person = self.card_holder(&card).await?;
+            let others = tx.person_cards(&card.person_hash).await?;
+            let holds_working = others.iter().any(|c| c.id != card.id && c.is_working());
+            match rules_p::batch_exclusion(&card, person.created_at, &person.flags, snapshot, holds_working) {
+                Some(reason) => excluded.push(ExcludedView { ssn: mask_ssn(&person.ssn), card_id: card.id, reason }),
+                None => {
+                    let events = rules_p::assign_to_batch(&card, batch_id, &ctx)?;
+                    let after = events.iter().fold(card, apply);
+                    tx.record(&after, &events, &meta).await?;
+                    card_ids.push(after.id);
+                }
+            }
+        }
+        tx.set_batch_excluded(batch_id, &serde_json::to_value(&excluded).unwrap_or_default()).await?;
+        tx.commit().await?;
+        tracing::info!(batch_id, cards = card_ids.len(), excluded = excluded.len(), "production batch cut");
+        Ok(BatchView { id: batch_id, region: region.into(), snapshot_at: snapshot, card_ids, excluded })
+    }
+
+    /// The factory's results: each line is its own transaction, so a bad line is
+    /// reported and the others go through.
+    pub async fn record_production_results(&self, who: &Principal, batch_id: i64, results: &[ProductionResult]) -> ServiceResult<Vec<ResultReport>> {
+        who.require(&[Role::Vendor])?;
+        self.store.get_batch(batch_id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("batch_not_found", format!("there is no production batch {batch_id}"))))?;
+        let mut report = Vec::new();
+        for r in results {
+            let outcome = self
+                .card_command(who, r.card_id, &[Role::Vendor], |card, ctx| {
+                    if card.batch_id != Some(batch_id) {
+                        return Err(Refusal::bad_input("not_in_batch", format!("card {} is not in batch {batch_id}", card.id)));
+                    }
+                    let result = match (&r.failed, &r.card_number, &r.card_identification_code) {
+                        (Some(reason), _, _) => Err(reason.clone()),
+                        (None, Some(n), Some(c)) => Ok((n.clone(), c.clone())),
+                        _ => return Err(Refusal::bad_input("invalid_result", "a result has card_number and card_identification_code, or failed")),
+                    };
+                    rules_p::record_production(card, result, ctx)
+                })
+                .await;
+            report.push(match outcome {
+                Ok(card) => ResultReport { card_id: r.card_id, status: if card.failure_reason.is_some() { "failed" } else { "produced" }.into(), code: None, message: card.failure_reason },
+                Err(e) => ResultReport { card_id: r.card_id, status: "refused".into(), code: Some(e.code().into()), message: Some(e.public_message()) },
+            });
+        }
+        Ok(report)
+    }
+
+    /// R-APP-4: the bank's answer on a financial card's account.
+    pub async fn record_bank_account(&self, who: &Principal, id: i64, opened: bool, reason: Option<String>) -> ServiceResult<CardView> {
+        let card = self.card_command(who, id, &[Role::Bank], |card, ctx| rules_p::record_bank_account(card, opened, reason.clone(), ctx)).await?;
+        self.card_view(&card).await
+    }
+
+    /// Produced cards of a batch go to their units and outlets.
+    pub async fn dispatch_batch(&self, who: &Principal, batch_id: i64) -> ServiceResult<Vec<ResultReport>> {
+        who.require(&[Role::Operator])?;
+        let cards = self.store.cards_in_batch(batch_id).await?;
+        if cards.is_empty() && self.store.get_batch(batch_id).await?.is_none() {
+            return Err(Refusal::not_found("batch_not_found", format!("there is no production batch {batch_id}")).into());
+        }
+        let mut report = Vec::new();
+        for c in cards {
+            let outcome = self.card_command(who, c.id, &[Role::Operator], rules_p::dispatch).await;
+            report.push(match outcome {
+                Ok(_) => ResultReport { card_id: c.id, status: "dispatched".into(), code: None, message: None },
+                Err(e) => ResultReport { card_id: c.id, status: "skipped".into(), code: Some(e.code().into()), message: Some(e.public_message()) },
+            });
+        }
+        Ok(report)
+    }
+
+    /// R-DIST-1, R-CERT-1: the card reaches its holder.
+    pub async fn hand_over(&self, who: &Principal, id: i64, req: &HandOverRequest) -> ServiceResult<CardView> {
+        let holder_id = req.holder_ssn.as_deref().map(Ssn::parse).transpose()?;
+        let proxy_id = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
+        let key = self.store.data_key().clone();
+        let card = self
+            .card_command(who, id, &[Role::Unit, Role::Clerk], |card, ctx| {
+                let check = CollectionCheck {
+                    certificate_number: req.certificate_number.clone(),
+                    holder_id_matches: holder_id.as_ref().is_some_and(|s| key.lookup_hash(s.expose()) == card.person_hash),
+                    proxy: proxy_id.is_some(),
+                    proxy_id_valid: proxy_id.as_ref().is_some_and(|p| key.lookup_hash(p.expose()) != card.person_hash),
+                };
+                rules::hand_over(card, &check, ctx)
+            })
+            .await?;
+        self.card_view(&card).await
+    }
+
+    /// R-ACT-1, R-ACT-2: starting a zone. When a replacement or exchange card's social
+    /// zone starts, the card it replaces stops in the same transaction. The personal
+    /// account belongs to the person, not to a card, so its balance is on the new card
+    /// at the same instant and cannot be lost on the way.
+    pub async fn activate(&self, who: &Principal, id: i64, zone: Zone) -> ServiceResult<CardView> {
+        who.require(&[Role::Institution, Role::Bank, Role::Clerk])?;
+        let meta = self.meta(who);
+        let mut tx = self.store.begin_cards().await?;
+        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (policy, calendar) = self.rule_parts(&card.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        let events = rules::activate(&card, zone, &ctx)?;
+        let after = events.iter().fold(card, apply);
+        if zone == Zone::Social
+            && let Some(old_id) = after.origin.predecessor()
+            && let Some(old) = tx.lock_card(old_id).await?
+        {
+            let superseded = rules::supersede(&old, after.id, &after.origin);
+            let old_after = superseded.iter().fold(old, apply);
+            tx.record(&old_after, &superseded, &meta).await?;
+        }
+        tx.record(&after, &events, &meta).await?;
+        tx.commit().await?;
+        self.card_view(&after).await
+    }
+
+    /// R-APP-3: cards past their production promise, for the operator.
+    pub async fn overdue_cards(&self, who: &Principal) -> ServiceResult<Vec<CardView>> {
+        who.require(&[Role::Operator])?;
+        let mut out = Vec::new();
+        for c in self.store.overdue_cards(self.clock.today()).await? {
+            out.push(self.card_view(&c).await?);
+        }
+        Ok(out)
+    }
+
+    /// The events of a card as stored (for checks and the operator).
+    pub async fn raw_card_events(&self, id: i64) -> ServiceResult<Vec<CardEvent>> {
+        self.store
+            .card_events(id)
+            .await?
+            .into_iter()
+            .map(|e| serde_json::from_value(e.event).map_err(|e| ServiceError::Internal(e.to_string())))
+            .collect()
+    }
+}

@@ -1,0 +1,260 @@
+//! The card part of the store, written once and expanded in `sqlite.rs` and
+//! `postgres.rs` (see `backend.rs`). Cards are kept as their projection (JSON) with the
+//! columns that are searched; events are append-only and chained per card with SM3, the
+//! card row holding the head of its chain.
+
+macro_rules! card_impl {
+    () => {
+        use yikatong_core::card::{Card, CardEvent};
+
+        use crate::records::event_hash;
+        use crate::{AuditReport, BatchRecord, CardTx, EventMeta, OutboxMessage, StoredEvent};
+
+        fn card_from_row(row: &<Db as sqlx::Database>::Row) -> StoreResult<Card> {
+            let data: String = row.try_get("data")?;
+            serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("card data: {e}")))
+        }
+
+        fn lock_sql(sql: &str) -> sqlx::AssertSqlSafe<String> {
+            sqlx::AssertSqlSafe(format!("{sql}{FOR_UPDATE}"))
+        }
+
+        pub struct BackendCardTx {
+            tx: sqlx::Transaction<'static, Db>,
+        }
+
+        impl BackendCardTx {
+            pub async fn begin(pool: &sqlx::Pool<Db>) -> StoreResult<BackendCardTx> {
+                Ok(BackendCardTx { tx: begin_write(pool).await? })
+            }
+
+            async fn append(&mut self, card_id: i64, events: &[CardEvent], meta: &EventMeta) -> StoreResult<String> {
+                let head: Option<String> = sqlx::query_scalar("SELECT head_hash FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut *self.tx).await?;
+                let mut prev = head.unwrap_or_default();
+                let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM card_events WHERE card_id = $1").bind(card_id).fetch_one(&mut *self.tx).await?;
+                let mut seq = last.unwrap_or(0);
+                for e in events {
+                    seq += 1;
+                    let payload = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let hash = event_hash(&prev, card_id, seq, e.kind(), &payload, meta);
+                    sqlx::query("INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        .bind(card_id)
+                        .bind(seq)
+                        .bind(e.kind())
+                        .bind(&payload)
+                        .bind(&meta.actor)
+                        .bind(&meta.channel)
+                        .bind(&meta.place)
+                        .bind(ts(meta.at))
+                        .bind(&prev)
+                        .bind(&hash)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    if let Some(topic) = e.outbox_topic() {
+                        let message = serde_json::json!({"card_id": card_id, "event": e.redacted(), "at": meta.at});
+                        sqlx::query("INSERT INTO outbox (topic, card_id, payload, at) VALUES ($1, $2, $3, $4)")
+                            .bind(topic)
+                            .bind(card_id)
+                            .bind(message.to_string())
+                            .bind(ts(meta.at))
+                            .execute(&mut *self.tx)
+                            .await?;
+                    }
+                    prev = hash;
+                }
+                Ok(prev)
+            }
+
+            async fn save(&mut self, card: &Card, head: &str) -> StoreResult<()> {
+                let data = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, data = $7 WHERE id = $8")
+                    .bind(card.state.as_str())
+                    .bind(&card.card_number)
+                    .bind(card.certificate.as_ref().map(|c| c.number.clone()))
+                    .bind(card.batch_id)
+                    .bind(card.due_on.map(|d| d.to_string()))
+                    .bind(head)
+                    .bind(data)
+                    .bind(card.id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique("certificate number"))?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl CardTx for BackendCardTx {
+            async fn lock_person(&mut self, person_hash: &str) -> StoreResult<bool> {
+                let row = sqlx::query(lock_sql("SELECT ssn_hash FROM persons WHERE ssn_hash = $1")).bind(person_hash).fetch_optional(&mut *self.tx).await?;
+                Ok(row.is_some())
+            }
+
+            async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>> {
+                let row = sqlx::query(lock_sql("SELECT data FROM cards WHERE id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
+                row.map(|r| card_from_row(&r)).transpose()
+            }
+
+            async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>> {
+                let rows = sqlx::query(lock_sql("SELECT data FROM cards WHERE person_hash = $1 ORDER BY id")).bind(person_hash).fetch_all(&mut *self.tx).await?;
+                rows.iter().map(card_from_row).collect()
+            }
+
+            async fn applied_cards(&mut self, region: &str) -> StoreResult<Vec<Card>> {
+                let rows = sqlx::query(lock_sql("SELECT data FROM cards WHERE region = $1 AND state = 'applied' ORDER BY id")).bind(region).fetch_all(&mut *self.tx).await?;
+                rows.iter().map(card_from_row).collect()
+            }
+
+            async fn insert_card(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<i64> {
+                let id: i64 = sqlx::query_scalar("INSERT INTO cards (person_hash, region, state, version, head_hash, data) VALUES ($1, $2, $3, 0, '', '{}') RETURNING id")
+                    .bind(&card.person_hash)
+                    .bind(&card.region)
+                    .bind(card.state.as_str())
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                let mut stored = card.clone();
+                stored.id = id;
+                let head = self.append(id, events, meta).await?;
+                self.save(&stored, &head).await?;
+                Ok(id)
+            }
+
+            async fn record(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<()> {
+                let head = self.append(card.id, events, meta).await?;
+                self.save(card, &head).await
+            }
+
+            async fn record_fee(&mut self, card_id: i64, person_hash: &str, kind: &str, amount_fen: i64, meta: &EventMeta) -> StoreResult<()> {
+                sqlx::query("INSERT INTO fees (card_id, person_hash, kind, amount_fen, at, actor) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(card_id)
+                    .bind(person_hash)
+                    .bind(kind)
+                    .bind(amount_fen)
+                    .bind(ts(meta.at))
+                    .bind(&meta.actor)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_batch(&mut self, region: &str, snapshot_at: DateTime<Utc>, created_at: DateTime<Utc>) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("INSERT INTO production_batches (region, snapshot_at, created_at, excluded) VALUES ($1, $2, $3, '[]') RETURNING id")
+                    .bind(region)
+                    .bind(ts(snapshot_at))
+                    .bind(ts(created_at))
+                    .fetch_one(&mut *self.tx)
+                    .await?)
+            }
+
+            async fn set_batch_excluded(&mut self, id: i64, excluded: &serde_json::Value) -> StoreResult<()> {
+                sqlx::query("UPDATE production_batches SET excluded = $1 WHERE id = $2").bind(excluded.to_string()).bind(id).execute(&mut *self.tx).await?;
+                Ok(())
+            }
+
+            async fn commit(self: Box<Self>) -> StoreResult<()> {
+                self.tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        async fn cards_where(pool: &sqlx::Pool<Db>, sql: &'static str, bind: String) -> StoreResult<Vec<Card>> {
+            let rows = sqlx::query(sql).bind(bind).fetch_all(pool).await?;
+            rows.iter().map(card_from_row).collect()
+        }
+
+        async fn read_card_events(pool: &sqlx::Pool<Db>, id: i64) -> StoreResult<Vec<StoredEvent>> {
+            let rows = sqlx::query("SELECT seq, kind, payload, actor, channel, place, at, hash FROM card_events WHERE card_id = $1 ORDER BY seq").bind(id).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    let payload: String = r.try_get("payload")?;
+                    Ok(StoredEvent {
+                        seq: r.try_get("seq")?,
+                        kind: r.try_get("kind")?,
+                        event: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        meta: EventMeta {
+                            actor: r.try_get("actor")?,
+                            channel: r.try_get("channel")?,
+                            place: r.try_get("place")?,
+                            at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                        },
+                        hash: r.try_get("hash")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn read_batch(pool: &sqlx::Pool<Db>, id: i64) -> StoreResult<Option<BatchRecord>> {
+            let row = sqlx::query("SELECT * FROM production_batches WHERE id = $1").bind(id).fetch_optional(pool).await?;
+            row.map(|r| {
+                let excluded: String = r.try_get("excluded")?;
+                Ok(BatchRecord {
+                    id: r.try_get("id")?,
+                    region: r.try_get("region")?,
+                    snapshot_at: parse_ts(&r.try_get::<String, _>("snapshot_at")?)?,
+                    created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                    excluded: serde_json::from_str(&excluded).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
+            })
+            .transpose()
+        }
+
+        async fn read_outbox(pool: &sqlx::Pool<Db>, after_id: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+            let rows = sqlx::query("SELECT id, topic, card_id, payload, at FROM outbox WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    let payload: String = r.try_get("payload")?;
+                    Ok(OutboxMessage {
+                        id: r.try_get("id")?,
+                        topic: r.try_get("topic")?,
+                        card_id: r.try_get("card_id")?,
+                        payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Walks every card's chain: each event's hash must follow from the one before
+        /// and its own fields, and the last must be the card's head.
+        async fn verify_chains(pool: &sqlx::Pool<Db>) -> StoreResult<AuditReport> {
+            let mut report = AuditReport::default();
+            let heads = sqlx::query("SELECT id, head_hash FROM cards ORDER BY id").fetch_all(pool).await?;
+            for h in heads {
+                let id: i64 = h.try_get("id")?;
+                let head: String = h.try_get("head_hash")?;
+                report.cards += 1;
+                let rows = sqlx::query("SELECT seq, kind, payload, actor, channel, place, at, prev_hash, hash FROM card_events WHERE card_id = $1 ORDER BY seq").bind(id).fetch_all(pool).await?;
+                let mut prev = String::new();
+                let mut expected_seq = 1;
+                for r in rows {
+                    report.events += 1;
+                    let seq: i64 = r.try_get("seq")?;
+                    let meta = EventMeta {
+                        actor: r.try_get("actor")?,
+                        channel: r.try_get("channel")?,
+                        place: r.try_get("place")?,
+                        at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                    };
+                    let kind: String = r.try_get("kind")?;
+                    let payload: String = r.try_get("payload")?;
+                    let stored_prev: String = r.try_get("prev_hash")?;
+                    let hash: String = r.try_get("hash")?;
+                    if seq != expected_seq {
+                        report.problems.push(format!("card {id}: event {expected_seq} is missing (found {seq})"));
+                    }
+                    if stored_prev != prev || event_hash(&prev, id, seq, &kind, &payload, &meta) != hash {
+                        report.problems.push(format!("card {id}: event {seq} ({kind}) was changed after it was written"));
+                    }
+                    prev = hash;
+                    expected_seq = seq + 1;
+                }
+                if prev != head {
+                    report.problems.push(format!("card {id}: its history does not end where the card says (events removed or added)"));
+                }
+            }
+            Ok(report)
+        }
+    };
+}
+
+pub(crate) use card_impl;
