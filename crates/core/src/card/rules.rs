@@ -138,12 +138,11 @@ pub fn formal_loss(card: &Card, proxy: bool, ctx: &RuleCtx) -> Result<Vec<CardEv
     let at_bank = ctx.policy.flag("card.formal_loss_at_bank", ctx.today()).unwrap_or(false);
     let allowed: &[Channel] = if at_bank { &[Channel::Outlet, Channel::Bank] } else { &[Channel::Outlet] };
     channel_allows(ctx, allowed, "a formal loss")?;
-    if !HELD.contains(&card.state) || card.successor.is_some() {
-        return Err(if card.successor.is_some() {
-            Refusal::conflict("replacement_pending", "a new card is already being made for this card")
-        } else {
-            state_refusal(card, ctx.now, "a formal loss")
-        });
+    if !HELD.contains(&card.state) {
+        return Err(state_refusal(card, ctx.now, "a formal loss"));
+    }
+    if card.successor.is_some() {
+        return Err(Refusal::conflict("replacement_pending", "a new card is already being made for this card"));
     }
     Ok(vec![CardEvent::FormallyLost { proxy }])
 }

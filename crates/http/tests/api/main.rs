@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // tests state their expectations by unwrapping
 
+mod cards;
+
 use std::sync::Arc;
 
 use reqwest::StatusCode;

@@ -1,0 +1,532 @@
+//! Card scenarios, one per SPEC rule, over real HTTP on both databases.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use yikatong_store::on_both_databases;
+use yikatong_store::testing::TestDb;
+
+use super::{SSN, TestApp, assert_problem, spawn_app};
+
+const OTHER: &str = "11010219900307123X";
+const VENDOR_CODE: &str = "110000D15600000500000000000000AB";
+
+/// Tokens for each role the scenarios use.
+struct Roles {
+    clerk: String,
+    unit: String,
+    hotline: String,
+    kiosk: String,
+    holder: String,
+    institution: String,
+    bank: String,
+    vendor: String,
+}
+
+impl TestApp {
+    async fn roles(&self) -> Roles {
+        Roles {
+            clerk: self.token(json!({"role": "clerk", "outlet": "O1"})).await,
+            unit: self.token(json!({"role": "unit", "unit": "U1"})).await,
+            hotline: self.token(json!({"role": "hotline"})).await,
+            kiosk: self.token(json!({"role": "kiosk"})).await,
+            holder: self.token(json!({"role": "holder", "person": SSN})).await,
+            institution: self.token(json!({"role": "institution", "institution": "H1"})).await,
+            bank: self.token(json!({"role": "bank"})).await,
+            vendor: self.token(json!({"role": "vendor"})).await,
+        }
+    }
+
+    async fn set_now(&self, rfc3339: &str) {
+        let (s, v) = self.call("PUT", "/v1/test/clock", None, Some(json!({"now": rfc3339}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+        let (s, v) = self.call(method, path, Some(token), body).await;
+        assert!(s.is_success(), "{method} {path}: {s} {v}");
+        v
+    }
+
+    /// Applies, produces, dispatches and (for `produced` cards) returns the card id.
+    async fn produced_card(&self, r: &Roles, ssn: &str, financial: bool) -> i64 {
+        let card = self.ok("POST", &format!("/v1/persons/{ssn}/cards"), &r.clerk, Some(json!({"financial": financial}))).await;
+        let id = card["id"].as_i64().unwrap();
+        assert_eq!(card["state"], "applied");
+        if financial {
+            self.ok("POST", &format!("/v1/cards/{id}/bank-account"), &r.bank, Some(json!({"opened": true}))).await;
+        }
+        self.produce(r, id).await;
+        id
+    }
+
+    /// Cuts a batch (which takes every applied card) and produces `id` in it.
+    async fn produce(&self, r: &Roles, id: i64) {
+        let batch = self.ok("POST", "/v1/production-batches", &self.operator, Some(json!({"region": "beijing"}))).await;
+        let batch_id = batch["id"].as_i64().unwrap();
+        assert!(batch["card_ids"].as_array().unwrap().contains(&json!(id)), "{batch}");
+        let number = format!("F{:08}", id);
+        let report = self
+            .ok("POST", &format!("/v1/production-batches/{batch_id}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": number, "card_identification_code": VENDOR_CODE}])))
+            .await;
+        assert_eq!(report[0]["status"], "produced", "{report}");
+        self.ok("POST", &format!("/v1/production-batches/{batch_id}/dispatch"), &self.operator, None).await;
+    }
+
+    /// A first card, handed over by the unit and started at the hospital.
+    async fn active_card(&self, r: &Roles, financial: bool) -> i64 {
+        let id = self.produced_card(r, SSN, financial).await;
+        self.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.unit, Some(json!({}))).await;
+        let card = self.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+        assert_eq!(card["state"], "active");
+        id
+    }
+
+    async fn card(&self, id: i64) -> Value {
+        self.ok("GET", &format!("/v1/cards/{id}"), &self.operator, None).await
+    }
+
+    async fn outbox_topics(&self) -> Vec<String> {
+        let v = self.ok("GET", "/v1/outbox", &self.operator, None).await;
+        v.as_array().unwrap().iter().map(|m| m["topic"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+async fn start(db: TestDb) -> (TestApp, Roles) {
+    let app = spawn_app(db).await;
+    app.seed().await;
+    app.set_now("2026-03-02T10:00:00+08:00").await;
+    let roles = app.roles().await;
+    (app, roles)
+}
+
+on_both_databases!(r_app_1_and_r_act_1_first_card_from_application_to_active, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.produced_card(&r, SSN, false).await;
+    let card = app.card(id).await;
+    assert_eq!(card["state"], "at_distributor");
+    assert_eq!(card["fee_fen"], 0, "R-APP-1: first issuance is free");
+    assert_eq!(card["card_number"], format!("F{id:08}"));
+    // The hotline cannot hand a card over; the unit can (R-DIST-1).
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.hotline), Some(json!({}))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.unit, Some(json!({}))).await;
+    assert_eq!(app.card(id).await["zones"]["social"], "inactive");
+    // R-ACT-1: the social zone starts on first use at the hospital.
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/activation"), Some(&r.kiosk), Some(json!({"zone": "social"}))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let card = app.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+    assert_eq!((card["state"].as_str(), card["zones"]["social"].as_str()), (Some("active"), Some("active")));
+    // R-APP-4: a person with a working card gets no second first card.
+    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/cards"), Some(&r.clerk), Some(json!({"financial": false}))).await;
+    assert_problem(s, &v, 409, "already_holds_card");
+    // The person's record lists the card, masked.
+    let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &r.holder, None).await;
+    assert_eq!(person["cards"][0]["id"], id);
+    assert_eq!(person["cards"][0]["person_ssn_masked"], "110105********002X");
+});
+
+on_both_databases!(r_app_2_batch_snapshot_leaves_people_out_with_reasons, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    // Applied before the snapshot: goes in.
+    let a = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.clerk, Some(json!({}))).await["id"].as_i64().unwrap();
+    // A migrant worker on the 1 % rate.
+    let migrant = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 11);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": migrant, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "flags": ["migrant_worker_1pct"]}))).await;
+    let m = app.ok("POST", &format!("/v1/persons/{migrant}/cards"), &r.clerk, Some(json!({}))).await["id"].as_i64().unwrap();
+    // A financial card whose account is not open yet.
+    let fin = yikatong_service::demo::make_ssn("110105", "1981-01-01".parse().unwrap(), 13);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": fin, "name": "钱七", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let f = app.ok("POST", &format!("/v1/persons/{fin}/cards"), &r.clerk, Some(json!({"financial": true}))).await["id"].as_i64().unwrap();
+    // Insured after the snapshot instant.
+    app.set_now("2026-03-03T10:00:00+08:00").await;
+    let late = yikatong_service::demo::make_ssn("110105", "1982-01-01".parse().unwrap(), 15);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": late, "name": "孙八", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let l = app.ok("POST", &format!("/v1/persons/{late}/cards"), &r.clerk, Some(json!({}))).await["id"].as_i64().unwrap();
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing", "snapshot_at": "2026-03-03T00:00:00+08:00"}))).await;
+    assert_eq!(batch["card_ids"], json!([a]));
+    let excluded = batch["excluded"].as_array().unwrap();
+    let reason = |id: i64| excluded.iter().find(|e| e["card_id"] == id).map(|e| e["reason"].as_str().unwrap().to_string()).unwrap_or_default();
+    assert!(reason(m).contains("1 %"), "{batch}");
+    assert!(reason(f).contains("bank"), "{batch}");
+    assert!(reason(l).contains("snapshot"), "{batch}");
+    assert!(excluded.iter().all(|e| e["ssn"].as_str().unwrap().contains("********")), "masked");
+    // The late one goes into the next batch.
+    let next = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
+    assert!(next["card_ids"].as_array().unwrap().contains(&json!(l)), "{next}");
+    let (s, v) = app.op("POST", "/v1/production-batches", Some(json!({"region": "atlantis"}))).await;
+    assert_problem(s, &v, 422, "unknown_region");
+});
+
+on_both_databases!(r_app_3_production_promise_and_overdue_cards, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
+    assert_eq!(app.card(id).await["due_on"], "2026-04-01", "30 days after the application");
+    assert_eq!(app.ok("GET", "/v1/cards/overdue", &app.operator, None).await, json!([]));
+    app.set_now("2026-04-02T10:00:00+08:00").await;
+    let overdue = app.ok("GET", "/v1/cards/overdue", &app.operator, None).await;
+    assert_eq!(overdue[0]["id"], id);
+    let (s, v) = app.call("GET", "/v1/cards/overdue", Some(&r.clerk), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+});
+
+on_both_databases!(r_app_4_factory_and_bank_failures_are_reasons_the_unit_sees, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({"financial": true}))).await["id"].as_i64().unwrap();
+    let card = app.ok("POST", &format!("/v1/cards/{id}/bank-account"), &r.bank, Some(json!({"opened": false, "reason": "identity check failed"}))).await;
+    assert_eq!(card["state"], "production_failed");
+    let seen = app.ok("GET", &format!("/v1/cards/{id}"), &r.unit, None).await;
+    assert_eq!(seen["reason"], "bank: identity check failed");
+    // A factory failure, and a bad result line that is reported while the others go through.
+    let other = app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    assert_eq!(other["ssn_masked"], "110102********123X");
+    let a = app.ok("POST", &format!("/v1/persons/{OTHER}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
+    let b = batch["id"].as_i64().unwrap();
+    let report = app
+        .ok("POST", &format!("/v1/production-batches/{b}/results"), &r.vendor, Some(json!([{"card_id": a, "failed": "chip defect"}, {"card_id": 999, "card_number": "F00000999", "card_identification_code": VENDOR_CODE}])))
+        .await;
+    assert_eq!(report[0]["status"], "failed");
+    assert_eq!(report[1]["status"], "refused");
+    assert_eq!(report[1]["code"], "card_not_found");
+    assert_eq!(app.ok("GET", &format!("/v1/cards/{a}"), &r.unit, None).await["reason"], "chip defect");
+});
+
+on_both_databases!(r_loss_1_pre_loss_on_every_channel_but_the_unit, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.unit), Some(json!({}))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.hotline), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["until"], "2026-03-12T02:00:00Z", "R-CAL-3: ten calendar days to the minute");
+    assert_eq!(v["card"]["state"], "pre_lost");
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.kiosk), Some(json!({}))).await;
+    assert_problem(s, &v, 409, "already_pre_lost");
+    assert!(app.outbox_topics().await.contains(&"card.blocked".to_string()));
+    // The holder sees it; another holder does not see the card at all.
+    assert_eq!(app.ok("GET", &format!("/v1/cards/{id}"), &r.holder, None).await["state"], "pre_lost");
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing"}))).await;
+    let stranger = app.token(json!({"role": "holder", "person": OTHER})).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&stranger), Some(json!({}))).await;
+    assert_problem(s, &v, 404, "card_not_found");
+});
+
+on_both_databases!(r_loss_2_pre_loss_lifts_by_itself_and_is_revoked_only_at_an_outlet, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    app.ok("POST", &format!("/v1/cards/{id}/pre-loss"), &r.holder, Some(json!({}))).await;
+    app.set_now("2026-03-12T09:59:00+08:00").await;
+    assert_eq!(app.card(id).await["state"], "pre_lost");
+    app.set_now("2026-03-12T10:00:00+08:00").await;
+    let card = app.card(id).await;
+    assert_eq!(card["state"], "active", "lifted with nothing having to run");
+    assert!(card["pre_loss"].is_null());
+    // A second pre-loss, revoked at the outlet: works at once.
+    app.ok("POST", &format!("/v1/cards/{id}/pre-loss"), &r.kiosk, Some(json!({}))).await;
+    let (s, v) = app.call("DELETE", &format!("/v1/cards/{id}/pre-loss"), Some(&r.hotline), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let card = app.ok("DELETE", &format!("/v1/cards/{id}/pre-loss"), &r.clerk, None).await;
+    assert_eq!(card["state"], "active");
+    let (s, v) = app.call("DELETE", &format!("/v1/cards/{id}/pre-loss"), Some(&r.clerk), None).await;
+    assert_problem(s, &v, 409, "not_pre_lost");
+    let topics = app.outbox_topics().await;
+    assert!(topics.contains(&"card.unblocked".to_string()), "{topics:?}");
+});
+
+on_both_databases!(r_loss_3_formal_loss_only_at_an_outlet_and_for_ever, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/formal-loss"), Some(&r.hotline), Some(json!({"delivery": "outlet"}))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/formal-loss"), Some(&r.clerk), Some(json!({"delivery": "outlet", "proxy_ssn": "123"}))).await;
+    assert_problem(s, &v, 422, "invalid_ssn");
+    let rep = app.ok("POST", &format!("/v1/cards/{id}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet", "proxy_ssn": OTHER}))).await;
+    assert!(rep["replacement_card_id"].as_i64().unwrap() > id);
+    let old = app.card(id).await;
+    assert_eq!(old["state"], "lost");
+    assert_eq!(old["successor"], rep["replacement_card_id"]);
+    for (token, method, path) in [(&r.kiosk, "POST", "pre-loss"), (&r.clerk, "DELETE", "pre-loss"), (&r.clerk, "POST", "formal-loss")] {
+        let body = if method == "POST" { Some(json!({"delivery": "outlet"})) } else { None };
+        let body = if path == "pre-loss" && method == "POST" { Some(json!({})) } else { body };
+        let (s, v) = app.call(method, &format!("/v1/cards/{id}/{path}"), Some(token), body).await;
+        assert_eq!(s.as_u16(), 409, "{method} {path}: {v}");
+        assert!(["card_lost", "not_pre_lost"].contains(&v["code"].as_str().unwrap()), "{v}");
+    }
+    app.set_now("2027-03-02T10:00:00+08:00").await;
+    assert_eq!(app.card(id).await["state"], "lost", "even a year later");
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/activation"), Some(&r.institution), Some(json!({"zone": "social"}))).await;
+    assert_problem(s, &v, 409, "card_lost");
+});
+
+on_both_databases!(r_loss_4_r_loss_5_r_cal_1_replacement_ready_in_working_days_with_fee, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    app.set_now("2026-09-28T10:00:00+08:00").await;
+    let rep = app.ok("POST", &format!("/v1/cards/{id}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await;
+    assert_eq!(rep["certificate"]["ready_on"], "2026-10-23", "15 working days, National Day skipped");
+    assert_eq!(rep["ready_on"], "2026-10-23");
+    assert_eq!(rep["fee_fen"], 2000);
+    assert!(rep["certificate"]["number"].as_str().unwrap().starts_with("11000020260928"));
+    let new = app.card(rep["replacement_card_id"].as_i64().unwrap()).await;
+    assert_eq!((new["state"].as_str(), new["origin"].as_str(), new["replaces"].as_i64()), (Some("applied"), Some("replacement"), Some(id)));
+    // A financial card takes 35 working days.
+    let fin = app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    assert!(fin["ssn_masked"].is_string());
+    let fid = app.produced_card(&r, OTHER, true).await;
+    app.ok("POST", &format!("/v1/cards/{fid}/hand-over"), &r.unit, Some(json!({}))).await;
+    let rep = app.ok("POST", &format!("/v1/cards/{fid}/formal-loss"), &r.clerk, Some(json!({"delivery": "mail"}))).await;
+    assert_eq!(rep["ready_on"], "2026-11-20");
+    // Outside the loaded calendar the ready date is refused, not guessed (R-CAL-2).
+    app.set_now("2026-12-20T10:00:00+08:00").await;
+    let third = yikatong_service::demo::make_ssn("110105", "1983-01-01".parse().unwrap(), 17);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "周九", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let tid = app.produced_card(&r, &third, false).await;
+    app.ok("POST", &format!("/v1/cards/{tid}/hand-over"), &r.unit, Some(json!({}))).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{tid}/formal-loss"), Some(&r.clerk), Some(json!({"delivery": "outlet"}))).await;
+    assert_problem(s, &v, 409, "calendar_year_missing");
+    assert_eq!(app.card(tid).await["state"], "issued", "nothing half-written");
+});
+
+on_both_databases!(r_cert_1_certificate_verification_reprint_and_collection_checks, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let rep = app.ok("POST", &format!("/v1/cards/{id}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await;
+    let number = rep["certificate"]["number"].as_str().unwrap().to_string();
+    let new_id = rep["replacement_card_id"].as_i64().unwrap();
+    let cert = app.ok("GET", &format!("/v1/certificates/{number}"), &r.institution, None).await;
+    assert_eq!((cert["valid"].as_bool(), cert["holder_ssn_masked"].as_str()), (Some(true), Some("110105********002X")));
+    assert_eq!(cert["ready_on"], rep["ready_on"]);
+    let (s, v) = app.call("POST", &format!("/v1/certificates/{number}/reprint"), Some(&r.kiosk), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    assert_eq!(app.ok("POST", &format!("/v1/certificates/{number}/reprint"), &r.clerk, None).await["prints"], 2);
+    app.produce(&r, new_id).await;
+    app.set_now("2026-03-23T10:00:00+08:00").await;
+    let path = format!("/v1/cards/{new_id}/hand-over");
+    let (s, v) = app.call("POST", &path, Some(&r.clerk), Some(json!({"holder_ssn": SSN}))).await;
+    assert_problem(s, &v, 422, "certificate_mismatch");
+    let (s, v) = app.call("POST", &path, Some(&r.clerk), Some(json!({"certificate_number": number, "holder_ssn": OTHER}))).await;
+    assert_problem(s, &v, 422, "holder_id_mismatch");
+    let (s, v) = app.call("POST", &path, Some(&r.clerk), Some(json!({"certificate_number": number, "holder_ssn": SSN, "proxy_ssn": SSN}))).await;
+    assert_problem(s, &v, 422, "proxy_id_required");
+    let card = app.ok("POST", &path, &r.clerk, Some(json!({"certificate_number": number, "holder_ssn": SSN, "proxy_ssn": OTHER}))).await;
+    assert_eq!(card["state"], "issued");
+    assert_eq!(app.ok("GET", &format!("/v1/certificates/{number}"), &r.holder, None).await["valid"], false, "collected: no longer valid");
+    let (s, v) = app.call("GET", "/v1/certificates/NOPE", Some(&r.institution), None).await;
+    assert_problem(s, &v, 404, "certificate_not_found");
+});
+
+on_both_databases!(r_act_2_exchange_old_card_works_until_the_new_one_is_activated, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/exchange"), Some(&r.clerk), Some(json!({"reason": " ", "delivery": "outlet"}))).await;
+    assert_problem(s, &v, 422, "reason_required");
+    let rep = app.ok("POST", &format!("/v1/cards/{id}/exchange"), &r.clerk, Some(json!({"reason": "chip unreadable", "delivery": "outlet"}))).await;
+    assert_eq!(rep["fee_fen"], 2000, "R-LOSS-5: an exchange costs the fee too");
+    let new_id = rep["replacement_card_id"].as_i64().unwrap();
+    assert_eq!(app.card(id).await["state"], "active", "R-EXCH-1: the old card keeps working");
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/exchange"), Some(&r.clerk), Some(json!({"reason": "again", "delivery": "outlet"}))).await;
+    assert_problem(s, &v, 409, "replacement_pending");
+    app.produce(&r, new_id).await;
+    app.set_now("2026-03-23T10:00:00+08:00").await;
+    let number = rep["certificate"]["number"].as_str().unwrap();
+    app.ok("POST", &format!("/v1/cards/{new_id}/hand-over"), &r.clerk, Some(json!({"certificate_number": number, "holder_ssn": SSN}))).await;
+    assert_eq!(app.card(id).await["state"], "active", "until the new card is activated");
+    app.ok("POST", &format!("/v1/cards/{new_id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+    let old = app.card(id).await;
+    assert_eq!((old["state"].as_str(), old["replaced_by"].as_i64()), (Some("exchanged"), Some(new_id)), "stops at once");
+    let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
+    let working: Vec<_> = person["cards"].as_array().unwrap().iter().filter(|c| c["state"] == "active").collect();
+    assert_eq!(working.len(), 1);
+    assert!(app.outbox_topics().await.contains(&"card.replaced".to_string()));
+});
+
+on_both_databases!(r_online_1_replacement_inside_the_monthly_window_and_hours, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    app.set_now("2026-03-04T10:00:00+08:00").await;
+    app.ok("POST", &format!("/v1/cards/{id}/pre-loss"), &r.holder, Some(json!({}))).await;
+    let path = format!("/v1/cards/{id}/replacement-application");
+    let (s, v) = app.call("POST", &path, Some(&r.holder), Some(json!({"delivery": "mail"}))).await;
+    assert_problem(s, &v, 409, "outside_online_window");
+    assert!(v["detail"].as_str().unwrap().contains("day 5"), "{v}");
+    app.set_now("2026-03-05T05:59:00+08:00").await;
+    let (s, v) = app.call("POST", &path, Some(&r.holder), Some(json!({"delivery": "mail"}))).await;
+    assert_problem(s, &v, 409, "outside_online_window");
+    assert!(v["detail"].as_str().unwrap().contains("06:00"), "{v}");
+    let (s, v) = app.call("POST", &path, Some(&r.clerk), Some(json!({"delivery": "mail"}))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    app.set_now("2026-03-05T06:00:00+08:00").await;
+    let rep = app.ok("POST", &path, &r.holder, Some(json!({"delivery": "mail"}))).await;
+    assert_eq!(rep["fee_fen"], 2000);
+    assert_eq!(rep["certificate"]["delivery"], "mail");
+    assert_eq!(app.card(id).await["state"], "lost");
+});
+
+on_both_databases!(r_second_1_returned_card_claimed_again, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.produced_card(&r, SSN, false).await;
+    let card = app.ok("POST", &format!("/v1/cards/{id}/return"), &r.unit, None).await;
+    assert_eq!(card["state"], "returned");
+    let card = app.ok("POST", &format!("/v1/cards/{id}/second-application"), &r.clerk, None).await;
+    assert_eq!((card["state"].as_str(), card["ready_on"].as_str()), (Some("at_distributor"), Some("2026-03-17")));
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({}))).await;
+    assert_problem(s, &v, 409, "not_ready");
+    app.set_now("2026-03-17T09:00:00+08:00").await;
+    assert_eq!(app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({}))).await["state"], "issued");
+});
+
+on_both_databases!(r_wrong_1_wrong_data_goes_back_and_is_made_again_free, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.produced_card(&r, SSN, false).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/wrong-data"), Some(&r.hotline), Some(json!({"reason": "photo"}))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let new = app.ok("POST", &format!("/v1/cards/{id}/wrong-data"), &r.unit, Some(json!({"reason": "photo is not the holder"}))).await;
+    assert_eq!((new["origin"].as_str(), new["fee_fen"].as_i64(), new["state"].as_str()), (Some("remake"), Some(0), Some("applied")));
+    let old = app.card(id).await;
+    assert_eq!(old["state"], "cancelled");
+    assert!(old["reason"].as_str().unwrap().contains("photo"));
+});
+
+on_both_databases!(r_death_1_card_cancelled_for_use, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/cancellation"), Some(&r.clerk), Some(json!({"reason": "bored"}))).await;
+    assert_problem(s, &v, 422, "invalid_reason");
+    let card = app.ok("POST", &format!("/v1/cards/{id}/cancellation"), &r.clerk, Some(json!({"reason": "death"}))).await;
+    assert_eq!(card["state"], "cancelled");
+    assert!(app.outbox_topics().await.contains(&"card.cancelled".to_string()));
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.hotline), Some(json!({}))).await;
+    assert_problem(s, &v, 409, "card_cancelled");
+});
+
+on_both_databases!(r_pwd_1_query_password_change_lock_and_reset, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let path = format!("/v1/cards/{id}/password");
+    // The initial password is the SSN's last six characters.
+    let (s, v) = app.call("PUT", &path, Some(&r.kiosk), Some(json!({"old": "31002X", "new": "123456"}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = app.call("PUT", &path, Some(&r.kiosk), Some(json!({"old": "123456", "new": "12ab"}))).await;
+    assert_problem(s, &v, 422, "invalid_password");
+    for left in (0..5).rev() {
+        let (s, v) = app.call("PUT", &path, Some(&r.hotline), Some(json!({"old": "000000", "new": "654321"}))).await;
+        assert_problem(s, &v, 422, "wrong_password");
+        assert!(v["detail"].as_str().unwrap().contains(&format!("{left} tries left")), "{v}");
+    }
+    let (s, v) = app.call("PUT", &path, Some(&r.holder), Some(json!({"old": "123456", "new": "654321"}))).await;
+    assert_problem(s, &v, 409, "password_locked");
+    // The next day the right password works again.
+    app.set_now("2026-03-03T08:00:00+08:00").await;
+    let (s, _) = app.call("PUT", &path, Some(&r.holder), Some(json!({"old": "123456", "new": "654321"}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // Reset only at an outlet.
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/password-reset"), Some(&r.hotline), Some(json!({"new": "111111"}))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let (s, _) = app.call("POST", &format!("/v1/cards/{id}/password-reset"), Some(&r.clerk), Some(json!({"new": "111111"}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.call("PUT", &path, Some(&r.kiosk), Some(json!({"old": "111111", "new": "222222"}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // The hash never shows in the history.
+    let events = app.ok("GET", &format!("/v1/cards/{id}/events"), &app.operator, None).await;
+    assert!(!events.to_string().contains("argon2"), "{events}");
+});
+
+on_both_databases!(r_info_1_card_out_of_step_flagged_and_synchronised, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    assert_eq!(app.card(id).await["out_of_step"], false);
+    app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &r.unit, Some(json!({"category": "retired"}))).await;
+    assert_eq!(app.card(id).await["out_of_step"], true);
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/synchronisation"), Some(&r.kiosk), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    app.ok("POST", &format!("/v1/cards/{id}/synchronisation"), &r.clerk, None).await;
+    assert_eq!(app.card(id).await["out_of_step"], false);
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/synchronisation"), Some(&r.clerk), None).await;
+    assert_problem(s, &v, 409, "not_out_of_step");
+});
+
+on_both_databases!(history_is_audited_and_chained, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    app.ok("POST", &format!("/v1/cards/{id}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    let events = app.ok("GET", &format!("/v1/cards/{id}/events"), &r.holder, None).await;
+    let kinds: Vec<_> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["applied", "assigned_to_batch", "produced", "dispatched", "handed_over", "zone_activated", "pre_loss_reported"]);
+    let applied = &events[0];
+    assert!(applied["actor"].as_str().unwrap().starts_with("clerk:O1"));
+    assert_eq!((applied["channel"].as_str(), applied["place"].as_str()), (Some("outlet"), Some("O1")));
+    assert_eq!(events[6]["channel"], "hotline");
+    let verify = app.ok("GET", "/v1/audit/verify", &app.operator, None).await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    // The table refuses edits; an edit made behind its back is detected.
+    let (url, backend) = (app.db.url.clone(), app.db.backend);
+    tamper(&url, backend, id).await;
+    let verify = app.ok("GET", "/v1/audit/verify", &app.operator, None).await;
+    assert_eq!(verify["ok"], false);
+    assert!(verify["problems"][0].as_str().unwrap().contains(&format!("card {id}")), "{verify}");
+});
+
+async fn tamper(url: &str, backend: yikatong_store::testing::Backend, card: i64) {
+    use yikatong_store::testing::Backend;
+    let edit = format!("UPDATE card_events SET actor = 'nobody' WHERE card_id = {card} AND seq = 1");
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{url}")).await.unwrap();
+            assert!(sqlx::raw_sql(sqlx::AssertSqlSafe(edit.clone())).execute(&pool).await.is_err(), "append-only");
+            sqlx::raw_sql("DROP TRIGGER card_events_no_update").execute(&pool).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(edit)).execute(&pool).await.unwrap();
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            assert!(sqlx::raw_sql(sqlx::AssertSqlSafe(edit.clone())).execute(&pool).await.is_err(), "append-only");
+            sqlx::raw_sql("DROP TRIGGER card_events_no_change ON card_events").execute(&pool).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(edit)).execute(&pool).await.unwrap();
+        }
+    }
+}
+
+on_both_databases!(two_clerks_replacing_the_same_card_make_one_replacement, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let second_clerk = app.token(json!({"role": "clerk", "outlet": "O1"})).await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for token in [r.clerk.clone(), second_clerk, r.clerk.clone(), r.clerk.clone()] {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move { app.call("POST", &format!("/v1/cards/{id}/formal-loss"), Some(&token), Some(json!({"delivery": "outlet"}))).await }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        match s.as_u16() {
+            201 => created += 1,
+            409 => assert_eq!(v["code"], "card_lost", "{v}"),
+            other => panic!("{other}: {v}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
+    assert_eq!(person["cards"].as_array().unwrap().len(), 2, "the lost card and one replacement");
+});
+
+on_both_databases!(r_loss_2_jinan_seven_days_zones_reported_separately, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", "/v1/units", &app.operator, Some(json!({"code": "JN1", "name": "济南单位", "region": "jinan"}))).await;
+    let jinan = yikatong_service::demo::make_ssn("370102", "1985-05-05".parse().unwrap(), 21);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": jinan, "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"}))).await;
+    let id = app.ok("POST", &format!("/v1/persons/{jinan}/cards"), &r.clerk, Some(json!({"financial": true}))).await["id"].as_i64().unwrap();
+    app.ok("POST", &format!("/v1/cards/{id}/bank-account"), &r.bank, Some(json!({"opened": true}))).await;
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "jinan"}))).await;
+    let b = batch["id"].as_i64().unwrap();
+    app.ok("POST", &format!("/v1/production-batches/{b}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": "J00000001", "card_identification_code": VENDOR_CODE}]))).await;
+    app.ok("POST", &format!("/v1/production-batches/{b}/dispatch"), &app.operator, None).await;
+    app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({}))).await;
+    app.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.hotline), Some(json!({}))).await;
+    assert_problem(s, &v, 422, "zone_required");
+    let v = app.ok("POST", &format!("/v1/cards/{id}/pre-loss"), &r.hotline, Some(json!({"zone": "financial"}))).await;
+    assert_eq!(v["until"], "2026-03-09T02:00:00Z", "seven days");
+    assert_eq!((v["card"]["zones"]["financial"].as_str(), v["card"]["zones"]["social"].as_str()), (Some("pre_lost"), Some("active")));
+    app.set_now("2026-03-09T10:00:00+08:00").await;
+    assert_eq!(app.card(id).await["zones"]["financial"], "inactive");
+});
