@@ -204,3 +204,45 @@ fn demo_serves_with_tokens_for_every_role() {
     std::thread::sleep(Duration::from_millis(10));
     let _ = std::fs::remove_file(&db);
 }
+
+#[test]
+fn audit_verify_detects_an_edited_event() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let card_id = rt.block_on(async {
+            use std::sync::Arc;
+            use yikatong_service::{NewOrganisation, NewPerson, Service, TokenRequest};
+            let store = yikatong_store::open(db, yikatong_store::DataKey::from_hex(&key).unwrap()).await.unwrap();
+            let service = Service::new(store, Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
+            let op = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.unwrap();
+            let op = service.authenticate(&op.token).await.unwrap();
+            service.create_outlet(&op, &NewOrganisation { code: "O1".into(), name: "网点".into(), region: "beijing".into() }).await.unwrap();
+            service
+                .create_person(&op, &NewPerson { ssn: "11010519491231002X".into(), name: "张三".into(), ethnicity: "01".into(), category: "retired".into(), region: "beijing".into(), ..Default::default() })
+                .await
+                .unwrap();
+            let clerk = service.issue_token(&TokenRequest { role: "clerk".into(), outlet: Some("O1".into()), ..Default::default() }).await.unwrap();
+            let clerk = service.authenticate(&clerk.token).await.unwrap();
+            service.apply_for_card(&clerk, "11010519491231002X", false).await.unwrap().id
+        });
+        let out = ykt(&["audit", "verify", "--db", db], Some(&key));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("1 cards, 1 events checked, 0 problems"), "{}", text(&out.stdout));
+        rt.block_on(async {
+            let edit = format!("UPDATE card_events SET payload = '{{}}' WHERE card_id = {card_id}");
+            if db.starts_with("postgres") {
+                let pool = sqlx::PgPool::connect(db).await.unwrap();
+                sqlx::raw_sql("DROP TRIGGER card_events_no_change ON card_events").execute(&pool).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(edit)).execute(&pool).await.unwrap();
+            } else {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{db}")).await.unwrap();
+                sqlx::raw_sql("DROP TRIGGER card_events_no_update").execute(&pool).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(edit)).execute(&pool).await.unwrap();
+            }
+        });
+        let out = ykt(&["audit", "verify", "--db", db], Some(&key));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stdout).contains(&format!("PROBLEM  card {card_id}: event 1 (applied) was changed")), "{}", text(&out.stdout));
+    });
+}

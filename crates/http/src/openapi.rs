@@ -18,7 +18,7 @@ use crate::routes::{cards, ops, policy, registry, tokens};
         cards::apply, cards::cut_batch, cards::results, cards::dispatch, cards::overdue, cards::get, cards::events,
         cards::bank_account, cards::hand_over, cards::activation, cards::pre_loss, cards::revoke_pre_loss,
         cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,
-        cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation,
+        cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation, cards::settlement_check,
         cards::certificate, cards::reprint, cards::outbox, cards::audit_verify,
     ),
     components(schemas(crate::error::Problem)),

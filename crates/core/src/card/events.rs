@@ -34,6 +34,9 @@ pub enum CardEvent {
     PasswordReset { hash: String },
     PasswordFailed { on: NaiveDate },
     CertificateReprinted,
+    /// The card was accepted for a settlement at an institution (R-SET-10); recorded in
+    /// the card's history in the same transaction as the check.
+    UsedForSettlement { institution: String },
 }
 
 impl CardEvent {
@@ -62,6 +65,7 @@ impl CardEvent {
             CardEvent::PasswordReset { .. } => "password_reset",
             CardEvent::PasswordFailed { .. } => "password_failed",
             CardEvent::CertificateReprinted => "certificate_reprinted",
+            CardEvent::UsedForSettlement { .. } => "used_for_settlement",
         }
     }
 
@@ -161,6 +165,7 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
                 c.prints += 1;
             }
         }
+        CardEvent::UsedForSettlement { .. } => {}
     }
     card
 }

@@ -104,6 +104,14 @@ pub async fn events(State(s): State<AppState>, Caller(who): Caller, Path(id): Pa
     Ok(Json(s.service.card_history(&who, id).await?))
 }
 
+/// The settlement-time card check (institution): refused with the reason when the card
+/// may not settle (R-SET-10); recorded in the card's history when it may.
+#[utoipa::path(post, path = "/v1/cards/{id}/settlement-check", tag = "cards", params(("id" = i64, Path)),
+    responses((status = 200, body = CardView), (status = 409, body = crate::error::Problem)))]
+pub async fn settlement_check(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<Json<CardView>, ApiError> {
+    Ok(Json(s.service.check_card_for_settlement(&who, id).await?))
+}
+
 /// Cards past their production promise (operator).
 #[utoipa::path(get, path = "/v1/cards/overdue", tag = "cards", responses((status = 200, body = Vec<CardView>)))]
 pub async fn overdue(State(s): State<AppState>, Caller(who): Caller) -> Result<Json<Vec<CardView>>, ApiError> {

@@ -51,6 +51,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/cards/{id}/wrong-data", post(cards::wrong_data))
         .route("/v1/cards/{id}/cancellation", post(cards::cancellation))
         .route("/v1/cards/{id}/synchronisation", post(cards::synchronisation))
+        .route("/v1/cards/{id}/settlement-check", post(cards::settlement_check))
         .route("/v1/certificates/{number}", get(cards::certificate))
         .route("/v1/certificates/{number}/reprint", post(cards::reprint))
         .route("/v1/outbox", get(cards::outbox))

@@ -315,7 +315,7 @@ on_both_databases!(r_cert_1_certificate_verification_reprint_and_collection_chec
     assert_problem(s, &v, 404, "certificate_not_found");
 });
 
-on_both_databases!(r_act_2_exchange_old_card_works_until_the_new_one_is_activated, |db: TestDb| async move {
+on_both_databases!(r_act_2_and_r_exch_1_exchange_old_card_works_until_the_new_one_is_activated, |db: TestDb| async move {
     let (app, r) = start(db).await;
     let id = app.active_card(&r, false).await;
     let (s, v) = app.call("POST", &format!("/v1/cards/{id}/exchange"), Some(&r.clerk), Some(json!({"reason": " ", "delivery": "outlet"}))).await;
@@ -529,4 +529,58 @@ on_both_databases!(r_loss_2_jinan_seven_days_zones_reported_separately, |db: Tes
     assert_eq!((v["card"]["zones"]["financial"].as_str(), v["card"]["zones"]["social"].as_str()), (Some("pre_lost"), Some("active")));
     app.set_now("2026-03-09T10:00:00+08:00").await;
     assert_eq!(app.card(id).await["zones"]["financial"], "inactive");
+});
+
+on_both_databases!(r_set_10_card_check_refuses_with_the_reason, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let path = format!("/v1/cards/{id}/settlement-check");
+    let (s, v) = app.call("POST", &path, Some(&r.clerk), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    app.ok("POST", &path, &r.institution, None).await;
+    app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &r.unit, Some(json!({"category": "retired"}))).await;
+    let (s, v) = app.call("POST", &path, Some(&r.institution), None).await;
+    assert_problem(s, &v, 409, "card_out_of_step");
+    app.ok("POST", &format!("/v1/cards/{id}/synchronisation"), &r.clerk, None).await;
+    app.ok("POST", &format!("/v1/cards/{id}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    let (s, v) = app.call("POST", &path, Some(&r.institution), None).await;
+    assert_problem(s, &v, 409, "card_pre_lost");
+    assert!(v["detail"].as_str().unwrap().contains("2026-03-12 10:00"), "{v}");
+});
+
+/// A pre-loss racing with settlement-time checks on the same card: the card's history
+/// is their order, and no check is accepted after the pre-loss.
+on_both_databases!(pre_loss_racing_settlement_checks_never_both_win, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = app.clone();
+        let (hotline, institution) = (r.hotline.clone(), r.institution.clone());
+        tasks.push(tokio::spawn(async move {
+            if i == 12 {
+                app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&hotline), Some(json!({}))).await
+            } else {
+                app.call("POST", &format!("/v1/cards/{id}/settlement-check"), Some(&institution), None).await
+            }
+        }));
+    }
+    let mut accepted = 0;
+    let mut refused = 0;
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        match (s.as_u16(), v["code"].as_str()) {
+            (200, _) => accepted += 1,
+            (201, _) => {}
+            (409, Some("card_pre_lost")) => refused += 1,
+            other => panic!("{other:?}: {v}"),
+        }
+    }
+    let events = app.ok("GET", &format!("/v1/cards/{id}/events"), &app.operator, None).await;
+    let kinds: Vec<_> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let pre_loss_at = kinds.iter().position(|k| *k == "pre_loss_reported").unwrap();
+    assert!(kinds[pre_loss_at..].iter().all(|k| *k != "used_for_settlement"), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "used_for_settlement").count(), accepted);
+    assert_eq!(accepted + refused, 23);
 });

@@ -264,6 +264,23 @@ impl Service {
         self.card_view(&after).await
     }
 
+    /// R-SET-10: the card check at settlement time, under the same row lock as loss
+    /// reports, so a pre-loss and a settlement never both win: a card accepted here is
+    /// recorded as used, in order, in its history.
+    pub async fn check_card_for_settlement(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
+        who.require(&[Role::Institution])?;
+        let institution = who.institution.clone().unwrap_or_default();
+        let current = self.store.get_card(id).await?.ok_or_else(|| card_not_found(id))?;
+        let record = printed_of(&self.card_holder(&current).await?);
+        let card = self
+            .card_command(who, id, &[Role::Institution], |card, ctx| {
+                rules::usable_for_settlement(card, &record, ctx.now)?;
+                Ok(vec![CardEvent::UsedForSettlement { institution: institution.clone() }])
+            })
+            .await?;
+        self.card_view(&card).await
+    }
+
     /// R-APP-3: cards past their production promise, for the operator.
     pub async fn overdue_cards(&self, who: &Principal) -> ServiceResult<Vec<CardView>> {
         who.require(&[Role::Operator])?;
