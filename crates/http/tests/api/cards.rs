@@ -548,8 +548,8 @@ on_both_databases!(r_set_10_card_check_refuses_with_the_reason, |db: TestDb| asy
     assert!(v["detail"].as_str().unwrap().contains("2026-03-12 10:00"), "{v}");
 });
 
-/// A pre-loss racing with settlement-time checks on the same card: the card's history
-/// is their order, and no check is accepted after the pre-loss.
+// A pre-loss racing with settlement-time checks on the same card: the card's history
+// is their order, and no check is accepted after the pre-loss.
 on_both_databases!(pre_loss_racing_settlement_checks_never_both_win, |db: TestDb| async move {
     let (app, r) = start(db).await;
     let id = app.active_card(&r, false).await;
