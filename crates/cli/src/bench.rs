@@ -33,6 +33,55 @@ pub enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
         backends: Vec<String>,
     },
+    /// Pre-loss / revoke pairs through the HTTP API per second, beside the equivalent
+    /// raw SQL transactions (lock the card row, insert an event, update the state).
+    CardLife {
+        /// Pre-loss / revoke pairs per backend.
+        #[arg(long, default_value_t = 2000)]
+        pairs: usize,
+        /// Concurrent clerks (each works on cards of its own).
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        postgres: String,
+        /// Backends to run (sqlite, postgres); PostgreSQL by default.
+        #[arg(long, value_delimiter = ',', default_value = "postgres")]
+        backends: Vec<String>,
+    },
+}
+
+fn parse_backend(name: &str) -> Result<Backend, String> {
+    match name {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" => Ok(Backend::Postgres),
+        other => Err(format!("unknown backend {other:?}; use sqlite or postgres")),
+    }
+}
+
+/// A server on a loopback port for one benchmark, stopped when dropped.
+struct BenchServer {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl BenchServer {
+    async fn start(service: Arc<yikatong_service::Service>) -> Result<BenchServer, String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(yikatong_http::serve(listener, yikatong_http::AppState::new(service, None), async {
+            let _ = stopped.await;
+        }));
+        Ok(BenchServer { base, stop: Some(stop) })
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<(), String> {
@@ -42,12 +91,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
             println!("{:<10} {:>14} {:>14} {:>10} {:>10} {:>10}", "backend", "api req/s", "baseline/s", "ratio", "api p50", "api p99");
             let mut failed = Vec::new();
             for name in &backends {
-                let backend = match name.as_str() {
-                    "sqlite" => Backend::Sqlite,
-                    "postgres" => Backend::Postgres,
-                    other => return Err(format!("unknown backend {other:?}; use sqlite or postgres")),
-                };
-                match registry_once(backend, &postgres, count, concurrency).await {
+                match registry_once(parse_backend(name)?, &postgres, count, concurrency).await {
                     Ok(r) => println!(
                         "{:<10} {:>14.0} {:>14.0} {:>10.2} {:>8.1}ms {:>8.1}ms",
                         name,
@@ -66,7 +110,136 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
             println!("aim: the API at no less than half the baseline's rate (ratio >= 0.50)");
             if failed.is_empty() { Ok(()) } else { Err(format!("the benchmark could not run on: {}", failed.join(", "))) }
         }
+        BenchCommand::CardLife { pairs, concurrency, postgres, backends } => {
+            println!("ykt bench card-life: {pairs} pre-loss / revoke pairs per backend, {concurrency} concurrent clerks");
+            println!("{:<10} {:>14} {:>14} {:>10} {:>10} {:>10}", "backend", "api ops/s", "baseline/s", "ratio", "api p50", "api p99");
+            let mut failed = Vec::new();
+            for name in &backends {
+                match card_life_once(parse_backend(name)?, &postgres, pairs, concurrency).await {
+                    Ok(r) => println!(
+                        "{:<10} {:>14.0} {:>14.0} {:>10.2} {:>8.1}ms {:>8.1}ms",
+                        name,
+                        r.api_rate,
+                        r.baseline_rate,
+                        r.api_rate / r.baseline_rate.max(f64::MIN_POSITIVE),
+                        ms(r.p50),
+                        ms(r.p99)
+                    ),
+                    Err(e) => {
+                        println!("{name:<10} failed: {e}");
+                        failed.push(name.clone());
+                    }
+                }
+            }
+            println!("baseline: BEGIN; SELECT … FOR UPDATE; INSERT event; UPDATE state; COMMIT on a scratch copy of the same card rows");
+            println!("aim: the API at no less than half the baseline's rate (ratio >= 0.50)");
+            if failed.is_empty() { Ok(()) } else { Err(format!("the benchmark could not run on: {}", failed.join(", "))) }
+        }
     }
+}
+
+/// Active cards for the benchmark, made through the service as in life.
+async fn active_cards(service: &yikatong_service::Service, count: usize) -> Result<(Vec<i64>, String), String> {
+    use yikatong_core::card::Zone;
+    use yikatong_service::{HandOverRequest, NewInstitution, ProductionResult};
+    let e = |e: yikatong_service::ServiceError| e.to_string();
+    let token = |role: &str, outlet: Option<&str>, unit: Option<&str>, inst: Option<&str>| TokenRequest {
+        role: role.into(),
+        outlet: outlet.map(String::from),
+        unit: unit.map(String::from),
+        institution: inst.map(String::from),
+        ..Default::default()
+    };
+    let op = service.authenticate(&service.issue_token(&token("operator", None, None, None)).await.map_err(e)?.token).await.map_err(e)?;
+    let region = || "beijing".to_string();
+    service.create_unit(&op, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: region() }).await.map_err(e)?;
+    service.create_outlet(&op, &NewOrganisation { code: "BENCH".into(), name: "基准网点".into(), region: region() }).await.map_err(e)?;
+    service.create_institution(&op, &NewInstitution { code: "BENCH".into(), name: "基准医院".into(), region: region(), level: "3".into() }).await.map_err(e)?;
+    let clerk_token = service.issue_token(&token("clerk", Some("BENCH"), None, None)).await.map_err(e)?.token;
+    let clerk = service.authenticate(&clerk_token).await.map_err(e)?;
+    let vendor = service.authenticate(&service.issue_token(&token("vendor", None, None, None)).await.map_err(e)?.token).await.map_err(e)?;
+    let unit = service.authenticate(&service.issue_token(&token("unit", None, Some("BENCH"), None)).await.map_err(e)?.token).await.map_err(e)?;
+    let inst = service.authenticate(&service.issue_token(&token("institution", None, None, Some("BENCH"))).await.map_err(e)?.token).await.map_err(e)?;
+    let mut rng = yikatong_service::demo::DemoRng::new(7);
+    let people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], service.clock().today(), &mut rng);
+    service.store().insert_persons(&people).await.map_err(|e| e.to_string())?;
+    let mut ids = Vec::new();
+    for p in &people {
+        ids.push(service.apply_for_card(&clerk, &p.ssn, false).await.map_err(e)?.id);
+    }
+    let batch = service.cut_batch(&op, "beijing", None).await.map_err(e)?;
+    let results: Vec<ProductionResult> = batch
+        .card_ids
+        .iter()
+        .map(|id| ProductionResult { card_id: *id, card_number: Some(format!("B{id:08}")), card_identification_code: Some("110000D15600000500000000000000AB".into()), failed: None })
+        .collect();
+    service.record_production_results(&vendor, batch.id, &results).await.map_err(e)?;
+    service.dispatch_batch(&op, batch.id).await.map_err(e)?;
+    for id in &ids {
+        service.hand_over(&unit, *id, &HandOverRequest::default()).await.map_err(e)?;
+        service.activate(&inst, *id, Zone::Social).await.map_err(e)?;
+    }
+    Ok((ids, clerk_token))
+}
+
+async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: usize) -> Result<RegistryResult, String> {
+    let (url, cleanup) = fresh_url(backend, pg).await;
+    let result = async {
+        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
+        let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
+        let concurrency = concurrency.max(1);
+        let (cards, clerk) = active_cards(&service, concurrency * 4).await?;
+        let server = BenchServer::start(service.clone()).await?;
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        for w in 0..concurrency {
+            let own: Vec<i64> = cards.iter().skip(w).step_by(concurrency).copied().collect();
+            let n = pairs / concurrency + usize::from(w < pairs % concurrency);
+            let (client, base, clerk) = (client.clone(), server.base.clone(), clerk.clone());
+            workers.push(tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(n * 2);
+                for i in 0..n {
+                    let id = own[i % own.len()];
+                    for (method, status) in [("POST", 201u16), ("DELETE", 200)] {
+                        let t = Instant::now();
+                        let req = client.request(method.parse().map_err(|_| "method".to_string())?, format!("{base}/v1/cards/{id}/pre-loss")).bearer_auth(&clerk);
+                        let req = if method == "POST" { req.json(&serde_json::json!({})) } else { req };
+                        let res = req.send().await.map_err(|e| e.to_string())?;
+                        if res.status().as_u16() != status {
+                            return Err(format!("{method} pre-loss answered {}: {}", res.status(), res.text().await.unwrap_or_default()));
+                        }
+                        latencies.push(t.elapsed());
+                    }
+                }
+                Ok::<_, String>(latencies)
+            }));
+        }
+        let mut latencies = Vec::new();
+        for w in workers {
+            latencies.extend(w.await.map_err(|e| e.to_string())??);
+        }
+        let api_time = started.elapsed();
+        drop(server);
+        let sample = store.get_card(cards[0]).await.map_err(|e| e.to_string())?.ok_or("no card")?;
+        let json = serde_json::to_string(&sample).map_err(|e| e.to_string())?;
+        let baseline_time = store.baseline_card_transactions(cards.len(), pairs * 2, concurrency, &json).await.map_err(|e| e.to_string())?;
+        let audit = store.verify_audit().await.map_err(|e| e.to_string())?;
+        if !audit.problems.is_empty() {
+            return Err(format!("the audit trail does not verify after the run: {:?}", audit.problems));
+        }
+        latencies.sort();
+        let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
+        Ok(RegistryResult {
+            api_rate: (pairs * 2) as f64 / api_time.as_secs_f64(),
+            baseline_rate: (pairs * 2) as f64 / baseline_time.as_secs_f64(),
+            p50: pct(0.50),
+            p99: pct(0.99),
+        })
+    }
+    .await;
+    cleanup();
+    result
 }
 
 fn ms(d: Duration) -> f64 {

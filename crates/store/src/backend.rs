@@ -495,6 +495,47 @@ macro_rules! store_impl {
                 verify_chains(&self.pool).await
             }
 
+            async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration> {
+                sqlx::raw_sql("DROP TABLE IF EXISTS bench_cards; DROP TABLE IF EXISTS bench_card_events; CREATE TABLE bench_cards (id BIGINT PRIMARY KEY, state TEXT NOT NULL, version BIGINT NOT NULL, data TEXT NOT NULL); CREATE TABLE bench_card_events (card_id BIGINT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (card_id, seq))")
+                    .execute(&self.pool)
+                    .await?;
+                for id in 0..cards as i64 {
+                    sqlx::query("INSERT INTO bench_cards (id, state, version, data) VALUES ($1, 'active', 0, $2)").bind(id).bind(card_json).execute(&self.pool).await?;
+                }
+                let concurrency = concurrency.max(1);
+                let started = std::time::Instant::now();
+                let mut tasks = Vec::new();
+                for worker in 0..concurrency {
+                    let pool = self.pool.clone();
+                    let json = card_json.to_string();
+                    let n = ops / concurrency + usize::from(worker < ops % concurrency);
+                    let lock = lock_sql("SELECT version, data FROM bench_cards WHERE id = $1");
+                    tasks.push(tokio::spawn(async move {
+                        for i in 0..n {
+                            let id = ((i * concurrency + worker) % cards.max(1)) as i64;
+                            let mut tx = begin_write(&pool).await?;
+                            let row = sqlx::query(sqlx::AssertSqlSafe(lock.0.clone())).bind(id).fetch_one(&mut *tx).await?;
+                            let version: i64 = row.try_get("version")?;
+                            sqlx::query("INSERT INTO bench_card_events (card_id, seq, kind, payload, at) VALUES ($1, $2, 'pre_loss_reported', '{}', $3)")
+                                .bind(id)
+                                .bind(version + 1)
+                                .bind(ts(Utc::now()))
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query("UPDATE bench_cards SET state = 'active', version = $1, data = $2 WHERE id = $3").bind(version + 1).bind(&json).bind(id).execute(&mut *tx).await?;
+                            tx.commit().await?;
+                        }
+                        Ok::<(), StoreError>(())
+                    }));
+                }
+                for t in tasks {
+                    t.await.map_err(|e| StoreError::Corrupt(format!("benchmark worker failed: {e}")))??;
+                }
+                let took = started.elapsed();
+                sqlx::raw_sql("DROP TABLE bench_cards; DROP TABLE bench_card_events").execute(&self.pool).await?;
+                Ok(took)
+            }
+
             async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration> {
                 let concurrency = concurrency.max(1);
                 let shares: Vec<Vec<Person>> = (0..concurrency)

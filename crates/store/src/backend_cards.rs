@@ -21,18 +21,24 @@ macro_rules! card_impl {
 
         pub struct BackendCardTx {
             tx: sqlx::Transaction<'static, Db>,
+            /// Head hash and last sequence number of each card locked in this
+            /// transaction, read with the lock.
+            heads: std::collections::HashMap<i64, (String, i64)>,
         }
 
         impl BackendCardTx {
             pub async fn begin(pool: &sqlx::Pool<Db>) -> StoreResult<BackendCardTx> {
-                Ok(BackendCardTx { tx: begin_write(pool).await? })
+                Ok(BackendCardTx { tx: begin_write(pool).await?, heads: Default::default() })
             }
 
-            async fn append(&mut self, card_id: i64, events: &[CardEvent], meta: &EventMeta) -> StoreResult<String> {
-                let head: Option<String> = sqlx::query_scalar("SELECT head_hash FROM cards WHERE id = $1").bind(card_id).fetch_optional(&mut *self.tx).await?;
-                let mut prev = head.unwrap_or_default();
-                let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM card_events WHERE card_id = $1").bind(card_id).fetch_one(&mut *self.tx).await?;
-                let mut seq = last.unwrap_or(0);
+            async fn append(&mut self, card_id: i64, events: &[CardEvent], meta: &EventMeta) -> StoreResult<(String, i64)> {
+                let (mut prev, mut seq) = match self.heads.get(&card_id) {
+                    Some(h) => h.clone(),
+                    None => {
+                        let row = sqlx::query("SELECT head_hash, last_seq FROM cards WHERE id = $1").bind(card_id).fetch_one(&mut *self.tx).await?;
+                        (row.try_get("head_hash")?, row.try_get("last_seq")?)
+                    }
+                };
                 for e in events {
                     seq += 1;
                     let payload = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -62,18 +68,20 @@ macro_rules! card_impl {
                     }
                     prev = hash;
                 }
-                Ok(prev)
+                self.heads.insert(card_id, (prev.clone(), seq));
+                Ok((prev, seq))
             }
 
-            async fn save(&mut self, card: &Card, head: &str) -> StoreResult<()> {
+            async fn save(&mut self, card: &Card, (head, last_seq): (String, i64)) -> StoreResult<()> {
                 let data = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, data = $7 WHERE id = $8")
+                sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8 WHERE id = $9")
                     .bind(card.state.as_str())
                     .bind(&card.card_number)
                     .bind(card.certificate.as_ref().map(|c| c.number.clone()))
                     .bind(card.batch_id)
                     .bind(card.due_on.map(|d| d.to_string()))
                     .bind(head)
+                    .bind(last_seq)
                     .bind(data)
                     .bind(card.id)
                     .execute(&mut *self.tx)
@@ -91,8 +99,10 @@ macro_rules! card_impl {
             }
 
             async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>> {
-                let row = sqlx::query(lock_sql("SELECT data FROM cards WHERE id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
-                row.map(|r| card_from_row(&r)).transpose()
+                let row = sqlx::query(lock_sql("SELECT data, head_hash, last_seq FROM cards WHERE id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
+                let Some(row) = row else { return Ok(None) };
+                self.heads.insert(id, (row.try_get("head_hash")?, row.try_get("last_seq")?));
+                card_from_row(&row).map(Some)
             }
 
             async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>> {
@@ -114,14 +124,15 @@ macro_rules! card_impl {
                     .await?;
                 let mut stored = card.clone();
                 stored.id = id;
+                self.heads.insert(id, (String::new(), 0));
                 let head = self.append(id, events, meta).await?;
-                self.save(&stored, &head).await?;
+                self.save(&stored, head).await?;
                 Ok(id)
             }
 
             async fn record(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<()> {
                 let head = self.append(card.id, events, meta).await?;
-                self.save(card, &head).await
+                self.save(card, head).await
             }
 
             async fn record_fee(&mut self, card_id: i64, person_hash: &str, kind: &str, amount_fen: i64, meta: &EventMeta) -> StoreResult<()> {

@@ -104,6 +104,11 @@ pub trait Store: Send + Sync {
     /// Recomputes every card's event chain and compares it with the card's head.
     async fn verify_audit(&self) -> StoreResult<AuditReport>;
 
+    /// The card-life benchmark's baseline: `ops` raw transactions (lock a card row,
+    /// insert an event, update its state) over `cards` scratch cards of `card_json`'s
+    /// size on `concurrency` connections, in scratch tables dropped afterwards.
+    async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration>;
+
     /// The benchmark baseline: each person written by a single-row INSERT transaction
     /// (`BEGIN; INSERT; COMMIT`) straight into the persons table, spread over
     /// `concurrency` connections; the rows are removed afterwards. Returns the time the

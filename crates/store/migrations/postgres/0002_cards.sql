@@ -11,6 +11,7 @@ CREATE TABLE cards (
     due_on TEXT,
     version BIGINT NOT NULL,
     head_hash TEXT NOT NULL,
+    last_seq BIGINT NOT NULL DEFAULT 0,
     data TEXT NOT NULL
 );
 CREATE INDEX cards_by_person ON cards (person_hash);
