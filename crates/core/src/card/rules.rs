@@ -210,6 +210,16 @@ pub fn request_exchange(card: &Card, reason: &str, ctx: &RuleCtx) -> Result<(), 
 pub fn hand_over(card: &Card, check: &CollectionCheck, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
     channel_allows(ctx, &[Channel::UnitWeb, Channel::Outlet], "handing over a card")?;
     require_state(card, ctx.now, &[CardState::AtDistributor], "a hand-over")?;
+    // At the counter the holder shows their ID (a proxy both IDs); a unit hands cards to
+    // its own people.
+    if ctx.channel == Channel::Outlet {
+        if !check.holder_id_matches {
+            return Err(Refusal::bad_input("holder_id_mismatch", "the holder's ID number must be presented and match the card"));
+        }
+        if check.proxy && !check.proxy_id_valid {
+            return Err(Refusal::bad_input("proxy_id_required", "a proxy brings their own ID as well as the holder's"));
+        }
+    }
     if let Some(cert) = &card.certificate {
         if check.certificate_number.as_deref() != Some(cert.number.as_str()) {
             return Err(Refusal::bad_input("certificate_mismatch", "collecting this card needs its certificate (领卡证明); the number given does not match"));

@@ -92,10 +92,14 @@ pub async fn activation(State(s): State<AppState>, Caller(who): Caller, Path(id)
     Ok(Json(s.service.activate(&who, id, b.zone).await?))
 }
 
-/// A card, as in force now.
-#[utoipa::path(get, path = "/v1/cards/{id}", tag = "cards", params(("id" = i64, Path)), responses((status = 200, body = CardView), (status = 404, body = crate::error::Problem)))]
-pub async fn get(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<Json<CardView>, ApiError> {
-    Ok(Json(s.service.get_card(&who, id).await?))
+/// A card, as in force now. At a kiosk or on the hotline the card's query password is
+/// needed, in the `X-Query-Password` header (R-PWD-1).
+#[utoipa::path(get, path = "/v1/cards/{id}", tag = "cards",
+    params(("id" = i64, Path), ("X-Query-Password" = Option<String>, Header, description = "kiosk and hotline only")),
+    responses((status = 200, body = CardView), (status = 404, body = crate::error::Problem)))]
+pub async fn get(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, headers: axum::http::HeaderMap) -> Result<Json<CardView>, ApiError> {
+    let password = headers.get("x-query-password").and_then(|v| v.to_str().ok());
+    Ok(Json(s.service.query_card_with_password(&who, id, password).await?))
 }
 
 /// The card's history, oldest first: every event with actor, channel, place and time.

@@ -369,10 +369,13 @@ on_both_databases!(r_second_1_returned_card_claimed_again, |db: TestDb| async mo
     assert_eq!(card["state"], "returned");
     let card = app.ok("POST", &format!("/v1/cards/{id}/second-application"), &r.clerk, None).await;
     assert_eq!((card["state"].as_str(), card["ready_on"].as_str()), (Some("at_distributor"), Some("2026-03-17")));
-    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({}))).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({"holder_ssn": SSN}))).await;
     assert_problem(s, &v, 409, "not_ready");
     app.set_now("2026-03-17T09:00:00+08:00").await;
-    assert_eq!(app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({}))).await["state"], "issued");
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({}))).await;
+    assert_problem(s, &v, 422, "holder_id_mismatch");
+    let card = app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({"holder_ssn": SSN, "proxy_ssn": OTHER}))).await;
+    assert_eq!(card["state"], "issued");
 });
 
 on_both_databases!(r_wrong_1_wrong_data_goes_back_and_is_made_again_free, |db: TestDb| async move {
@@ -426,6 +429,13 @@ on_both_databases!(r_pwd_1_query_password_change_lock_and_reset, |db: TestDb| as
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = app.call("PUT", &path, Some(&r.kiosk), Some(json!({"old": "111111", "new": "222222"}))).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // Card information at a kiosk needs the query password; wrong ones count too.
+    let (s, v) = app.call("GET", &format!("/v1/cards/{id}"), Some(&r.kiosk), None).await;
+    assert_problem(s, &v, 403, "query_password_required");
+    let res = app.client.get(format!("{}/v1/cards/{id}", app.base)).bearer_auth(&r.kiosk).header("x-query-password", "222222").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.client.get(format!("{}/v1/cards/{id}", app.base)).bearer_auth(&r.hotline).header("x-query-password", "999999").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // The hash never shows in the history.
     let events = app.ok("GET", &format!("/v1/cards/{id}/events"), &app.operator, None).await;
     assert!(!events.to_string().contains("argon2"), "{events}");
@@ -520,7 +530,7 @@ on_both_databases!(r_loss_2_jinan_seven_days_zones_reported_separately, |db: Tes
     let b = batch["id"].as_i64().unwrap();
     app.ok("POST", &format!("/v1/production-batches/{b}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": "J00000001", "card_identification_code": VENDOR_CODE}]))).await;
     app.ok("POST", &format!("/v1/production-batches/{b}/dispatch"), &app.operator, None).await;
-    app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({}))).await;
+    app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({"holder_ssn": jinan}))).await;
     app.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
     let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.hotline), Some(json!({}))).await;
     assert_problem(s, &v, 422, "zone_required");

@@ -8,6 +8,7 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
 use yikatong_core::card::rules::{self, RuleCtx};
 use yikatong_core::card::{Card, CardEvent, apply};
+use yikatong_store::CardTx;
 
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -24,33 +25,53 @@ fn verify(card: &Card, ssn: &str, given: &str) -> bool {
 }
 
 impl Service {
-    /// Changes the query password after checking the old one. A wrong old password is
-    /// recorded (it counts toward the day's lock) and refused.
-    pub async fn change_password(&self, who: &Principal, id: i64, old: &str, new: &str) -> ServiceResult<()> {
-        who.require(&[Role::Holder, Role::Clerk, Role::Hotline, Role::Kiosk])?;
-        rules::check_new_password(new)?;
-        let new_hash = hash(new)?;
-        let meta = self.meta(who);
+    /// Checks a query password under the card's lock. A wrong one is recorded (it counts
+    /// toward the day's lock) and committed before the refusal, so it cannot be retried
+    /// without limit. On success the locked card and its transaction are handed back.
+    async fn check_password(&self, who: &Principal, id: i64, given: &str) -> ServiceResult<(Box<dyn CardTx>, Card)> {
         let mut tx = self.store.begin_cards().await?;
         let card = self.lock_visible(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
-        rules::password_change_allowed(&ctx, false)?;
         let max = rules::password_attempt_allowed(&card, &ctx)?;
         let person = self.card_holder(&card).await?;
-        if !verify(&card, &person.ssn, old) {
+        if !verify(&card, &person.ssn, given) {
             let event = CardEvent::PasswordFailed { on: ctx.today() };
             let after = apply(card, &event);
             let left = max.saturating_sub(after.password.failures);
-            tx.record(&after, &[event], &meta).await?;
+            tx.record(&after, &[event], &self.meta(who)).await?;
             tx.commit().await?;
-            return Err(Refusal::bad_input("wrong_password", format!("the old query password is wrong; {left} tries left today")).into());
+            return Err(Refusal::bad_input("wrong_password", format!("the query password is wrong; {left} tries left today")).into());
         }
+        Ok((tx, card))
+    }
+
+    /// Changes the query password after checking the old one.
+    pub async fn change_password(&self, who: &Principal, id: i64, old: &str, new: &str) -> ServiceResult<()> {
+        who.require(&[Role::Holder, Role::Clerk, Role::Hotline, Role::Kiosk])?;
+        rules::check_new_password(new)?;
+        let new_hash = hash(new)?;
+        let (mut tx, card) = self.check_password(who, id, old).await?;
+        let (policy, calendar) = self.rule_parts(&card.region)?;
+        rules::password_change_allowed(&RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() }, false)?;
         let event = CardEvent::PasswordChanged { hash: new_hash };
         let after = apply(card, &event);
-        tx.record(&after, &[event], &meta).await?;
+        tx.record(&after, &[event], &self.meta(who)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// R-PWD-1: card information at a kiosk or on the hotline needs the query password.
+    pub async fn query_card_with_password(&self, who: &Principal, id: i64, password: Option<&str>) -> ServiceResult<super::CardView> {
+        if !matches!(who.role, Role::Kiosk | Role::Hotline) {
+            return self.get_card(who, id).await;
+        }
+        let given = password.ok_or_else(|| {
+            ServiceError::from(Refusal::forbidden("query_password_required", "card information at a kiosk or on the hotline needs the card's query password"))
+        })?;
+        let (tx, card) = self.check_password(who, id, given).await?;
+        tx.commit().await?;
+        self.card_view(&card).await
     }
 
     /// Resets a forgotten password, at an outlet only.
