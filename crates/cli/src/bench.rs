@@ -138,48 +138,23 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     }
 }
 
-/// Active cards for the benchmark, made through the service as in life.
+/// Active cards for the benchmark, made through the service as in life; returns them
+/// and a clerk token of their outlet.
 async fn active_cards(service: &yikatong_service::Service, count: usize) -> Result<(Vec<i64>, String), String> {
-    use yikatong_core::card::Zone;
-    use yikatong_service::{HandOverRequest, NewInstitution, ProductionResult};
+    use yikatong_service::NewInstitution;
     let e = |e: yikatong_service::ServiceError| e.to_string();
-    let token = |role: &str, outlet: Option<&str>, unit: Option<&str>, inst: Option<&str>| TokenRequest {
-        role: role.into(),
-        outlet: outlet.map(String::from),
-        unit: unit.map(String::from),
-        institution: inst.map(String::from),
-        ..Default::default()
-    };
-    let op = service.authenticate(&service.issue_token(&token("operator", None, None, None)).await.map_err(e)?.token).await.map_err(e)?;
+    let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)?;
     let region = || "beijing".to_string();
     service.create_unit(&op, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: region() }).await.map_err(e)?;
     service.create_outlet(&op, &NewOrganisation { code: "BENCH".into(), name: "基准网点".into(), region: region() }).await.map_err(e)?;
     service.create_institution(&op, &NewInstitution { code: "BENCH".into(), name: "基准医院".into(), region: region(), level: "3".into() }).await.map_err(e)?;
-    let clerk_token = service.issue_token(&token("clerk", Some("BENCH"), None, None)).await.map_err(e)?.token;
-    let clerk = service.authenticate(&clerk_token).await.map_err(e)?;
-    let vendor = service.authenticate(&service.issue_token(&token("vendor", None, None, None)).await.map_err(e)?.token).await.map_err(e)?;
-    let unit = service.authenticate(&service.issue_token(&token("unit", None, Some("BENCH"), None)).await.map_err(e)?.token).await.map_err(e)?;
-    let inst = service.authenticate(&service.issue_token(&token("institution", None, None, Some("BENCH"))).await.map_err(e)?.token).await.map_err(e)?;
     let mut rng = yikatong_service::demo::DemoRng::new(7);
     let people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], service.clock().today(), &mut rng);
     service.store().insert_persons(&people).await.map_err(|e| e.to_string())?;
-    let mut ids = Vec::new();
-    for p in &people {
-        ids.push(service.apply_for_card(&clerk, &p.ssn, false).await.map_err(e)?.id);
-    }
-    let batch = service.cut_batch(&op, "beijing", None).await.map_err(e)?;
-    let results: Vec<ProductionResult> = batch
-        .card_ids
-        .iter()
-        .map(|id| ProductionResult { card_id: *id, card_number: Some(format!("B{id:08}")), card_identification_code: Some("110000D15600000500000000000000AB".into()), failed: None })
-        .collect();
-    service.record_production_results(&vendor, batch.id, &results).await.map_err(e)?;
-    service.dispatch_batch(&op, batch.id).await.map_err(e)?;
-    for id in &ids {
-        service.hand_over(&unit, *id, &HandOverRequest::default()).await.map_err(e)?;
-        service.activate(&inst, *id, Zone::Social).await.map_err(e)?;
-    }
-    Ok((ids, clerk_token))
+    let ssns: Vec<String> = people.into_iter().map(|p| p.ssn).collect();
+    let ids = yikatong_service::demo::issue_active_cards(service, &ssns, "BENCH", "BENCH").await.map_err(e)?;
+    let clerk = service.issue_token(&TokenRequest { role: "clerk".into(), outlet: Some("BENCH".into()), ..Default::default() }).await.map_err(e)?;
+    Ok((ids, clerk.token))
 }
 
 async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: usize) -> Result<RegistryResult, String> {

@@ -68,7 +68,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         println!("Yikatong demo is serving on {url}");
         println!("  database      {path}");
         println!("  data key      YKT_DATA_KEY={key}");
-        println!("  registry      {} units, {} outlets, {} institutions, {} persons", summary.units.len(), summary.outlets.len(), summary.institutions.len(), summary.persons);
+        println!("  registry      {} units, {} outlets, {} institutions, {} persons, {} active cards", summary.units.len(), summary.outlets.len(), summary.institutions.len(), summary.persons, summary.active_cards);
         println!("  holder        {} (synthetic; its holder token is below)", summary.sample_person);
         println!();
         println!("Tokens (send as `Authorization: Bearer <token>`):");

@@ -200,6 +200,10 @@ fn demo_serves_with_tokens_for_every_role() {
         assert_eq!(res.status().as_u16(), 200);
         let metrics = c.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("ykt_registry_persons 300"), "{metrics}");
+        // The sample holder already holds an active card and sees it.
+        let ssn = lines.iter().find(|l| l.contains("(synthetic")).unwrap().split_whitespace().nth(1).unwrap().to_string();
+        let me: serde_json::Value = c.get(format!("{url}/v1/persons/{ssn}")).bearer_auth(token("holder")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["cards"][0]["state"], "active", "{me}");
     });
     std::thread::sleep(Duration::from_millis(10));
     let _ = std::fs::remove_file(&db);

@@ -97,6 +97,47 @@ pub fn synthetic_persons(count: usize, units: &[String], today: NaiveDate, rng: 
     out
 }
 
+/// Takes persons through the whole first issuance, as in life: a clerk applies at
+/// `outlet`, the operator cuts a batch, the factory produces, the bureau dispatches, the
+/// clerk hands each card over (checking the holder's ID) and `institution` starts the
+/// social zone. Returns the card ids.
+pub async fn issue_active_cards(service: &Service, ssns: &[String], outlet: &str, institution: &str) -> ServiceResult<Vec<i64>> {
+    use yikatong_core::card::Zone;
+
+    use crate::{HandOverRequest, ProductionResult, TokenRequest};
+    let principal = |role: &str, outlet: Option<&str>, inst: Option<&str>| TokenRequest {
+        role: role.into(),
+        outlet: outlet.map(String::from),
+        institution: inst.map(String::from),
+        label: Some("demo".into()),
+        ..Default::default()
+    };
+    let mut who = Vec::new();
+    for req in [principal("operator", None, None), principal("clerk", Some(outlet), None), principal("vendor", None, None), principal("institution", None, Some(institution))] {
+        let token = service.issue_token(&req).await?;
+        who.push(service.authenticate(&token.token).await?);
+    }
+    let (op, clerk, vendor, inst) = (&who[0], &who[1], &who[2], &who[3]);
+    let mut ids = Vec::with_capacity(ssns.len());
+    for ssn in ssns {
+        ids.push(service.apply_for_card(clerk, ssn, false).await?.id);
+    }
+    let region = service.store().get_card(ids.first().copied().unwrap_or_default()).await?.map(|c| c.region).unwrap_or_else(|| "beijing".into());
+    let batch = service.cut_batch(op, &region, None).await?;
+    let results: Vec<ProductionResult> = batch
+        .card_ids
+        .iter()
+        .map(|id| ProductionResult { card_id: *id, card_number: Some(format!("D{id:08}")), card_identification_code: Some(format!("110000D156000005{id:016X}")), failed: None })
+        .collect();
+    service.record_production_results(vendor, batch.id, &results).await?;
+    service.dispatch_batch(op, batch.id).await?;
+    for (id, ssn) in ids.iter().zip(ssns) {
+        service.hand_over(clerk, *id, &HandOverRequest { holder_ssn: Some(ssn.clone()), ..Default::default() }).await?;
+        service.activate(inst, *id, Zone::Social).await?;
+    }
+    Ok(ids)
+}
+
 /// What the demo created, for printing.
 #[derive(Debug, Clone)]
 pub struct DemoSummary {
@@ -104,6 +145,8 @@ pub struct DemoSummary {
     pub outlets: Vec<String>,
     pub institutions: Vec<String>,
     pub persons: usize,
+    /// Persons whose card is active.
+    pub active_cards: usize,
     /// One person to sign in as a holder.
     pub sample_person: String,
 }
@@ -142,7 +185,10 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
         store.insert_persons(chunk).await?;
     }
     let sample_person = people.first().map(|p| p.ssn.clone()).unwrap_or_default();
-    Ok(DemoSummary { units, outlets, institutions, persons: people.len(), sample_person })
+    // A tenth of the city already holds an active card.
+    let holders: Vec<String> = people.iter().take(persons / 10).map(|p| p.ssn.clone()).collect();
+    let active_cards = if holders.is_empty() { 0 } else { issue_active_cards(service, &holders, &outlets[0], &institutions[0]).await?.len() };
+    Ok(DemoSummary { units, outlets, institutions, persons: people.len(), active_cards, sample_person })
 }
 
 #[cfg(test)]
