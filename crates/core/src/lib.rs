@@ -12,5 +12,6 @@ pub mod money;
 pub mod policy;
 pub mod refusal;
 pub mod registry;
+pub mod settlement;
 
 pub use refusal::Refusal;

@@ -1,0 +1,171 @@
+//! The medical-insurance catalogue: drugs, treatments and service facilities with their
+//! class (甲类 A, 乙类 B, 丙类 C) and an optional price ceiling, and the fee lines a
+//! hospital uploads against it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Refusal;
+use crate::money::Fen;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Drug,
+    Treatment,
+    Facility,
+    /// 诊察费: the fund pays a fixed amount (R-SET-4).
+    DiagnosisFee,
+    /// 挂号费: settled apart from the visit's costs (R-SET-5), paid by the holder.
+    RegistrationFee,
+}
+
+impl ItemKind {
+    pub fn parse(s: &str) -> Result<ItemKind, Refusal> {
+        Ok(match s {
+            "drug" => ItemKind::Drug,
+            "treatment" => ItemKind::Treatment,
+            "facility" => ItemKind::Facility,
+            "diagnosis_fee" => ItemKind::DiagnosisFee,
+            "registration_fee" => ItemKind::RegistrationFee,
+            other => return Err(Refusal::bad_input("invalid_kind", format!("kind must be drug, treatment, facility, diagnosis_fee or registration_fee, not {other:?}"))),
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Drug => "drug",
+            ItemKind::Treatment => "treatment",
+            ItemKind::Facility => "facility",
+            ItemKind::DiagnosisFee => "diagnosis_fee",
+            ItemKind::RegistrationFee => "registration_fee",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ItemClass {
+    A,
+    B,
+    C,
+}
+
+impl ItemClass {
+    pub fn parse(s: &str) -> Result<ItemClass, Refusal> {
+        match s {
+            "A" | "a" | "甲" => Ok(ItemClass::A),
+            "B" | "b" | "乙" => Ok(ItemClass::B),
+            "C" | "c" | "丙" => Ok(ItemClass::C),
+            other => Err(Refusal::bad_input("invalid_class", format!("class must be A, B or C, not {other:?}"))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemClass::A => "A",
+            ItemClass::B => "B",
+            ItemClass::C => "C",
+        }
+    }
+    /// `chrgitm_lv` of the national interface: 01 A, 02 B, 03 C.
+    pub fn level_code(self) -> &'static str {
+        match self {
+            ItemClass::A => "01",
+            ItemClass::B => "02",
+            ItemClass::C => "03",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogItem {
+    pub code: String,
+    pub name: String,
+    pub kind: ItemKind,
+    pub class: ItemClass,
+    /// Highest price per unit the fund recognises (限价); above it is own expense.
+    pub price_ceiling_fen: Option<i64>,
+}
+
+impl CatalogItem {
+    pub fn check(&self) -> Result<(), Refusal> {
+        if self.code.trim().is_empty() || self.code.len() > 50 {
+            return Err(Refusal::bad_input("invalid_code", "an item code has 1 to 50 characters"));
+        }
+        crate::registry::check_name("item name", &self.name)?;
+        if self.price_ceiling_fen.is_some_and(|c| c < 0) {
+            return Err(Refusal::bad_input("invalid_price_ceiling", "a price ceiling is not negative"));
+        }
+        Ok(())
+    }
+}
+
+/// A decimal with a fixed number of places, parsed exactly from text (`"2.5000"`).
+pub fn parse_fixed(s: &str, places: u32) -> Option<i64> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || frac.len() > places as usize || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let scale = 10i64.checked_pow(places)?;
+    let frac_val: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<width$}", width = places as usize).parse().ok()? };
+    let v = int.parse::<i64>().ok()?.checked_mul(scale)?.checked_add(frac_val)?;
+    Some(if neg { -v } else { v })
+}
+
+/// One fee line of a visit (2204 `feedetail`): quantity to 4 places, price to 6, amount
+/// to the fen, as the national interface has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeLine {
+    /// `feedetl_sn`, unique in the visit.
+    pub sn: String,
+    pub code: String,
+    /// Quantity × 10⁴.
+    pub qty_e4: i64,
+    /// Unit price in yuan × 10⁶.
+    pub price_e6: i64,
+    pub amount: Fen,
+}
+
+/// qty × price in fen, rounded half up (the product is in 10⁻¹⁰ yuan).
+pub fn line_product(qty_e4: i64, price_e6: i64) -> Fen {
+    let p = i128::from(qty_e4) * i128::from(price_e6); // yuan × 10¹⁰
+    let fen = (p + 50_000_000) / 100_000_000; // to yuan × 10²
+    Fen(fen as i64)
+}
+
+impl FeeLine {
+    /// R-SET-10: the amount must be the quantity times the price, to the fen.
+    pub fn check(&self) -> Result<(), Refusal> {
+        if self.qty_e4 <= 0 || self.price_e6 < 0 || self.amount.0 < 0 {
+            return Err(Refusal::bad_input("invalid_fee_line", format!("fee line {}: quantity must be positive and price and amount not negative", self.sn)));
+        }
+        let product = line_product(self.qty_e4, self.price_e6);
+        if product != self.amount {
+            return Err(Refusal::bad_input(
+                "amount_mismatch",
+                format!("fee line {} ({}): quantity × price is {} yuan, the amount says {}", self.sn, self.code, product, self.amount),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_decimals_and_products_are_exact() {
+        assert_eq!(parse_fixed("2.5", 4), Some(25_000));
+        assert_eq!(parse_fixed("12.345678", 6), Some(12_345_678));
+        assert_eq!(parse_fixed("1.23456789", 6), None);
+        assert_eq!(parse_fixed("x", 2), None);
+        assert_eq!(line_product(30_000, 12_345_678), Fen(3704)); // 3 × 12.345678 = 37.037034
+        let line = FeeLine { sn: "1".into(), code: "X".into(), qty_e4: 20_000, price_e6: 15_500_000, amount: Fen(3100) };
+        assert!(line.check().is_ok());
+        let bad = FeeLine { amount: Fen(3101), ..line };
+        assert_eq!(bad.check().unwrap_err().code, "amount_mismatch");
+    }
+}

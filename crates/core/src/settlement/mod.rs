@@ -1,0 +1,10 @@
+//! Real-time outpatient settlement (SPEC §5).
+
+pub mod catalog;
+pub mod engine;
+
+pub use catalog::{CatalogItem, FeeLine, ItemClass, ItemKind};
+pub use engine::{Receipt, SettlementInput, TraceStep, YearTotals, settle};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! Golden receipts written by hand from the region files' numbers, and property tests.
+
+use chrono::NaiveDate;
+
+use super::catalog::parse_fixed;
+use super::*;
+use crate::money::{BasisPoints, Fen};
+use crate::policy::PolicySet;
+use crate::registry::InstitutionLevel;
+
+fn item(code: &str, kind: ItemKind, class: ItemClass, ceiling_yuan: Option<&str>) -> CatalogItem {
+    CatalogItem { code: code.into(), name: code.into(), kind, class, price_ceiling_fen: ceiling_yuan.map(|c| Fen::parse_yuan(c).unwrap().0) }
+}
+
+fn line(sn: &str, it: &CatalogItem, qty: &str, price: &str) -> (FeeLine, CatalogItem) {
+    let qty_e4 = parse_fixed(qty, 4).unwrap();
+    let price_e6 = parse_fixed(price, 6).unwrap();
+    let amount = catalog::line_product(qty_e4, price_e6);
+    (FeeLine { sn: sn.into(), code: it.code.clone(), qty_e4, price_e6, amount }, it.clone())
+}
+
+#[allow(clippy::too_many_arguments)] // a golden receipt names every input
+fn run(region: &str, date: &str, category: &str, age: u32, level: InstitutionLevel, lines: &[(FeeLine, CatalogItem)], totals: YearTotals, balance: i64, use_account: bool) -> Receipt {
+    let set = PolicySet::shipped().unwrap();
+    settle(&SettlementInput {
+        policy: set.region(region).unwrap(),
+        date: date.parse::<NaiveDate>().unwrap(),
+        category,
+        age,
+        level,
+        lines,
+        totals,
+        account_balance: Fen(balance),
+        use_account,
+    })
+    .unwrap()
+}
+
+fn adds_up(r: &Receipt) {
+    assert_eq!(r.total, r.fund_pay_sumamt + r.psn_part_amt, "total = fund + personal");
+    assert_eq!(r.psn_part_amt, r.acct_pay + r.psn_cash_pay, "personal = account + cash");
+    assert_eq!(r.psn_part_amt, r.self_pay_1 + r.preselfpay + r.fulamt_ownpay + r.overlmt_selfpay, "personal = 自付一 + 自付二 + 自费");
+    assert_eq!(r.fund_pay_sumamt, r.hifp_pay);
+    assert_eq!(r.total, r.fulamt_ownpay + r.overlmt_selfpay + r.preselfpay + r.inscp + r.fixed_fund);
+    for v in [r.total, r.fulamt_ownpay, r.overlmt_selfpay, r.preselfpay, r.inscp, r.deductible_applied, r.hifp_pay, r.self_pay_1, r.psn_part_amt, r.acct_pay, r.psn_cash_pay, r.balance_after] {
+        assert!(v.0 >= 0, "no amount is negative: {r:?}");
+    }
+}
+
+#[test]
+fn r_set_2_3_4_beijing_in_service_hospital_golden_receipt() {
+    let diag = item("DIAG", ItemKind::DiagnosisFee, ItemClass::A, None);
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let b = item("B1", ItemKind::Drug, ItemClass::B, None);
+    let c = item("C1", ItemKind::Treatment, ItemClass::C, None);
+    let capped = item("A2", ItemKind::Drug, ItemClass::A, Some("80.00"));
+    let lines = [line("1", &diag, "1", "50"), line("2", &a, "2", "1500"), line("3", &b, "1", "200"), line("4", &c, "1", "100"), line("5", &capped, "3", "100")];
+    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &lines, YearTotals::default(), 50_000, true);
+    assert_eq!(r.total, Fen(365_000));
+    assert_eq!(r.fulamt_ownpay, Fen(14_800), "class C 100 + diagnosis fee beyond the fund's 2 yuan 48");
+    assert_eq!(r.overlmt_selfpay, Fen(6_000), "3 × (100 - 80)");
+    assert_eq!(r.preselfpay, Fen(2_000), "10 % of the class-B 200");
+    assert_eq!(r.inscp, Fen(342_000));
+    assert_eq!(r.deductible_applied, Fen(180_000));
+    assert_eq!(r.ratio, BasisPoints(7_000));
+    assert_eq!(r.ratio_fund, Fen(113_400), "70 % of 1,620");
+    assert_eq!(r.hifp_pay, Fen(113_600), "+ 2 yuan diagnosis fee");
+    assert_eq!(r.psn_part_amt, Fen(251_400));
+    assert_eq!(r.acct_pay, Fen(50_000), "the account pays under the deductible while it lasts");
+    assert_eq!(r.psn_cash_pay, Fen(201_400));
+    assert_eq!(r.self_pay_1, Fen(228_600));
+    assert_eq!(r.balance_after, Fen(0));
+    adds_up(&r);
+    assert!(r.trace.iter().any(|t| t.parameter.as_deref() == Some("outpatient.deductible.in_service") && t.from == Some("2001-04-01".parse().unwrap())));
+}
+
+#[test]
+fn beijing_retired_community_deductible_part_used_and_cap_reached() {
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let totals = YearTotals { deductible_used: Fen(100_000), fund_paid: Fen(1_999_000), insured_used: Fen(0) };
+    let r = run("beijing", "2026-06-01", "retired", 66, InstitutionLevel::Community, &[line("1", &a, "1", "1000")], totals, 80_000, false);
+    assert_eq!(r.deductible_applied, Fen(30_000), "1,300 less 1,000 used");
+    assert_eq!(r.ratio, BasisPoints(9_000));
+    assert_eq!(r.ratio_fund, Fen(1_000), "only 10 yuan left under the 20,000 cap");
+    assert_eq!(r.psn_part_amt, Fen(99_000));
+    assert_eq!((r.acct_pay, r.psn_cash_pay), (Fen(0), Fen(99_000)), "acct_used_flag 0: all cash");
+    adds_up(&r);
+    let after = totals.plus(&r);
+    assert_eq!(after, YearTotals { deductible_used: Fen(130_000), fund_paid: Fen(2_000_000), insured_used: Fen(70_000) });
+    assert_eq!(after.minus(&r), totals, "R-SET-7: a reversal restores the totals exactly");
+}
+
+#[test]
+fn class_b_share_rounds_half_up_and_the_remainder_is_the_holders() {
+    let b = item("B1", ItemKind::Drug, ItemClass::B, None);
+    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level2, &[line("1", &b, "1", "33.35")], YearTotals { deductible_used: Fen(180_000), ..Default::default() }, 0, true);
+    assert_eq!(r.preselfpay, Fen(334), "333.5 rounds up");
+    assert_eq!(r.inscp, Fen(3_001));
+    assert_eq!(r.ratio_fund, Fen(2_101), "70 % of 30.01 = 21.007");
+    assert_eq!(r.psn_part_amt, Fen(3_335 - 2_101));
+    adds_up(&r);
+}
+
+#[test]
+fn hebei_by_level_deductible_category_ratio_and_age_band_cap() {
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let r = run("hebei", "2026-03-02", "in_service", 50, InstitutionLevel::Level2, &[line("1", &a, "1", "1000")], YearTotals::default(), 0, false);
+    assert_eq!((r.deductible_applied, r.ratio, r.ratio_fund, r.psn_part_amt), (Fen(50_000), BasisPoints(5_000), Fen(25_000), Fen(75_000)));
+    adds_up(&r);
+    let capped = run("hebei", "2026-03-02", "in_service", 30, InstitutionLevel::Level1, &[line("1", &a, "1", "5000")], YearTotals::default(), 0, false);
+    assert_eq!(capped.ratio_fund, Fen(200_000), "2,000 yuan cap under 45");
+    adds_up(&capped);
+    let old = run("hebei", "2026-03-02", "retired", 72, InstitutionLevel::Level1, &[line("1", &a, "1", "500")], YearTotals::default(), 0, false);
+    assert_eq!((old.deductible_applied, old.ratio, old.ratio_fund), (Fen(20_000), BasisPoints(8_000), Fen(24_000)), "retired and 70+");
+    adds_up(&old);
+}
+
+#[test]
+fn suzhou_ratio_applies_within_the_insured_amount_limit() {
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let totals = YearTotals { deductible_used: Fen(60_000), fund_paid: Fen(0), insured_used: Fen(1_290_000) };
+    let r = run("suzhou", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &[line("1", &a, "1", "300")], totals, 0, false);
+    assert_eq!((r.deductible_applied, r.within_limit, r.ratio_fund, r.psn_part_amt), (Fen(0), Fen(10_000), Fen(6_000), Fen(24_000)));
+    adds_up(&r);
+    let pharmacy = run("suzhou", "2026-03-02", "retired", 65, InstitutionLevel::Pharmacy, &[line("1", &a, "1", "500")], YearTotals::default(), 0, false);
+    assert_eq!((pharmacy.deductible_applied, pharmacy.ratio, pharmacy.ratio_fund), (Fen(40_000), BasisPoints(7_000), Fen(7_000)));
+    adds_up(&pharmacy);
+}
+
+#[test]
+fn missing_parameters_and_bad_lines_are_refused() {
+    let set = PolicySet::shipped().unwrap();
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let lines = [line("1", &a, "1", "10")];
+    let e = settle(&SettlementInput { policy: set.region("suzhou").unwrap(), date: "2026-03-02".parse().unwrap(), category: "in_service", age: 40, level: InstitutionLevel::Level1, lines: &lines, totals: YearTotals::default(), account_balance: Fen(0), use_account: false }).unwrap_err();
+    assert_eq!(e.code, "policy_not_in_force");
+    assert!(e.message.contains("outpatient.fund_ratio.in_service.level_1"), "{}", e.message);
+    let mut bad = lines.clone();
+    bad[0].0.amount = Fen(1001);
+    let e = settle(&SettlementInput { policy: set.region("beijing").unwrap(), date: "2026-03-02".parse().unwrap(), category: "in_service", age: 40, level: InstitutionLevel::Level1, lines: &bad, totals: YearTotals::default(), account_balance: Fen(0), use_account: false }).unwrap_err();
+    assert_eq!(e.code, "amount_mismatch");
+}
+
+/// Random visits never break the receipt's identities, never go negative, never use the
+/// deductible twice or pass the cap.
+#[test]
+fn property_every_receipt_adds_up() {
+    let set = PolicySet::shipped().unwrap();
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let kinds = [ItemKind::Drug, ItemKind::Treatment, ItemKind::Facility, ItemKind::DiagnosisFee, ItemKind::RegistrationFee];
+    let classes = [ItemClass::A, ItemClass::B, ItemClass::C];
+    let levels = [InstitutionLevel::Community, InstitutionLevel::Level1, InstitutionLevel::Level2, InstitutionLevel::Level3];
+    for round in 0..3000 {
+        let (region, category) = [("beijing", "in_service"), ("beijing", "retired"), ("hebei", "in_service"), ("hebei", "retired"), ("suzhou", "retired")][round % 5];
+        // Each region's file covers its own levels.
+        let level = match region {
+            "suzhou" => [InstitutionLevel::Community, InstitutionLevel::Level2, InstitutionLevel::Level3][round % 3],
+            "hebei" => levels[1 + round % 3],
+            _ => levels[round % 4],
+        };
+        let policy = set.region(region).unwrap();
+        let mut totals = YearTotals::default();
+        let mut balance = Fen(next(500_000) as i64);
+        for _visit in 0..6 {
+            let n = 1 + next(6) as usize;
+            let lines: Vec<(FeeLine, CatalogItem)> = (0..n)
+                .map(|i| {
+                    // Hebei's and Suzhou's files price neither the diagnosis fee nor class B.
+                    let (kind, class) = if region == "beijing" {
+                        (kinds[next(5) as usize], classes[next(3) as usize])
+                    } else {
+                        ([ItemKind::Drug, ItemKind::Treatment, ItemKind::RegistrationFee][next(3) as usize], [ItemClass::A, ItemClass::C][next(2) as usize])
+                    };
+                    let it = CatalogItem {
+                        code: format!("X{i}"),
+                        name: "x".into(),
+                        kind,
+                        class,
+                        price_ceiling_fen: if next(4) == 0 { Some(next(50_000) as i64) } else { None },
+                    };
+                    let qty_e4 = 1 + next(50_000) as i64;
+                    let price_e6 = next(2_000_000_000) as i64;
+                    (FeeLine { sn: i.to_string(), code: it.code.clone(), qty_e4, price_e6, amount: catalog::line_product(qty_e4, price_e6) }, it)
+                })
+                .collect();
+            let r = settle(&SettlementInput { policy, date: "2026-05-01".parse().unwrap(), category, age: 30 + next(50) as u32, level, lines: &lines, totals, account_balance: balance, use_account: next(2) == 0 }).unwrap();
+            adds_up(&r);
+            totals = totals.plus(&r);
+            balance = r.balance_after;
+            let ded = policy.parameters.keys().filter(|k| k.starts_with("outpatient.deductible.")).map(|k| policy.fen(k, "2026-05-01".parse().unwrap()).unwrap()).max().unwrap();
+            assert!(totals.deductible_used <= ded, "deductible used once at most");
+            if region == "beijing" {
+                assert!(totals.fund_paid <= Fen(2_000_000), "never past the cap");
+            }
+        }
+    }
+}
