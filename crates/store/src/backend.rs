@@ -180,6 +180,7 @@ macro_rules! store_impl {
         }
 
         crate::backend_cards::card_impl!();
+        crate::backend_settlement::settlement_impl!();
 
         #[async_trait]
         impl Store for $store {
@@ -493,6 +494,105 @@ macro_rules! store_impl {
 
             async fn verify_audit(&self) -> StoreResult<AuditReport> {
                 verify_chains(&self.pool).await
+            }
+
+            async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {
+                upsert_items(&self.pool, items, at).await
+            }
+
+            async fn catalog_item(&self, code: &str) -> StoreResult<Option<CatalogItem>> {
+                let row = sqlx::query("SELECT * FROM catalog_items WHERE code = $1").bind(code).fetch_optional(&self.pool).await?;
+                row.map(|r| item_from_row(&r)).transpose()
+            }
+
+            async fn insert_visit(&self, v: &VisitRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO visits (mdtrt_id, institution, person_hash, card_id, ipt_otp_no, state, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&v.mdtrt_id)
+                    .bind(&v.institution)
+                    .bind(&v.person_hash)
+                    .bind(v.card_id)
+                    .bind(&v.ipt_otp_no)
+                    .bind(&v.state)
+                    .bind(v.data.to_string())
+                    .bind(ts(v.created_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unique(format!("visit {}", v.ipt_otp_no)))?;
+                Ok(())
+            }
+
+            async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>> {
+                let row = sqlx::query("SELECT * FROM visits WHERE mdtrt_id = $1").bind(mdtrt_id).fetch_optional(&self.pool).await?;
+                row.map(|r| visit_from_row(&r)).transpose()
+            }
+
+            async fn update_visit(&self, v: &VisitRecord) -> StoreResult<()> {
+                sqlx::query("UPDATE visits SET state = $1, data = $2 WHERE mdtrt_id = $3").bind(&v.state).bind(v.data.to_string()).bind(&v.mdtrt_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_fee_lines(&self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()> {
+                let mut tx = begin_write(&self.pool).await?;
+                for l in lines {
+                    sqlx::query("INSERT INTO fee_lines (mdtrt_id, sn, chrg_bchno, code, qty_e4, price_e6, amount_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(mdtrt_id)
+                        .bind(&l.sn)
+                        .bind(chrg_bchno)
+                        .bind(&l.code)
+                        .bind(l.qty_e4)
+                        .bind(l.price_e6)
+                        .bind(l.amount_fen)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unique(format!("fee line {}", l.sn)))?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_unsettled_lines(&self, mdtrt_id: &str, chrg_bchno: &str) -> StoreResult<u64> {
+                let done = if chrg_bchno == "0000" {
+                    sqlx::query("DELETE FROM fee_lines WHERE mdtrt_id = $1 AND setl_id IS NULL").bind(mdtrt_id).execute(&self.pool).await?
+                } else {
+                    sqlx::query("DELETE FROM fee_lines WHERE mdtrt_id = $1 AND chrg_bchno = $2 AND setl_id IS NULL").bind(mdtrt_id).bind(chrg_bchno).execute(&self.pool).await?
+                };
+                Ok(done.rows_affected())
+            }
+
+            async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>> {
+                let rows = sqlx::query("SELECT * FROM fee_lines WHERE mdtrt_id = $1 ORDER BY sn").bind(mdtrt_id).fetch_all(&self.pool).await?;
+                rows.iter().map(line_from_row).collect()
+            }
+
+            async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>> {
+                let row = sqlx::query("SELECT * FROM settlements WHERE setl_id = $1").bind(setl_id).fetch_optional(&self.pool).await?;
+                row.map(|r| settlement_from_row(&r)).transpose()
+            }
+
+            async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>> {
+                let rows = sqlx::query("SELECT * FROM settlements WHERE person_hash = $1 ORDER BY created_at, setl_id").bind(person_hash).fetch_all(&self.pool).await?;
+                rows.iter().map(settlement_from_row).collect()
+            }
+
+            async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>> {
+                let rows = sqlx::query("SELECT * FROM account_entries WHERE person_hash = $1 ORDER BY id").bind(person_hash).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AccountEntry {
+                            id: r.try_get("id")?,
+                            at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                            kind: r.try_get("kind")?,
+                            amount_fen: r.try_get("amount_fen")?,
+                            reference: r.try_get("reference")?,
+                            reason: r.try_get("reason")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
+                let row = sqlx::query("SELECT deductible_used, fund_paid, insured_used FROM year_totals WHERE person_hash = $1 AND year = $2").bind(person_hash).bind(year).fetch_optional(&self.pool).await?;
+                row.map(|r| totals_from_row(&r)).transpose().map(|t| t.unwrap_or_default())
             }
 
             async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration> {

@@ -162,6 +162,81 @@ macro_rules! card_impl {
                 Ok(())
             }
 
+            async fn lock_year_totals(&mut self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
+                self.tx_lock_year_totals(person_hash, year).await
+            }
+
+            async fn save_year_totals(&mut self, person_hash: &str, year: i64, t: &YearTotals) -> StoreResult<()> {
+                sqlx::query("UPDATE year_totals SET deductible_used = $1, fund_paid = $2, insured_used = $3 WHERE person_hash = $4 AND year = $5")
+                    .bind(t.deductible_used.0)
+                    .bind(t.fund_paid.0)
+                    .bind(t.insured_used.0)
+                    .bind(person_hash)
+                    .bind(year)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn account_balance(&mut self, person_hash: &str) -> StoreResult<i64> {
+                let sum: Option<i64> = sqlx::query_scalar("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM account_entries WHERE person_hash = $1").bind(person_hash).fetch_one(&mut *self.tx).await?;
+                Ok(sum.unwrap_or(0))
+            }
+
+            async fn append_account_entry(&mut self, person_hash: &str, at: DateTime<Utc>, kind: &str, amount_fen: i64, reference: Option<&str>, reason: &str) -> StoreResult<()> {
+                sqlx::query("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(person_hash)
+                    .bind(ts(at))
+                    .bind(kind)
+                    .bind(amount_fen)
+                    .bind(reference)
+                    .bind(reason)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO settlements (setl_id, mdtrt_id, institution, person_hash, kind, state, visit_date, year, receipt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&s.setl_id)
+                    .bind(&s.mdtrt_id)
+                    .bind(&s.institution)
+                    .bind(&s.person_hash)
+                    .bind(&s.kind)
+                    .bind(&s.state)
+                    .bind(s.visit_date.to_string())
+                    .bind(s.year)
+                    .bind(s.receipt.to_string())
+                    .bind(ts(s.created_at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique(format!("settlement {}", s.setl_id)))?;
+                Ok(())
+            }
+
+            async fn lock_settlement(&mut self, setl_id: &str) -> StoreResult<Option<SettlementRecord>> {
+                let row = sqlx::query(lock_sql("SELECT * FROM settlements WHERE setl_id = $1")).bind(setl_id).fetch_optional(&mut *self.tx).await?;
+                row.map(|r| settlement_from_row(&r)).transpose()
+            }
+
+            async fn mark_settlement_reversed(&mut self, setl_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("UPDATE settlements SET state = 'reversed', reversed_at = $1 WHERE setl_id = $2").bind(ts(at)).bind(setl_id).execute(&mut *self.tx).await?;
+                Ok(())
+            }
+
+            async fn settle_fee_lines(&mut self, mdtrt_id: &str, setl_id: Option<&str>, reversed: Option<&str>) -> StoreResult<()> {
+                match (setl_id, reversed) {
+                    (Some(id), _) => {
+                        sqlx::query("UPDATE fee_lines SET setl_id = $1 WHERE mdtrt_id = $2 AND setl_id IS NULL").bind(id).bind(mdtrt_id).execute(&mut *self.tx).await?;
+                    }
+                    (None, Some(old)) => {
+                        sqlx::query("UPDATE fee_lines SET setl_id = NULL WHERE mdtrt_id = $1 AND setl_id = $2").bind(mdtrt_id).bind(old).execute(&mut *self.tx).await?;
+                    }
+                    (None, None) => {}
+                }
+                Ok(())
+            }
+
             async fn commit(self: Box<Self>) -> StoreResult<()> {
                 self.tx.commit().await?;
                 Ok(())

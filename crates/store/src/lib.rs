@@ -10,6 +10,7 @@
 pub mod crypto;
 mod backend;
 mod backend_cards;
+mod backend_settlement;
 mod postgres;
 mod records;
 mod sqlite;
@@ -22,6 +23,7 @@ use chrono::{DateTime, Utc};
 
 pub use crypto::{DataKey, KeyError};
 use yikatong_core::card::{Card, CardEvent};
+use yikatong_core::settlement::{CatalogItem, YearTotals};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,23 @@ pub trait Store: Send + Sync {
     /// Recomputes every card's event chain and compares it with the card's head.
     async fn verify_audit(&self) -> StoreResult<AuditReport>;
 
+    // Catalogue, visits, fee lines, settlements and accounts (SPEC §5, §7).
+    /// Inserts or replaces catalogue items in one transaction; returns how many.
+    async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64>;
+    async fn catalog_item(&self, code: &str) -> StoreResult<Option<CatalogItem>>;
+    async fn insert_visit(&self, v: &VisitRecord) -> StoreResult<()>;
+    async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
+    async fn update_visit(&self, v: &VisitRecord) -> StoreResult<()>;
+    /// Adds fee lines; a line number already in the visit is a duplicate.
+    async fn insert_fee_lines(&self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()>;
+    /// Removes unsettled lines of a batch (`0000`: all unsettled lines); returns how many.
+    async fn delete_unsettled_lines(&self, mdtrt_id: &str, chrg_bchno: &str) -> StoreResult<u64>;
+    async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
+    async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
+    async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
+    async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
+    async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals>;
+
     /// The card-life benchmark's baseline: `ops` raw transactions (lock a card row,
     /// insert an event, update its state) over `cards` scratch cards of `card_json`'s
     /// size on `concurrency` connections, in scratch tables dropped afterwards.
@@ -134,6 +153,20 @@ pub trait CardTx: Send {
     async fn record_fee(&mut self, card_id: i64, person_hash: &str, kind: &str, amount_fen: i64, meta: &EventMeta) -> StoreResult<()>;
     async fn insert_batch(&mut self, region: &str, snapshot_at: DateTime<Utc>, created_at: DateTime<Utc>) -> StoreResult<i64>;
     async fn set_batch_excluded(&mut self, id: i64, excluded: &serde_json::Value) -> StoreResult<()>;
+
+    // Settlement and the personal account, in the same unit of work as the card check.
+    /// The person's year totals, locked (created at zero when missing).
+    async fn lock_year_totals(&mut self, person_hash: &str, year: i64) -> StoreResult<YearTotals>;
+    async fn save_year_totals(&mut self, person_hash: &str, year: i64, totals: &YearTotals) -> StoreResult<()>;
+    /// The account balance: the sum of the entries (call after `lock_person`).
+    async fn account_balance(&mut self, person_hash: &str) -> StoreResult<i64>;
+    async fn append_account_entry(&mut self, person_hash: &str, at: DateTime<Utc>, kind: &str, amount_fen: i64, reference: Option<&str>, reason: &str) -> StoreResult<()>;
+    async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()>;
+    async fn lock_settlement(&mut self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
+    async fn mark_settlement_reversed(&mut self, setl_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Marks the visit's unsettled lines as settled by `setl_id` (or, with `None`,
+    /// frees the lines of a reversed settlement).
+    async fn settle_fee_lines(&mut self, mdtrt_id: &str, setl_id: Option<&str>, reversed: Option<&str>) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 

@@ -14,6 +14,7 @@ const MIGRATION_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7301)");
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_registry.sql")),
     (2, include_str!("../migrations/postgres/0002_cards.sql")),
+    (3, include_str!("../migrations/postgres/0003_settlement.sql")),
 ];
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {

@@ -172,3 +172,63 @@ pub fn event_hash(prev: &str, card_id: i64, seq: i64, kind: &str, payload: &str,
     }
     hex::encode(h.finalize())
 }
+
+/// A visit registered by an institution (2201), with its visit information (2203A).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitRecord {
+    pub mdtrt_id: String,
+    pub institution: String,
+    pub person_hash: String,
+    pub card_id: Option<i64>,
+    pub ipt_otp_no: String,
+    /// `registered` or `cancelled`.
+    pub state: String,
+    /// Registration and visit fields as the HIS sent them (insutype, med_type, begntime,
+    /// diagnoses …).
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A fee line as stored (2204).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFeeLine {
+    pub sn: String,
+    pub chrg_bchno: String,
+    pub code: String,
+    pub qty_e4: i64,
+    pub price_e6: i64,
+    pub amount_fen: i64,
+    pub setl_id: Option<String>,
+}
+
+/// A booked settlement (real-time or manual reimbursement).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementRecord {
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub institution: String,
+    pub person_hash: String,
+    /// `realtime` or `manual`.
+    pub kind: String,
+    /// `settled` or `reversed`.
+    pub state: String,
+    pub visit_date: chrono::NaiveDate,
+    pub year: i64,
+    /// The receipt with its trace, as the engine produced it.
+    pub receipt: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub reversed_at: Option<DateTime<Utc>>,
+}
+
+/// One movement of a personal account (R-ACC-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `credit`, `settlement`, `reversal`, `transfer_in`, `correction` …
+    pub kind: String,
+    /// Signed: credits positive, debits negative.
+    pub amount_fen: i64,
+    pub reference: Option<String>,
+    pub reason: String,
+}

@@ -1,0 +1,113 @@
+//! Helpers of the settlement part of the store (row mapping, the year-totals lock,
+//! catalogue upserts), expanded in `sqlite.rs` and `postgres.rs`; the `Store` and
+//! `CardTx` methods that use them are in `backend.rs` and `backend_cards.rs`, since
+//! `#[async_trait]` must see every method of an impl.
+
+macro_rules! settlement_impl {
+    () => {
+        use yikatong_core::money::Fen;
+        use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind, YearTotals};
+
+        use crate::{AccountEntry, SettlementRecord, StoredFeeLine, VisitRecord};
+
+        fn json_col(row: &<Db as sqlx::Database>::Row, col: &str) -> StoreResult<serde_json::Value> {
+            let text: String = row.try_get(col)?;
+            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+        }
+
+        fn item_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<CatalogItem> {
+            let bad = |e: yikatong_core::Refusal| StoreError::Corrupt(e.message);
+            Ok(CatalogItem {
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+                kind: ItemKind::parse(&r.try_get::<String, _>("kind")?).map_err(bad)?,
+                class: ItemClass::parse(&r.try_get::<String, _>("class")?).map_err(bad)?,
+                price_ceiling_fen: r.try_get("price_ceiling_fen")?,
+            })
+        }
+
+        fn visit_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<VisitRecord> {
+            Ok(VisitRecord {
+                mdtrt_id: r.try_get("mdtrt_id")?,
+                institution: r.try_get("institution")?,
+                person_hash: r.try_get("person_hash")?,
+                card_id: r.try_get("card_id")?,
+                ipt_otp_no: r.try_get("ipt_otp_no")?,
+                state: r.try_get("state")?,
+                data: json_col(r, "data")?,
+                created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+            })
+        }
+
+        fn line_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<StoredFeeLine> {
+            Ok(StoredFeeLine {
+                sn: r.try_get("sn")?,
+                chrg_bchno: r.try_get("chrg_bchno")?,
+                code: r.try_get("code")?,
+                qty_e4: r.try_get("qty_e4")?,
+                price_e6: r.try_get("price_e6")?,
+                amount_fen: r.try_get("amount_fen")?,
+                setl_id: r.try_get("setl_id")?,
+            })
+        }
+
+        fn settlement_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<SettlementRecord> {
+            Ok(SettlementRecord {
+                setl_id: r.try_get("setl_id")?,
+                mdtrt_id: r.try_get("mdtrt_id")?,
+                institution: r.try_get("institution")?,
+                person_hash: r.try_get("person_hash")?,
+                kind: r.try_get("kind")?,
+                state: r.try_get("state")?,
+                visit_date: parse_date(&r.try_get::<String, _>("visit_date")?)?,
+                year: r.try_get("year")?,
+                receipt: json_col(r, "receipt")?,
+                created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                reversed_at: r.try_get::<Option<String>, _>("reversed_at")?.map(|s| parse_ts(&s)).transpose()?,
+            })
+        }
+
+        fn totals_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<YearTotals> {
+            Ok(YearTotals {
+                deductible_used: Fen(r.try_get("deductible_used")?),
+                fund_paid: Fen(r.try_get("fund_paid")?),
+                insured_used: Fen(r.try_get("insured_used")?),
+            })
+        }
+
+        impl BackendCardTx {
+            async fn tx_lock_year_totals(&mut self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
+                sqlx::query("INSERT INTO year_totals (person_hash, year, deductible_used, fund_paid, insured_used) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING")
+                    .bind(person_hash)
+                    .bind(year)
+                    .execute(&mut *self.tx)
+                    .await?;
+                let row = sqlx::query(lock_sql("SELECT deductible_used, fund_paid, insured_used FROM year_totals WHERE person_hash = $1 AND year = $2"))
+                    .bind(person_hash)
+                    .bind(year)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                totals_from_row(&row)
+            }
+        }
+
+        async fn upsert_items(pool: &sqlx::Pool<Db>, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {
+            let mut tx = begin_write(pool).await?;
+            for i in items {
+                sqlx::query("INSERT INTO catalog_items (code, name, kind, class, price_ceiling_fen, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, class = excluded.class, price_ceiling_fen = excluded.price_ceiling_fen, updated_at = excluded.updated_at")
+                    .bind(&i.code)
+                    .bind(&i.name)
+                    .bind(i.kind.as_str())
+                    .bind(i.class.as_str())
+                    .bind(i.price_ceiling_fen)
+                    .bind(ts(at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(items.len() as u64)
+        }
+    };
+}
+
+pub(crate) use settlement_impl;
