@@ -167,3 +167,29 @@ pub async fn run_audit(cmd: AuditCommand) -> Result<(), String> {
         }
     }
 }
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Import a catalogue CSV (columns code/编码, name/名称, kind/类别, class/等级,
+    /// price_ceiling_fen/限价分); each bad row is reported with its line, the others are kept.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub async fn run_catalog(cmd: CatalogCommand) -> Result<(), String> {
+    match cmd {
+        CatalogCommand::Import { file, db } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {} as UTF-8 text: {e}", file.display()))?;
+            let service = config::open(&db).await?;
+            let report = service.import_catalog_csv(&text).await.map_err(|e| e.to_string())?;
+            for r in &report.refused {
+                println!("line {}: {} ({})", r.line, r.reason, r.code);
+            }
+            println!("catalogue: {} rows accepted, {} refused", report.accepted, report.refused.len());
+            Ok(())
+        }
+    }
+}

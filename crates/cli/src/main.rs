@@ -32,6 +32,9 @@ enum Command {
     /// The working-day calendar.
     #[command(subcommand)]
     Calendar(admin::CalendarCommand),
+    /// The medical-insurance catalogue.
+    #[command(subcommand)]
+    Catalog(admin::CatalogCommand),
     /// The audit trail.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
             Command::Policy(c) => admin::run_policy(c),
             Command::Calendar(c) => admin::run_calendar(c).await,
             Command::Audit(c) => admin::run_audit(c).await,
+            Command::Catalog(c) => admin::run_catalog(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

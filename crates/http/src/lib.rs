@@ -1,9 +1,11 @@
+#![recursion_limit = "256"]
 //! Yikatong's HTTP interfaces on one listener: REST `/v1` (JSON, problem+json errors,
 //! OpenAPI at `/v1/openapi.json`), `/healthz` and `/metrics`. This file only wires
 //! things together; each part lives in its own module.
 
 mod error;
 mod extract;
+mod his;
 mod idempotency;
 mod observe;
 pub mod openapi;

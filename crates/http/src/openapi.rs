@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{cards, ops, policy, registry, tokens};
+use crate::routes::{cards, ops, policy, registry, settlement, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use crate::routes::{cards, ops, policy, registry, tokens};
         cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,
         cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation, cards::settlement_check,
         cards::certificate, cards::reprint, cards::outbox, cards::audit_verify,
+        settlement::catalog_items, settlement::account, settlement::credit, settlement::reimbursement, settlement::get, settlement::trace,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -8,6 +8,7 @@ pub mod demo;
 mod error;
 mod policy;
 mod registry;
+mod settlement;
 pub mod views;
 
 pub use policy::{ParameterView, PolicyView, WorkingDayAnswer, parse_date_param, policy_view};
@@ -21,6 +22,7 @@ use yikatong_store::Store;
 
 pub use auth::{IssuedToken, TokenRequest};
 pub use cards::*;
+pub use settlement::*;
 pub use error::ServiceError;
 pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
 

@@ -467,6 +467,26 @@ macro_rules! store_impl {
                 Ok(cards_where(&self.pool, "SELECT data FROM cards WHERE certificate_number = $1", number.to_string()).await?.pop())
             }
 
+            async fn cards_by_number(&self, card_number: &str) -> StoreResult<Vec<Card>> {
+                cards_where(&self.pool, "SELECT data FROM cards WHERE card_number = $1 ORDER BY id", card_number.to_string()).await
+            }
+
+            async fn person_by_hash_prefix(&self, prefix: &str) -> StoreResult<Option<Person>> {
+                if prefix.len() < 16 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Ok(None);
+                }
+                // Hex digits sort below 'g': a range on the primary key's index.
+                let row = sqlx::query("SELECT * FROM persons WHERE ssn_hash >= $1 AND ssn_hash < $2 LIMIT 2")
+                    .bind(prefix)
+                    .bind(format!("{prefix}g"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                match row.as_slice() {
+                    [one] => self.person_from_row(one).map(Some),
+                    _ => Ok(None),
+                }
+            }
+
             async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>> {
                 read_card_events(&self.pool, id).await
             }

@@ -96,6 +96,11 @@ pub trait Store: Send + Sync {
     async fn get_card(&self, id: i64) -> StoreResult<Option<Card>>;
     async fn cards_of_person(&self, person_hash: &str) -> StoreResult<Vec<Card>>;
     async fn card_by_certificate(&self, number: &str) -> StoreResult<Option<Card>>;
+    /// Cards carrying this printed number (a replacement may reuse none, but an old
+    /// card keeps its number after it is replaced).
+    async fn cards_by_number(&self, card_number: &str) -> StoreResult<Vec<Card>>;
+    /// The person whose lookup hash starts with `prefix` (the national `psn_no`).
+    async fn person_by_hash_prefix(&self, prefix: &str) -> StoreResult<Option<Person>>;
     async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>>;
     /// Cards past their production promise and not yet produced (R-APP-3).
     async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>>;

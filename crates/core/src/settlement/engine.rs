@@ -179,6 +179,61 @@ fn keys(category: &str, age: u32, level: InstitutionLevel) -> (Vec<String>, Vec<
     (cats, levels, band)
 }
 
+/// Splits one fee line by its class, kind and price ceiling (2204's per-line result;
+/// the first part of a settlement).
+pub fn split_line(policy: &RegionPolicy, on: NaiveDate, line: &FeeLine, item: &CatalogItem, trace: &mut Vec<TraceStep>) -> Result<LineSplit, Refusal> {
+    line.check()?;
+    let a = line.amount;
+    let mut split = LineSplit {
+        sn: line.sn.clone(),
+        amount: a,
+        class: item.class,
+        fulamt_ownpay: Fen::ZERO,
+        overlmt: Fen::ZERO,
+        preselfpay: Fen::ZERO,
+        inscp: Fen::ZERO,
+        fund_fixed: Fen::ZERO,
+        price_ceiling_fen: item.price_ceiling_fen,
+        selfpay_prop: BasisPoints(0),
+    };
+    match (item.kind, item.class) {
+        (ItemKind::RegistrationFee, _) | (_, ItemClass::C) => {
+            split.fulamt_ownpay = a;
+            split.selfpay_prop = BasisPoints::WHOLE;
+        }
+        (ItemKind::DiagnosisFee, _) => {
+            let Some(p) = first_of(policy, &["outpatient.diagnosis_fee_fund_payment".into()], on)? else {
+                return Err(Refusal::conflict("policy_not_in_force", format!("policy {} has no outpatient.diagnosis_fee_fund_payment for {on}", policy.code)));
+            };
+            split.fund_fixed = a.min(Fen(int(p.1)));
+            split.fulamt_ownpay = a - split.fund_fixed;
+            trace.push(step(&format!("line {}: diagnosis fee, fund's fixed payment", line.sn), Some(&p), split.fund_fixed));
+        }
+        (_, class) => {
+            let mut covered = a;
+            if let Some(ceiling) = item.price_ceiling_fen {
+                let at_ceiling = line_product(line.qty_e4, ceiling * 10_000);
+                if at_ceiling < a {
+                    split.overlmt = a - at_ceiling;
+                    covered = at_ceiling;
+                    trace.push(step(&format!("line {}: above the price ceiling {} yuan", line.sn, Fen(ceiling)), None, split.overlmt));
+                }
+            }
+            if class == ItemClass::B {
+                let Some(p) = first_of(policy, &["outpatient.class_b_self_pay".into()], on)? else {
+                    return Err(Refusal::conflict("policy_not_in_force", format!("policy {} has no outpatient.class_b_self_pay for {on}", policy.code)));
+                };
+                let share = BasisPoints(int(p.1) as u32);
+                split.preselfpay = covered.share(share);
+                split.selfpay_prop = share;
+                trace.push(step(&format!("line {}: class B self-pay 2", line.sn), Some(&p), split.preselfpay));
+            }
+            split.inscp = covered - split.preselfpay;
+        }
+    }
+    Ok(split)
+}
+
 /// Settles one visit's fee lines.
 pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     let policy = input.policy;
@@ -186,62 +241,11 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     let mut trace = Vec::new();
     let (cats, levels, band) = keys(input.category, input.age, input.level);
 
-    let class_b = first_of(policy, &["outpatient.class_b_self_pay".into()], on)?;
-    let diag_fixed = first_of(policy, &["outpatient.diagnosis_fee_fund_payment".into()], on)?;
-
     let mut lines = Vec::new();
     let (mut total, mut fulamt, mut overlmt, mut pre, mut inscp, mut fixed) = (Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO);
     for (line, item) in input.lines {
-        line.check()?;
-        let a = line.amount;
-        total += a;
-        let mut split = LineSplit {
-            sn: line.sn.clone(),
-            amount: a,
-            class: item.class,
-            fulamt_ownpay: Fen::ZERO,
-            overlmt: Fen::ZERO,
-            preselfpay: Fen::ZERO,
-            inscp: Fen::ZERO,
-            fund_fixed: Fen::ZERO,
-            price_ceiling_fen: item.price_ceiling_fen,
-            selfpay_prop: BasisPoints(0),
-        };
-        match (item.kind, item.class) {
-            (ItemKind::RegistrationFee, _) | (_, ItemClass::C) => {
-                split.fulamt_ownpay = a;
-                split.selfpay_prop = BasisPoints::WHOLE;
-            }
-            (ItemKind::DiagnosisFee, _) => {
-                let Some(p) = diag_fixed.as_ref() else {
-                    return Err(Refusal::conflict("policy_not_in_force", format!("policy {} has no outpatient.diagnosis_fee_fund_payment for {on}", policy.code)));
-                };
-                split.fund_fixed = a.min(Fen(int(p.1)));
-                split.fulamt_ownpay = a - split.fund_fixed;
-                trace.push(step(&format!("line {}: diagnosis fee, fund's fixed payment", line.sn), Some(p), split.fund_fixed));
-            }
-            (_, class) => {
-                let mut covered = a;
-                if let Some(ceiling) = item.price_ceiling_fen {
-                    let at_ceiling = line_product(line.qty_e4, ceiling * 10_000);
-                    if at_ceiling < a {
-                        split.overlmt = a - at_ceiling;
-                        covered = at_ceiling;
-                        trace.push(step(&format!("line {}: above the price ceiling {} yuan", line.sn, Fen(ceiling)), None, split.overlmt));
-                    }
-                }
-                if class == ItemClass::B {
-                    let Some(p) = class_b.as_ref() else {
-                        return Err(Refusal::conflict("policy_not_in_force", format!("policy {} has no outpatient.class_b_self_pay for {on}", policy.code)));
-                    };
-                    let share = BasisPoints(int(p.1) as u32);
-                    split.preselfpay = covered.share(share);
-                    split.selfpay_prop = share;
-                    trace.push(step(&format!("line {}: class B self-pay 2", line.sn), Some(p), split.preselfpay));
-                }
-                split.inscp = covered - split.preselfpay;
-            }
-        }
+        let split = split_line(policy, on, line, item, &mut trace)?;
+        total += split.amount;
         fulamt += split.fulamt_ownpay;
         overlmt += split.overlmt;
         pre += split.preselfpay;

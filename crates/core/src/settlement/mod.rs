@@ -4,7 +4,7 @@ pub mod catalog;
 pub mod engine;
 
 pub use catalog::{CatalogItem, FeeLine, ItemClass, ItemKind};
-pub use engine::{Receipt, SettlementInput, TraceStep, YearTotals, settle};
+pub use engine::{LineSplit, Receipt, SettlementInput, TraceStep, YearTotals, settle, split_line};
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ pub mod cards;
 pub mod ops;
 pub mod policy;
 pub mod registry;
+pub mod settlement;
 pub mod tokens;
 
 use axum::Router;
@@ -55,7 +56,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/certificates/{number}", get(cards::certificate))
         .route("/v1/certificates/{number}/reprint", post(cards::reprint))
         .route("/v1/outbox", get(cards::outbox))
-        .route("/v1/audit/verify", get(cards::audit_verify));
+        .route("/v1/audit/verify", get(cards::audit_verify))
+        .route("/v1/catalog/items", post(settlement::catalog_items))
+        .route("/v1/persons/{ssn}/account", get(settlement::account))
+        .route("/v1/persons/{ssn}/account/credits", post(settlement::credit))
+        .route("/v1/reimbursements", post(settlement::reimbursement))
+        .route("/v1/settlements/{setl_id}", get(settlement::get))
+        .route("/v1/settlements/{setl_id}/trace", get(settlement::trace));
+    r = r.route("/fsi/api/rsfComIfsService/callService", post(crate::his::call_service));
     if state.test_clock.is_some() {
         r = r.route("/v1/test/clock", get(ops::get_clock).put(ops::set_clock));
     }

@@ -17,6 +17,7 @@ CREATE TABLE cards (
 CREATE INDEX cards_by_person ON cards (person_hash);
 CREATE INDEX cards_by_state ON cards (region, state);
 CREATE INDEX cards_by_batch ON cards (batch_id);
+CREATE INDEX cards_by_number ON cards (card_number);
 CREATE TABLE card_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     card_id INTEGER NOT NULL,

@@ -1,0 +1,346 @@
+//! The national medical-insurance platform's interface for designated institutions:
+//! `POST /fsi/api/rsfComIfsService/callService`, the envelope (`infno`, `msgid`, …,
+//! `input`) and its answer (`infcode`, `inf_refmsgid`, `refmsg_time`, `respond_time`,
+//! `err_msg`, `output`), so HIS software written for that platform settles here
+//! unchanged. Amounts go out as yuan strings with two decimals; numbers come in as JSON
+//! numbers or strings and are read exactly from their text.
+//!
+//! Institutions authenticate with their bearer token; `fixmedins_code` must be the
+//! token's institution. A repeated `msgid` gets the first answer and does nothing twice.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sm3::{Digest, Sm3};
+use yikatong_core::access::Principal;
+use yikatong_core::clock::shanghai;
+use yikatong_core::identity::mask_ssn;
+use yikatong_core::money::Fen;
+use yikatong_service::{FeeLineInput, PersonInfo, Registration, ServiceError, SettleRequest, Settlement, insutype, psn_type};
+use yikatong_store::IdempotencyBegin;
+
+use crate::AppState;
+
+/// A refusal in the interface's words.
+struct HisError(String);
+
+impl From<ServiceError> for HisError {
+    fn from(e: ServiceError) -> Self {
+        HisError(format!("[{}] {}", e.code(), e.public_message()))
+    }
+}
+
+type HisResult = Result<Value, HisError>;
+
+fn yuan(f: Fen) -> Value {
+    Value::String(f.to_string())
+}
+
+fn time_ms(t: DateTime<Utc>) -> String {
+    t.with_timezone(&shanghai()).format("%Y%m%d%H%M%S%3f").to_string()
+}
+
+/// Reads a field as text whether it came as a string or a number.
+fn text(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn required(v: &Value, key: &str) -> Result<String, HisError> {
+    let t = text(v, key);
+    if t.is_empty() { Err(HisError(format!("[missing_field] input field {key} is required"))) } else { Ok(t) }
+}
+
+fn data(input: &Value) -> &Value {
+    input.get("data").unwrap_or(input)
+}
+
+/// The answer envelope; `inf_refmsgid` is the receiver's region (6), time (14) and a
+/// serial (10).
+fn envelope(state: &AppState, admdvs: &str, infcode: i32, err: Option<String>, output: Value, received: DateTime<Utc>) -> Value {
+    let now = state.service.clock().now();
+    let serial: [u8; 4] = yikatong_store::crypto::random_bytes();
+    json!({
+        "infcode": infcode,
+        "inf_refmsgid": format!("{admdvs:0>6}{}{:010}", now.with_timezone(&shanghai()).format("%Y%m%d%H%M%S"), u32::from_be_bytes(serial)),
+        "refmsg_time": time_ms(received),
+        "respond_time": time_ms(now),
+        "err_msg": err,
+        "warn_msg": Value::Null,
+        "cainfo": Value::Null,
+        "signtype": Value::Null,
+        "output": output,
+    })
+}
+
+/// `POST /fsi/api/rsfComIfsService/callService`
+pub async fn call_service(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
+    let received = state.service.clock().now();
+    let fail = |msg: String| Json(envelope(&state, "000000", -1, Some(msg), json!({}), received));
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return fail("[invalid_body] the request is not JSON".into());
+    };
+    let infno = text(&req, "infno");
+    let msgid = text(&req, "msgid");
+    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.split_once(' ')).map(|(_, t)| t.trim().to_string());
+    let Some(token) = token else {
+        return fail("[unauthenticated] the institution's bearer token is required".into());
+    };
+    let who = match state.service.authenticate(&token).await {
+        Ok(p) => p,
+        Err(e) => return fail(HisError::from(e).0),
+    };
+    if who.role != yikatong_core::access::Role::Institution {
+        return fail("[not_allowed_on_channel] only a designated institution's token may call this interface".into());
+    }
+    let institution = who.institution.clone().unwrap_or_default();
+    if text(&req, "fixmedins_code") != institution {
+        return fail(format!("[wrong_institution] fixmedins_code must be this token's institution {institution}"));
+    }
+    if msgid.is_empty() || msgid.len() > 30 {
+        return fail("[invalid_msgid] msgid is required (30 characters: institution, time, sequence)".into());
+    }
+    let input = req.get("input").cloned().unwrap_or(Value::Null);
+    let mut hasher = Sm3::new();
+    hasher.update(infno.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(input.to_string().as_bytes());
+    let fingerprint = hex::encode(hasher.finalize());
+    let store = state.service.store().clone();
+    let key = format!("his:{institution}:{msgid}");
+    match store.idempotency_begin(0, &key, &fingerprint, received).await {
+        Ok(IdempotencyBegin::Fresh) => {}
+        Ok(IdempotencyBegin::Replay { body, .. }) => {
+            return Json(serde_json::from_slice(&body).unwrap_or_else(|_| json!({"infcode": -1, "err_msg": "stored answer unreadable"})));
+        }
+        Ok(IdempotencyBegin::InProgress) => return fail("[duplicate_request] a request with this msgid is still being processed".into()),
+        Ok(IdempotencyBegin::Mismatch) => return fail("[msgid_reused] this msgid was already used for a different request".into()),
+        Err(e) => return fail(format!("[internal_error] {e}")),
+    }
+    let admdvs = text(&req, "mdtrtarea_admvs");
+    let outcome = dispatch(&state, &who, &infno, &msgid, &input).await;
+    let answer = match outcome {
+        Ok(output) => envelope(&state, &admdvs, 0, None, output, received),
+        Err(HisError(msg)) => envelope(&state, &admdvs, -1, Some(msg), json!({}), received),
+    };
+    let kept = store.idempotency_finish(0, &key, 200, answer.to_string().as_bytes()).await;
+    if let Err(e) = kept {
+        tracing::error!(error = %e, "could not keep the interface answer");
+    }
+    tracing::info!(infno = %infno, infcode = %answer["infcode"], "national interface call");
+    Json(answer)
+}
+
+async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, input: &Value) -> HisResult {
+    let s = &state.service;
+    match infno {
+        "9001" => {
+            let r: [u8; 8] = yikatong_store::crypto::random_bytes();
+            let now = s.clock().now_local();
+            Ok(json!({"signinoutb": {"sign_time": now.format("%Y-%m-%d %H:%M:%S").to_string(), "sign_no": hex::encode(r)}}))
+        }
+        "1101" => {
+            let d = data(input);
+            let cert_type = required(d, "mdtrt_cert_type")?;
+            let cert_no = match text(d, "mdtrt_cert_no") {
+                n if !n.is_empty() => n,
+                _ => required(d, "certno")?,
+            };
+            let card_sn = text(d, "card_sn");
+            let info = s.person_info(who, &cert_type, &cert_no, Some(card_sn.as_str()).filter(|c| !c.is_empty())).await?;
+            Ok(person_info_output(&info, s.clock().today()))
+        }
+        "2201" => {
+            let d = data(input);
+            let reg = Registration {
+                psn_no: required(d, "psn_no")?,
+                insutype: text(d, "insutype"),
+                begntime: required(d, "begntime")?,
+                mdtrt_cert_type: required(d, "mdtrt_cert_type")?,
+                mdtrt_cert_no: required(d, "mdtrt_cert_no")?,
+                card_sn: Some(text(d, "card_sn")).filter(|c| !c.is_empty()),
+                ipt_otp_no: required(d, "ipt_otp_no")?,
+                extra: json!({"atddr_no": text(d, "atddr_no"), "dr_name": text(d, "dr_name"), "dept_code": text(d, "dept_code"), "dept_name": text(d, "dept_name"), "caty": text(d, "caty")}),
+            };
+            let v = s.register_visit(who, &reg).await?;
+            Ok(json!({"data": {"mdtrt_id": v.mdtrt_id, "psn_no": reg.psn_no, "ipt_otp_no": v.ipt_otp_no}}))
+        }
+        "2202" => {
+            let d = data(input);
+            s.cancel_registration(who, &required(d, "mdtrt_id")?).await?;
+            Ok(json!({}))
+        }
+        "2203" | "2203A" => {
+            let info = input.get("mdtrtinfo").cloned().unwrap_or(Value::Null);
+            let mdtrt_id = required(&info, "mdtrt_id")?;
+            s.record_visit_info(who, &mdtrt_id, &info, input.get("diseinfo").unwrap_or(&Value::Null)).await?;
+            Ok(json!({}))
+        }
+        "2204" => {
+            let lines = input.get("feedetail").and_then(|f| f.as_array()).cloned().unwrap_or_default();
+            let first = lines.first().ok_or_else(|| HisError("[no_fee_lines] feedetail is empty".into()))?;
+            let mdtrt_id = required(first, "mdtrt_id")?;
+            let chrg_bchno = required(first, "chrg_bchno")?;
+            let mut inputs = Vec::new();
+            for l in &lines {
+                if text(l, "mdtrt_id") != mdtrt_id {
+                    return Err(HisError("[mixed_visits] every feedetail line must name the same mdtrt_id".into()));
+                }
+                let code = match text(l, "med_list_codg") {
+                    c if !c.is_empty() => c,
+                    _ => required(l, "medins_list_codg")?,
+                };
+                inputs.push(FeeLineInput { sn: required(l, "feedetl_sn")?, code, qty: required(l, "cnt")?, price: required(l, "pric")?, amount: required(l, "det_item_fee_sumamt")? });
+            }
+            let results = s.upload_fee_lines(who, &mdtrt_id, &chrg_bchno, &inputs).await?;
+            let out: Vec<Value> = results
+                .iter()
+                .map(|r| {
+                    let sp = &r.split;
+                    json!({
+                        "feedetl_sn": sp.sn,
+                        "det_item_fee_sumamt": yuan(sp.amount),
+                        "cnt": format!("{}.{:04}", r.qty_e4 / 10_000, r.qty_e4 % 10_000),
+                        "pric": format!("{}.{:06}", r.price_e6 / 1_000_000, r.price_e6 % 1_000_000),
+                        "pric_uplmt_amt": sp.price_ceiling_fen.map(|c| yuan(Fen(c))).unwrap_or(Value::Null),
+                        "selfpay_prop": format!("{}.{:04}", sp.selfpay_prop.0 / 10_000, sp.selfpay_prop.0 % 10_000),
+                        "fulamt_ownpay_amt": yuan(sp.fulamt_ownpay),
+                        "overlmt_amt": yuan(sp.overlmt),
+                        "preselfpay_amt": yuan(sp.preselfpay),
+                        "inscp_scp_amt": yuan(sp.inscp),
+                        "chrgitm_lv": sp.class.level_code(),
+                        "med_chrgitm_type": r.kind.as_str(),
+                    })
+                })
+                .collect();
+            Ok(json!({"result": out}))
+        }
+        "2205" => {
+            let d = data(input);
+            let n = s.cancel_fee_lines(who, &required(d, "mdtrt_id")?, &required(d, "chrg_bchno")?).await?;
+            Ok(json!({"removed": n}))
+        }
+        "2206" | "2207" => {
+            let d = data(input);
+            let medfee = match text(d, "medfee_sumamt") {
+                t if t.is_empty() => None,
+                t => Some(Fen::parse_yuan(&t).ok_or_else(|| HisError(format!("[invalid_amount] medfee_sumamt {t:?} is not an amount in yuan")))?),
+            };
+            let req = SettleRequest { mdtrt_id: required(d, "mdtrt_id")?, psn_no: required(d, "psn_no")?, use_account: text(d, "acct_used_flag") == "1", medfee_sumamt: medfee };
+            let settled = s.settle_visit(who, &req, infno == "2207").await?;
+            Ok(settlement_output(&settled, msgid, d, false))
+        }
+        "2208" => {
+            let d = data(input);
+            let reversed = s.reverse_settlement(who, &required(d, "setl_id")?).await?;
+            Ok(settlement_output(&reversed, msgid, d, true))
+        }
+        "5203" => {
+            let d = data(input);
+            let found = s.get_settlement(who, &required(d, "setl_id")?).await?;
+            Ok(settlement_output(&found, "", d, false))
+        }
+        other => Err(HisError(format!("[unknown_transaction] transaction {other:?} is not offered; offered: 9001, 1101, 2201, 2202, 2203A, 2204, 2205, 2206, 2207, 2208, 5203"))),
+    }
+}
+
+fn person_info_output(info: &PersonInfo, today: chrono::NaiveDate) -> Value {
+    let p = &info.person;
+    let suspended = p.flags.iter().any(|f| f == "insurance_suspended");
+    let idet: Vec<Value> = p.flags.iter().filter(|f| *f == "special_disease" || *f == "disabled_veteran").map(|f| json!({"psn_idet_type": f, "psn_type_lv": "", "memo": "", "begntime": Value::Null, "endtime": Value::Null})).collect();
+    json!({
+        "baseinfo": {
+            "psn_no": info.psn_no,
+            "psn_cert_type": "01",
+            "certno": mask_ssn(&p.ssn),
+            "psn_name": p.name,
+            "gend": if p.gender == "male" { "1" } else { "2" },
+            "naty": p.ethnicity,
+            "brdy": p.birth_date.to_string(),
+            "age": yikatong_service::age_on(p.birth_date, today),
+        },
+        "insuinfo": [{
+            "balc": yuan(info.balance),
+            "insutype": insutype(&p.category),
+            "psn_type": psn_type(&p.category),
+            "psn_insu_stas": if suspended { "2" } else { "1" },
+            "psn_insu_date": p.created_at.with_timezone(&shanghai()).date_naive().to_string(),
+            "paus_insu_date": Value::Null,
+            "cvlserv_flag": "0",
+            "insuplc_admdvs": info.admdvs,
+            "emp_name": p.unit_code,
+        }],
+        "idetinfo": idet,
+        "cardinfo": info.card.as_ref().map(|c| json!({"card_id": c.id, "card_no": c.card_number, "card_stas": c.state.as_str()})),
+    })
+}
+
+fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) -> Value {
+    let r = &st.receipt;
+    let p = &st.person;
+    let sign = |f: Fen| if reversal { yuan(Fen(-f.0)) } else { yuan(f) };
+    let ratio = format!("{}.{:04}", r.ratio.0 / 10_000, r.ratio.0 % 10_000);
+    let mut detail = vec![json!({
+        "fund_pay_type": if insutype(&p.category) == "390" { "390100" } else { "310100" },
+        "inscp_scp_amt": sign(r.inscp),
+        "crt_payb_lmt_amt": sign(r.deductible_applied),
+        "fund_payamt": sign(r.hifp_pay),
+        "fund_pay_type_name": if insutype(&p.category) == "390" { "城乡居民基本医疗保险基金" } else { "职工基本医疗保险统筹基金" },
+        "setl_proc_info": r.trace.iter().map(|t| t.step.clone()).collect::<Vec<_>>().join("; "),
+    })];
+    if r.acct_pay.0 > 0 {
+        detail.push(json!({"fund_pay_type": "310200", "inscp_scp_amt": sign(r.acct_pay), "crt_payb_lmt_amt": yuan(Fen::ZERO), "fund_payamt": sign(r.acct_pay), "fund_pay_type_name": "职工基本医疗保险个人账户", "setl_proc_info": "personal account"}));
+    }
+    json!({
+        "setlinfo": {
+            "setl_id": st.setl_id,
+            "mdtrt_id": st.mdtrt_id,
+            "psn_no": st.psn_no,
+            "psn_name": p.name,
+            "psn_cert_type": "01",
+            "certno": mask_ssn(&p.ssn),
+            "gend": if p.gender == "male" { "1" } else { "2" },
+            "naty": p.ethnicity,
+            "brdy": p.birth_date.to_string(),
+            "age": yikatong_service::age_on(p.birth_date, st.settled_at.with_timezone(&shanghai()).date_naive()),
+            "insutype": insutype(&p.category),
+            "psn_type": psn_type(&p.category),
+            "cvlserv_flag": "0",
+            "setl_time": st.settled_at.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S").to_string(),
+            "mdtrt_cert_type": text(d, "mdtrt_cert_type"),
+            "med_type": text(d, "med_type"),
+            "medfee_sumamt": sign(r.total),
+            "fulamt_ownpay_amt": sign(r.fulamt_ownpay),
+            "overlmt_selfpay": sign(r.overlmt_selfpay),
+            "preselfpay_amt": sign(r.preselfpay),
+            "inscp_scp_amt": sign(r.inscp),
+            "act_pay_dedc": sign(r.deductible_applied),
+            "hifp_pay": sign(r.hifp_pay),
+            "pool_prop_selfpay": ratio,
+            "cvlserv_pay": yuan(Fen::ZERO),
+            "hifes_pay": yuan(Fen::ZERO),
+            "hifmi_pay": yuan(Fen::ZERO),
+            "hifob_pay": yuan(Fen::ZERO),
+            "maf_pay": yuan(Fen::ZERO),
+            "oth_pay": yuan(Fen::ZERO),
+            "fund_pay_sumamt": sign(r.fund_pay_sumamt),
+            "psn_part_amt": sign(r.psn_part_amt),
+            "acct_pay": sign(r.acct_pay),
+            "psn_cash_pay": sign(r.psn_cash_pay),
+            "hosp_part_amt": yuan(Fen::ZERO),
+            "balc": yuan(if reversal { r.balance_after + r.acct_pay } else { r.balance_after }),
+            "acct_mulaid_pay": yuan(Fen::ZERO),
+            "medins_setl_id": msgid,
+            "clr_optins": st.admdvs,
+            "clr_way": "1",
+            "clr_type": "11",
+            "setl_stas": st.state,
+        },
+        "setldetail": detail,
+    })
+}

@@ -1,0 +1,121 @@
+//! Catalogue, personal account, manual reimbursement and settlement endpoints (API.md
+//! "Registry" account calls, SPEC §5, §7).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use yikatong_service::{AccountView, ManualReimbursement, NewCatalogItem, Settlement};
+
+use crate::extract::{Caller, JsonBody};
+use crate::{ApiError, AppState};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    pub accepted: usize,
+}
+
+/// Adds or replaces catalogue items (operator).
+#[utoipa::path(post, path = "/v1/catalog/items", tag = "settlement", request_body = Vec<NewCatalogItem>, responses((status = 201, body = Accepted)))]
+pub async fn catalog_items(State(s): State<AppState>, Caller(who): Caller, JsonBody(items): JsonBody<Vec<NewCatalogItem>>) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    Ok((StatusCode::CREATED, Json(Accepted { accepted: s.service.add_catalog_items(&who, &items).await? })))
+}
+
+/// The personal account: balance and entries (a holder sees their own).
+#[utoipa::path(get, path = "/v1/persons/{ssn}/account", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = AccountView)))]
+pub async fn account(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<AccountView>, ApiError> {
+    Ok(Json(s.service.account(&who, &ssn).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    pub amount_fen: i64,
+    pub reason: String,
+    /// `credit` (default), `transfer_in` or `correction` (may be negative).
+    pub kind: Option<String>,
+}
+
+/// A credit outside the monthly run (operator).
+#[utoipa::path(post, path = "/v1/persons/{ssn}/account/credits", tag = "settlement", params(("ssn" = String, Path)), request_body = CreditBody, responses((status = 201, body = AccountView)))]
+pub async fn credit(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<CreditBody>) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.credit_account(&who, &ssn, b.amount_fen, b.kind.as_deref(), &b.reason).await?)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReceiptView {
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    /// `realtime` or `manual`.
+    pub kind: String,
+    /// `settled`, `reversed` or `preview`.
+    pub state: String,
+    pub person_ssn_masked: String,
+    #[schema(value_type = String)]
+    pub settled_at: DateTime<Utc>,
+    pub total_fen: i64,
+    pub fund_fen: i64,
+    pub personal_fen: i64,
+    pub account_fen: i64,
+    pub cash_fen: i64,
+    /// 自付一: the deductible, the holder's ratio share, above cap or limit.
+    pub self_pay_1_fen: i64,
+    /// 自付二: the class-B share.
+    pub self_pay_2_fen: i64,
+    /// 自费: class C, registration, diagnosis fee beyond the fixed payment, above ceilings.
+    pub own_expense_fen: i64,
+    pub deductible_fen: i64,
+    pub ratio_bp: u32,
+}
+
+impl ReceiptView {
+    pub fn of(st: &Settlement) -> Self {
+        let r = &st.receipt;
+        ReceiptView {
+            setl_id: st.setl_id.clone(),
+            mdtrt_id: st.mdtrt_id.clone(),
+            kind: st.kind.clone(),
+            state: st.state.clone(),
+            person_ssn_masked: yikatong_core::identity::mask_ssn(&st.person.ssn),
+            settled_at: st.settled_at,
+            total_fen: r.total.0,
+            fund_fen: r.fund_pay_sumamt.0,
+            personal_fen: r.psn_part_amt.0,
+            account_fen: r.acct_pay.0,
+            cash_fen: r.psn_cash_pay.0,
+            self_pay_1_fen: r.self_pay_1.0,
+            self_pay_2_fen: r.preselfpay.0,
+            own_expense_fen: (r.fulamt_ownpay + r.overlmt_selfpay).0,
+            deductible_fen: r.deductible_applied.0,
+            ratio_bp: r.ratio.0,
+        }
+    }
+}
+
+/// R-SET-6: a cash-paid visit recorded by a clerk and settled by the same engine.
+#[utoipa::path(post, path = "/v1/reimbursements", tag = "settlement", request_body = ManualReimbursement, responses((status = 201, body = ReceiptView)))]
+pub async fn reimbursement(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<ManualReimbursement>) -> Result<(StatusCode, Json<ReceiptView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(ReceiptView::of(&s.service.manual_reimbursement(&who, &b).await?))))
+}
+
+/// A settlement's receipt (its institution, an operator or clerk, the holder).
+#[utoipa::path(get, path = "/v1/settlements/{setl_id}", tag = "settlement", params(("setl_id" = String, Path)), responses((status = 200, body = ReceiptView)))]
+pub async fn get(State(s): State<AppState>, Caller(who): Caller, Path(setl_id): Path<String>) -> Result<Json<ReceiptView>, ApiError> {
+    Ok(Json(ReceiptView::of(&s.service.get_settlement(&who, &setl_id).await?)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TraceView {
+    pub receipt: ReceiptView,
+    /// Each step: which parameter, which value, from which date, what amount.
+    #[schema(value_type = Vec<Object>)]
+    pub trace: Vec<yikatong_core::settlement::TraceStep>,
+}
+
+/// Which parameter, value and date produced each amount (operator).
+#[utoipa::path(get, path = "/v1/settlements/{setl_id}/trace", tag = "settlement", params(("setl_id" = String, Path)), responses((status = 200, body = TraceView)))]
+pub async fn trace(State(s): State<AppState>, Caller(who): Caller, Path(setl_id): Path<String>) -> Result<Json<TraceView>, ApiError> {
+    let st = s.service.settlement_trace(&who, &setl_id).await?;
+    Ok(Json(TraceView { receipt: ReceiptView::of(&st), trace: st.receipt.trace.clone() }))
+}

@@ -1,0 +1,75 @@
+//! The personal account (R-ACC-1, R-ACC-2): the balance is the sum of append-only
+//! entries; a credit outside the monthly run is an entry too.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::identity::Ssn;
+
+use crate::{Service, ServiceResult};
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccountEntryView {
+    pub id: i64,
+    #[schema(value_type = String)]
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub amount_fen: i64,
+    pub reference: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub ssn_masked: String,
+    pub balance_fen: i64,
+    pub entries: Vec<AccountEntryView>,
+}
+
+const CREDIT_KINDS: [&str; 3] = ["credit", "transfer_in", "correction"];
+
+impl Service {
+    /// The account of a person the caller may see (a holder their own).
+    pub async fn account(&self, who: &Principal, ssn: &str) -> ServiceResult<AccountView> {
+        who.require(&[Role::Operator, Role::Clerk, Role::Holder, Role::Hotline, Role::Kiosk])?;
+        let person = self.get_person(who, ssn).await?;
+        let ssn = Ssn::parse(ssn)?;
+        let hash = self.store.data_key().lookup_hash(ssn.expose());
+        let entries: Vec<AccountEntryView> = self
+            .store
+            .account_entries(&hash)
+            .await?
+            .into_iter()
+            .map(|e| AccountEntryView { id: e.id, at: e.at, kind: e.kind, amount_fen: e.amount_fen, reference: e.reference, reason: e.reason })
+            .collect();
+        Ok(AccountView { ssn_masked: person.ssn_masked, balance_fen: entries.iter().map(|e| e.amount_fen).sum(), entries })
+    }
+
+    /// A credit outside the monthly run (operator): transfer-in from another city, a
+    /// correction. A negative correction may not take the balance below zero.
+    pub async fn credit_account(&self, who: &Principal, ssn: &str, amount_fen: i64, kind: Option<&str>, reason: &str) -> ServiceResult<AccountView> {
+        who.require(&[Role::Operator])?;
+        let kind = kind.unwrap_or("credit");
+        if !CREDIT_KINDS.contains(&kind) {
+            return Err(Refusal::bad_input("invalid_kind", format!("kind must be one of {}", CREDIT_KINDS.join(", "))).into());
+        }
+        if reason.trim().is_empty() {
+            return Err(Refusal::bad_input("reason_required", "say why the account is credited").into());
+        }
+        if amount_fen == 0 || (amount_fen < 0 && kind != "correction") {
+            return Err(Refusal::bad_input("invalid_amount", "a credit is a positive amount of fen (only a correction may be negative)").into());
+        }
+        let ssn_ok = Ssn::parse(ssn)?;
+        self.require_person(&ssn_ok).await?;
+        let hash = self.store.data_key().lookup_hash(ssn_ok.expose());
+        let mut tx = self.store.begin_cards().await?;
+        tx.lock_person(&hash).await?;
+        if tx.account_balance(&hash).await? + amount_fen < 0 {
+            return Err(Refusal::conflict("insufficient_balance", "the correction would take the balance below zero").into());
+        }
+        tx.append_account_entry(&hash, self.clock.now(), kind, amount_fen, None, reason.trim()).await?;
+        tx.commit().await?;
+        self.account(who, ssn).await
+    }
+}

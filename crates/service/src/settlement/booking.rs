@@ -1,0 +1,313 @@
+//! Settlement (2206 preview, 2207 booking), its reversal (2208, R-SET-7) and manual
+//! reimbursement (R-SET-6, R-SET-8). The person's row is locked first, so that
+//! settlements, reversals and account credits of one person run one at a time and the
+//! deductible and the account are never used twice; the card is checked under its own
+//! lock in the same transaction (R-SET-10).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::card::rules::usable_for_settlement;
+use yikatong_core::card::{CardEvent, apply};
+use yikatong_core::money::Fen;
+use yikatong_core::registry::InstitutionLevel;
+use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
+use yikatong_core::settlement::{CatalogItem, Receipt, SettlementInput, settle};
+use yikatong_store::{CardTx, Person, SettlementRecord, VisitRecord};
+
+use super::{age_on, institution_of, psn_no};
+use crate::{Service, ServiceError, ServiceResult};
+
+/// 2206 / 2207.
+#[derive(Debug, Clone, Default)]
+pub struct SettleRequest {
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    /// `acct_used_flag` 1: the personal account pays what it may.
+    pub use_account: bool,
+    /// `medfee_sumamt` as the HIS computed it; must equal the lines' total.
+    pub medfee_sumamt: Option<Fen>,
+}
+
+/// A settlement with what the interfaces show of it.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub person: Person,
+    pub psn_no: String,
+    pub receipt: Receipt,
+    pub settled_at: DateTime<Utc>,
+    pub state: String,
+    pub kind: String,
+    /// The insured region's division code (`clr_optins`).
+    pub admdvs: String,
+}
+
+/// One line of a manual reimbursement.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualLine {
+    pub code: String,
+    /// Quantity, up to 4 decimals.
+    pub quantity: String,
+    /// Unit price in yuan, up to 6 decimals.
+    pub unit_price: String,
+    pub amount_fen: i64,
+}
+
+/// R-SET-6: a cash-paid visit recorded by a clerk, settled by the same engine.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualReimbursement {
+    pub ssn: String,
+    pub institution_code: String,
+    #[schema(value_type = String)]
+    pub visit_date: NaiveDate,
+    /// `no_card`, `emergency_without_card`, `certificate_period`, `employer_arrears`,
+    /// `maternity`, `family_planning`, `non_local`, `drugs_bought_outside`,
+    /// `card_unreadable`, `before_card`.
+    pub reason: String,
+    pub lines: Vec<ManualLine>,
+}
+
+const MANUAL_REASONS: [&str; 10] = [
+    "no_card",
+    "emergency_without_card",
+    "certificate_period",
+    "employer_arrears",
+    "maternity",
+    "family_planning",
+    "non_local",
+    "drugs_bought_outside",
+    "card_unreadable",
+    "before_card",
+];
+
+/// The visit's date: the registration's `begntime`.
+pub(crate) fn visit_date(visit: &VisitRecord) -> NaiveDate {
+    let begn = visit.data.get("begntime").and_then(|v| v.as_str()).unwrap_or_default();
+    NaiveDateTime::parse_from_str(begn, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.date())
+        .or_else(|_| begn.get(..10).unwrap_or_default().parse())
+        .unwrap_or_else(|_| visit.created_at.with_timezone(&yikatong_core::clock::shanghai()).date_naive())
+}
+
+fn new_setl_id(prefix: &str, now: DateTime<Utc>) -> String {
+    let r: [u8; 4] = yikatong_store::crypto::random_bytes();
+    format!("{prefix}{}{:010}", now.format("%Y%m%d%H%M%S"), u32::from_be_bytes(r))
+}
+
+impl Service {
+    pub(crate) fn admdvs_of(&self, region: &str) -> String {
+        self.policies.region(region).map(|r| r.admdvs.clone()).unwrap_or_default()
+    }
+
+    async fn priced_lines(&self, lines: impl Iterator<Item = FeeLine>) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
+        let mut out = Vec::new();
+        for l in lines {
+            let item = self.store.catalog_item(&l.code).await?.ok_or_else(|| {
+                ServiceError::from(Refusal::bad_input("unknown_catalog_code", format!("fee line {}: {} is not in the medical-insurance catalogue", l.sn, l.code)))
+            })?;
+            out.push((l, item));
+        }
+        Ok(out)
+    }
+
+    /// Runs the engine for `person` inside `tx` (whose person row is locked).
+    #[allow(clippy::too_many_arguments)]
+    async fn compute(&self, tx: &mut Box<dyn CardTx>, person: &Person, hash: &str, level: InstitutionLevel, date: NaiveDate, lines: &[(FeeLine, CatalogItem)], use_account: bool) -> ServiceResult<(Receipt, i64)> {
+        let year = i64::from(chrono::Datelike::year(&date));
+        let totals = tx.lock_year_totals(hash, year).await?;
+        let balance = Fen(tx.account_balance(hash).await?);
+        let policy = self.policies.region(&person.region)?;
+        let receipt = settle(&SettlementInput {
+            policy,
+            date,
+            category: &person.category,
+            age: age_on(person.birth_date, date),
+            level,
+            lines,
+            totals,
+            account_balance: balance,
+            use_account,
+        })?;
+        tx.save_year_totals(hash, year, &totals.plus(&receipt)).await?;
+        Ok((receipt, year))
+    }
+
+    /// 2206 (`book` false: nothing is kept) and 2207 (`book` true).
+    pub async fn settle_visit(&self, who: &Principal, req: &SettleRequest, book: bool) -> ServiceResult<Settlement> {
+        let institution = institution_of(who)?;
+        let visit = self.own_visit(who, &req.mdtrt_id).await?;
+        if visit.state != "registered" {
+            return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
+        }
+        if psn_no(&visit.person_hash) != req.psn_no {
+            return Err(Refusal::bad_input("person_mismatch", "psn_no is not the person of this visit").into());
+        }
+        let person = self.store.get_person_by_hash(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
+        Self::check_insured(&person)?;
+        let Some(card_id) = visit.card_id else {
+            return Err(Refusal::conflict("card_required", "real-time settlement needs the social security card; without it the holder pays and is reimbursed by hand (R-SET-1, R-SET-6)").into());
+        };
+        let stored: Vec<FeeLine> = self
+            .store
+            .fee_lines(&req.mdtrt_id)
+            .await?
+            .into_iter()
+            .filter(|l| l.setl_id.is_none())
+            .map(|l| FeeLine { sn: l.sn, code: l.code, qty_e4: l.qty_e4, price_e6: l.price_e6, amount: Fen(l.amount_fen) })
+            .collect();
+        if stored.is_empty() {
+            return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
+        }
+        let lines = self.priced_lines(stored.into_iter()).await?;
+        let total = Fen(lines.iter().map(|(l, _)| l.amount.0).sum());
+        if let Some(sent) = req.medfee_sumamt.filter(|s| *s != total) {
+            return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the visit's unsettled lines add up to {total}")).into());
+        }
+        let level = InstitutionLevel::parse(&self.require_institution(&institution).await?.level)?;
+        let date = visit_date(&visit);
+        let now = self.clock.now();
+        let meta = self.meta(who);
+
+        let mut tx = self.store.begin_cards().await?;
+        tx.lock_person(&visit.person_hash).await?;
+        let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
+        usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;
+        let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &lines, req.use_account).await?;
+        let setl_id = new_setl_id("S", now);
+        if book {
+            let record = SettlementRecord {
+                setl_id: setl_id.clone(),
+                mdtrt_id: visit.mdtrt_id.clone(),
+                institution: institution.clone(),
+                person_hash: visit.person_hash.clone(),
+                kind: "realtime".into(),
+                state: "settled".into(),
+                visit_date: date,
+                year,
+                receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
+                created_at: now,
+                reversed_at: None,
+            };
+            tx.insert_settlement(&record).await?;
+            if receipt.acct_pay.0 > 0 {
+                tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(&setl_id), &format!("outpatient settlement at {institution}")).await?;
+            }
+            tx.settle_fee_lines(&visit.mdtrt_id, Some(&setl_id), None).await?;
+            let event = CardEvent::UsedForSettlement { institution: institution.clone() };
+            let card_after = apply(card, &event);
+            tx.record(&card_after, &[event], &meta).await?;
+            tx.commit().await?;
+            tracing::info!(setl_id = %setl_id, total = %receipt.total, fund = %receipt.fund_pay_sumamt, "settled");
+        }
+        // Without booking, dropping the transaction rolls everything back.
+        Ok(Settlement { setl_id, mdtrt_id: visit.mdtrt_id, psn_no: psn_no(&visit.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: if book { "settled" } else { "preview" }.into(), kind: "realtime".into() })
+    }
+
+    /// 2208 / R-SET-7: reverses a settlement; the year totals and the account come back
+    /// exactly as they were before it, and its fee lines may be settled again.
+    pub async fn reverse_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
+        who.require(&[Role::Institution, Role::Operator])?;
+        let now = self.clock.now();
+        let found = self.store.get_settlement(setl_id).await?;
+        let visible = found.as_ref().is_some_and(|s| who.role == Role::Operator || Some(&s.institution) == who.institution.as_ref());
+        if !visible {
+            return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} at this institution")).into());
+        }
+        let mut tx = self.store.begin_cards().await?;
+        let hash = found.map(|s| s.person_hash).unwrap_or_default();
+        tx.lock_person(&hash).await?;
+        let s = tx.lock_settlement(setl_id).await?.ok_or_else(|| ServiceError::Internal("settlement vanished".into()))?;
+        if s.state != "settled" {
+            return Err(Refusal::conflict("already_reversed", format!("settlement {setl_id} is already reversed")).into());
+        }
+        let receipt: Receipt = serde_json::from_value(s.receipt.clone()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let totals = tx.lock_year_totals(&s.person_hash, s.year).await?;
+        tx.save_year_totals(&s.person_hash, s.year, &totals.minus(&receipt)).await?;
+        if receipt.acct_pay.0 > 0 {
+            tx.append_account_entry(&s.person_hash, now, "reversal", receipt.acct_pay.0, Some(setl_id), "settlement reversed").await?;
+        }
+        tx.mark_settlement_reversed(setl_id, now).await?;
+        tx.settle_fee_lines(&s.mdtrt_id, None, Some(setl_id)).await?;
+        tx.commit().await?;
+        let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
+        Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: "reversed".into(), kind: s.kind })
+    }
+
+    /// 5203 and the operator's view: a settlement of the caller's institution.
+    pub async fn get_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
+        who.require(&[Role::Institution, Role::Operator, Role::Clerk, Role::Holder])?;
+        let s = self.store.get_settlement(setl_id).await?;
+        let s = match s {
+            Some(s) if who.role != Role::Institution || Some(&s.institution) == who.institution.as_ref() => s,
+            _ => return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} visible to you")).into()),
+        };
+        if who.role == Role::Holder && who.person_hash.as_deref() != Some(s.person_hash.as_str()) {
+            return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} visible to you")).into());
+        }
+        let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
+        let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: s.state, kind: s.kind })
+    }
+
+    /// R-SET-6, R-SET-8: a clerk records a cash-paid visit; the engine splits it with the
+    /// person's year totals, so a deductible already used is not charged again. The
+    /// holder paid in cash; the fund's share is what is reimbursed.
+    pub async fn manual_reimbursement(&self, who: &Principal, req: &ManualReimbursement) -> ServiceResult<Settlement> {
+        who.require(&[Role::Clerk, Role::Operator])?;
+        if !MANUAL_REASONS.contains(&req.reason.as_str()) {
+            return Err(Refusal::bad_input("invalid_reason", format!("reason must be one of {}", MANUAL_REASONS.join(", "))).into());
+        }
+        let ssn = yikatong_core::identity::Ssn::parse(&req.ssn)?;
+        let person = self.require_person(&ssn).await?;
+        let institution = self.require_institution(&req.institution_code).await?;
+        let level = InstitutionLevel::parse(&institution.level)?;
+        if req.visit_date > self.clock.today() {
+            return Err(Refusal::bad_input("invalid_date", "the visit date is in the future").into());
+        }
+        if req.lines.is_empty() {
+            return Err(Refusal::bad_input("no_fee_lines", "a reimbursement needs its fee lines").into());
+        }
+        let mut fee_lines = Vec::new();
+        for (i, l) in req.lines.iter().enumerate() {
+            let sn = (i + 1).to_string();
+            let qty_e4 = parse_fixed(&l.quantity, 4).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: quantity {:?} is not a number with at most 4 decimals", l.quantity))))?;
+            let price_e6 = parse_fixed(&l.unit_price, 6).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: unit price {:?} is not a number with at most 6 decimals", l.unit_price))))?;
+            fee_lines.push(FeeLine { sn, code: l.code.clone(), qty_e4, price_e6, amount: Fen(l.amount_fen) });
+        }
+        let lines = self.priced_lines(fee_lines.into_iter()).await?;
+        let hash = self.store.data_key().lookup_hash(ssn.expose());
+        let now = self.clock.now();
+        let mut tx = self.store.begin_cards().await?;
+        tx.lock_person(&hash).await?;
+        let (receipt, year) = self.compute(&mut tx, &person, &hash, level, req.visit_date, &lines, false).await?;
+        let setl_id = new_setl_id("M", now);
+        let record = SettlementRecord {
+            setl_id: setl_id.clone(),
+            mdtrt_id: format!("manual:{}:{}", req.reason, setl_id),
+            institution: institution.code.clone(),
+            person_hash: hash.clone(),
+            kind: "manual".into(),
+            state: "settled".into(),
+            visit_date: req.visit_date,
+            year,
+            receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            created_at: now,
+            reversed_at: None,
+        };
+        tx.insert_settlement(&record).await?;
+        tx.commit().await?;
+        Ok(Settlement { setl_id, mdtrt_id: record.mdtrt_id, psn_no: psn_no(&hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: "manual".into() })
+    }
+
+    /// The trace of a settlement (operator): which parameter, value and date produced
+    /// each amount.
+    pub async fn settlement_trace(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
+        who.require(&[Role::Operator])?;
+        self.get_settlement(who, setl_id).await
+    }
+}

@@ -1,0 +1,126 @@
+//! The medical-insurance catalogue: items added over the API or imported from a CSV
+//! file of 100,000+ rows, each bad row reported with its line.
+
+use serde::{Deserialize, Serialize};
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
+
+use crate::{Service, ServiceResult};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCatalogItem {
+    pub code: String,
+    pub name: String,
+    /// `drug`, `treatment`, `facility`, `diagnosis_fee`, `registration_fee`.
+    pub kind: String,
+    /// `A`, `B` or `C`.
+    pub class: String,
+    pub price_ceiling_fen: Option<i64>,
+}
+
+impl NewCatalogItem {
+    pub fn to_item(&self) -> Result<CatalogItem, Refusal> {
+        let item = CatalogItem {
+            code: self.code.trim().into(),
+            name: self.name.trim().into(),
+            kind: ItemKind::parse(self.kind.trim())?,
+            class: ItemClass::parse(self.class.trim())?,
+            price_ceiling_fen: self.price_ceiling_fen,
+        };
+        item.check()?;
+        Ok(item)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    /// The file's line (the header is line 1).
+    pub line: usize,
+    pub code: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CatalogImportReport {
+    pub accepted: usize,
+    pub refused: Vec<RowError>,
+}
+
+/// Columns of a catalogue file (English or Chinese headers).
+const COLUMNS: [(&str, &str); 5] = [("code", "编码"), ("name", "名称"), ("kind", "类别"), ("class", "等级"), ("price_ceiling_fen", "限价分")];
+
+impl Service {
+    /// Adds or replaces catalogue items (operator); all or nothing.
+    pub async fn add_catalog_items(&self, who: &Principal, items: &[NewCatalogItem]) -> ServiceResult<usize> {
+        who.require(&[Role::Operator])?;
+        let mut checked = Vec::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            checked.push(it.to_item().map_err(|r| Refusal::bad_input(r.code, format!("item {} ({}): {}", i + 1, it.code, r.message)))?);
+        }
+        self.store.upsert_catalog_items(&checked, self.clock.now()).await?;
+        Ok(checked.len())
+    }
+
+    /// Imports a CSV catalogue (UTF-8, header row): good rows are stored in chunks,
+    /// each bad row is reported with its line number and reason. Importing the same
+    /// file twice changes nothing the second time.
+    pub async fn import_catalog_csv(&self, text: &str) -> ServiceResult<CatalogImportReport> {
+        let mut lines = text.lines();
+        let header = lines.next().ok_or_else(|| Refusal::bad_input("empty_file", "the file is empty"))?;
+        let names: Vec<String> = split_csv(header.trim_start_matches('\u{feff}')).into_iter().map(|h| h.trim().to_string()).collect();
+        let mut index = [usize::MAX; 5];
+        for (k, (en, zh)) in COLUMNS.iter().enumerate() {
+            if let Some(pos) = names.iter().position(|n| n == en || n == zh) {
+                index[k] = pos;
+            } else if k < 4 {
+                return Err(Refusal::bad_input("missing_column", format!("the header has no {en} ({zh}) column")).into());
+            }
+        }
+        let mut report = CatalogImportReport::default();
+        let mut chunk = Vec::new();
+        for (i, raw) in lines.enumerate() {
+            let line_no = i + 2;
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let cells = split_csv(raw);
+            let cell = |k: usize| cells.get(index[k]).map(|s| s.trim().to_string()).unwrap_or_default();
+            let ceiling = cell(4);
+            let parsed = if ceiling.is_empty() { Ok(None) } else { ceiling.parse::<i64>().map(Some).map_err(|_| Refusal::bad_input("invalid_price_ceiling", format!("price ceiling {ceiling:?} is not a whole number of fen"))) };
+            let item = parsed.and_then(|c| NewCatalogItem { code: cell(0), name: cell(1), kind: cell(2), class: cell(3), price_ceiling_fen: c }.to_item());
+            match item {
+                Ok(it) => chunk.push(it),
+                Err(r) => report.refused.push(RowError { line: line_no, code: r.code.into(), reason: r.message }),
+            }
+            if chunk.len() >= 2000 {
+                report.accepted += self.store.upsert_catalog_items(&chunk, self.clock.now()).await? as usize;
+                chunk.clear();
+            }
+        }
+        report.accepted += self.store.upsert_catalog_items(&chunk, self.clock.now()).await? as usize;
+        Ok(report)
+    }
+}
+
+/// Splits one CSV line (double quotes may wrap a field; `""` is a quote).
+pub fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}

@@ -1,0 +1,83 @@
+//! Settlement use cases (SPEC §5, §7): the catalogue, visits and fee lines as the
+//! national HIS interface sends them, real-time settlement and its reversal, manual
+//! reimbursement, and the personal account. The engine in `yikatong_core::settlement`
+//! computes; here the person's row, year totals and card are locked and the result is
+//! booked in one transaction.
+
+mod accounts;
+mod booking;
+mod catalog;
+mod visits;
+
+use chrono::{Datelike, NaiveDate};
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_store::{Person, VisitRecord};
+
+pub use accounts::{AccountEntryView, AccountView};
+pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
+pub use catalog::{CatalogImportReport, NewCatalogItem};
+pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration};
+
+use crate::{Service, ServiceError, ServiceResult};
+
+/// The national interface's person number: the first 30 characters of the person's
+/// keyed lookup hash (stable, and not the ID number).
+pub fn psn_no(person_hash: &str) -> String {
+    person_hash.chars().take(30).collect()
+}
+
+/// `psn_type` of the national dictionary for a category.
+pub fn psn_type(category: &str) -> &'static str {
+    match category {
+        "retired" => "1201",
+        "flexible" => "1103",
+        "resident" => "1501",
+        _ => "1101",
+    }
+}
+
+/// `insutype`: 310 employee basic medical, 390 urban-rural resident.
+pub fn insutype(category: &str) -> &'static str {
+    if category == "resident" { "390" } else { "310" }
+}
+
+pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
+    let mut age = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age.max(0) as u32
+}
+
+fn institution_of(who: &Principal) -> ServiceResult<String> {
+    who.require(&[Role::Institution])?;
+    who.institution.clone().ok_or_else(|| ServiceError::Internal("institution token without institution".into()))
+}
+
+impl Service {
+    /// A visit of the caller's institution; another institution's visit does not exist
+    /// for it.
+    pub(crate) async fn own_visit(&self, who: &Principal, mdtrt_id: &str) -> ServiceResult<VisitRecord> {
+        let institution = institution_of(who)?;
+        match self.store.get_visit(mdtrt_id).await? {
+            Some(v) if v.institution == institution => Ok(v),
+            _ => Err(Refusal::not_found("visit_not_found", format!("there is no visit {mdtrt_id} at this institution")).into()),
+        }
+    }
+
+    pub(crate) async fn person_by_psn_no(&self, psn_no: &str) -> ServiceResult<Person> {
+        self.store
+            .person_by_hash_prefix(psn_no)
+            .await?
+            .ok_or_else(|| Refusal::not_found("person_not_found", format!("there is no insured person {psn_no}")).into())
+    }
+
+    /// R-SET-10: suspended insurance gets no fund payment.
+    pub(crate) fn check_insured(person: &Person) -> ServiceResult<()> {
+        if person.flags.iter().any(|f| f == "insurance_suspended") {
+            return Err(Refusal::conflict("insurance_suspended", "the person's insurance is suspended; the fund pays nothing until it is resumed").into());
+        }
+        Ok(())
+    }
+}
