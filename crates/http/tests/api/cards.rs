@@ -7,23 +7,23 @@ use yikatong_store::testing::TestDb;
 
 use super::{SSN, TestApp, assert_problem, spawn_app};
 
-const OTHER: &str = "11010219900307123X";
+pub(crate) const OTHER: &str = "11010219900307123X";
 const VENDOR_CODE: &str = "110000D15600000500000000000000AB";
 
 /// Tokens for each role the scenarios use.
-struct Roles {
-    clerk: String,
-    unit: String,
-    hotline: String,
-    kiosk: String,
-    holder: String,
-    institution: String,
-    bank: String,
-    vendor: String,
+pub(crate) struct Roles {
+    pub(crate) clerk: String,
+    pub(crate) unit: String,
+    pub(crate) hotline: String,
+    pub(crate) kiosk: String,
+    pub(crate) holder: String,
+    pub(crate) institution: String,
+    pub(crate) bank: String,
+    pub(crate) vendor: String,
 }
 
 impl TestApp {
-    async fn roles(&self) -> Roles {
+    pub(crate) async fn roles(&self) -> Roles {
         Roles {
             clerk: self.token(json!({"role": "clerk", "outlet": "O1"})).await,
             unit: self.token(json!({"role": "unit", "unit": "U1"})).await,
@@ -36,19 +36,19 @@ impl TestApp {
         }
     }
 
-    async fn set_now(&self, rfc3339: &str) {
+    pub(crate) async fn set_now(&self, rfc3339: &str) {
         let (s, v) = self.call("PUT", "/v1/test/clock", None, Some(json!({"now": rfc3339}))).await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 
-    async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
         let (s, v) = self.call(method, path, Some(token), body).await;
         assert!(s.is_success(), "{method} {path}: {s} {v}");
         v
     }
 
     /// Applies, produces, dispatches and (for `produced` cards) returns the card id.
-    async fn produced_card(&self, r: &Roles, ssn: &str, financial: bool) -> i64 {
+    pub(crate) async fn produced_card(&self, r: &Roles, ssn: &str, financial: bool) -> i64 {
         let card = self.ok("POST", &format!("/v1/persons/{ssn}/cards"), &r.clerk, Some(json!({"financial": financial}))).await;
         let id = card["id"].as_i64().unwrap();
         assert_eq!(card["state"], "applied");
@@ -60,7 +60,7 @@ impl TestApp {
     }
 
     /// Cuts a batch (which takes every applied card) and produces `id` in it.
-    async fn produce(&self, r: &Roles, id: i64) {
+    pub(crate) async fn produce(&self, r: &Roles, id: i64) {
         let batch = self.ok("POST", "/v1/production-batches", &self.operator, Some(json!({"region": "beijing"}))).await;
         let batch_id = batch["id"].as_i64().unwrap();
         assert!(batch["card_ids"].as_array().unwrap().contains(&json!(id)), "{batch}");
@@ -73,7 +73,7 @@ impl TestApp {
     }
 
     /// A first card, handed over by the unit and started at the hospital.
-    async fn active_card(&self, r: &Roles, financial: bool) -> i64 {
+    pub(crate) async fn active_card(&self, r: &Roles, financial: bool) -> i64 {
         let id = self.produced_card(r, SSN, financial).await;
         self.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.unit, Some(json!({}))).await;
         let card = self.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
@@ -81,17 +81,17 @@ impl TestApp {
         id
     }
 
-    async fn card(&self, id: i64) -> Value {
+    pub(crate) async fn card(&self, id: i64) -> Value {
         self.ok("GET", &format!("/v1/cards/{id}"), &self.operator, None).await
     }
 
-    async fn outbox_topics(&self) -> Vec<String> {
+    pub(crate) async fn outbox_topics(&self) -> Vec<String> {
         let v = self.ok("GET", "/v1/outbox", &self.operator, None).await;
         v.as_array().unwrap().iter().map(|m| m["topic"].as_str().unwrap().to_string()).collect()
     }
 }
 
-async fn start(db: TestDb) -> (TestApp, Roles) {
+pub(crate) async fn start(db: TestDb) -> (TestApp, Roles) {
     let app = spawn_app(db).await;
     app.seed().await;
     app.set_now("2026-03-02T10:00:00+08:00").await;

@@ -1,0 +1,289 @@
+//! Settlement through the national HIS interface, with request shapes as public HIS
+//! client code builds them (envelope, `{"data":…}`, `{"feedetail":[…]}`,
+//! `{"mdtrtinfo":…,"diseinfo":[…]}`), on both databases.
+
+use serde_json::{Value, json};
+use yikatong_store::on_both_databases;
+use yikatong_store::testing::TestDb;
+
+use super::cards::{Roles, start};
+use super::{SSN, TestApp, assert_problem};
+
+const VENDOR_CODE: &str = "110000D15600000500000000000000AB";
+
+impl TestApp {
+    /// One call of the national interface with the envelope HIS software sends.
+    async fn his(&self, token: &str, infno: &str, msgid: &str, input: Value) -> Value {
+        let body = json!({
+            "infno": infno,
+            "msgid": msgid,
+            "mdtrtarea_admvs": "110000",
+            "insuplc_admdvs": "110000",
+            "recer_sys_code": "FSI_LOCAL",
+            "dev_no": "",
+            "dev_safe_info": "",
+            "cainfo": "",
+            "signtype": "SM3",
+            "infver": "V1.0",
+            "opter_type": "1",
+            "opter": "001",
+            "opter_name": "收费员",
+            "inf_time": "2026-03-02 10:00:00",
+            "fixmedins_code": "H1",
+            "fixmedins_name": "示范医院",
+            "sign_no": "",
+            "input": input,
+        });
+        let res = self.client.post(format!("{}/fsi/api/rsfComIfsService/callService", self.base)).bearer_auth(token).json(&body).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        res.json().await.unwrap()
+    }
+
+    async fn his_ok(&self, token: &str, infno: &str, msgid: &str, input: Value) -> Value {
+        let v = self.his(token, infno, msgid, input).await;
+        assert_eq!(v["infcode"], 0, "{infno}: {v}");
+        assert!(v["inf_refmsgid"].as_str().unwrap().starts_with("110000"));
+        assert_eq!(v["refmsg_time"].as_str().unwrap().len(), 17);
+        v["output"].clone()
+    }
+
+    async fn his_refused(&self, token: &str, infno: &str, msgid: &str, input: Value, code: &str) -> String {
+        let v = self.his(token, infno, msgid, input).await;
+        assert_eq!(v["infcode"], -1, "{infno}: {v}");
+        let msg = v["err_msg"].as_str().unwrap().to_string();
+        assert!(msg.contains(&format!("[{code}]")), "{msg}");
+        msg
+    }
+
+    async fn catalogue(&self) {
+        let (s, v) = self
+            .op(
+                "POST",
+                "/v1/catalog/items",
+                Some(json!([
+                    {"code": "DIAG", "name": "门诊诊察费", "kind": "diagnosis_fee", "class": "A"},
+                    {"code": "A1", "name": "阿莫西林胶囊", "kind": "drug", "class": "A"},
+                    {"code": "B1", "name": "乙类药品", "kind": "drug", "class": "B"},
+                    {"code": "C1", "name": "丙类治疗", "kind": "treatment", "class": "C"},
+                    {"code": "A2", "name": "限价药品", "kind": "drug", "class": "A", "price_ceiling_fen": 8000},
+                ])),
+            )
+            .await;
+        assert_eq!(s.as_u16(), 201, "{v}");
+    }
+
+    /// 1101 then 2201 and 2203A with the card; returns (psn_no, mdtrt_id).
+    async fn register(&self, inst: &str, card_id: i64, tag: &str) -> (String, String) {
+        let out = self.his_ok(inst, "1101", &format!("H1202603021000{tag}01"), json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card_id:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
+        let psn_no = out["baseinfo"]["psn_no"].as_str().unwrap().to_string();
+        let reg = self
+            .his_ok(inst, "2201", &format!("H1202603021000{tag}02"), json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card_id:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": format!("MZ{tag}"), "atddr_no": "D001", "dr_name": "李医生", "dept_code": "A01", "dept_name": "内科", "caty": "A03"}}))
+            .await;
+        let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_string();
+        self.his_ok(inst, "2203A", &format!("H1202603021000{tag}03"), json!({"mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "med_type": "11", "begntime": "2026-03-02 10:00:00", "main_cond_dscr": "", "dise_codg": "J06.900", "dise_name": "急性上呼吸道感染"}, "diseinfo": [{"diag_type": "1", "diag_srt_no": "1", "diag_code": "J06.900", "diag_name": "急性上呼吸道感染", "diag_dept": "内科", "dise_dor_no": "D001", "dise_dor_name": "李医生", "diag_time": "2026-03-02 10:05:00", "vali_flag": "1"}]})).await;
+        (psn_no, mdtrt_id)
+    }
+
+    async fn upload(&self, inst: &str, mdtrt_id: &str, psn_no: &str, msgid: &str, lines: &[(&str, &str, Value, Value, &str)]) -> Value {
+        let feedetail: Vec<Value> = lines
+            .iter()
+            .map(|(sn, code, cnt, pric, amt)| json!({"feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "B001", "dise_codg": "", "rxno": "", "rx_circ_flag": "0", "fee_ocur_time": "2026-03-02 10:10:00", "med_list_codg": code, "medins_list_codg": code, "det_item_fee_sumamt": amt, "cnt": cnt, "pric": pric, "sin_dos_dscr": "", "used_frqu_dscr": "", "prd_days": 1, "medc_way_dscr": "", "bilg_dept_codg": "A01", "bilg_dept_name": "内科", "bilg_dr_codg": "D001", "bilg_dr_name": "李医生", "hosp_appr_flag": "1"}))
+            .collect();
+        self.his(inst, "2204", msgid, json!({"feedetail": feedetail})).await
+    }
+
+    #[allow(clippy::too_many_arguments)] // the 2206/2207 fields a test varies
+    async fn settle(&self, inst: &str, infno: &str, msgid: &str, psn_no: &str, mdtrt_id: &str, total: &str, acct: &str) -> Value {
+        self.his(inst, infno, msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": "", "med_type": "11", "medfee_sumamt": total, "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B001", "acct_used_flag": acct, "insutype": "310", "invono": "", "fulamt_ownpay_amt": "0", "overlmt_selfpay": "0", "preselfpay_amt": "0", "inscp_scp_amt": "0"}})).await
+    }
+
+    async fn balance(&self) -> i64 {
+        self.ok("GET", &format!("/v1/persons/{SSN}/account"), &self.operator, None).await["balance_fen"].as_i64().unwrap()
+    }
+}
+
+async fn ready(db: TestDb) -> (TestApp, Roles, i64) {
+    let (app, r) = start(db).await;
+    app.catalogue().await;
+    let card = app.active_card(&r, false).await;
+    app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 50000, "reason": "transfer from Tianjin", "kind": "transfer_in"}))).await;
+    (app, r, card)
+}
+
+/// The golden receipt of the core tests, through the interface.
+const GOLDEN_LINES: [(&str, &str, &str, &str, &str); 5] = [("1", "DIAG", "1", "50", "50.00"), ("2", "A1", "2", "1500", "3000.00"), ("3", "B1", "1.0000", "200.000000", "200.00"), ("4", "C1", "1", "100", "100.00"), ("5", "A2", "3", "100", "300.00")];
+
+fn golden() -> Vec<(&'static str, &'static str, Value, Value, &'static str)> {
+    // cnt and pric arrive as JSON numbers from some clients and as strings from others.
+    GOLDEN_LINES.iter().enumerate().map(|(i, (sn, code, cnt, pric, amt))| if i % 2 == 0 { (*sn, *code, json!(cnt.parse::<f64>().unwrap()), json!(pric.parse::<f64>().unwrap()), *amt) } else { (*sn, *code, json!(cnt), json!(pric), *amt) }).collect()
+}
+
+on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let sign = app.his_ok(&r.institution, "9001", "H120260302100000000001", json!({"signIn": {"opter_no": "001", "mac": "00-11", "ip": "10.0.0.1"}})).await;
+    assert!(!sign["signinoutb"]["sign_no"].as_str().unwrap().is_empty());
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "AA").await;
+    // 1101 shows the person with the account balance, masked.
+    let info = app.his_ok(&r.institution, "1101", "H120260302100000000002", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "card_sn": "", "begntime": "", "psn_cert_type": "01", "certno": SSN, "psn_name": ""}})).await;
+    assert_eq!((info["baseinfo"]["psn_no"].as_str(), info["baseinfo"]["certno"].as_str(), info["baseinfo"]["gend"].as_str()), (Some(psn_no.as_str()), Some("110105********002X"), Some("2")));
+    assert_eq!((info["insuinfo"][0]["balc"].as_str(), info["insuinfo"][0]["insutype"].as_str(), info["insuinfo"][0]["psn_type"].as_str()), (Some("500.00"), Some("310"), Some("1101")));
+    let up = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302100000000003", &golden()).await;
+    assert_eq!(up["infcode"], 0, "{up}");
+    let result = &up["output"]["result"];
+    assert_eq!((result[2]["preselfpay_amt"].as_str(), result[2]["chrgitm_lv"].as_str(), result[2]["selfpay_prop"].as_str()), (Some("20.00"), Some("02"), Some("0.1000")));
+    assert_eq!((result[4]["overlmt_amt"].as_str(), result[4]["pric_uplmt_amt"].as_str()), (Some("60.00"), Some("80.00")));
+    // 2206 previews and books nothing.
+    let pre = app.settle(&r.institution, "2206", "H120260302100000000004", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    assert_eq!(pre["infcode"], 0, "{pre}");
+    assert_eq!(pre["output"]["setlinfo"]["hifp_pay"], "1136.00");
+    assert_eq!(app.balance().await, 50000);
+    let out = app.settle(&r.institution, "2207", "H120260302100000000005", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    assert_eq!(out["infcode"], 0, "{out}");
+    let s = &out["output"]["setlinfo"];
+    for (field, want) in [
+        ("medfee_sumamt", "3650.00"),
+        ("fulamt_ownpay_amt", "148.00"),
+        ("overlmt_selfpay", "60.00"),
+        ("preselfpay_amt", "20.00"),
+        ("inscp_scp_amt", "3420.00"),
+        ("act_pay_dedc", "1800.00"),
+        ("hifp_pay", "1136.00"),
+        ("fund_pay_sumamt", "1136.00"),
+        ("psn_part_amt", "2514.00"),
+        ("acct_pay", "500.00"),
+        ("psn_cash_pay", "2014.00"),
+        ("balc", "0.00"),
+        ("hifob_pay", "0.00"),
+    ] {
+        assert_eq!(s[field], want, "{field}: {s}");
+    }
+    assert_eq!((s["pool_prop_selfpay"].as_str(), s["certno"].as_str(), s["clr_optins"].as_str()), (Some("0.7000"), Some("110105********002X"), Some("110000")));
+    assert_eq!(out["output"]["setldetail"][0]["fund_pay_type"], "310100");
+    let setl_id = s["setl_id"].as_str().unwrap().to_string();
+    assert_eq!(app.balance().await, 0);
+    // A repeated msgid gets the first answer and books nothing twice.
+    let again = app.settle(&r.institution, "2207", "H120260302100000000005", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    assert_eq!(again, out);
+    let account = app.ok("GET", &format!("/v1/persons/{SSN}/account"), &r.holder, None).await;
+    assert_eq!(account["entries"].as_array().unwrap().len(), 2, "{account}");
+    assert_eq!(account["entries"][1]["amount_fen"], -50000);
+    // 5203 finds it; the operator sees its trace.
+    let q = app.his_ok(&r.institution, "5203", "H120260302100000000006", json!({"data": {"psn_no": psn_no, "setl_id": setl_id, "mdtrt_id": mdtrt_id}})).await;
+    assert_eq!(q["setlinfo"]["psn_cash_pay"], "2014.00");
+    let trace = app.ok("GET", &format!("/v1/settlements/{setl_id}/trace"), &app.operator, None).await;
+    assert_eq!((trace["receipt"]["total_fen"].as_i64(), trace["receipt"]["self_pay_2_fen"].as_i64(), trace["receipt"]["own_expense_fen"].as_i64()), (Some(365000), Some(2000), Some(20800)));
+    let steps = trace["trace"].as_array().unwrap();
+    assert!(steps.iter().any(|t| t["parameter"] == "outpatient.fund_ratio.in_service.hospital" && t["value"] == "7000" && t["from"] == "2001-04-01"), "{trace}");
+    let (s_, v) = app.call("GET", &format!("/v1/settlements/{setl_id}/trace"), Some(&r.clerk), None).await;
+    assert_problem(s_, &v, 403, "not_allowed_on_channel");
+    // The card's history shows its use.
+    let events = app.ok("GET", &format!("/v1/cards/{card}/events"), &app.operator, None).await;
+    assert!(events.as_array().unwrap().iter().any(|e| e["type"] == "used_for_settlement"));
+});
+
+on_both_databases!(r_set_7_reversal_restores_year_totals_and_account_exactly, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "BB").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302110000000001", &golden()).await;
+    let first = app.settle(&r.institution, "2207", "H120260302110000000002", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    let setl_id = first["output"]["setlinfo"]["setl_id"].as_str().unwrap().to_string();
+    let rev = app.his_ok(&r.institution, "2208", "H120260302110000000003", json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})).await;
+    assert_eq!((rev["setlinfo"]["medfee_sumamt"].as_str(), rev["setlinfo"]["acct_pay"].as_str(), rev["setlinfo"]["setl_stas"].as_str()), (Some("-3650.00"), Some("-500.00"), Some("reversed")));
+    assert_eq!(app.balance().await, 50000, "the account is restored");
+    app.his_refused(&r.institution, "2208", "H120260302110000000004", json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}}), "already_reversed").await;
+    // Settled again, the receipt is the same: the deductible and cap were restored.
+    let second = app.settle(&r.institution, "2207", "H120260302110000000005", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    for f in ["act_pay_dedc", "hifp_pay", "acct_pay", "psn_cash_pay"] {
+        assert_eq!(second["output"]["setlinfo"][f], first["output"]["setlinfo"][f], "{f}");
+    }
+});
+
+on_both_databases!(r_set_10_refusals_name_the_reason, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "CC").await;
+    let unknown = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302120000000001", &[("1", "NOPE", json!("1"), json!("10"), "10.00")]).await;
+    assert!(unknown["err_msg"].as_str().unwrap().contains("[unknown_catalog_code]"), "{unknown}");
+    let wrong = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302120000000002", &[("1", "A1", json!("3"), json!("12.345678"), "37.03")]).await;
+    assert!(wrong["err_msg"].as_str().unwrap().contains("[amount_mismatch]"), "{wrong}");
+    assert!(wrong["err_msg"].as_str().unwrap().contains("37.04"), "{wrong}");
+    app.his_refused(&r.institution, "2207", "H120260302120000000003", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "0"}}), "no_fee_lines").await;
+    let ok = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302120000000004", &[("1", "A1", json!("3"), json!("12.345678"), "37.04")]).await;
+    assert_eq!(ok["infcode"], 0, "{ok}");
+    // Pre-lost card: refused with the reason, nothing booked.
+    app.ok("POST", &format!("/v1/cards/{card}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    let msg = app.his_refused(&r.institution, "2207", "H120260302120000000005", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "medfee_sumamt": "37.04"}}), "card_pre_lost").await;
+    assert!(msg.contains("pre-lost until"), "{msg}");
+    app.ok("DELETE", &format!("/v1/cards/{card}/pre-loss"), &r.clerk, None).await;
+    app.his_refused(&r.institution, "2207", "H120260302120000000006", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "medfee_sumamt": "99.00"}}), "amount_mismatch").await;
+    // Out of step, then suspended insurance.
+    app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &r.unit, Some(json!({"category": "retired"}))).await;
+    app.his_refused(&r.institution, "2207", "H120260302120000000007", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1"}}), "card_out_of_step").await;
+    app.ok("POST", &format!("/v1/cards/{card}/synchronisation"), &r.clerk, None).await;
+    app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &app.operator, Some(json!({"flags": ["insurance_suspended"]}))).await;
+    app.his_refused(&r.institution, "2207", "H120260302120000000008", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1"}}), "insurance_suspended").await;
+    assert_eq!(app.balance().await, 50000);
+    // Another institution neither sees nor settles this visit; a token speaks only for its own institution.
+    app.ok("POST", "/v1/institutions", &app.operator, Some(json!({"code": "H2", "name": "另一医院", "region": "beijing", "level": "2"}))).await;
+    let other = app.token(json!({"role": "institution", "institution": "H2"})).await;
+    app.his_refused(&other, "2207", "H120260302120000000009", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id}}), "wrong_institution").await;
+    app.his_refused(&r.clerk, "9001", "H120260302120000000010", json!({}), "not_allowed_on_channel").await;
+    app.his_refused(&r.institution, "9999", "H120260302120000000011", json!({}), "unknown_transaction").await;
+    // The same msgid for a different request is refused.
+    app.his_refused(&r.institution, "2202", "H120260302120000000011", json!({"data": {"mdtrt_id": mdtrt_id}}), "msgid_reused").await;
+});
+
+on_both_databases!(r_act_1_first_swipe_at_registration_starts_the_social_zone, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.catalogue().await;
+    let card = app.produced_card(&r, SSN, false).await;
+    app.ok("POST", &format!("/v1/cards/{card}/hand-over"), &r.unit, Some(json!({}))).await;
+    assert_eq!(app.card(card).await["state"], "issued");
+    app.register(&r.institution, card, "DD").await;
+    assert_eq!(app.card(card).await["state"], "active");
+});
+
+on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_deductible_twice, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let body = |reason: &str, amount: i64| json!({"ssn": SSN, "institution_code": "H1", "visit_date": "2026-02-10", "reason": reason, "lines": [{"code": "A1", "quantity": "1", "unit_price": format!("{}.00", amount / 100), "amount_fen": amount}]});
+    let (s, v) = app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(body("vacation", 100000))).await;
+    assert_problem(s, &v, 422, "invalid_reason");
+    let manual = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(body("before_card", 100000))).await;
+    assert_eq!((manual["kind"].as_str(), manual["deductible_fen"].as_i64(), manual["fund_fen"].as_i64(), manual["account_fen"].as_i64()), (Some("manual"), Some(100000), Some(0), Some(0)));
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "EE").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302130000000001", &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
+    let out = app.settle(&r.institution, "2207", "H120260302130000000002", &psn_no, &mdtrt_id, "1000.00", "0").await;
+    assert_eq!(out["output"]["setlinfo"]["act_pay_dedc"], "800.00", "only what is left of 1,800");
+    assert_eq!(out["output"]["setlinfo"]["hifp_pay"], "140.00", "70 % of 200");
+});
+
+// Fifty settlements of one person at once never use the deductible or the account twice.
+on_both_databases!(parallel_settlements_of_one_person_use_deductible_and_account_once, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let app = std::sync::Arc::new(app);
+    let mut visits = Vec::new();
+    for i in 0..50 {
+        let (psn_no, mdtrt_id) = app.register(&r.institution, card, &format!("{i:02}")).await;
+        let up = app.upload(&r.institution, &mdtrt_id, &psn_no, &format!("H1202603021400000000{i:02}"), &[("1", "A1", json!("1"), json!("100"), "100.00")]).await;
+        assert_eq!(up["infcode"], 0);
+        visits.push((psn_no, mdtrt_id));
+    }
+    let mut tasks = Vec::new();
+    for (i, (psn_no, mdtrt_id)) in visits.into_iter().enumerate() {
+        let (app, inst) = (app.clone(), r.institution.clone());
+        tasks.push(tokio::spawn(async move { app.settle(&inst, "2207", &format!("H1202603021500000000{i:02}"), &psn_no, &mdtrt_id, "100.00", "1").await }));
+    }
+    let (mut dedc, mut acct, mut fund) = (0i64, 0i64, 0i64);
+    for t in tasks {
+        let v = t.await.unwrap();
+        assert_eq!(v["infcode"], 0, "{v}");
+        let s = &v["output"]["setlinfo"];
+        let fen = |f: &str| yikatong_core::money::Fen::parse_yuan(s[f].as_str().unwrap()).unwrap().0;
+        dedc += fen("act_pay_dedc");
+        acct += fen("acct_pay");
+        fund += fen("hifp_pay");
+    }
+    assert_eq!(dedc, 180000, "the 1,800 deductible is used exactly once in all");
+    assert_eq!(fund, 224000, "70 % of the 3,200 above it");
+    assert_eq!(acct, 50000, "the account pays its 500 once");
+    assert_eq!(app.balance().await, 0);
+});
