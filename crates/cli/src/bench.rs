@@ -48,6 +48,27 @@ pub enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "postgres")]
         backends: Vec<String>,
     },
+    /// Full outpatient visits (1101, 2201, 2204 with 5 lines, 2206, 2207) through the
+    /// national interface with concurrent cashiers, beside pgbench's TPC-B-like script
+    /// with the same client count on the same PostgreSQL server.
+    Settle {
+        /// Visits per cashier.
+        #[arg(long, default_value_t = 100)]
+        visits: usize,
+        /// Concurrent cashiers (and pgbench clients).
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds pgbench runs.
+        #[arg(long, default_value_t = 10)]
+        pgbench_seconds: u32,
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        postgres: String,
+    },
+    /// The pure settlement engine: receipts per second on one core.
+    SettleEngine {
+        #[arg(long, default_value_t = 1_000_000)]
+        receipts: usize,
+    },
 }
 
 fn parse_backend(name: &str) -> Result<Backend, String> {
@@ -59,13 +80,13 @@ fn parse_backend(name: &str) -> Result<Backend, String> {
 }
 
 /// A server on a loopback port for one benchmark, stopped when dropped.
-struct BenchServer {
-    base: String,
+pub(crate) struct BenchServer {
+    pub(crate) base: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl BenchServer {
-    async fn start(service: Arc<yikatong_service::Service>) -> Result<BenchServer, String> {
+    pub(crate) async fn start(service: Arc<yikatong_service::Service>) -> Result<BenchServer, String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
         let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -135,12 +156,14 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
             println!("aim: the API at no less than half the baseline's rate (ratio >= 0.50)");
             if failed.is_empty() { Ok(()) } else { Err(format!("the benchmark could not run on: {}", failed.join(", "))) }
         }
+        BenchCommand::Settle { visits, concurrency, pgbench_seconds, postgres } => crate::bench_settle::run(visits, concurrency, pgbench_seconds, &postgres).await,
+        BenchCommand::SettleEngine { receipts } => crate::bench_settle::engine(receipts),
     }
 }
 
 /// Active cards for the benchmark, made through the service as in life; returns them
 /// and a clerk token of their outlet.
-async fn active_cards(service: &yikatong_service::Service, count: usize) -> Result<(Vec<i64>, String), String> {
+pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usize) -> Result<(Vec<i64>, String), String> {
     use yikatong_service::NewInstitution;
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)?;
@@ -217,11 +240,11 @@ async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: u
     result
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-struct RegistryResult {
+pub(crate) struct RegistryResult {
     api_rate: f64,
     baseline_rate: f64,
     p50: Duration,

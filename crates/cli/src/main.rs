@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_settle;
 mod config;
 mod demo;
 mod serve;

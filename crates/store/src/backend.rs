@@ -525,6 +525,20 @@ macro_rules! store_impl {
                 row.map(|r| item_from_row(&r)).transpose()
             }
 
+            async fn catalog_items(&self, codes: &[String]) -> StoreResult<Vec<CatalogItem>> {
+                if codes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("SELECT * FROM catalog_items WHERE code IN ({})", marks.join(", "));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for c in codes {
+                    q = q.bind(c);
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                rows.iter().map(item_from_row).collect()
+            }
+
             async fn insert_visit(&self, v: &VisitRecord) -> StoreResult<()> {
                 sqlx::query("INSERT INTO visits (mdtrt_id, institution, person_hash, card_id, ipt_otp_no, state, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(&v.mdtrt_id)

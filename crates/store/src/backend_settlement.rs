@@ -76,13 +76,10 @@ macro_rules! settlement_impl {
         }
 
         impl BackendCardTx {
+            /// One statement creates the row when missing and locks it (an upsert's
+            /// update takes the row lock on PostgreSQL; SQLite's write lock is held).
             async fn tx_lock_year_totals(&mut self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
-                sqlx::query("INSERT INTO year_totals (person_hash, year, deductible_used, fund_paid, insured_used) VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING")
-                    .bind(person_hash)
-                    .bind(year)
-                    .execute(&mut *self.tx)
-                    .await?;
-                let row = sqlx::query(lock_sql("SELECT deductible_used, fund_paid, insured_used FROM year_totals WHERE person_hash = $1 AND year = $2"))
+                let row = sqlx::query("INSERT INTO year_totals (person_hash, year, deductible_used, fund_paid, insured_used) VALUES ($1, $2, 0, 0, 0) ON CONFLICT (person_hash, year) DO UPDATE SET deductible_used = year_totals.deductible_used RETURNING deductible_used, fund_paid, insured_used")
                     .bind(person_hash)
                     .bind(year)
                     .fetch_one(&mut *self.tx)

@@ -115,6 +115,8 @@ pub trait Store: Send + Sync {
     /// Inserts or replaces catalogue items in one transaction; returns how many.
     async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64>;
     async fn catalog_item(&self, code: &str) -> StoreResult<Option<CatalogItem>>;
+    /// The items of these codes, in one query (codes not in the catalogue are absent).
+    async fn catalog_items(&self, codes: &[String]) -> StoreResult<Vec<CatalogItem>>;
     async fn insert_visit(&self, v: &VisitRecord) -> StoreResult<()>;
     async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
     async fn update_visit(&self, v: &VisitRecord) -> StoreResult<()>;

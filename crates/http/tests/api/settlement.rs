@@ -176,9 +176,9 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     assert!(steps.iter().any(|t| t["parameter"] == "outpatient.fund_ratio.in_service.hospital" && t["value"] == "7000" && t["from"] == "2001-04-01"), "{trace}");
     let (s_, v) = app.call("GET", &format!("/v1/settlements/{setl_id}/trace"), Some(&r.clerk), None).await;
     assert_problem(s_, &v, 403, "not_allowed_on_channel");
-    // The card's history shows its use.
+    // The card's social zone was in use: its history shows the start at this institution.
     let events = app.ok("GET", &format!("/v1/cards/{card}/events"), &app.operator, None).await;
-    assert!(events.as_array().unwrap().iter().any(|e| e["type"] == "used_for_settlement"));
+    assert!(events.as_array().unwrap().iter().any(|e| e["type"] == "zone_activated" && e["place"] == "H1"));
 });
 
 on_both_databases!(r_set_7_reversal_restores_year_totals_and_account_exactly, |db: TestDb| async move {

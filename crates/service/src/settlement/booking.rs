@@ -9,7 +9,6 @@ use serde::Deserialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
 use yikatong_core::card::rules::usable_for_settlement;
-use yikatong_core::card::{CardEvent, apply};
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
@@ -104,15 +103,19 @@ impl Service {
         self.policies.region(region).map(|r| r.admdvs.clone()).unwrap_or_default()
     }
 
-    async fn priced_lines(&self, lines: impl Iterator<Item = FeeLine>) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
-        let mut out = Vec::new();
-        for l in lines {
-            let item = self.store.catalog_item(&l.code).await?.ok_or_else(|| {
-                ServiceError::from(Refusal::bad_input("unknown_catalog_code", format!("fee line {}: {} is not in the medical-insurance catalogue", l.sn, l.code)))
-            })?;
-            out.push((l, item));
-        }
-        Ok(out)
+    pub(crate) async fn priced_lines(&self, lines: impl Iterator<Item = FeeLine>) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
+        let lines: Vec<FeeLine> = lines.collect();
+        let mut codes: Vec<String> = lines.iter().map(|l| l.code.clone()).collect();
+        codes.sort();
+        codes.dedup();
+        let items: std::collections::HashMap<String, CatalogItem> = self.store.catalog_items(&codes).await?.into_iter().map(|i| (i.code.clone(), i)).collect();
+        lines
+            .into_iter()
+            .map(|l| match items.get(&l.code) {
+                Some(item) => Ok((l, item.clone())),
+                None => Err(Refusal::bad_input("unknown_catalog_code", format!("fee line {}: {} is not in the medical-insurance catalogue", l.sn, l.code)).into()),
+            })
+            .collect()
     }
 
     /// Runs the engine for `person` inside `tx` (whose person row is locked).
@@ -168,11 +171,12 @@ impl Service {
         if let Some(sent) = req.medfee_sumamt.filter(|s| *s != total) {
             return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the visit's unsettled lines add up to {total}")).into());
         }
-        let level = InstitutionLevel::parse(&self.require_institution(&institution).await?.level)?;
+        let level = match visit.data.get("institution_level").and_then(|l| l.as_str()) {
+            Some(l) => InstitutionLevel::parse(l)?,
+            None => InstitutionLevel::parse(&self.require_institution(&institution).await?.level)?,
+        };
         let date = visit_date(&visit);
         let now = self.clock.now();
-        let meta = self.meta(who);
-
         let mut tx = self.store.begin_cards().await?;
         tx.lock_person(&visit.person_hash).await?;
         let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
@@ -198,9 +202,9 @@ impl Service {
                 tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(&setl_id), &format!("outpatient settlement at {institution}")).await?;
             }
             tx.settle_fee_lines(&visit.mdtrt_id, Some(&setl_id), None).await?;
-            let event = CardEvent::UsedForSettlement { institution: institution.clone() };
-            let card_after = apply(card, &event);
-            tx.record(&card_after, &[event], &meta).await?;
+            // The card stays locked until the commit, so a pre-loss reported meanwhile
+            // waits for it and a settlement never follows a pre-loss; the settlement
+            // record (through its visit) is the card's record of use.
             tx.commit().await?;
             tracing::info!(setl_id = %setl_id, total = %receipt.total, fund = %receipt.fund_pay_sumamt, "settled");
         }

@@ -120,8 +120,11 @@ impl Service {
             _ => None,
         };
         let now = self.clock.now();
+        let level = self.require_institution(&institution).await?.level;
         let mut data = reg.extra.clone();
         if let Some(o) = data.as_object_mut() {
+            // The institution's level as of registration prices the whole visit.
+            o.insert("institution_level".into(), serde_json::json!(level));
             o.insert("insutype".into(), serde_json::json!(reg.insutype));
             o.insert("begntime".into(), serde_json::json!(reg.begntime));
             o.insert("mdtrt_cert_type".into(), serde_json::json!(reg.mdtrt_cert_type));
@@ -197,16 +200,18 @@ impl Service {
         let person = self.store.get_person_by_hash(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         let policy = self.policies.region(&person.region)?;
         let date = super::booking::visit_date(&visit);
-        let mut stored = Vec::with_capacity(lines.len());
-        let mut results = Vec::with_capacity(lines.len());
+        let mut parsed = Vec::with_capacity(lines.len());
         for l in lines {
             let qty_e4 = parse_fixed(&l.qty, 4).ok_or_else(|| bad("invalid_fee_line", format!("fee line {}: cnt {:?} is not a number with at most 4 decimals", l.sn, l.qty)))?;
             let price_e6 = parse_fixed(&l.price, 6).ok_or_else(|| bad("invalid_fee_line", format!("fee line {}: pric {:?} is not a number with at most 6 decimals", l.sn, l.price)))?;
             let amount = Fen::parse_yuan(&l.amount).ok_or_else(|| bad("invalid_fee_line", format!("fee line {}: det_item_fee_sumamt {:?} is not an amount in yuan", l.sn, l.amount)))?;
-            let item = self.store.catalog_item(&l.code).await?.ok_or_else(|| {
-                ServiceError::from(Refusal::bad_input("unknown_catalog_code", format!("fee line {}: {} is not in the medical-insurance catalogue", l.sn, l.code)))
-            })?;
-            let line = FeeLine { sn: l.sn.clone(), code: l.code.clone(), qty_e4, price_e6, amount };
+            parsed.push(FeeLine { sn: l.sn.clone(), code: l.code.clone(), qty_e4, price_e6, amount });
+        }
+        let mut stored = Vec::with_capacity(lines.len());
+        let mut results = Vec::with_capacity(lines.len());
+        for (line, item) in self.priced_lines(parsed.into_iter()).await? {
+            let (qty_e4, price_e6, amount) = (line.qty_e4, line.price_e6, line.amount);
+            let l = &line;
             let split = split_line(policy, date, &line, &item, &mut Vec::new())?;
             stored.push(StoredFeeLine { sn: l.sn.clone(), chrg_bchno: chrg_bchno.into(), code: l.code.clone(), qty_e4, price_e6, amount_fen: amount.0, setl_id: None });
             results.push(LineResult { kind: item.kind, qty_e4, price_e6, split });

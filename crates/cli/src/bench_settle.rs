@@ -1,0 +1,230 @@
+//! `ykt bench settle` and `ykt bench settle-engine`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use yikatong_core::clock::SystemClock;
+use yikatong_core::money::Fen;
+use yikatong_core::policy::PolicySet;
+use yikatong_core::registry::InstitutionLevel;
+use yikatong_core::settlement::catalog::line_product;
+use yikatong_core::settlement::{CatalogItem, FeeLine, ItemClass, ItemKind, SettlementInput, YearTotals, settle};
+use yikatong_service::{NewCatalogItem, TokenRequest};
+use yikatong_store::DataKey;
+use yikatong_store::testing::{Backend, fresh_url};
+
+use crate::bench::{BenchServer, active_cards, ms};
+use crate::config;
+
+/// The five lines of every benchmark visit: code, quantity, price, amount (yuan).
+const LINES: [(&str, &str, &str, &str); 5] = [("DIAG", "1", "50", "50.00"), ("A1", "2", "15.5", "31.00"), ("B1", "1", "200", "200.00"), ("C1", "1", "100", "100.00"), ("A2", "3", "100", "300.00")];
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
+}
+
+pub async fn run(visits: usize, concurrency: usize, pgbench_seconds: u32, pg: &str) -> Result<(), String> {
+    let concurrency = concurrency.max(1);
+    println!("ykt bench settle: {concurrency} cashiers × {visits} visits (1101, 2201, 2204 × 5 lines, 2206, 2207) on PostgreSQL");
+    let (url, cleanup) = fresh_url(Backend::Postgres, pg).await;
+    let result = settle_run(&url, visits, concurrency).await;
+    let pgbench = pgbench_tps(&url, concurrency, pgbench_seconds);
+    cleanup();
+    let r = result?;
+    println!("{:<28} {:>12} {:>10} {:>10}", "", "per second", "p50", "p99");
+    println!("{:<28} {:>12.0} {:>8.1}ms {:>8.1}ms", "2207 settlements (API)", r.settlements_per_s, ms(r.p50), ms(r.p99));
+    println!("{:<28} {:>12.0}", "whole visits (5 calls each)", r.visits_per_s);
+    match pgbench {
+        Ok(tps) => {
+            println!("{:<28} {:>12.0}", format!("pgbench TPC-B, {concurrency} clients"), tps);
+            println!("ratio 2207 / pgbench: {:.2} (aim ≥ 0.50); 2207 p99 {:.1} ms (aim < 20 ms)", r.settlements_per_s / tps.max(f64::MIN_POSITIVE), ms(r.p99));
+        }
+        Err(e) => println!("pgbench baseline not measured: {e}"),
+    }
+    Ok(())
+}
+
+struct SettleResult {
+    /// 2207 calls per second while the cashiers settle their prepared visits.
+    settlements_per_s: f64,
+    /// Whole visits (all five calls) per second over both phases.
+    visits_per_s: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<SettleResult, String> {
+    let store = config::open_store(url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
+    let service = config::service(store, Arc::new(SystemClock), config::policies(None)?).await?;
+    let e = |e: yikatong_service::ServiceError| e.to_string();
+    let persons = concurrency * 2;
+    let (cards, _) = active_cards(&service, persons).await?;
+    let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)?;
+    let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem { code: code.into(), name: code.into(), kind: kind.into(), class: class.into(), price_ceiling_fen: ceiling };
+    service
+        .add_catalog_items(&op, &[item("DIAG", "diagnosis_fee", "A", None), item("A1", "drug", "A", None), item("B1", "drug", "B", None), item("C1", "treatment", "C", None), item("A2", "drug", "A", Some(8000))])
+        .await
+        .map_err(e)?;
+    for id in &cards {
+        let card = service.store().get_card(*id).await.map_err(|e| e.to_string())?.ok_or("card")?;
+        let person = service.store().get_person_by_hash(&card.person_hash).await.map_err(|e| e.to_string())?.ok_or("person")?;
+        service.credit_account(&op, &person.ssn, 100_000, None, "benchmark").await.map_err(e)?;
+    }
+    let inst = service.issue_token(&TokenRequest { role: "institution".into(), institution: Some("BENCH".into()), ..Default::default() }).await.map_err(e)?.token;
+    let server = BenchServer::start(service.clone()).await?;
+    let client = reqwest::Client::new();
+    let his = Arc::new(His { client, base: server.base.clone(), inst });
+
+    // Phase 1: every cashier reads cards, registers visits, uploads their five lines
+    // and previews the settlement (1101, 2201, 2204, 2206).
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let own: Vec<i64> = cards.iter().skip(w).step_by(concurrency).copied().collect();
+        let his = his.clone();
+        workers.push(tokio::spawn(async move {
+            let mut prepared = Vec::with_capacity(visits);
+            for v in 0..visits {
+                let card = own[v % own.len()];
+                let number = format!("D{card:08}");
+                let sn = format!("110000D156000005{card:016X}");
+                let id = |step: u32| format!("BENCH{w:03}{v:06}{step:02}");
+                let info = his.call("1101", &id(1), json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": number, "card_sn": sn}})).await?;
+                let psn_no = info["baseinfo"]["psn_no"].as_str().unwrap_or_default().to_string();
+                let begntime = chrono::Utc::now().with_timezone(&yikatong_core::clock::shanghai()).format("%Y-%m-%d %H:%M:%S").to_string();
+                let reg = his.call("2201", &id(2), json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": begntime, "mdtrt_cert_type": "03", "mdtrt_cert_no": number, "card_sn": sn, "ipt_otp_no": format!("B{w:03}{v:06}")}})).await?;
+                let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap_or_default().to_string();
+                let lines: Vec<Value> = LINES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (code, cnt, pric, amt))| json!({"feedetl_sn": i.to_string(), "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "1", "med_list_codg": code, "cnt": cnt, "pric": pric, "det_item_fee_sumamt": amt}))
+                    .collect();
+                his.call("2204", &id(3), json!({"feedetail": lines})).await?;
+                let settle_input = json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "681.00", "acct_used_flag": "1", "mdtrt_cert_type": "03", "med_type": "11"}});
+                his.call("2206", &id(4), settle_input.clone()).await?;
+                prepared.push((id(5), settle_input));
+            }
+            Ok::<_, String>(prepared)
+        }));
+    }
+    let mut prepared = Vec::new();
+    for w in workers {
+        prepared.push(w.await.map_err(|e| e.to_string())??);
+    }
+    let prep_secs = started.elapsed().as_secs_f64();
+
+    // Phase 2: the same cashiers settle every visit (2207), concurrently.
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for visits in prepared {
+        let his = his.clone();
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(visits.len());
+            for (msgid, input) in visits {
+                let t = Instant::now();
+                his.call("2207", &msgid, input).await?;
+                lat.push(t.elapsed());
+            }
+            Ok::<_, String>(lat)
+        }));
+    }
+    let mut settle_lat = Vec::new();
+    for w in workers {
+        settle_lat.extend(w.await.map_err(|e| e.to_string())??);
+    }
+    let settle_secs = started.elapsed().as_secs_f64();
+    drop(server);
+    settle_lat.sort();
+    let n = settle_lat.len() as f64;
+    Ok(SettleResult {
+        settlements_per_s: n / settle_secs,
+        visits_per_s: n / (prep_secs + settle_secs),
+        p50: percentile(&settle_lat, 0.50),
+        p99: percentile(&settle_lat, 0.99),
+    })
+}
+
+/// A cashier's HIS: calls the national interface with the envelope.
+struct His {
+    client: reqwest::Client,
+    base: String,
+    inst: String,
+}
+
+impl His {
+    async fn call(&self, infno: &str, msgid: &str, input: Value) -> Result<Value, String> {
+        let body = json!({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": "110000", "insuplc_admdvs": "110000", "infver": "V1.0", "opter_type": "1", "opter": "1", "opter_name": "收费员", "inf_time": "", "fixmedins_code": "BENCH", "fixmedins_name": "基准医院", "sign_no": "", "input": input});
+        let res = self.client.post(format!("{}/fsi/api/rsfComIfsService/callService", self.base)).bearer_auth(&self.inst).json(&body).send().await.map_err(|e| e.to_string())?;
+        let v: Value = res.json().await.map_err(|e| e.to_string())?;
+        if v["infcode"] != 0 {
+            return Err(format!("{infno}: {v}"));
+        }
+        Ok(v["output"].clone())
+    }
+}
+
+/// pgbench's built-in TPC-B-like script on the same server, in a scratch schema.
+fn pgbench_tps(url: &str, clients: usize, seconds: u32) -> Result<f64, String> {
+    let (base, schema) = url.split_once("options[search_path]=").ok_or("no schema in the benchmark URL")?;
+    let base = base.trim_end_matches(['?', '&']);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let libpq = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let run = |args: &[&str]| {
+        std::process::Command::new("pgbench")
+            .args(args)
+            .arg(&libpq)
+            .output()
+            .map_err(|e| format!("cannot run pgbench ({e}); install PostgreSQL's client tools (Debian: postgresql-client)"))
+    };
+    let init = run(&["-i", "-s", "1", "-q"])?;
+    if !init.status.success() {
+        return Err(format!("pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr)));
+    }
+    let clients = clients.to_string();
+    let secs = seconds.to_string();
+    let out = run(&["-n", "-c", &clients, "-j", "2", "-T", &secs])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("pgbench printed no tps: {text}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The pure engine on one core: a million receipts of five lines.
+pub fn engine(receipts: usize) -> Result<(), String> {
+    let set = PolicySet::shipped().map_err(|e| e.to_string())?;
+    let policy = set.region("beijing").map_err(|e| e.to_string())?;
+    let item = |code: &str, kind, class, ceiling| CatalogItem { code: code.into(), name: code.into(), kind, class, price_ceiling_fen: ceiling };
+    let items = [
+        item("DIAG", ItemKind::DiagnosisFee, ItemClass::A, None),
+        item("A1", ItemKind::Drug, ItemClass::A, None),
+        item("B1", ItemKind::Drug, ItemClass::B, None),
+        item("C1", ItemKind::Treatment, ItemClass::C, None),
+        item("A2", ItemKind::Drug, ItemClass::A, Some(8000)),
+    ];
+    let date = "2026-03-02".parse().map_err(|_| "date")?;
+    let mut checksum = 0i64;
+    let mut totals = YearTotals::default();
+    let started = Instant::now();
+    for i in 0..receipts {
+        let lines: Vec<(FeeLine, CatalogItem)> = items
+            .iter()
+            .enumerate()
+            .map(|(k, it)| {
+                let qty_e4 = 10_000 * (1 + (i + k) as i64 % 3);
+                let price_e6 = 1_000_000 * (10 + ((i * 7 + k) % 400) as i64);
+                (FeeLine { sn: k.to_string(), code: it.code.clone(), qty_e4, price_e6, amount: line_product(qty_e4, price_e6) }, it.clone())
+            })
+            .collect();
+        let r = settle(&SettlementInput { policy, date, category: if i % 3 == 0 { "retired" } else { "in_service" }, age: 50, level: InstitutionLevel::Level3, lines: &lines, totals, account_balance: Fen(50_000), use_account: i % 2 == 0 })
+            .map_err(|e| e.to_string())?;
+        checksum = checksum.wrapping_add(r.psn_part_amt.0);
+        totals = if i % 1000 == 0 { YearTotals::default() } else { totals.plus(&r) };
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("ykt bench settle-engine: {receipts} receipts of 5 lines on one core in {secs:.2} s");
+    println!("  {:.0} receipts per second per core ({:.2} µs each; checksum {checksum})", receipts as f64 / secs, secs * 1e6 / receipts as f64);
+    Ok(())
+}
