@@ -250,3 +250,40 @@ fn audit_verify_detects_an_edited_event() {
         assert!(text(&out.stdout).contains(&format!("PROBLEM  card {card_id}: event 1 (applied) was changed")), "{}", text(&out.stdout));
     });
 }
+
+#[test]
+fn catalog_import_of_100000_rows_reports_bad_rows_by_line() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let dir = std::env::temp_dir().join(format!("ykt-cat-{}-{}", std::process::id(), db.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("catalog.csv");
+        let mut csv = String::from("编码,名称,类别,等级,限价分\n");
+        for i in 0..100_000 {
+            match i {
+                10 => csv.push_str("X10,坏行,drug,D,\n"),
+                20 => csv.push_str("X20,\"名称, 带逗号\",pill,A,\n"),
+                30 => csv.push_str("X30,限价,drug,A,abc\n"),
+                _ => csv.push_str(&format!("X{i},\"药品 {i}\",drug,{},{}\n", ["A", "B", "C"][i % 3], if i % 7 == 0 { "1500" } else { "" })),
+            }
+        }
+        std::fs::write(&file, &csv).unwrap();
+        for _ in 0..2 {
+            let out = ykt(&["catalog", "import", file.to_str().unwrap(), "--db", db], Some(&key));
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let stdout = text(&out.stdout);
+            assert!(stdout.contains("catalogue: 99997 rows accepted, 3 refused"), "{stdout}");
+            assert!(stdout.contains("line 12: class must be A, B or C"), "{stdout}");
+            assert!(stdout.contains("line 22: kind must be"), "{stdout}");
+            assert!(stdout.contains("line 32: price ceiling \"abc\""), "{stdout}");
+        }
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = yikatong_store::open(db, yikatong_store::DataKey::from_hex(&key).unwrap()).await.unwrap();
+            let item = store.catalog_item("X14").await.unwrap().unwrap();
+            assert_eq!((item.name.as_str(), item.class.as_str(), item.price_ceiling_fen), ("药品 14", "C", Some(1500)));
+            assert!(store.catalog_item("X10").await.unwrap().is_none());
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

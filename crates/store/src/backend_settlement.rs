@@ -88,21 +88,34 @@ macro_rules! settlement_impl {
             }
         }
 
+        /// Upserts in multi-row statements of 500 (a code repeated in the input: the
+        /// last one wins).
         async fn upsert_items(pool: &sqlx::Pool<Db>, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {
-            let mut tx = begin_write(pool).await?;
+            let mut last: std::collections::HashMap<&str, &CatalogItem> = std::collections::HashMap::new();
             for i in items {
-                sqlx::query("INSERT INTO catalog_items (code, name, kind, class, price_ceiling_fen, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, class = excluded.class, price_ceiling_fen = excluded.price_ceiling_fen, updated_at = excluded.updated_at")
-                    .bind(&i.code)
-                    .bind(&i.name)
-                    .bind(i.kind.as_str())
-                    .bind(i.class.as_str())
-                    .bind(i.price_ceiling_fen)
-                    .bind(ts(at))
-                    .execute(&mut *tx)
-                    .await?;
+                last.insert(i.code.as_str(), i);
+            }
+            let mut unique_items: Vec<&CatalogItem> = last.into_values().collect();
+            unique_items.sort_by(|a, b| a.code.cmp(&b.code));
+            let stamp = ts(at);
+            let mut tx = begin_write(pool).await?;
+            for chunk in unique_items.chunks(500) {
+                let rows: Vec<String> = (0..chunk.len()).map(|r| {
+                    let b = r * 6;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+                }).collect();
+                let sql = format!(
+                    "INSERT INTO catalog_items (code, name, kind, class, price_ceiling_fen, updated_at) VALUES {} ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, class = excluded.class, price_ceiling_fen = excluded.price_ceiling_fen, updated_at = excluded.updated_at",
+                    rows.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for i in chunk {
+                    q = q.bind(&i.code).bind(&i.name).bind(i.kind.as_str()).bind(i.class.as_str()).bind(i.price_ceiling_fen).bind(&stamp);
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok(items.len() as u64)
+            Ok(unique_items.len() as u64)
         }
     };
 }
