@@ -80,6 +80,8 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("card.second_application_days", Unit::Days, "R-SECOND-1: days until a second application's card is ready"),
     ("card.distribution_days", Unit::Days, "R-DIST-1: days within which a unit hands produced cards to holders"),
     ("card.first_issue_fee", Unit::Fen, "R-APP-1: fee for the first card"),
+    ("card.current_generation", Unit::Count, "R-GEN-1: the generation new applications are made in"),
+    ("card.mail_delivery_fee", Unit::Fen, "R-LOSS-5: delivery by mail of an online application"),
     ("card.online_window.first_day", Unit::DayOfMonth, "R-ONLINE-1: first day of the month online applications open"),
     ("card.online_window.opens", Unit::ClockTime, "R-ONLINE-1: daily opening time of online applications"),
     ("card.online_window.closes", Unit::ClockTime, "R-ONLINE-1: daily closing time of online applications"),

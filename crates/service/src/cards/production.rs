@@ -81,10 +81,11 @@ impl Service {
         let mut tx = self.store.begin_cards().await?;
         tx.lock_person(&hash).await?;
         let existing = tx.person_cards(&hash).await?;
-        let generation = 3;
-        rules_p::check_first_application(&existing, generation)?;
         let (policy, calendar) = self.rule_parts(&person.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        // R-GEN-1: the generation the region issues now.
+        let generation = policy.count("card.current_generation", ctx.today()).map_err(ServiceError::from)? as u8;
+        rules_p::check_first_application(&existing, generation)?;
         let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
         let (mut card, event) = rules_p::open_card(
             NewCard {
