@@ -33,6 +33,9 @@ enum Command {
     /// The working-day calendar.
     #[command(subcommand)]
     Calendar(admin::CalendarCommand),
+    /// Files into the registry.
+    #[command(subcommand)]
+    Import(admin::ImportCommand),
     /// The medical-insurance catalogue.
     #[command(subcommand)]
     Catalog(admin::CatalogCommand),
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
             Command::Calendar(c) => admin::run_calendar(c).await,
             Command::Audit(c) => admin::run_audit(c).await,
             Command::Catalog(c) => admin::run_catalog(c).await,
+            Command::Import(c) => admin::run_import(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

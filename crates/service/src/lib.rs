@@ -3,6 +3,7 @@
 //! transaction. Nothing here speaks HTTP; the CLI and the HTTP layer both call it.
 
 mod auth;
+pub mod batch;
 mod cards;
 pub mod demo;
 mod error;

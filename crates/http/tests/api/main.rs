@@ -5,6 +5,7 @@
 
 mod cards;
 mod settlement;
+mod batch;
 
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
 use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
 
+use crate::batch::table::{Column, Table, decode};
 use crate::{Service, ServiceResult};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -63,36 +64,22 @@ impl Service {
         Ok(checked.len())
     }
 
-    /// Imports a CSV catalogue (UTF-8, header row): good rows are stored in chunks,
-    /// each bad row is reported with its line number and reason. Importing the same
-    /// file twice changes nothing the second time.
-    pub async fn import_catalog_csv(&self, text: &str) -> ServiceResult<CatalogImportReport> {
-        let mut lines = text.lines();
-        let header = lines.next().ok_or_else(|| Refusal::bad_input("empty_file", "the file is empty"))?;
-        let names: Vec<String> = split_csv(header.trim_start_matches('\u{feff}')).into_iter().map(|h| h.trim().to_string()).collect();
-        let mut index = [usize::MAX; 5];
-        for (k, (en, zh)) in COLUMNS.iter().enumerate() {
-            if let Some(pos) = names.iter().position(|n| n == en || n == zh) {
-                index[k] = pos;
-            } else if k < 4 {
-                return Err(Refusal::bad_input("missing_column", format!("the header has no {en} ({zh}) column")).into());
-            }
-        }
+    /// Imports a CSV catalogue (UTF-8 or GBK, header row): good rows are stored in
+    /// chunks, each bad row is reported with its line number and reason. Importing the
+    /// same file twice changes nothing the second time.
+    pub async fn import_catalog_csv(&self, bytes: &[u8]) -> ServiceResult<CatalogImportReport> {
+        let (text, _) = decode(bytes)?;
+        let columns: Vec<Column> = COLUMNS.iter().enumerate().map(|(k, (en, zh))| Column { en, zh, required: k < 4 }).collect();
         let mut report = CatalogImportReport::default();
         let mut chunk = Vec::new();
-        for (i, raw) in lines.enumerate() {
-            let line_no = i + 2;
-            if raw.trim().is_empty() {
-                continue;
-            }
-            let cells = split_csv(raw);
-            let cell = |k: usize| cells.get(index[k]).map(|s| s.trim().to_string()).unwrap_or_default();
+        for row in Table::open(&text, &columns)? {
+            let cell = |k: usize| row.cells[k].clone();
             let ceiling = cell(4);
             let parsed = if ceiling.is_empty() { Ok(None) } else { ceiling.parse::<i64>().map(Some).map_err(|_| Refusal::bad_input("invalid_price_ceiling", format!("price ceiling {ceiling:?} is not a whole number of fen"))) };
             let item = parsed.and_then(|c| NewCatalogItem { code: cell(0), name: cell(1), kind: cell(2), class: cell(3), price_ceiling_fen: c }.to_item());
             match item {
                 Ok(it) => chunk.push(it),
-                Err(r) => report.refused.push(RowError { line: line_no, code: r.code.into(), reason: r.message }),
+                Err(r) => report.refused.push(RowError { line: row.line, code: r.code.into(), reason: r.message }),
             }
             if chunk.len() >= 2000 {
                 report.accepted += self.store.upsert_catalog_items(&chunk, self.clock.now()).await? as usize;
@@ -102,25 +89,4 @@ impl Service {
         report.accepted += self.store.upsert_catalog_items(&chunk, self.clock.now()).await? as usize;
         Ok(report)
     }
-}
-
-/// Splits one CSV line (double quotes may wrap a field; `""` is a quote).
-pub fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }

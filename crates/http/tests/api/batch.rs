@@ -1,0 +1,49 @@
+//! Batch files over HTTP (API.md "Files"), on both databases.
+
+use serde_json::{Value, json};
+use yikatong_store::on_both_databases;
+use yikatong_store::testing::TestDb;
+
+use super::cards::{OTHER, start};
+use super::{SSN, TestApp, assert_problem};
+
+impl TestApp {
+    async fn upload_applications(&self, token: &str, unit: &str, bytes: Vec<u8>) -> (reqwest::StatusCode, Value) {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("申领.csv"));
+        let res = self.client.post(format!("{}/v1/units/{unit}/applications", self.base)).bearer_auth(token).multipart(form).send().await.unwrap();
+        (res.status(), res.json().await.unwrap())
+    }
+}
+
+on_both_databases!(r_app_3_unit_batch_file_in_gbk_with_row_errors_and_no_duplicates, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let in_other_unit = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 31);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": in_other_unit, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U2"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let not_insured = yikatong_service::demo::make_ssn("110105", "1981-01-01".parse().unwrap(), 33);
+    let csv = format!(
+        "公民身份号码,姓名,联系电话,金融卡\n{SSN},张三,13800138000,否\n110105194912310021,李四,,否\n{in_other_unit},赵六,,否\n{not_insured},钱七,,否\n\n{OTHER},王五,,是\n{SSN},张三,,否\n{OTHER},王五,,maybe\n"
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+    let (s, v) = app.upload_applications(&r.unit, "U1", gbk.to_vec()).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!((v["encoding"].as_str(), v["rows"].as_i64(), v["accepted"].as_i64()), (Some("GBK"), Some(7), Some(2)), "{v}");
+    let refused: Vec<(i64, String)> = v["refused"].as_array().unwrap().iter().map(|x| (x["line"].as_i64().unwrap(), x["code"].as_str().unwrap().to_string())).collect();
+    assert_eq!(refused, [(3, "invalid_ssn".to_string()), (4, "not_in_unit".into()), (5, "not_insured".into()), (8, "duplicate".into()), (9, "duplicate".into())], "{v}");
+    assert!(v["refused"][0]["reason"].as_str().unwrap().contains("should be 'X'"));
+    assert_eq!(v["refused"][2]["ssn"].as_str().unwrap().len(), in_other_unit.len(), "masked, same length");
+    assert!(!v.to_string().contains(&in_other_unit), "ID numbers are masked in the report");
+    // The same file again creates nothing twice.
+    let (_, again) = app.upload_applications(&r.unit, "U1", gbk.to_vec()).await;
+    assert_eq!((again["accepted"].as_i64(), again["already_applied"].as_i64()), (Some(0), Some(2)), "{again}");
+    let person = app.ok("GET", &format!("/v1/persons/{OTHER}"), &app.operator, None).await;
+    assert_eq!(person["cards"].as_array().unwrap().len(), 1);
+    assert_eq!(person["cards"][0]["financial"], true);
+    // A unit files only for itself; a file without the ID column is refused whole.
+    let (s, v) = app.upload_applications(&r.unit, "U2", b"ssn,name\n".to_vec()).await;
+    assert_problem(s, &v, 403, "not_your_unit");
+    let (s, v) = app.upload_applications(&r.unit, "U1", "姓名\n张三\n".as_bytes().to_vec()).await;
+    assert_problem(s, &v, 422, "missing_column");
+    let (s, v) = app.upload_applications(&r.unit, "U1", Vec::new()).await;
+    assert_problem(s, &v, 422, "empty_file");
+});

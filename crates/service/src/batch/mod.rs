@@ -1,0 +1,8 @@
+//! City-scale batch work (SPEC §3-4, API.md "Files"): files in UTF-8 or GBK, CSV with a
+//! header row in English or Chinese, a report of accepted and refused rows (each with
+//! its line number as a spreadsheet shows it, the header being line 1).
+
+pub mod applications;
+pub mod table;
+
+pub use applications::{ApplicationReport, RowRefusal};
