@@ -233,3 +233,44 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
         }
     }
 }
+
+#[derive(Subcommand, Debug)]
+pub enum BatchCommand {
+    /// Credit every eligible personal account for a month (R-ACC-1), at most once per
+    /// person and month; a run that was stopped is simply started again.
+    CreditAccounts {
+        /// YYYY-MM
+        #[arg(long)]
+        month: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub async fn run_batch(cmd: BatchCommand) -> Result<(), String> {
+    match cmd {
+        BatchCommand::CreditAccounts { month, db } => {
+            let service = config::open(&db).await?;
+            let bar = crate::progress::Progress::new("credit-accounts");
+            let report = service
+                .credit_accounts(&month, yikatong_service::batch::credits::PAGE, None, &|done, total| bar.update(done, total))
+                .await
+                .map_err(|e| e.to_string())?;
+            bar.finish();
+            for f in &report.failures {
+                println!("{}: {} ({})", f.ssn_masked, f.reason, f.code);
+            }
+            println!(
+                "credits {}: {} persons, {} credited ({} yuan), {} already credited, {} without an account, {} failed",
+                report.month,
+                report.persons,
+                report.credited,
+                yikatong_core::money::Fen(report.credited_fen),
+                report.already_credited,
+                report.not_eligible,
+                report.failed
+            );
+            Ok(())
+        }
+    }
+}

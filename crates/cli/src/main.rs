@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_settle;
+mod progress;
 mod config;
 mod demo;
 mod serve;
@@ -33,6 +34,9 @@ enum Command {
     /// The working-day calendar.
     #[command(subcommand)]
     Calendar(admin::CalendarCommand),
+    /// Batch jobs.
+    #[command(subcommand)]
+    Batch(admin::BatchCommand),
     /// Files into the registry.
     #[command(subcommand)]
     Import(admin::ImportCommand),
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
             Command::Audit(c) => admin::run_audit(c).await,
             Command::Catalog(c) => admin::run_catalog(c).await,
             Command::Import(c) => admin::run_import(c).await,
+            Command::Batch(c) => admin::run_batch(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

@@ -4,6 +4,7 @@
 //! asks this crate to decide, and hands the result to the store.
 
 pub mod access;
+pub mod account;
 pub mod calendar;
 pub mod card;
 pub mod clock;

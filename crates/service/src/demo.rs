@@ -89,6 +89,7 @@ pub fn synthetic_persons(count: usize, units: &[String], today: NaiveDate, rng: 
             address: None,
             handbook_no: None,
             flags: Vec::new(),
+            contribution_base_fen: (category != "retired").then(|| 600_000 + rng.below(2_400_000) as i64),
             created_at: now,
             updated_at: now,
             version: 1,

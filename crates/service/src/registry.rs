@@ -43,6 +43,8 @@ pub struct NewPerson {
     pub handbook_no: Option<String>,
     #[serde(default)]
     pub flags: Vec<String>,
+    /// Monthly contribution base (缴费基数) in fen, for employees.
+    pub contribution_base_fen: Option<i64>,
 }
 
 /// An information change (R-INFO-1); absent fields stay as they are.
@@ -57,6 +59,7 @@ pub struct PersonChangeRequest {
     pub phone: Option<String>,
     pub address: Option<String>,
     pub handbook_no: Option<String>,
+    pub contribution_base_fen: Option<i64>,
     /// The business date the change takes effect; today if absent.
     pub effective_on: Option<NaiveDate>,
 }
@@ -147,6 +150,9 @@ impl Service {
         }
         let handbook = new.handbook_no.as_deref().map(HandbookNumber::parse).transpose().map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
         registry::check_flags(&new.flags)?;
+        if new.contribution_base_fen.is_some_and(|b| b < 0) {
+            return Err(Refusal::bad_input("invalid_contribution_base", "the contribution base is not negative").into());
+        }
         let now = self.clock.now();
         Ok(Person {
             ssn: ssn.expose().into(),
@@ -161,6 +167,7 @@ impl Service {
             address: new.address.clone(),
             handbook_no: handbook.map(|h| h.as_str().to_string()),
             flags: new.flags.clone(),
+            contribution_base_fen: new.contribution_base_fen,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -255,6 +262,12 @@ impl Service {
         if let Some(h) = &req.handbook_no {
             let hb = HandbookNumber::parse(h).map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
             set!(handbook_no, Some(hb.as_str().to_string()));
+        }
+        if let Some(b) = req.contribution_base_fen {
+            if b < 0 {
+                return Err(Refusal::bad_input("invalid_contribution_base", "the contribution base is not negative").into());
+            }
+            set!(contribution_base_fen, Some(b));
         }
         if fields.is_empty() {
             return Err(Refusal::bad_input("no_change", "the change names no field that differs from the record").into());

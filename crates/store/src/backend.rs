@@ -12,7 +12,7 @@ macro_rules! store_impl {
 
         use crate::records::{parse_date, parse_ts, ts};
         use crate::{
-            DataKey, IdempotencyBegin, Institution, Organisation, Person, PersonChange, Store, StoreError,
+            DataKey, IdempotencyBegin, JobRecord, MonthlyCredit, Institution, Organisation, Person, PersonChange, Store, StoreError,
             StoreResult, TokenGrant, TokenRecord,
         };
 
@@ -79,6 +79,7 @@ macro_rules! store_impl {
                     address: k.decrypt_opt(row.try_get("address_enc")?)?,
                     handbook_no: k.decrypt_opt(row.try_get("handbook_enc")?)?,
                     flags: serde_json::from_str(&flags).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    contribution_base_fen: row.try_get("contribution_base_fen")?,
                     created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
                     updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
                     version: row.try_get("version")?,
@@ -141,9 +142,9 @@ macro_rules! store_impl {
             {
                 let k = &self.key;
                 let sql = if skip_existing {
-                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING"
+                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING"
                 } else {
-                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
                 };
                 let done = sqlx::query(sql)
                     .bind(k.lookup_hash(&p.ssn))
@@ -163,6 +164,7 @@ macro_rules! store_impl {
                     .bind(ts(p.created_at))
                     .bind(ts(p.updated_at))
                     .bind(p.version)
+                    .bind(p.contribution_base_fen)
                     .execute(exec)
                     .await
                     .map_err(person_write(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn)), p.unit_code.clone()))?;
@@ -274,7 +276,7 @@ macro_rules! store_impl {
                 let hash = k.lookup_hash(&p.ssn);
                 let mut tx = begin_write(&self.pool).await?;
                 let updated = sqlx::query(
-                    "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11 WHERE ssn_hash = $12 AND version = $13",
+                    "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11, contribution_base_fen = $12 WHERE ssn_hash = $13 AND version = $14",
                 )
                 .bind(k.encrypt(&p.name))
                 .bind(&p.ethnicity)
@@ -287,6 +289,7 @@ macro_rules! store_impl {
                 .bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
                 .bind(ts(p.updated_at))
                 .bind(p.version)
+                .bind(p.contribution_base_fen)
                 .bind(&hash)
                 .bind(expected_version)
                 .execute(&mut *tx)
@@ -627,6 +630,75 @@ macro_rules! store_impl {
             async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
                 let row = sqlx::query("SELECT deductible_used, fund_paid, insured_used FROM year_totals WHERE person_hash = $1 AND year = $2").bind(person_hash).bind(year).fetch_optional(&self.pool).await?;
                 row.map(|r| totals_from_row(&r)).transpose().map(|t| t.unwrap_or_default())
+            }
+
+            async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>> {
+                let rows = sqlx::query("SELECT * FROM persons WHERE ssn_hash > $1 ORDER BY ssn_hash LIMIT $2").bind(after.unwrap_or("")).bind(limit).fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(r)?))).collect()
+            }
+
+            async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<u64> {
+                let mut tx = begin_write(&self.pool).await?;
+                let mut n = 0;
+                for c in credits {
+                    let done = sqlx::query("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ($1, $2, 'monthly_credit', $3, $4, $5) ON CONFLICT (person_hash, reference) WHERE kind = 'monthly_credit' DO NOTHING")
+                        .bind(&c.person_hash)
+                        .bind(ts(at))
+                        .bind(c.amount_fen)
+                        .bind(&c.reference)
+                        .bind(&c.reason)
+                        .execute(&mut *tx)
+                        .await?;
+                    n += done.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("INSERT INTO jobs (kind, params, state, total, done, started_at, updated_at) VALUES ($1, $2, 'running', $3, 0, $4, $4) RETURNING id")
+                    .bind(kind)
+                    .bind(params.to_string())
+                    .bind(total)
+                    .bind(ts(at))
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()> {
+                let finished = (state != "running").then(|| ts(at));
+                // Only a running job changes: a late progress report never reopens a finished one.
+                sqlx::query("UPDATE jobs SET state = $1, done = $2, report = $3, updated_at = $4, finished_at = $5 WHERE id = $6 AND state = 'running'")
+                    .bind(state)
+                    .bind(done)
+                    .bind(report.map(|r| r.to_string()))
+                    .bind(ts(at))
+                    .bind(finished)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_job(&self, id: i64) -> StoreResult<Option<JobRecord>> {
+                let row = sqlx::query("SELECT * FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+                row.map(|r| {
+                    let params: String = r.try_get("params")?;
+                    let report: Option<String> = r.try_get("report")?;
+                    Ok(JobRecord {
+                        id: r.try_get("id")?,
+                        kind: r.try_get("kind")?,
+                        params: serde_json::from_str(&params).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        state: r.try_get("state")?,
+                        total: r.try_get("total")?,
+                        done: r.try_get("done")?,
+                        report: report.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
+                        updated_at: parse_ts(&r.try_get::<String, _>("updated_at")?)?,
+                        finished_at: r.try_get::<Option<String>, _>("finished_at")?.map(|t| parse_ts(&t)).transpose()?,
+                    })
+                })
+                .transpose()
             }
 
             async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration> {

@@ -130,6 +130,16 @@ pub trait Store: Send + Sync {
     async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
     async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals>;
 
+    // Batch work (issue: city scale).
+    /// Persons in lookup-hash order after `after` (keyset paging, so a run can resume).
+    async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
+    /// Writes monthly credits in one transaction, each at most once per person and
+    /// reference; returns how many were new.
+    async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<u64>;
+    async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64>;
+    async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn get_job(&self, id: i64) -> StoreResult<Option<JobRecord>>;
+
     /// The card-life benchmark's baseline: `ops` raw transactions (lock a card row,
     /// insert an event, update its state) over `cards` scratch cards of `card_json`'s
     /// size on `concurrency` connections, in scratch tables dropped afterwards.

@@ -42,6 +42,9 @@ pub struct Person {
     pub address: Option<String>,
     pub handbook_no: Option<String>,
     pub flags: Vec<String>,
+    /// Monthly contribution base (缴费基数) in fen, where the account credit depends on it.
+    #[serde(default)]
+    pub contribution_base_fen: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; guards concurrent changes.
@@ -230,5 +233,31 @@ pub struct AccountEntry {
     /// Signed: credits positive, debits negative.
     pub amount_fen: i64,
     pub reference: Option<String>,
+    pub reason: String,
+}
+
+/// A long-running job and its progress (`GET /v1/jobs/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: i64,
+    pub kind: String,
+    pub params: serde_json::Value,
+    /// `running`, `finished` or `failed`.
+    pub state: String,
+    pub total: i64,
+    pub done: i64,
+    pub report: Option<serde_json::Value>,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One monthly credit to write once (R-ACC-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyCredit {
+    pub person_hash: String,
+    pub amount_fen: i64,
+    /// e.g. `monthly:2026-11`: the entry is written at most once per person and reference.
+    pub reference: String,
     pub reason: String,
 }

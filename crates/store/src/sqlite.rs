@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_registry.sql")),
     (2, include_str!("../migrations/sqlite/0002_cards.sql")),
     (3, include_str!("../migrations/sqlite/0003_settlement.sql")),
+    (4, include_str!("../migrations/sqlite/0004_credits_jobs.sql")),
 ];
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {

@@ -67,6 +67,8 @@ pub const CATEGORIES: [&str; 5] = ["in_service", "retired", "retired_70_plus", "
 pub const LEVELS: [&str; 6] = ["community", "hospital", "level_1", "level_2", "level_3", "pharmacy"];
 /// Age bands used by caps.
 pub const AGE_BANDS: [&str; 2] = ["under_45", "from_45"];
+/// Age bands used by retirees' account credits.
+pub const AGE70_BANDS: [&str; 2] = ["under_70", "from_70"];
 
 /// (pattern, unit, what it means).
 pub const PARAMETERS: &[(&str, Unit, &str)] = &[
@@ -99,6 +101,10 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("outpatient.insured_amount_limit.{category}", Unit::Fen, "insured amount per year above the deductible within which the ratio applies"),
     ("outpatient.class_b_self_pay", Unit::Bp, "R-SET-3: self-pay 2 share of a class-B item"),
     ("outpatient.diagnosis_fee_fund_payment", Unit::Fen, "R-SET-4: fixed fund payment of the outpatient diagnosis fee"),
+    ("account.has_personal_account.{category}", Unit::Flag, "R-ACC-1: whether the category has a personal account"),
+    ("account.monthly_credit_rate.{category}", Unit::Bp, "R-ACC-1: monthly credit as a share of the contribution base"),
+    ("account.monthly_credit.{category}", Unit::Fen, "R-ACC-1: fixed monthly credit"),
+    ("account.monthly_credit.{category}.{age70}", Unit::Fen, "R-ACC-1: fixed monthly credit by age band"),
 ];
 
 /// Every concrete parameter name with its unit and meaning.
@@ -106,7 +112,7 @@ pub fn expanded() -> Vec<(String, Unit, &'static str)> {
     let mut out = Vec::new();
     for (pattern, unit, doc) in PARAMETERS {
         let mut names = vec![pattern.to_string()];
-        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..])] {
+        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..])] {
             names = names
                 .into_iter()
                 .flat_map(|n| {

@@ -63,7 +63,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/persons/{ssn}/account/credits", post(settlement::credit))
         .route("/v1/reimbursements", post(settlement::reimbursement))
         .route("/v1/settlements/{setl_id}", get(settlement::get))
-        .route("/v1/settlements/{setl_id}/trace", get(settlement::trace));
+        .route("/v1/settlements/{setl_id}/trace", get(settlement::trace))
+        .route("/v1/jobs/credit-accounts", post(settlement::start_credits))
+        .route("/v1/jobs/{id}", get(settlement::job));
     r = r.route("/fsi/api/rsfComIfsService/callService", post(crate::his::call_service));
     if state.test_clock.is_some() {
         r = r.route("/v1/test/clock", get(ops::get_clock).put(ops::set_clock));

@@ -119,3 +119,48 @@ pub async fn trace(State(s): State<AppState>, Caller(who): Caller, Path(setl_id)
     let st = s.service.settlement_trace(&who, &setl_id).await?;
     Ok(Json(TraceView { receipt: ReceiptView::of(&st), trace: st.receipt.trace.clone() }))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonthBody {
+    /// `YYYY-MM`
+    pub month: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobStarted {
+    pub job_id: i64,
+}
+
+/// Starts the month's personal-account credits (operator); follow it at `/v1/jobs/{id}`.
+#[utoipa::path(post, path = "/v1/jobs/credit-accounts", tag = "jobs", request_body = MonthBody, responses((status = 202, body = JobStarted)))]
+pub async fn start_credits(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<MonthBody>) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(JobStarted { job_id: s.service.start_credit_job(&who, &b.month).await? })))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+    /// `running`, `finished` or `failed`.
+    pub state: String,
+    pub total: i64,
+    pub done: i64,
+    #[schema(value_type = Option<Object>)]
+    pub report: Option<serde_json::Value>,
+    #[schema(value_type = String)]
+    pub started_at: DateTime<Utc>,
+    #[schema(value_type = String)]
+    pub updated_at: DateTime<Utc>,
+    #[schema(value_type = Option<String>)]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A job's progress and, once finished, its report (operator).
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = JobView)))]
+pub async fn job(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<Json<JobView>, ApiError> {
+    let j = s.service.job(&who, id).await?;
+    Ok(Json(JobView { id: j.id, kind: j.kind, params: j.params, state: j.state, total: j.total, done: j.done, report: j.report, started_at: j.started_at, updated_at: j.updated_at, finished_at: j.finished_at }))
+}

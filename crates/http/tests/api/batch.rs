@@ -47,3 +47,53 @@ on_both_databases!(r_app_3_unit_batch_file_in_gbk_with_row_errors_and_no_duplica
     let (s, v) = app.upload_applications(&r.unit, "U1", Vec::new()).await;
     assert_problem(s, &v, 422, "empty_file");
 });
+
+on_both_databases!(r_acc_1_monthly_credits_once_per_person_and_month_even_after_a_stop, |db: TestDb| async move {
+    let (app, _r) = start(db).await;
+    // The seeded person has no contribution base; add employees with one, a retiree and a resident.
+    let mut employees = Vec::new();
+    for i in 0..5u32 {
+        let ssn = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 41 + 2 * i);
+        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn, "name": "职工", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "contribution_base_fen": 1_000_000 + i64::from(i)}))).await;
+        employees.push(ssn);
+    }
+    let retiree = yikatong_service::demo::make_ssn("110105", "1950-01-01".parse().unwrap(), 61);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": retiree, "name": "退休", "ethnicity": "01", "category": "retired", "region": "beijing"}))).await;
+    let resident = yikatong_service::demo::make_ssn("110105", "2000-01-01".parse().unwrap(), 63);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": resident, "name": "居民", "ethnicity": "01", "category": "resident", "region": "beijing"}))).await;
+    // A run stopped after its first page of two persons, as a crash would stop it.
+    let partial = app.service.credit_accounts("2026-11", 2, Some(1), &|_, _| {}).await.unwrap();
+    assert!(!partial.complete);
+    assert_eq!(partial.persons, 2);
+    // Started again as a job over HTTP: the rest is written, nothing twice.
+    let (s, v) = app.op("POST", "/v1/jobs/credit-accounts", Some(json!({"month": "2026-11"}))).await;
+    assert_eq!(s.as_u16(), 202, "{v}");
+    let id = v["job_id"].as_i64().unwrap();
+    let mut job = Value::Null;
+    for _ in 0..200 {
+        job = app.ok("GET", &format!("/v1/jobs/{id}"), &app.operator, None).await;
+        if job["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(job["state"], "finished", "{job}");
+    let report = &job["report"];
+    assert_eq!((report["persons"].as_i64(), report["not_eligible"].as_i64(), report["failed"].as_i64()), (Some(8), Some(1), Some(2)), "{report}");
+    assert_eq!(report["credited"].as_i64().unwrap() + report["already_credited"].as_i64().unwrap(), 5, "{report}");
+    assert_eq!(report["credited"].as_i64().unwrap() + partial.credited as i64, 5, "{report}");
+    let codes: Vec<&str> = report["failures"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"no_contribution_base") && codes.contains(&"policy_not_in_force"), "{report}");
+    for (i, ssn) in employees.iter().enumerate() {
+        let account = app.ok("GET", &format!("/v1/persons/{ssn}/account"), &app.operator, None).await;
+        assert_eq!(account["entries"].as_array().unwrap().len(), 1, "{account}");
+        assert_eq!(account["balance_fen"], (1_000_000 + i as i64) * 2 / 100 + if (1_000_000 + i as i64) * 2 % 100 >= 50 { 1 } else { 0 }, "2 % of the base");
+    }
+    // The same month again credits nothing; the next month credits again.
+    let again = app.service.credit_accounts("2026-11", 1000, None, &|_, _| {}).await.unwrap();
+    assert_eq!((again.credited, again.already_credited, again.complete), (0, 5, true));
+    let december = app.service.credit_accounts("2026-12", 1000, None, &|_, _| {}).await.unwrap();
+    assert_eq!(december.credited, 5);
+    let (s, v) = app.op("POST", "/v1/jobs/credit-accounts", Some(json!({"month": "November"}))).await;
+    assert_problem(s, &v, 422, "invalid_month");
+});

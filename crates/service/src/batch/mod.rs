@@ -3,6 +3,8 @@
 //! its line number as a spreadsheet shows it, the header being line 1).
 
 pub mod applications;
+pub mod credits;
 pub mod table;
 
 pub use applications::{ApplicationReport, RowRefusal};
+pub use credits::{CreditFailure, CreditReport};

@@ -1,0 +1,65 @@
+//! The personal account's monthly credit (R-ACC-1), from the region's dated rule: a
+//! share of the contribution base, or a fixed amount (by age band for retirees).
+
+use chrono::NaiveDate;
+
+use crate::Refusal;
+use crate::money::{BasisPoints, Fen};
+use crate::policy::RegionPolicy;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonthlyCredit {
+    /// Credit this amount; the rule that gave it.
+    Credit(Fen, String),
+    /// The category has no personal account.
+    NotEligible(String),
+}
+
+/// The credit for a person in the month starting `month`.
+pub fn monthly_credit(policy: &RegionPolicy, month: NaiveDate, category: &str, age: u32, base: Option<Fen>) -> Result<MonthlyCredit, Refusal> {
+    let missing = |names: &[String]| Refusal::conflict("policy_not_in_force", format!("policy {} has none of {} for {month}", policy.code, names.join(", ")));
+    let flag = format!("account.has_personal_account.{category}");
+    if !policy.parameters.contains_key(&flag) {
+        return Err(missing(&[flag]));
+    }
+    if !policy.flag(&flag, month).map_err(|e| Refusal::conflict("policy_not_in_force", e.to_string()))? {
+        return Ok(MonthlyCredit::NotEligible(format!("{category}: no personal account ({flag})")));
+    }
+    let band = if age >= 70 { "from_70" } else { "under_70" };
+    let fixed = [format!("account.monthly_credit.{category}.{band}"), format!("account.monthly_credit.{category}")];
+    for name in &fixed {
+        if policy.parameters.contains_key(name) {
+            let v = policy.fen(name, month).map_err(|e| Refusal::conflict("policy_not_in_force", e.to_string()))?;
+            return Ok(MonthlyCredit::Credit(v, name.clone()));
+        }
+    }
+    let rate = format!("account.monthly_credit_rate.{category}");
+    if policy.parameters.contains_key(&rate) {
+        let bp: BasisPoints = policy.ratio(&rate, month).map_err(|e| Refusal::conflict("policy_not_in_force", e.to_string()))?;
+        let base = base.ok_or_else(|| Refusal::conflict("no_contribution_base", "the person has no contribution base to take the credit from"))?;
+        return Ok(MonthlyCredit::Credit(base.share(bp), format!("{rate} × {base} yuan")));
+    }
+    let mut names = fixed.to_vec();
+    names.push(rate);
+    Err(missing(&names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicySet;
+
+    #[test]
+    fn r_acc_1_beijing_monthly_credit() {
+        let set = PolicySet::shipped().unwrap();
+        let bj = set.region("beijing").unwrap();
+        let nov = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        assert_eq!(monthly_credit(bj, nov, "in_service", 40, Some(Fen(1_234_567))).unwrap(), MonthlyCredit::Credit(Fen(24_691), "account.monthly_credit_rate.in_service × 12345.67 yuan".into()));
+        assert!(matches!(monthly_credit(bj, nov, "resident", 40, None).unwrap(), MonthlyCredit::NotEligible(_)));
+        assert_eq!(monthly_credit(bj, nov, "in_service", 40, None).unwrap_err().code, "no_contribution_base");
+        let e = monthly_credit(bj, nov, "retired", 72, None).unwrap_err();
+        assert!(e.message.contains("account.monthly_credit.retired.from_70"), "{}", e.message);
+        let jinan = set.region("jinan").unwrap();
+        assert_eq!(monthly_credit(jinan, nov, "in_service", 40, Some(Fen(100))).unwrap_err().code, "policy_not_in_force");
+    }
+}
