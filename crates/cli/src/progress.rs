@@ -21,7 +21,7 @@ impl Progress {
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let rate = done as f64 / secs;
         let left = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { 0.0 };
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         if self.tty {
             let filled = (pct / 5) as usize;
             eprint!("\r{} [{}{}] {pct:>3}% {done}/{total} {rate:.0}/s ETA {:.0}s ", self.label, "#".repeat(filled), ".".repeat(20 - filled.min(20)), left);
