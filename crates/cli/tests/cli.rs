@@ -287,3 +287,49 @@ fn catalog_import_of_100000_rows_reports_bad_rows_by_line() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+#[test]
+fn import_applications_and_credit_accounts_from_the_command_line() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let ssns: Vec<String> = rt.block_on(async {
+            use std::sync::Arc;
+            use yikatong_service::{NewOrganisation, NewPerson, Service, TokenRequest};
+            let store = yikatong_store::open(db, yikatong_store::DataKey::from_hex(&key).unwrap()).await.unwrap();
+            let service = Service::new(store, Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
+            let op = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.unwrap();
+            let op = service.authenticate(&op.token).await.unwrap();
+            service.create_unit(&op, &NewOrganisation { code: "U1".into(), name: "单位".into(), region: "beijing".into() }).await.unwrap();
+            let mut ssns = Vec::new();
+            for i in 0..3u32 {
+                let ssn = yikatong_service::demo::make_ssn("110105", "1985-06-01".parse().unwrap(), 101 + 2 * i);
+                service
+                    .create_person(&op, &NewPerson { ssn: ssn.clone(), name: format!("职工{i}"), ethnicity: "01".into(), category: "in_service".into(), region: "beijing".into(), unit_code: Some("U1".into()), contribution_base_fen: Some(800_000), ..Default::default() })
+                    .await
+                    .unwrap();
+                ssns.push(ssn);
+            }
+            ssns
+        });
+        let dir = std::env::temp_dir().join(format!("ykt-apps-{}-{}", std::process::id(), db.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("applications.csv");
+        std::fs::write(&file, format!("ssn,name,financial\n{},职工0,no\n{},职工1,yes\n{},错名,no\n", ssns[0], ssns[1], ssns[2])).unwrap();
+        let out = ykt(&["import", "applications", file.to_str().unwrap(), "--unit", "U1", "--db", db], Some(&key));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("3 rows, 2 accepted, 0 already applied, 1 refused"), "{stdout}");
+        assert!(stdout.contains("line 4:") && stdout.contains("name_mismatch"), "{stdout}");
+        let out = ykt(&["import", "applications", file.to_str().unwrap(), "--unit", "U1", "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("0 accepted, 2 already applied"), "{}", text(&out.stdout));
+        for _ in 0..2 {
+            let out = ykt(&["batch", "credit-accounts", "--month", "2026-11", "--db", db], Some(&key));
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            assert!(text(&out.stderr).contains("credit-accounts: 3/3 (100%)"), "{}", text(&out.stderr));
+        }
+        let out = ykt(&["batch", "credit-accounts", "--month", "2026-11", "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("3 persons, 0 credited (0.00 yuan), 3 already credited"), "{}", text(&out.stdout));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

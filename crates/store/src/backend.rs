@@ -637,9 +637,9 @@ macro_rules! store_impl {
                 rows.iter().map(|r| Ok((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(r)?))).collect()
             }
 
-            async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<u64> {
+            async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<Vec<bool>> {
                 let mut tx = begin_write(&self.pool).await?;
-                let mut n = 0;
+                let mut written = Vec::with_capacity(credits.len());
                 for c in credits {
                     let done = sqlx::query("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ($1, $2, 'monthly_credit', $3, $4, $5) ON CONFLICT (person_hash, reference) WHERE kind = 'monthly_credit' DO NOTHING")
                         .bind(&c.person_hash)
@@ -649,10 +649,10 @@ macro_rules! store_impl {
                         .bind(&c.reason)
                         .execute(&mut *tx)
                         .await?;
-                    n += done.rows_affected();
+                    written.push(done.rows_affected() == 1);
                 }
                 tx.commit().await?;
-                Ok(n)
+                Ok(written)
             }
 
             async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64> {

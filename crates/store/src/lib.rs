@@ -134,8 +134,8 @@ pub trait Store: Send + Sync {
     /// Persons in lookup-hash order after `after` (keyset paging, so a run can resume).
     async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
     /// Writes monthly credits in one transaction, each at most once per person and
-    /// reference; returns how many were new.
-    async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<u64>;
+    /// reference; says for each whether this call wrote it.
+    async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<Vec<bool>>;
     async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64>;
     async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()>;
     async fn get_job(&self, id: i64) -> StoreResult<Option<JobRecord>>;

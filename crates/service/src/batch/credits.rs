@@ -27,7 +27,7 @@ pub struct CreditFailure {
 pub struct CreditReport {
     pub month: String,
     pub persons: u64,
-    /// Credits written by this run.
+    /// Credits written by this run, and their sum.
     pub credited: u64,
     /// Credits an earlier run of the same month had written.
     pub already_credited: u64,
@@ -35,6 +35,7 @@ pub struct CreditReport {
     pub failed: u64,
     /// The first failures, each with its reason.
     pub failures: Vec<CreditFailure>,
+    /// The sum of the credits this run wrote.
     pub credited_fen: i64,
     /// False when the run stopped before the last person.
     pub complete: bool,
@@ -84,9 +85,14 @@ impl Service {
                 }
             }
             let written = self.store.credit_once(&batch, self.clock.now()).await?;
-            report.credited += written;
-            report.already_credited += batch.len() as u64 - written;
-            report.credited_fen += batch.iter().map(|c| c.amount_fen).sum::<i64>();
+            for (credit, new) in batch.iter().zip(written) {
+                if new {
+                    report.credited += 1;
+                    report.credited_fen += credit.amount_fen;
+                } else {
+                    report.already_credited += 1;
+                }
+            }
             progress(report.persons, total);
             pages += 1;
             if stop_after_pages.is_some_and(|n| pages >= n) {
