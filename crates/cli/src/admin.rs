@@ -206,17 +206,78 @@ pub enum ImportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The card factory's result file for a batch (card_id, card_number,
+    /// card_identification_code, failed).
+    ProductionResults {
+        file: PathBuf,
+        #[arg(long)]
+        batch: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// The bank's account-opening result file (card_id, opened 是/否, reason).
+    BankResults {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// A production batch's personalisation file for the card factory (CSV on stdout).
+    Personalisation {
+        #[arg(long)]
+        batch: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub async fn run_export(cmd: ExportCommand) -> Result<(), String> {
+    match cmd {
+        ExportCommand::Personalisation { batch, db } => {
+            let service = config::open(&db).await?;
+            print!("{}", service.personalisation_file(&local(yikatong_core::access::Role::Operator), batch).await.map_err(|e| e.to_string())?);
+            Ok(())
+        }
+    }
+}
+
+/// The bureau's own command line, run where the database and its key are, acts in the
+/// role a file comes from (an operator, or the factory or bank whose file it loads);
+/// its events are recorded with token 0.
+fn local(role: yikatong_core::access::Role) -> yikatong_core::access::Principal {
+    yikatong_core::access::Principal { token_id: 0, role, outlet: None, unit: None, institution: None, person_hash: None }
+}
+
+fn print_file_report(what: &str, r: &yikatong_service::batch::FileReport) {
+    for x in &r.refused {
+        println!("line {}: {} ({})", x.line, x.reason, x.code);
+    }
+    println!("{what}: {} rows, {} accepted, {} refused", r.rows, r.accepted, r.refused.len());
 }
 
 pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
     match cmd {
+        ImportCommand::ProductionResults { file, batch, db } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let service = config::open(&db).await?;
+            let report = service.import_production_results(&local(yikatong_core::access::Role::Vendor), batch, &bytes).await.map_err(|e| e.to_string())?;
+            print_file_report("production results", &report);
+            Ok(())
+        }
+        ImportCommand::BankResults { file, db } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let service = config::open(&db).await?;
+            let report = service.import_bank_results(&local(yikatong_core::access::Role::Bank), &bytes).await.map_err(|e| e.to_string())?;
+            print_file_report("bank results", &report);
+            Ok(())
+        }
         ImportCommand::Applications { file, unit, db } => {
             let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let service = config::open(&db).await?;
-            // The bureau's own command line, run where the database and its key are, acts
-            // as an operator; its events are recorded as `operator#0`.
-            let who = yikatong_core::access::Principal { token_id: 0, role: yikatong_core::access::Role::Operator, outlet: None, unit: None, institution: None, person_hash: None };
-            let report = service.import_applications(&who, &unit, &bytes).await.map_err(|e| e.to_string())?;
+            let report = service.import_applications(&local(yikatong_core::access::Role::Operator), &unit, &bytes).await.map_err(|e| e.to_string())?;
             for r in &report.refused {
                 println!("line {}: {} {} ({})", r.line, r.ssn, r.reason, r.code);
             }

@@ -37,6 +37,9 @@ enum Command {
     /// Batch jobs.
     #[command(subcommand)]
     Batch(admin::BatchCommand),
+    /// Files out of the registry.
+    #[command(subcommand)]
+    Export(admin::ExportCommand),
     /// Files into the registry.
     #[command(subcommand)]
     Import(admin::ImportCommand),
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
             Command::Catalog(c) => admin::run_catalog(c).await,
             Command::Import(c) => admin::run_import(c).await,
             Command::Batch(c) => admin::run_batch(c).await,
+            Command::Export(c) => admin::run_export(c).await,
             Command::Bench(c) => bench::run(c).await,
         }
     });

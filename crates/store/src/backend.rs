@@ -637,6 +637,11 @@ macro_rules! store_impl {
                 rows.iter().map(|r| Ok((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(r)?))).collect()
             }
 
+            async fn unit_persons_page(&self, unit: &str, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>> {
+                let rows = sqlx::query("SELECT * FROM persons WHERE unit_code = $1 AND ssn_hash > $2 ORDER BY ssn_hash LIMIT $3").bind(unit).bind(after.unwrap_or("")).bind(limit).fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(r)?))).collect()
+            }
+
             async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<Vec<bool>> {
                 let mut tx = begin_write(&self.pool).await?;
                 let mut written = Vec::with_capacity(credits.len());

@@ -133,6 +133,8 @@ pub trait Store: Send + Sync {
     // Batch work (issue: city scale).
     /// Persons in lookup-hash order after `after` (keyset paging, so a run can resume).
     async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
+    /// A unit's persons in lookup-hash order after `after`.
+    async fn unit_persons_page(&self, unit: &str, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
     /// Writes monthly credits in one transaction, each at most once per person and
     /// reference; says for each whether this call wrote it.
     async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<Vec<bool>>;

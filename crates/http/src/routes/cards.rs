@@ -316,3 +316,24 @@ pub async fn audit_verify(State(s): State<AppState>, Caller(who): Caller) -> Res
     let ok = problems.is_empty();
     Ok(Json(AuditAnswer { cards, events, problems, ok }))
 }
+
+/// The batch's personalisation file for the card factory (operator, vendor), CSV.
+#[utoipa::path(get, path = "/v1/production-batches/{id}/personalisation", tag = "cards", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/csv", body = String)))]
+pub async fn personalisation(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let file = s.service.personalisation_file(&who, id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], file))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    pub after: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// A unit's people: who has a card, who does not, and why (unit, clerk, operator).
+#[utoipa::path(get, path = "/v1/units/{code}/persons", tag = "cards", params(("code" = String, Path), PageQuery),
+    responses((status = 200, body = yikatong_service::batch::UnitPersonsPage)))]
+pub async fn unit_persons(State(s): State<AppState>, Caller(who): Caller, Path(code): Path<String>, Query(q): Query<PageQuery>) -> Result<Json<yikatong_service::batch::UnitPersonsPage>, ApiError> {
+    Ok(Json(s.service.unit_persons(&who, &code, q.after.as_deref(), q.limit.unwrap_or(100)).await?))
+}

@@ -97,3 +97,48 @@ on_both_databases!(r_acc_1_monthly_credits_once_per_person_and_month_even_after_
     let (s, v) = app.op("POST", "/v1/jobs/credit-accounts", Some(json!({"month": "November"}))).await;
     assert_problem(s, &v, 422, "invalid_month");
 });
+
+on_both_databases!(r_app_4_production_files_and_the_units_list_of_who_has_a_card, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五, 小", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let plain = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
+    let fin = app.ok("POST", &format!("/v1/persons/{OTHER}/cards"), &r.unit, Some(json!({"financial": true}))).await["id"].as_i64().unwrap();
+    // The bank's file: the financial card's account fails, with a reason; a bad line is reported.
+    let bank = app.service.authenticate(&r.bank).await.unwrap();
+    let report = app.service.import_bank_results(&bank, format!("card_id,opened,reason\n{fin},否,身份核验失败\nx,是,\n").as_bytes()).await.unwrap();
+    assert_eq!((report.rows, report.accepted, report.refused.len()), (2, 1, 1));
+    assert_eq!((report.refused[0].line, report.refused[0].code.as_str()), (3, "invalid_card_id"));
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
+    let batch_id = batch["id"].as_i64().unwrap();
+    assert_eq!(batch["card_ids"], json!([plain]));
+    // The factory's personalisation file: one line per card, the full ID for printing.
+    let res = app.client.get(format!("{}/v1/production-batches/{batch_id}/personalisation", app.base)).bearer_auth(&r.vendor).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let file = res.text().await.unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    assert_eq!(lines[0], "card_id,generation,financial,admdvs,ssn,name,gender,ethnicity,birth_date,photo_ref");
+    assert_eq!(lines[1], format!("{plain},3,0,110000,{SSN},张三,2,01,19491231,"));
+    assert_eq!(lines.len(), 2);
+    let (s, v) = app.call("GET", &format!("/v1/production-batches/{batch_id}/personalisation"), Some(&r.unit), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    // The factory's result file, with a bad line.
+    let vendor = app.service.authenticate(&r.vendor).await.unwrap();
+    let results = format!("card_id,card_number,card_identification_code,failed\n{plain},F00000077,110000D15600000500000000000000AB,\n{fin},F00000078,110000D15600000500000000000000AC,\n");
+    let report = app.service.import_production_results(&vendor, batch_id, results.as_bytes()).await.unwrap();
+    assert_eq!((report.accepted, report.refused.len()), (1, 1));
+    assert_eq!(report.refused[0].code, "not_in_batch");
+    // The unit sees who has a card, who does not, and why.
+    let page = app.ok("GET", "/v1/units/U1/persons?limit=10", &r.unit, None).await;
+    let people = page["persons"].as_array().unwrap();
+    let of = |masked: &str| people.iter().find(|p| p["ssn_masked"] == masked).unwrap().clone();
+    let zhang = of("110105********002X");
+    assert_eq!((zhang["status"].as_str(), zhang["card_state"].as_str()), (Some("in_progress"), Some("produced")));
+    let wang = of("110102********123X");
+    assert_eq!((wang["status"].as_str(), wang["reason"].as_str()), (Some("no_card"), Some("bank: 身份核验失败")));
+    let (s, v) = app.call("GET", "/v1/units/U2/persons", Some(&r.unit), None).await;
+    assert_problem(s, &v, 404, "unit_not_found");
+    let first = app.ok("GET", "/v1/units/U1/persons?limit=1", &app.operator, None).await;
+    let next = first["next"].as_str().unwrap();
+    let second = app.ok("GET", &format!("/v1/units/U1/persons?limit=1&after={next}"), &app.operator, None).await;
+    assert_ne!(first["persons"][0]["ssn_masked"], second["persons"][0]["ssn_masked"]);
+});

@@ -4,7 +4,9 @@
 
 pub mod applications;
 pub mod credits;
+pub mod production_files;
 pub mod table;
 
 pub use applications::{ApplicationReport, RowRefusal};
 pub use credits::{CreditFailure, CreditReport};
+pub use production_files::{FileReport, UnitPerson, UnitPersonsPage};
