@@ -105,56 +105,47 @@ impl Drop for BenchServer {
     }
 }
 
+/// Runs one API-versus-baseline benchmark on each backend and prints a row for each.
+async fn compare_on_backends<F, Fut>(unit: &str, backends: &[String], baseline_note: Option<&str>, mut once: F) -> Result<(), String>
+where
+    F: FnMut(Backend) -> Fut,
+    Fut: std::future::Future<Output = Result<ApiVsBaseline, String>>,
+{
+    println!("{:<10} {:>14} {:>14} {:>10} {:>10} {:>10}", "backend", format!("api {unit}/s"), "baseline/s", "ratio", "api p50", "api p99");
+    let mut failed = Vec::new();
+    for name in backends {
+        match once(parse_backend(name)?).await {
+            Ok(r) => println!(
+                "{:<10} {:>14.0} {:>14.0} {:>10.2} {:>8.1}ms {:>8.1}ms",
+                name,
+                r.api_rate,
+                r.baseline_rate,
+                r.api_rate / r.baseline_rate.max(f64::MIN_POSITIVE),
+                ms(r.p50),
+                ms(r.p99)
+            ),
+            Err(e) => {
+                println!("{name:<10} failed: {e}");
+                failed.push(name.clone());
+            }
+        }
+    }
+    if let Some(note) = baseline_note {
+        println!("baseline: {note}");
+    }
+    println!("aim: the API at no less than half the baseline's rate (ratio >= 0.50)");
+    if failed.is_empty() { Ok(()) } else { Err(format!("the benchmark could not run on: {}", failed.join(", "))) }
+}
+
 pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Registry { count, concurrency, postgres, backends } => {
             println!("ykt bench registry: {count} persons per backend, {concurrency} concurrent clients");
-            println!("{:<10} {:>14} {:>14} {:>10} {:>10} {:>10}", "backend", "api req/s", "baseline/s", "ratio", "api p50", "api p99");
-            let mut failed = Vec::new();
-            for name in &backends {
-                match registry_once(parse_backend(name)?, &postgres, count, concurrency).await {
-                    Ok(r) => println!(
-                        "{:<10} {:>14.0} {:>14.0} {:>10.2} {:>8.1}ms {:>8.1}ms",
-                        name,
-                        r.api_rate,
-                        r.baseline_rate,
-                        r.api_rate / r.baseline_rate.max(f64::MIN_POSITIVE),
-                        ms(r.p50),
-                        ms(r.p99)
-                    ),
-                    Err(e) => {
-                        println!("{name:<10} failed: {e}");
-                        failed.push(name.clone());
-                    }
-                }
-            }
-            println!("aim: the API at no less than half the baseline's rate (ratio >= 0.50)");
-            if failed.is_empty() { Ok(()) } else { Err(format!("the benchmark could not run on: {}", failed.join(", "))) }
+            compare_on_backends("req", &backends, Some("single-row INSERT transactions of the same rows into the persons table"), |b| registry_once(b, &postgres, count, concurrency)).await
         }
         BenchCommand::CardLife { pairs, concurrency, postgres, backends } => {
             println!("ykt bench card-life: {pairs} pre-loss / revoke pairs per backend, {concurrency} concurrent clerks");
-            println!("{:<10} {:>14} {:>14} {:>10} {:>10} {:>10}", "backend", "api ops/s", "baseline/s", "ratio", "api p50", "api p99");
-            let mut failed = Vec::new();
-            for name in &backends {
-                match card_life_once(parse_backend(name)?, &postgres, pairs, concurrency).await {
-                    Ok(r) => println!(
-                        "{:<10} {:>14.0} {:>14.0} {:>10.2} {:>8.1}ms {:>8.1}ms",
-                        name,
-                        r.api_rate,
-                        r.baseline_rate,
-                        r.api_rate / r.baseline_rate.max(f64::MIN_POSITIVE),
-                        ms(r.p50),
-                        ms(r.p99)
-                    ),
-                    Err(e) => {
-                        println!("{name:<10} failed: {e}");
-                        failed.push(name.clone());
-                    }
-                }
-            }
-            println!("baseline: BEGIN; SELECT … FOR UPDATE; INSERT event; UPDATE state; COMMIT on a scratch copy of the same card rows");
-            println!("aim: the API at no less than half the baseline's rate (ratio >= 0.50)");
-            if failed.is_empty() { Ok(()) } else { Err(format!("the benchmark could not run on: {}", failed.join(", "))) }
+            compare_on_backends("ops", &backends, Some("BEGIN; SELECT … FOR UPDATE; INSERT event; UPDATE state; COMMIT on a scratch copy of the same card rows"), |b| card_life_once(b, &postgres, pairs, concurrency)).await
         }
         BenchCommand::Settle { visits, concurrency, pgbench_seconds, postgres } => crate::bench_settle::run(visits, concurrency, pgbench_seconds, &postgres).await,
         BenchCommand::SettleEngine { receipts } => crate::bench_settle::engine(receipts),
@@ -180,7 +171,7 @@ pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usi
     Ok((ids, clerk.token))
 }
 
-async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: usize) -> Result<RegistryResult, String> {
+async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: usize) -> Result<ApiVsBaseline, String> {
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
         let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
@@ -227,12 +218,11 @@ async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: u
             return Err(format!("the audit trail does not verify after the run: {:?}", audit.problems));
         }
         latencies.sort();
-        let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
-        Ok(RegistryResult {
+        Ok(ApiVsBaseline {
             api_rate: (pairs * 2) as f64 / api_time.as_secs_f64(),
             baseline_rate: (pairs * 2) as f64 / baseline_time.as_secs_f64(),
-            p50: pct(0.50),
-            p99: pct(0.99),
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
         })
     }
     .await;
@@ -240,18 +230,24 @@ async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: u
     result
 }
 
+/// The `p` quantile of sorted latencies.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
+}
+
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-pub(crate) struct RegistryResult {
+/// An API rate beside its same-run baseline.
+pub(crate) struct ApiVsBaseline {
     api_rate: f64,
     baseline_rate: f64,
     p50: Duration,
     p99: Duration,
 }
 
-async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: usize) -> Result<RegistryResult, String> {
+async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: usize) -> Result<ApiVsBaseline, String> {
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
         let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
@@ -264,13 +260,8 @@ async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: us
             .await
             .map_err(|e| e.to_string())?;
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-        let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = yikatong_http::AppState::new(service.clone(), None);
-        let server = tokio::spawn(yikatong_http::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
+        let server = BenchServer::start(service.clone()).await?;
+        let base = server.base.clone();
 
         let mut rng = yikatong_service::demo::DemoRng::new(42);
         let people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], clock.today(), &mut rng);
@@ -306,8 +297,7 @@ async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: us
             latencies.extend(w.await.map_err(|e| e.to_string())??);
         }
         let api_time = started.elapsed();
-        let _ = stop.send(());
-        let _ = server.await;
+        drop(server);
         let created = store.count_persons().await.map_err(|e| e.to_string())?;
         if created as usize != count {
             return Err(format!("{created} persons stored, {count} sent"));
@@ -321,12 +311,11 @@ async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: us
         baseline_people.truncate(count);
         let baseline_time = store.baseline_single_row_inserts(&baseline_people, concurrency).await.map_err(|e| e.to_string())?;
         latencies.sort();
-        let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
-        Ok(RegistryResult {
+        Ok(ApiVsBaseline {
             api_rate: count as f64 / api_time.as_secs_f64(),
             baseline_rate: count as f64 / baseline_time.as_secs_f64(),
-            p50: pct(0.50),
-            p99: pct(0.99),
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
         })
     }
     .await;

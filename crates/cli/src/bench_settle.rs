@@ -14,15 +14,11 @@ use yikatong_service::{NewCatalogItem, TokenRequest};
 use yikatong_store::DataKey;
 use yikatong_store::testing::{Backend, fresh_url};
 
-use crate::bench::{BenchServer, active_cards, ms};
+use crate::bench::{BenchServer, active_cards, ms, percentile};
 use crate::config;
 
 /// The five lines of every benchmark visit: code, quantity, price, amount (yuan).
 const LINES: [(&str, &str, &str, &str); 5] = [("DIAG", "1", "50", "50.00"), ("A1", "2", "15.5", "31.00"), ("B1", "1", "200", "200.00"), ("C1", "1", "100", "100.00"), ("A2", "3", "100", "300.00")];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
-}
 
 pub async fn run(visits: usize, concurrency: usize, pgbench_seconds: u32, pg: &str) -> Result<(), String> {
     let concurrency = concurrency.max(1);
