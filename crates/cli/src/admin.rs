@@ -221,6 +221,13 @@ pub enum ImportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The population registry extract (ssn, name, gender, ethnicity, birth_date,
+    /// photo_digest) for the comparison.
+    Registry {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -267,6 +274,13 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
             print_file_report("production results", &report);
             Ok(())
         }
+        ImportCommand::Registry { file, db } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let service = config::open(&db).await?;
+            let report = service.import_registry(&bytes).await.map_err(|e| e.to_string())?;
+            print_file_report("registry extract", &report);
+            Ok(())
+        }
         ImportCommand::BankResults { file, db } => {
             let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let service = config::open(&db).await?;
@@ -297,6 +311,9 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
 
 #[derive(Subcommand, Debug)]
 pub enum BatchCommand {
+    /// Compare every person's six items with the registry extract (R-CMP-1..3); people
+    /// with any × or 无 are held out of production until a second collection.
+    Compare(DbArgs),
     /// Credit every eligible personal account for a month (R-ACC-1), at most once per
     /// person and month; a run that was stopped is simply started again.
     CreditAccounts {
@@ -310,6 +327,14 @@ pub enum BatchCommand {
 
 pub async fn run_batch(cmd: BatchCommand) -> Result<(), String> {
     match cmd {
+        BatchCommand::Compare(db) => {
+            let service = config::open(&db).await?;
+            let bar = crate::progress::Progress::new("compare");
+            let report = service.compare_all(&|done, total| bar.update(done, total)).await.map_err(|e| e.to_string())?;
+            bar.finish();
+            println!("comparison: {} persons, {} matched, {} held for second collection", report.persons, report.matched, report.held);
+            Ok(())
+        }
         BatchCommand::CreditAccounts { month, db } => {
             let service = config::open(&db).await?;
             let bar = crate::progress::Progress::new("credit-accounts");

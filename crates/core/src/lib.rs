@@ -8,6 +8,7 @@ pub mod account;
 pub mod calendar;
 pub mod card;
 pub mod clock;
+pub mod comparison;
 pub mod identity;
 pub mod money;
 pub mod policy;

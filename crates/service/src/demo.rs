@@ -90,6 +90,7 @@ pub fn synthetic_persons(count: usize, units: &[String], today: NaiveDate, rng: 
             handbook_no: None,
             flags: Vec::new(),
             contribution_base_fen: (category != "retired").then(|| 600_000 + rng.below(2_400_000) as i64),
+            photo_digest: Some(format!("{:016x}", rng.next_u64())),
             created_at: now,
             updated_at: now,
             version: 1,

@@ -45,6 +45,8 @@ pub struct NewPerson {
     pub flags: Vec<String>,
     /// Monthly contribution base (缴费基数) in fen, for employees.
     pub contribution_base_fen: Option<i64>,
+    /// Digest of the person's photo.
+    pub photo_digest: Option<String>,
 }
 
 /// An information change (R-INFO-1); absent fields stay as they are.
@@ -60,6 +62,7 @@ pub struct PersonChangeRequest {
     pub address: Option<String>,
     pub handbook_no: Option<String>,
     pub contribution_base_fen: Option<i64>,
+    pub photo_digest: Option<String>,
     /// The business date the change takes effect; today if absent.
     pub effective_on: Option<NaiveDate>,
 }
@@ -168,6 +171,7 @@ impl Service {
             handbook_no: handbook.map(|h| h.as_str().to_string()),
             flags: new.flags.clone(),
             contribution_base_fen: new.contribution_base_fen,
+            photo_digest: new.photo_digest.clone(),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -268,6 +272,9 @@ impl Service {
                 return Err(Refusal::bad_input("invalid_contribution_base", "the contribution base is not negative").into());
             }
             set!(contribution_base_fen, Some(b));
+        }
+        if let Some(d) = &req.photo_digest {
+            set!(photo_digest, Some(d.clone()));
         }
         if fields.is_empty() {
             return Err(Refusal::bad_input("no_change", "the change names no field that differs from the record").into());

@@ -12,7 +12,7 @@ macro_rules! store_impl {
 
         use crate::records::{parse_date, parse_ts, ts};
         use crate::{
-            DataKey, IdempotencyBegin, JobRecord, MonthlyCredit, Institution, Organisation, Person, PersonChange, Store, StoreError,
+            DataKey, IdempotencyBegin, JobRecord, MonthlyCredit, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
             StoreResult, TokenGrant, TokenRecord,
         };
 
@@ -80,6 +80,7 @@ macro_rules! store_impl {
                     handbook_no: k.decrypt_opt(row.try_get("handbook_enc")?)?,
                     flags: serde_json::from_str(&flags).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     contribution_base_fen: row.try_get("contribution_base_fen")?,
+                    photo_digest: row.try_get("photo_digest")?,
                     created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
                     updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
                     version: row.try_get("version")?,
@@ -142,9 +143,9 @@ macro_rules! store_impl {
             {
                 let k = &self.key;
                 let sql = if skip_existing {
-                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING"
+                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING"
                 } else {
-                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
                 };
                 let done = sqlx::query(sql)
                     .bind(k.lookup_hash(&p.ssn))
@@ -165,6 +166,7 @@ macro_rules! store_impl {
                     .bind(ts(p.updated_at))
                     .bind(p.version)
                     .bind(p.contribution_base_fen)
+                    .bind(&p.photo_digest)
                     .execute(exec)
                     .await
                     .map_err(person_write(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn)), p.unit_code.clone()))?;
@@ -276,7 +278,7 @@ macro_rules! store_impl {
                 let hash = k.lookup_hash(&p.ssn);
                 let mut tx = begin_write(&self.pool).await?;
                 let updated = sqlx::query(
-                    "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11, contribution_base_fen = $12 WHERE ssn_hash = $13 AND version = $14",
+                    "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11, contribution_base_fen = $12, photo_digest = $13 WHERE ssn_hash = $14 AND version = $15",
                 )
                 .bind(k.encrypt(&p.name))
                 .bind(&p.ethnicity)
@@ -290,6 +292,7 @@ macro_rules! store_impl {
                 .bind(ts(p.updated_at))
                 .bind(p.version)
                 .bind(p.contribution_base_fen)
+                .bind(&p.photo_digest)
                 .bind(&hash)
                 .bind(expected_version)
                 .execute(&mut *tx)
@@ -702,6 +705,58 @@ macro_rules! store_impl {
                         updated_at: parse_ts(&r.try_get::<String, _>("updated_at")?)?,
                         finished_at: r.try_get::<Option<String>, _>("finished_at")?.map(|t| parse_ts(&t)).transpose()?,
                     })
+                })
+                .transpose()
+            }
+
+            async fn upsert_registry_rows(&self, rows: &[RegistryRow], at: DateTime<Utc>) -> StoreResult<u64> {
+                let mut tx = begin_write(&self.pool).await?;
+                for r in rows {
+                    sqlx::query("INSERT INTO registry_extract (ssn_hash, name_enc, gender, ethnicity, birth_date, photo_digest, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ssn_hash) DO UPDATE SET name_enc = excluded.name_enc, gender = excluded.gender, ethnicity = excluded.ethnicity, birth_date = excluded.birth_date, photo_digest = excluded.photo_digest, loaded_at = excluded.loaded_at")
+                        .bind(self.key.lookup_hash(&r.ssn))
+                        .bind(self.key.encrypt(&r.name))
+                        .bind(&r.gender)
+                        .bind(&r.ethnicity)
+                        .bind(r.birth_date.to_string())
+                        .bind(&r.photo_digest)
+                        .bind(ts(at))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(rows.len() as u64)
+            }
+
+            async fn registry_row(&self, ssn: &str) -> StoreResult<Option<RegistryRow>> {
+                let row = sqlx::query("SELECT * FROM registry_extract WHERE ssn_hash = $1").bind(self.key.lookup_hash(ssn)).fetch_optional(&self.pool).await?;
+                row.map(|r| {
+                    Ok(RegistryRow {
+                        ssn: ssn.to_string(),
+                        name: self.key.decrypt(&r.try_get::<Vec<u8>, _>("name_enc")?)?,
+                        gender: r.try_get("gender")?,
+                        ethnicity: r.try_get("ethnicity")?,
+                        birth_date: parse_date(&r.try_get::<String, _>("birth_date")?)?,
+                        photo_digest: r.try_get("photo_digest")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn save_comparison(&self, ssn: &str, marks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("INSERT INTO comparisons (ssn_hash, marks, compared_at) VALUES ($1, $2, $3) ON CONFLICT (ssn_hash) DO UPDATE SET marks = excluded.marks, compared_at = excluded.compared_at")
+                    .bind(self.key.lookup_hash(ssn))
+                    .bind(marks.to_string())
+                    .bind(ts(at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn comparison(&self, ssn: &str) -> StoreResult<Option<(serde_json::Value, DateTime<Utc>)>> {
+                let row = sqlx::query("SELECT marks, compared_at FROM comparisons WHERE ssn_hash = $1").bind(self.key.lookup_hash(ssn)).fetch_optional(&self.pool).await?;
+                row.map(|r| {
+                    let marks: String = r.try_get("marks")?;
+                    Ok((serde_json::from_str(&marks).map_err(|e| StoreError::Corrupt(e.to_string()))?, parse_ts(&r.try_get::<String, _>("compared_at")?)?))
                 })
                 .transpose()
             }

@@ -142,6 +142,13 @@ pub trait Store: Send + Sync {
     async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()>;
     async fn get_job(&self, id: i64) -> StoreResult<Option<JobRecord>>;
 
+    // Comparison with the population registry (R-CMP-1..4).
+    /// Inserts or replaces registry rows in one transaction; returns how many.
+    async fn upsert_registry_rows(&self, rows: &[RegistryRow], at: DateTime<Utc>) -> StoreResult<u64>;
+    async fn registry_row(&self, ssn: &str) -> StoreResult<Option<RegistryRow>>;
+    async fn save_comparison(&self, ssn: &str, marks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn comparison(&self, ssn: &str) -> StoreResult<Option<(serde_json::Value, DateTime<Utc>)>>;
+
     /// The card-life benchmark's baseline: `ops` raw transactions (lock a card row,
     /// insert an event, update its state) over `cards` scratch cards of `card_json`'s
     /// size on `concurrency` connections, in scratch tables dropped afterwards.

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_cards.sql")),
     (3, include_str!("../migrations/postgres/0003_settlement.sql")),
     (4, include_str!("../migrations/postgres/0004_credits_jobs.sql")),
+    (5, include_str!("../migrations/postgres/0005_comparison.sql")),
 ];
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {

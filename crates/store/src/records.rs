@@ -45,6 +45,9 @@ pub struct Person {
     /// Monthly contribution base (缴费基数) in fen, where the account credit depends on it.
     #[serde(default)]
     pub contribution_base_fen: Option<i64>,
+    /// Digest of the person's photo (the photo itself lives with the photo service).
+    #[serde(default)]
+    pub photo_digest: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; guards concurrent changes.
@@ -260,4 +263,16 @@ pub struct MonthlyCredit {
     /// e.g. `monthly:2026-11`: the entry is written at most once per person and reference.
     pub reference: String,
     pub reason: String,
+}
+
+/// One row of the population registry extract (人口基础信息库), R-CMP-1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryRow {
+    pub ssn: String,
+    pub name: String,
+    /// `male` / `female`.
+    pub gender: String,
+    pub ethnicity: String,
+    pub birth_date: NaiveDate,
+    pub photo_digest: Option<String>,
 }

@@ -30,6 +30,7 @@ fn person(ssn: &str) -> Person {
         handbook_no: Some("110105123S".into()),
         flags: vec![],
         contribution_base_fen: Some(1_000_000),
+        photo_digest: None,
         created_at: at("2026-03-02T02:00:00Z"),
         updated_at: at("2026-03-02T02:00:00Z"),
         version: 1,

@@ -101,3 +101,25 @@ pub async fn applications(State(s): State<AppState>, Caller(who): Caller, Path(c
     };
     Ok(Json(s.service.import_applications(&who, &code, &bytes).await?))
 }
+
+/// A person's comparison with the population registry: each item `√`, `×` or `无`.
+#[utoipa::path(get, path = "/v1/persons/{ssn}/comparison", tag = "registry", params(("ssn" = String, Path)),
+    responses((status = 200, body = yikatong_service::batch::ComparisonView), (status = 404, body = crate::error::Problem)))]
+pub async fn comparison(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<yikatong_service::batch::ComparisonView>, ApiError> {
+    Ok(Json(s.service.comparison(&who, &ssn).await?))
+}
+
+/// R-CMP-3: corrected items from the unit or the holder, compared again at once.
+#[utoipa::path(post, path = "/v1/persons/{ssn}/second-collection", tag = "registry", params(("ssn" = String, Path)),
+    request_body = yikatong_service::batch::SecondCollection, responses((status = 200, body = yikatong_service::batch::ComparisonView)))]
+pub async fn second_collection(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<yikatong_service::batch::SecondCollection>) -> Result<Json<yikatong_service::batch::ComparisonView>, ApiError> {
+    Ok(Json(s.service.second_collection(&who, &ssn, &b).await?))
+}
+
+/// The printable second-collection form (HTML, Chinese).
+#[utoipa::path(get, path = "/v1/persons/{ssn}/second-collection-form", tag = "registry", params(("ssn" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn second_collection_form(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let page = s.service.second_collection_form(&who, &ssn).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page))
+}

@@ -142,3 +142,36 @@ on_both_databases!(r_app_4_production_files_and_the_units_list_of_who_has_a_card
     let second = app.ok("GET", &format!("/v1/units/U1/persons?limit=1&after={next}"), &app.operator, None).await;
     assert_ne!(first["persons"][0]["ssn_masked"], second["persons"][0]["ssn_masked"]);
 });
+
+on_both_databases!(r_cmp_1_to_3_comparison_holds_out_and_second_collection_releases, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &app.operator, Some(json!({"photo_digest": "p-zhang"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王伍", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    // The registry: 张三 matches; 王五's name is written differently and his photo is missing.
+    let extract = format!("公民身份号码,姓名,性别,民族,出生日期,照片摘要\n{SSN},张三,女,01,19491231,p-zhang\n{OTHER},王五,男,01,19900307,\n1101051949,坏行,女,01,19491231,\n");
+    let report = app.service.import_registry(extract.as_bytes()).await.unwrap();
+    assert_eq!((report.accepted, report.refused.len(), report.refused[0].line), (2, 1, 4));
+    let cmp = app.service.compare_all(&|_, _| {}).await.unwrap();
+    assert_eq!((cmp.persons, cmp.matched, cmp.held), (2, 1, 1));
+    let wang = app.ok("GET", &format!("/v1/persons/{OTHER}/comparison"), &r.unit, None).await;
+    assert_eq!((wang["marks"]["name"].as_str(), wang["marks"]["photo"].as_str(), wang["marks"]["gender"].as_str(), wang["held"].as_bool()), (Some("×"), Some("无"), Some("√"), Some(true)));
+    // Held out of production with the reason.
+    let a = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
+    let b = app.ok("POST", &format!("/v1/persons/{OTHER}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
+    assert_eq!(batch["card_ids"], json!([a]));
+    assert!(batch["excluded"][0]["reason"].as_str().unwrap().contains("second collection"), "{batch}");
+    // The printable form: marks, and --- where nothing is to be filled.
+    let res = app.client.get(format!("{}/v1/persons/{OTHER}/second-collection-form", app.base)).bearer_auth(&r.unit).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("社会保障卡信息二次采集表") && page.contains("<td class=\"mark\">×</td>") && page.contains("---"), "{page}");
+    assert!(!page.contains(OTHER), "the ID number is masked on the form");
+    // The unit submits the corrected items: compared again and released.
+    let after = app.ok("POST", &format!("/v1/persons/{OTHER}/second-collection"), &r.unit, Some(json!({"name": "王五", "photo_digest": "p-wang"}))).await;
+    assert_eq!(after["held"], false, "{after}");
+    let next = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
+    assert_eq!(next["card_ids"], json!([b]));
+    let history = app.ok("GET", &format!("/v1/persons/{OTHER}/changes"), &app.operator, None).await;
+    assert!(history.as_array().unwrap().iter().any(|c| c["after"]["flags"] == json!(["second_collection_pending"])), "{history}");
+});

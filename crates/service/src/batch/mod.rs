@@ -3,10 +3,12 @@
 //! its line number as a spreadsheet shows it, the header being line 1).
 
 pub mod applications;
+pub mod comparison;
 pub mod credits;
 pub mod production_files;
 pub mod table;
 
 pub use applications::{ApplicationReport, RowRefusal};
+pub use comparison::{CompareReport, ComparisonView, SecondCollection};
 pub use credits::{CreditFailure, CreditReport};
 pub use production_files::{FileReport, UnitPerson, UnitPersonsPage};

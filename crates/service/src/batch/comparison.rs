@@ -1,0 +1,198 @@
+//! Comparison with the population registry and second collection (R-CMP-1..4): the
+//! registry extract is loaded from a file; every person's six items are marked; a person
+//! with any `×` or `无` carries the `second_collection_pending` flag, which keeps them out
+//! of production batches, until corrected items compare clean. Flags are set and cleared
+//! as information changes, so the history shows them.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use yikatong_core::Refusal;
+use yikatong_core::access::{Principal, Role};
+use yikatong_core::comparison::{Items, Marks, compare};
+use yikatong_core::identity::{Ssn, mask_ssn};
+use yikatong_core::registry::check_ethnicity;
+use yikatong_store::{Person, RegistryRow};
+
+use super::applications::RowRefusal;
+use super::production_files::FileReport;
+use super::table::{Column, Table, decode};
+use crate::{PersonChangeRequest, Service, ServiceError, ServiceResult};
+
+const PENDING: &str = "second_collection_pending";
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CompareReport {
+    pub persons: u64,
+    pub matched: u64,
+    /// Held out of production until a second collection.
+    pub held: u64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ComparisonView {
+    pub ssn_masked: String,
+    /// Each item: `√`, `×` or `无`.
+    #[schema(value_type = Object)]
+    pub marks: Marks,
+    pub held: bool,
+}
+
+/// The corrected items a unit or the holder submits (R-CMP-3). Gender and birth date
+/// come from the ID number; a wrong one needs the ID number itself corrected.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondCollection {
+    pub name: Option<String>,
+    pub ethnicity: Option<String>,
+    pub photo_digest: Option<String>,
+}
+
+fn items_of(p: &Person) -> Items {
+    Items { ssn: p.ssn.clone(), name: p.name.clone(), gender: p.gender.clone(), ethnicity: p.ethnicity.clone(), birth_date: p.birth_date.format("%Y%m%d").to_string(), photo: p.photo_digest.clone() }
+}
+
+fn parse_gender(s: &str) -> Option<&'static str> {
+    match s {
+        "男" | "1" | "male" | "M" => Some("male"),
+        "女" | "2" | "female" | "F" => Some("female"),
+        _ => None,
+    }
+}
+
+fn parse_birth(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y%m%d").or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d")).ok()
+}
+
+/// The bureau's own comparison run acts as an operator (recorded as `operator#0`).
+fn bureau() -> Principal {
+    Principal { token_id: 0, role: Role::Operator, outlet: None, unit: None, institution: None, person_hash: None }
+}
+
+impl Service {
+    /// Loads the registry extract (`ssn` 公民身份号码, `name` 姓名, `gender` 性别, `ethnicity`
+    /// 民族, `birth_date` 出生日期, `photo_digest` 照片摘要); bad rows are reported by line.
+    pub async fn import_registry(&self, bytes: &[u8]) -> ServiceResult<FileReport> {
+        let (text, _) = decode(bytes)?;
+        let cols = [
+            Column { en: "ssn", zh: "公民身份号码", required: true },
+            Column { en: "name", zh: "姓名", required: true },
+            Column { en: "gender", zh: "性别", required: true },
+            Column { en: "ethnicity", zh: "民族", required: true },
+            Column { en: "birth_date", zh: "出生日期", required: true },
+            Column { en: "photo_digest", zh: "照片摘要", required: false },
+        ];
+        let mut report = FileReport::default();
+        let mut chunk = Vec::new();
+        for row in Table::open(&text, &cols)? {
+            report.rows += 1;
+            let c = &row.cells;
+            let parsed = (|| -> Result<RegistryRow, Refusal> {
+                let ssn = Ssn::parse(&c[0]).map_err(|e| Refusal::bad_input("invalid_ssn", e.to_string()))?;
+                let gender = parse_gender(&c[2]).ok_or_else(|| Refusal::bad_input("invalid_gender", format!("性别 / gender must be 男 or 女, not {:?}", c[2])))?;
+                check_ethnicity(&c[3])?;
+                let birth = parse_birth(&c[4]).ok_or_else(|| Refusal::bad_input("invalid_date", format!("出生日期 / birth_date must be YYYYMMDD, not {:?}", c[4])))?;
+                Ok(RegistryRow { ssn: ssn.expose().into(), name: c[1].clone(), gender: gender.into(), ethnicity: c[3].clone(), birth_date: birth, photo_digest: Some(c[5].clone()).filter(|p| !p.is_empty()) })
+            })();
+            match parsed {
+                Ok(r) => chunk.push(r),
+                Err(r) => report.refused.push(RowRefusal { line: row.line, ssn: if c[0].chars().count() == 18 { mask_ssn(&c[0]) } else { c[0].clone() }, code: r.code.into(), reason: r.message }),
+            }
+            if chunk.len() >= 1000 {
+                report.accepted += self.store.upsert_registry_rows(&chunk, self.clock.now()).await? as usize;
+                chunk.clear();
+            }
+        }
+        report.accepted += self.store.upsert_registry_rows(&chunk, self.clock.now()).await? as usize;
+        Ok(report)
+    }
+
+    /// Compares one person, keeps the marks and sets or clears the hold.
+    async fn compare_person(&self, person: &Person) -> ServiceResult<Marks> {
+        let registry = self.store.registry_row(&person.ssn).await?;
+        let reg_items = registry.map(|r| Items { ssn: r.ssn, name: r.name, gender: r.gender, ethnicity: r.ethnicity, birth_date: r.birth_date.format("%Y%m%d").to_string(), photo: r.photo_digest });
+        let marks = compare(&items_of(person), reg_items.as_ref());
+        self.store.save_comparison(&person.ssn, &serde_json::to_value(marks).map_err(|e| ServiceError::Internal(e.to_string()))?, self.clock.now()).await?;
+        let held = person.flags.iter().any(|f| f == PENDING);
+        if held == marks.all_match() {
+            let mut flags: Vec<String> = person.flags.iter().filter(|f| *f != PENDING).cloned().collect();
+            if !marks.all_match() {
+                flags.push(PENDING.into());
+            }
+            self.change_person(&bureau(), &person.ssn, &PersonChangeRequest { flags: Some(flags), ..Default::default() }).await?;
+        }
+        Ok(marks)
+    }
+
+    /// `ykt batch compare`: every person against the registry extract.
+    pub async fn compare_all(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> ServiceResult<CompareReport> {
+        let total = self.store.count_persons().await? as u64;
+        let mut report = CompareReport::default();
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self.store.persons_page(after.as_deref(), 1000).await?;
+            let Some((last, _)) = rows.last() else { break };
+            after = Some(last.clone());
+            for (_, p) in &rows {
+                report.persons += 1;
+                if self.compare_person(p).await?.all_match() {
+                    report.matched += 1;
+                } else {
+                    report.held += 1;
+                }
+            }
+            progress(report.persons, total);
+        }
+        Ok(report)
+    }
+
+    /// A person's marks (operator, clerk, their unit, the holder).
+    pub async fn comparison(&self, who: &Principal, ssn: &str) -> ServiceResult<ComparisonView> {
+        let view = self.get_person(who, ssn).await?;
+        let ssn = Ssn::parse(ssn)?;
+        let (marks, _) = self.store.comparison(ssn.expose()).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("not_compared", "the person has not been compared with the registry yet")))?;
+        let marks: Marks = serde_json::from_value(marks).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(ComparisonView { ssn_masked: view.ssn_masked, held: !marks.all_match(), marks })
+    }
+
+    /// R-CMP-3: corrected items submitted online (the unit or the holder), then compared
+    /// again; a clean comparison releases the person for production.
+    pub async fn second_collection(&self, who: &Principal, ssn: &str, items: &SecondCollection) -> ServiceResult<ComparisonView> {
+        who.require(&[Role::Unit, Role::Holder, Role::Clerk, Role::Operator])?;
+        self.get_person(who, ssn).await?;
+        let change = PersonChangeRequest { name: items.name.clone(), ethnicity: items.ethnicity.clone(), photo_digest: items.photo_digest.clone(), ..Default::default() };
+        if change.name.is_some() || change.ethnicity.is_some() || change.photo_digest.is_some() {
+            match self.change_person(&bureau(), ssn, &change).await {
+                Ok(_) => {}
+                Err(ServiceError::Refused(r)) if r.code == "no_change" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let parsed = Ssn::parse(ssn)?;
+        let person = self.require_person(&parsed).await?;
+        let marks = self.compare_person(&person).await?;
+        Ok(ComparisonView { ssn_masked: mask_ssn(&person.ssn), held: !marks.all_match(), marks })
+    }
+
+    /// The second-collection form (二次采集表) as a printable page, in Chinese: each item's
+    /// mark, `---` where nothing is to be filled, a blank to fill otherwise.
+    pub async fn second_collection_form(&self, who: &Principal, ssn: &str) -> ServiceResult<String> {
+        let person = self.get_person(who, ssn).await?;
+        let view = self.comparison(who, ssn).await?;
+        let rows: String = view
+            .marks
+            .labelled()
+            .iter()
+            .map(|(_, label, mark)| {
+                let fill = if *mark == yikatong_core::comparison::Mark::Match { "---" } else { "&nbsp;" };
+                format!("<tr><th scope=\"row\">{label}</th><td class=\"mark\">{}</td><td class=\"fill\">{fill}</td></tr>\n", mark.symbol())
+            })
+            .collect();
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        Ok(format!(
+            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>社会保障卡信息二次采集表</title>\n<style>body{{font-family:sans-serif;color:#111;background:#fff}}table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #333;padding:.5em;text-align:left}}td.fill{{min-width:12em}}</style></head>\n<body><h1>社会保障卡信息二次采集表</h1>\n<p>姓名：{}　公民身份号码：{}　单位：{}</p>\n<table><thead><tr><th scope=\"col\">项目</th><th scope=\"col\">比对结果</th><th scope=\"col\">需填写内容（以身份证或户口簿为准）</th></tr></thead><tbody>\n{rows}</tbody></table>\n<p>√ 一致，无需填写（---）；× 不一致，请按证件填写；无 缺失，请填写。</p>\n</body></html>\n",
+            esc(&person.name),
+            person.ssn_masked,
+            esc(person.unit_code.as_deref().unwrap_or("")),
+        ))
+    }
+}
