@@ -221,6 +221,13 @@ pub enum ImportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The bank's premium withholding result file (ssn, period, amount_fen, result
+    /// 成功/失败, reason).
+    Withholding {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// The population registry extract (ssn, name, gender, ethnicity, birth_date,
     /// photo_digest) for the comparison.
     Registry {
@@ -272,6 +279,13 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
             let service = config::open(&db).await?;
             let report = service.import_production_results(&local(yikatong_core::access::Role::Vendor), batch, &bytes).await.map_err(|e| e.to_string())?;
             print_file_report("production results", &report);
+            Ok(())
+        }
+        ImportCommand::Withholding { file, db } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let service = config::open(&db).await?;
+            let report = service.import_withholding(&bytes).await.map_err(|e| e.to_string())?;
+            print_file_report("withholding results", &report);
             Ok(())
         }
         ImportCommand::Registry { file, db } => {

@@ -12,7 +12,7 @@ macro_rules! store_impl {
 
         use crate::records::{parse_date, parse_ts, ts};
         use crate::{
-            DataKey, IdempotencyBegin, JobRecord, MonthlyCredit, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
+            DataKey, IdempotencyBegin, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
             StoreResult, TokenGrant, TokenRecord,
         };
 
@@ -759,6 +759,61 @@ macro_rules! store_impl {
                     Ok((serde_json::from_str(&marks).map_err(|e| StoreError::Corrupt(e.to_string()))?, parse_ts(&r.try_get::<String, _>("compared_at")?)?))
                 })
                 .transpose()
+            }
+
+            async fn insert_premium_payment(&self, p: &PremiumPayment) -> StoreResult<bool> {
+                let done = sqlx::query("INSERT INTO premium_payments (person_hash, period, amount_fen, channel, payer_hash, paid_at, reference) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (reference) DO NOTHING")
+                    .bind(&p.person_hash)
+                    .bind(&p.period)
+                    .bind(p.amount_fen)
+                    .bind(&p.channel)
+                    .bind(&p.payer_hash)
+                    .bind(ts(p.paid_at))
+                    .bind(&p.reference)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn record_deduction(&self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("INSERT INTO premium_deductions (person_hash, period, ok, reason, recorded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_hash, period) DO UPDATE SET ok = excluded.ok, reason = excluded.reason, recorded_at = excluded.recorded_at")
+                    .bind(&d.person_hash)
+                    .bind(&d.period)
+                    .bind(d.ok)
+                    .bind(&d.reason)
+                    .bind(ts(at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn premium_payments(&self, person_hash: &str) -> StoreResult<Vec<PremiumPayment>> {
+                let rows = sqlx::query("SELECT * FROM premium_payments WHERE person_hash = $1 ORDER BY period, id").bind(person_hash).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(PremiumPayment {
+                            person_hash: r.try_get("person_hash")?,
+                            period: r.try_get("period")?,
+                            amount_fen: r.try_get("amount_fen")?,
+                            channel: r.try_get("channel")?,
+                            payer_hash: r.try_get("payer_hash")?,
+                            paid_at: parse_ts(&r.try_get::<String, _>("paid_at")?)?,
+                            reference: r.try_get("reference")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn failed_deductions(&self, person_hash: Option<&str>, period: Option<&str>) -> StoreResult<Vec<PremiumDeduction>> {
+                let rows = sqlx::query("SELECT * FROM premium_deductions WHERE ok = $1 AND ($2 = '' OR person_hash = $2) AND ($3 = '' OR period = $3) ORDER BY period, person_hash")
+                    .bind(false)
+                    .bind(person_hash.unwrap_or(""))
+                    .bind(period.unwrap_or(""))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok(PremiumDeduction { person_hash: r.try_get("person_hash")?, period: r.try_get("period")?, ok: r.try_get("ok")?, reason: r.try_get("reason")? }))
+                    .collect()
             }
 
             async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration> {

@@ -149,6 +149,13 @@ pub trait Store: Send + Sync {
     async fn save_comparison(&self, ssn: &str, marks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
     async fn comparison(&self, ssn: &str) -> StoreResult<Option<(serde_json::Value, DateTime<Utc>)>>;
 
+    // Resident premiums (R-PAY-1, R-PAY-2).
+    /// Records a payment once per reference; false when the reference was recorded before.
+    async fn insert_premium_payment(&self, p: &PremiumPayment) -> StoreResult<bool>;
+    async fn record_deduction(&self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn premium_payments(&self, person_hash: &str) -> StoreResult<Vec<PremiumPayment>>;
+    async fn failed_deductions(&self, person_hash: Option<&str>, period: Option<&str>) -> StoreResult<Vec<PremiumDeduction>>;
+
     /// The card-life benchmark's baseline: `ops` raw transactions (lock a card row,
     /// insert an event, update its state) over `cards` scratch cards of `card_json`'s
     /// size on `concurrency` connections, in scratch tables dropped afterwards.

@@ -276,3 +276,28 @@ pub struct RegistryRow {
     pub birth_date: NaiveDate,
     pub photo_digest: Option<String>,
 }
+
+/// A resident premium payment (R-PAY-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PremiumPayment {
+    pub person_hash: String,
+    /// `YYYY-MM`
+    pub period: String,
+    pub amount_fen: i64,
+    /// `online`, `mini_program`, `bank_withholding`, `street_office`, `bank_counter`.
+    pub channel: String,
+    /// Who paid, when it was someone else.
+    pub payer_hash: Option<String>,
+    pub paid_at: DateTime<Utc>,
+    /// Unique per payment: a payment recorded twice is recorded once.
+    pub reference: String,
+}
+
+/// The bank's monthly deduction for a person (R-PAY-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PremiumDeduction {
+    pub person_hash: String,
+    pub period: String,
+    pub ok: bool,
+    pub reason: Option<String>,
+}

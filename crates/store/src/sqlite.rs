@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_settlement.sql")),
     (4, include_str!("../migrations/sqlite/0004_credits_jobs.sql")),
     (5, include_str!("../migrations/sqlite/0005_comparison.sql")),
+    (6, include_str!("../migrations/sqlite/0006_premiums.sql")),
 ];
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {

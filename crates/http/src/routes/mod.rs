@@ -70,7 +70,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/settlements/{setl_id}", get(settlement::get))
         .route("/v1/settlements/{setl_id}/trace", get(settlement::trace))
         .route("/v1/jobs/credit-accounts", post(settlement::start_credits))
-        .route("/v1/jobs/{id}", get(settlement::job));
+        .route("/v1/jobs/{id}", get(settlement::job))
+        .route("/v1/persons/{ssn}/premiums", post(settlement::pay_premium).get(settlement::premiums))
+        .route("/v1/premiums/arrears", get(settlement::arrears));
     r = r.route("/fsi/api/rsfComIfsService/callService", post(crate::his::call_service));
     if state.test_clock.is_some() {
         r = r.route("/v1/test/clock", get(ops::get_clock).put(ops::set_clock));

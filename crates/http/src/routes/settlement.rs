@@ -164,3 +164,31 @@ pub async fn job(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<
     let j = s.service.job(&who, id).await?;
     Ok(Json(JobView { id: j.id, kind: j.kind, params: j.params, state: j.state, total: j.total, done: j.done, report: j.report, started_at: j.started_at, updated_at: j.updated_at, finished_at: j.finished_at }))
 }
+
+/// Records a resident premium payment (holder online or by mini-program, clerk at a
+/// street office, bank at its counter).
+#[utoipa::path(post, path = "/v1/persons/{ssn}/premiums", tag = "premiums", params(("ssn" = String, Path)),
+    request_body = yikatong_service::batch::NewPremium, responses((status = 201, body = yikatong_service::batch::PremiumView)))]
+pub async fn pay_premium(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<yikatong_service::batch::NewPremium>) -> Result<(StatusCode, Json<yikatong_service::batch::PremiumView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.pay_premium(&who, &ssn, &b).await?)))
+}
+
+/// A person's premium payments and arrears, as visible today.
+#[utoipa::path(get, path = "/v1/persons/{ssn}/premiums", tag = "premiums", params(("ssn" = String, Path)),
+    responses((status = 200, body = yikatong_service::batch::PremiumsView)))]
+pub async fn premiums(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<yikatong_service::batch::PremiumsView>, ApiError> {
+    Ok(Json(s.service.premiums(&who, &ssn).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PeriodQuery {
+    /// `YYYY-MM`
+    pub period: String,
+}
+
+/// A period's arrears (operator).
+#[utoipa::path(get, path = "/v1/premiums/arrears", tag = "premiums", params(PeriodQuery),
+    responses((status = 200, body = Vec<yikatong_service::batch::ArrearView>)))]
+pub async fn arrears(State(s): State<AppState>, Caller(who): Caller, axum::extract::Query(q): axum::extract::Query<PeriodQuery>) -> Result<Json<Vec<yikatong_service::batch::ArrearView>>, ApiError> {
+    Ok(Json(s.service.arrears(&who, &q.period).await?))
+}

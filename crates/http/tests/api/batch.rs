@@ -175,3 +175,51 @@ on_both_databases!(r_cmp_1_to_3_comparison_holds_out_and_second_collection_relea
     let history = app.ok("GET", &format!("/v1/persons/{OTHER}/changes"), &app.operator, None).await;
     assert!(history.as_array().unwrap().iter().any(|c| c["after"]["flags"] == json!(["second_collection_pending"])), "{history}");
 });
+
+on_both_databases!(r_pay_1_and_r_pay_2_premiums_from_every_channel_and_arrears_in_their_window, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let child = yikatong_service::demo::make_ssn("110105", "2015-06-01".parse().unwrap(), 71);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": child, "name": "小明", "ethnicity": "01", "category": "resident", "region": "beijing"}))).await;
+    let grandma = yikatong_service::demo::make_ssn("110105", "1950-06-01".parse().unwrap(), 72);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": grandma, "name": "李奶奶", "ethnicity": "01", "category": "resident", "region": "beijing"}))).await;
+    let parent = r.holder.clone(); // 张三 pays for the others
+    // Paying for someone else: only through the mini-program, with that person's name.
+    let body = |channel: &str, name: &str, reference: &str| json!({"period": "2026-03", "amount_fen": 38000, "reference": reference, "channel": channel, "name": name});
+    let (s, v) = app.call("POST", &format!("/v1/persons/{child}/premiums"), Some(&parent), Some(body("online", "小明", "R1"))).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let (s, v) = app.call("POST", &format!("/v1/persons/{child}/premiums"), Some(&parent), Some(body("mini_program", "小红", "R1"))).await;
+    assert_problem(s, &v, 422, "identity_not_confirmed");
+    let paid = app.ok("POST", &format!("/v1/persons/{child}/premiums"), &parent, Some(body("mini_program", "小明", "R1"))).await;
+    assert_eq!((paid["channel"].as_str(), paid["paid_by_someone_else"].as_bool()), (Some("mini_program"), Some(true)));
+    // The same payment reported twice is one payment; a street office records one too.
+    app.ok("POST", &format!("/v1/persons/{child}/premiums"), &parent, Some(body("mini_program", "小明", "R1"))).await;
+    app.ok("POST", &format!("/v1/persons/{child}/premiums"), &r.clerk, Some(json!({"period": "2026-04", "amount_fen": 38000, "reference": "S9"}))).await;
+    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/premiums"), Some(&r.clerk), Some(json!({"period": "2026-04", "amount_fen": 38000, "reference": "S10"}))).await;
+    assert_problem(s, &v, 409, "not_a_resident");
+    // The bank's withholding file: grandma's March deduction failed.
+    let file = format!("ssn,period,amount_fen,result,reason\n{grandma},2026-03,38000,失败,余额不足\n{child},2026-03,38000,成功,\nbad,2026-03,1,成功,\n");
+    let report = app.service.import_withholding(file.as_bytes()).await.unwrap();
+    assert_eq!((report.accepted, report.refused.len()), (2, 1));
+    let arrears = app.ok("GET", "/v1/premiums/arrears?period=2026-03", &app.operator, None).await;
+    assert_eq!(arrears.as_array().unwrap().len(), 1, "{arrears}");
+    assert_eq!(arrears[0]["reason"], "余额不足");
+    // The holder sees arrears only from the 5th to the 20th of the next month, records from the 5th.
+    let gm = app.token(json!({"role": "holder", "person": grandma})).await;
+    let view = |token: String, who: String| {
+        let app = &app;
+        async move { app.ok("GET", &format!("/v1/persons/{who}/premiums"), &token, None).await }
+    };
+    assert_eq!(view(gm.clone(), grandma.clone()).await["arrears"], json!([]), "2026-03-02: not yet");
+    app.set_now("2026-04-05T09:00:00+08:00").await;
+    assert_eq!(view(gm.clone(), grandma.clone()).await["arrears"][0]["period"], "2026-03");
+    app.set_now("2026-04-21T09:00:00+08:00").await;
+    assert_eq!(view(gm.clone(), grandma.clone()).await["arrears"], json!([]), "after the 20th");
+    let ops = app.ok("GET", &format!("/v1/persons/{grandma}/premiums"), &app.operator, None).await;
+    assert_eq!(ops["arrears"].as_array().unwrap().len(), 1, "the bureau always sees them");
+    // The child's own records: the online payment shows from the 5th of the next month.
+    let kid = app.token(json!({"role": "holder", "person": child})).await;
+    app.set_now("2026-03-04T09:00:00+08:00").await;
+    assert_eq!(view(kid.clone(), child.clone()).await["payments"].as_array().unwrap().len(), 0);
+    app.set_now("2026-04-05T09:00:00+08:00").await;
+    assert_eq!(view(kid.clone(), child.clone()).await["payments"].as_array().unwrap().len(), 3, "mini-program, street office, withholding");
+});

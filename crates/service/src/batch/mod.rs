@@ -5,10 +5,12 @@
 pub mod applications;
 pub mod comparison;
 pub mod credits;
+pub mod premiums;
 pub mod production_files;
 pub mod table;
 
 pub use applications::{ApplicationReport, RowRefusal};
 pub use comparison::{CompareReport, ComparisonView, SecondCollection};
 pub use credits::{CreditFailure, CreditReport};
+pub use premiums::{ArrearView, NewPremium, PremiumView, PremiumsView};
 pub use production_files::{FileReport, UnitPerson, UnitPersonsPage};
