@@ -25,6 +25,15 @@ pub struct RowRefusal {
     pub reason: String,
 }
 
+impl RowRefusal {
+    /// A refused row, with the ID number as written (masked when it has an ID number's
+    /// length, since it may be a real one with one wrong character).
+    pub fn new(line: usize, written_ssn: &str, refusal: Refusal) -> Self {
+        let ssn = if written_ssn.chars().count() == 18 { mask_ssn(written_ssn) } else { written_ssn.to_string() };
+        RowRefusal { line, ssn, code: refusal.code.into(), reason: refusal.message }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ApplicationReport {
     pub unit: String,
@@ -66,14 +75,13 @@ impl Service {
         let as_unit = yikatong_core::access::Principal { role: Role::Unit, unit: Some(unit.into()), outlet: None, institution: None, person_hash: None, token_id: who.token_id };
         for row in Table::open(&text, &columns)? {
             report.rows += 1;
-            let shown = if row.cells[0].chars().count() == 18 { mask_ssn(&row.cells[0]) } else { row.cells[0].clone() };
             match self.application_row(&as_unit, unit, &row.cells, row.line, &mut seen).await {
                 Ok(Some(card_id)) => {
                     report.accepted += 1;
                     report.card_ids.push(card_id);
                 }
                 Ok(None) => report.already_applied += 1,
-                Err(ServiceError::Refused(r)) => report.refused.push(RowRefusal { line: row.line, ssn: shown, code: r.code.into(), reason: r.message }),
+                Err(ServiceError::Refused(r)) => report.refused.push(RowRefusal::new(row.line, &row.cells[0], r)),
                 Err(other) => return Err(other),
             }
         }

@@ -95,7 +95,7 @@ impl Service {
             })();
             match parsed {
                 Ok(r) => chunk.push(r),
-                Err(r) => report.refused.push(RowRefusal { line: row.line, ssn: if c[0].chars().count() == 18 { mask_ssn(&c[0]) } else { c[0].clone() }, code: r.code.into(), reason: r.message }),
+                Err(r) => report.refused.push(RowRefusal::new(row.line, &c[0], r)),
             }
             if chunk.len() >= 1000 {
                 report.accepted += self.store.upsert_registry_rows(&chunk, self.clock.now()).await? as usize;

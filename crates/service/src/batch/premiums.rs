@@ -141,7 +141,7 @@ impl Service {
             .await;
             match outcome {
                 Ok(()) => report.accepted += 1,
-                Err(ServiceError::Refused(r)) => report.refused.push(RowRefusal { line: row.line, ssn: if c[0].chars().count() == 18 { mask_ssn(&c[0]) } else { c[0].clone() }, code: r.code.into(), reason: r.message }),
+                Err(ServiceError::Refused(r)) => report.refused.push(RowRefusal::new(row.line, &c[0], r)),
                 Err(e) => return Err(e),
             }
         }
