@@ -182,9 +182,9 @@ pub enum CatalogCommand {
 pub async fn run_catalog(cmd: CatalogCommand) -> Result<(), String> {
     match cmd {
         CatalogCommand::Import { file, db } => {
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let input = open_file(&file)?;
             let service = config::open(&db).await?;
-            let report = service.import_catalog_csv(&bytes).await.map_err(|e| e.to_string())?;
+            let report = service.import_catalog_csv(input).await.map_err(|e| e.to_string())?;
             for r in &report.refused {
                 println!("line {}: {} ({})", r.line, r.reason, r.code);
             }
@@ -265,6 +265,11 @@ fn local(role: yikatong_core::access::Role) -> yikatong_core::access::Principal 
     yikatong_core::access::Principal { token_id: 0, role, outlet: None, unit: None, institution: None, person_hash: None }
 }
 
+/// A file read line by line (any size in bounded memory).
+fn open_file(path: &std::path::Path) -> Result<std::io::BufReader<std::fs::File>, String> {
+    std::fs::File::open(path).map(std::io::BufReader::new).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
 fn print_file_report(what: &str, r: &yikatong_service::batch::FileReport) {
     for x in &r.refused {
         println!("line {}: {} ({})", x.line, x.reason, x.code);
@@ -275,37 +280,37 @@ fn print_file_report(what: &str, r: &yikatong_service::batch::FileReport) {
 pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
     match cmd {
         ImportCommand::ProductionResults { file, batch, db } => {
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let input = open_file(&file)?;
             let service = config::open(&db).await?;
-            let report = service.import_production_results(&local(yikatong_core::access::Role::Vendor), batch, &bytes).await.map_err(|e| e.to_string())?;
+            let report = service.import_production_results(&local(yikatong_core::access::Role::Vendor), batch, input).await.map_err(|e| e.to_string())?;
             print_file_report("production results", &report);
             Ok(())
         }
         ImportCommand::Withholding { file, db } => {
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let input = open_file(&file)?;
             let service = config::open(&db).await?;
-            let report = service.import_withholding(&bytes).await.map_err(|e| e.to_string())?;
+            let report = service.import_withholding(input).await.map_err(|e| e.to_string())?;
             print_file_report("withholding results", &report);
             Ok(())
         }
         ImportCommand::Registry { file, db } => {
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let input = open_file(&file)?;
             let service = config::open(&db).await?;
-            let report = service.import_registry(&bytes).await.map_err(|e| e.to_string())?;
+            let report = service.import_registry(input).await.map_err(|e| e.to_string())?;
             print_file_report("registry extract", &report);
             Ok(())
         }
         ImportCommand::BankResults { file, db } => {
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let input = open_file(&file)?;
             let service = config::open(&db).await?;
-            let report = service.import_bank_results(&local(yikatong_core::access::Role::Bank), &bytes).await.map_err(|e| e.to_string())?;
+            let report = service.import_bank_results(&local(yikatong_core::access::Role::Bank), input).await.map_err(|e| e.to_string())?;
             print_file_report("bank results", &report);
             Ok(())
         }
         ImportCommand::Applications { file, unit, db } => {
-            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let input = open_file(&file)?;
             let service = config::open(&db).await?;
-            let report = service.import_applications(&local(yikatong_core::access::Role::Operator), &unit, &bytes).await.map_err(|e| e.to_string())?;
+            let report = service.import_applications(&local(yikatong_core::access::Role::Operator), &unit, input).await.map_err(|e| e.to_string())?;
             for r in &report.refused {
                 println!("line {}: {} {} ({})", r.line, r.ssn, r.reason, r.code);
             }

@@ -99,7 +99,7 @@ pub async fn applications(State(s): State<AppState>, Caller(who): Caller, Path(c
     } else {
         axum::body::Bytes::from_request(req, &()).await.map_err(|e| ApiError::new(413, "body_too_large", e.body_text()))?
     };
-    Ok(Json(s.service.import_applications(&who, &code, &bytes).await?))
+    Ok(Json(s.service.import_applications(&who, &code, &bytes[..]).await?))
 }
 
 /// A person's comparison with the population registry: each item `√`, `×` or `无`.

@@ -12,7 +12,7 @@ use yikatong_core::card::Origin;
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
 
-use super::table::{Column, Table, decode};
+use super::table::{Column, Table};
 use crate::{Service, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -61,20 +61,27 @@ fn parse_financial(v: &str) -> Result<bool, Refusal> {
 
 impl Service {
     /// Imports a unit's batch application file (the unit itself, a clerk or an operator).
-    pub async fn import_applications(&self, who: &Principal, unit: &str, bytes: &[u8]) -> ServiceResult<ApplicationReport> {
+    pub async fn import_applications(&self, who: &Principal, unit: &str, input: impl std::io::BufRead + Send) -> ServiceResult<ApplicationReport> {
         who.require(&[Role::Unit, Role::Clerk, Role::Operator])?;
         if who.role == Role::Unit && who.unit.as_deref() != Some(unit) {
             return Err(Refusal::forbidden("not_your_unit", format!("a unit applies only for its own people, not for unit {unit}")).into());
         }
         self.require_unit(unit).await?;
-        let (text, encoding) = decode(bytes)?;
         let columns: Vec<Column> = COLUMNS.iter().map(|(en, zh, required)| Column { en, zh, required: *required }).collect();
-        let mut report = ApplicationReport { unit: unit.into(), encoding: encoding.into(), ..Default::default() };
+        let mut report = ApplicationReport { unit: unit.into(), ..Default::default() };
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         // Applications are made as the unit (the channel of R-APP-3).
         let as_unit = yikatong_core::access::Principal { role: Role::Unit, unit: Some(unit.into()), outlet: None, institution: None, person_hash: None, token_id: who.token_id };
-        for row in Table::open(&text, &columns)? {
+        let mut table = Table::read(input, &columns)?;
+        for row in table.by_ref() {
             report.rows += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err((line, r)) => {
+                    report.refused.push(RowRefusal::new(line, "", r));
+                    continue;
+                }
+            };
             match self.application_row(&as_unit, unit, &row.cells, row.line, &mut seen).await {
                 Ok(Some(card_id)) => {
                     report.accepted += 1;
@@ -85,6 +92,7 @@ impl Service {
                 Err(other) => return Err(other),
             }
         }
+        report.encoding = table.encoding().into();
         tracing::info!(unit, rows = report.rows, accepted = report.accepted, refused = report.refused.len(), "batch application imported");
         Ok(report)
     }

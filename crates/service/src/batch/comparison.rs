@@ -15,7 +15,7 @@ use yikatong_store::{Person, RegistryRow};
 
 use super::applications::RowRefusal;
 use super::production_files::FileReport;
-use super::table::{Column, Table, decode};
+use super::table::{Column, Table};
 use crate::{PersonChangeRequest, Service, ServiceError, ServiceResult};
 
 const PENDING: &str = "second_collection_pending";
@@ -71,8 +71,7 @@ fn bureau() -> Principal {
 impl Service {
     /// Loads the registry extract (`ssn` 公民身份号码, `name` 姓名, `gender` 性别, `ethnicity`
     /// 民族, `birth_date` 出生日期, `photo_digest` 照片摘要); bad rows are reported by line.
-    pub async fn import_registry(&self, bytes: &[u8]) -> ServiceResult<FileReport> {
-        let (text, _) = decode(bytes)?;
+    pub async fn import_registry(&self, input: impl std::io::BufRead + Send) -> ServiceResult<FileReport> {
         let cols = [
             Column { en: "ssn", zh: "公民身份号码", required: true },
             Column { en: "name", zh: "姓名", required: true },
@@ -83,8 +82,15 @@ impl Service {
         ];
         let mut report = FileReport::default();
         let mut chunk = Vec::new();
-        for row in Table::open(&text, &cols)? {
+        for row in Table::read(input, &cols)? {
             report.rows += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err((line, r)) => {
+                    report.refused.push(RowRefusal::new(line, "", r));
+                    continue;
+                }
+            };
             let c = &row.cells;
             let parsed = (|| -> Result<RegistryRow, Refusal> {
                 let ssn = Ssn::parse(&c[0]).map_err(|e| Refusal::bad_input("invalid_ssn", e.to_string()))?;

@@ -14,7 +14,7 @@ use yikatong_store::{PremiumDeduction, PremiumPayment};
 use super::applications::RowRefusal;
 use super::credits::parse_month;
 use super::production_files::FileReport;
-use super::table::{Column, Table, decode};
+use super::table::{Column, Table};
 use crate::{Service, ServiceError, ServiceResult};
 
 /// A payment as a caller records it.
@@ -106,8 +106,7 @@ impl Service {
 
     /// The bank's withholding result file (`ssn`, `period`, `amount_fen`, `result`
     /// 成功/失败, `reason`): a success is a payment, a failure an arrear.
-    pub async fn import_withholding(&self, bytes: &[u8]) -> ServiceResult<FileReport> {
-        let (text, _) = decode(bytes)?;
+    pub async fn import_withholding(&self, input: impl std::io::BufRead + Send) -> ServiceResult<FileReport> {
         let cols = [
             Column { en: "ssn", zh: "公民身份号码", required: true },
             Column { en: "period", zh: "所属期", required: true },
@@ -116,8 +115,15 @@ impl Service {
             Column { en: "reason", zh: "失败原因", required: false },
         ];
         let mut report = FileReport::default();
-        for row in Table::open(&text, &cols)? {
+        for row in Table::read(input, &cols)? {
             report.rows += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err((line, r)) => {
+                    report.refused.push(RowRefusal::new(line, "", r));
+                    continue;
+                }
+            };
             let c = &row.cells;
             let outcome: Result<(), ServiceError> = async {
                 let ssn = Ssn::parse(&c[0])?;

@@ -8,7 +8,7 @@ use yikatong_core::access::{Principal, Role};
 use yikatong_core::identity::mask_ssn;
 
 use super::applications::RowRefusal;
-use super::table::{Column, Table, decode};
+use super::table::{Column, Table};
 use crate::{ProductionResult, Service, ServiceError, ServiceResult};
 
 /// Columns of the personalisation file, in order.
@@ -76,8 +76,7 @@ impl Service {
 
     /// The factory's result file (`card_id`, `card_number`, `card_identification_code`,
     /// `failed`), line by line; a bad line is reported, the others are recorded.
-    pub async fn import_production_results(&self, who: &Principal, batch_id: i64, bytes: &[u8]) -> ServiceResult<FileReport> {
-        let (text, _) = decode(bytes)?;
+    pub async fn import_production_results(&self, who: &Principal, batch_id: i64, input: impl std::io::BufRead + Send) -> ServiceResult<FileReport> {
         let cols = [
             Column { en: "card_id", zh: "卡序号", required: true },
             Column { en: "card_number", zh: "社会保障卡号", required: false },
@@ -85,8 +84,15 @@ impl Service {
             Column { en: "failed", zh: "失败原因", required: false },
         ];
         let mut report = FileReport::default();
-        for row in Table::open(&text, &cols)? {
+        for row in Table::read(input, &cols)? {
             report.rows += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err((line, r)) => {
+                    report.refused.push(RowRefusal::new(line, "", r));
+                    continue;
+                }
+            };
             let Ok(card_id) = row.cells[0].parse::<i64>() else {
                 report.refused.push(RowRefusal { line: row.line, ssn: String::new(), code: "invalid_card_id".into(), reason: format!("card_id {:?} is not a number", row.cells[0]) });
                 continue;
@@ -104,12 +110,18 @@ impl Service {
     }
 
     /// The bank's account-opening result file (`card_id`, `opened` 是/否, `reason`).
-    pub async fn import_bank_results(&self, who: &Principal, bytes: &[u8]) -> ServiceResult<FileReport> {
-        let (text, _) = decode(bytes)?;
+    pub async fn import_bank_results(&self, who: &Principal, input: impl std::io::BufRead + Send) -> ServiceResult<FileReport> {
         let cols = [Column { en: "card_id", zh: "卡序号", required: true }, Column { en: "opened", zh: "开户成功", required: true }, Column { en: "reason", zh: "原因", required: false }];
         let mut report = FileReport::default();
-        for row in Table::open(&text, &cols)? {
+        for row in Table::read(input, &cols)? {
             report.rows += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err((line, r)) => {
+                    report.refused.push(RowRefusal::new(line, "", r));
+                    continue;
+                }
+            };
             let refuse = |code: &str, reason: String| RowRefusal { line: row.line, ssn: String::new(), code: code.into(), reason };
             let Ok(card_id) = row.cells[0].parse::<i64>() else {
                 report.refused.push(refuse("invalid_card_id", format!("card_id {:?} is not a number", row.cells[0])));

@@ -3,20 +3,6 @@
 
 use yikatong_core::Refusal;
 
-/// Decodes a file: UTF-8 (a byte-order mark is dropped) or, failing that, GBK (read as
-/// GB 18030, its superset). Anything else is refused naming both.
-pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), Refusal> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok((s.to_string(), "UTF-8"));
-    }
-    let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
-    if had_errors {
-        return Err(Refusal::bad_input("invalid_encoding", "the file is neither UTF-8 nor GBK text"));
-    }
-    Ok((text.into_owned(), "GBK"))
-}
-
 /// Splits one CSV line (double quotes may wrap a field; `""` is a quote).
 pub fn split_csv(line: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -45,12 +31,15 @@ pub struct Column {
     pub required: bool,
 }
 
-/// A CSV table with its columns found in the header.
-pub struct Table<'t> {
-    lines: std::str::Lines<'t>,
+/// A CSV table read line by line from any reader, so a file of any size is read in
+/// bounded memory. Each line is UTF-8 or, failing that, GBK.
+pub struct Table<R> {
+    input: R,
     index: Vec<Option<usize>>,
     /// The line last read (the header is line 1).
     line: usize,
+    gbk: bool,
+    buf: Vec<u8>,
 }
 
 /// One data row: its line number and cells in the order of the asked columns.
@@ -59,12 +48,29 @@ pub struct Row {
     pub cells: Vec<String>,
 }
 
-impl<'t> Table<'t> {
-    /// Reads the header; a missing required column or an empty file is refused.
-    pub fn open(text: &'t str, columns: &[Column]) -> Result<Table<'t>, Refusal> {
-        let mut lines = text.lines();
-        let header = lines.next().filter(|h| !h.trim().is_empty()).ok_or_else(|| Refusal::bad_input("empty_file", "the file is empty: it needs a header row and data rows"))?;
-        let names: Vec<String> = split_csv(header).into_iter().map(|h| h.trim().to_string()).collect();
+/// Decodes one line: UTF-8, else GBK; `None` when it is neither.
+fn decode_line(bytes: &[u8], gbk: &mut bool) -> Option<String> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Some(s.to_string());
+    }
+    let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+    *gbk = true;
+    (!had_errors).then(|| text.into_owned())
+}
+
+impl<R: std::io::BufRead> Table<R> {
+    /// Reads the header; an empty file, an unreadable header or a missing required
+    /// column is refused for the whole file.
+    pub fn read(mut input: R, columns: &[Column]) -> Result<Table<R>, Refusal> {
+        let mut buf = Vec::new();
+        let n = input.read_until(b'\n', &mut buf).map_err(|e| Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}")))?;
+        let raw = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
+        let mut gbk = false;
+        let header = decode_line(raw, &mut gbk).ok_or_else(|| Refusal::bad_input("invalid_encoding", "the file is neither UTF-8 nor GBK text"))?;
+        if n == 0 || header.trim().is_empty() {
+            return Err(Refusal::bad_input("empty_file", "the file is empty: it needs a header row and data rows"));
+        }
+        let names: Vec<String> = split_csv(header.trim_end_matches(['\r', '\n'])).into_iter().map(|h| h.trim().to_string()).collect();
         let mut index = Vec::with_capacity(columns.len());
         for c in columns {
             let pos = names.iter().position(|n| n == c.en || n == c.zh);
@@ -73,24 +79,39 @@ impl<'t> Table<'t> {
             }
             index.push(pos);
         }
-        Ok(Table { lines, index, line: 1 })
+        Ok(Table { input, index, line: 1, gbk, buf: Vec::new() })
+    }
+
+    /// `GBK` when a line needed it, else `UTF-8` (so far).
+    pub fn encoding(&self) -> &'static str {
+        if self.gbk { "GBK" } else { "UTF-8" }
     }
 }
 
-impl Iterator for Table<'_> {
-    type Item = Row;
+impl<R: std::io::BufRead> Iterator for Table<R> {
+    /// A row, or a line that could not be read, with its number.
+    type Item = Result<Row, (usize, Refusal)>;
 
-    /// The next non-blank row, with its line number.
-    fn next(&mut self) -> Option<Row> {
+    /// The next non-blank line.
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let raw = self.lines.next()?;
+            self.buf.clear();
+            match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err((self.line + 1, Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}"))))),
+            }
             self.line += 1;
-            if raw.trim().is_empty() {
+            let Some(text) = decode_line(&self.buf, &mut self.gbk) else {
+                return Some(Err((self.line, Refusal::bad_input("invalid_encoding", "this line is neither UTF-8 nor GBK text"))));
+            };
+            let text = text.trim_end_matches(['\r', '\n']);
+            if text.trim().is_empty() {
                 continue;
             }
-            let cells = split_csv(raw);
+            let cells = split_csv(text);
             let picked = self.index.iter().map(|i| i.and_then(|i| cells.get(i)).map(|s| s.trim().to_string()).unwrap_or_default()).collect();
-            return Some(Row { line: self.line, cells: picked });
+            return Some(Ok(Row { line: self.line, cells: picked }));
         }
     }
 }
@@ -100,18 +121,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn utf8_and_gbk_are_read_and_lines_counted() {
-        let (gbk, _, _) = encoding_rs::GBK.encode("公民身份号码,姓名\n11010519491231002X,张三\n");
-        let (text, enc) = decode(&gbk).unwrap();
-        assert_eq!(enc, "GBK");
-        assert!(text.contains("张三"));
-        assert_eq!(decode("\u{feff}a,b".as_bytes()).unwrap(), ("a,b".to_string(), "UTF-8"));
-        assert_eq!(decode(&[0xff, 0xfe, 0x00, 0x81]).unwrap_err().code, "invalid_encoding");
-        let cols = [Column { en: "ssn", zh: "公民身份号码", required: true }, Column { en: "phone", zh: "联系电话", required: false }];
-        let rows: Vec<Row> = Table::open("ssn,name\n\nA,\"x, y\"\nB,z\n", &cols).unwrap().collect();
-        assert_eq!(rows.iter().map(|r| (r.line, r.cells[0].clone())).collect::<Vec<_>>(), [(3, "A".to_string()), (4, "B".to_string())]);
-        assert_eq!(Table::open("", &cols).err().unwrap().code, "empty_file");
-        assert_eq!(Table::open("name\nx", &cols).err().unwrap().code, "missing_column");
+    fn utf8_and_gbk_are_read_line_by_line_and_lines_counted() {
+        let cols = [Column { en: "ssn", zh: "公民身份号码", required: true }, Column { en: "name", zh: "姓名", required: false }];
+        let (gbk, _, _) = encoding_rs::GBK.encode("公民身份号码,姓名\r\n11010519491231002X,张三\r\n");
+        let mut t = Table::read(&gbk[..], &cols).unwrap();
+        let row = t.next().unwrap().unwrap();
+        assert_eq!((row.line, row.cells[1].as_str(), t.encoding()), (2, "张三", "GBK"));
+        assert!(t.next().is_none());
+        let rows: Vec<Row> = Table::read("\u{feff}ssn,name\n\nA,\"x, y\"\nB,z".as_bytes(), &cols).unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.iter().map(|r| (r.line, r.cells[1].clone())).collect::<Vec<_>>(), [(3, "x, y".to_string()), (4, "z".to_string())]);
+        // A line that is neither UTF-8 nor GBK is refused alone; the next one is read.
+        let mut bad = b"ssn\nA\n".to_vec();
+        bad.extend([0xff, 0xfe, 0x00, 0x81, b'\n']);
+        bad.extend(b"B\n");
+        let lines: Vec<_> = Table::read(&bad[..], &cols).unwrap().map(|r| r.map(|r| r.line).map_err(|(l, e)| (l, e.code))).collect();
+        assert_eq!(lines, [Ok(2), Err((3, "invalid_encoding")), Ok(4)]);
+        assert_eq!(Table::read(&b""[..], &cols).err().unwrap().code, "empty_file");
+        assert_eq!(Table::read(&b"name\nx"[..], &cols).err().unwrap().code, "missing_column");
         assert_eq!(split_csv("a,\"b \"\"q\"\"\",c"), ["a", "b \"q\"", "c"]);
     }
 }

@@ -6,7 +6,7 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
 use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
 
-use crate::batch::table::{Column, Table, decode};
+use crate::batch::table::{Column, Table};
 use crate::{Service, ServiceResult};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -67,12 +67,18 @@ impl Service {
     /// Imports a CSV catalogue (UTF-8 or GBK, header row): good rows are stored in
     /// chunks, each bad row is reported with its line number and reason. Importing the
     /// same file twice changes nothing the second time.
-    pub async fn import_catalog_csv(&self, bytes: &[u8]) -> ServiceResult<CatalogImportReport> {
-        let (text, _) = decode(bytes)?;
+    pub async fn import_catalog_csv(&self, input: impl std::io::BufRead + Send) -> ServiceResult<CatalogImportReport> {
         let columns: Vec<Column> = COLUMNS.iter().enumerate().map(|(k, (en, zh))| Column { en, zh, required: k < 4 }).collect();
         let mut report = CatalogImportReport::default();
         let mut chunk = Vec::new();
-        for row in Table::open(&text, &columns)? {
+        for row in Table::read(input, &columns)? {
+            let row = match row {
+                Ok(row) => row,
+                Err((line, r)) => {
+                    report.refused.push(RowError { line, code: r.code.into(), reason: r.message });
+                    continue;
+                }
+            };
             let cell = |k: usize| row.cells[k].clone();
             let ceiling = cell(4);
             let parsed = if ceiling.is_empty() { Ok(None) } else { ceiling.parse::<i64>().map(Some).map_err(|_| Refusal::bad_input("invalid_price_ceiling", format!("price ceiling {ceiling:?} is not a whole number of fen"))) };
