@@ -27,6 +27,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/persons/{ssn}/changes", post(registry::change_person).get(registry::person_history))
         .route("/v1/handbook-numbers/{number}", get(registry::person_by_handbook))
         .route("/v1/persons/{ssn}/comparison", get(registry::comparison))
+        .route("/v1/persons/{ssn}/photo", axum::routing::put(registry::photo))
         .route("/v1/persons/{ssn}/second-collection", post(registry::second_collection))
         .route("/v1/persons/{ssn}/second-collection-form", get(registry::second_collection_form))
         .route("/v1/policies/{region}", get(policy::policy_at))

@@ -123,3 +123,11 @@ pub async fn second_collection_form(State(s): State<AppState>, Caller(who): Call
     let page = s.service.second_collection_form(&who, &ssn).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page))
 }
+
+/// R-CMP-5: uploads a photo (JPEG or PNG as the body); the machine checks' result, and
+/// when it passes the photo becomes the person's (unit, holder, clerk).
+#[utoipa::path(put, path = "/v1/persons/{ssn}/photo", tag = "registry", params(("ssn" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"), responses((status = 200, body = yikatong_service::batch::PhotoCheck)))]
+pub async fn photo(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, body: axum::body::Bytes) -> Result<Json<yikatong_service::batch::PhotoCheck>, ApiError> {
+    Ok(Json(s.service.upload_photo(&who, &ssn, &body).await?))
+}

@@ -223,3 +223,55 @@ on_both_databases!(r_pay_1_and_r_pay_2_premiums_from_every_channel_and_arrears_i
     app.set_now("2026-04-05T09:00:00+08:00").await;
     assert_eq!(view(kid.clone(), child.clone()).await["payments"].as_array().unwrap().len(), 3, "mini-program, street office, withholding");
 });
+
+/// A test photo: a light background with a dark figure in the middle.
+fn photo(width: u32, height: u32, background: u8, jpeg: bool) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let figure = x > width / 4 && x < 3 * width / 4 && y > height / 4;
+            let v = if figure { 40 } else { background };
+            rgb.extend([v, v, v]);
+        }
+    }
+    let mut out = Vec::new();
+    if jpeg {
+        jpeg_encoder::Encoder::new(&mut out, 90).encode(&rgb, width as u16, height as u16, jpeg_encoder::ColorType::Rgb).unwrap();
+    } else {
+        let mut enc = png::Encoder::new(&mut out, width, height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header().unwrap().write_image_data(&rgb).unwrap();
+    }
+    out
+}
+
+on_both_databases!(r_cmp_5_photo_machine_checks_by_region_rules, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let put = |token: String, bytes: Vec<u8>| {
+        let req = app.client.put(format!("{}/v1/persons/{SSN}/photo", app.base)).bearer_auth(token).body(bytes);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, v) = put(r.unit.clone(), photo(300, 420, 250, true)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((v["format"].as_str(), v["passed"].as_bool()), (Some("jpeg"), Some(true)), "{v}");
+    assert!(v["clerk_confirms"].as_str().unwrap().contains("bare-headed"));
+    let (_, v) = put(r.holder.clone(), photo(200, 280, 250, false)).await;
+    assert_eq!((v["format"].as_str(), v["passed"].as_bool()), (Some("png"), Some(false)));
+    assert!(v["reasons"][0].as_str().unwrap().contains("smaller than 295 × 413"), "{v}");
+    let (_, v) = put(r.clerk.clone(), photo(413, 413, 250, false)).await;
+    assert!(v["reasons"][0].as_str().unwrap().contains("width / height is 1.0000"), "{v}");
+    let (_, v) = put(r.unit.clone(), photo(300, 420, 120, false)).await;
+    assert!(v["reasons"][0].as_str().unwrap().contains("too dark"), "{v}");
+    let (s, v) = put(r.unit.clone(), b"GIF89a....".to_vec()).await;
+    assert_problem(reqwest::StatusCode::from_u16(s).unwrap(), &v, 422, "unsupported_photo_format");
+    // Only the passing photo became the person's: one change in the history.
+    let history = app.ok("GET", &format!("/v1/persons/{SSN}/changes"), &app.operator, None).await;
+    let photo_changes: Vec<_> = history.as_array().unwrap().iter().filter(|c| c["fields"] == json!(["photo_digest"])).collect();
+    assert_eq!(photo_changes.len(), 1, "{history}");
+    let (s, v) = put(r.kiosk.clone(), photo(300, 420, 250, true)).await;
+    assert_problem(reqwest::StatusCode::from_u16(s).unwrap(), &v, 403, "not_allowed_on_channel");
+});

@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod comparison;
 pub mod credits;
+pub mod photos;
 pub mod premiums;
 pub mod production_files;
 pub mod table;
@@ -12,5 +13,6 @@ pub mod table;
 pub use applications::{ApplicationReport, RowRefusal};
 pub use comparison::{CompareReport, ComparisonView, SecondCollection};
 pub use credits::{CreditFailure, CreditReport};
+pub use photos::PhotoCheck;
 pub use premiums::{ArrearView, NewPremium, PremiumView, PremiumsView};
 pub use production_files::{FileReport, UnitPerson, UnitPersonsPage};
