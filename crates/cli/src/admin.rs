@@ -351,7 +351,7 @@ pub async fn run_batch(cmd: BatchCommand) -> Result<(), String> {
             let bar = crate::progress::Progress::new("compare");
             let report = service.compare_all(&|done, total| bar.update(done, total)).await.map_err(|e| e.to_string())?;
             bar.finish();
-            println!("comparison: {} persons, {} matched, {} held for second collection", report.persons, report.matched, report.held);
+            println!("comparison: {} persons, {} matched, {} held for second collection, {} out of scope", report.persons, report.matched, report.held, report.out_of_scope);
             Ok(())
         }
         BatchCommand::CreditAccounts { month, db } => {

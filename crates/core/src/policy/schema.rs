@@ -89,6 +89,7 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("card.online_window.closes", Unit::ClockTime, "R-ONLINE-1: daily closing time of online applications"),
     ("card.password.max_failures", Unit::Count, "R-PWD-1: wrong query passwords in a day before the password locks"),
     ("comparison_required_before_production", Unit::Flag, "R-CMP-3: only compared persons may go into production"),
+    ("comparison.in_scope.{category}", Unit::Flag, "R-CMP-4: whether persons of the category are compared with the registry"),
     ("photo.size", Unit::Text, "R-CMP-5: photo size"),
     ("photo.rules", Unit::Text, "R-CMP-5: photo rules a clerk confirms"),
     ("photo.formats", Unit::Text, "R-CMP-5: accepted file formats, comma-separated (jpeg, png)"),

@@ -151,8 +151,10 @@ on_both_databases!(r_cmp_1_to_3_comparison_holds_out_and_second_collection_relea
     let extract = format!("公民身份号码,姓名,性别,民族,出生日期,照片摘要\n{SSN},张三,女,01,19491231,p-zhang\n{OTHER},王五,男,01,19900307,\n1101051949,坏行,女,01,19491231,\n");
     let report = app.service.import_registry(extract.as_bytes()).await.unwrap();
     assert_eq!((report.accepted, report.refused.len(), report.refused[0].line), (2, 1, 4));
+    let flexible = yikatong_service::demo::make_ssn("110105", "1970-01-01".parse().unwrap(), 81);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": flexible, "name": "灵活", "ethnicity": "01", "category": "flexible", "region": "beijing"}))).await;
     let cmp = app.service.compare_all(&|_, _| {}).await.unwrap();
-    assert_eq!((cmp.persons, cmp.matched, cmp.held), (2, 1, 1));
+    assert_eq!((cmp.persons, cmp.matched, cmp.held, cmp.out_of_scope), (3, 1, 1, 1), "R-CMP-4: flexible employment is not compared");
     let wang = app.ok("GET", &format!("/v1/persons/{OTHER}/comparison"), &r.unit, None).await;
     assert_eq!((wang["marks"]["name"].as_str(), wang["marks"]["photo"].as_str(), wang["marks"]["gender"].as_str(), wang["held"].as_bool()), (Some("×"), Some("无"), Some("√"), Some(true)));
     // Held out of production with the reason.

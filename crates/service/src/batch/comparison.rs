@@ -23,6 +23,8 @@ const PENDING: &str = "second_collection_pending";
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct CompareReport {
     pub persons: u64,
+    /// Persons whose category the region does not compare (R-CMP-4).
+    pub out_of_scope: u64,
     pub matched: u64,
     /// Held out of production until a second collection.
     pub held: u64,
@@ -138,8 +140,16 @@ impl Service {
             let rows = self.store.persons_page(after.as_deref(), 1000).await?;
             let Some((last, _)) = rows.last() else { break };
             after = Some(last.clone());
+            let today = self.clock.today();
             for (_, p) in &rows {
                 report.persons += 1;
+                // R-CMP-4: a category the region's file does not put in scope is left alone.
+                let policy = self.policies.region(&p.region)?;
+                let scope = format!("comparison.in_scope.{}", p.category);
+                if !policy.parameters.contains_key(&scope) || !policy.flag(&scope, today).map_err(ServiceError::from)? {
+                    report.out_of_scope += 1;
+                    continue;
+                }
                 if self.compare_person(p).await?.all_match() {
                     report.matched += 1;
                 } else {
