@@ -4,6 +4,7 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 use yikatong_core::identity::check_character;
+use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
 use yikatong_store::{Institution, Organisation, Person};
 
 use crate::{Service, ServiceResult};
@@ -190,6 +191,23 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
     // A tenth of the city already holds an active card.
     let holders: Vec<String> = people.iter().take(persons / 10).map(|p| p.ssn.clone()).collect();
     let active_cards = if holders.is_empty() { 0 } else { issue_active_cards(service, &holders, &outlets[0], &institutions[0]).await?.len() };
+    // A small catalogue to settle against, and this month's account credits.
+    let item = |code: &str, name: &str, kind: ItemKind, class: ItemClass, ceiling: Option<i64>| CatalogItem { code: code.into(), name: name.into(), kind, class, price_ceiling_fen: ceiling };
+    store
+        .upsert_catalog_items(
+            &[
+                item("DIAG", "门诊诊察费", ItemKind::DiagnosisFee, ItemClass::A, None),
+                item("REG", "挂号费", ItemKind::RegistrationFee, ItemClass::C, None),
+                item("A0001", "阿莫西林胶囊", ItemKind::Drug, ItemClass::A, None),
+                item("B0001", "乙类药品示例", ItemKind::Drug, ItemClass::B, None),
+                item("C0001", "丙类治疗示例", ItemKind::Treatment, ItemClass::C, None),
+                item("A0002", "限价药品示例", ItemKind::Drug, ItemClass::A, Some(8000)),
+            ],
+            now,
+        )
+        .await?;
+    let month = service.clock().today().format("%Y-%m").to_string();
+    service.credit_accounts(&month, crate::batch::credits::PAGE, None, &|_, _| {}).await?;
     Ok(DemoSummary { units, outlets, institutions, persons: people.len(), active_cards, sample_person })
 }
 
