@@ -287,3 +287,25 @@ on_both_databases!(parallel_settlements_of_one_person_use_deductible_and_account
     assert_eq!(acct, 50000, "the account pays its 500 once");
     assert_eq!(app.balance().await, 0);
 });
+
+on_both_databases!(fee_line_and_registration_cancels_2205_and_2202, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "FF").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302160000000001", &[("1", "A1", json!("1"), json!("10"), "10.00")]).await;
+    // A line number already in the visit is a duplicate.
+    let dup = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302160000000002", &[("1", "A1", json!("1"), json!("10"), "10.00")]).await;
+    assert!(dup["err_msg"].as_str().unwrap().contains("[already_exists]"), "{dup}");
+    // 2205 with 0000 removes every unsettled line; the batch can then be uploaded again.
+    let removed = app.his_ok(&r.institution, "2205", "H120260302160000000003", json!({"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": "0000", "psn_no": psn_no}})).await;
+    assert_eq!(removed["removed"], 1);
+    app.his_refused(&r.institution, "2207", "H120260302160000000004", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id}}), "no_fee_lines").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302160000000005", &[("1", "A1", json!("2"), json!("10"), "20.00")]).await;
+    let out = app.settle(&r.institution, "2207", "H120260302160000000006", &psn_no, &mdtrt_id, "20.00", "0").await;
+    assert_eq!(out["output"]["setlinfo"]["medfee_sumamt"], "20.00", "{out}");
+    // A settled visit's registration cannot be cancelled; an unsettled one can, once.
+    app.his_refused(&r.institution, "2202", "H120260302160000000007", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "ipt_otp_no": "MZFF"}}), "visit_settled").await;
+    let (psn2, visit2) = app.register(&r.institution, card, "GG").await;
+    app.his_ok(&r.institution, "2202", "H120260302160000000008", json!({"data": {"psn_no": psn2, "mdtrt_id": visit2, "ipt_otp_no": "MZGG"}})).await;
+    let late = app.upload(&r.institution, &visit2, &psn2, "H120260302160000000009", &[("1", "A1", json!("1"), json!("10"), "10.00")]).await;
+    assert!(late["err_msg"].as_str().unwrap().contains("[visit_cancelled]"), "{late}");
+});
