@@ -333,3 +333,44 @@ fn import_applications_and_credit_accounts_from_the_command_line() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+#[test]
+fn registry_compare_and_production_files_from_the_command_line() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (ssn, batch_id, card_id) = rt.block_on(async {
+            use std::sync::Arc;
+            use yikatong_service::{NewOrganisation, NewPerson, Service, TokenRequest};
+            let store = yikatong_store::open(db, yikatong_store::DataKey::from_hex(&key).unwrap()).await.unwrap();
+            let service = Service::new(store, Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
+            let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.unwrap().token).await.unwrap();
+            service.create_unit(&op, &NewOrganisation { code: "U1".into(), name: "单位".into(), region: "beijing".into() }).await.unwrap();
+            let ssn = yikatong_service::demo::make_ssn("110105", "1985-06-01".parse().unwrap(), 201);
+            service
+                .create_person(&op, &NewPerson { ssn: ssn.clone(), name: "职工".into(), ethnicity: "01".into(), category: "in_service".into(), region: "beijing".into(), unit_code: Some("U1".into()), photo_digest: Some("ph".into()), ..Default::default() })
+                .await
+                .unwrap();
+            let unit = service.authenticate(&service.issue_token(&TokenRequest { role: "unit".into(), unit: Some("U1".into()), ..Default::default() }).await.unwrap().token).await.unwrap();
+            let card = service.apply_for_card(&unit, &ssn, false).await.unwrap().id;
+            let batch = service.cut_batch(&op, "beijing", None).await.unwrap().id;
+            (ssn, batch, card)
+        });
+        let dir = std::env::temp_dir().join(format!("ykt-files-{}-{}", std::process::id(), db.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let registry = dir.join("registry.csv");
+        std::fs::write(&registry, format!("ssn,name,gender,ethnicity,birth_date,photo_digest\n{ssn},职工,male,01,19850601,ph\n")).unwrap();
+        let out = ykt(&["import", "registry", registry.to_str().unwrap(), "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("registry extract: 1 rows, 1 accepted, 0 refused"), "{}{}", text(&out.stdout), text(&out.stderr));
+        let out = ykt(&["batch", "compare", "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("comparison: 1 persons, 1 matched, 0 held"), "{}{}", text(&out.stdout), text(&out.stderr));
+        let out = ykt(&["export", "personalisation", "--batch", &batch_id.to_string(), "--db", db], Some(&key));
+        let file = text(&out.stdout);
+        assert!(file.starts_with("card_id,generation") && file.contains(&ssn), "{file}");
+        let results = dir.join("results.csv");
+        std::fs::write(&results, format!("card_id,card_number,card_identification_code,failed\n{card_id},F12345678,110000D15600000500000000000000AB,\n")).unwrap();
+        let out = ykt(&["import", "production-results", results.to_str().unwrap(), "--batch", &batch_id.to_string(), "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("production results: 1 rows, 1 accepted, 0 refused"), "{}{}", text(&out.stdout), text(&out.stderr));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
