@@ -277,3 +277,27 @@ on_both_databases!(r_cmp_5_photo_machine_checks_by_region_rules, |db: TestDb| as
     let (s, v) = put(r.kiosk.clone(), photo(300, 420, 250, true)).await;
     assert_problem(reqwest::StatusCode::from_u16(s).unwrap(), &v, 403, "not_allowed_on_channel");
 });
+
+on_both_databases!(r_app_3_unit_batch_file_as_an_xlsx_workbook, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (row, cells) in [["公民身份号码", "姓名", "联系电话", "金融卡"], [SSN, "张三", "13800138000", "否"], ["", "", "", ""], [OTHER, "王五", "", "是"], ["110105194912310021", "李四", "", "否"]].iter().enumerate() {
+        for (col, text) in cells.iter().enumerate() {
+            if !text.is_empty() {
+                sheet.write_string(row as u32, col as u16, *text).unwrap();
+            }
+        }
+    }
+    sheet.write_number(5, 0, 12345.0).unwrap();
+    sheet.write_string(5, 1, "数字").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (s, v) = app.upload_applications(&r.unit, "U1", bytes).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!((v["rows"].as_i64(), v["accepted"].as_i64()), (Some(4), Some(2)), "{v}");
+    let refused: Vec<(i64, &str, &str)> = v["refused"].as_array().unwrap().iter().map(|x| (x["line"].as_i64().unwrap(), x["code"].as_str().unwrap(), x["ssn"].as_str().unwrap())).collect();
+    assert_eq!(refused, [(5, "invalid_ssn", "110105********0021"), (6, "invalid_ssn", "12345")], "row numbers as the sheet shows them: {v}");
+    let person = app.ok("GET", &format!("/v1/persons/{OTHER}"), &app.operator, None).await;
+    assert_eq!(person["cards"][0]["financial"], true);
+});

@@ -31,15 +31,48 @@ pub struct Column {
     pub required: bool,
 }
 
-/// A CSV table read line by line from any reader, so a file of any size is read in
-/// bounded memory. Each line is UTF-8 or, failing that, GBK.
+/// A table from a CSV file read line by line from any reader, so a file of any size is
+/// read in bounded memory (each line UTF-8 or, failing that, GBK), or from the first
+/// sheet of an XLSX workbook (detected by its zip signature; read whole, as a zip is).
 pub struct Table<R> {
-    input: R,
+    source: Source<R>,
     index: Vec<Option<usize>>,
     /// The line last read (the header is line 1).
     line: usize,
     gbk: bool,
     buf: Vec<u8>,
+}
+
+enum Source<R> {
+    Csv(R),
+    /// The sheet's rows after the header, each with its row number.
+    Sheet(std::vec::IntoIter<(usize, Vec<String>)>),
+}
+
+/// A spreadsheet cell as text: numbers without a spurious `.0`, dates as `YYYYMMDD`.
+fn cell_text(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        Data::DateTime(dt) => {
+            let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
+            epoch.checked_add_signed(chrono::Duration::days(dt.as_f64() as i64)).map(|d| d.format("%Y%m%d").to_string()).unwrap_or_default()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The first sheet of a workbook as rows of text.
+fn read_sheet(mut input: impl std::io::Read) -> Result<Vec<Vec<String>>, Refusal> {
+    use calamine::Reader;
+    let bad = |e: &dyn std::fmt::Display| Refusal::bad_input("unreadable_file", format!("the workbook cannot be read: {e}"));
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).map_err(|e| bad(&e))?;
+    let mut book: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| bad(&e))?;
+    let range = book.worksheet_range_at(0).ok_or_else(|| Refusal::bad_input("empty_file", "the workbook has no sheet"))?.map_err(|e| bad(&e))?;
+    Ok(range.rows().map(|r| r.iter().map(cell_text).collect()).collect())
 }
 
 /// One data row: its line number and cells in the order of the asked columns.
@@ -62,6 +95,14 @@ impl<R: std::io::BufRead> Table<R> {
     /// Reads the header; an empty file, an unreadable header or a missing required
     /// column is refused for the whole file.
     pub fn read(mut input: R, columns: &[Column]) -> Result<Table<R>, Refusal> {
+        let is_zip = input.fill_buf().map(|b| b.starts_with(b"PK\x03\x04")).unwrap_or(false);
+        if is_zip {
+            let mut rows = read_sheet(input)?.into_iter().enumerate().map(|(i, r)| (i + 1, r));
+            let (_, names) = rows.next().filter(|(_, h)| h.iter().any(|c| !c.trim().is_empty())).ok_or_else(|| Refusal::bad_input("empty_file", "the sheet is empty: it needs a header row and data rows"))?;
+            let index = Self::map_columns(&names, columns)?;
+            let rest: Vec<(usize, Vec<String>)> = rows.collect();
+            return Ok(Table { source: Source::Sheet(rest.into_iter()), index, line: 1, gbk: false, buf: Vec::new() });
+        }
         let mut buf = Vec::new();
         let n = input.read_until(b'\n', &mut buf).map_err(|e| Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}")))?;
         let raw = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
@@ -70,7 +111,14 @@ impl<R: std::io::BufRead> Table<R> {
         if n == 0 || header.trim().is_empty() {
             return Err(Refusal::bad_input("empty_file", "the file is empty: it needs a header row and data rows"));
         }
-        let names: Vec<String> = split_csv(header.trim_end_matches(['\r', '\n'])).into_iter().map(|h| h.trim().to_string()).collect();
+        let names: Vec<String> = split_csv(header.trim_end_matches(['\r', '\n']));
+        let index = Self::map_columns(&names, columns)?;
+        Ok(Table { source: Source::Csv(input), index, line: 1, gbk, buf: Vec::new() })
+    }
+
+    /// Where each asked column is in the header (English or Chinese name).
+    fn map_columns(names: &[String], columns: &[Column]) -> Result<Vec<Option<usize>>, Refusal> {
+        let names: Vec<String> = names.iter().map(|h| h.trim().to_string()).collect();
         let mut index = Vec::with_capacity(columns.len());
         for c in columns {
             let pos = names.iter().position(|n| n == c.en || n == c.zh);
@@ -79,7 +127,11 @@ impl<R: std::io::BufRead> Table<R> {
             }
             index.push(pos);
         }
-        Ok(Table { input, index, line: 1, gbk, buf: Vec::new() })
+        Ok(index)
+    }
+
+    fn pick(&self, cells: &[String]) -> Vec<String> {
+        self.index.iter().map(|i| i.and_then(|i| cells.get(i)).map(|s| s.trim().to_string()).unwrap_or_default()).collect()
     }
 
     /// `GBK` when a line needed it, else `UTF-8` (so far).
@@ -95,8 +147,16 @@ impl<R: std::io::BufRead> Iterator for Table<R> {
     /// The next non-blank line.
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            let input = match &mut self.source {
+                Source::Csv(input) => input,
+                Source::Sheet(rows) => {
+                    let (line, cells) = rows.find(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))?;
+                    self.line = line;
+                    return Some(Ok(Row { line, cells: self.pick(&cells) }));
+                }
+            };
             self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
+            match input.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(e) => return Some(Err((self.line + 1, Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}"))))),
@@ -110,8 +170,7 @@ impl<R: std::io::BufRead> Iterator for Table<R> {
                 continue;
             }
             let cells = split_csv(text);
-            let picked = self.index.iter().map(|i| i.and_then(|i| cells.get(i)).map(|s| s.trim().to_string()).unwrap_or_default()).collect();
-            return Some(Ok(Row { line: self.line, cells: picked }));
+            return Some(Ok(Row { line: self.line, cells: self.pick(&cells) }));
         }
     }
 }
