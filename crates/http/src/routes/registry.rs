@@ -116,12 +116,23 @@ pub async fn second_collection(State(s): State<AppState>, Caller(who): Caller, P
     Ok(Json(s.service.second_collection(&who, &ssn, &b).await?))
 }
 
-/// The printable second-collection form (HTML, Chinese).
-#[utoipa::path(get, path = "/v1/persons/{ssn}/second-collection-form", tag = "registry", params(("ssn" = String, Path)),
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct FormQuery {
+    /// `html` (default) or `pdf`.
+    pub format: Option<String>,
+}
+
+/// The printable second-collection form in Chinese, as HTML or PDF (`?format=pdf`).
+#[utoipa::path(get, path = "/v1/persons/{ssn}/second-collection-form", tag = "registry", params(("ssn" = String, Path), FormQuery),
     responses((status = 200, content_type = "text/html", body = String)))]
-pub async fn second_collection_form(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<impl axum::response::IntoResponse, ApiError> {
+pub async fn second_collection_form(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, axum::extract::Query(q): axum::extract::Query<FormQuery>) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    if q.format.as_deref() == Some("pdf") {
+        let pdf = s.service.second_collection_pdf(&who, &ssn).await?;
+        return Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response());
+    }
     let page = s.service.second_collection_form(&who, &ssn).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page))
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 
 /// R-CMP-5: uploads a photo (JPEG or PNG as the body); the machine checks' result, and

@@ -169,6 +169,12 @@ on_both_databases!(r_cmp_1_to_3_comparison_holds_out_and_second_collection_relea
     let page = res.text().await.unwrap();
     assert!(page.contains("社会保障卡信息二次采集表") && page.contains("<td class=\"mark\">×</td>") && page.contains("---"), "{page}");
     assert!(!page.contains(OTHER), "the ID number is masked on the form");
+    let res = app.client.get(format!("{}/v1/persons/{OTHER}/second-collection-form?format=pdf", app.base)).bearer_auth(&r.unit).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.starts_with("%PDF-1.4") && text.contains("/STSong-Light"), "a PDF in the standard Chinese font");
+    assert!(text.contains("<00D7> Tj"), "the × mark is on the PDF form");
     // The unit submits the corrected items: compared again and released.
     let after = app.ok("POST", &format!("/v1/persons/{OTHER}/second-collection"), &r.unit, Some(json!({"name": "王五", "photo_digest": "p-wang"}))).await;
     assert_eq!(after["held"], false, "{after}");

@@ -189,6 +189,32 @@ impl Service {
         Ok(ComparisonView { ssn_masked: mask_ssn(&person.ssn), held: !marks.all_match(), marks })
     }
 
+    /// The second-collection form as a PDF (A4, Chinese).
+    pub async fn second_collection_pdf(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<u8>> {
+        use super::pdf::{Rule, TextLine, page};
+        let person = self.get_person(who, ssn).await?;
+        let view = self.comparison(who, ssn).await?;
+        let mut lines = vec![
+            TextLine { x: 160, y: 780, size: 20, text: "社会保障卡信息二次采集表".into() },
+            TextLine { x: 60, y: 740, size: 12, text: format!("姓名：{}　公民身份号码：{}　单位：{}", person.name, person.ssn_masked, person.unit_code.as_deref().unwrap_or("")) },
+            TextLine { x: 60, y: 705, size: 12, text: "项目".into() },
+            TextLine { x: 200, y: 705, size: 12, text: "比对结果".into() },
+            TextLine { x: 300, y: 705, size: 12, text: "需填写内容（以身份证或户口簿为准）".into() },
+        ];
+        let mut rules = vec![Rule { x1: 55, x2: 545, y: 720 }, Rule { x1: 55, x2: 545, y: 698 }];
+        for (i, (_, label, mark)) in view.marks.labelled().iter().enumerate() {
+            let y = 675 - 30 * i as u32;
+            lines.push(TextLine { x: 60, y, size: 12, text: (*label).into() });
+            lines.push(TextLine { x: 215, y, size: 12, text: mark.symbol().into() });
+            if *mark == yikatong_core::comparison::Mark::Match {
+                lines.push(TextLine { x: 300, y, size: 12, text: "---".into() });
+            }
+            rules.push(Rule { x1: 55, x2: 545, y: y - 10 });
+        }
+        lines.push(TextLine { x: 60, y: 470, size: 10, text: "√ 一致，无需填写（---）；× 不一致，请按证件填写；无 缺失，请填写。".into() });
+        Ok(page(&lines, &rules))
+    }
+
     /// The second-collection form (二次采集表) as a printable page, in Chinese: each item's
     /// mark, `---` where nothing is to be filled, a blank to fill otherwise.
     pub async fn second_collection_form(&self, who: &Principal, ssn: &str) -> ServiceResult<String> {

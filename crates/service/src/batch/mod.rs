@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod comparison;
 pub mod credits;
+pub mod pdf;
 pub mod photos;
 pub mod premiums;
 pub mod production_files;
