@@ -266,3 +266,20 @@ fn property_random_commands_keep_the_card_invariants() {
         }
     }
 }
+
+#[test]
+fn r_gen_1_an_upgrade_is_not_held_back_by_the_older_working_card() {
+    use super::production::batch_exclusion;
+    let w = World::new();
+    let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
+    let (card, _) = open_card(
+        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None },
+        &ctx,
+    )
+    .unwrap();
+    let snapshot = t("2026-03-02T00:00:00+08:00");
+    let insured = t("2020-01-01T00:00:00Z");
+    assert_eq!(batch_exclusion(&card, insured, &[], snapshot, true).as_deref(), Some("already holds a working card"));
+    assert_eq!(batch_exclusion(&card, insured, &["generation_upgrade".into()], snapshot, true), None);
+    assert!(check_first_application(std::slice::from_ref(&active_card(&w, false)), 4).is_ok(), "a newer generation may be applied for");
+}

@@ -201,3 +201,13 @@ fn property_every_receipt_adds_up() {
         }
     }
 }
+
+#[test]
+fn r_set_5_registration_fee_is_paid_by_the_holder_apart_from_the_visit() {
+    let reg = item("REG", ItemKind::RegistrationFee, ItemClass::A, None);
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &[line("1", &reg, "1", "5"), line("2", &a, "1", "100")], YearTotals::default(), 0, false);
+    assert_eq!(r.fulamt_ownpay, Fen(500), "the registration fee is the holder's");
+    assert_eq!((r.inscp, r.deductible_applied), (Fen(10_000), Fen(10_000)), "only the drug counts toward the deductible");
+    adds_up(&r);
+}
