@@ -12,7 +12,7 @@ use yikatong_core::card::Origin;
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
 
-use super::table::{Column, Table};
+use super::table::{Column, Table, readable};
 use crate::{Service, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -75,13 +75,7 @@ impl Service {
         let mut table = Table::read(input, &columns)?;
         for row in table.by_ref() {
             report.rows += 1;
-            let row = match row {
-                Ok(row) => row,
-                Err((line, r)) => {
-                    report.refused.push(RowRefusal::new(line, "", r));
-                    continue;
-                }
-            };
+            let Some(row) = readable(row, &mut report.refused, |line, r| RowRefusal::new(line, "", r)) else { continue };
             match self.application_row(&as_unit, unit, &row.cells, row.line, &mut seen).await {
                 Ok(Some(card_id)) => {
                     report.accepted += 1;

@@ -15,7 +15,7 @@ use yikatong_store::{Person, RegistryRow};
 
 use super::applications::RowRefusal;
 use super::production_files::FileReport;
-use super::table::{Column, Table};
+use super::table::{Column, Table, readable};
 use crate::{PersonChangeRequest, Service, ServiceError, ServiceResult};
 
 const PENDING: &str = "second_collection_pending";
@@ -86,13 +86,7 @@ impl Service {
         let mut chunk = Vec::new();
         for row in Table::read(input, &cols)? {
             report.rows += 1;
-            let row = match row {
-                Ok(row) => row,
-                Err((line, r)) => {
-                    report.refused.push(RowRefusal::new(line, "", r));
-                    continue;
-                }
-            };
+            let Some(row) = readable(row, &mut report.refused, |line, r| RowRefusal::new(line, "", r)) else { continue };
             let c = &row.cells;
             let parsed = (|| -> Result<RegistryRow, Refusal> {
                 let ssn = Ssn::parse(&c[0]).map_err(|e| Refusal::bad_input("invalid_ssn", e.to_string()))?;

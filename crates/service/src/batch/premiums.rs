@@ -14,7 +14,7 @@ use yikatong_store::{PremiumDeduction, PremiumPayment};
 use super::applications::RowRefusal;
 use super::credits::parse_month;
 use super::production_files::FileReport;
-use super::table::{Column, Table};
+use super::table::{Column, Table, readable};
 use crate::{Service, ServiceError, ServiceResult};
 
 /// A payment as a caller records it.
@@ -117,13 +117,7 @@ impl Service {
         let mut report = FileReport::default();
         for row in Table::read(input, &cols)? {
             report.rows += 1;
-            let row = match row {
-                Ok(row) => row,
-                Err((line, r)) => {
-                    report.refused.push(RowRefusal::new(line, "", r));
-                    continue;
-                }
-            };
+            let Some(row) = readable(row, &mut report.refused, |line, r| RowRefusal::new(line, "", r)) else { continue };
             let c = &row.cells;
             let outcome: Result<(), ServiceError> = async {
                 let ssn = Ssn::parse(&c[0])?;

@@ -8,7 +8,7 @@ use yikatong_core::access::{Principal, Role};
 use yikatong_core::identity::mask_ssn;
 
 use super::applications::RowRefusal;
-use super::table::{Column, Table};
+use super::table::{Column, Table, readable};
 use crate::{ProductionResult, Service, ServiceError, ServiceResult};
 
 /// Columns of the personalisation file, in order.
@@ -86,13 +86,7 @@ impl Service {
         let mut report = FileReport::default();
         for row in Table::read(input, &cols)? {
             report.rows += 1;
-            let row = match row {
-                Ok(row) => row,
-                Err((line, r)) => {
-                    report.refused.push(RowRefusal::new(line, "", r));
-                    continue;
-                }
-            };
+            let Some(row) = readable(row, &mut report.refused, |line, r| RowRefusal::new(line, "", r)) else { continue };
             let Ok(card_id) = row.cells[0].parse::<i64>() else {
                 report.refused.push(RowRefusal { line: row.line, ssn: String::new(), code: "invalid_card_id".into(), reason: format!("card_id {:?} is not a number", row.cells[0]) });
                 continue;
@@ -115,13 +109,7 @@ impl Service {
         let mut report = FileReport::default();
         for row in Table::read(input, &cols)? {
             report.rows += 1;
-            let row = match row {
-                Ok(row) => row,
-                Err((line, r)) => {
-                    report.refused.push(RowRefusal::new(line, "", r));
-                    continue;
-                }
-            };
+            let Some(row) = readable(row, &mut report.refused, |line, r| RowRefusal::new(line, "", r)) else { continue };
             let refuse = |code: &str, reason: String| RowRefusal { line: row.line, ssn: String::new(), code: code.into(), reason };
             let Ok(card_id) = row.cells[0].parse::<i64>() else {
                 report.refused.push(refuse("invalid_card_id", format!("card_id {:?} is not a number", row.cells[0])));

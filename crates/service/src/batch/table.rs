@@ -3,6 +3,18 @@
 
 use yikatong_core::Refusal;
 
+/// The row of an item the table yields, or `None` after recording the unreadable line
+/// in `refused` (built by `refusal` from its line number and reason).
+pub fn readable<T>(item: Result<Row, (usize, Refusal)>, refused: &mut Vec<T>, refusal: impl FnOnce(usize, Refusal) -> T) -> Option<Row> {
+    match item {
+        Ok(row) => Some(row),
+        Err((line, r)) => {
+            refused.push(refusal(line, r));
+            None
+        }
+    }
+}
+
 /// Splits one CSV line (double quotes may wrap a field; `""` is a quote).
 pub fn split_csv(line: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -6,7 +6,7 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
 use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
 
-use crate::batch::table::{Column, Table};
+use crate::batch::table::{Column, Table, readable};
 use crate::{Service, ServiceResult};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -72,13 +72,7 @@ impl Service {
         let mut report = CatalogImportReport::default();
         let mut chunk = Vec::new();
         for row in Table::read(input, &columns)? {
-            let row = match row {
-                Ok(row) => row,
-                Err((line, r)) => {
-                    report.refused.push(RowError { line, code: r.code.into(), reason: r.message });
-                    continue;
-                }
-            };
+            let Some(row) = readable(row, &mut report.refused, |line, r| RowError { line, code: r.code.into(), reason: r.message }) else { continue };
             let cell = |k: usize| row.cells[k].clone();
             let ceiling = cell(4);
             let parsed = if ceiling.is_empty() { Ok(None) } else { ceiling.parse::<i64>().map(Some).map_err(|_| Refusal::bad_input("invalid_price_ceiling", format!("price ceiling {ceiling:?} is not a whole number of fen"))) };
