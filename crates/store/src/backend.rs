@@ -184,6 +184,7 @@ macro_rules! store_impl {
         }
 
         crate::backend_cards::card_impl!();
+        crate::backend_bulk::bulk_impl!();
         crate::backend_settlement::settlement_impl!();
 
         #[async_trait]
@@ -252,13 +253,54 @@ macro_rules! store_impl {
             }
 
             async fn insert_persons(&self, persons: &[Person]) -> StoreResult<u64> {
+                let k = &self.key;
                 let mut tx = begin_write(&self.pool).await?;
                 let mut n = 0;
-                for p in persons {
-                    n += self.insert_person_in(&mut *tx, p, true).await?;
+                for part in persons.chunks(rows_per_statement(19)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) ");
+                    q.push_values(part, |mut b, p| {
+                        b.push_bind(k.lookup_hash(&p.ssn))
+                            .push_bind(k.encrypt(&p.ssn))
+                            .push_bind(k.encrypt(&p.name))
+                            .push_bind(p.gender.clone())
+                            .push_bind(p.birth_date.to_string())
+                            .push_bind(p.ethnicity.clone())
+                            .push_bind(p.category.clone())
+                            .push_bind(p.region.clone())
+                            .push_bind(p.unit_code.clone())
+                            .push_bind(k.encrypt_opt(p.phone.as_deref()))
+                            .push_bind(k.encrypt_opt(p.address.as_deref()))
+                            .push_bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
+                            .push_bind(k.encrypt_opt(p.handbook_no.as_deref()))
+                            .push_bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
+                            .push_bind(ts(p.created_at))
+                            .push_bind(ts(p.updated_at))
+                            .push_bind(p.version)
+                            .push_bind(p.contribution_base_fen)
+                            .push_bind(p.photo_digest.clone());
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    let unit = part.iter().find_map(|p| p.unit_code.clone());
+                    n += q.build().execute(&mut *tx).await.map_err(person_write("a person of the same handbook number".into(), unit))?.rows_affected();
                 }
                 tx.commit().await?;
                 Ok(n)
+            }
+
+            async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
+                let mut found = Vec::with_capacity(hashes.len());
+                for part in hashes.chunks(rows_per_statement(1)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT * FROM persons WHERE ssn_hash IN (");
+                    let mut list = q.separated(", ");
+                    for h in part {
+                        list.push_bind(h.as_str());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&self.pool).await? {
+                        found.push((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(&r)?));
+                    }
+                }
+                Ok(found)
             }
 
             async fn get_person(&self, ssn: &str) -> StoreResult<Option<Person>> {
@@ -646,21 +688,22 @@ macro_rules! store_impl {
             }
 
             async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<Vec<bool>> {
+                let at = ts(at);
                 let mut tx = begin_write(&self.pool).await?;
-                let mut written = Vec::with_capacity(credits.len());
-                for c in credits {
-                    let done = sqlx::query("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ($1, $2, 'monthly_credit', $3, $4, $5) ON CONFLICT (person_hash, reference) WHERE kind = 'monthly_credit' DO NOTHING")
-                        .bind(&c.person_hash)
-                        .bind(ts(at))
-                        .bind(c.amount_fen)
-                        .bind(&c.reference)
-                        .bind(&c.reason)
-                        .execute(&mut *tx)
-                        .await?;
-                    written.push(done.rows_affected() == 1);
+                let mut new = std::collections::HashSet::new();
+                for part in credits.chunks(rows_per_statement(6)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) ");
+                    q.push_values(part, |mut b, c| {
+                        b.push_bind(c.person_hash.as_str()).push_bind(at.as_str()).push_bind("monthly_credit").push_bind(c.amount_fen).push_bind(c.reference.as_str()).push_bind(c.reason.as_str());
+                    });
+                    q.push(" ON CONFLICT (person_hash, reference) WHERE kind = 'monthly_credit' DO NOTHING RETURNING person_hash, reference");
+                    for r in q.build().fetch_all(&mut *tx).await? {
+                        new.insert((r.try_get::<String, _>("person_hash")?, r.try_get::<String, _>("reference")?));
+                    }
                 }
                 tx.commit().await?;
-                Ok(written)
+                // A person appears once per reference in a run, so the set answers for each.
+                Ok(credits.iter().map(|c| new.remove(&(c.person_hash.clone(), c.reference.clone()))).collect())
             }
 
             async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -710,18 +753,21 @@ macro_rules! store_impl {
             }
 
             async fn upsert_registry_rows(&self, rows: &[RegistryRow], at: DateTime<Utc>) -> StoreResult<u64> {
+                let at = ts(at);
                 let mut tx = begin_write(&self.pool).await?;
+                // The last row of a person wins, as row-by-row upserts would have it.
+                let mut last: std::collections::HashMap<String, &RegistryRow> = std::collections::HashMap::new();
                 for r in rows {
-                    sqlx::query("INSERT INTO registry_extract (ssn_hash, name_enc, gender, ethnicity, birth_date, photo_digest, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ssn_hash) DO UPDATE SET name_enc = excluded.name_enc, gender = excluded.gender, ethnicity = excluded.ethnicity, birth_date = excluded.birth_date, photo_digest = excluded.photo_digest, loaded_at = excluded.loaded_at")
-                        .bind(self.key.lookup_hash(&r.ssn))
-                        .bind(self.key.encrypt(&r.name))
-                        .bind(&r.gender)
-                        .bind(&r.ethnicity)
-                        .bind(r.birth_date.to_string())
-                        .bind(&r.photo_digest)
-                        .bind(ts(at))
-                        .execute(&mut *tx)
-                        .await?;
+                    last.insert(self.key.lookup_hash(&r.ssn), r);
+                }
+                let last: Vec<(String, &RegistryRow)> = last.into_iter().collect();
+                for part in last.chunks(rows_per_statement(7)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO registry_extract (ssn_hash, name_enc, gender, ethnicity, birth_date, photo_digest, loaded_at) ");
+                    q.push_values(part, |mut b, (hash, r)| {
+                        b.push_bind(hash.as_str()).push_bind(self.key.encrypt(&r.name)).push_bind(r.gender.as_str()).push_bind(r.ethnicity.as_str()).push_bind(r.birth_date.to_string()).push_bind(r.photo_digest.as_deref()).push_bind(at.as_str());
+                    });
+                    q.push(" ON CONFLICT (ssn_hash) DO UPDATE SET name_enc = excluded.name_enc, gender = excluded.gender, ethnicity = excluded.ethnicity, birth_date = excluded.birth_date, photo_digest = excluded.photo_digest, loaded_at = excluded.loaded_at");
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(rows.len() as u64)
@@ -759,6 +805,50 @@ macro_rules! store_impl {
                     Ok((serde_json::from_str(&marks).map_err(|e| StoreError::Corrupt(e.to_string()))?, parse_ts(&r.try_get::<String, _>("compared_at")?)?))
                 })
                 .transpose()
+            }
+
+            async fn compare_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person, Option<RegistryRow>)>> {
+                let rows = sqlx::query("SELECT p.*, r.ssn_hash AS r_hash, r.name_enc AS r_name_enc, r.gender AS r_gender, r.ethnicity AS r_ethnicity, r.birth_date AS r_birth_date, r.photo_digest AS r_photo_digest FROM persons p LEFT JOIN registry_extract r ON r.ssn_hash = p.ssn_hash WHERE p.ssn_hash > $1 ORDER BY p.ssn_hash LIMIT $2")
+                    .bind(after.unwrap_or(""))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut page = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let person = self.person_from_row(r)?;
+                    let registry = match r.try_get::<Option<String>, _>("r_hash")? {
+                        None => None,
+                        Some(_) => Some(RegistryRow {
+                            ssn: person.ssn.clone(),
+                            name: self.key.decrypt(&r.try_get::<Vec<u8>, _>("r_name_enc")?)?,
+                            gender: r.try_get("r_gender")?,
+                            ethnicity: r.try_get("r_ethnicity")?,
+                            birth_date: parse_date(&r.try_get::<String, _>("r_birth_date")?)?,
+                            photo_digest: r.try_get("r_photo_digest")?,
+                        }),
+                    };
+                    page.push((r.try_get::<String, _>("ssn_hash")?, person, registry));
+                }
+                Ok(page)
+            }
+
+            async fn save_comparisons(&self, marks: &[(String, serde_json::Value)], at: DateTime<Utc>) -> StoreResult<()> {
+                let at = ts(at);
+                let mut tx = begin_write(&self.pool).await?;
+                for part in marks.chunks(rows_per_statement(3)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO comparisons (ssn_hash, marks, compared_at) ");
+                    q.push_values(part, |mut b, (hash, m)| {
+                        b.push_bind(hash.as_str()).push_bind(m.to_string()).push_bind(at.as_str());
+                    });
+                    q.push(" ON CONFLICT (ssn_hash) DO UPDATE SET marks = excluded.marks, compared_at = excluded.compared_at");
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn bulk_load_baseline(&self, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)> {
+                bulk_load_baseline(&self.pool, table, select).await
             }
 
             async fn insert_premium_payment(&self, p: &PremiumPayment) -> StoreResult<bool> {

@@ -111,8 +111,25 @@ macro_rules! card_impl {
             }
 
             async fn applied_cards(&mut self, region: &str) -> StoreResult<Vec<Card>> {
-                let rows = sqlx::query(lock_sql("SELECT data FROM cards WHERE region = $1 AND state = 'applied' ORDER BY id")).bind(region).fetch_all(&mut *self.tx).await?;
-                rows.iter().map(card_from_row).collect()
+                let rows = sqlx::query(lock_sql("SELECT id, data, head_hash, last_seq FROM cards WHERE region = $1 AND state = 'applied' ORDER BY id")).bind(region).fetch_all(&mut *self.tx).await?;
+                let mut cards = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
+                    cards.push(card_from_row(row)?);
+                }
+                Ok(cards)
+            }
+
+            async fn lock_persons_cards(&mut self, person_hashes: &[String]) -> StoreResult<Vec<Card>> {
+                self.lock_persons_cards_bulk(person_hashes).await
+            }
+
+            async fn insert_cards(&mut self, cards: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<Vec<i64>> {
+                self.insert_cards_bulk(cards, meta).await
+            }
+
+            async fn record_many(&mut self, changes: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<()> {
+                self.record_many_bulk(changes, meta).await
             }
 
             async fn insert_card(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<i64> {

@@ -9,6 +9,7 @@
 
 pub mod crypto;
 mod backend;
+mod backend_bulk;
 mod backend_cards;
 mod backend_settlement;
 mod postgres;
@@ -133,6 +134,9 @@ pub trait Store: Send + Sync {
     // Batch work (issue: city scale).
     /// Persons in lookup-hash order after `after` (keyset paging, so a run can resume).
     async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
+    /// The persons with these lookup hashes (those that exist), in one statement per
+    /// few thousand.
+    async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>>;
     /// A unit's persons in lookup-hash order after `after`.
     async fn unit_persons_page(&self, unit: &str, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
     /// Writes monthly credits in one transaction, each at most once per person and
@@ -147,6 +151,11 @@ pub trait Store: Send + Sync {
     async fn upsert_registry_rows(&self, rows: &[RegistryRow], at: DateTime<Utc>) -> StoreResult<u64>;
     async fn registry_row(&self, ssn: &str) -> StoreResult<Option<RegistryRow>>;
     async fn save_comparison(&self, ssn: &str, marks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Persons in lookup-hash order after `after`, each with their registry row if the
+    /// extract has one (one statement per page).
+    async fn compare_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person, Option<RegistryRow>)>>;
+    /// Keeps many persons' marks (lookup hash, marks) in one transaction.
+    async fn save_comparisons(&self, marks: &[(String, serde_json::Value)], at: DateTime<Utc>) -> StoreResult<()>;
     async fn comparison(&self, ssn: &str) -> StoreResult<Option<(serde_json::Value, DateTime<Utc>)>>;
 
     // Resident premiums (R-PAY-1, R-PAY-2).
@@ -166,6 +175,13 @@ pub trait Store: Send + Sync {
     /// `concurrency` connections; the rows are removed afterwards. Returns the time the
     /// inserts took.
     async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration>;
+
+    /// The city benchmark's baseline: the rows `select` reads from `table` loaded again,
+    /// the database's fastest way, into an empty copy of `table` (PostgreSQL: `COPY …
+    /// FROM STDIN` of the rows as `COPY … TO STDOUT` gave them; SQLite: one
+    /// `INSERT … SELECT` in one transaction). Returns the rows and the loading time; the
+    /// copy is dropped.
+    async fn bulk_load_baseline(&self, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)>;
 }
 
 /// One transaction over cards: lock, read, write, then commit (or drop to roll back).
@@ -186,6 +202,15 @@ pub trait CardTx: Send {
     async fn record_fee(&mut self, card_id: i64, person_hash: &str, kind: &str, amount_fen: i64, meta: &EventMeta) -> StoreResult<()>;
     async fn insert_batch(&mut self, region: &str, snapshot_at: DateTime<Utc>, created_at: DateTime<Utc>) -> StoreResult<i64>;
     async fn set_batch_excluded(&mut self, id: i64, excluded: &serde_json::Value) -> StoreResult<()>;
+
+    // The same for many cards at once (city-scale batches), a few statements per
+    // thousands of cards.
+    /// Locks the persons and returns all their cards, locked.
+    async fn lock_persons_cards(&mut self, person_hashes: &[String]) -> StoreResult<Vec<Card>>;
+    /// Stores new cards with their first events; returns their ids in order.
+    async fn insert_cards(&mut self, cards: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<Vec<i64>>;
+    /// [`CardTx::record`] for many cards, each locked in this transaction first.
+    async fn record_many(&mut self, changes: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<()>;
 
     // Settlement and the personal account, in the same unit of work as the card check.
     /// The person's year totals, locked (created at zero when missing).

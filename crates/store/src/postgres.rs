@@ -44,3 +44,34 @@ impl PgStore {
 }
 
 crate::backend::store_impl!(PgStore);
+
+/// Ids for `n` new cards from the cards' identity sequence.
+async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Db>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cards', 'id')) FROM generate_series(1, $1)").bind(n as i64).fetch_all(&mut **tx).await
+}
+
+/// See [`crate::Store::bulk_load_baseline`]: `COPY … TO STDOUT` into memory, then the
+/// timed `COPY … FROM STDIN` into `bench_copy_<table>` (same columns and indexes).
+async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
+    use futures_util::StreamExt;
+    let scratch = format!("bench_copy_{table}");
+    let mut conn = pool.acquire().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {scratch}; CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"))).execute(&mut *conn).await?;
+    let mut data = Vec::new();
+    {
+        let mut out = conn.copy_out_raw(&format!("COPY ({select}) TO STDOUT")).await?;
+        while let Some(chunk) = out.next().await {
+            data.extend_from_slice(&chunk?);
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut copy = conn.copy_in_raw(&format!("COPY {scratch} FROM STDIN")).await?;
+    copy.send(data).await?;
+    let rows = copy.finish().await?;
+    let took = started.elapsed();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(&mut *conn).await?;
+    Ok((rows, took))
+}

@@ -5,14 +5,20 @@
 //! already applied, so sending a file again, or again after a crash, creates nothing
 //! twice and loses nothing.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
-use yikatong_core::card::Origin;
+use yikatong_core::card::production::{self as rules_p, NewCard};
+use yikatong_core::card::rules::RuleCtx;
+use yikatong_core::card::{Card, CardEvent, Origin};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
+use yikatong_store::Person;
 
 use super::table::{Column, Table, readable};
+use crate::cards::printed_of;
 use crate::{Service, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -59,6 +65,20 @@ fn parse_financial(v: &str) -> Result<bool, Refusal> {
     }
 }
 
+/// Rows decided together: one lookup of their persons and one transaction for their
+/// cards (a few statements, however many rows).
+const CHUNK: usize = 2000;
+
+/// A row whose cells are well formed, waiting for its chunk.
+struct Candidate {
+    line: usize,
+    written_ssn: String,
+    ssn: String,
+    hash: String,
+    name: String,
+    financial: bool,
+}
+
 impl Service {
     /// Imports a unit's batch application file (the unit itself, a clerk or an operator).
     pub async fn import_applications(&self, who: &Principal, unit: &str, input: impl std::io::BufRead + Send) -> ServiceResult<ApplicationReport> {
@@ -69,55 +89,109 @@ impl Service {
         self.require_unit(unit).await?;
         let columns: Vec<Column> = COLUMNS.iter().map(|(en, zh, required)| Column { en, zh, required: *required }).collect();
         let mut report = ApplicationReport { unit: unit.into(), ..Default::default() };
-        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         // Applications are made as the unit (the channel of R-APP-3).
-        let as_unit = yikatong_core::access::Principal { role: Role::Unit, unit: Some(unit.into()), outlet: None, institution: None, person_hash: None, token_id: who.token_id };
+        let as_unit = Principal { role: Role::Unit, unit: Some(unit.into()), outlet: None, institution: None, person_hash: None, token_id: who.token_id };
         let mut table = Table::read(input, &columns)?;
+        let mut pending = Vec::with_capacity(CHUNK);
         for row in table.by_ref() {
             report.rows += 1;
             let Some(row) = readable(row, &mut report.refused, |line, r| RowRefusal::new(line, "", r)) else { continue };
-            match self.application_row(&as_unit, unit, &row.cells, row.line, &mut seen).await {
-                Ok(Some(card_id)) => {
-                    report.accepted += 1;
-                    report.card_ids.push(card_id);
-                }
-                Ok(None) => report.already_applied += 1,
-                Err(ServiceError::Refused(r)) => report.refused.push(RowRefusal::new(row.line, &row.cells[0], r)),
-                Err(other) => return Err(other),
+            match self.candidate(&row.cells, row.line, &mut seen) {
+                Ok(c) => pending.push(c),
+                Err(r) => report.refused.push(RowRefusal::new(row.line, &row.cells[0], r)),
+            }
+            if pending.len() >= CHUNK {
+                self.apply_chunk(&as_unit, unit, std::mem::take(&mut pending), &mut report).await?;
             }
         }
+        self.apply_chunk(&as_unit, unit, pending, &mut report).await?;
+        report.refused.sort_by_key(|r| r.line);
         report.encoding = table.encoding().into();
         tracing::info!(unit, rows = report.rows, accepted = report.accepted, refused = report.refused.len(), "batch application imported");
         Ok(report)
     }
 
-    /// One row: `Some(card id)` for a new application, `None` when this unit's
-    /// application for the person already exists.
-    async fn application_row(&self, as_unit: &Principal, unit: &str, cells: &[String], line: usize, seen: &mut std::collections::HashMap<String, usize>) -> ServiceResult<Option<i64>> {
-        let ssn = Ssn::parse(&cells[0])?;
+    /// The checks one row passes on its own: its cells, and not twice in the file.
+    fn candidate(&self, cells: &[String], line: usize, seen: &mut HashMap<String, usize>) -> Result<Candidate, Refusal> {
+        let ssn = Ssn::parse(&cells[0]).map_err(|e| Refusal::bad_input("invalid_ssn", e.to_string()))?;
         if let Some(first) = seen.insert(ssn.expose().to_string(), line) {
-            return Err(Refusal::bad_input("duplicate", format!("this person is already on line {first} of the file")).into());
+            return Err(Refusal::bad_input("duplicate", format!("this person is already on line {first} of the file")));
         }
         let financial = parse_financial(&cells[3])?;
         if !cells[2].is_empty() {
             check_phone(&cells[2])?;
         }
-        let person = self
-            .store
-            .get_person(ssn.expose())
-            .await?
-            .ok_or_else(|| ServiceError::from(Refusal::bad_input("not_insured", "no insured person has this ID number")))?;
+        let hash = self.store.data_key().lookup_hash(ssn.expose());
+        Ok(Candidate { line, written_ssn: cells[0].clone(), ssn: ssn.expose().to_string(), hash, name: cells[1].clone(), financial })
+    }
+
+    /// A chunk of rows against the insurance records and the cards the persons hold, as
+    /// one transaction: the persons are locked, so a clerk applying for one of them at
+    /// the same time waits, and the unit's applications are written together.
+    async fn apply_chunk(&self, as_unit: &Principal, unit: &str, chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let hashes: Vec<String> = chunk.iter().map(|c| c.hash.clone()).collect();
+        let persons: HashMap<String, Person> = self.store.persons_by_hashes(&hashes).await?.into_iter().collect();
+        let mut tx = self.store.begin_cards().await?;
+        let mut cards_of: HashMap<String, Vec<Card>> = HashMap::new();
+        for card in tx.lock_persons_cards(&hashes).await? {
+            cards_of.entry(card.person_hash.clone()).or_default().push(card);
+        }
+        let now = self.clock.now();
+        let mut new_cards = Vec::new();
+        for c in chunk {
+            let decided = persons
+                .get(&c.hash)
+                .ok_or_else(|| Refusal::bad_input("not_insured", "no insured person has this ID number").into())
+                .and_then(|person| self.application_of(as_unit, unit, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
+            match decided {
+                Ok(Some(card)) => new_cards.push(card),
+                Ok(None) => report.already_applied += 1,
+                Err(ServiceError::Refused(r)) => report.refused.push(RowRefusal::new(c.line, &c.written_ssn, r)),
+                Err(other) => return Err(other),
+            }
+        }
+        let ids = tx.insert_cards(&new_cards, &self.meta(as_unit)).await?;
+        tx.commit().await?;
+        report.accepted += ids.len();
+        report.card_ids.extend(ids);
+        Ok(())
+    }
+
+    /// One row's decision: a new card and its event, `None` when this unit's application
+    /// for the person already exists, or the refusal.
+    fn application_of(&self, as_unit: &Principal, unit: &str, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
         if person.unit_code.as_deref() != Some(unit) {
             return Err(Refusal::bad_input("not_in_unit", format!("the person is not insured through unit {unit}")).into());
         }
-        if person.name != cells[1] {
+        if person.name != c.name {
             return Err(Refusal::bad_input("name_mismatch", "the name differs from the insurance record; file an information change first").into());
         }
-        let hash = self.store.data_key().lookup_hash(ssn.expose());
-        let mine = self.store.cards_of_person(&hash).await?.into_iter().any(|c| c.state.is_alive() && matches!(&c.origin, Origin::FirstIssue { unit: Some(u) } if u == unit));
-        if mine {
+        if cards.iter().any(|card| card.state.is_alive() && matches!(&card.origin, Origin::FirstIssue { unit: Some(u) } if u == unit)) {
             return Ok(None);
         }
-        Ok(Some(self.apply_for_card(as_unit, ssn.expose(), financial).await?.id))
+        debug_assert_eq!(person.ssn, c.ssn);
+        let (policy, calendar) = self.rule_parts(&person.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now, channel: as_unit.channel() };
+        // R-GEN-1: the generation the region issues now.
+        let generation = policy.count("card.current_generation", ctx.today())? as u8;
+        rules_p::check_first_application(cards, generation)?;
+        let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
+        let new = NewCard {
+            person_hash: c.hash.clone(),
+            region: person.region.clone(),
+            generation,
+            financial: c.financial,
+            origin: Origin::FirstIssue { unit: person.unit_code.clone() },
+            printed: printed_of(person),
+            ready_on: None,
+            fee_fen: fee,
+            certificate: None,
+        };
+        let (card, event) = rules_p::open_card(new, &ctx)?;
+        Ok(Some((card, vec![event])))
     }
 }

@@ -53,6 +53,14 @@ fn items_of(p: &Person) -> Items {
     Items { ssn: p.ssn.clone(), name: p.name.clone(), gender: p.gender.clone(), ethnicity: p.ethnicity.clone(), birth_date: p.birth_date.format("%Y%m%d").to_string(), photo: p.photo_digest.clone() }
 }
 
+fn items_of_registry(r: RegistryRow) -> Items {
+    Items { ssn: r.ssn, name: r.name, gender: r.gender, ethnicity: r.ethnicity, birth_date: r.birth_date.format("%Y%m%d").to_string(), photo: r.photo_digest }
+}
+
+fn marks_json(marks: &Marks) -> ServiceResult<serde_json::Value> {
+    serde_json::to_value(marks).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
 fn parse_gender(s: &str) -> Option<&'static str> {
     match s {
         "男" | "1" | "male" | "M" => Some("male"),
@@ -111,9 +119,15 @@ impl Service {
     /// Compares one person, keeps the marks and sets or clears the hold.
     async fn compare_person(&self, person: &Person) -> ServiceResult<Marks> {
         let registry = self.store.registry_row(&person.ssn).await?;
-        let reg_items = registry.map(|r| Items { ssn: r.ssn, name: r.name, gender: r.gender, ethnicity: r.ethnicity, birth_date: r.birth_date.format("%Y%m%d").to_string(), photo: r.photo_digest });
-        let marks = compare(&items_of(person), reg_items.as_ref());
-        self.store.save_comparison(&person.ssn, &serde_json::to_value(marks).map_err(|e| ServiceError::Internal(e.to_string()))?, self.clock.now()).await?;
+        let marks = compare(&items_of(person), registry.map(items_of_registry).as_ref());
+        self.store.save_comparison(&person.ssn, &marks_json(&marks)?, self.clock.now()).await?;
+        self.keep_hold(person, &marks).await?;
+        Ok(marks)
+    }
+
+    /// Sets the hold when the marks have a `×` or `无`, clears it when they are clean;
+    /// a change of flag is an information change, kept in the person's history.
+    async fn keep_hold(&self, person: &Person, marks: &Marks) -> ServiceResult<()> {
         let held = person.flags.iter().any(|f| f == PENDING);
         if held == marks.all_match() {
             let mut flags: Vec<String> = person.flags.iter().filter(|f| *f != PENDING).cloned().collect();
@@ -122,20 +136,24 @@ impl Service {
             }
             self.change_person(&bureau(), &person.ssn, &PersonChangeRequest { flags: Some(flags), ..Default::default() }).await?;
         }
-        Ok(marks)
+        Ok(())
     }
 
-    /// `ykt batch compare`: every person against the registry extract.
+    /// `ykt batch compare`: every person against the registry extract, a page at a time
+    /// (the page's persons with their registry rows in one read, their marks in one
+    /// write); only persons whose hold changes are written one by one.
     pub async fn compare_all(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> ServiceResult<CompareReport> {
         let total = self.store.count_persons().await? as u64;
         let mut report = CompareReport::default();
         let mut after: Option<String> = None;
         loop {
-            let rows = self.store.persons_page(after.as_deref(), 1000).await?;
-            let Some((last, _)) = rows.last() else { break };
+            let rows = self.store.compare_page(after.as_deref(), 1000).await?;
+            let Some((last, _, _)) = rows.last() else { break };
             after = Some(last.clone());
             let today = self.clock.today();
-            for (_, p) in &rows {
+            let mut kept = Vec::with_capacity(rows.len());
+            let mut holds = Vec::new();
+            for (hash, p, registry) in rows {
                 report.persons += 1;
                 // R-CMP-4: a category the region's file does not put in scope is left alone.
                 let policy = self.policies.region(&p.region)?;
@@ -144,11 +162,18 @@ impl Service {
                     report.out_of_scope += 1;
                     continue;
                 }
-                if self.compare_person(p).await?.all_match() {
+                let marks = compare(&items_of(&p), registry.map(items_of_registry).as_ref());
+                if marks.all_match() {
                     report.matched += 1;
                 } else {
                     report.held += 1;
                 }
+                kept.push((hash, marks_json(&marks)?));
+                holds.push((p, marks));
+            }
+            self.store.save_comparisons(&kept, self.clock.now()).await?;
+            for (p, marks) in &holds {
+                self.keep_hold(p, marks).await?;
             }
             progress(report.persons, total);
         }

@@ -148,19 +148,33 @@ impl Service {
         let batch_id = tx.insert_batch(region, snapshot, now).await?;
         let mut card_ids = Vec::new();
         let mut excluded = Vec::new();
-        for card in tx.applied_cards(region).await? {
-            let person = self.card_holder(&card).await?;
-            let others = tx.person_cards(&card.person_hash).await?;
-            let holds_working = others.iter().any(|c| c.id != card.id && c.is_working());
-            match rules_p::batch_exclusion(&card, person.created_at, &person.flags, snapshot, holds_working) {
-                Some(reason) => excluded.push(ExcludedView { ssn: mask_ssn(&person.ssn), card_id: card.id, reason }),
-                None => {
-                    let events = rules_p::assign_to_batch(&card, batch_id, &ctx)?;
-                    let after = events.iter().fold(card, apply);
-                    tx.record(&after, &events, &meta).await?;
-                    card_ids.push(after.id);
+        let applied = tx.applied_cards(region).await?;
+        // A chunk at a time: its holders in one read, their other cards in one locked
+        // read, its cards' events and new states in a few statements.
+        for chunk in applied.chunks(1000) {
+            let hashes: Vec<String> = chunk.iter().map(|c| c.person_hash.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let persons: std::collections::HashMap<String, yikatong_store::Person> = self.store.persons_by_hashes(&hashes).await?.into_iter().collect();
+            let mut working: std::collections::HashMap<String, Vec<i64>> = std::collections::HashMap::new();
+            for other in tx.lock_persons_cards(&hashes).await? {
+                if other.is_working() {
+                    working.entry(other.person_hash.clone()).or_default().push(other.id);
                 }
             }
+            let mut changes = Vec::with_capacity(chunk.len());
+            for card in chunk {
+                let person = persons.get(&card.person_hash).ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
+                let holds_working = working.get(&card.person_hash).is_some_and(|ids| ids.iter().any(|id| *id != card.id));
+                match rules_p::batch_exclusion(card, person.created_at, &person.flags, snapshot, holds_working) {
+                    Some(reason) => excluded.push(ExcludedView { ssn: mask_ssn(&person.ssn), card_id: card.id, reason }),
+                    None => {
+                        let events = rules_p::assign_to_batch(card, batch_id, &ctx)?;
+                        let after = events.iter().fold(card.clone(), apply);
+                        card_ids.push(after.id);
+                        changes.push((after, events));
+                    }
+                }
+            }
+            tx.record_many(&changes, &meta).await?;
         }
         tx.set_batch_excluded(batch_id, &serde_json::to_value(&excluded).unwrap_or_default()).await?;
         tx.commit().await?;

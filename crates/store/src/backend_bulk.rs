@@ -1,0 +1,163 @@
+//! Set-based statements for the city-scale batches, written once and expanded in
+//! `sqlite.rs` and `postgres.rs` (see `backend.rs`): many rows per statement instead of
+//! one round trip per row. Each backend module also supplies `reserve_card_ids` (ids
+//! taken before the rows are written, so that an event's hash, which covers its card's
+//! id, is computed before the insert) and `bulk_load_baseline` (the benchmark's yardstick).
+
+macro_rules! bulk_impl {
+    () => {
+        /// Rows per multi-row statement for a table of `columns` columns: under SQLite's
+        /// 32,766 bound parameters and PostgreSQL's 65,535.
+        pub(crate) fn rows_per_statement(columns: usize) -> usize {
+            (30_000 / columns.max(1)).max(1)
+        }
+
+        /// One event row to be written, its hash already chained.
+        struct EventRow {
+            card_id: i64,
+            seq: i64,
+            kind: &'static str,
+            payload: String,
+            prev: String,
+            hash: String,
+        }
+
+        /// One outbox message to be written.
+        struct OutboxRow {
+            topic: &'static str,
+            card_id: i64,
+            payload: String,
+        }
+
+        /// Chains `events` after `(prev, seq)` for card `card_id`, collecting their rows;
+        /// returns the new head.
+        fn chain_events(card_id: i64, head: (String, i64), events: &[CardEvent], meta: &EventMeta, rows: &mut Vec<EventRow>, outbox: &mut Vec<OutboxRow>) -> StoreResult<(String, i64)> {
+            let (mut prev, mut seq) = head;
+            for e in events {
+                seq += 1;
+                let payload = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let hash = event_hash(&prev, card_id, seq, e.kind(), &payload, meta);
+                if let Some(topic) = e.outbox_topic() {
+                    let message = serde_json::json!({"card_id": card_id, "event": e.redacted(), "at": meta.at});
+                    outbox.push(OutboxRow { topic, card_id, payload: message.to_string() });
+                }
+                rows.push(EventRow { card_id, seq, kind: e.kind(), payload, prev: std::mem::replace(&mut prev, hash.clone()), hash });
+            }
+            Ok((prev, seq))
+        }
+
+        fn card_json(card: &Card) -> StoreResult<String> {
+            serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+
+        impl BackendCardTx {
+            async fn write_events(&mut self, rows: &[EventRow], outbox: &[OutboxRow], meta: &EventMeta) -> StoreResult<()> {
+                let at = ts(meta.at);
+                for part in rows.chunks(rows_per_statement(10)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) ");
+                    q.push_values(part, |mut b, r| {
+                        b.push_bind(r.card_id).push_bind(r.seq).push_bind(r.kind).push_bind(r.payload.as_str()).push_bind(meta.actor.as_str()).push_bind(meta.channel.as_str()).push_bind(meta.place.as_deref()).push_bind(at.as_str()).push_bind(r.prev.as_str()).push_bind(r.hash.as_str());
+                    });
+                    q.build().execute(&mut *self.tx).await?;
+                }
+                for part in outbox.chunks(rows_per_statement(4)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO outbox (topic, card_id, payload, at) ");
+                    q.push_values(part, |mut b, r| {
+                        b.push_bind(r.topic).push_bind(r.card_id).push_bind(r.payload.as_str()).push_bind(at.as_str());
+                    });
+                    q.build().execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
+
+            /// New cards with their first events, a few statements for any number.
+            async fn insert_cards_bulk(&mut self, cards: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<Vec<i64>> {
+                let ids = reserve_card_ids(&mut self.tx, cards.len()).await?;
+                let (mut events, mut outbox, mut rows) = (Vec::new(), Vec::new(), Vec::with_capacity(cards.len()));
+                for ((card, new_events), id) in cards.iter().zip(&ids) {
+                    let mut stored = card.clone();
+                    stored.id = *id;
+                    let head = chain_events(*id, (String::new(), 0), new_events, meta, &mut events, &mut outbox)?;
+                    self.heads.insert(*id, head.clone());
+                    rows.push((card_json(&stored)?, stored, head));
+                }
+                for part in rows.chunks(rows_per_statement(12)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO cards (id, person_hash, region, state, card_number, certificate_number, batch_id, due_on, version, head_hash, last_seq, data) ");
+                    q.push_values(part, |mut b, (data, c, (head, seq))| {
+                        b.push_bind(c.id)
+                            .push_bind(c.person_hash.as_str())
+                            .push_bind(c.region.as_str())
+                            .push_bind(c.state.as_str())
+                            .push_bind(c.card_number.as_deref())
+                            .push_bind(c.certificate.as_ref().map(|c| c.number.clone()))
+                            .push_bind(c.batch_id)
+                            .push_bind(c.due_on.map(|d| d.to_string()))
+                            .push_bind(1_i64)
+                            .push_bind(head.as_str())
+                            .push_bind(*seq)
+                            .push_bind(data.as_str());
+                    });
+                    q.build().execute(&mut *self.tx).await.map_err(unique("certificate number"))?;
+                }
+                self.write_events(&events, &outbox, meta).await?;
+                Ok(ids)
+            }
+
+            /// Changed cards (each locked in this transaction) with their new events.
+            async fn record_many_bulk(&mut self, changes: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<()> {
+                let (mut events, mut outbox, mut rows) = (Vec::new(), Vec::new(), Vec::with_capacity(changes.len()));
+                for (card, new_events) in changes {
+                    let head = self.heads.get(&card.id).cloned().ok_or_else(|| StoreError::Corrupt(format!("card {} was not locked before it was changed", card.id)))?;
+                    let head = chain_events(card.id, head, new_events, meta, &mut events, &mut outbox)?;
+                    self.heads.insert(card.id, head.clone());
+                    rows.push((card_json(card)?, card, head));
+                }
+                self.write_events(&events, &outbox, meta).await?;
+                for part in rows.chunks(rows_per_statement(9)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cards SET state = v.column2, card_number = v.column3, certificate_number = v.column4, batch_id = v.column5, due_on = v.column6, version = cards.version + 1, head_hash = v.column7, last_seq = v.column8, data = v.column9 FROM (");
+                    q.push_values(part, |mut b, (data, c, (head, seq))| {
+                        b.push("CAST(").push_bind_unseparated(c.id).push_unseparated(" AS BIGINT)");
+                        b.push("CAST(").push_bind_unseparated(c.state.as_str()).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(c.card_number.as_deref()).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(c.certificate.as_ref().map(|c| c.number.clone())).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(c.batch_id).push_unseparated(" AS BIGINT)");
+                        b.push("CAST(").push_bind_unseparated(c.due_on.map(|d| d.to_string())).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(head.as_str()).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(*seq).push_unseparated(" AS BIGINT)");
+                        b.push("CAST(").push_bind_unseparated(data.as_str()).push_unseparated(" AS TEXT)");
+                    });
+                    q.push(") AS v WHERE cards.id = v.column1");
+                    q.build().execute(&mut *self.tx).await.map_err(unique("certificate number"))?;
+                }
+                Ok(())
+            }
+
+            /// Locks the persons and returns all their cards, locked, with their heads.
+            async fn lock_persons_cards_bulk(&mut self, person_hashes: &[String]) -> StoreResult<Vec<Card>> {
+                let mut cards = Vec::new();
+                for part in person_hashes.chunks(rows_per_statement(1)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT ssn_hash FROM persons WHERE ssn_hash IN (");
+                    let mut list = q.separated(", ");
+                    for h in part {
+                        list.push_bind(h.as_str());
+                    }
+                    q.push(")").push(FOR_UPDATE);
+                    q.build().fetch_all(&mut *self.tx).await?;
+                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id, data, head_hash, last_seq FROM cards WHERE person_hash IN (");
+                    let mut list = q.separated(", ");
+                    for h in part {
+                        list.push_bind(h.as_str());
+                    }
+                    q.push(") ORDER BY id").push(FOR_UPDATE);
+                    for row in q.build().fetch_all(&mut *self.tx).await? {
+                        self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
+                        cards.push(card_from_row(&row)?);
+                    }
+                }
+                Ok(cards)
+            }
+        }
+    };
+}
+
+pub(crate) use bulk_impl;
