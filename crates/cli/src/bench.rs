@@ -64,6 +64,22 @@ pub enum BenchCommand {
         #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
         postgres: String,
     },
+    /// A synthetic city through the bureau's batch work (application files, registry
+    /// extract and comparison, a production batch, the month's credits), each step
+    /// beside the same rows loaded with COPY (PostgreSQL) or INSERT … SELECT (SQLite).
+    City {
+        /// Persons in the city.
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: usize,
+        /// Cards in the production batch cut.
+        #[arg(long, default_value_t = 100_000)]
+        batch: usize,
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        postgres: String,
+        /// Backends to run (sqlite, postgres).
+        #[arg(long, value_delimiter = ',', default_value = "postgres,sqlite")]
+        backends: Vec<String>,
+    },
     /// The pure settlement engine: receipts per second on one core.
     SettleEngine {
         #[arg(long, default_value_t = 1_000_000)]
@@ -71,7 +87,7 @@ pub enum BenchCommand {
     },
 }
 
-fn parse_backend(name: &str) -> Result<Backend, String> {
+pub(crate) fn parse_backend(name: &str) -> Result<Backend, String> {
     match name {
         "sqlite" => Ok(Backend::Sqlite),
         "postgres" => Ok(Backend::Postgres),
@@ -149,6 +165,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
         }
         BenchCommand::Settle { visits, concurrency, pgbench_seconds, postgres } => crate::bench_settle::run(visits, concurrency, pgbench_seconds, &postgres).await,
         BenchCommand::SettleEngine { receipts } => crate::bench_settle::engine(receipts),
+        BenchCommand::City { persons, batch, postgres, backends } => crate::bench_city::run(persons, batch, &backends, &postgres).await,
     }
 }
 

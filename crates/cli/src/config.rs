@@ -10,10 +10,10 @@ use yikatong_core::policy::PolicySet;
 use yikatong_service::Service;
 use yikatong_store::{DataKey, KeyError, Store};
 
-/// Structured JSON logs on stderr; `RUST_LOG` filters (default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+/// Structured JSON logs on stderr; `RUST_LOG` filters (default `info`, or `warn` for
+/// benchmarks, whose per-row log lines would be measured with them).
+pub fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_city;
 mod bench_settle;
 mod progress;
 mod config;
@@ -56,7 +57,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    config::init_logging();
+    config::init_logging(if matches!(cli.command, Command::Bench(_)) { "warn" } else { "info,sqlx=warn,tower_http=info" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -353,7 +353,7 @@ fn registry_compare_and_production_files_from_the_command_line() {
                 .unwrap();
             let unit = service.authenticate(&service.issue_token(&TokenRequest { role: "unit".into(), unit: Some("U1".into()), ..Default::default() }).await.unwrap().token).await.unwrap();
             let card = service.apply_for_card(&unit, &ssn, false).await.unwrap().id;
-            let batch = service.cut_batch(&op, "beijing", None).await.unwrap().id;
+            let batch = service.cut_batch(&op, "beijing", None, None).await.unwrap().id;
             (ssn, batch, card)
         });
         let dir = std::env::temp_dir().join(format!("ykt-files-{}-{}", std::process::id(), db.len()));
@@ -373,4 +373,22 @@ fn registry_compare_and_production_files_from_the_command_line() {
         assert!(text(&out.stdout).contains("production results: 1 rows, 1 accepted, 0 refused"), "{}{}", text(&out.stdout), text(&out.stderr));
         let _ = std::fs::remove_dir_all(&dir);
     });
+}
+
+#[test]
+fn bench_city_runs_every_step_beside_its_baseline_on_both_databases() {
+    let out = Command::new(YKT).args(["bench", "city", "--persons", "3000", "--batch", "400", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for backend in ["postgres:", "sqlite:"] {
+        let section = stdout.split(backend).nth(1).unwrap_or_else(|| panic!("no {backend} section in {stdout}"));
+        for step in ["import applications", "import registry extract", "compare with the registry", "cut a production batch", "credit the month's accounts"] {
+            let line = section.lines().find(|l| l.trim_start().starts_with(step)).unwrap_or_else(|| panic!("no {step} line in {section}"));
+            assert!(line.trim_end().ends_with('x'), "a ratio ends the line: {line}");
+        }
+        assert!(section.contains("production batch 1: 400 cards"), "{section}");
+        assert!(section.contains("peak memory of this process"), "{section}");
+    }
+    assert!(stdout.contains("COPY of the rows written") && stdout.contains("INSERT…SELECT of the rows written"), "{stdout}");
+    assert!(text(&out.stderr).trim().is_empty(), "benchmarks log warnings only: {}", text(&out.stderr));
 }

@@ -72,32 +72,52 @@ pub fn synthetic_persons(count: usize, units: &[String], today: NaiveDate, rng: 
         if !seen.insert(ssn.clone()) {
             continue;
         }
-        let age = today.year() - birth.year();
-        let category = if age >= 60 { "retired" } else if rng.below(10) == 0 { "flexible" } else { "in_service" };
-        let name = format!("{}{}", SURNAMES[rng.below(20) as usize], GIVEN[rng.below(24) as usize]);
-        let seq: u32 = ssn[14..17].parse().unwrap_or(0);
-        let now = chrono::Utc::now();
-        out.push(Person {
-            ssn,
-            name,
-            gender: if seq % 2 == 1 { "male" } else { "female" }.into(),
-            birth_date: birth,
-            ethnicity: if rng.below(20) == 0 { "03" } else { "01" }.into(),
-            category: category.into(),
-            region: "beijing".into(),
-            unit_code: units.get(rng.below(units.len() as u64) as usize).cloned(),
-            phone: Some(format!("13{:09}", rng.below(1_000_000_000))),
-            address: None,
-            handbook_no: None,
-            flags: Vec::new(),
-            contribution_base_fen: (category != "retired").then(|| 600_000 + rng.below(2_400_000) as i64),
-            photo_digest: Some(format!("{:016x}", rng.next_u64())),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        });
+        out.push(synthetic_person(ssn, birth, units, today, rng));
     }
     out
+}
+
+/// The `n`-th person of a synthetic city: distinct for every `n` below 200 million
+/// without remembering the others (the ID number's division, birth date and sequence
+/// are `n` written in mixed radix), so a city of millions is made in bounded memory.
+pub fn city_person(n: u64, units: &[String], today: NaiveDate, rng: &mut DemoRng) -> Person {
+    let epoch = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default();
+    let span_days = (NaiveDate::from_ymd_opt(2005, 12, 31).unwrap_or_default() - epoch).num_days() as u64;
+    let districts = DISTRICTS.len() as u64;
+    let (division, _) = DISTRICTS[(n % districts) as usize];
+    // Consecutive persons get birth dates far apart (7919 is prime to the span's 20,453
+    // days, so each block of the span still gives every date once).
+    let m = n / districts;
+    let birth = epoch.checked_add_days(Days::new(m.wrapping_mul(7919) % span_days)).unwrap_or(epoch);
+    let seq = (m / span_days) as u32;
+    synthetic_person(make_ssn(division, birth, seq), birth, units, today, rng)
+}
+
+fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: NaiveDate, rng: &mut DemoRng) -> Person {
+    let age = today.year() - birth.year();
+    let category = if age >= 60 { "retired" } else if rng.below(10) == 0 { "flexible" } else { "in_service" };
+    let name = format!("{}{}", SURNAMES[rng.below(20) as usize], GIVEN[rng.below(24) as usize]);
+    let seq: u32 = ssn[14..17].parse().unwrap_or(0);
+    let now = chrono::Utc::now();
+    Person {
+        ssn,
+        name,
+        gender: if seq % 2 == 1 { "male" } else { "female" }.into(),
+        birth_date: birth,
+        ethnicity: if rng.below(20) == 0 { "03" } else { "01" }.into(),
+        category: category.into(),
+        region: "beijing".into(),
+        unit_code: units.get(rng.below(units.len() as u64) as usize).cloned(),
+        phone: Some(format!("13{:09}", rng.below(1_000_000_000))),
+        address: None,
+        handbook_no: None,
+        flags: Vec::new(),
+        contribution_base_fen: (category != "retired").then(|| 600_000 + rng.below(2_400_000) as i64),
+        photo_digest: Some(format!("{:016x}", rng.next_u64())),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
 }
 
 /// Takes persons through the whole first issuance, as in life: a clerk applies at
@@ -126,7 +146,7 @@ pub async fn issue_active_cards(service: &Service, ssns: &[String], outlet: &str
         ids.push(service.apply_for_card(clerk, ssn, false).await?.id);
     }
     let region = service.store().get_card(ids.first().copied().unwrap_or_default()).await?.map(|c| c.region).unwrap_or_else(|| "beijing".into());
-    let batch = service.cut_batch(op, &region, None).await?;
+    let batch = service.cut_batch(op, &region, None, None).await?;
     let results: Vec<ProductionResult> = batch
         .card_ids
         .iter()

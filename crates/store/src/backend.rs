@@ -359,6 +359,32 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            async fn change_flags(&self, changes: &[(i64, Person, PersonChange)]) -> StoreResult<()> {
+                let k = &self.key;
+                let mut tx = begin_write(&self.pool).await?;
+                for part in changes.chunks(rows_per_statement(5)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE persons SET flags = v.column2, updated_at = v.column3, version = v.column4 FROM (");
+                    q.push_values(part, |mut b, (expected, p, _)| {
+                        b.push("CAST(").push_bind_unseparated(k.lookup_hash(&p.ssn)).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into())).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(ts(p.updated_at)).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(p.version).push_unseparated(" AS BIGINT)");
+                        b.push("CAST(").push_bind_unseparated(*expected).push_unseparated(" AS BIGINT)");
+                    });
+                    q.push(") AS v WHERE persons.ssn_hash = v.column1 AND persons.version = v.column5");
+                    if q.build().execute(&mut *tx).await?.rows_affected() != part.len() as u64 {
+                        return Err(StoreError::Conflict("a person of the batch".into()));
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO person_changes (ssn_hash, changed_at, effective_on, actor, fields, before_enc, after_enc) ");
+                    q.push_values(part, |mut b, (_, p, c)| {
+                        b.push_bind(k.lookup_hash(&p.ssn)).push_bind(ts(c.changed_at)).push_bind(c.effective_on.to_string()).push_bind(c.actor.clone()).push_bind(c.fields.join(",")).push_bind(k.encrypt(&c.before.to_string())).push_bind(k.encrypt(&c.after.to_string()));
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn person_history(&self, ssn: &str) -> StoreResult<Vec<PersonChange>> {
                 let k = &self.key;
                 let rows = sqlx::query(

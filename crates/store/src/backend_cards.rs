@@ -110,8 +110,8 @@ macro_rules! card_impl {
                 rows.iter().map(card_from_row).collect()
             }
 
-            async fn applied_cards(&mut self, region: &str) -> StoreResult<Vec<Card>> {
-                let rows = sqlx::query(lock_sql("SELECT id, data, head_hash, last_seq FROM cards WHERE region = $1 AND state = 'applied' ORDER BY id")).bind(region).fetch_all(&mut *self.tx).await?;
+            async fn applied_cards(&mut self, region: &str, after_id: i64, limit: i64) -> StoreResult<Vec<Card>> {
+                let rows = sqlx::query(lock_sql("SELECT id, data, head_hash, last_seq FROM cards WHERE region = $1 AND state = 'applied' AND id > $2 ORDER BY id LIMIT $3")).bind(region).bind(after_id).bind(limit).fetch_all(&mut *self.tx).await?;
                 let mut cards = Vec::with_capacity(rows.len());
                 for row in &rows {
                     self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));

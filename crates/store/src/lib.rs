@@ -76,6 +76,9 @@ pub trait Store: Send + Sync {
     /// still `expected_version`, and appends `change` to the dated history, together.
     async fn change_person(&self, expected_version: i64, after: &Person, change: &PersonChange) -> StoreResult<()>;
     async fn person_history(&self, ssn: &str) -> StoreResult<Vec<PersonChange>>;
+    /// Many persons' flags changed at once (each at its expected version), each change
+    /// kept in the history, in one transaction; a conflict on any changes none.
+    async fn change_flags(&self, changes: &[(i64, Person, PersonChange)]) -> StoreResult<()>;
 
     // Access tokens.
     async fn insert_token(&self, token_hash: &str, grant: &TokenGrant, at: DateTime<Utc>) -> StoreResult<i64>;
@@ -192,8 +195,9 @@ pub trait CardTx: Send {
     async fn lock_person(&mut self, person_hash: &str) -> StoreResult<bool>;
     async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>>;
     async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>>;
-    /// Cards of a region in state `applied`, locked.
-    async fn applied_cards(&mut self, region: &str) -> StoreResult<Vec<Card>>;
+    /// Up to `limit` cards of a region in state `applied` with ids after `after_id`,
+    /// oldest first, locked.
+    async fn applied_cards(&mut self, region: &str, after_id: i64, limit: i64) -> StoreResult<Vec<Card>>;
     /// Stores a new card and its first events; returns its id.
     async fn insert_card(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<i64>;
     /// Appends events (chained) and stores the card as they leave it; events with an

@@ -38,12 +38,14 @@ pub struct BatchBody {
     /// The snapshot instant (R-APP-2); now if absent.
     #[schema(value_type = Option<String>)]
     pub snapshot_at: Option<DateTime<Utc>>,
+    /// At most this many cards (the factory's capacity); all applied cards when absent.
+    pub max_cards: Option<usize>,
 }
 
 /// Cuts a production batch (operator).
 #[utoipa::path(post, path = "/v1/production-batches", tag = "cards", request_body = BatchBody, responses((status = 201, body = BatchView)))]
 pub async fn cut_batch(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<BatchBody>) -> Result<Created<BatchView>, ApiError> {
-    Ok((StatusCode::CREATED, Json(s.service.cut_batch(&who, &b.region, b.snapshot_at).await?)))
+    Ok((StatusCode::CREATED, Json(s.service.cut_batch(&who, &b.region, b.snapshot_at, b.max_cards).await?)))
 }
 
 /// The factory's results for a batch (vendor); each line is reported.

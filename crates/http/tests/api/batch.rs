@@ -307,3 +307,63 @@ on_both_databases!(r_app_3_unit_batch_file_as_an_xlsx_workbook, |db: TestDb| asy
     let person = app.ok("GET", &format!("/v1/persons/{OTHER}"), &app.operator, None).await;
     assert_eq!(person["cards"][0]["financial"], true);
 });
+
+on_both_databases!(city_scale_paths_write_in_bulk_with_chained_events_fresh_ids_and_holds, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let clock = app.service.clock();
+    let insured = clock.now() - chrono::Duration::days(1);
+    let mut rng = yikatong_service::demo::DemoRng::new(5);
+    let people: Vec<yikatong_store::Person> = (0..2500)
+        .map(|n| yikatong_service::demo::city_person(n, &["U1".to_string()], clock.today(), &mut rng))
+        .map(|p| yikatong_store::Person { created_at: insured, updated_at: insured, ..p })
+        .collect();
+    assert_eq!(app.service.store().insert_persons(&people).await.unwrap(), 2500);
+    let op = app.service.authenticate(&app.operator).await.unwrap();
+    let held = &people[5];
+    let hold = yikatong_service::PersonChangeRequest { flags: Some(vec!["second_collection_pending".into()]), ..Default::default() };
+    app.service.change_person(&op, &held.ssn, &hold).await.unwrap();
+    // More rows than one chunk of the import, all accepted, each once.
+    let mut csv = String::from("公民身份号码,姓名,联系电话,金融卡\n");
+    for p in &people {
+        csv.push_str(&format!("{},{},,否\n", p.ssn, p.name));
+    }
+    let (s, v) = app.upload_applications(&r.unit, "U1", csv.clone().into_bytes()).await;
+    assert_eq!((s.as_u16(), v["accepted"].as_i64(), v["refused"].as_array().map(Vec::len)), (200, Some(2500), Some(0)), "{}", &v.to_string()[..300]);
+    let ids: std::collections::BTreeSet<i64> = v["card_ids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 2500);
+    let (_, again) = app.upload_applications(&r.unit, "U1", csv.into_bytes()).await;
+    assert_eq!((again["accepted"].as_i64(), again["already_applied"].as_i64()), (Some(0), Some(2500)));
+    // A card applied for one by one afterwards takes a fresh id.
+    let single = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.clerk, Some(json!({}))).await["id"].as_i64().unwrap();
+    assert!(single > *ids.last().unwrap());
+    // A batch of at most 1,200 cards, over several pages; the held person stays out.
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing", "max_cards": 1200}))).await;
+    assert_eq!(batch["card_ids"].as_array().unwrap().len(), 1200);
+    let excluded = batch["excluded"].as_array().unwrap();
+    assert_eq!(excluded.len(), 1, "{excluded:?}");
+    assert_eq!(excluded[0]["ssn"], yikatong_core::identity::mask_ssn(&held.ssn));
+    let first = batch["card_ids"][0].as_i64().unwrap();
+    let events = app.ok("GET", &format!("/v1/cards/{first}/events"), &app.operator, None).await;
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["applied", "assigned_to_batch"]);
+    assert_eq!(app.card(first).await["state"], "in_production");
+    // The next batch takes the rest, the single application included.
+    let rest = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
+    assert_eq!(rest["card_ids"].as_array().unwrap().len(), 2500 - 1200 - 1 + 1);
+    assert!(rest["card_ids"].as_array().unwrap().contains(&json!(single)));
+    let verify = app.ok("GET", "/v1/audit/verify", &app.operator, None).await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    // The comparison's holds are written a page at a time and kept in the history.
+    let registry: String = people.iter().take(3).map(|p| format!("{},{},{},{},{},{}\n", p.ssn, p.name, if p.gender == "male" { "男" } else { "女" }, p.ethnicity, p.birth_date.format("%Y%m%d"), p.photo_digest.as_deref().unwrap_or(""))).collect();
+    app.service.import_registry(format!("ssn,name,gender,ethnicity,birth_date,photo_digest\n{registry}").as_bytes()).await.unwrap();
+    let report = app.service.compare_all(&|_, _| {}).await.unwrap();
+    let in_scope = |p: &yikatong_store::Person| p.category != "flexible";
+    assert_eq!(report.matched as usize, people.iter().take(3).filter(|p| in_scope(p)).count(), "{report:?}");
+    let app = &app;
+    let history = |ssn: String| async move { app.ok("GET", &format!("/v1/persons/{ssn}/changes"), &app.operator, None).await.as_array().unwrap().clone() };
+    let missing = people.iter().skip(10).find(|p| in_scope(p)).unwrap();
+    let changes = history(missing.ssn.clone()).await;
+    assert_eq!(changes.len(), 1, "held: {changes:?}");
+    assert_eq!(changes[0]["fields"], json!(["flags"]));
+    assert!(history(people[0].ssn.clone()).await.is_empty(), "a clean comparison changes nothing");
+});

@@ -11,11 +11,12 @@ use yikatong_core::access::{Principal, Role};
 use yikatong_core::comparison::{Items, Marks, compare};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_ethnicity;
-use yikatong_store::{Person, RegistryRow};
+use yikatong_store::{Person, PersonChange, RegistryRow};
 
 use super::applications::RowRefusal;
 use super::production_files::FileReport;
 use super::table::{Column, Table, readable};
+use crate::registry::actor_of;
 use crate::{PersonChangeRequest, Service, ServiceError, ServiceResult};
 
 const PENDING: &str = "second_collection_pending";
@@ -51,6 +52,19 @@ pub struct SecondCollection {
 
 fn items_of(p: &Person) -> Items {
     Items { ssn: p.ssn.clone(), name: p.name.clone(), gender: p.gender.clone(), ethnicity: p.ethnicity.clone(), birth_date: p.birth_date.format("%Y%m%d").to_string(), photo: p.photo_digest.clone() }
+}
+
+/// The person's flags after these marks, when the hold changes.
+fn hold_change(person: &Person, marks: &Marks) -> Option<Vec<String>> {
+    let held = person.flags.iter().any(|f| f == PENDING);
+    if held != marks.all_match() {
+        return None;
+    }
+    let mut flags: Vec<String> = person.flags.iter().filter(|f| *f != PENDING).cloned().collect();
+    if !marks.all_match() {
+        flags.push(PENDING.into());
+    }
+    Some(flags)
 }
 
 fn items_of_registry(r: RegistryRow) -> Items {
@@ -128,13 +142,35 @@ impl Service {
     /// Sets the hold when the marks have a `×` or `无`, clears it when they are clean;
     /// a change of flag is an information change, kept in the person's history.
     async fn keep_hold(&self, person: &Person, marks: &Marks) -> ServiceResult<()> {
-        let held = person.flags.iter().any(|f| f == PENDING);
-        if held == marks.all_match() {
-            let mut flags: Vec<String> = person.flags.iter().filter(|f| *f != PENDING).cloned().collect();
-            if !marks.all_match() {
-                flags.push(PENDING.into());
-            }
+        if let Some(flags) = hold_change(person, marks) {
             self.change_person(&bureau(), &person.ssn, &PersonChangeRequest { flags: Some(flags), ..Default::default() }).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Service::keep_hold`] for a page of persons, in one transaction.
+    async fn keep_holds(&self, page: &[(Person, Marks)]) -> ServiceResult<()> {
+        let (now, today) = (self.clock.now(), self.clock.today());
+        let changes: Vec<(i64, Person, PersonChange)> = page
+            .iter()
+            .filter_map(|(before, marks)| {
+                let flags = hold_change(before, marks)?;
+                let change = PersonChange {
+                    ssn: before.ssn.clone(),
+                    changed_at: now,
+                    effective_on: today,
+                    actor: actor_of(&bureau()),
+                    fields: vec!["flags".into()],
+                    before: serde_json::json!({ "flags": before.flags }),
+                    after: serde_json::json!({ "flags": flags }),
+                };
+                let after = Person { flags, updated_at: now, version: before.version + 1, ..before.clone() };
+                Some((before.version, after, change))
+            })
+            .collect();
+        if !changes.is_empty() {
+            self.store.change_flags(&changes).await?;
+            tracing::info!(persons = changes.len(), "second-collection holds set or lifted");
         }
         Ok(())
     }
@@ -172,9 +208,7 @@ impl Service {
                 holds.push((p, marks));
             }
             self.store.save_comparisons(&kept, self.clock.now()).await?;
-            for (p, marks) in &holds {
-                self.keep_hold(p, marks).await?;
-            }
+            self.keep_holds(&holds).await?;
             progress(report.persons, total);
         }
         Ok(report)

@@ -132,9 +132,11 @@ impl Service {
         Ok(self.store.card_events(id).await?.iter().map(CardEventView::of).collect())
     }
 
-    /// R-APP-2: a production batch cut at a snapshot instant. Applied cards go in unless
-    /// a reason keeps them out; the reason is recorded for the unit to see.
-    pub async fn cut_batch(&self, who: &Principal, region: &str, snapshot_at: Option<DateTime<Utc>>) -> ServiceResult<BatchView> {
+    /// R-APP-2: a production batch cut at a snapshot instant, of the region's applied
+    /// cards, oldest application first, up to `max_cards` cards (the factory's capacity;
+    /// all when absent). A card a reason keeps out (R-CMP-3, insured after the snapshot
+    /// …) stays applied, its reason recorded for the unit to see.
+    pub async fn cut_batch(&self, who: &Principal, region: &str, snapshot_at: Option<DateTime<Utc>>, max_cards: Option<usize>) -> ServiceResult<BatchView> {
         who.require(&[Role::Operator])?;
         let (policy, calendar) = self.rule_parts(region).map_err(|e| match e {
             ServiceError::Refused(r) => ServiceError::Refused(Refusal::bad_input(r.code, r.message)),
@@ -148,10 +150,15 @@ impl Service {
         let batch_id = tx.insert_batch(region, snapshot, now).await?;
         let mut card_ids = Vec::new();
         let mut excluded = Vec::new();
-        let applied = tx.applied_cards(region).await?;
-        // A chunk at a time: its holders in one read, their other cards in one locked
+        let max_cards = max_cards.unwrap_or(usize::MAX);
+        let mut after_id = 0;
+        // A page at a time: its holders in one read, their other cards in one locked
         // read, its cards' events and new states in a few statements.
-        for chunk in applied.chunks(1000) {
+        while card_ids.len() < max_cards {
+            let page = tx.applied_cards(region, after_id, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after_id = last.id;
+            let chunk = &page[..];
             let hashes: Vec<String> = chunk.iter().map(|c| c.person_hash.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
             let persons: std::collections::HashMap<String, yikatong_store::Person> = self.store.persons_by_hashes(&hashes).await?.into_iter().collect();
             let mut working: std::collections::HashMap<String, Vec<i64>> = std::collections::HashMap::new();
@@ -162,6 +169,9 @@ impl Service {
             }
             let mut changes = Vec::with_capacity(chunk.len());
             for card in chunk {
+                if card_ids.len() >= max_cards {
+                    break;
+                }
                 let person = persons.get(&card.person_hash).ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
                 let holds_working = working.get(&card.person_hash).is_some_and(|ids| ids.iter().any(|id| *id != card.id));
                 match rules_p::batch_exclusion(card, person.created_at, &person.flags, snapshot, holds_working) {
