@@ -29,6 +29,8 @@ struct Step {
     name: &'static str,
     rows: u64,
     took: Duration,
+    /// The process's peak resident memory during the step, in MB.
+    peak_mb: String,
     /// What the baseline loaded (tables), how many rows, how long.
     baseline: (String, u64, Duration),
 }
@@ -43,7 +45,7 @@ pub async fn run(persons: usize, batch: usize, backends: &[String], pg: &str) ->
         match city_once(backend, pg, persons, batch).await {
             Ok(steps) => {
                 print_steps(backend, &steps);
-                println!("  whole run (setup included): {:.1} min; peak memory of this process: {} MB", started.elapsed().as_secs_f64() / 60.0, peak_rss_mb());
+                println!("  whole run (setup included): {:.1} min", started.elapsed().as_secs_f64() / 60.0);
             }
             Err(e) => {
                 println!("  failed: {e}");
@@ -60,15 +62,16 @@ fn print_steps(backend: Backend, steps: &[Step]) {
         Backend::Postgres => "COPY",
         Backend::Sqlite => "INSERT…SELECT",
     };
-    println!("  {:<34} {:>9} {:>9} {:>9}   {:<36} {:>9} {:>9} {:>7}", "step", "rows", "time s", "rows/s", format!("baseline ({how} of the rows written)"), "rows", "time s", "ratio");
+    println!("  {:<34} {:>9} {:>9} {:>9} {:>8}   {:<36} {:>9} {:>9} {:>7}", "step", "rows", "time s", "rows/s", "peak MB", format!("baseline ({how} of the rows written)"), "rows", "time s", "ratio");
     for s in steps {
         let (tables, rows, took) = &s.baseline;
         println!(
-            "  {:<34} {:>9} {:>9.2} {:>9.0}   {:<36} {:>9} {:>9.2} {:>6.1}x",
+            "  {:<34} {:>9} {:>9.2} {:>9.0} {:>8}   {:<36} {:>9} {:>9.2} {:>6.1}x",
             s.name,
             s.rows,
             s.took.as_secs_f64(),
             s.rows as f64 / s.took.as_secs_f64().max(1e-9),
+            s.peak_mb,
             tables,
             rows,
             took.as_secs_f64(),
@@ -77,8 +80,14 @@ fn print_steps(backend: Backend, steps: &[Step]) {
     }
 }
 
+/// Starts measuring the peak resident memory afresh (Linux: `5` to `clear_refs`
+/// resets `VmHWM`), so each step's peak is its own and not the baseline's before it.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// The process's peak resident memory (Linux `VmHWM`), in MB.
-pub(crate) fn peak_rss_mb() -> String {
+fn peak_rss_mb() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
@@ -110,6 +119,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         println!("  setup: {persons} persons loaded and their files written in {:.1} s (not compared)", started.elapsed().as_secs_f64());
         let mut steps = Vec::new();
 
+        reset_peak_rss();
         let started = Instant::now();
         let mut accepted = 0;
         for unit in &units {
@@ -120,39 +130,43 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
             }
             accepted += report.accepted as u64;
         }
-        let took = started.elapsed();
+        let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
         let base = baseline(&store, &[("cards", "SELECT * FROM cards".into()), ("card_events", "SELECT * FROM card_events".into())]).await?;
-        steps.push(Step { name: "import applications (10 unit files)", rows: accepted, took, baseline: base });
+        steps.push(Step { name: "import applications (10 unit files)", rows: accepted, took, peak_mb, baseline: base });
 
+        reset_peak_rss();
         let started = Instant::now();
         let file = std::fs::File::open(dir.join("registry.csv")).map_err(|e| e.to_string())?;
         let report = service.import_registry(BufReader::new(file)).await.map_err(e)?;
-        let took = started.elapsed();
+        let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
         let base = baseline(&store, &[("registry_extract", "SELECT * FROM registry_extract".into())]).await?;
-        steps.push(Step { name: "import registry extract", rows: report.accepted as u64, took, baseline: base });
+        steps.push(Step { name: "import registry extract", rows: report.accepted as u64, took, peak_mb, baseline: base });
 
+        reset_peak_rss();
         let started = Instant::now();
         let compared = service.compare_all(&|_, _| {}).await.map_err(e)?;
-        let took = started.elapsed();
+        let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
         let base = baseline(&store, &[("comparisons", "SELECT * FROM comparisons".into())]).await?;
         println!("  comparison: {} matched, {} held for a second collection", compared.matched, compared.held);
-        steps.push(Step { name: "compare with the registry", rows: compared.persons, took, baseline: base });
+        steps.push(Step { name: "compare with the registry", rows: compared.persons, took, peak_mb, baseline: base });
 
+        reset_peak_rss();
         let started = Instant::now();
         let cut = service.cut_batch(&op, "beijing", None, Some(batch)).await.map_err(e)?;
-        let took = started.elapsed();
+        let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
         let base = baseline(&store, &[("cards", format!("SELECT * FROM cards WHERE batch_id = {}", cut.id)), ("card_events", "SELECT * FROM card_events WHERE kind = 'assigned_to_batch'".into())]).await?;
         println!("  production batch {}: {} cards, {} held out on the way", cut.id, cut.card_ids.len(), cut.excluded.len());
-        steps.push(Step { name: "cut a production batch", rows: cut.card_ids.len() as u64, took, baseline: base });
+        steps.push(Step { name: "cut a production batch", rows: cut.card_ids.len() as u64, took, peak_mb, baseline: base });
 
         let today = service.clock().today();
         let month = format!("{}-{:02}", today.year(), today.month());
+        reset_peak_rss();
         let started = Instant::now();
         let credits = service.credit_accounts(&month, yikatong_service::batch::credits::PAGE, None, &|_, _| {}).await.map_err(e)?;
-        let took = started.elapsed();
+        let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
         let base = baseline(&store, &[("account_entries", "SELECT * FROM account_entries".into())]).await?;
         println!("  credits {month}: {} credited ({} fen), {} not eligible, {} refused{}", credits.credited, credits.credited_fen, credits.not_eligible, credits.failed, credits.failures.first().map(|f| format!(" (first: {} {})", f.code, f.reason)).unwrap_or_default());
-        steps.push(Step { name: "credit the month's accounts", rows: credits.persons, took, baseline: base });
+        steps.push(Step { name: "credit the month's accounts", rows: credits.persons, took, peak_mb, baseline: base });
 
         let audit = store.verify_audit().await.map_err(|e| e.to_string())?;
         if !audit.problems.is_empty() {

@@ -387,7 +387,7 @@ fn bench_city_runs_every_step_beside_its_baseline_on_both_databases() {
             assert!(line.trim_end().ends_with('x'), "a ratio ends the line: {line}");
         }
         assert!(section.contains("production batch 1: 400 cards"), "{section}");
-        assert!(section.contains("peak memory of this process"), "{section}");
+        assert!(section.contains("peak MB"), "{section}");
     }
     assert!(stdout.contains("COPY of the rows written") && stdout.contains("INSERT…SELECT of the rows written"), "{stdout}");
     assert!(text(&out.stderr).trim().is_empty(), "benchmarks log warnings only: {}", text(&out.stderr));
