@@ -50,6 +50,18 @@ if [ "$PG_URL" = "postgres://postgres@127.0.0.1:5432/test" ] && ! pg_up; then
   fi
 fi
 
+# The portal's browser tests drive Debian's headless Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing chromium and chromium-driver from Debian's packages (the portal's browser tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+  fi
+  if ! command -v chromedriver >/dev/null 2>&1; then
+    echo "test.sh: the portal's browser tests need chromium and chromedriver (Debian: apt-get install chromium chromium-driver)." >&2
+    exit 1
+  fi
+fi
+
 echo "test.sh: clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 

@@ -9,6 +9,7 @@ mod his;
 mod idempotency;
 mod observe;
 pub mod openapi;
+pub mod portal;
 mod routes;
 
 use std::net::SocketAddr;

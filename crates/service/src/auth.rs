@@ -76,6 +76,18 @@ impl Service {
         Ok(IssuedToken { id, role: grant.role, token })
     }
 
+    /// Ends a portal session: a token made by a sign-in (label `portal sign-in`) is
+    /// revoked; a token the caller brought stays theirs. Never fails the sign-out.
+    pub async fn end_portal_session(&self, token: &str) {
+        if let Ok(Some(record)) = self.store.find_token(&token_hash(token.trim())).await
+            && record.grant.label == "portal sign-in"
+            && record.revoked_at.is_none()
+            && let Err(e) = self.store.revoke_token(record.id, self.clock.now()).await
+        {
+            tracing::warn!(token_id = record.id, error = %e, "a portal session's token could not be revoked");
+        }
+    }
+
     /// Resolves a bearer token to the caller, or refuses.
     pub async fn authenticate(&self, bearer: &str) -> ServiceResult<Principal> {
         let record = self

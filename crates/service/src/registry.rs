@@ -209,6 +209,22 @@ impl Service {
         Ok(view)
     }
 
+    /// A clerk's search at the counter: an ID number (18 characters) or a card number.
+    pub async fn find_person(&self, who: &Principal, query: &str) -> ServiceResult<PersonView> {
+        who.require(&[Role::Operator, Role::Clerk])?;
+        let query = query.trim();
+        if query.chars().count() == 18 {
+            return self.get_person(who, query).await;
+        }
+        let card = self.store.cards_by_number(&query.to_uppercase()).await?.into_iter().next().ok_or_else(|| {
+            ServiceError::from(Refusal::not_found("person_not_found", "no card has this number; give an 18-character ID number or a card number"))
+        })?;
+        let p = self.card_holder(&card).await?;
+        let mut view = PersonView::of(&p);
+        view.cards = self.person_cards(&p).await?;
+        Ok(view)
+    }
+
     /// R-ID-2: the person a medical handbook number belongs to.
     pub async fn person_by_handbook(&self, who: &Principal, handbook_no: &str) -> ServiceResult<PersonView> {
         who.require(&[Role::Operator, Role::Clerk, Role::Institution])?;

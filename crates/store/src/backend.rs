@@ -834,26 +834,35 @@ macro_rules! store_impl {
             }
 
             async fn compare_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person, Option<RegistryRow>)>> {
-                let rows = sqlx::query("SELECT p.*, r.ssn_hash AS r_hash, r.name_enc AS r_name_enc, r.gender AS r_gender, r.ethnicity AS r_ethnicity, r.birth_date AS r_birth_date, r.photo_digest AS r_photo_digest FROM persons p LEFT JOIN registry_extract r ON r.ssn_hash = p.ssn_hash WHERE p.ssn_hash > $1 ORDER BY p.ssn_hash LIMIT $2")
-                    .bind(after.unwrap_or(""))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let mut page = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let person = self.person_from_row(r)?;
-                    let registry = match r.try_get::<Option<String>, _>("r_hash")? {
+                // Two statements, each on its primary key: a join here lets PostgreSQL's
+                // generic plan hash both million-row tables for every page.
+                let persons = self.persons_page(after, limit).await?;
+                let mut registry = std::collections::HashMap::with_capacity(persons.len());
+                for part in persons.chunks(rows_per_statement(1)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT * FROM registry_extract WHERE ssn_hash IN (");
+                    let mut list = q.separated(", ");
+                    for (hash, _) in part {
+                        list.push_bind(hash.as_str());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&self.pool).await? {
+                        registry.insert(r.try_get::<String, _>("ssn_hash")?, r);
+                    }
+                }
+                let mut page = Vec::with_capacity(persons.len());
+                for (hash, person) in persons {
+                    let row = match registry.get(&hash) {
                         None => None,
-                        Some(_) => Some(RegistryRow {
+                        Some(r) => Some(RegistryRow {
                             ssn: person.ssn.clone(),
-                            name: self.key.decrypt(&r.try_get::<Vec<u8>, _>("r_name_enc")?)?,
-                            gender: r.try_get("r_gender")?,
-                            ethnicity: r.try_get("r_ethnicity")?,
-                            birth_date: parse_date(&r.try_get::<String, _>("r_birth_date")?)?,
-                            photo_digest: r.try_get("r_photo_digest")?,
+                            name: self.key.decrypt(&r.try_get::<Vec<u8>, _>("name_enc")?)?,
+                            gender: r.try_get("gender")?,
+                            ethnicity: r.try_get("ethnicity")?,
+                            birth_date: parse_date(&r.try_get::<String, _>("birth_date")?)?,
+                            photo_digest: r.try_get("photo_digest")?,
                         }),
                     };
-                    page.push((r.try_get::<String, _>("ssn_hash")?, person, registry));
+                    page.push((hash, person, row));
                 }
                 Ok(page)
             }

@@ -75,6 +75,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/persons/{ssn}/premiums", post(settlement::pay_premium).get(settlement::premiums))
         .route("/v1/premiums/arrears", get(settlement::arrears));
     r = r.route("/fsi/api/rsfComIfsService/callService", post(crate::his::call_service));
+    r = r.merge(crate::portal::routes());
     if state.test_clock.is_some() {
         r = r.route("/v1/test/clock", get(ops::get_clock).put(ops::set_clock));
     }

@@ -6,6 +6,8 @@
 mod cards;
 mod settlement;
 mod batch;
+mod portal;
+mod webdriver;
 
 use std::sync::Arc;
 

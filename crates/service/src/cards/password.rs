@@ -89,3 +89,29 @@ impl Service {
         Ok(())
     }
 }
+
+impl Service {
+    /// The holder web channel's sign-in (R-PWD-1): ID number and the query password of
+    /// the holder's newest living card. A wrong password counts toward the day's lock
+    /// like anywhere else. Returns a holder token for the session.
+    pub async fn holder_sign_in(&self, ssn: &str, password: &str) -> ServiceResult<crate::IssuedToken> {
+        let parsed = yikatong_core::identity::Ssn::parse(ssn)?;
+        let unknown = || ServiceError::Unauthenticated("the ID number or the query password is wrong".into());
+        let person = self.store.get_person(parsed.expose()).await?.ok_or_else(unknown)?;
+        let hash = self.store.data_key().lookup_hash(parsed.expose());
+        let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive()).ok_or_else(|| {
+            ServiceError::from(Refusal::forbidden("no_card_to_sign_in", "signing in needs a card's query password, and this person holds no card yet"))
+        })?;
+        let as_holder = Principal { token_id: 0, role: Role::Holder, outlet: None, unit: None, institution: None, person_hash: Some(hash) };
+        let (tx, _) = self.check_password(&as_holder, card.id, password).await?;
+        tx.commit().await?;
+        self.issue_token(&crate::TokenRequest { role: "holder".into(), person: Some(person.ssn), label: Some("portal sign-in".into()), ..Default::default() }).await
+    }
+
+    /// The signed-in holder's own ID number (pages address the holder's records by it).
+    pub async fn own_ssn(&self, who: &Principal) -> ServiceResult<String> {
+        who.require(&[Role::Holder])?;
+        let hash = who.person_hash.as_deref().ok_or_else(|| ServiceError::Unauthenticated("a holder token names its person".into()))?;
+        Ok(self.store.get_person_by_hash(hash).await?.ok_or_else(|| ServiceError::Unauthenticated("the token's person is no longer registered".into()))?.ssn)
+    }
+}

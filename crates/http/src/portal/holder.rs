@@ -1,0 +1,126 @@
+//! `/holder`: the card holder's own pages — signed in with the ID number and a card's
+//! query password (or a holder token): my cards and their states, reporting a
+//! pre-loss, my personal account.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::labels::{CardRow, fen_yuan, shanghai_time};
+use super::{Chrome, Confirm, HOLDER, Part, Session, Slip, page, refusal};
+use crate::AppState;
+
+type Holder = Session<HOLDER>;
+
+#[derive(Template)]
+#[template(path = "holder_home.html")]
+struct Home {
+    page: Chrome,
+    name: String,
+    ssn_masked: String,
+    cards: Vec<CardRow>,
+}
+
+#[derive(Template)]
+#[template(path = "holder_account.html")]
+struct Account {
+    page: Chrome,
+    balance: String,
+    entries: Vec<(String, String, String, String)>,
+}
+
+#[derive(Deserialize)]
+struct PasswordSignIn {
+    ssn: Option<String>,
+    password: Option<String>,
+    token: Option<String>,
+}
+
+async fn sign_in(State(s): State<AppState>, axum::Form(f): axum::Form<PasswordSignIn>) -> Response {
+    if let Some(token) = f.token.filter(|t| !t.trim().is_empty()) {
+        return super::sign_in_with_token(&s, Part::Holder, &token).await;
+    }
+    match s.service.holder_sign_in(f.ssn.as_deref().unwrap_or("").trim(), f.password.as_deref().unwrap_or("")).await {
+        Ok(issued) => super::start_session(Part::Holder, &issued.token),
+        Err(e) => super::sign_in_page(Part::Holder, Some(format!("{}（{}）", e.public_message(), e.code()))),
+    }
+}
+
+async fn sign_out(State(s): State<AppState>, me: Holder) -> Response {
+    s.service.end_portal_session(&me.token).await;
+    super::end_session(Part::Holder)
+}
+
+async fn home(State(s): State<AppState>, me: Holder) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.get_person(&me.who, &ssn).await
+    }
+    .await;
+    match result {
+        Ok(p) => page(&Home { page: me.chrome("我的社保卡 My cards"), name: p.name.clone(), ssn_masked: p.ssn_masked.clone(), cards: p.cards.iter().map(CardRow::of).collect() }),
+        Err(e) => refusal(me.chrome("我的社保卡"), e, "/holder"),
+    }
+}
+
+async fn account(State(s): State<AppState>, me: Holder) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.account(&me.who, &ssn).await
+    }
+    .await;
+    match result {
+        Ok(a) => page(&Account {
+            page: me.chrome("个人账户 Personal account"),
+            balance: fen_yuan(a.balance_fen),
+            entries: a.entries.iter().rev().map(|e| (shanghai_time(&e.at), e.kind.clone(), fen_yuan(e.amount_fen), e.reason.clone())).collect(),
+        }),
+        Err(e) => refusal(me.chrome("个人账户"), e, "/holder"),
+    }
+}
+
+async fn confirm_pre_loss(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) -> Response {
+    match s.service.get_card(&me.who, id).await {
+        Ok(card) => page(&Confirm {
+            page: me.chrome("预挂失 Report a pre-loss"),
+            question: "确认对这张卡预挂失吗？预挂失期间卡不能使用，到期自动解除。".into(),
+            rows: vec![("卡号 Card".into(), card.card_number.unwrap_or_else(|| format!("#{id}"))), ("状态 State".into(), super::card_state_label(&card.state).into())],
+            action: format!("/holder/cards/{id}/pre-loss"),
+            fields: vec![],
+            inputs: vec![],
+            button: "确认预挂失 Report the pre-loss".into(),
+            cancel: "/holder".into(),
+        }),
+        Err(e) => refusal(me.chrome("预挂失"), e, "/holder"),
+    }
+}
+
+async fn pre_loss(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) -> Response {
+    match s.service.report_pre_loss(&me.who, id, None).await {
+        Ok(card) => page(&Slip {
+            page: me.chrome("预挂失回执 Pre-loss slip"),
+            heading: "已预挂失 The card is pre-lost".into(),
+            rows: vec![
+                ("卡号 Card".into(), card.card_number.clone().unwrap_or_else(|| format!("#{id}"))),
+                ("状态 State".into(), format!("{}（{}）", super::card_state_label(&card.state), card.state)),
+                ("自动解除 Lifts by itself at".into(), card.pre_loss.as_ref().map(|p| shanghai_time(&p.until)).unwrap_or_default()),
+                ("办理时间 At".into(), shanghai_time(&s.service.clock().now())),
+            ],
+            next: "/holder".into(),
+            next_label: "返回我的社保卡 Back to my cards".into(),
+        }),
+        Err(e) => refusal(me.chrome("预挂失"), e, "/holder"),
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/holder", get(home))
+        .route("/holder/sign-in", get(|| async { super::sign_in_page(Part::Holder, None) }).post(sign_in))
+        .route("/holder/sign-out", axum::routing::post(sign_out))
+        .route("/holder/account", get(account))
+        .route("/holder/cards/{id}/pre-loss", get(confirm_pre_loss).post(pre_loss))
+}

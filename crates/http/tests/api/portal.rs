@@ -1,0 +1,201 @@
+//! The portal: click-throughs in headless Chromium (screenshots to `target/screenshots/`)
+//! and the same pages without JavaScript, on both databases.
+
+use serde_json::json;
+use yikatong_store::on_both_databases;
+use yikatong_store::testing::TestDb;
+
+use super::cards::start;
+use super::webdriver::Browser;
+use super::{SSN, TestApp};
+
+impl TestApp {
+    /// Signs in to a part with a token (the sign-in page's second form).
+    async fn sign_in_with_token(&self, b: &Browser, part: &str, token: &str) {
+        b.goto(&format!("{}/{part}", self.base)).await;
+        assert!(b.url().await.ends_with(&format!("/{part}/sign-in")), "a page without a session leads to the sign-in");
+        b.type_into("#token", token).await;
+        b.click("#token-sign-in").await;
+    }
+
+    /// A page fetched without a browser, with a session cookie.
+    async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+        let res = self.client.get(format!("{}{path}", self.base)).header("cookie", cookie).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// A form posted without a browser; answers the status, the Set-Cookie and the body.
+    async fn post_form(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let body: String = form.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
+        let res = client.post(format!("{}{path}", self.base)).header("cookie", cookie).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+        let cookie = res.headers().get("set-cookie").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+        (res.status().as_u16(), cookie, res.text().await.unwrap())
+    }
+}
+
+/// The text of HTML with the escapes askama writes undone.
+fn unescape(html: &str) -> String {
+    html.replace("&#x27;", "'").replace("&#39;", "'").replace("&quot;", "\"").replace("&#34;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+on_both_databases!(portal_a_holder_reports_a_pre_loss_in_the_browser_and_sees_it_lift_ten_days_later, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let b = Browser::start().await;
+    b.goto(&format!("{}/", app.base)).await;
+    assert_eq!(b.tab_to(1).await, "跳到正文 Skip to the content", "the first key press reaches the skip link");
+    b.screenshot("landing").await;
+    b.goto(&format!("{}/holder", app.base)).await;
+    // A wrong password is refused with the API's words and counted.
+    b.type_into("#ssn", SSN).await;
+    b.type_into("#password", "000000").await;
+    b.click("#sign-in").await;
+    b.wait_for_text("wrong_password").await;
+    b.screenshot("holder-sign-in-refused").await;
+    // The initial query password is the ID number's last six characters (R-PWD-1).
+    b.type_into("#ssn", SSN).await;
+    b.type_into("#password", &SSN[12..]).await;
+    b.click("#sign-in").await;
+    b.wait_for_text("我的社保卡").await;
+    assert!(b.text(&format!("#card-{id} .state")).await.contains("active"));
+    b.screenshot("holder-cards").await;
+    b.click(&format!("#pre-loss-{id}")).await;
+    b.wait_for_text("确认对这张卡预挂失吗").await;
+    b.screenshot("holder-confirm-pre-loss").await;
+    b.click("#confirm").await;
+    let slip = b.wait_for_text("已预挂失").await;
+    assert!(slip.contains("2026-03-12 10:00"), "R-LOSS-2: lifts ten calendar days later, to the minute: {slip}");
+    b.screenshot("holder-pre-loss-slip").await;
+    b.click("#next").await;
+    b.wait_for_text("预挂失至").await;
+    assert!(b.text(&format!("#card-{id} .state")).await.contains("pre_lost"));
+    // Ten days on, the pre-loss has lifted by itself.
+    app.set_now("2026-03-12T10:00:00+08:00").await;
+    b.goto(&format!("{}/holder", app.base)).await;
+    b.wait_for_text("我的社保卡").await;
+    assert!(b.text(&format!("#card-{id} .state")).await.contains("active"), "{}", b.body_text().await);
+    b.screenshot("holder-cards-after-ten-days").await;
+    b.click("a[href='/holder/account']").await;
+    b.wait_for_text("余额").await;
+    b.screenshot("holder-account").await;
+});
+
+on_both_databases!(portal_a_clerk_reports_a_formal_loss_and_prints_the_certificate, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let b = Browser::start().await;
+    app.sign_in_with_token(&b, "outlet", &r.clerk).await;
+    b.type_into("#q", SSN).await;
+    b.click("#find").await;
+    let found = b.wait_for_text("社保卡 Cards").await;
+    assert!(found.contains("110105********002X") && !found.contains(SSN), "the person is shown masked: {found}");
+    b.screenshot("outlet-person").await;
+    b.click(&format!("#formal-loss-{id}")).await;
+    b.wait_for_text("确认正式挂失并补卡吗").await;
+    b.screenshot("outlet-confirm-formal-loss").await;
+    b.click("#confirm").await;
+    let slip = b.wait_for_text("办理完成").await;
+    assert!(slip.contains("补卡费") && slip.contains("临时凭证"), "{slip}");
+    b.screenshot("outlet-formal-loss-slip").await;
+    b.click("#next").await;
+    b.wait_for_text("社会保障卡临时凭证").await;
+    let number = b.text("#certificate-number").await;
+    let card = app.card(id).await;
+    assert_eq!(card["state"], "lost");
+    let replacement = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await["cards"].as_array().unwrap().iter().find(|c| c["replaces"] == json!(id)).unwrap().clone();
+    assert_eq!(replacement["certificate"]["number"].as_str(), Some(number.as_str()));
+    assert_eq!(b.text("#ready-on").await, replacement["certificate"]["ready_on"].as_str().unwrap());
+    b.screenshot("outlet-certificate").await;
+    // Doing it again is refused with the API's message.
+    b.goto(&format!("{}/outlet/cards/{id}/formal-loss", app.base)).await;
+    b.click("#confirm").await;
+    b.wait_for_text("代码 code").await;
+    b.screenshot("outlet-refusal").await;
+});
+
+on_both_databases!(portal_a_unit_uploads_a_file_with_a_bad_row_and_sees_it_by_line, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let b = Browser::start().await;
+    app.sign_in_with_token(&b, "unit", &r.unit).await;
+    b.wait_for_text("批量申领").await;
+    b.screenshot("unit-home").await;
+    let dir = std::env::temp_dir().join(format!("ykt-portal-{}-{:?}", std::process::id(), app.db.backend));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("申领.csv");
+    std::fs::write(&file, format!("公民身份号码,姓名,联系电话,金融卡\n{SSN},张三,13800138000,否\n110105194912310021,李四,,否\n")).unwrap();
+    b.choose_file("#file", &file).await;
+    b.click("#upload").await;
+    b.wait_for_text("未受理的行").await;
+    assert_eq!(b.text("#accepted").await, "1");
+    let refusals = b.text("#refusals").await;
+    assert!(refusals.contains('3') && refusals.contains("invalid_ssn"), "{refusals}");
+    b.screenshot("unit-report").await;
+    b.click("a[href='/unit']").await;
+    let list = b.wait_for_text("人员制卡情况").await;
+    assert!(list.contains("办理中 in progress"), "{list}");
+    b.screenshot("unit-people").await;
+    let _ = std::fs::remove_dir_all(&dir);
+});
+
+on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_does, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    // No session: every part leads to its sign-in.
+    for part in ["holder", "unit", "outlet", "operator"] {
+        let res = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap().get(format!("{}/{part}", app.base)).send().await.unwrap();
+        assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, format!("/{part}/sign-in").as_str()));
+    }
+    // A part takes only its own role's token.
+    let (status, _, body) = app.post_form("/outlet/sign-in", "", &[("token", &r.unit)]).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("这个令牌不能用于网点柜台"));
+    let (status, cookie, _) = app.post_form("/outlet/sign-in", "", &[("token", &r.clerk)]).await;
+    assert_eq!(status, 303);
+    let cookie = cookie.unwrap();
+    assert!(cookie.starts_with("ykt_outlet="));
+    // A pre-loss through plain forms: confirmation page, then the slip.
+    let (status, page) = app.page(&format!("/outlet/cards/{id}/pre-loss"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("action=\"/outlet/cards/{id}/pre-loss\"")) && page.contains("110105********002X"));
+    let (status, _, slip) = app.post_form(&format!("/outlet/cards/{id}/pre-loss"), &cookie, &[]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert!(slip.contains("预挂失 Pre-loss") && slip.contains("2026-03-12 10:00"));
+    // The same request again: the page answers with the API's status, code and message.
+    let (api_status, problem) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.clerk), Some(json!({}))).await;
+    let (status, _, refused) = app.post_form(&format!("/outlet/cards/{id}/pre-loss"), &cookie, &[]).await;
+    assert_eq!(status, api_status.as_u16());
+    assert!(refused.contains(problem["code"].as_str().unwrap()), "{refused}");
+    assert!(unescape(&refused).contains(problem["detail"].as_str().unwrap()), "{refused}\n{problem}");
+    // Pages never show a full ID number; the card number search finds the same person.
+    let (_, found) = app.page(&format!("/outlet?q={SSN}"), &cookie).await;
+    assert!(!found.contains(SSN) && found.contains("110105********002X"));
+    let number = app.card(id).await["card_number"].as_str().unwrap().to_string();
+    let (_, by_number) = app.page(&format!("/outlet?q={number}"), &cookie).await;
+    assert!(by_number.contains(&format!("id=\"card-{id}\"")));
+    // The operator's pages: audit verification and the policy in force on a date.
+    let (_, cookie, _) = app.post_form("/operator/sign-in", "", &[("token", &app.operator)]).await;
+    let cookie = cookie.unwrap();
+    let (_, overview) = app.page("/operator?verify=1", &cookie).await;
+    assert!(overview.contains("完好 intact"), "{overview}");
+    let (_, policy) = app.page("/operator/policy?region=beijing&at=2026-03-02", &cookie).await;
+    assert!(policy.contains("card.pre_loss_days") && policy.contains("10 days"), "{policy}");
+    let (status, bad) = app.page("/operator/policy?region=beijing&at=yesterday", &cookie).await;
+    assert_eq!(status, 422);
+    assert!(bad.contains("invalid_date"));
+    // The htmx file is served by the binary itself.
+    let (status, js) = app.page("/static/htmx.min.js", "").await;
+    assert_eq!(status, 200);
+    assert!(js.starts_with("var htmx="));
+    // A holder's sign-out revokes the session's token.
+    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", &SSN[12..])]).await;
+    let cookie = cookie.unwrap();
+    assert_eq!(app.page("/holder", &cookie).await.0, 200);
+    app.post_form("/holder/sign-out", &cookie, &[]).await;
+    let token = cookie.trim_start_matches("ykt_holder=");
+    assert!(app.service.authenticate(token).await.is_err(), "the portal's token is revoked on sign-out");
+});
