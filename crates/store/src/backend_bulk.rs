@@ -148,12 +148,15 @@ macro_rules! bulk_impl {
                     for h in part {
                         list.push_bind(h.as_str());
                     }
-                    q.push(") ORDER BY id").push(FOR_UPDATE);
+                    // No ORDER BY: with one, PostgreSQL walks the primary key of the whole
+                    // table instead of looking the persons up in `cards_by_person`.
+                    q.push(")").push(FOR_UPDATE);
                     for row in q.build().fetch_all(&mut *self.tx).await? {
                         self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
                         cards.push(card_from_row(&row)?);
                     }
                 }
+                cards.sort_by_key(|c| c.id);
                 Ok(cards)
             }
         }

@@ -48,6 +48,12 @@ pub struct CardRow {
     pub can_pre_loss: bool,
     pub can_revoke: bool,
     pub can_formal_loss: bool,
+    pub can_exchange: bool,
+    /// Waiting at the outlet or unit for its holder (R-DIST-1).
+    pub can_hand_over: bool,
+    pub can_reset_password: bool,
+    /// Out of step with the record (R-INFO-1): a clerk synchronises it.
+    pub can_synchronise: bool,
 }
 
 impl CardRow {
@@ -65,6 +71,10 @@ impl CardRow {
             can_pre_loss: with_holder && c.pre_loss.is_none(),
             can_revoke: c.pre_loss.is_some(),
             can_formal_loss: with_holder,
+            can_exchange: with_holder,
+            can_hand_over: c.base_state == "at_distributor",
+            can_reset_password: with_holder,
+            can_synchronise: c.out_of_step,
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
-use yikatong_service::FormalLossRequest;
+use yikatong_service::{ExchangeRequest, FormalLossRequest, HandOverRequest};
 
 use super::labels::{CardRow, fen_yuan, shanghai_time};
 use super::{Chrome, Confirm, Input, OUTLET, Session, Slip, page, refusal};
@@ -63,33 +63,58 @@ async fn home(State(s): State<AppState>, me: Clerk, Query(search): Query<Search>
     }
 }
 
-/// The operations a clerk confirms on a card: (path, question, button).
-fn operation(op: &str) -> Option<(&'static str, &'static str)> {
-    match op {
-        "pre-loss" => Some(("确认对这张卡预挂失吗？到期自动解除。", "确认预挂失 Report the pre-loss")),
-        "revoke-pre-loss" => Some(("确认撤销这张卡的预挂失吗？", "确认撤销 Revoke the pre-loss")),
-        "formal-loss" => Some(("确认正式挂失并补卡吗？原卡将永久停用，收取补卡费并出具临时凭证。", "确认正式挂失并补卡 Report the loss and replace")),
-        _ => None,
-    }
+/// A counter operation on a card: what the confirmation page asks and what the clerk
+/// fills in there.
+struct Operation {
+    question: &'static str,
+    button: &'static str,
+    inputs: Vec<Input>,
+}
+
+fn text_input(name: &str, label: &str, kind: &str, required: bool) -> Input {
+    Input { name: name.into(), label: label.into(), kind: kind.into(), value: String::new(), required }
+}
+
+fn delivery_input() -> Input {
+    Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at the outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true }
+}
+
+/// The operations of SPEC §6 a clerk does on a card, by their path.
+fn operation(op: &str) -> Option<Operation> {
+    let (question, button, inputs) = match op {
+        "pre-loss" => ("确认对这张卡预挂失吗？到期自动解除。", "确认预挂失 Report the pre-loss", vec![]),
+        "revoke-pre-loss" => ("确认撤销这张卡的预挂失吗？", "确认撤销 Revoke the pre-loss", vec![]),
+        "formal-loss" => (
+            "确认正式挂失并补卡吗？原卡将永久停用，收取补卡费并出具临时凭证。",
+            "确认正式挂失并补卡 Report the loss and replace",
+            vec![delivery_input(), text_input("proxy_ssn", "代办人身份证号（本人办理留空）Proxy's ID number", "text", false)],
+        ),
+        "exchange" => ("确认换卡吗？新卡启用前原卡照常使用。", "确认换卡 Exchange the card", vec![text_input("reason", "换卡原因 Reason", "text", true), delivery_input()]),
+        "hand-over" => (
+            "核验身份证件后发卡。Check the ID card, then hand the card over.",
+            "确认发卡 Hand the card over",
+            vec![
+                text_input("holder_ssn", "持卡人身份证号（读卡或录入）Holder's ID number as read", "text", false),
+                text_input("proxy_ssn", "代领人身份证号（本人领取留空）Proxy's ID number", "text", false),
+                text_input("certificate_number", "临时凭证编号（补换卡）Certificate number", "text", false),
+            ],
+        ),
+        "password-reset" => ("确认重置查询密码吗？需核验本人身份证件。", "确认重置 Reset the password", vec![text_input("new_password", "新密码（6位数字）New password", "password", true)]),
+        "synchronisation" => ("确认将卡面信息与参保记录同步吗？", "确认同步 Synchronise", vec![]),
+        _ => return None,
+    };
+    Some(Operation { question, button, inputs })
 }
 
 async fn confirm(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64, String)>) -> Response {
-    let Some((question, button)) = operation(&op) else { return refusal(me.chrome("柜台业务"), unknown_operation(&op), "/outlet") };
+    let Some(operation) = operation(&op) else { return refusal(me.chrome("柜台业务"), unknown_operation(&op), "/outlet") };
     let card = match s.service.get_card(&me.who, id).await {
         Ok(c) => c,
         Err(e) => return refusal(me.chrome("柜台业务"), e, "/outlet"),
     };
-    let inputs = if op == "formal-loss" {
-        vec![
-            Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at the outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true },
-            Input { name: "proxy_ssn".into(), label: "代办人身份证号（本人办理留空）Proxy's ID number".into(), kind: "text".into(), value: String::new(), required: false },
-        ]
-    } else {
-        vec![]
-    };
     page(&Confirm {
         page: me.chrome("确认 Confirm"),
-        question: question.into(),
+        question: operation.question.into(),
         rows: vec![
             ("持卡人 Holder".into(), card.person_ssn_masked.clone()),
             ("卡号 Card".into(), card.card_number.clone().unwrap_or_else(|| format!("#{id}"))),
@@ -97,8 +122,8 @@ async fn confirm(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
         ],
         action: format!("/outlet/cards/{id}/{op}"),
         fields: vec![],
-        inputs,
-        button: button.into(),
+        inputs: operation.inputs,
+        button: operation.button.into(),
         cancel: "/outlet".into(),
     })
 }
@@ -111,39 +136,61 @@ fn unknown_operation(op: &str) -> yikatong_service::ServiceError {
 struct OperationForm {
     delivery: Option<String>,
     proxy_ssn: Option<String>,
+    holder_ssn: Option<String>,
+    certificate_number: Option<String>,
+    reason: Option<String>,
+    new_password: Option<String>,
+}
+
+fn filled(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+type Rows = Vec<(String, String)>;
+
+fn replacement_rows(service: &str, old: &str, r: &yikatong_service::ReplacementView) -> Rows {
+    vec![
+        ("业务 Service".into(), service.into()),
+        ("原卡 Old card".into(), old.into()),
+        ("新卡申请 New card".into(), format!("#{}", r.replacement_card_id)),
+        ("费用 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
+        ("邮寄费 Delivery fee".into(), format!("{} 元", fen_yuan(r.delivery_fee_fen))),
+        ("领卡日期 Ready on".into(), r.ready_on.to_string()),
+        ("临时凭证 Certificate".into(), r.certificate.number.clone()),
+    ]
 }
 
 async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64, String)>, axum::Form(f): axum::Form<OperationForm>) -> Response {
     let now = shanghai_time(&s.service.clock().now());
-    let old_number = match s.service.get_card(&me.who, id).await {
+    let old = match s.service.get_card(&me.who, id).await {
         Ok(c) => c.card_number.unwrap_or_else(|| format!("#{id}")),
         Err(e) => return refusal(me.chrome("柜台业务"), e, "/outlet"),
     };
-    let outcome = match op.as_str() {
-        "pre-loss" => s.service.report_pre_loss(&me.who, id, None).await.map(|c| {
-            vec![
-                ("业务 Service".to_string(), "预挂失 Pre-loss".to_string()),
-                ("卡号 Card".into(), c.card_number.clone().unwrap_or_else(|| old_number.clone())),
-                ("自动解除 Lifts at".into(), c.pre_loss.as_ref().map(|p| shanghai_time(&p.until)).unwrap_or_default()),
-            ]
+    let card_rows = |service: &str, c: &yikatong_service::CardView| -> Rows {
+        vec![("业务 Service".into(), service.into()), ("卡号 Card".into(), c.card_number.clone().unwrap_or_else(|| old.clone())), ("状态 State".into(), format!("{}（{}）", super::card_state_label(&c.state), c.state))]
+    };
+    let svc = &s.service;
+    let outcome: Result<Rows, yikatong_service::ServiceError> = match op.as_str() {
+        "pre-loss" => svc.report_pre_loss(&me.who, id, None).await.map(|c| {
+            let mut rows = card_rows("预挂失 Pre-loss", &c);
+            rows.push(("自动解除 Lifts at".into(), c.pre_loss.as_ref().map(|p| shanghai_time(&p.until)).unwrap_or_default()));
+            rows
         }),
-        "revoke-pre-loss" => s.service.revoke_pre_loss(&me.who, id, None).await.map(|c| {
-            vec![("业务 Service".to_string(), "撤销预挂失 Pre-loss revoked".to_string()), ("卡号 Card".into(), c.card_number.clone().unwrap_or_else(|| old_number.clone())), ("状态 State".into(), super::card_state_label(&c.state).into())]
-        }),
+        "revoke-pre-loss" => svc.revoke_pre_loss(&me.who, id, None).await.map(|c| card_rows("撤销预挂失 Pre-loss revoked", &c)),
         "formal-loss" => {
-            let req = FormalLossRequest { proxy_ssn: f.proxy_ssn.filter(|p| !p.trim().is_empty()), delivery: f.delivery.unwrap_or_else(|| "outlet".into()) };
-            s.service.formal_loss(&me.who, id, &req).await.map(|r| {
-                vec![
-                    ("业务 Service".to_string(), "正式挂失并补卡 Formal loss and replacement".to_string()),
-                    ("原卡 Old card".into(), old_number.clone()),
-                    ("新卡申请 New card".into(), format!("#{}", r.replacement_card_id)),
-                    ("补卡费 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
-                    ("邮寄费 Delivery fee".into(), format!("{} 元", fen_yuan(r.delivery_fee_fen))),
-                    ("领卡日期 Ready on".into(), r.ready_on.to_string()),
-                    ("临时凭证 Certificate".into(), r.certificate.number.clone()),
-                ]
-            })
+            let req = FormalLossRequest { proxy_ssn: filled(f.proxy_ssn), delivery: filled(f.delivery).unwrap_or_else(|| "outlet".into()) };
+            svc.formal_loss(&me.who, id, &req).await.map(|r| replacement_rows("正式挂失并补卡 Formal loss and replacement", &old, &r))
         }
+        "exchange" => {
+            let req = ExchangeRequest { reason: f.reason.unwrap_or_default(), delivery: filled(f.delivery).unwrap_or_else(|| "outlet".into()) };
+            svc.exchange(&me.who, id, &req).await.map(|r| replacement_rows("换卡 Exchange", &old, &r))
+        }
+        "hand-over" => {
+            let req = HandOverRequest { holder_ssn: filled(f.holder_ssn), proxy_ssn: filled(f.proxy_ssn), certificate_number: filled(f.certificate_number) };
+            svc.hand_over(&me.who, id, &req).await.map(|c| card_rows("发卡 Hand-over", &c))
+        }
+        "password-reset" => svc.reset_password(&me.who, id, f.new_password.as_deref().unwrap_or_default()).await.map(|()| vec![("业务 Service".into(), "重置查询密码 Password reset".into()), ("卡号 Card".into(), old.clone())]),
+        "synchronisation" => svc.synchronise_card(&me.who, id).await.map(|c| card_rows("信息同步 Synchronised", &c)),
         other => Err(unknown_operation(other)),
     };
     match outcome {
@@ -162,7 +209,16 @@ async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
 }
 
 async fn certificate(State(s): State<AppState>, me: Clerk, Path(number): Path<String>) -> Response {
-    match s.service.certificate(&me.who, &number).await {
+    show_certificate(s.service.certificate(&me.who, &number).await, me)
+}
+
+/// A reprint at the counter (R-CERT-1): counted, then shown to print.
+async fn reprint(State(s): State<AppState>, me: Clerk, Path(number): Path<String>) -> Response {
+    show_certificate(s.service.reprint_certificate(&me.who, &number).await, me)
+}
+
+fn show_certificate(found: Result<yikatong_service::CertificateView, yikatong_service::ServiceError>, me: Clerk) -> Response {
+    match found {
         Ok(c) => page(&Certificate { page: me.chrome("临时凭证 Certificate"), issued_on: c.issued_on.to_string(), ready_on: c.ready_on.to_string(), c }),
         Err(e) => refusal(me.chrome("临时凭证"), e, "/outlet"),
     }
@@ -173,5 +229,6 @@ pub fn routes() -> Router<AppState> {
         .route("/outlet", get(home))
         .route("/outlet/cards/{id}/{op}", get(confirm).post(perform))
         .route("/outlet/certificates/{number}", get(certificate))
+        .route("/outlet/certificates/{number}/reprint", axum::routing::post(reprint))
         .merge(super::token_sign_in_routes::<OUTLET>())
 }

@@ -199,3 +199,42 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     let token = cookie.trim_start_matches("ykt_holder=");
     assert!(app.service.authenticate(token).await.is_err(), "the portal's token is revoked on sign-out");
 });
+
+on_both_databases!(portal_counter_operations_go_through_confirmation_to_a_slip, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.produced_card(&r, SSN, false).await;
+    let (_, cookie, _) = app.post_form("/outlet/sign-in", "", &[("token", &r.clerk)]).await;
+    let cookie = cookie.unwrap();
+    // Hand-over at the counter checks the ID card read against the holder (R-DIST-1).
+    let (_, found) = app.page(&format!("/outlet?q={SSN}"), &cookie).await;
+    assert!(found.contains(&format!("id=\"hand-over-{id}\"")), "{found}");
+    let (status, confirm) = app.page(&format!("/outlet/cards/{id}/hand-over"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("name=\"holder_ssn\"") && confirm.contains("<label for=\"f-holder_ssn\">"));
+    let other = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 31);
+    let (status, _, refused) = app.post_form(&format!("/outlet/cards/{id}/hand-over"), &cookie, &[("holder_ssn", &other)]).await;
+    assert!(status >= 400, "{refused}");
+    let (status, _, slip) = app.post_form(&format!("/outlet/cards/{id}/hand-over"), &cookie, &[("holder_ssn", SSN)]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert!(slip.contains("发卡 Hand-over") && slip.contains("issued"), "{slip}");
+    app.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+    // A password reset at the counter; the holder then signs in with the new one.
+    let (status, _, slip) = app.post_form(&format!("/outlet/cards/{id}/password-reset"), &cookie, &[("new_password", "246810")]).await;
+    assert_eq!(status, 200, "{slip}");
+    let (status, _, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", "246810")]).await;
+    assert_eq!(status, 303, "the new password signs the holder in");
+    // An exchange: fee, certificate, and a reprint that is counted.
+    let (status, _, slip) = app.post_form(&format!("/outlet/cards/{id}/exchange"), &cookie, &[("reason", "芯片损坏"), ("delivery", "outlet")]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert!(slip.contains("换卡 Exchange") && slip.contains("/outlet/certificates/"), "{slip}");
+    let number = slip.split("/outlet/certificates/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let prints = |page: &str| page.split("已打印 Printed ").nth(1).unwrap().split(' ').next().unwrap().parse::<u32>().unwrap();
+    let (_, certificate) = app.page(&format!("/outlet/certificates/{number}"), &cookie).await;
+    let (status, _, reprinted) = app.post_form(&format!("/outlet/certificates/{number}/reprint"), &cookie, &[]).await;
+    assert_eq!(status, 200, "{reprinted}");
+    assert_eq!(prints(&reprinted), prints(&certificate) + 1);
+    // An operation the counter does not know is refused by name.
+    let (status, unknown) = app.page(&format!("/outlet/cards/{id}/teleport"), &cookie).await;
+    assert_eq!(status, 404);
+    assert!(unknown.contains("unknown_operation"));
+});
