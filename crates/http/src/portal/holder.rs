@@ -5,12 +5,13 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::labels::{CardRow, fen_yuan, shanghai_time};
-use super::{Chrome, Confirm, HOLDER, Part, Session, Slip, page, refusal};
+use super::{Chrome, Confirm, HOLDER, Input, Part, Session, Slip, page, refusal};
 use crate::AppState;
 
 type Holder = Session<HOLDER>;
@@ -116,6 +117,90 @@ async fn pre_loss(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) ->
     }
 }
 
+async fn confirm_replacement(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) -> Response {
+    match s.service.get_card(&me.who, id).await {
+        Ok(card) => page(&Confirm {
+            page: me.chrome("网上补卡 Online replacement"),
+            question: "确认申请补卡吗？原卡将正式挂失、永久停用；补卡费按规定收取，新卡制成后按所选方式领取。".into(),
+            rows: vec![("卡号 Card".into(), card.card_number.unwrap_or_else(|| format!("#{id}"))), ("状态 State".into(), super::card_state_label(&card.state).into())],
+            action: format!("/holder/cards/{id}/replacement"),
+            fields: vec![],
+            inputs: vec![Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at an outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true }],
+            button: "确认申请补卡 Apply for the replacement".into(),
+            cancel: "/holder".into(),
+        }),
+        Err(e) => refusal(me.chrome("网上补卡"), e, "/holder"),
+    }
+}
+
+#[derive(Deserialize)]
+struct Delivery {
+    delivery: String,
+}
+
+/// R-ONLINE-1: inside the region's monthly window and hours only; the refusal says when.
+async fn replacement(State(s): State<AppState>, me: Holder, Path(id): Path<i64>, axum::Form(f): axum::Form<Delivery>) -> Response {
+    match s.service.online_replacement(&me.who, id, &f.delivery).await {
+        Ok(r) => page(&Slip {
+            page: me.chrome("补卡回执 Replacement slip"),
+            heading: "补卡申请已受理 The replacement is applied for".into(),
+            rows: vec![
+                ("新卡申请 New card".into(), format!("#{}", r.replacement_card_id)),
+                ("补卡费 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
+                ("邮寄费 Delivery fee".into(), format!("{} 元", fen_yuan(r.delivery_fee_fen))),
+                ("领卡日期 Ready on".into(), r.ready_on.to_string()),
+                ("临时凭证 Certificate".into(), r.certificate.number.clone()),
+            ],
+            next: format!("/holder/certificates/{}.pdf", r.certificate.number),
+            next_label: "下载临时凭证 PDF Download the certificate".into(),
+        }),
+        Err(e) => refusal(me.chrome("网上补卡"), e, "/holder"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "holder_password.html")]
+struct PasswordPage {
+    page: Chrome,
+    id: i64,
+    number: String,
+}
+
+async fn password_form(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) -> Response {
+    match s.service.get_card(&me.who, id).await {
+        Ok(card) => page(&PasswordPage { page: me.chrome("修改查询密码 Change the query password"), id, number: card.card_number.unwrap_or_else(|| format!("#{id}")) }),
+        Err(e) => refusal(me.chrome("修改查询密码"), e, "/holder"),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    old: String,
+    new: String,
+}
+
+async fn change_password(State(s): State<AppState>, me: Holder, Path(id): Path<i64>, axum::Form(f): axum::Form<PasswordChange>) -> Response {
+    match s.service.change_password(&me.who, id, &f.old, &f.new).await {
+        Ok(()) => page(&Slip {
+            page: me.chrome("修改查询密码 Change the query password"),
+            heading: "查询密码已修改 The query password is changed".into(),
+            rows: vec![("办理时间 At".into(), shanghai_time(&s.service.clock().now()))],
+            next: "/holder".into(),
+            next_label: "返回我的社保卡 Back to my cards".into(),
+        }),
+        Err(e) => refusal(me.chrome("修改查询密码"), e, &format!("/holder/cards/{id}/password")),
+    }
+}
+
+/// The certificate as a PDF, with the QR code a hospital scans to verify it.
+async fn certificate_pdf(State(s): State<AppState>, me: Holder, Path(file): Path<String>) -> Response {
+    let number = file.strip_suffix(".pdf").unwrap_or(&file);
+    match s.service.certificate_pdf(&me.who, number).await {
+        Ok(pdf) => ([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"certificate-{number}.pdf\""))], pdf).into_response(),
+        Err(e) => refusal(me.chrome("临时凭证"), e, "/holder"),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/holder", get(home))
@@ -123,4 +208,7 @@ pub fn routes() -> Router<AppState> {
         .route("/holder/sign-out", axum::routing::post(sign_out))
         .route("/holder/account", get(account))
         .route("/holder/cards/{id}/pre-loss", get(confirm_pre_loss).post(pre_loss))
+        .route("/holder/cards/{id}/replacement", get(confirm_replacement).post(replacement))
+        .route("/holder/cards/{id}/password", get(password_form).post(change_password))
+        .route("/holder/certificates/{file}", get(certificate_pdf))
 }

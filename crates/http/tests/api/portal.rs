@@ -238,3 +238,43 @@ on_both_databases!(portal_counter_operations_go_through_confirmation_to_a_slip, 
     assert_eq!(status, 404);
     assert!(unknown.contains("unknown_operation"));
 });
+
+on_both_databases!(portal_a_holder_replaces_online_inside_the_window_changes_the_password_and_gets_the_certificate_pdf, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", &SSN[12..])]).await;
+    let cookie = cookie.unwrap();
+    // The password first (R-PWD-1): a wrong old one is refused, then it changes.
+    let (status, form) = app.page(&format!("/holder/cards/{id}/password"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(form.contains("<label for=\"new\">"));
+    let (status, _, refused) = app.post_form(&format!("/holder/cards/{id}/password"), &cookie, &[("old", "999999"), ("new", "135790")]).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused.contains("wrong_password"));
+    let (status, _, slip) = app.post_form(&format!("/holder/cards/{id}/password"), &cookie, &[("old", &SSN[12..]), ("new", "135790")]).await;
+    assert_eq!(status, 200, "{slip}");
+    // A pre-loss, then the online replacement: refused before the 5th (R-ONLINE-1) …
+    app.post_form(&format!("/holder/cards/{id}/pre-loss"), &cookie, &[]).await;
+    let (_, home) = app.page("/holder", &cookie).await;
+    assert!(home.contains(&format!("id=\"replacement-{id}\"")), "{home}");
+    let (status, _, early) = app.post_form(&format!("/holder/cards/{id}/replacement"), &cookie, &[("delivery", "mail")]).await;
+    assert!(status >= 400, "{early}");
+    assert!(early.contains("代码 code"), "{early}");
+    // … and taken on the 5th inside the hours, with the fee and the certificate.
+    app.set_now("2026-03-05T09:00:00+08:00").await;
+    let (status, _, slip) = app.post_form(&format!("/holder/cards/{id}/replacement"), &cookie, &[("delivery", "mail")]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert!(slip.contains("补卡申请已受理") && slip.contains(".pdf"), "{slip}");
+    let pdf_path = slip.split("href=\"").find(|p| p.starts_with("/holder/certificates/")).unwrap().split('"').next().unwrap().to_string();
+    let res = app.client.get(format!("{}{pdf_path}", app.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.4"));
+    let number = pdf_path.trim_start_matches("/holder/certificates/").trim_end_matches(".pdf");
+    let hex: String = format!("YKT-CERT:{number}").chars().map(|c| format!("{:04X}", c as u32)).collect();
+    assert!(pdf.windows(hex.len()).any(|w| w == hex.as_bytes()), "the QR code's text is printed under it");
+    assert!(pdf.windows(5).filter(|w| w == b" re f").count() > 100, "the QR code's modules are drawn");
+    // Another person's certificate is not found for this holder.
+    let (status, _) = app.page("/holder/certificates/110000209901011XXXXXXX.pdf", &cookie).await;
+    assert_eq!(status, 404);
+});

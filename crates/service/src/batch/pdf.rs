@@ -17,13 +17,48 @@ pub struct Rule {
     pub y: u32,
 }
 
+/// A filled black square (a QR code's module): bottom-left corner and side, in points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Square {
+    pub x: u32,
+    pub y: u32,
+    pub side: u32,
+}
+
+/// The dark modules of a QR code of `text` as squares of `module` points, the code's
+/// top-left corner at (`left`, `top`), with no quiet zone (leave 4 modules of white
+/// around it on the page). `None` when the text is too long for a QR code.
+pub fn qr_squares(text: &str, left: u32, top: u32, module: u32) -> Option<Vec<Square>> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let width = code.width() as u32;
+    Some(
+        code.to_colors()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == qrcode::Color::Dark)
+            .map(|(i, _)| {
+                let (col, row) = (i as u32 % width, i as u32 / width);
+                Square { x: left + col * module, y: top - (row + 1) * module, side: module }
+            })
+            .collect(),
+    )
+}
+
 fn ucs2_hex(s: &str) -> String {
     s.chars().map(|c| if (c as u32) <= 0xFFFF { format!("{:04X}", c as u32) } else { "FFFD".to_string() }).collect()
 }
 
 /// An A4 page with the given text and rules, as PDF bytes.
 pub fn page(lines: &[TextLine], rules: &[Rule]) -> Vec<u8> {
+    page_with_squares(lines, rules, &[])
+}
+
+/// An A4 page with text, rules and filled squares (a QR code), as PDF bytes.
+pub fn page_with_squares(lines: &[TextLine], rules: &[Rule], squares: &[Square]) -> Vec<u8> {
     let mut content = String::new();
+    for q in squares {
+        content.push_str(&format!("{} {} {} {} re f\n", q.x, q.y, q.side, q.side));
+    }
     for r in rules {
         content.push_str(&format!("0.5 w {} {} m {} {} l S\n", r.x1, r.y, r.x2, r.y));
     }
@@ -57,6 +92,32 @@ pub fn page(lines: &[TextLine], rules: &[Rule]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_qr_squares_scan_back_to_their_text() {
+        let text = "YKT-CERT:110000202603021B87096D";
+        let module = 3;
+        let squares = qr_squares(text, 0, 1000, module).unwrap();
+        // Paint the squares into a greyscale picture with a quiet zone, as a scanner sees the page.
+        let modules = squares.iter().map(|q| q.x / module).max().unwrap() + 1;
+        let (quiet, px) = (4, 4usize);
+        let side = (modules + 2 * quiet) as usize * px;
+        let mut img = vec![255u8; side * side];
+        for q in &squares {
+            let (col, row) = ((q.x / module + quiet) as usize, ((1000 - q.y) / module - 1 + quiet) as usize);
+            for dy in 0..px {
+                for dx in 0..px {
+                    img[(row * px + dy) * side + col * px + dx] = 0;
+                }
+            }
+        }
+        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| img[y * side + x]);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, content) = grids[0].decode().unwrap();
+        assert_eq!(content, text);
+        assert!(qr_squares(&"x".repeat(5000), 0, 0, 1).is_none(), "too long for a QR code");
+    }
 
     #[test]
     fn xref_offsets_point_at_their_objects() {

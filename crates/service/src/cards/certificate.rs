@@ -73,3 +73,31 @@ impl Service {
         self.certificate_view(&card, &person)
     }
 }
+
+/// What a certificate's QR code holds: a hospital's system scans it and verifies the
+/// number with `GET /v1/certificates/{number}` (or 1101 with the certificate).
+pub fn certificate_qr_text(number: &str) -> String {
+    format!("YKT-CERT:{number}")
+}
+
+impl Service {
+    /// The certificate as a PDF for the holder (or a clerk) to print: its number, the
+    /// collection date and a QR code a hospital can scan to verify it.
+    pub async fn certificate_pdf(&self, who: &Principal, number: &str) -> ServiceResult<Vec<u8>> {
+        use crate::batch::pdf::{Rule, TextLine, page_with_squares, qr_squares};
+        let c = self.certificate(who, number).await?;
+        let line = |y: u32, size: u32, text: String| TextLine { x: 60, y, size, text };
+        let lines = vec![
+            TextLine { x: 150, y: 780, size: 20, text: "社会保障卡临时凭证".into() },
+            line(730, 12, format!("凭证编号：{}", c.number)),
+            line(705, 12, format!("持卡人：{}　公民身份号码：{}", c.holder_name, c.holder_ssn_masked)),
+            line(680, 12, format!("开具日期：{}　领卡日期：{}", c.issued_on, c.ready_on)),
+            line(655, 12, format!("领取方式：{}", if c.delivery == "mail" { "邮寄" } else { "网点领取" })),
+            line(630, 12, format!("就医有效：{}", if c.valid { "是（领取新卡前）" } else { "否（新卡已领取）" })),
+            line(600, 10, "凭此凭证及身份证领取新卡；领卡前可凭此就医，医院扫描二维码核验。".into()),
+            line(395, 9, certificate_qr_text(&c.number)),
+        ];
+        let squares = qr_squares(&certificate_qr_text(&c.number), 60, 580, 4).ok_or_else(|| ServiceError::Internal("the certificate number does not fit a QR code".into()))?;
+        Ok(page_with_squares(&lines, &[Rule { x1: 55, x2: 545, y: 760 }], &squares))
+    }
+}
