@@ -188,7 +188,7 @@ async fn change_password(State(s): State<AppState>, me: Holder, Path(id): Path<i
             next: "/holder".into(),
             next_label: "返回我的社保卡 Back to my cards".into(),
         }),
-        Err(e) => refusal(me.chrome("修改查询密码"), e, &format!("/holder/cards/{id}/password")),
+        Err(e) => refusal(me.chrome("修改查询密码"), e, format!("/holder/cards/{id}/password")),
     }
 }
 
