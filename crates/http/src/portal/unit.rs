@@ -4,12 +4,15 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Query, State};
-use axum::response::Response;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use yikatong_service::{HandOverRequest, PersonChangeRequest};
 
-use super::{Chrome, Session, UNIT, page, refusal};
+use super::labels::shanghai_time;
+use super::{Chrome, Confirm, Session, Slip, UNIT, page, refusal};
 use crate::AppState;
 
 type Unit = Session<UNIT>;
@@ -27,6 +30,11 @@ struct Home {
 }
 
 struct PersonRow {
+    card_id: Option<i64>,
+    /// Held for a second collection: the form can be printed.
+    held: bool,
+    /// Waiting at the unit for its holder.
+    can_hand_over: bool,
     ssn_masked: String,
     name: String,
     status: &'static str,
@@ -50,9 +58,9 @@ struct After {
 /// What the unit does about a person without a card, from the reason's kind.
 fn what_to_do(status: &str, reason: &str) -> &'static str {
     match status {
+        _ if reason.contains("second collection") => "打印二次采集表，按证件填写后提交 print the second-collection form, fill it in from the ID, submit it",
         "has_card" => "",
         "in_progress" => "等待制卡与发放 wait for production and delivery",
-        _ if reason.contains("second collection") || reason.contains("二次采集") => "打印二次采集表，按证件填写后提交 print the second-collection form, fill it in from the ID, submit it",
         _ if reason.starts_with("bank") => "请本人到银行核验身份后重新申领 the holder checks their identity at the bank, then apply again",
         _ if reason.contains("photo") || reason.contains("照片") => "上传符合要求的照片 upload a photo that passes the checks",
         _ if reason.is_empty() => "上传批量申领文件 send a batch application file",
@@ -72,6 +80,9 @@ async fn home(State(s): State<AppState>, me: Unit, Query(q): Query<After>) -> Re
                 .map(|p| {
                     let reason = p.reason.unwrap_or_default();
                     PersonRow {
+                        card_id: p.card_id,
+                        held: reason.contains("second collection"),
+                        can_hand_over: p.card_state.as_deref() == Some("at_distributor"),
                         todo: what_to_do(&p.status, &reason),
                         status: match p.status.as_str() {
                             "has_card" => "已有卡 has a card",
@@ -107,6 +118,94 @@ async fn upload(State(s): State<AppState>, me: Unit, mut form: Multipart) -> Res
     }
 }
 
+#[derive(Deserialize)]
+struct Format {
+    format: Option<String>,
+}
+
+/// The second-collection form (二次采集表) of a held person, by their card: HTML to
+/// print, or PDF with `?format=pdf`.
+async fn second_collection_form(State(s): State<AppState>, me: Unit, Path(card): Path<i64>, Query(f): Query<Format>) -> Response {
+    let result = async {
+        let ssn = s.service.holder_ssn_of_card(&me.who, card).await?;
+        if f.format.as_deref() == Some("pdf") {
+            Ok(([(header::CONTENT_TYPE, "application/pdf")], s.service.second_collection_pdf(&me.who, &ssn).await?).into_response())
+        } else {
+            Ok(Html(s.service.second_collection_form(&me.who, &ssn).await?).into_response())
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| refusal(me.chrome("二次采集表"), e, "/unit"))
+}
+
+async fn confirm_hand_over(State(s): State<AppState>, me: Unit, Path(id): Path<i64>) -> Response {
+    match s.service.get_card(&me.who, id).await {
+        Ok(card) => page(&Confirm {
+            page: me.chrome("单位发卡 Hand-over"),
+            question: "确认已将这张卡交给本人吗？".into(),
+            rows: vec![("持卡人 Holder".into(), card.person_ssn_masked.clone()), ("卡 Card".into(), card.card_number.clone().unwrap_or_else(|| format!("#{id}")))],
+            action: format!("/unit/cards/{id}/hand-over"),
+            fields: vec![],
+            inputs: vec![],
+            button: "确认发卡 Record the hand-over".into(),
+            cancel: "/unit".into(),
+        }),
+        Err(e) => refusal(me.chrome("单位发卡"), e, "/unit"),
+    }
+}
+
+async fn hand_over(State(s): State<AppState>, me: Unit, Path(id): Path<i64>) -> Response {
+    match s.service.hand_over(&me.who, id, &HandOverRequest::default()).await {
+        Ok(card) => page(&Slip {
+            page: me.chrome("发卡回执 Hand-over slip"),
+            heading: "已发卡 Handed over".into(),
+            rows: vec![
+                ("持卡人 Holder".into(), card.person_ssn_masked.clone()),
+                ("卡号 Card".into(), card.card_number.clone().unwrap_or_default()),
+                ("状态 State".into(), format!("{}（{}）", super::card_state_label(&card.state), card.state)),
+                ("办理时间 At".into(), shanghai_time(&s.service.clock().now())),
+            ],
+            next: "/unit".into(),
+            next_label: "返回 Back".into(),
+        }),
+        Err(e) => refusal(me.chrome("单位发卡"), e, "/unit"),
+    }
+}
+
+#[derive(Deserialize)]
+struct Change {
+    ssn: String,
+    phone: Option<String>,
+    address: Option<String>,
+}
+
+/// R-INFO-1: an information change filed by the unit (phone, address), kept as dated
+/// history; the card is flagged out of step when its data no longer matches.
+async fn file_change(State(s): State<AppState>, me: Unit, axum::Form(f): axum::Form<Change>) -> Response {
+    let filled = |v: Option<String>| v.map(|x| x.trim().to_string()).filter(|x| !x.is_empty());
+    let req = PersonChangeRequest { phone: filled(f.phone), address: filled(f.address), ..Default::default() };
+    match s.service.change_person(&me.who, f.ssn.trim(), &req).await {
+        Ok(change) => page(&Slip {
+            page: me.chrome("信息变更回执 Change slip"),
+            heading: "信息变更已登记 The change is recorded".into(),
+            rows: vec![
+                ("人员 Person".into(), yikatong_core::identity::mask_ssn(f.ssn.trim())),
+                ("变更项 Fields".into(), change.fields.join("、")),
+                ("生效日期 Effective on".into(), change.effective_on.to_string()),
+            ],
+            next: "/unit".into(),
+            next_label: "返回 Back".into(),
+        }),
+        Err(e) => refusal(me.chrome("信息变更"), e, "/unit"),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/unit", get(home)).route("/unit/applications", post(upload)).merge(super::token_sign_in_routes::<UNIT>())
+    Router::new()
+        .route("/unit", get(home))
+        .route("/unit/applications", post(upload))
+        .route("/unit/changes", post(file_change))
+        .route("/unit/cards/{id}/second-collection-form", get(second_collection_form))
+        .route("/unit/cards/{id}/hand-over", get(confirm_hand_over).post(hand_over))
+        .merge(super::token_sign_in_routes::<UNIT>())
 }

@@ -278,3 +278,43 @@ on_both_databases!(portal_a_holder_replaces_online_inside_the_window_changes_the
     let (status, _) = app.page("/holder/certificates/110000209901011XXXXXXX.pdf", &cookie).await;
     assert_eq!(status, 404);
 });
+
+on_both_databases!(portal_a_unit_prints_second_collection_forms_hands_cards_over_and_files_changes, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let (_, cookie, _) = app.post_form("/unit/sign-in", "", &[("token", &r.unit)]).await;
+    let cookie = cookie.unwrap();
+    // A person held for a second collection, with an application: the list says why and links the form.
+    let held = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
+    let op = app.service.authenticate(&app.operator).await.unwrap();
+    let hold = yikatong_service::PersonChangeRequest { flags: Some(vec!["second_collection_pending".into()]), ..Default::default() };
+    app.service.change_person(&op, SSN, &hold).await.unwrap();
+    app.service.import_registry(format!("ssn,name,gender,ethnicity,birth_date,photo_digest\n{SSN},张叁,女,01,19491231,\n").as_bytes()).await.unwrap();
+    app.service.compare_all(&|_, _| {}).await.unwrap();
+    let (_, list) = app.page("/unit", &cookie).await;
+    assert!(list.contains("awaiting second collection") && list.contains(&format!("id=\"form-{held}\"")), "{list}");
+    let (status, form) = app.page(&format!("/unit/cards/{held}/second-collection-form"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(form.contains("社会保障卡信息二次采集表") && form.contains("---") && !form.contains(SSN), "{form}");
+    let res = app.client.get(format!("{}/unit/cards/{held}/second-collection-form?format=pdf", app.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    // A produced card of the unit's person is handed over by the unit.
+    let other = crate::cards::OTHER;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let card = app.produced_card(&r, other, false).await;
+    let (_, list) = app.page("/unit", &cookie).await;
+    assert!(list.contains(&format!("id=\"hand-over-{card}\"")), "{list}");
+    let (status, _, slip) = app.post_form(&format!("/unit/cards/{card}/hand-over"), &cookie, &[]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert_eq!(app.card(card).await["state"], "issued");
+    // An information change, kept in the person's history.
+    let (status, _, slip) = app.post_form("/unit/changes", &cookie, &[("ssn", other), ("phone", "13911112222")]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert!(slip.contains("phone"), "{slip}");
+    let history = app.ok("GET", &format!("/v1/persons/{other}/changes"), &app.operator, None).await;
+    assert_eq!(history.as_array().unwrap().last().unwrap()["fields"], json!(["phone"]));
+    // Another unit's person is not found.
+    let stranger = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 31);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": stranger, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U2"}))).await;
+    let (status, _, refused) = app.post_form("/unit/changes", &cookie, &[("ssn", &stranger), ("phone", "13911112222")]).await;
+    assert_eq!(status, 404, "{refused}");
+});

@@ -101,3 +101,14 @@ impl Service {
         Ok(page_with_squares(&lines, &[Rule { x1: 55, x2: 545, y: 760 }], &squares))
     }
 }
+
+impl Service {
+    /// The ID number of a card's holder, for a unit or a clerk who may see the card (the
+    /// portal addresses a unit's people by their cards and never writes the number out).
+    pub async fn holder_ssn_of_card(&self, who: &Principal, id: i64) -> ServiceResult<String> {
+        who.require(&[Role::Unit, Role::Clerk, Role::Operator])?;
+        let card = self.store.get_card(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("card_not_found", format!("there is no card {id}"))))?;
+        self.check_card_visible(who, &card).await?;
+        Ok(self.card_holder(&card).await?.ssn)
+    }
+}
