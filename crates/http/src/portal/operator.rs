@@ -3,13 +3,13 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::labels::CardRow;
-use super::{Chrome, OPERATOR, Session, page, refusal};
+use super::{Chrome, OPERATOR, Session, Slip, page, refusal};
 use crate::AppState;
 
 type Operator = Session<OPERATOR>;
@@ -74,6 +74,111 @@ async fn policy(State(s): State<AppState>, me: Operator, Query(q): Query<PolicyQ
     }
 }
 
+#[derive(Template)]
+#[template(path = "operator_batches.html")]
+struct Batches {
+    page: Chrome,
+    regions: Vec<String>,
+    month: String,
+}
+
+async fn batches(State(s): State<AppState>, me: Operator) -> Response {
+    let today = s.service.clock().today();
+    page(&Batches { page: me.chrome("制卡批次与作业 Batches and jobs"), regions: s.service.policies().regions().map(|r| r.code.clone()).collect(), month: today.format("%Y-%m").to_string() })
+}
+
+#[derive(Deserialize)]
+struct Cut {
+    region: String,
+    max_cards: Option<String>,
+}
+
+async fn cut(State(s): State<AppState>, me: Operator, axum::Form(f): axum::Form<Cut>) -> Response {
+    let max_cards = match f.max_cards.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::parse::<usize>).transpose() {
+        Ok(m) => m,
+        Err(_) => return refusal(me.chrome("制卡批次"), yikatong_core::Refusal::bad_input("invalid_max_cards", "the batch size is a whole number of cards").into(), "/operator/batches"),
+    };
+    match s.service.cut_batch(&me.who, &f.region, None, max_cards).await {
+        Ok(b) => {
+            let mut rows = vec![("批次 Batch".to_string(), format!("#{}", b.id)), ("地区 Region".into(), b.region.clone()), ("入批卡数 Cards".into(), b.card_ids.len().to_string()), ("未入批 Held out".into(), b.excluded.len().to_string())];
+            rows.extend(b.excluded.iter().take(50).map(|e| (format!("#{} {}", e.card_id, e.ssn), e.reason.clone())));
+            page(&Slip { page: me.chrome("制卡批次 Production batch"), heading: "批次已生成 The batch is cut".into(), rows, next: format!("/operator/batches/{}", b.id), next_label: "查看进度 See its progress".into() })
+        }
+        Err(e) => refusal(me.chrome("制卡批次"), e, "/operator/batches"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "operator_batch.html")]
+struct BatchPage {
+    page: Chrome,
+    b: yikatong_service::BatchProgress,
+    snapshot: String,
+    states: Vec<(String, &'static str, usize)>,
+}
+
+async fn batch(State(s): State<AppState>, me: Operator, Path(id): Path<i64>) -> Response {
+    match s.service.batch_progress(&me.who, id).await {
+        Ok(b) => page(&BatchPage {
+            page: me.chrome(format!("制卡批次 #{id} Batch")),
+            snapshot: super::shanghai_time(&b.snapshot_at),
+            states: b.states.iter().map(|(st, n)| (st.clone(), super::card_state_label(st), *n)).collect(),
+            b,
+        }),
+        Err(e) => refusal(me.chrome("制卡批次"), e, "/operator/batches"),
+    }
+}
+
+#[derive(Deserialize)]
+struct Lookup {
+    id: String,
+}
+
+async fn lookup(_me: Operator, Query(q): Query<Lookup>) -> Response {
+    axum::response::Redirect::to(&format!("/operator/batches/{}", q.id.trim().parse::<i64>().unwrap_or(0))).into_response()
+}
+
+#[derive(Deserialize)]
+struct Month {
+    month: String,
+}
+
+async fn start_credits(State(s): State<AppState>, me: Operator, axum::Form(f): axum::Form<Month>) -> Response {
+    match s.service.start_credit_job(&me.who, f.month.trim()).await {
+        Ok(id) => axum::response::Redirect::to(&format!("/operator/jobs/{id}")).into_response(),
+        Err(e) => refusal(me.chrome("月度划账"), e, "/operator/batches"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "operator_job.html")]
+struct JobPage {
+    page: Chrome,
+    job: yikatong_store::JobRecord,
+    percent: i64,
+    report: String,
+}
+
+async fn job(State(s): State<AppState>, me: Operator, Path(id): Path<i64>) -> Response {
+    match s.service.job(&me.who, id).await {
+        Ok(job) => page(&JobPage {
+            page: me.chrome(format!("作业 Job #{id}")),
+            percent: if job.total > 0 { job.done * 100 / job.total } else { 100 },
+            report: job.report.as_ref().map(|r| serde_json::to_string_pretty(r).unwrap_or_default()).unwrap_or_default(),
+            job,
+        }),
+        Err(e) => refusal(me.chrome("作业"), e, "/operator/batches"),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/operator", get(home)).route("/operator/policy", get(policy)).merge(super::token_sign_in_routes::<OPERATOR>())
+    Router::new()
+        .route("/operator", get(home))
+        .route("/operator/policy", get(policy))
+        .route("/operator/batches", get(batches).post(cut))
+        .route("/operator/batches/lookup", get(lookup))
+        .route("/operator/batches/{id}", get(batch))
+        .route("/operator/jobs/credit-accounts", axum::routing::post(start_credits))
+        .route("/operator/jobs/{id}", get(job))
+        .merge(super::token_sign_in_routes::<OPERATOR>())
 }

@@ -318,3 +318,40 @@ on_both_databases!(portal_a_unit_prints_second_collection_forms_hands_cards_over
     let (status, _, refused) = app.post_form("/unit/changes", &cookie, &[("ssn", &stranger), ("phone", "13911112222")]).await;
     assert_eq!(status, 404, "{refused}");
 });
+
+on_both_databases!(portal_an_operator_cuts_a_batch_follows_it_and_runs_the_month_credits, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let a = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
+    let (_, cookie, _) = app.post_form("/operator/sign-in", "", &[("token", &app.operator)]).await;
+    let cookie = cookie.unwrap();
+    let (status, form) = app.page("/operator/batches", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(form.contains("<option value=\"beijing\">") && form.contains("<option value=\"suzhou\">"), "regions come from the policy files");
+    let (status, _, refused) = app.post_form("/operator/batches", &cookie, &[("region", "beijing"), ("max_cards", "many")]).await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, _, slip) = app.post_form("/operator/batches", &cookie, &[("region", "beijing"), ("max_cards", "10")]).await;
+    assert_eq!(status, 200, "{slip}");
+    let batch = slip.split("/operator/batches/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let (_, progress) = app.page(&format!("/operator/batches/{batch}"), &cookie).await;
+    assert!(progress.contains("制卡中") && progress.contains("<td id=\"cards\">1</td>"), "{progress}");
+    assert_eq!(app.card(a).await["batch_id"].as_i64().unwrap().to_string(), batch);
+    let res = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap().get(format!("{}/operator/batches/lookup?id={batch}", app.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(res.headers()["location"].to_str().unwrap(), format!("/operator/batches/{batch}"));
+    // The month's credits as a job, followed on its page until it finishes.
+    let (status, _, _) = app.post_form("/operator/jobs/credit-accounts", &cookie, &[("month", "2026-03")]).await;
+    assert_eq!(status, 303);
+    let jobs = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = jobs.post(format!("{}/operator/jobs/credit-accounts", app.base)).header("cookie", &cookie).header("content-type", "application/x-www-form-urlencoded").body("month=2026-03").send().await.unwrap();
+    let job = res.headers()["location"].to_str().unwrap().to_string();
+    let mut page = String::new();
+    for _ in 0..50 {
+        page = app.page(&job, &cookie).await.1;
+        if page.contains("<td id=\"job-state\">finished</td>") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("<td id=\"job-state\">finished</td>") && page.contains("already_credited"), "{page}");
+    let (status, _, bad) = app.post_form("/operator/jobs/credit-accounts", &cookie, &[("month", "March")]).await;
+    assert_eq!(status, 422, "{bad}");
+});

@@ -19,7 +19,7 @@ use yikatong_store::{CardTx, EventMeta, Person};
 
 pub use certificate::CertificateView;
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
-pub use production::{BatchView, HandOverRequest, ProductionResult, ResultReport};
+pub use production::{BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
 pub use views::{CardEventView, CardView};
 
 use crate::registry::actor_of;

@@ -326,3 +326,32 @@ impl Service {
             .collect()
     }
 }
+
+/// Where a production batch stands: how many of its cards are in each state.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BatchProgress {
+    pub id: i64,
+    pub region: String,
+    pub snapshot_at: DateTime<Utc>,
+    pub cards: usize,
+    /// `(state, count)`, in the order of the card's life.
+    pub states: Vec<(String, usize)>,
+    /// Cards held out when the batch was cut, with their reasons.
+    pub excluded: usize,
+}
+
+impl Service {
+    /// A production batch's progress (operator).
+    pub async fn batch_progress(&self, who: &Principal, id: i64) -> ServiceResult<BatchProgress> {
+        who.require(&[Role::Operator])?;
+        let batch = self.store.get_batch(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("batch_not_found", format!("there is no production batch {id}"))))?;
+        let cards = self.store.cards_in_batch(id).await?;
+        let order = ["in_production", "produced", "production_failed", "at_distributor", "issued", "active", "returned", "lost", "replaced", "exchanged", "cancelled", "applied"];
+        let states = order
+            .iter()
+            .map(|s| (s.to_string(), cards.iter().filter(|c| c.state.as_str() == *s).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Ok(BatchProgress { id, region: batch.region, snapshot_at: batch.snapshot_at, cards: cards.len(), states, excluded: batch.excluded.as_array().map_or(0, Vec::len) })
+    }
+}
