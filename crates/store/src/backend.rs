@@ -882,6 +882,16 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            async fn refresh_statistics(&self, tables: &[&str]) -> StoreResult<()> {
+                for table in tables {
+                    if !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        return Err(StoreError::Corrupt(format!("not a table name: {table:?}")));
+                    }
+                    sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}"))).execute(&self.pool).await?;
+                }
+                Ok(())
+            }
+
             async fn bulk_load_baseline(&self, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)> {
                 bulk_load_baseline(&self.pool, table, select).await
             }

@@ -179,6 +179,10 @@ pub trait Store: Send + Sync {
     /// inserts took.
     async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration>;
 
+    /// Refreshes the query planner's statistics of `tables` (`ANALYZE`), after a bulk
+    /// load has changed them by more than the database would notice in time.
+    async fn refresh_statistics(&self, tables: &[&str]) -> StoreResult<()>;
+
     /// The city benchmark's baseline: the rows `select` reads from `table` loaded again,
     /// the database's fastest way, into an empty copy of `table` (PostgreSQL: `COPY …
     /// FROM STDIN` of the rows as `COPY … TO STDOUT` gave them; SQLite: one

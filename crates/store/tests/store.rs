@@ -203,3 +203,18 @@ async fn a_database_that_does_not_connect_is_named() {
     let err = yikatong_store::open("/nonexistent-dir/x/y.db", key).await.err().unwrap();
     assert!(err.to_string().contains("/nonexistent-dir/x/y.db"), "{err}");
 }
+
+on_both_databases!(statistics_refresh_names_only_tables_and_copies_load_the_same_rows, |db: TestDb| async move {
+    unit_u1(&db).await;
+    let s = &db.store;
+    s.insert_person(&person("11010519491231002X")).await.unwrap();
+    s.refresh_statistics(&["persons", "cards"]).await.unwrap();
+    assert!(s.refresh_statistics(&["persons; DROP TABLE persons"]).await.is_err());
+    // The benchmark's baseline loads the same rows into an empty copy and drops it.
+    let (rows, took) = s.bulk_load_baseline("persons", "SELECT * FROM persons").await.unwrap();
+    assert_eq!(rows, 1);
+    assert!(took.as_nanos() > 0);
+    assert_eq!(s.count_persons().await.unwrap(), 1);
+    let (again, _) = s.bulk_load_baseline("persons", "SELECT * FROM persons").await.unwrap();
+    assert_eq!(again, 1, "the copy from the last run was dropped");
+});

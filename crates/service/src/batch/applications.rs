@@ -69,6 +69,9 @@ fn parse_financial(v: &str) -> Result<bool, Refusal> {
 /// cards (a few statements, however many rows).
 const CHUNK: usize = 2000;
 
+/// New applications after which the planner's statistics are refreshed.
+const REFRESH_STATISTICS_AFTER: usize = 10_000;
+
 /// A row whose cells are well formed, waiting for its chunk.
 struct Candidate {
     line: usize,
@@ -107,6 +110,11 @@ impl Service {
         }
         self.apply_chunk(&as_unit, unit, pending, &mut report).await?;
         report.refused.sort_by_key(|r| r.line);
+        // A large file changes the cards table faster than autovacuum re-plans it; the
+        // production cut's paging needs the planner to know how many cards are applied.
+        if report.accepted >= REFRESH_STATISTICS_AFTER {
+            self.store.refresh_statistics(&["cards", "card_events"]).await?;
+        }
         report.encoding = table.encoding().into();
         tracing::info!(unit, rows = report.rows, accepted = report.accepted, refused = report.refused.len(), "batch application imported");
         Ok(report)
