@@ -80,6 +80,19 @@ pub enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "postgres,sqlite")]
         backends: Vec<String>,
     },
+    /// The portal's main pages with a unit of 10,000 persons: p50 and p99 per page
+    /// beside `/healthz` on the same server.
+    Portal {
+        #[arg(long, default_value_t = 10_000)]
+        persons: usize,
+        /// Requests per page.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        postgres: String,
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+    },
     /// The pure settlement engine: receipts per second on one core.
     SettleEngine {
         #[arg(long, default_value_t = 1_000_000)]
@@ -166,6 +179,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::Settle { visits, concurrency, pgbench_seconds, postgres } => crate::bench_settle::run(visits, concurrency, pgbench_seconds, &postgres).await,
         BenchCommand::SettleEngine { receipts } => crate::bench_settle::engine(receipts),
         BenchCommand::City { persons, batch, postgres, backends } => crate::bench_city::run(persons, batch, &backends, &postgres).await,
+        BenchCommand::Portal { persons, requests, postgres, backends } => crate::bench_portal::run(persons, requests, &backends, &postgres).await,
     }
 }
 

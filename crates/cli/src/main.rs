@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_city;
+mod bench_portal;
 mod bench_settle;
 mod progress;
 mod config;

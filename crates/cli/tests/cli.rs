@@ -392,3 +392,18 @@ fn bench_city_runs_every_step_beside_its_baseline_on_both_databases() {
     assert!(stdout.contains("COPY of the rows written") && stdout.contains("INSERT…SELECT of the rows written"), "{stdout}");
     assert!(text(&out.stderr).trim().is_empty(), "benchmarks log warnings only: {}", text(&out.stderr));
 }
+
+#[test]
+fn bench_portal_times_every_main_page_beside_healthz() {
+    let out = Command::new(YKT).args(["bench", "portal", "--persons", "300", "--requests", "3", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for backend in ["sqlite:", "postgres:"] {
+        let section = stdout.split(backend).nth(1).unwrap();
+        for page in ["/healthz (baseline)", "/unit (first page", "/outlet?q=", "/holder ", "/holder/account", "/operator (overdue", "/operator/policy"] {
+            let line = section.lines().find(|l| l.trim_start().starts_with(page)).unwrap_or_else(|| panic!("no {page} in {section}"));
+            let figures: Vec<f64> = line.split_whitespace().rev().take(2).map(|f| f.parse().unwrap()).collect();
+            assert!(figures.iter().all(|f| *f >= 0.0), "{line}");
+        }
+    }
+}
