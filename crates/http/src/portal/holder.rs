@@ -201,12 +201,78 @@ async fn certificate_pdf(State(s): State<AppState>, me: Holder, Path(file): Path
     }
 }
 
+#[derive(Template)]
+#[template(path = "holder_settlements.html")]
+struct Settlements {
+    page: Chrome,
+    /// Date, kind, state, total, fund, account, cash, own share (自付一+自付二+自费).
+    rows: Vec<[String; 8]>,
+}
+
+async fn settlements(State(s): State<AppState>, me: Holder) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.settlements_of(&me.who, &ssn).await
+    }
+    .await;
+    match result {
+        Ok(list) => page(&Settlements {
+            page: me.chrome("我的结算 My settlements"),
+            rows: list
+                .iter()
+                .map(|x| {
+                    let r = &x.receipt;
+                    [
+                        shanghai_time(&x.settled_at),
+                        if x.kind == "manual" { "手工报销 manual" } else { "联网结算 real-time" }.to_string(),
+                        if x.state == "reversed" { "已冲正 reversed" } else { "已结算 settled" }.to_string(),
+                        fen_yuan(r.total.0),
+                        fen_yuan(r.fund_pay_sumamt.0),
+                        fen_yuan(r.acct_pay.0),
+                        fen_yuan(r.psn_cash_pay.0),
+                        format!("{} / {} / {}", fen_yuan(r.self_pay_1.0), fen_yuan(r.preselfpay.0), fen_yuan(r.fulamt_ownpay.0 + r.overlmt_selfpay.0)),
+                    ]
+                })
+                .collect(),
+        }),
+        Err(e) => refusal(me.chrome("我的结算"), e, "/holder"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "holder_premiums.html")]
+struct Premiums {
+    page: Chrome,
+    payments: Vec<(String, String, String, bool)>,
+    arrears: Vec<(String, String)>,
+}
+
+/// R-PAY-1, R-PAY-2: payments and arrears, each shown from the day the region's file
+/// says a holder may see it.
+async fn premiums(State(s): State<AppState>, me: Holder) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.premiums(&me.who, &ssn).await
+    }
+    .await;
+    match result {
+        Ok(p) => page(&Premiums {
+            page: me.chrome("居民医保缴费 My premiums"),
+            payments: p.payments.into_iter().map(|x| (x.period, fen_yuan(x.amount_fen), x.channel, x.paid_by_someone_else)).collect(),
+            arrears: p.arrears.into_iter().map(|a| (a.period, a.reason.unwrap_or_default())).collect(),
+        }),
+        Err(e) => refusal(me.chrome("居民医保缴费"), e, "/holder"),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/holder", get(home))
         .route("/holder/sign-in", get(|| async { super::sign_in_page(Part::Holder, None) }).post(sign_in))
         .route("/holder/sign-out", axum::routing::post(sign_out))
         .route("/holder/account", get(account))
+        .route("/holder/settlements", get(settlements))
+        .route("/holder/premiums", get(premiums))
         .route("/holder/cards/{id}/pre-loss", get(confirm_pre_loss).post(pre_loss))
         .route("/holder/cards/{id}/replacement", get(confirm_replacement).post(replacement))
         .route("/holder/cards/{id}/password", get(password_form).post(change_password))

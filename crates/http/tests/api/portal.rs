@@ -355,3 +355,31 @@ on_both_databases!(portal_an_operator_cuts_a_batch_follows_it_and_runs_the_month
     let (status, _, bad) = app.post_form("/operator/jobs/credit-accounts", &cookie, &[("month", "March")]).await;
     assert_eq!(status, 422, "{bad}");
 });
+
+on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premiums_in_their_window, |db: TestDb| async move {
+    let (app, r, card) = crate::settlement::ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "PP").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000001", &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
+    let out = app.settle(&r.institution, "2207", "H120260302140000000002", &psn_no, &mdtrt_id, "1000.00", "0").await;
+    let setl = &out["output"]["setlinfo"];
+    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", &SSN[12..])]).await;
+    let cookie = cookie.unwrap();
+    let (status, page) = app.page("/holder/settlements", &cookie).await;
+    assert_eq!(status, 200);
+    let table = page.split("id=\"settlements\"").nth(1).unwrap();
+    for field in ["medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"] {
+        assert!(table.contains(&format!(">{}<", setl[field].as_str().unwrap())), "{field} = {} in {table}", setl[field]);
+    }
+    // A resident's premium paid at a counter shows from the region's day of the next month, not before.
+    let resident = crate::cards::OTHER;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": resident, "name": "王五", "ethnicity": "01", "category": "resident", "region": "beijing"}))).await;
+    let token = app.token(json!({"role": "holder", "person": resident})).await;
+    let cookie = format!("ykt_holder={token}");
+    let period = "2026-03";
+    app.ok("POST", &format!("/v1/persons/{resident}/premiums"), &r.clerk, Some(json!({"period": period, "amount_fen": 38000, "reference": "P-1"}))).await;
+    let payments = |page: String| page.split("id=\"payments\"").nth(1).unwrap().split("</table>").next().unwrap().to_string();
+    assert!(!payments(app.page("/holder/premiums", &cookie).await.1).contains(period), "not visible yet");
+    app.set_now("2026-04-06T10:00:00+08:00").await;
+    let after = payments(app.page("/holder/premiums", &cookie).await.1);
+    assert!(after.contains(period) && after.contains("380.00"), "{after}");
+});

@@ -73,7 +73,7 @@ impl TestApp {
     }
 
     /// 1101 then 2201 and 2203A with the card; returns (psn_no, mdtrt_id).
-    async fn register(&self, inst: &str, card_id: i64, tag: &str) -> (String, String) {
+    pub(crate) async fn register(&self, inst: &str, card_id: i64, tag: &str) -> (String, String) {
         let out = self.his_ok(inst, "1101", &format!("H1202603021000{tag}01"), json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card_id:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
         let psn_no = out["baseinfo"]["psn_no"].as_str().unwrap().to_string();
         let reg = self
@@ -84,7 +84,7 @@ impl TestApp {
         (psn_no, mdtrt_id)
     }
 
-    async fn upload(&self, inst: &str, mdtrt_id: &str, psn_no: &str, msgid: &str, lines: &[(&str, &str, Value, Value, &str)]) -> Value {
+    pub(crate) async fn upload(&self, inst: &str, mdtrt_id: &str, psn_no: &str, msgid: &str, lines: &[(&str, &str, Value, Value, &str)]) -> Value {
         let feedetail: Vec<Value> = lines
             .iter()
             .map(|(sn, code, cnt, pric, amt)| json!({"feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "B001", "dise_codg": "", "rxno": "", "rx_circ_flag": "0", "fee_ocur_time": "2026-03-02 10:10:00", "med_list_codg": code, "medins_list_codg": code, "det_item_fee_sumamt": amt, "cnt": cnt, "pric": pric, "sin_dos_dscr": "", "used_frqu_dscr": "", "prd_days": 1, "medc_way_dscr": "", "bilg_dept_codg": "A01", "bilg_dept_name": "内科", "bilg_dr_codg": "D001", "bilg_dr_name": "李医生", "hosp_appr_flag": "1"}))
@@ -93,7 +93,7 @@ impl TestApp {
     }
 
     #[allow(clippy::too_many_arguments)] // the 2206/2207 fields a test varies
-    async fn settle(&self, inst: &str, infno: &str, msgid: &str, psn_no: &str, mdtrt_id: &str, total: &str, acct: &str) -> Value {
+    pub(crate) async fn settle(&self, inst: &str, infno: &str, msgid: &str, psn_no: &str, mdtrt_id: &str, total: &str, acct: &str) -> Value {
         self.his(inst, infno, msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": "", "med_type": "11", "medfee_sumamt": total, "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B001", "acct_used_flag": acct, "insutype": "310", "invono": "", "fulamt_ownpay_amt": "0", "overlmt_selfpay": "0", "preselfpay_amt": "0", "inscp_scp_amt": "0"}})).await
     }
 
@@ -102,7 +102,7 @@ impl TestApp {
     }
 }
 
-async fn ready(db: TestDb) -> (TestApp, Roles, i64) {
+pub(crate) async fn ready(db: TestDb) -> (TestApp, Roles, i64) {
     let (app, r) = start(db).await;
     app.catalogue().await;
     let card = app.active_card(&r, false).await;

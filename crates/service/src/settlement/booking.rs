@@ -315,3 +315,20 @@ impl Service {
         self.get_settlement(who, setl_id).await
     }
 }
+
+impl Service {
+    /// A person's settlements, newest first (the holder their own, a clerk, an operator).
+    pub async fn settlements_of(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<Settlement>> {
+        who.require(&[Role::Holder, Role::Clerk, Role::Operator])?;
+        self.get_person(who, ssn).await?;
+        let parsed = yikatong_core::identity::Ssn::parse(ssn)?;
+        let person = self.require_person(&parsed).await?;
+        let hash = self.store.data_key().lookup_hash(parsed.expose());
+        let mut out = Vec::new();
+        for s in self.store.settlements_of_person(&hash).await?.into_iter().rev() {
+            let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            out.push(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person: person.clone(), receipt, settled_at: s.created_at, state: s.state, kind: s.kind });
+        }
+        Ok(out)
+    }
+}
