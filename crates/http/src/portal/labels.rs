@@ -93,3 +93,74 @@ mod tests {
         assert_eq!(card_state_label("pre_lost"), "预挂失");
     }
 }
+
+#[cfg(test)]
+mod contrast {
+    //! WCAG 2.1 AA: the stylesheet's text and background pairs have a contrast of at
+    //! least 4.5:1 (normal text). The pairs are read from the stylesheet itself.
+
+    const CSS: &str = include_str!("../../static/portal.css");
+
+    fn channel(c: u8) -> f64 {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.039_28 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+    }
+
+    fn luminance(hex: &str) -> f64 {
+        let digits = hex.trim_start_matches('#');
+        let digits: String = if digits.len() == 3 { digits.chars().flat_map(|c| [c, c]).collect() } else { digits.to_string() };
+        let v = u32::from_str_radix(&digits, 16).unwrap_or(0);
+        let (r, g, b) = ((v >> 16) as u8, (v >> 8) as u8, v as u8);
+        0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    }
+
+    fn ratio(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    /// The stylesheet without its comments.
+    fn css() -> String {
+        let mut out = String::new();
+        let mut rest = CSS;
+        while let Some((before, after)) = rest.split_once("/*") {
+            out.push_str(before);
+            rest = after.split_once("*/").map_or("", |(_, a)| a);
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The colour a declaration sets inside the rule of `selector`.
+    fn declared(selector: &str, property: &str) -> String {
+        let css = css();
+        let rule = css.split('}').find(|r| r.trim_start().starts_with(selector)).unwrap_or_else(|| panic!("no rule {selector}"));
+        let body = rule.split_once('{').map_or(rule, |(_, b)| b);
+        let value = body.split(';').find_map(|d| d.split_once(':').filter(|(p, _)| p.trim() == property).map(|(_, v)| v.trim().to_string())).unwrap_or_else(|| panic!("no {property} in {selector}"));
+        let var = |name: &str| css.split(&format!("{name}:")).nth(1).and_then(|v| v.split(';').next()).map(|v| v.trim().to_string()).unwrap_or_default();
+        match value.strip_prefix("var(").and_then(|v| v.strip_suffix(')')) {
+            Some(name) => var(name),
+            None => value.split_whitespace().find(|w| w.starts_with('#')).unwrap_or(&value).to_string(),
+        }
+    }
+
+    #[test]
+    fn every_text_colour_meets_aa_contrast_on_its_background() {
+        let white = "#ffffff";
+        let pairs = [
+            (declared("body", "color"), declared("body", "background")),
+            (declared("a {", "color"), white.to_string()),
+            (white.to_string(), declared(".top {", "background")),
+            (declared(".primary, .button", "color"), declared(".primary, .button", "background")),
+            (declared(".refusal", "color"), declared(".refusal", "background")),
+            (declared(".ok", "color"), declared(".ok", "background")),
+            (declared(".code", "color"), white.to_string()),
+            (declared(".foot", "color"), white.to_string()),
+            (declared(".code", "color"), declared(":root", "--pale")),
+        ];
+        for (fg, bg) in pairs {
+            let r = ratio(&fg, &bg);
+            assert!(r >= 4.5, "{fg} on {bg}: {r:.2} < 4.5");
+        }
+    }
+}

@@ -64,10 +64,13 @@ on_both_databases!(portal_a_holder_reports_a_pre_loss_in_the_browser_and_sees_it
     b.wait_for_text("我的社保卡").await;
     assert!(b.text(&format!("#card-{id} .state")).await.contains("active"));
     b.screenshot("holder-cards").await;
-    b.click(&format!("#pre-loss-{id}")).await;
+    // The pre-loss by keyboard alone: Tab to the link, Enter, Tab to the button, Enter.
+    b.tab_until(&format!("pre-loss-{id}")).await;
+    b.press_enter().await;
     b.wait_for_text("确认对这张卡预挂失吗").await;
     b.screenshot("holder-confirm-pre-loss").await;
-    b.click("#confirm").await;
+    b.tab_until("confirm").await;
+    b.press_enter().await;
     let slip = b.wait_for_text("已预挂失").await;
     assert!(slip.contains("2026-03-12 10:00"), "R-LOSS-2: lifts ten calendar days later, to the minute: {slip}");
     b.screenshot("holder-pre-loss-slip").await;

@@ -136,10 +136,33 @@ impl Browser {
 
     /// Presses Tab `n` times and returns the focused element's text (keyboard use).
     pub async fn tab_to(&self, n: usize) -> String {
-        let keys: Vec<Value> = (0..n).flat_map(|_| [json!({"type": "keyDown", "value": "\u{E004}"}), json!({"type": "keyUp", "value": "\u{E004}"})]).collect();
-        self.call("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": keys}]}))).await;
+        self.keys("\u{E004}", n).await;
         let v: Value = self.http.post(format!("{}/execute/sync", self.session)).json(&json!({"script": "return document.activeElement ? document.activeElement.textContent : ''", "args": []})).send().await.unwrap().json().await.unwrap();
         v["value"].as_str().unwrap_or_default().trim().to_string()
+    }
+}
+
+impl Browser {
+    async fn keys(&self, key: &str, times: usize) {
+        let keys: Vec<Value> = (0..times).flat_map(|_| [json!({"type": "keyDown", "value": key}), json!({"type": "keyUp", "value": key})]).collect();
+        self.call("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": keys}]}))).await;
+    }
+
+    /// Presses Tab until the element with this id has the focus (keyboard use only).
+    pub async fn tab_until(&self, id: &str) {
+        for _ in 0..40 {
+            self.keys("\u{E004}", 1).await;
+            let v: Value = self.http.post(format!("{}/execute/sync", self.session)).json(&json!({"script": "return document.activeElement ? document.activeElement.id : ''", "args": []})).send().await.unwrap().json().await.unwrap();
+            if v["value"] == id {
+                return;
+            }
+        }
+        panic!("Tab never reached #{id} on {}", self.url().await);
+    }
+
+    /// Presses Enter on the focused element.
+    pub async fn press_enter(&self) {
+        self.keys("\u{E007}", 1).await;
     }
 }
 
