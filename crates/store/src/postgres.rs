@@ -53,25 +53,31 @@ async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Db>, n: usize) -> 
     sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cards', 'id')) FROM generate_series(1, $1)").bind(n as i64).fetch_all(&mut **tx).await
 }
 
-/// See [`crate::Store::bulk_load_baseline`]: `COPY … TO STDOUT` into memory, then the
-/// timed `COPY … FROM STDIN` into `bench_copy_<table>` (same columns and indexes).
+/// See [`crate::Store::bulk_load_baseline`]: `COPY … TO STDOUT` into a temporary file
+/// (so the yardstick does not hold a million rows in memory), then the timed
+/// `COPY … FROM STDIN` from it into `bench_copy_<table>` (same columns and indexes).
 async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
     use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let io = |e: std::io::Error| StoreError::Corrupt(format!("the baseline's scratch file: {e}"));
     let scratch = format!("bench_copy_{table}");
+    let path = std::env::temp_dir().join(format!("ykt-copy-{}-{scratch}.txt", std::process::id()));
     let mut conn = pool.acquire().await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {scratch}; CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"))).execute(&mut *conn).await?;
-    let mut data = Vec::new();
     {
+        let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&path).await.map_err(io)?);
         let mut out = conn.copy_out_raw(&format!("COPY ({select}) TO STDOUT")).await?;
         while let Some(chunk) = out.next().await {
-            data.extend_from_slice(&chunk?);
+            file.write_all(&chunk?).await.map_err(io)?;
         }
+        file.flush().await.map_err(io)?;
     }
     let started = std::time::Instant::now();
     let mut copy = conn.copy_in_raw(&format!("COPY {scratch} FROM STDIN")).await?;
-    copy.send(data).await?;
+    copy.read_from(tokio::fs::File::open(&path).await.map_err(io)?).await?;
     let rows = copy.finish().await?;
     let took = started.elapsed();
+    let _ = tokio::fs::remove_file(&path).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(&mut *conn).await?;
     Ok((rows, took))
 }

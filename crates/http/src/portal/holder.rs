@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::labels::{CardRow, fen_yuan, shanghai_time};
-use super::{Chrome, Confirm, HOLDER, Input, Part, Session, Slip, page, refusal};
+use super::{Chrome, Confirm, HOLDER, Part, Session, Slip, page, refusal};
 use crate::AppState;
 
 type Holder = Session<HOLDER>;
@@ -85,16 +85,7 @@ async fn account(State(s): State<AppState>, me: Holder) -> Response {
 
 async fn confirm_pre_loss(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) -> Response {
     match s.service.get_card(&me.who, id).await {
-        Ok(card) => page(&Confirm {
-            page: me.chrome("预挂失 Report a pre-loss"),
-            question: "确认对这张卡预挂失吗？预挂失期间卡不能使用，到期自动解除。".into(),
-            rows: vec![("卡号 Card".into(), card.card_number.unwrap_or_else(|| format!("#{id}"))), ("状态 State".into(), super::card_state_label(&card.state).into())],
-            action: format!("/holder/cards/{id}/pre-loss"),
-            fields: vec![],
-            inputs: vec![],
-            button: "确认预挂失 Report the pre-loss".into(),
-            cancel: "/holder".into(),
-        }),
+        Ok(card) => page(&Confirm::for_card(me.chrome("预挂失 Report a pre-loss"), &card, "确认对这张卡预挂失吗？预挂失期间卡不能使用，到期自动解除。", format!("/holder/cards/{id}/pre-loss"), vec![], "确认预挂失 Report the pre-loss", "/holder")),
         Err(e) => refusal(me.chrome("预挂失"), e, "/holder"),
     }
 }
@@ -119,16 +110,15 @@ async fn pre_loss(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) ->
 
 async fn confirm_replacement(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) -> Response {
     match s.service.get_card(&me.who, id).await {
-        Ok(card) => page(&Confirm {
-            page: me.chrome("网上补卡 Online replacement"),
-            question: "确认申请补卡吗？原卡将正式挂失、永久停用；补卡费按规定收取，新卡制成后按所选方式领取。".into(),
-            rows: vec![("卡号 Card".into(), card.card_number.unwrap_or_else(|| format!("#{id}"))), ("状态 State".into(), super::card_state_label(&card.state).into())],
-            action: format!("/holder/cards/{id}/replacement"),
-            fields: vec![],
-            inputs: vec![Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at an outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true }],
-            button: "确认申请补卡 Apply for the replacement".into(),
-            cancel: "/holder".into(),
-        }),
+        Ok(card) => page(&Confirm::for_card(
+            me.chrome("网上补卡 Online replacement"),
+            &card,
+            "确认申请补卡吗？原卡将正式挂失、永久停用；补卡费按规定收取，新卡制成后按所选方式领取。",
+            format!("/holder/cards/{id}/replacement"),
+            vec![super::delivery_input()],
+            "确认申请补卡 Apply for the replacement",
+            "/holder",
+        )),
         Err(e) => refusal(me.chrome("网上补卡"), e, "/holder"),
     }
 }

@@ -189,12 +189,35 @@ pub struct Confirm {
     pub question: String,
     pub rows: Vec<(String, String)>,
     pub action: String,
-    /// Hidden fields carried to the POST.
-    pub fields: Vec<(String, String)>,
-    /// Fields the clerk fills in on the confirmation page: (name, label, kind, value).
+    /// What is filled in on the confirmation page itself.
     pub inputs: Vec<Input>,
     pub button: String,
     pub cancel: String,
+}
+
+impl Confirm {
+    /// The confirmation of an operation on a card: the holder (masked), the card and
+    /// its state, the question, what to fill in, and where the button posts.
+    pub fn for_card(page: Chrome, card: &yikatong_service::CardView, question: &str, action: String, inputs: Vec<Input>, button: &str, cancel: &str) -> Confirm {
+        Confirm {
+            page,
+            question: question.into(),
+            rows: vec![
+                ("持卡人 Holder".into(), card.person_ssn_masked.clone()),
+                ("卡号 Card".into(), card.card_number.clone().unwrap_or_else(|| format!("#{}", card.id))),
+                ("状态 State".into(), format!("{}（{}）", card_state_label(&card.state), card.state)),
+            ],
+            action,
+            inputs,
+            button: button.into(),
+            cancel: cancel.into(),
+        }
+    }
+}
+
+/// The choice between collecting a new card at an outlet and having it mailed.
+pub fn delivery_input() -> Input {
+    Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at an outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true }
 }
 
 pub struct Input {

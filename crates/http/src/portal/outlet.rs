@@ -12,7 +12,7 @@ use serde::Deserialize;
 use yikatong_service::{ExchangeRequest, FormalLossRequest, HandOverRequest};
 
 use super::labels::{CardRow, fen_yuan, shanghai_time};
-use super::{Chrome, Confirm, Input, OUTLET, Session, Slip, page, refusal};
+use super::{Chrome, Confirm, Input, OUTLET, Session, Slip, delivery_input, page, refusal};
 use crate::AppState;
 
 type Clerk = Session<OUTLET>;
@@ -75,10 +75,6 @@ fn text_input(name: &str, label: &str, kind: &str, required: bool) -> Input {
     Input { name: name.into(), label: label.into(), kind: kind.into(), value: String::new(), required }
 }
 
-fn delivery_input() -> Input {
-    Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at the outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true }
-}
-
 /// The operations of SPEC §6 a clerk does on a card, by their path.
 fn operation(op: &str) -> Option<Operation> {
     let (question, button, inputs) = match op {
@@ -112,20 +108,7 @@ async fn confirm(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
         Ok(c) => c,
         Err(e) => return refusal(me.chrome("柜台业务"), e, "/outlet"),
     };
-    page(&Confirm {
-        page: me.chrome("确认 Confirm"),
-        question: operation.question.into(),
-        rows: vec![
-            ("持卡人 Holder".into(), card.person_ssn_masked.clone()),
-            ("卡号 Card".into(), card.card_number.clone().unwrap_or_else(|| format!("#{id}"))),
-            ("状态 State".into(), format!("{}（{}）", super::card_state_label(&card.state), card.state)),
-        ],
-        action: format!("/outlet/cards/{id}/{op}"),
-        fields: vec![],
-        inputs: operation.inputs,
-        button: operation.button.into(),
-        cancel: "/outlet".into(),
-    })
+    page(&Confirm::for_card(me.chrome("确认 Confirm"), &card, operation.question, format!("/outlet/cards/{id}/{op}"), operation.inputs, operation.button, "/outlet"))
 }
 
 fn unknown_operation(op: &str) -> yikatong_service::ServiceError {
@@ -153,7 +136,7 @@ fn replacement_rows(service: &str, old: &str, r: &yikatong_service::ReplacementV
         ("业务 Service".into(), service.into()),
         ("原卡 Old card".into(), old.into()),
         ("新卡申请 New card".into(), format!("#{}", r.replacement_card_id)),
-        ("费用 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
+        ("补换卡费 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
         ("邮寄费 Delivery fee".into(), format!("{} 元", fen_yuan(r.delivery_fee_fen))),
         ("领卡日期 Ready on".into(), r.ready_on.to_string()),
         ("临时凭证 Certificate".into(), r.certificate.number.clone()),

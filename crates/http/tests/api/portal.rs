@@ -103,7 +103,7 @@ on_both_databases!(portal_a_clerk_reports_a_formal_loss_and_prints_the_certifica
     b.screenshot("outlet-confirm-formal-loss").await;
     b.click("#confirm").await;
     let slip = b.wait_for_text("办理完成").await;
-    assert!(slip.contains("补卡费") && slip.contains("临时凭证"), "{slip}");
+    assert!(slip.contains("补换卡费") && slip.contains("临时凭证"), "{slip}");
     b.screenshot("outlet-formal-loss-slip").await;
     b.click("#next").await;
     b.wait_for_text("社会保障卡临时凭证").await;
