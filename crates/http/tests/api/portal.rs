@@ -194,6 +194,13 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     let (status, js) = app.page("/static/htmx.min.js", "").await;
     assert_eq!(status, 200);
     assert!(js.starts_with("var htmx="));
+    // The holder's sign-in answers alike for an unknown ID number and a person without a card.
+    let stranger = yikatong_service::demo::make_ssn("110105", "1981-01-01".parse().unwrap(), 33);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": crate::cards::OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let (unknown_status, _, unknown) = app.post_form("/holder/sign-in", "", &[("ssn", &stranger), ("password", "123456")]).await;
+    let (cardless_status, _, cardless) = app.post_form("/holder/sign-in", "", &[("ssn", crate::cards::OTHER), ("password", "123456")]).await;
+    assert_eq!((unknown_status, cardless_status), (401, 401));
+    assert_eq!(unknown, cardless, "the sign-in does not tell who is insured");
     // A holder's sign-out revokes the session's token.
     let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", &SSN[12..])]).await;
     let cookie = cookie.unwrap();

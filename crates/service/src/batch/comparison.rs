@@ -181,11 +181,9 @@ impl Service {
     pub async fn compare_all(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> ServiceResult<CompareReport> {
         let total = self.store.count_persons().await? as u64;
         let mut report = CompareReport::default();
-        let mut after: Option<String> = None;
-        loop {
-            let rows = self.store.compare_page(after.as_deref(), 1000).await?;
-            let Some((last, _, _)) = rows.last() else { break };
-            after = Some(last.clone());
+        let mut rows = self.store.compare_page(None, 1000).await?;
+        while let Some((last, _, _)) = rows.last() {
+            let after = last.clone();
             let today = self.clock.today();
             let mut kept = Vec::with_capacity(rows.len());
             let mut holds = Vec::new();
@@ -207,8 +205,14 @@ impl Service {
                 kept.push((hash, marks_json(&marks)?));
                 holds.push((p, marks));
             }
-            self.store.save_comparisons(&kept, self.clock.now()).await?;
-            self.keep_holds(&holds).await?;
+            // This page's writes overlap the next page's read (different persons).
+            let write = async {
+                self.store.save_comparisons(&kept, self.clock.now()).await?;
+                self.keep_holds(&holds).await
+            };
+            let (written, next) = tokio::join!(write, self.store.compare_page(Some(&after), 1000));
+            written?;
+            rows = next?;
             progress(report.persons, total);
         }
         Ok(report)

@@ -57,15 +57,14 @@ impl Service {
         let reference = format!("monthly:{}-{:02}", first.year(), first.month());
         let total = self.store.count_persons().await? as u64;
         let mut report = CreditReport { month: month.into(), ..Default::default() };
-        let mut after: Option<String> = None;
         let mut pages = 0;
+        let mut rows = self.store.persons_page(None, page.max(1)).await?;
         loop {
-            let rows = self.store.persons_page(after.as_deref(), page.max(1)).await?;
             let Some((last, _)) = rows.last() else {
                 report.complete = true;
                 break;
             };
-            after = Some(last.clone());
+            let after = last.clone();
             let mut batch = Vec::new();
             for (hash, p) in &rows {
                 report.persons += 1;
@@ -84,7 +83,13 @@ impl Service {
                     }
                 }
             }
-            let written = self.store.credit_once(&batch, self.clock.now()).await?;
+            let stopping = stop_after_pages.is_some_and(|n| pages + 1 >= n);
+            // This page's credits are written while the next page is read.
+            let (written, next) = tokio::join!(self.store.credit_once(&batch, self.clock.now()), async {
+                if stopping { Ok(Vec::new()) } else { self.store.persons_page(Some(&after), page.max(1)).await }
+            });
+            let written = written?;
+            rows = next?;
             for (credit, new) in batch.iter().zip(written) {
                 if new {
                     report.credited += 1;

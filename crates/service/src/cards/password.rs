@@ -96,12 +96,12 @@ impl Service {
     /// like anywhere else. Returns a holder token for the session.
     pub async fn holder_sign_in(&self, ssn: &str, password: &str) -> ServiceResult<crate::IssuedToken> {
         let parsed = yikatong_core::identity::Ssn::parse(ssn)?;
-        let unknown = || ServiceError::Unauthenticated("the ID number or the query password is wrong".into());
+        // One answer whether the person is unknown or holds no card: the sign-in does not
+        // tell who is insured.
+        let unknown = || ServiceError::Unauthenticated("the ID number or the query password is wrong (signing in needs the query password of a card you hold)".into());
         let person = self.store.get_person(parsed.expose()).await?.ok_or_else(unknown)?;
         let hash = self.store.data_key().lookup_hash(parsed.expose());
-        let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive()).ok_or_else(|| {
-            ServiceError::from(Refusal::forbidden("no_card_to_sign_in", "signing in needs a card's query password, and this person holds no card yet"))
-        })?;
+        let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive()).ok_or_else(unknown)?;
         let as_holder = Principal { token_id: 0, role: Role::Holder, outlet: None, unit: None, institution: None, person_hash: Some(hash) };
         let (tx, _) = self.check_password(&as_holder, card.id, password).await?;
         tx.commit().await?;
