@@ -281,7 +281,7 @@ macro_rules! store_impl {
                     });
                     q.push(" ON CONFLICT DO NOTHING");
                     let unit = part.iter().find_map(|p| p.unit_code.clone());
-                    n += q.build().execute(&mut *tx).await.map_err(person_write("a person of the same handbook number".into(), unit))?.rows_affected();
+                    n += q.build().persistent(false).execute(&mut *tx).await.map_err(person_write("a person of the same handbook number".into(), unit))?.rows_affected();
                 }
                 tx.commit().await?;
                 Ok(n)
@@ -296,7 +296,7 @@ macro_rules! store_impl {
                         list.push_bind(h.as_str());
                     }
                     q.push(")");
-                    for r in q.build().fetch_all(&self.pool).await? {
+                    for r in q.build().persistent(false).fetch_all(&self.pool).await? {
                         found.push((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(&r)?));
                     }
                 }
@@ -372,14 +372,14 @@ macro_rules! store_impl {
                         b.push("CAST(").push_bind_unseparated(*expected).push_unseparated(" AS BIGINT)");
                     });
                     q.push(") AS v WHERE persons.ssn_hash = v.column1 AND persons.version = v.column5");
-                    if q.build().execute(&mut *tx).await?.rows_affected() != part.len() as u64 {
+                    if q.build().persistent(false).execute(&mut *tx).await?.rows_affected() != part.len() as u64 {
                         return Err(StoreError::Conflict("a person of the batch".into()));
                     }
                     let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO person_changes (ssn_hash, changed_at, effective_on, actor, fields, before_enc, after_enc) ");
                     q.push_values(part, |mut b, (_, p, c)| {
                         b.push_bind(k.lookup_hash(&p.ssn)).push_bind(ts(c.changed_at)).push_bind(c.effective_on.to_string()).push_bind(c.actor.clone()).push_bind(c.fields.join(",")).push_bind(k.encrypt(&c.before.to_string())).push_bind(k.encrypt(&c.after.to_string()));
                     });
-                    q.build().execute(&mut *tx).await?;
+                    q.build().persistent(false).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -723,7 +723,7 @@ macro_rules! store_impl {
                         b.push_bind(c.person_hash.as_str()).push_bind(at.as_str()).push_bind("monthly_credit").push_bind(c.amount_fen).push_bind(c.reference.as_str()).push_bind(c.reason.as_str());
                     });
                     q.push(" ON CONFLICT (person_hash, reference) WHERE kind = 'monthly_credit' DO NOTHING RETURNING person_hash, reference");
-                    for r in q.build().fetch_all(&mut *tx).await? {
+                    for r in q.build().persistent(false).fetch_all(&mut *tx).await? {
                         new.insert((r.try_get::<String, _>("person_hash")?, r.try_get::<String, _>("reference")?));
                     }
                 }
@@ -793,7 +793,7 @@ macro_rules! store_impl {
                         b.push_bind(hash.as_str()).push_bind(self.key.encrypt(&r.name)).push_bind(r.gender.as_str()).push_bind(r.ethnicity.as_str()).push_bind(r.birth_date.to_string()).push_bind(r.photo_digest.as_deref()).push_bind(at.as_str());
                     });
                     q.push(" ON CONFLICT (ssn_hash) DO UPDATE SET name_enc = excluded.name_enc, gender = excluded.gender, ethnicity = excluded.ethnicity, birth_date = excluded.birth_date, photo_digest = excluded.photo_digest, loaded_at = excluded.loaded_at");
-                    q.build().execute(&mut *tx).await?;
+                    q.build().persistent(false).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(rows.len() as u64)
@@ -845,7 +845,7 @@ macro_rules! store_impl {
                         list.push_bind(hash.as_str());
                     }
                     q.push(")");
-                    for r in q.build().fetch_all(&self.pool).await? {
+                    for r in q.build().persistent(false).fetch_all(&self.pool).await? {
                         registry.insert(r.try_get::<String, _>("ssn_hash")?, r);
                     }
                 }
@@ -876,7 +876,7 @@ macro_rules! store_impl {
                         b.push_bind(hash.as_str()).push_bind(m.to_string()).push_bind(at.as_str());
                     });
                     q.push(" ON CONFLICT (ssn_hash) DO UPDATE SET marks = excluded.marks, compared_at = excluded.compared_at");
-                    q.build().execute(&mut *tx).await?;
+                    q.build().persistent(false).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())

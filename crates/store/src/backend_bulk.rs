@@ -46,6 +46,14 @@ macro_rules! bulk_impl {
             Ok((prev, seq))
         }
 
+        /// A card's new projection and chain head, for [`update_cards`] (per backend).
+        struct CardUpdate<'a> {
+            data: String,
+            card: &'a Card,
+            head: String,
+            seq: i64,
+        }
+
         fn card_json(card: &Card) -> StoreResult<String> {
             serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))
         }
@@ -58,14 +66,14 @@ macro_rules! bulk_impl {
                     q.push_values(part, |mut b, r| {
                         b.push_bind(r.card_id).push_bind(r.seq).push_bind(r.kind).push_bind(r.payload.as_str()).push_bind(meta.actor.as_str()).push_bind(meta.channel.as_str()).push_bind(meta.place.as_deref()).push_bind(at.as_str()).push_bind(r.prev.as_str()).push_bind(r.hash.as_str());
                     });
-                    q.build().execute(&mut *self.tx).await?;
+                    q.build().persistent(false).execute(&mut *self.tx).await?;
                 }
                 for part in outbox.chunks(rows_per_statement(4)) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO outbox (topic, card_id, payload, at) ");
                     q.push_values(part, |mut b, r| {
                         b.push_bind(r.topic).push_bind(r.card_id).push_bind(r.payload.as_str()).push_bind(at.as_str());
                     });
-                    q.build().execute(&mut *self.tx).await?;
+                    q.build().persistent(false).execute(&mut *self.tx).await?;
                 }
                 Ok(())
             }
@@ -97,7 +105,7 @@ macro_rules! bulk_impl {
                             .push_bind(*seq)
                             .push_bind(data.as_str());
                     });
-                    q.build().execute(&mut *self.tx).await.map_err(unique("certificate number"))?;
+                    q.build().persistent(false).execute(&mut *self.tx).await.map_err(unique("certificate number"))?;
                 }
                 self.write_events(&events, &outbox, meta).await?;
                 Ok(ids)
@@ -113,22 +121,8 @@ macro_rules! bulk_impl {
                     rows.push((card_json(card)?, card, head));
                 }
                 self.write_events(&events, &outbox, meta).await?;
-                for part in rows.chunks(rows_per_statement(9)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cards SET state = v.column2, card_number = v.column3, certificate_number = v.column4, batch_id = v.column5, due_on = v.column6, version = cards.version + 1, head_hash = v.column7, last_seq = v.column8, data = v.column9 FROM (");
-                    q.push_values(part, |mut b, (data, c, (head, seq))| {
-                        b.push("CAST(").push_bind_unseparated(c.id).push_unseparated(" AS BIGINT)");
-                        b.push("CAST(").push_bind_unseparated(c.state.as_str()).push_unseparated(" AS TEXT)");
-                        b.push("CAST(").push_bind_unseparated(c.card_number.as_deref()).push_unseparated(" AS TEXT)");
-                        b.push("CAST(").push_bind_unseparated(c.certificate.as_ref().map(|c| c.number.clone())).push_unseparated(" AS TEXT)");
-                        b.push("CAST(").push_bind_unseparated(c.batch_id).push_unseparated(" AS BIGINT)");
-                        b.push("CAST(").push_bind_unseparated(c.due_on.map(|d| d.to_string())).push_unseparated(" AS TEXT)");
-                        b.push("CAST(").push_bind_unseparated(head.as_str()).push_unseparated(" AS TEXT)");
-                        b.push("CAST(").push_bind_unseparated(*seq).push_unseparated(" AS BIGINT)");
-                        b.push("CAST(").push_bind_unseparated(data.as_str()).push_unseparated(" AS TEXT)");
-                    });
-                    q.push(") AS v WHERE cards.id = v.column1");
-                    q.build().execute(&mut *self.tx).await.map_err(unique("certificate number"))?;
-                }
+                let rows: Vec<CardUpdate> = rows.into_iter().map(|(data, card, (head, seq))| CardUpdate { data, card, head, seq }).collect();
+                update_cards(&mut self.tx, &rows).await?;
                 Ok(())
             }
 
@@ -142,7 +136,7 @@ macro_rules! bulk_impl {
                         list.push_bind(h.as_str());
                     }
                     q.push(")").push(FOR_UPDATE);
-                    q.build().fetch_all(&mut *self.tx).await?;
+                    q.build().persistent(false).fetch_all(&mut *self.tx).await?;
                     let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id, data, head_hash, last_seq FROM cards WHERE person_hash IN (");
                     let mut list = q.separated(", ");
                     for h in part {
@@ -151,7 +145,7 @@ macro_rules! bulk_impl {
                     // No ORDER BY: with one, PostgreSQL walks the primary key of the whole
                     // table instead of looking the persons up in `cards_by_person`.
                     q.push(")").push(FOR_UPDATE);
-                    for row in q.build().fetch_all(&mut *self.tx).await? {
+                    for row in q.build().persistent(false).fetch_all(&mut *self.tx).await? {
                         self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
                         cards.push(card_from_row(&row)?);
                     }

@@ -81,3 +81,26 @@ async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) ->
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(&mut *conn).await?;
     Ok((rows, took))
 }
+
+/// Many cards' new states in a few statements (`UPDATE … FROM (VALUES …)`): one round
+/// trip per few thousand cards.
+async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
+    for part in rows.chunks(rows_per_statement(9)) {
+        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cards SET state = v.column2, card_number = v.column3, certificate_number = v.column4, batch_id = v.column5, due_on = v.column6, version = cards.version + 1, head_hash = v.column7, last_seq = v.column8, data = v.column9 FROM (");
+        q.push_values(part, |mut b, r| {
+            let c = r.card;
+            b.push("CAST(").push_bind_unseparated(c.id).push_unseparated(" AS BIGINT)");
+            b.push("CAST(").push_bind_unseparated(c.state.as_str()).push_unseparated(" AS TEXT)");
+            b.push("CAST(").push_bind_unseparated(c.card_number.as_deref()).push_unseparated(" AS TEXT)");
+            b.push("CAST(").push_bind_unseparated(c.certificate.as_ref().map(|c| c.number.clone())).push_unseparated(" AS TEXT)");
+            b.push("CAST(").push_bind_unseparated(c.batch_id).push_unseparated(" AS BIGINT)");
+            b.push("CAST(").push_bind_unseparated(c.due_on.map(|d| d.to_string())).push_unseparated(" AS TEXT)");
+            b.push("CAST(").push_bind_unseparated(r.head.as_str()).push_unseparated(" AS TEXT)");
+            b.push("CAST(").push_bind_unseparated(r.seq).push_unseparated(" AS BIGINT)");
+            b.push("CAST(").push_bind_unseparated(r.data.as_str()).push_unseparated(" AS TEXT)");
+        });
+        q.push(") AS v WHERE cards.id = v.column1");
+        q.build().persistent(false).execute(&mut **tx).await.map_err(unique("certificate number"))?;
+    }
+    Ok(())
+}

@@ -89,3 +89,25 @@ async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) ->
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(pool).await?;
     Ok((rows, took))
 }
+
+/// Many cards' new states: one prepared `UPDATE … WHERE id = ?` per card, in process
+/// (SQLite plans `UPDATE … FROM (VALUES …)` as a walk of the whole table).
+async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
+    for r in rows {
+        let c = r.card;
+        sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8 WHERE id = $9")
+            .bind(c.state.as_str())
+            .bind(c.card_number.as_deref())
+            .bind(c.certificate.as_ref().map(|c| c.number.clone()))
+            .bind(c.batch_id)
+            .bind(c.due_on.map(|d| d.to_string()))
+            .bind(r.head.as_str())
+            .bind(r.seq)
+            .bind(r.data.as_str())
+            .bind(c.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(unique("certificate number"))?;
+    }
+    Ok(())
+}
