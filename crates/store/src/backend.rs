@@ -137,40 +137,60 @@ macro_rules! store_impl {
                 .transpose()
             }
 
+            /// The insert of `persons` as one multi-row statement (skipping persons already
+            /// stored when `skip_existing`).
+            fn persons_insert(&self, persons: &[Person], skip_existing: bool) -> sqlx::QueryBuilder<Db> {
+                let k = &self.key;
+                let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) ");
+                q.push_values(persons, |mut b, p| {
+                    b.push_bind(k.lookup_hash(&p.ssn))
+                        .push_bind(k.encrypt(&p.ssn))
+                        .push_bind(k.encrypt(&p.name))
+                        .push_bind(p.gender.clone())
+                        .push_bind(p.birth_date.to_string())
+                        .push_bind(p.ethnicity.clone())
+                        .push_bind(p.category.clone())
+                        .push_bind(p.region.clone())
+                        .push_bind(p.unit_code.clone())
+                        .push_bind(k.encrypt_opt(p.phone.as_deref()))
+                        .push_bind(k.encrypt_opt(p.address.as_deref()))
+                        .push_bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
+                        .push_bind(k.encrypt_opt(p.handbook_no.as_deref()))
+                        .push_bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
+                        .push_bind(ts(p.created_at))
+                        .push_bind(ts(p.updated_at))
+                        .push_bind(p.version)
+                        .push_bind(p.contribution_base_fen)
+                        .push_bind(p.photo_digest.clone());
+                });
+                if skip_existing {
+                    q.push(" ON CONFLICT DO NOTHING");
+                }
+                q
+            }
+
             async fn insert_person_in<'e, E>(&self, exec: E, p: &Person, skip_existing: bool) -> StoreResult<u64>
             where
                 E: sqlx::Executor<'e, Database = Db>,
             {
-                let k = &self.key;
-                let sql = if skip_existing {
-                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING"
-                } else {
-                    "INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-                };
-                let done = sqlx::query(sql)
-                    .bind(k.lookup_hash(&p.ssn))
-                    .bind(k.encrypt(&p.ssn))
-                    .bind(k.encrypt(&p.name))
-                    .bind(&p.gender)
-                    .bind(p.birth_date.to_string())
-                    .bind(&p.ethnicity)
-                    .bind(&p.category)
-                    .bind(&p.region)
-                    .bind(&p.unit_code)
-                    .bind(k.encrypt_opt(p.phone.as_deref()))
-                    .bind(k.encrypt_opt(p.address.as_deref()))
-                    .bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
-                    .bind(k.encrypt_opt(p.handbook_no.as_deref()))
-                    .bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
-                    .bind(ts(p.created_at))
-                    .bind(ts(p.updated_at))
-                    .bind(p.version)
-                    .bind(p.contribution_base_fen)
-                    .bind(&p.photo_digest)
+                let done = self
+                    .persons_insert(std::slice::from_ref(p), skip_existing)
+                    .build()
                     .execute(exec)
                     .await
                     .map_err(person_write(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn)), p.unit_code.clone()))?;
                 Ok(done.rows_affected())
+            }
+
+            fn registry_from_row(&self, ssn: &str, r: &<Db as sqlx::Database>::Row) -> StoreResult<RegistryRow> {
+                Ok(RegistryRow {
+                    ssn: ssn.to_string(),
+                    name: self.key.decrypt(&r.try_get::<Vec<u8>, _>("name_enc")?)?,
+                    gender: r.try_get("gender")?,
+                    ethnicity: r.try_get("ethnicity")?,
+                    birth_date: parse_date(&r.try_get::<String, _>("birth_date")?)?,
+                    photo_digest: r.try_get("photo_digest")?,
+                })
             }
 
             async fn person_where(&self, column: &'static str, hash: String) -> StoreResult<Option<Person>> {
@@ -253,35 +273,11 @@ macro_rules! store_impl {
             }
 
             async fn insert_persons(&self, persons: &[Person]) -> StoreResult<u64> {
-                let k = &self.key;
                 let mut tx = begin_write(&self.pool).await?;
                 let mut n = 0;
                 for part in persons.chunks(rows_per_statement(19)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) ");
-                    q.push_values(part, |mut b, p| {
-                        b.push_bind(k.lookup_hash(&p.ssn))
-                            .push_bind(k.encrypt(&p.ssn))
-                            .push_bind(k.encrypt(&p.name))
-                            .push_bind(p.gender.clone())
-                            .push_bind(p.birth_date.to_string())
-                            .push_bind(p.ethnicity.clone())
-                            .push_bind(p.category.clone())
-                            .push_bind(p.region.clone())
-                            .push_bind(p.unit_code.clone())
-                            .push_bind(k.encrypt_opt(p.phone.as_deref()))
-                            .push_bind(k.encrypt_opt(p.address.as_deref()))
-                            .push_bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
-                            .push_bind(k.encrypt_opt(p.handbook_no.as_deref()))
-                            .push_bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
-                            .push_bind(ts(p.created_at))
-                            .push_bind(ts(p.updated_at))
-                            .push_bind(p.version)
-                            .push_bind(p.contribution_base_fen)
-                            .push_bind(p.photo_digest.clone());
-                    });
-                    q.push(" ON CONFLICT DO NOTHING");
                     let unit = part.iter().find_map(|p| p.unit_code.clone());
-                    n += q.build().persistent(false).execute(&mut *tx).await.map_err(person_write("a person of the same handbook number".into(), unit))?.rows_affected();
+                    n += self.persons_insert(part, true).build().persistent(false).execute(&mut *tx).await.map_err(person_write("a person of the same handbook number".into(), unit))?.rows_affected();
                 }
                 tx.commit().await?;
                 Ok(n)
@@ -290,13 +286,7 @@ macro_rules! store_impl {
             async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
                 let mut found = Vec::with_capacity(hashes.len());
                 for part in hashes.chunks(rows_per_statement(1)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT * FROM persons WHERE ssn_hash IN (");
-                    let mut list = q.separated(", ");
-                    for h in part {
-                        list.push_bind(h.as_str());
-                    }
-                    q.push(")");
-                    for r in q.build().persistent(false).fetch_all(&self.pool).await? {
+                    for r in where_in("SELECT * FROM persons WHERE ssn_hash", part).build().persistent(false).fetch_all(&self.pool).await? {
                         found.push((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(&r)?));
                     }
                 }
@@ -801,17 +791,7 @@ macro_rules! store_impl {
 
             async fn registry_row(&self, ssn: &str) -> StoreResult<Option<RegistryRow>> {
                 let row = sqlx::query("SELECT * FROM registry_extract WHERE ssn_hash = $1").bind(self.key.lookup_hash(ssn)).fetch_optional(&self.pool).await?;
-                row.map(|r| {
-                    Ok(RegistryRow {
-                        ssn: ssn.to_string(),
-                        name: self.key.decrypt(&r.try_get::<Vec<u8>, _>("name_enc")?)?,
-                        gender: r.try_get("gender")?,
-                        ethnicity: r.try_get("ethnicity")?,
-                        birth_date: parse_date(&r.try_get::<String, _>("birth_date")?)?,
-                        photo_digest: r.try_get("photo_digest")?,
-                    })
-                })
-                .transpose()
+                row.map(|r| self.registry_from_row(ssn, &r)).transpose()
             }
 
             async fn save_comparison(&self, ssn: &str, marks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()> {
@@ -839,29 +819,14 @@ macro_rules! store_impl {
                 let persons = self.persons_page(after, limit).await?;
                 let mut registry = std::collections::HashMap::with_capacity(persons.len());
                 for part in persons.chunks(rows_per_statement(1)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT * FROM registry_extract WHERE ssn_hash IN (");
-                    let mut list = q.separated(", ");
-                    for (hash, _) in part {
-                        list.push_bind(hash.as_str());
-                    }
-                    q.push(")");
-                    for r in q.build().persistent(false).fetch_all(&self.pool).await? {
+                    let hashes = part.iter().map(|(hash, _)| hash);
+                    for r in where_in("SELECT * FROM registry_extract WHERE ssn_hash", hashes).build().persistent(false).fetch_all(&self.pool).await? {
                         registry.insert(r.try_get::<String, _>("ssn_hash")?, r);
                     }
                 }
                 let mut page = Vec::with_capacity(persons.len());
                 for (hash, person) in persons {
-                    let row = match registry.get(&hash) {
-                        None => None,
-                        Some(r) => Some(RegistryRow {
-                            ssn: person.ssn.clone(),
-                            name: self.key.decrypt(&r.try_get::<Vec<u8>, _>("name_enc")?)?,
-                            gender: r.try_get("gender")?,
-                            ethnicity: r.try_get("ethnicity")?,
-                            birth_date: parse_date(&r.try_get::<String, _>("birth_date")?)?,
-                            photo_digest: r.try_get("photo_digest")?,
-                        }),
-                    };
+                    let row = registry.get(&hash).map(|r| self.registry_from_row(&person.ssn, r)).transpose()?;
                     page.push((hash, person, row));
                 }
                 Ok(page)

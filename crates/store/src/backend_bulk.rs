@@ -12,6 +12,19 @@ macro_rules! bulk_impl {
             (30_000 / columns.max(1)).max(1)
         }
 
+        /// `{column_sql} IN ($1, $2, …)` with `keys` bound (at most
+        /// `rows_per_statement(1)` of them).
+        fn where_in<'k>(column_sql: &str, keys: impl IntoIterator<Item = &'k String>) -> sqlx::QueryBuilder<Db> {
+            let mut q = sqlx::QueryBuilder::<Db>::new(column_sql);
+            q.push(" IN (");
+            let mut list = q.separated(", ");
+            for k in keys {
+                list.push_bind(k.as_str());
+            }
+            q.push(")");
+            q
+        }
+
         /// One event row to be written, its hash already chained.
         struct EventRow {
             card_id: i64,
@@ -130,24 +143,15 @@ macro_rules! bulk_impl {
             async fn lock_persons_cards_bulk(&mut self, person_hashes: &[String]) -> StoreResult<Vec<Card>> {
                 let mut cards = Vec::new();
                 for part in person_hashes.chunks(rows_per_statement(1)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT ssn_hash FROM persons WHERE ssn_hash IN (");
-                    let mut list = q.separated(", ");
-                    for h in part {
-                        list.push_bind(h.as_str());
-                    }
-                    q.push(")").push(FOR_UPDATE);
+                    let mut q = where_in("SELECT ssn_hash FROM persons WHERE ssn_hash", part);
+                    q.push(FOR_UPDATE);
                     q.build().persistent(false).fetch_all(&mut *self.tx).await?;
-                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id, data, head_hash, last_seq FROM cards WHERE person_hash IN (");
-                    let mut list = q.separated(", ");
-                    for h in part {
-                        list.push_bind(h.as_str());
-                    }
                     // No ORDER BY: with one, PostgreSQL walks the primary key of the whole
                     // table instead of looking the persons up in `cards_by_person`.
-                    q.push(")").push(FOR_UPDATE);
+                    let mut q = where_in("SELECT id, data, head_hash, last_seq FROM cards WHERE person_hash", part);
+                    q.push(FOR_UPDATE);
                     for row in q.build().persistent(false).fetch_all(&mut *self.tx).await? {
-                        self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
-                        cards.push(card_from_row(&row)?);
+                        cards.push(self.locked_card(&row)?);
                     }
                 }
                 cards.sort_by_key(|c| c.id);

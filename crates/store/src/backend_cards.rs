@@ -72,6 +72,13 @@ macro_rules! card_impl {
                 Ok((prev, seq))
             }
 
+            /// A card read with its lock (`id, data, head_hash, last_seq`): its chain head is
+            /// kept for the events this transaction appends.
+            fn locked_card(&mut self, row: &<Db as sqlx::Database>::Row) -> StoreResult<Card> {
+                self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
+                card_from_row(row)
+            }
+
             async fn save(&mut self, card: &Card, (head, last_seq): (String, i64)) -> StoreResult<()> {
                 let data = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8 WHERE id = $9")
@@ -99,10 +106,8 @@ macro_rules! card_impl {
             }
 
             async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>> {
-                let row = sqlx::query(lock_sql("SELECT data, head_hash, last_seq FROM cards WHERE id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
-                let Some(row) = row else { return Ok(None) };
-                self.heads.insert(id, (row.try_get("head_hash")?, row.try_get("last_seq")?));
-                card_from_row(&row).map(Some)
+                let row = sqlx::query(lock_sql("SELECT id, data, head_hash, last_seq FROM cards WHERE id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
+                row.map(|r| self.locked_card(&r)).transpose()
             }
 
             async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>> {
@@ -112,12 +117,7 @@ macro_rules! card_impl {
 
             async fn applied_cards(&mut self, region: &str, after_id: i64, limit: i64) -> StoreResult<Vec<Card>> {
                 let rows = sqlx::query(lock_sql("SELECT id, data, head_hash, last_seq FROM cards WHERE region = $1 AND state = 'applied' AND id > $2 ORDER BY id LIMIT $3")).bind(region).bind(after_id).bind(limit).fetch_all(&mut *self.tx).await?;
-                let mut cards = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
-                    cards.push(card_from_row(row)?);
-                }
-                Ok(cards)
+                rows.iter().map(|r| self.locked_card(r)).collect()
             }
 
             async fn lock_persons_cards(&mut self, person_hashes: &[String]) -> StoreResult<Vec<Card>> {

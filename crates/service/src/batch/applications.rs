@@ -10,15 +10,12 @@ use std::collections::HashMap;
 use serde::Serialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
-use yikatong_core::card::production::{self as rules_p, NewCard};
-use yikatong_core::card::rules::RuleCtx;
 use yikatong_core::card::{Card, CardEvent, Origin};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
 use yikatong_store::Person;
 
 use super::table::{Column, Table, readable};
-use crate::cards::printed_of;
 use crate::{Service, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -76,7 +73,6 @@ const REFRESH_STATISTICS_AFTER: usize = 10_000;
 struct Candidate {
     line: usize,
     written_ssn: String,
-    ssn: String,
     hash: String,
     name: String,
     financial: bool,
@@ -131,7 +127,7 @@ impl Service {
             check_phone(&cells[2])?;
         }
         let hash = self.store.data_key().lookup_hash(ssn.expose());
-        Ok(Candidate { line, written_ssn: cells[0].clone(), ssn: ssn.expose().to_string(), hash, name: cells[1].clone(), financial })
+        Ok(Candidate { line, written_ssn: cells[0].clone(), hash, name: cells[1].clone(), financial })
     }
 
     /// A chunk of rows against the insurance records and the cards the persons hold, as
@@ -181,25 +177,7 @@ impl Service {
         if cards.iter().any(|card| card.state.is_alive() && matches!(&card.origin, Origin::FirstIssue { unit: Some(u) } if u == unit)) {
             return Ok(None);
         }
-        debug_assert_eq!(person.ssn, c.ssn);
-        let (policy, calendar) = self.rule_parts(&person.region)?;
-        let ctx = RuleCtx { policy, calendar: &calendar, now, channel: as_unit.channel() };
-        // R-GEN-1: the generation the region issues now.
-        let generation = policy.count("card.current_generation", ctx.today())? as u8;
-        rules_p::check_first_application(cards, generation)?;
-        let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
-        let new = NewCard {
-            person_hash: c.hash.clone(),
-            region: person.region.clone(),
-            generation,
-            financial: c.financial,
-            origin: Origin::FirstIssue { unit: person.unit_code.clone() },
-            printed: printed_of(person),
-            ready_on: None,
-            fee_fen: fee,
-            certificate: None,
-        };
-        let (card, event) = rules_p::open_card(new, &ctx)?;
+        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, now)?;
         Ok(Some((card, vec![event])))
     }
 }

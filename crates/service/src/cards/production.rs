@@ -81,29 +81,32 @@ impl Service {
         let mut tx = self.store.begin_cards().await?;
         tx.lock_person(&hash).await?;
         let existing = tx.person_cards(&hash).await?;
-        let (policy, calendar) = self.rule_parts(&person.region)?;
-        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
-        // R-GEN-1: the generation the region issues now.
-        let generation = policy.count("card.current_generation", ctx.today()).map_err(ServiceError::from)? as u8;
-        rules_p::check_first_application(&existing, generation)?;
-        let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
-        let (mut card, event) = rules_p::open_card(
-            NewCard {
-                person_hash: hash,
-                region: person.region.clone(),
-                generation,
-                financial,
-                origin: Origin::FirstIssue { unit: person.unit_code.clone() },
-                printed: printed_of(&person),
-                ready_on: None,
-                fee_fen: fee,
-                certificate: None,
-            },
-            &ctx,
-        )?;
+        let (mut card, event) = self.open_first_card(who, &person, hash, financial, &existing, self.clock.now())?;
         card.id = tx.insert_card(&card, &[event], &self.meta(who)).await?;
         tx.commit().await?;
         Ok(CardView::of(&card, &person, self.clock.now()))
+    }
+
+    /// R-APP-1, R-GEN-1: a person's first card of the generation the region issues now,
+    /// unless a card they hold (`existing`) already serves; the fee from the region's file.
+    pub(crate) fn open_first_card(&self, who: &Principal, person: &yikatong_store::Person, person_hash: String, financial: bool, existing: &[Card], now: DateTime<Utc>) -> ServiceResult<(Card, CardEvent)> {
+        let (policy, calendar) = self.rule_parts(&person.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
+        let generation = policy.count("card.current_generation", ctx.today()).map_err(ServiceError::from)? as u8;
+        rules_p::check_first_application(existing, generation)?;
+        let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
+        let new = NewCard {
+            person_hash,
+            region: person.region.clone(),
+            generation,
+            financial,
+            origin: Origin::FirstIssue { unit: person.unit_code.clone() },
+            printed: printed_of(person),
+            ready_on: None,
+            fee_fen: fee,
+            certificate: None,
+        };
+        Ok(rules_p::open_card(new, &ctx)?)
     }
 
     pub async fn get_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
@@ -158,8 +161,7 @@ impl Service {
             let page = tx.applied_cards(region, after_id, 1000).await?;
             let Some(last) = page.last() else { break };
             after_id = last.id;
-            let chunk = &page[..];
-            let hashes: Vec<String> = chunk.iter().map(|c| c.person_hash.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let hashes: Vec<String> = page.iter().map(|c| c.person_hash.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
             let persons: std::collections::HashMap<String, yikatong_store::Person> = self.store.persons_by_hashes(&hashes).await?.into_iter().collect();
             let mut working: std::collections::HashMap<String, Vec<i64>> = std::collections::HashMap::new();
             for other in tx.lock_persons_cards(&hashes).await? {
@@ -167,8 +169,8 @@ impl Service {
                     working.entry(other.person_hash.clone()).or_default().push(other.id);
                 }
             }
-            let mut changes = Vec::with_capacity(chunk.len());
-            for card in chunk {
+            let mut changes = Vec::with_capacity(page.len());
+            for card in &page {
                 if card_ids.len() >= max_cards {
                     break;
                 }
