@@ -183,12 +183,18 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     }
 }
 
+/// An operator of the benchmark's own service.
+pub(crate) async fn operator(service: &yikatong_service::Service) -> Result<yikatong_core::access::Principal, String> {
+    let e = |e: yikatong_service::ServiceError| e.to_string();
+    service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)
+}
+
 /// Active cards for the benchmark, made through the service as in life; returns them
 /// and a clerk token of their outlet.
 pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usize) -> Result<(Vec<i64>, String), String> {
     use yikatong_service::NewInstitution;
     let e = |e: yikatong_service::ServiceError| e.to_string();
-    let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)?;
+    let op = operator(service).await?;
     let region = || "beijing".to_string();
     service.create_unit(&op, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: region() }).await.map_err(e)?;
     service.create_outlet(&op, &NewOrganisation { code: "BENCH".into(), name: "基准网点".into(), region: region() }).await.map_err(e)?;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use chrono::Datelike;
 use yikatong_core::clock::SystemClock;
 use yikatong_service::demo::{DemoRng, city_person};
-use yikatong_service::{NewOrganisation, Service, TokenRequest};
+use yikatong_core::access::Principal;
+use yikatong_service::{NewOrganisation, Service};
 use yikatong_store::testing::{Backend, fresh_url};
 use yikatong_store::{DataKey, Store};
 
@@ -112,10 +113,10 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let e = |e: yikatong_service::ServiceError| e.to_string();
         let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
-        let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)?;
+        let op = crate::bench::operator(&service).await?;
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let units = make_city(&service, &dir, persons).await?;
+        let units = make_city(&service, &op, &dir, persons).await?;
         println!("  setup: {persons} persons loaded and their files written in {:.1} s (not compared)", started.elapsed().as_secs_f64());
         let mut steps = Vec::new();
 
@@ -182,14 +183,13 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
 
 /// Units, persons (loaded 10,000 at a time), each unit's application file and the
 /// registry extract, made in one pass over the city in bounded memory.
-async fn make_city(service: &Arc<Service>, dir: &std::path::Path, persons: usize) -> Result<Vec<String>, String> {
+async fn make_city(service: &Arc<Service>, op: &Principal, dir: &std::path::Path, persons: usize) -> Result<Vec<String>, String> {
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let io = |e: std::io::Error| e.to_string();
-    let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)?;
     let units: Vec<String> = (1..=UNITS).map(|i| format!("C{i:02}")).collect();
     let mut files = Vec::new();
     for unit in &units {
-        service.create_unit(&op, &NewOrganisation { code: unit.clone(), name: format!("城市基准单位{unit}"), region: "beijing".into() }).await.map_err(e)?;
+        service.create_unit(op, &NewOrganisation { code: unit.clone(), name: format!("城市基准单位{unit}"), region: "beijing".into() }).await.map_err(e)?;
         let mut f = BufWriter::new(std::fs::File::create(dir.join(format!("{unit}.csv"))).map_err(io)?);
         writeln!(f, "公民身份号码,姓名,联系电话,金融卡").map_err(io)?;
         files.push(f);

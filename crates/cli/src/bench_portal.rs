@@ -46,7 +46,7 @@ async fn portal_once(backend: Backend, pg: &str, persons: usize, requests: usize
             let service = service.clone();
             async move { service.issue_token(&req).await.map(|t| t.token) }
         };
-        let op = service.authenticate(&token(TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?).await.map_err(e)?;
+        let op = crate::bench::operator(&service).await?;
         let region = || "beijing".to_string();
         service.create_unit(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准单位".into(), region: region() }).await.map_err(e)?;
         service.create_outlet(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准网点".into(), region: region() }).await.map_err(e)?;
