@@ -135,20 +135,13 @@ impl Service {
         let registry = self.store.registry_row(&person.ssn).await?;
         let marks = compare(&items_of(person), registry.map(items_of_registry).as_ref());
         self.store.save_comparison(&person.ssn, &marks_json(&marks)?, self.clock.now()).await?;
-        self.keep_hold(person, &marks).await?;
+        self.keep_holds(&[(person.clone(), marks)]).await?;
         Ok(marks)
     }
 
-    /// Sets the hold when the marks have a `×` or `无`, clears it when they are clean;
-    /// a change of flag is an information change, kept in the person's history.
-    async fn keep_hold(&self, person: &Person, marks: &Marks) -> ServiceResult<()> {
-        if let Some(flags) = hold_change(person, marks) {
-            self.change_person(&bureau(), &person.ssn, &PersonChangeRequest { flags: Some(flags), ..Default::default() }).await?;
-        }
-        Ok(())
-    }
-
-    /// [`Service::keep_hold`] for a page of persons, in one transaction.
+    /// Sets the hold of each person whose marks have a `×` or `无`, clears it when they
+    /// are clean; a change of flag is an information change, kept in the person's
+    /// history. One transaction for the page.
     async fn keep_holds(&self, page: &[(Person, Marks)]) -> ServiceResult<()> {
         let (now, today) = (self.clock.now(), self.clock.today());
         let changes: Vec<(i64, Person, PersonChange)> = page
