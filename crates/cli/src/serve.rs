@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Expose PUT /v1/test/clock so that black-box tests can travel in time.
     #[arg(long)]
     pub test_clock: bool,
+    /// How long an `Idempotency-Key`'s answer is kept, in hours (a national msgid is
+    /// kept for ever).
+    #[arg(long, default_value_t = yikatong_service::DEFAULT_IDEMPOTENCY_RETENTION_HOURS)]
+    pub idempotency_hours: i64,
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
@@ -32,11 +36,15 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         (Arc::new(SystemClock), None)
     };
     let service = config::service(store, clock, policies).await?;
+    let service = Arc::new(Arc::into_inner(service).ok_or("the service is shared before it serves")?.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))));
     listen_and_serve(service, test_clock, &args.listen, |url| println!("Yikatong is serving on {url}")).await
 }
 
 /// Binds `listen`, announces the URL, and serves until Ctrl-C.
 pub async fn listen_and_serve(service: Arc<Service>, test_clock: Option<TestClock>, listen: &str, announce: impl FnOnce(&str)) -> Result<(), String> {
+    // Nothing is left half-done by the last stop: interrupted jobs are marked so,
+    // claims without an answer are released.
+    service.recover_interrupted_work().await.map_err(|e| format!("cannot recover the work the last stop interrupted: {e}"))?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, backend = service.store().backend(), "serving");

@@ -8,11 +8,47 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
+/// Bounds on amounts and counts that come in from outside (a HIS, a clerk, a file),
+/// so that no sum the service computes can come near `i64`'s range: an amount above
+/// them is refused naming its field, never booked. They are sanity bounds of the
+/// interface, not policy: no region's rule depends on them.
+pub mod limits {
+    use super::Fen;
+
+    /// The most one fee line, one visit's total or one account credit may be:
+    /// 10,000,000 yuan.
+    pub const MAX_AMOUNT: Fen = Fen(1_000_000_000);
+    /// The most lines one visit (or one upload, one reimbursement) may carry.
+    pub const MAX_LINES: usize = 100_000;
+    /// The largest quantity of a fee line, in ten-thousandths (100,000 units).
+    pub const MAX_QTY_E4: i64 = 100_000 * 10_000;
+    /// The largest unit price, in millionths of a yuan (10,000,000 yuan).
+    pub const MAX_PRICE_E6: i64 = 10_000_000 * 1_000_000;
+}
+
 impl Fen {
     pub const ZERO: Fen = Fen(0);
 
+    pub fn checked_add(self, o: Fen) -> Option<Fen> {
+        self.0.checked_add(o.0).map(Fen)
+    }
+
+    pub fn checked_sub(self, o: Fen) -> Option<Fen> {
+        self.0.checked_sub(o.0).map(Fen)
+    }
+
+    /// The sum of `amounts`, or `None` when it would overflow.
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Fen>) -> Option<Fen> {
+        amounts.into_iter().try_fold(Fen::ZERO, Fen::checked_add)
+    }
+
+    /// Whether the amount lies in `0..=limits::MAX_AMOUNT`.
+    pub fn within_limits(self) -> bool {
+        (0..=limits::MAX_AMOUNT.0).contains(&self.0)
+    }
+
     pub fn from_yuan(yuan: i64) -> Fen {
-        Fen(yuan * 100)
+        Fen(yuan.checked_mul(100).unwrap_or(if yuan < 0 { i64::MIN } else { i64::MAX }))
     }
 
     /// Parses a yuan amount with at most two decimals (`"12.30"`, `"5"`), as the
@@ -79,6 +115,11 @@ impl SubAssign for Fen {
     }
 }
 
+// The operators add and subtract plainly: every amount that comes in is bounded by
+// `limits`, so no sum of them reaches i64's range, and the release profile keeps
+// overflow checks on, so a bug that did would stop the request rather than book a
+// wrapped amount. Sums of untrusted input use `checked_sum`.
+
 /// A ratio in basis points: 10 000 bp = 100 %.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -107,6 +148,21 @@ mod tests {
         assert_eq!(Fen::parse_yuan("abc"), None);
         assert_eq!(Fen(180_000).to_string(), "1800.00");
         assert_eq!(Fen(-5).to_string(), "-0.05");
+    }
+
+    #[test]
+    fn checked_arithmetic_at_the_edges() {
+        assert_eq!(Fen(i64::MAX).checked_add(Fen(1)), None);
+        assert_eq!(Fen(i64::MIN).checked_sub(Fen(1)), None);
+        assert_eq!(Fen::checked_sum([Fen(i64::MAX - 1), Fen(1)]), Some(Fen(i64::MAX)));
+        assert_eq!(Fen::checked_sum([Fen(i64::MAX), Fen(1)]), None);
+        assert!(limits::MAX_AMOUNT.within_limits());
+        assert!(!(limits::MAX_AMOUNT + Fen(1)).within_limits());
+        assert!(!Fen(-1).within_limits());
+        assert_eq!(Fen::parse_yuan("92233720368547758.08"), None, "past i64 is not an amount");
+        // The most lines a visit may carry, each at the most a line may be, add up
+        // far inside i64: no sum of bounded input can overflow.
+        assert!(Fen::checked_sum(std::iter::repeat_n(limits::MAX_AMOUNT, limits::MAX_LINES)).is_some());
     }
 
     #[test]

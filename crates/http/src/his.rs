@@ -6,7 +6,8 @@
 //! numbers or strings and are read exactly from their text.
 //!
 //! Institutions authenticate with their bearer token; `fixmedins_code` must be the
-//! token's institution. A repeated `msgid` gets the first answer and does nothing twice.
+//! token's institution. A repeated `msgid` gets the first answer and does nothing twice:
+//! its claim, the work and the answer commit in one transaction.
 
 use axum::Json;
 use axum::extract::State;
@@ -18,7 +19,7 @@ use yikatong_core::access::Principal;
 use yikatong_core::clock::shanghai;
 use yikatong_core::identity::mask_ssn;
 use yikatong_core::money::Fen;
-use yikatong_service::{FeeLineInput, PersonInfo, Registration, ServiceError, SettleRequest, Settlement, insutype, psn_type};
+use yikatong_service::{FeeLineInput, KeptAnswer, PersonInfo, Registration, RequestClaim, RequestKey, ServiceError, SettleRequest, Settlement, insutype, psn_type};
 use yikatong_store::IdempotencyBegin;
 
 use crate::AppState;
@@ -112,28 +113,37 @@ pub async fn call_service(State(state): State<AppState>, headers: HeaderMap, bod
     hasher.update(input.to_string().as_bytes());
     let fingerprint = hex::encode(hasher.finalize());
     let store = state.service.store().clone();
-    let key = format!("his:{institution}:{msgid}");
-    match store.idempotency_begin(0, &key, &fingerprint, received).await {
-        Ok(IdempotencyBegin::Fresh) => {}
-        Ok(IdempotencyBegin::Replay { body, .. }) => {
-            return Json(serde_json::from_slice(&body).unwrap_or_else(|_| json!({"infcode": -1, "err_msg": "stored answer unreadable"})));
-        }
-        Ok(IdempotencyBegin::InProgress) => return fail("[duplicate_request] a request with this msgid is still being processed".into()),
-        Ok(IdempotencyBegin::Mismatch) => return fail("[msgid_reused] this msgid was already used for a different request".into()),
+    let key = RequestKey { token_id: 0, key: format!("his:{institution}:{msgid}"), fingerprint };
+    // The msgid is looked up first: a retry gets the first answer at once.
+    match store.idempotency_peek(key.token_id, &key.key, &key.fingerprint, None).await {
+        Ok(None) => {}
+        Ok(Some(IdempotencyBegin::Replay { body, .. })) => return Json(kept_answer(&body)),
+        Ok(Some(IdempotencyBegin::Mismatch)) => return fail("[msgid_reused] this msgid was already used for a different request".into()),
+        Ok(Some(IdempotencyBegin::InProgress | IdempotencyBegin::Fresh)) => return fail("[duplicate_request] a request with this msgid was interrupted before it was answered; send it again under a new msgid".into()),
         Err(e) => return fail(format!("[internal_error] {e}")),
     }
     let admdvs = text(&req, "mdtrtarea_admvs");
-    let outcome = dispatch(&state, &who, &infno, &msgid, &input).await;
+    // The claim of the msgid opens the transaction the work runs in, and the answer
+    // commits with the work (see yikatong_service::RequestClaim).
+    let (claim, outcome) = RequestClaim::scope(&state.service, key, dispatch(&state, &who, &infno, &msgid, &input)).await;
     let answer = match outcome {
         Ok(output) => envelope(&state, &admdvs, 0, None, output, received),
         Err(HisError(msg)) => envelope(&state, &admdvs, -1, Some(msg), json!({}), received),
     };
-    let kept = store.idempotency_finish(0, &key, 200, answer.to_string().as_bytes()).await;
-    if let Err(e) = kept {
-        tracing::error!(error = %e, "could not keep the interface answer");
-    }
-    tracing::info!(infno = %infno, infcode = %answer["infcode"], "national interface call");
-    Json(answer)
+    let answer = KeptAnswer { status: 200, body: answer.to_string().into_bytes() };
+    let sent = match claim.finish(&state.service, answer, true).await {
+        Ok(sent) => kept_answer(&sent.body),
+        Err(e) => {
+            tracing::error!(error = %e, "could not keep the interface answer");
+            return fail("[internal_error] the answer could not be kept; nothing was done, send the request again".into());
+        }
+    };
+    tracing::info!(infno = %infno, infcode = %sent["infcode"], "national interface call");
+    Json(sent)
+}
+
+fn kept_answer(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|_| json!({"infcode": -1, "err_msg": "stored answer unreadable"}))
 }
 
 async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, input: &Value) -> HisResult {

@@ -1,6 +1,9 @@
 //! `Idempotency-Key` on POST: the first request with a key runs and its answer is kept;
 //! the same request again gets the same answer without running twice; the same key on a
-//! different request is refused. Keys are per token, so callers cannot collide.
+//! different request is refused. Keys are per token, so callers cannot collide. The
+//! key is claimed in the transaction of the request's work and its answer commits with
+//! it (`yikatong_service::RequestClaim`); answers are kept for 24 hours by default
+//! (`ykt serve --idempotency-hours`).
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -8,6 +11,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sm3::{Digest, Sm3};
+use yikatong_service::{KeptAnswer, RequestClaim, RequestKey};
 use yikatong_store::IdempotencyBegin;
 
 use crate::error::problem_response;
@@ -49,44 +53,50 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let fingerprint = hex::encode(hasher.finalize());
     let store = state.service.store().clone();
     let now = state.service.clock().now();
-    let begun = store.idempotency_begin(principal.token_id, &key, &fingerprint, now).await;
-    match begun {
-        Ok(IdempotencyBegin::Fresh) => {
-            parts.extensions.insert(principal.clone());
-            let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-            let (res_parts, res_body) = res.into_parts();
-            let body = to_bytes(res_body, usize::MAX).await.unwrap_or_else(|_| Bytes::new());
-            let kept = if res_parts.status.is_server_error() {
-                store.idempotency_abandon(principal.token_id, &key).await
-            } else {
-                store.idempotency_finish(principal.token_id, &key, res_parts.status.as_u16(), &body).await
-            };
-            if let Err(e) = kept {
-                tracing::error!(error = %e, "could not keep the idempotent answer");
-            }
-            Response::from_parts(res_parts, Body::from(body))
-        }
-        Ok(IdempotencyBegin::Replay { status, body }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
-            let mut res = (status, body).into_response();
-            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            res
-        }
-        Ok(IdempotencyBegin::InProgress) => problem_response(
-            409,
-            "duplicate_request",
-            "a request with this Idempotency-Key is still being processed; ask again in a moment",
-        ),
-        Ok(IdempotencyBegin::Mismatch) => problem_response(
-            422,
-            "idempotency_key_reused",
-            "this Idempotency-Key was already used for a different request",
-        ),
+    let expire_before = Some(now - state.service.idempotency_retention());
+    match store.idempotency_peek(principal.token_id, &key, &fingerprint, expire_before).await {
+        Ok(None) => {}
+        Ok(Some(IdempotencyBegin::Replay { status, body })) => return replay(status, body),
+        Ok(Some(IdempotencyBegin::Mismatch)) => return reused(),
+        Ok(Some(_)) => return in_progress(),
         Err(e) => {
             tracing::error!(error = %e, "idempotency store failed");
-            problem_response(500, "internal_error", "the service could not complete the request; it has been logged")
+            return problem_response(500, "internal_error", "the service could not complete the request; it has been logged");
         }
     }
+    parts.extensions.insert(principal.clone());
+    let request_key = RequestKey { token_id: principal.token_id, key, fingerprint };
+    let (claim, res) = RequestClaim::scope(&state.service, request_key, next.run(Request::from_parts(parts, Body::from(bytes)))).await;
+    if let Some(first) = claim.replayed() {
+        return replay(first.status, first.body);
+    }
+    let (res_parts, res_body) = res.into_parts();
+    let body = to_bytes(res_body, usize::MAX).await.unwrap_or_else(|_| Bytes::new());
+    let answer = KeptAnswer { status: res_parts.status.as_u16(), body: body.to_vec() };
+    // A server error is not kept: the claim is released and the work rolled back.
+    match claim.finish(&state.service, answer.clone(), !res_parts.status.is_server_error()).await {
+        Ok(sent) if sent == answer => Response::from_parts(res_parts, Body::from(body)),
+        Ok(first) => replay(first.status, first.body),
+        Err(e) => {
+            tracing::error!(error = %e, "could not keep the idempotent answer");
+            problem_response(500, "internal_error", "the service could not complete the request; nothing was kept, send it again")
+        }
+    }
+}
+
+fn replay(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    res
+}
+
+fn reused() -> Response {
+    problem_response(422, "idempotency_key_reused", "this Idempotency-Key was already used for a different request")
+}
+
+fn in_progress() -> Response {
+    problem_response(409, "duplicate_request", "a request with this Idempotency-Key was interrupted before it was answered; send it again under a new key")
 }

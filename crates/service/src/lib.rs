@@ -7,6 +7,7 @@ pub mod batch;
 mod cards;
 pub mod demo;
 mod error;
+mod exactly_once;
 mod policy;
 mod registry;
 mod settlement;
@@ -25,6 +26,7 @@ pub use auth::{IssuedToken, TokenRequest};
 pub use cards::*;
 pub use settlement::*;
 pub use error::ServiceError;
+pub use exactly_once::{KeptAnswer, RequestClaim, RequestKey};
 pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -36,7 +38,12 @@ pub struct Service {
     policies: Arc<PolicySet>,
     /// Replaced whole when a year is loaded, so a use case can hold a snapshot.
     calendar: RwLock<Arc<WorkingCalendar>>,
+    /// How long an `Idempotency-Key`'s answer is kept (see [`exactly_once`]).
+    idempotency_retention: chrono::Duration,
 }
+
+/// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
+pub const DEFAULT_IDEMPOTENCY_RETENTION_HOURS: i64 = 24;
 
 impl Service {
     /// Builds the service; the calendar is the shipped years plus those an operator
@@ -47,7 +54,19 @@ impl Service {
             let y = CalendarYear::parse(&format!("database year {year}"), &text).map_err(ServiceError::from)?;
             calendar.insert(y);
         }
-        Ok(Service { store, clock, policies: Arc::new(policies), calendar: RwLock::new(Arc::new(calendar)) })
+        Ok(Service {
+            store,
+            clock,
+            policies: Arc::new(policies),
+            calendar: RwLock::new(Arc::new(calendar)),
+            idempotency_retention: chrono::Duration::hours(DEFAULT_IDEMPOTENCY_RETENTION_HOURS),
+        })
+    }
+
+    /// The service with another retention of `Idempotency-Key` answers.
+    pub fn with_idempotency_retention(mut self, retention: chrono::Duration) -> Service {
+        self.idempotency_retention = retention;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -34,57 +34,56 @@ macro_rules! store_impl {
             }
         }
 
+    /// A person's row, decrypted with `k`.
+    fn person_from_row(k: &DataKey, row: &<Db as sqlx::Database>::Row) -> StoreResult<Person> {
+            let flags: String = row.try_get("flags")?;
+            Ok(Person {
+                ssn: k.decrypt(&row.try_get::<Vec<u8>, _>("ssn_enc")?)?,
+                name: k.decrypt(&row.try_get::<Vec<u8>, _>("name_enc")?)?,
+                gender: row.try_get("gender")?,
+                birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
+                ethnicity: row.try_get("ethnicity")?,
+                category: row.try_get("category")?,
+                region: row.try_get("region")?,
+                unit_code: row.try_get("unit_code")?,
+                phone: k.decrypt_opt(row.try_get("phone_enc")?)?,
+                address: k.decrypt_opt(row.try_get("address_enc")?)?,
+                handbook_no: k.decrypt_opt(row.try_get("handbook_enc")?)?,
+                flags: serde_json::from_str(&flags).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                contribution_base_fen: row.try_get("contribution_base_fen")?,
+                photo_digest: row.try_get("photo_digest")?,
+                created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+                updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+                version: row.try_get("version")?,
+            })
+        }
+
         impl $store {
+            /// Applies every migration of the backend's folder not yet applied
+            /// (`sqlx::migrate!`: checksummed, under the migrator's own lock). A database
+            /// made when migrations were a hand-kept list (`schema_migrations`) has the
+            /// versions it recorded marked as applied first, so they are not run twice;
+            /// anything after them is then applied like on a new database.
             async fn run_migrations(&self) -> StoreResult<()> {
-                let mut tx = begin_write(&self.pool).await?;
-                if let Some(lock) = MIGRATION_LOCK {
-                    sqlx::query(lock).execute(&mut *tx).await?;
+                let migrate = |e: sqlx::migrate::MigrateError| StoreError::Migration(e.to_string());
+                let hand_kept: i64 = sqlx::query_scalar(HAND_KEPT_MIGRATIONS).fetch_one(&self.pool).await?;
+                if hand_kept > 0 {
+                    let done: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&self.pool).await?;
+                    MIGRATOR.skip(&self.pool, Some(done.unwrap_or(0))).await.map_err(migrate)?;
+                    sqlx::raw_sql("DROP TABLE IF EXISTS schema_migrations").execute(&self.pool).await?;
+                    tracing::info!(backend = BACKEND, up_to = done, "adopted the hand-kept migration list");
                 }
-                sqlx::raw_sql(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
-                )
-                .execute(&mut *tx)
-                .await?;
-                let done: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                for (version, script) in MIGRATIONS {
-                    if *version > done.unwrap_or(0) {
-                        sqlx::raw_sql(*script).execute(&mut *tx).await?;
-                        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                            .bind(*version)
-                            .bind(ts(Utc::now()))
-                            .execute(&mut *tx)
-                            .await?;
-                        tracing::info!(backend = BACKEND, version, "applied migration");
-                    }
-                }
-                tx.commit().await?;
+                MIGRATOR.run(&self.pool).await.map_err(migrate)?;
                 Ok(())
             }
 
+            /// The migration versions recorded as applied, in order.
+            async fn applied_migration_versions(&self) -> StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version").fetch_all(&self.pool).await?)
+            }
+
             fn person_from_row(&self, row: &<Db as sqlx::Database>::Row) -> StoreResult<Person> {
-                let k = &self.key;
-                let flags: String = row.try_get("flags")?;
-                Ok(Person {
-                    ssn: k.decrypt(&row.try_get::<Vec<u8>, _>("ssn_enc")?)?,
-                    name: k.decrypt(&row.try_get::<Vec<u8>, _>("name_enc")?)?,
-                    gender: row.try_get("gender")?,
-                    birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
-                    ethnicity: row.try_get("ethnicity")?,
-                    category: row.try_get("category")?,
-                    region: row.try_get("region")?,
-                    unit_code: row.try_get("unit_code")?,
-                    phone: k.decrypt_opt(row.try_get("phone_enc")?)?,
-                    address: k.decrypt_opt(row.try_get("address_enc")?)?,
-                    handbook_no: k.decrypt_opt(row.try_get("handbook_enc")?)?,
-                    flags: serde_json::from_str(&flags).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    contribution_base_fen: row.try_get("contribution_base_fen")?,
-                    photo_digest: row.try_get("photo_digest")?,
-                    created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
-                    updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
-                    version: row.try_get("version")?,
-                })
+                person_from_row(&self.key, row)
             }
 
             fn token_from_row(row: &<Db as sqlx::Database>::Row) -> StoreResult<TokenRecord> {
@@ -215,6 +214,10 @@ macro_rules! store_impl {
 
             fn data_key(&self) -> &DataKey {
                 &self.key
+            }
+
+            async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+                self.applied_migration_versions().await
             }
 
             async fn ping(&self) -> StoreResult<()> {
@@ -442,38 +445,17 @@ macro_rules! store_impl {
                 rows.iter().map(Self::token_from_row).collect()
             }
 
-            async fn idempotency_begin(&self, token_id: i64, key: &str, fingerprint: &str, at: DateTime<Utc>) -> StoreResult<IdempotencyBegin> {
-                let inserted = sqlx::query(
-                    "INSERT INTO idempotency_keys (token_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(token_id)
-                .bind(key)
-                .bind(fingerprint)
-                .bind(ts(at))
-                .execute(&self.pool)
-                .await?;
-                if inserted.rows_affected() == 1 {
-                    return Ok(IdempotencyBegin::Fresh);
-                }
-                let row = sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE token_id = $1 AND key = $2")
-                    .bind(token_id)
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                let Some(row) = row else {
-                    // Abandoned between our insert and read: the caller may simply retry.
-                    return Ok(IdempotencyBegin::InProgress);
-                };
-                let stored: String = row.try_get("fingerprint")?;
-                if stored != fingerprint {
-                    return Ok(IdempotencyBegin::Mismatch);
-                }
-                let status: Option<i32> = row.try_get("status")?;
-                let body: Option<Vec<u8>> = row.try_get("body")?;
-                Ok(match (status, body) {
-                    (Some(s), Some(b)) => IdempotencyBegin::Replay { status: s as u16, body: b },
-                    _ => IdempotencyBegin::InProgress,
-                })
+            async fn idempotency_peek(&self, token_id: i64, key: &str, fingerprint: &str, expire_before: Option<DateTime<Utc>>) -> StoreResult<Option<IdempotencyBegin>> {
+                let row = sqlx::query("SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE token_id = $1 AND key = $2").bind(token_id).bind(key).fetch_optional(&self.pool).await?;
+                row.map(|r| claim_found(&r, fingerprint, expire_before)).transpose().map(Option::flatten)
+            }
+
+            async fn release_unanswered_claims(&self) -> StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM idempotency_keys WHERE status IS NULL").execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn interrupt_running_jobs(&self, at: DateTime<Utc>) -> StoreResult<u64> {
+                Ok(sqlx::query("UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1 WHERE state = 'running'").bind(ts(at)).execute(&self.pool).await?.rows_affected())
             }
 
             async fn idempotency_finish(&self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()> {
@@ -515,7 +497,7 @@ macro_rules! store_impl {
             }
 
             async fn begin_cards(&self) -> StoreResult<Box<dyn CardTx>> {
-                Ok(Box::new(BackendCardTx::begin(&self.pool).await?))
+                Ok(Box::new(BackendCardTx::begin(&self.pool, self.key.clone()).await?))
             }
 
             async fn get_card(&self, id: i64) -> StoreResult<Option<Card>> {
@@ -603,58 +585,9 @@ macro_rules! store_impl {
                 rows.iter().map(item_from_row).collect()
             }
 
-            async fn insert_visit(&self, v: &VisitRecord) -> StoreResult<()> {
-                sqlx::query("INSERT INTO visits (mdtrt_id, institution, person_hash, card_id, ipt_otp_no, state, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(&v.mdtrt_id)
-                    .bind(&v.institution)
-                    .bind(&v.person_hash)
-                    .bind(v.card_id)
-                    .bind(&v.ipt_otp_no)
-                    .bind(&v.state)
-                    .bind(v.data.to_string())
-                    .bind(ts(v.created_at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(unique(format!("visit {}", v.ipt_otp_no)))?;
-                Ok(())
-            }
-
             async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>> {
                 let row = sqlx::query("SELECT * FROM visits WHERE mdtrt_id = $1").bind(mdtrt_id).fetch_optional(&self.pool).await?;
                 row.map(|r| visit_from_row(&r)).transpose()
-            }
-
-            async fn update_visit(&self, v: &VisitRecord) -> StoreResult<()> {
-                sqlx::query("UPDATE visits SET state = $1, data = $2 WHERE mdtrt_id = $3").bind(&v.state).bind(v.data.to_string()).bind(&v.mdtrt_id).execute(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn insert_fee_lines(&self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()> {
-                let mut tx = begin_write(&self.pool).await?;
-                for l in lines {
-                    sqlx::query("INSERT INTO fee_lines (mdtrt_id, sn, chrg_bchno, code, qty_e4, price_e6, amount_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                        .bind(mdtrt_id)
-                        .bind(&l.sn)
-                        .bind(chrg_bchno)
-                        .bind(&l.code)
-                        .bind(l.qty_e4)
-                        .bind(l.price_e6)
-                        .bind(l.amount_fen)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unique(format!("fee line {}", l.sn)))?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn delete_unsettled_lines(&self, mdtrt_id: &str, chrg_bchno: &str) -> StoreResult<u64> {
-                let done = if chrg_bchno == "0000" {
-                    sqlx::query("DELETE FROM fee_lines WHERE mdtrt_id = $1 AND setl_id IS NULL").bind(mdtrt_id).execute(&self.pool).await?
-                } else {
-                    sqlx::query("DELETE FROM fee_lines WHERE mdtrt_id = $1 AND chrg_bchno = $2 AND setl_id IS NULL").bind(mdtrt_id).bind(chrg_bchno).execute(&self.pool).await?
-                };
-                Ok(done.rows_affected())
             }
 
             async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>> {
@@ -674,18 +607,7 @@ macro_rules! store_impl {
 
             async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>> {
                 let rows = sqlx::query("SELECT * FROM account_entries WHERE person_hash = $1 ORDER BY id").bind(person_hash).fetch_all(&self.pool).await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(AccountEntry {
-                            id: r.try_get("id")?,
-                            at: parse_ts(&r.try_get::<String, _>("at")?)?,
-                            kind: r.try_get("kind")?,
-                            amount_fen: r.try_get("amount_fen")?,
-                            reference: r.try_get("reference")?,
-                            reason: r.try_get("reason")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(entry_from_row).collect()
             }
 
             async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {

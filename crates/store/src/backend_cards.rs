@@ -24,11 +24,13 @@ macro_rules! card_impl {
             /// Head hash and last sequence number of each card locked in this
             /// transaction, read with the lock.
             heads: std::collections::HashMap<i64, (String, i64)>,
+            /// To read persons inside the transaction.
+            key: DataKey,
         }
 
         impl BackendCardTx {
-            pub async fn begin(pool: &sqlx::Pool<Db>) -> StoreResult<BackendCardTx> {
-                Ok(BackendCardTx { tx: begin_write(pool).await?, heads: Default::default() })
+            pub async fn begin(pool: &sqlx::Pool<Db>, key: DataKey) -> StoreResult<BackendCardTx> {
+                Ok(BackendCardTx { tx: begin_write(pool).await?, heads: Default::default(), key })
             }
 
             async fn append(&mut self, card_id: i64, events: &[CardEvent], meta: &EventMeta) -> StoreResult<(String, i64)> {
@@ -103,6 +105,26 @@ macro_rules! card_impl {
             async fn lock_person(&mut self, person_hash: &str) -> StoreResult<bool> {
                 let row = sqlx::query(lock_sql("SELECT ssn_hash FROM persons WHERE ssn_hash = $1")).bind(person_hash).fetch_optional(&mut *self.tx).await?;
                 Ok(row.is_some())
+            }
+
+            async fn lock_person_record(&mut self, person_hash: &str) -> StoreResult<Option<Person>> {
+                let row = sqlx::query(lock_sql("SELECT * FROM persons WHERE ssn_hash = $1")).bind(person_hash).fetch_optional(&mut *self.tx).await?;
+                row.map(|r| person_from_row(&self.key, &r)).transpose()
+            }
+
+            async fn person(&mut self, person_hash: &str) -> StoreResult<Option<Person>> {
+                let row = sqlx::query("SELECT * FROM persons WHERE ssn_hash = $1").bind(person_hash).fetch_optional(&mut *self.tx).await?;
+                row.map(|r| person_from_row(&self.key, &r)).transpose()
+            }
+
+            async fn catalog_items(&mut self, codes: &[String]) -> StoreResult<Vec<CatalogItem>> {
+                let mut items = Vec::with_capacity(codes.len());
+                for part in codes.chunks(rows_per_statement(1)) {
+                    for r in where_in("SELECT * FROM catalog_items WHERE code", part).build().persistent(false).fetch_all(&mut *self.tx).await? {
+                        items.push(item_from_row(&r)?);
+                    }
+                }
+                Ok(items)
             }
 
             async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>> {
@@ -200,6 +222,11 @@ macro_rules! card_impl {
                 Ok(sum.unwrap_or(0))
             }
 
+            async fn account_entries(&mut self, person_hash: &str) -> StoreResult<Vec<AccountEntry>> {
+                let rows = sqlx::query("SELECT * FROM account_entries WHERE person_hash = $1 ORDER BY id").bind(person_hash).fetch_all(&mut *self.tx).await?;
+                rows.iter().map(entry_from_row).collect()
+            }
+
             async fn append_account_entry(&mut self, person_hash: &str, at: DateTime<Utc>, kind: &str, amount_fen: i64, reference: Option<&str>, reason: &str) -> StoreResult<()> {
                 sqlx::query("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(person_hash)
@@ -241,15 +268,116 @@ macro_rules! card_impl {
                 Ok(())
             }
 
-            async fn settle_fee_lines(&mut self, mdtrt_id: &str, setl_id: Option<&str>, reversed: Option<&str>) -> StoreResult<()> {
-                match (setl_id, reversed) {
-                    (Some(id), _) => {
-                        sqlx::query("UPDATE fee_lines SET setl_id = $1 WHERE mdtrt_id = $2 AND setl_id IS NULL").bind(id).bind(mdtrt_id).execute(&mut *self.tx).await?;
+            async fn live_settlement(&mut self, mdtrt_id: &str, kind: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT setl_id FROM settlements WHERE mdtrt_id = $1 AND kind = $2 AND state = 'settled'").bind(mdtrt_id).bind(kind).fetch_optional(&mut *self.tx).await?)
+            }
+
+            async fn mark_lines_settled(&mut self, mdtrt_id: &str, setl_id: &str, sns: &[String]) -> StoreResult<u64> {
+                let mut marked = 0;
+                for part in sns.chunks(rows_per_statement(1)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE fee_lines SET setl_id = ");
+                    q.push_bind(setl_id).push(" WHERE mdtrt_id = ").push_bind(mdtrt_id).push(" AND setl_id IS NULL AND sn IN (");
+                    let mut list = q.separated(", ");
+                    for sn in part {
+                        list.push_bind(sn.as_str());
                     }
-                    (None, Some(old)) => {
-                        sqlx::query("UPDATE fee_lines SET setl_id = NULL WHERE mdtrt_id = $1 AND setl_id = $2").bind(mdtrt_id).bind(old).execute(&mut *self.tx).await?;
-                    }
-                    (None, None) => {}
+                    q.push(")");
+                    marked += q.build().persistent(false).execute(&mut *self.tx).await?.rows_affected();
+                }
+                Ok(marked)
+            }
+
+            async fn free_lines(&mut self, mdtrt_id: &str, setl_id: &str) -> StoreResult<u64> {
+                Ok(sqlx::query("UPDATE fee_lines SET setl_id = NULL WHERE mdtrt_id = $1 AND setl_id = $2").bind(mdtrt_id).bind(setl_id).execute(&mut *self.tx).await?.rows_affected())
+            }
+
+            async fn insert_visit(&mut self, v: &VisitRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO visits (mdtrt_id, institution, person_hash, card_id, ipt_otp_no, state, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&v.mdtrt_id)
+                    .bind(&v.institution)
+                    .bind(&v.person_hash)
+                    .bind(v.card_id)
+                    .bind(&v.ipt_otp_no)
+                    .bind(&v.state)
+                    .bind(v.data.to_string())
+                    .bind(ts(v.created_at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique(format!("visit {}", v.ipt_otp_no)))?;
+                Ok(())
+            }
+
+            async fn lock_visit(&mut self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>> {
+                let row = sqlx::query(lock_sql("SELECT * FROM visits WHERE mdtrt_id = $1")).bind(mdtrt_id).fetch_optional(&mut *self.tx).await?;
+                row.map(|r| visit_from_row(&r)).transpose()
+            }
+
+            async fn update_visit(&mut self, v: &VisitRecord) -> StoreResult<()> {
+                sqlx::query("UPDATE visits SET state = $1, data = $2 WHERE mdtrt_id = $3").bind(&v.state).bind(v.data.to_string()).bind(&v.mdtrt_id).execute(&mut *self.tx).await?;
+                Ok(())
+            }
+
+            async fn visit_lines(&mut self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>> {
+                let rows = sqlx::query("SELECT * FROM fee_lines WHERE mdtrt_id = $1 ORDER BY sn").bind(mdtrt_id).fetch_all(&mut *self.tx).await?;
+                rows.iter().map(line_from_row).collect()
+            }
+
+            async fn insert_fee_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()> {
+                for l in lines {
+                    sqlx::query("INSERT INTO fee_lines (mdtrt_id, sn, chrg_bchno, code, qty_e4, price_e6, amount_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(mdtrt_id)
+                        .bind(&l.sn)
+                        .bind(chrg_bchno)
+                        .bind(&l.code)
+                        .bind(l.qty_e4)
+                        .bind(l.price_e6)
+                        .bind(l.amount_fen)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(unique(format!("fee line {}", l.sn)))?;
+                }
+                Ok(())
+            }
+
+            async fn delete_unsettled_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str) -> StoreResult<u64> {
+                let done = if chrg_bchno == "0000" {
+                    sqlx::query("DELETE FROM fee_lines WHERE mdtrt_id = $1 AND setl_id IS NULL").bind(mdtrt_id).execute(&mut *self.tx).await?
+                } else {
+                    sqlx::query("DELETE FROM fee_lines WHERE mdtrt_id = $1 AND chrg_bchno = $2 AND setl_id IS NULL").bind(mdtrt_id).bind(chrg_bchno).execute(&mut *self.tx).await?
+                };
+                Ok(done.rows_affected())
+            }
+
+            async fn claim_request(&mut self, token_id: i64, key: &str, fingerprint: &str, at: DateTime<Utc>, expire_before: Option<DateTime<Utc>>) -> StoreResult<IdempotencyBegin> {
+                if let Some(before) = expire_before {
+                    sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND created_at < $3").bind(token_id).bind(key).bind(ts(before)).execute(&mut *self.tx).await?;
+                }
+                // On PostgreSQL a concurrent claim of the key waits here for the first
+                // transaction to end; SQLite's write lock already orders them.
+                let inserted = sqlx::query("INSERT INTO idempotency_keys (token_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                    .bind(token_id)
+                    .bind(key)
+                    .bind(fingerprint)
+                    .bind(ts(at))
+                    .execute(&mut *self.tx)
+                    .await?;
+                if inserted.rows_affected() == 1 {
+                    return Ok(IdempotencyBegin::Fresh);
+                }
+                let row = sqlx::query("SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE token_id = $1 AND key = $2").bind(token_id).bind(key).fetch_one(&mut *self.tx).await?;
+                Ok(claim_found(&row, fingerprint, None)?.unwrap_or(IdempotencyBegin::InProgress))
+            }
+
+            async fn save_response(&mut self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()> {
+                let done = sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND key = $4 AND status IS NULL")
+                    .bind(i32::from(status))
+                    .bind(body)
+                    .bind(token_id)
+                    .bind(key)
+                    .execute(&mut *self.tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Corrupt(format!("the answer of {key} has no claim of its own in this transaction")));
                 }
                 Ok(())
             }
@@ -258,6 +386,25 @@ macro_rules! card_impl {
                 self.tx.commit().await?;
                 Ok(())
             }
+        }
+
+        /// What a kept entry says for a request with `fingerprint`; `None` when the entry
+        /// was created before `expire_before` (it no longer counts).
+        fn claim_found(row: &<Db as sqlx::Database>::Row, fingerprint: &str, expire_before: Option<DateTime<Utc>>) -> StoreResult<Option<IdempotencyBegin>> {
+            if let Some(before) = expire_before {
+                if parse_ts(&row.try_get::<String, _>("created_at")?)? < before {
+                    return Ok(None);
+                }
+            }
+            if row.try_get::<String, _>("fingerprint")? != fingerprint {
+                return Ok(Some(IdempotencyBegin::Mismatch));
+            }
+            let status: Option<i32> = row.try_get("status")?;
+            let body: Option<Vec<u8>> = row.try_get("body")?;
+            Ok(Some(match (status, body) {
+                (Some(s), Some(b)) => IdempotencyBegin::Replay { status: s as u16, body: b },
+                _ => IdempotencyBegin::InProgress,
+            }))
         }
 
         async fn cards_where(pool: &sqlx::Pool<Db>, sql: &'static str, bind: String) -> StoreResult<Vec<Card>> {

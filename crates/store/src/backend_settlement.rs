@@ -67,6 +67,17 @@ macro_rules! settlement_impl {
             })
         }
 
+        fn entry_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<AccountEntry> {
+            Ok(AccountEntry {
+                id: r.try_get("id")?,
+                at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                kind: r.try_get("kind")?,
+                amount_fen: r.try_get("amount_fen")?,
+                reference: r.try_get("reference")?,
+                reason: r.try_get("reason")?,
+            })
+        }
+
         fn totals_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<YearTotals> {
             Ok(YearTotals {
                 deductible_used: Fen(r.try_get("deductible_used")?),

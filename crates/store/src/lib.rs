@@ -42,6 +42,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("cannot open the database {url}: {reason}")]
     Connect { url: String, reason: String },
+    #[error("the database's migrations failed: {0}")]
+    Migration(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -56,6 +58,8 @@ pub trait Store: Send + Sync {
     fn data_key(&self) -> &DataKey;
 
     async fn ping(&self) -> StoreResult<()>;
+    /// The versions of the migrations applied to this database, in order.
+    async fn applied_migrations(&self) -> StoreResult<Vec<i64>>;
 
     // Registry (SPEC §1-2).
     async fn insert_unit(&self, unit: &Organisation) -> StoreResult<()>;
@@ -87,9 +91,17 @@ pub trait Store: Send + Sync {
     async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
 
     // Idempotency of creating requests.
-    async fn idempotency_begin(&self, token_id: i64, key: &str, fingerprint: &str, at: DateTime<Utc>) -> StoreResult<IdempotencyBegin>;
+    /// What is kept for a key, read without claiming it: `None` when nothing (or only
+    /// an entry created before `expire_before`) is kept. The claim itself is
+    /// [`CardTx::claim_request`], inside the transaction of the work.
+    async fn idempotency_peek(&self, token_id: i64, key: &str, fingerprint: &str, expire_before: Option<DateTime<Utc>>) -> StoreResult<Option<IdempotencyBegin>>;
     async fn idempotency_finish(&self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()>;
     async fn idempotency_abandon(&self, token_id: i64, key: &str) -> StoreResult<()>;
+    /// Removes claims without an answer (left by a multi-transaction request when the
+    /// service stopped); returns how many.
+    async fn release_unanswered_claims(&self) -> StoreResult<u64>;
+    /// Marks jobs still `running` as `interrupted` (at start-up); returns how many.
+    async fn interrupt_running_jobs(&self, at: DateTime<Utc>) -> StoreResult<u64>;
 
     // Working-day calendar years loaded by an operator (R-CAL-2).
     async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()>;
@@ -121,13 +133,7 @@ pub trait Store: Send + Sync {
     async fn catalog_item(&self, code: &str) -> StoreResult<Option<CatalogItem>>;
     /// The items of these codes, in one query (codes not in the catalogue are absent).
     async fn catalog_items(&self, codes: &[String]) -> StoreResult<Vec<CatalogItem>>;
-    async fn insert_visit(&self, v: &VisitRecord) -> StoreResult<()>;
     async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
-    async fn update_visit(&self, v: &VisitRecord) -> StoreResult<()>;
-    /// Adds fee lines; a line number already in the visit is a duplicate.
-    async fn insert_fee_lines(&self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()>;
-    /// Removes unsettled lines of a batch (`0000`: all unsettled lines); returns how many.
-    async fn delete_unsettled_lines(&self, mdtrt_id: &str, chrg_bchno: &str) -> StoreResult<u64>;
     async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
     async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
     async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
@@ -197,6 +203,13 @@ pub trait CardTx: Send {
     /// Locks the person's row so that their card operations run one at a time; false if
     /// there is no such person.
     async fn lock_person(&mut self, person_hash: &str) -> StoreResult<bool>;
+    /// [`CardTx::lock_person`] that also reads the person, in this transaction.
+    async fn lock_person_record(&mut self, person_hash: &str) -> StoreResult<Option<Person>>;
+    /// The person, read (not locked) in this transaction.
+    async fn person(&mut self, person_hash: &str) -> StoreResult<Option<Person>>;
+    /// Catalogue items of these codes, read in this transaction (a request holding a
+    /// transaction reads through it, never through a second pooled connection).
+    async fn catalog_items(&mut self, codes: &[String]) -> StoreResult<Vec<CatalogItem>>;
     async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>>;
     async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>>;
     /// Up to `limit` cards of a region in state `applied` with ids after `after_id`,
@@ -226,13 +239,40 @@ pub trait CardTx: Send {
     async fn save_year_totals(&mut self, person_hash: &str, year: i64, totals: &YearTotals) -> StoreResult<()>;
     /// The account balance: the sum of the entries (call after `lock_person`).
     async fn account_balance(&mut self, person_hash: &str) -> StoreResult<i64>;
+    /// The person's account entries, oldest first, read in this transaction.
+    async fn account_entries(&mut self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
     async fn append_account_entry(&mut self, person_hash: &str, at: DateTime<Utc>, kind: &str, amount_fen: i64, reference: Option<&str>, reason: &str) -> StoreResult<()>;
     async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()>;
     async fn lock_settlement(&mut self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
     async fn mark_settlement_reversed(&mut self, setl_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Marks the visit's unsettled lines as settled by `setl_id` (or, with `None`,
-    /// frees the lines of a reversed settlement).
-    async fn settle_fee_lines(&mut self, mdtrt_id: &str, setl_id: Option<&str>, reversed: Option<&str>) -> StoreResult<()>;
+    /// The live (not reversed) settlement of this kind for the visit, if any.
+    async fn live_settlement(&mut self, mdtrt_id: &str, kind: &str) -> StoreResult<Option<String>>;
+    /// Marks these unsettled lines of the visit as settled by `setl_id`; returns how
+    /// many it marked (the caller checks it is all of them).
+    async fn mark_lines_settled(&mut self, mdtrt_id: &str, setl_id: &str, sns: &[String]) -> StoreResult<u64>;
+    /// Frees the lines of a reversed settlement; returns how many.
+    async fn free_lines(&mut self, mdtrt_id: &str, setl_id: &str) -> StoreResult<u64>;
+
+    // Visits and fee lines (2201-2205): the visit's row is locked by every change of
+    // its lines and by its settlement, so they run one at a time.
+    async fn insert_visit(&mut self, v: &VisitRecord) -> StoreResult<()>;
+    async fn lock_visit(&mut self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
+    async fn update_visit(&mut self, v: &VisitRecord) -> StoreResult<()>;
+    /// The visit's lines, read in this transaction.
+    async fn visit_lines(&mut self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
+    /// Adds fee lines; a line number already in the visit is a duplicate.
+    async fn insert_fee_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()>;
+    /// Removes unsettled lines of a batch (`0000`: all unsettled lines); returns how many.
+    async fn delete_unsettled_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str) -> StoreResult<u64>;
+
+    // Exactly-once requests: the claim of a request's key and its kept answer, in the
+    // transaction of the request's work.
+    /// Claims `key` for this transaction: `Fresh` when it was free (an entry created
+    /// before `expire_before` counts as free and is replaced), otherwise what is kept.
+    /// A concurrent claim of the same key waits for this transaction to end.
+    async fn claim_request(&mut self, token_id: i64, key: &str, fingerprint: &str, at: DateTime<Utc>, expire_before: Option<DateTime<Utc>>) -> StoreResult<IdempotencyBegin>;
+    /// Keeps the answer of a key claimed in this transaction.
+    async fn save_response(&mut self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 

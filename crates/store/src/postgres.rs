@@ -10,15 +10,11 @@ type Db = sqlx::Postgres;
 const BACKEND: &str = "postgres";
 /// Row locks for read-then-write: SQLite's `BEGIN IMMEDIATE` already holds the write lock.
 const FOR_UPDATE: &str = " FOR UPDATE";
-const MIGRATION_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7301)");
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/postgres/0001_registry.sql")),
-    (2, include_str!("../migrations/postgres/0002_cards.sql")),
-    (3, include_str!("../migrations/postgres/0003_settlement.sql")),
-    (4, include_str!("../migrations/postgres/0004_credits_jobs.sql")),
-    (5, include_str!("../migrations/postgres/0005_comparison.sql")),
-    (6, include_str!("../migrations/postgres/0006_premiums.sql")),
-];
+/// Every file of `migrations/postgres/`, checksummed: a file added to the folder is applied,
+/// and one edited after it was applied stops the start-up.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+/// Whether the table of the hand-kept migration list (before `sqlx::migrate!`) exists.
+const HAND_KEPT_MIGRATIONS: &str = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'";
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
     pool.begin().await

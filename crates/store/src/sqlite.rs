@@ -12,15 +12,11 @@ type Db = sqlx::Sqlite;
 const BACKEND: &str = "sqlite";
 /// Row locks for read-then-write: SQLite's `BEGIN IMMEDIATE` already holds the write lock.
 const FOR_UPDATE: &str = "";
-const MIGRATION_LOCK: Option<&str> = None;
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/sqlite/0001_registry.sql")),
-    (2, include_str!("../migrations/sqlite/0002_cards.sql")),
-    (3, include_str!("../migrations/sqlite/0003_settlement.sql")),
-    (4, include_str!("../migrations/sqlite/0004_credits_jobs.sql")),
-    (5, include_str!("../migrations/sqlite/0005_comparison.sql")),
-    (6, include_str!("../migrations/sqlite/0006_premiums.sql")),
-];
+/// Every file of `migrations/sqlite/`, checksummed: a file added to the folder is applied,
+/// and one edited after it was applied stops the start-up.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+/// Whether the table of the hand-kept migration list (before `sqlx::migrate!`) exists.
+const HAND_KEPT_MIGRATIONS: &str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 
 async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await

@@ -128,17 +128,52 @@ on_both_databases!(tokens_are_hashed_and_revocable, |db: TestDb| async move {
 on_both_databases!(idempotency_keys_replay_and_refuse_mismatch, |db: TestDb| async move {
     let s = &db.store;
     let now = at("2026-03-02T02:00:00Z");
-    assert_eq!(s.idempotency_begin(1, "k", "f1", now).await.unwrap(), IdempotencyBegin::Fresh);
-    assert_eq!(s.idempotency_begin(1, "k", "f1", now).await.unwrap(), IdempotencyBegin::InProgress);
-    s.idempotency_finish(1, "k", 201, b"{\"ok\":1}").await.unwrap();
-    assert_eq!(
-        s.idempotency_begin(1, "k", "f1", now).await.unwrap(),
-        IdempotencyBegin::Replay { status: 201, body: b"{\"ok\":1}".to_vec() }
-    );
-    assert_eq!(s.idempotency_begin(1, "k", "f2", now).await.unwrap(), IdempotencyBegin::Mismatch);
-    assert_eq!(s.idempotency_begin(2, "k", "f2", now).await.unwrap(), IdempotencyBegin::Fresh, "keys are per token");
-    s.idempotency_abandon(2, "k").await.unwrap();
-    assert_eq!(s.idempotency_begin(2, "k", "f3", now).await.unwrap(), IdempotencyBegin::Fresh);
+    // A claim rolled back with its transaction leaves nothing behind.
+    let mut tx = s.begin_cards().await.unwrap();
+    assert_eq!(tx.claim_request(1, "k", "f1", now, None).await.unwrap(), IdempotencyBegin::Fresh);
+    drop(tx);
+    assert_eq!(s.idempotency_peek(1, "k", "f1", None).await.unwrap(), None, "nothing is left by a rolled-back claim");
+    // Claimed and answered in one transaction.
+    let mut tx = s.begin_cards().await.unwrap();
+    assert_eq!(tx.claim_request(1, "k", "f1", now, None).await.unwrap(), IdempotencyBegin::Fresh);
+    tx.save_response(1, "k", 201, b"{\"ok\":1}").await.unwrap();
+    tx.commit().await.unwrap();
+    let replay = IdempotencyBegin::Replay { status: 201, body: b"{\"ok\":1}".to_vec() };
+    assert_eq!(s.idempotency_peek(1, "k", "f1", None).await.unwrap(), Some(replay.clone()));
+    let mut tx = s.begin_cards().await.unwrap();
+    assert_eq!(tx.claim_request(1, "k", "f1", now, None).await.unwrap(), replay);
+    assert_eq!(tx.claim_request(1, "k", "f2", now, None).await.unwrap(), IdempotencyBegin::Mismatch);
+    assert_eq!(tx.claim_request(2, "k", "f2", now, None).await.unwrap(), IdempotencyBegin::Fresh, "keys are per token");
+    tx.commit().await.unwrap();
+    assert_eq!(s.release_unanswered_claims().await.unwrap(), 1, "a claim committed without its answer is released at start-up");
+    // An answer older than the retention no longer counts: the key is free again.
+    let later = at("2026-03-03T02:00:01Z");
+    let expired = Some(at("2026-03-02T02:00:00.5Z"));
+    assert_eq!(s.idempotency_peek(1, "k", "f2", expired).await.unwrap(), None);
+    let mut tx = s.begin_cards().await.unwrap();
+    assert_eq!(tx.claim_request(1, "k", "f2", later, expired).await.unwrap(), IdempotencyBegin::Fresh);
+    tx.commit().await.unwrap();
+});
+
+// Two claims of one key at once: the second waits for the first transaction and then
+// gets its answer, on both databases.
+on_both_databases!(a_concurrent_claim_waits_for_the_first_and_gets_its_answer, |db: TestDb| async move {
+    let s = db.store.clone();
+    let now = at("2026-03-02T02:00:00Z");
+    let mut first = s.begin_cards().await.unwrap();
+    assert_eq!(first.claim_request(0, "his:H1:m1", "f", now, None).await.unwrap(), IdempotencyBegin::Fresh);
+    let second = tokio::spawn({
+        let s = s.clone();
+        async move {
+            let mut tx = s.begin_cards().await.unwrap();
+            tx.claim_request(0, "his:H1:m1", "f", now, None).await.unwrap()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second claim waits for the first transaction");
+    first.save_response(0, "his:H1:m1", 200, b"first").await.unwrap();
+    first.commit().await.unwrap();
+    assert_eq!(second.await.unwrap(), IdempotencyBegin::Replay { status: 200, body: b"first".to_vec() });
 });
 
 on_both_databases!(calendar_years_persist, |db: TestDb| async move {
@@ -217,4 +252,64 @@ on_both_databases!(statistics_refresh_names_only_tables_and_copies_load_the_same
     assert_eq!(s.count_persons().await.unwrap(), 1);
     let (again, _) = s.bulk_load_baseline("persons", "SELECT * FROM persons").await.unwrap();
     assert_eq!(again, 1, "the copy from the last run was dropped");
+});
+
+// Every file in the backend's migration folder is applied on a fresh database: a file
+// can no longer be added to the folder and forgotten in a hand-kept list.
+on_both_databases!(every_migration_file_is_applied_on_a_fresh_database, |db: TestDb| async move {
+    let folder = match db.backend {
+        yikatong_store::testing::Backend::Sqlite => "sqlite",
+        yikatong_store::testing::Backend::Postgres => "postgres",
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(folder);
+    let mut in_folder: Vec<i64> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .map(|n| n.split('_').next().unwrap().parse::<i64>().unwrap())
+        .collect();
+    in_folder.sort();
+    assert!(in_folder.contains(&7), "0007_batch_paging.sql is in the folder");
+    assert_eq!(db.store.applied_migrations().await.unwrap(), in_folder, "every file of {} is applied", dir.display());
+});
+
+/// Runs `sql` straight on a database, past the store.
+async fn raw_sql(backend: yikatong_store::testing::Backend, url: &str, sql: String) {
+    use sqlx::Connection;
+    match backend {
+        yikatong_store::testing::Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(url).create_if_missing(true)).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
+        }
+        yikatong_store::testing::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+// A database made while migrations were a hand-kept list (files 0001-0006 applied and
+// recorded in `schema_migrations`, 0007 never applied) is adopted: nothing is applied
+// twice, its data is kept, and 0007 and later are applied.
+on_both_databases!(a_database_of_the_hand_kept_list_is_adopted, |db: TestDb| async move {
+    let backend = db.backend;
+    let (url, cleanup) = yikatong_store::testing::fresh_url(backend, &yikatong_store::testing::test_pg_url()).await;
+    let folder = if backend == yikatong_store::testing::Backend::Sqlite { "sqlite" } else { "postgres" };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(folder);
+    let mut legacy = String::new();
+    for n in 1..=6 {
+        let file = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{n:04}_"))).unwrap();
+        legacy.push_str(&std::fs::read_to_string(file).unwrap());
+        legacy.push('\n');
+    }
+    legacy.push_str("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL); INSERT INTO schema_migrations VALUES (1, 'x'), (2, 'x'), (3, 'x'), (4, 'x'), (5, 'x'), (6, 'x'); INSERT INTO units (code, name, region, created_at) VALUES ('U1', 'u', 'beijing', '2026-03-02T02:00:00.000000Z');");
+    raw_sql(backend, &url, legacy).await;
+    let key = yikatong_store::DataKey::from_hex(&db.key_hex).unwrap();
+    let reopened = yikatong_store::open(&url, key).await.unwrap();
+    assert!(reopened.get_unit("U1").await.unwrap().is_some(), "the data is kept");
+    let applied = reopened.applied_migrations().await.unwrap();
+    assert_eq!(applied, db.store.applied_migrations().await.unwrap(), "the adopted database has every migration a new one has");
+    assert!(applied.contains(&7));
+    drop(reopened);
+    cleanup();
 });

@@ -132,7 +132,7 @@ pub struct FeeLine {
 pub fn line_product(qty_e4: i64, price_e6: i64) -> Fen {
     let p = i128::from(qty_e4) * i128::from(price_e6); // yuan × 10¹⁰
     let fen = (p + 50_000_000) / 100_000_000; // to yuan × 10²
-    Fen(fen as i64)
+    Fen(i64::try_from(fen).unwrap_or(i64::MAX))
 }
 
 impl FeeLine {

@@ -129,6 +129,34 @@ pub struct Receipt {
     pub trace: Vec<TraceStep>,
 }
 
+impl Receipt {
+    /// The receipt's identities (R-SET-3), asserted before anything is booked: total =
+    /// fund payment + personal burden; the personal burden = self-pay 1 + self-pay 2 +
+    /// own expense (above-ceiling included) = account + cash; the lines add up to the
+    /// total; no part is negative. Names the first identity that fails.
+    pub fn check_identities(&self) -> Result<(), String> {
+        let sum = |parts: &[Fen]| Fen::checked_sum(parts.iter().copied());
+        let lines = Fen::checked_sum(self.lines.iter().map(|l| l.amount));
+        let checks: [(&str, Option<Fen>, Fen); 5] = [
+            ("total = fund_pay_sumamt + psn_part_amt", sum(&[self.fund_pay_sumamt, self.psn_part_amt]), self.total),
+            ("psn_part_amt = self-pay 1 + preselfpay + fulamt_ownpay + overlmt_selfpay", sum(&[self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay]), self.psn_part_amt),
+            ("psn_part_amt = acct_pay + psn_cash_pay", sum(&[self.acct_pay, self.psn_cash_pay]), self.psn_part_amt),
+            ("fund_pay_sumamt = hifp_pay", Some(self.hifp_pay), self.fund_pay_sumamt),
+            ("total = the lines' amounts", lines, self.total),
+        ];
+        for (identity, left, right) in checks {
+            if left != Some(right) {
+                return Err(format!("receipt identity {identity} does not hold: {left:?} against {right}"));
+            }
+        }
+        let parts = [self.total, self.fund_pay_sumamt, self.psn_part_amt, self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay, self.acct_pay, self.psn_cash_pay, self.hifp_pay];
+        if parts.iter().any(|p| p.0 < 0) {
+            return Err(format!("a part of the receipt is negative: {parts:?}"));
+        }
+        Ok(())
+    }
+}
+
 fn refusal(e: crate::policy::PolicyError) -> Refusal {
     Refusal::conflict("policy_not_in_force", e.to_string())
 }

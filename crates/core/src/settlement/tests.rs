@@ -37,6 +37,7 @@ fn run(region: &str, date: &str, category: &str, age: u32, level: InstitutionLev
 }
 
 fn adds_up(r: &Receipt) {
+    r.check_identities().unwrap();
     assert_eq!(r.total, r.fund_pay_sumamt + r.psn_part_amt, "total = fund + personal");
     assert_eq!(r.psn_part_amt, r.acct_pay + r.psn_cash_pay, "personal = account + cash");
     assert_eq!(r.psn_part_amt, r.self_pay_1 + r.preselfpay + r.fulamt_ownpay + r.overlmt_selfpay, "personal = 自付一 + 自付二 + 自费");
@@ -210,4 +211,19 @@ fn r_set_5_registration_fee_is_paid_by_the_holder_apart_from_the_visit() {
     assert_eq!(r.fulamt_ownpay, Fen(500), "the registration fee is the holder's");
     assert_eq!((r.inscp, r.deductible_applied), (Fen(10_000), Fen(10_000)), "only the drug counts toward the deductible");
     adds_up(&r);
+}
+
+/// R-SET-3: the identities the booking asserts before commit catch a receipt that does
+/// not add up, naming the identity.
+#[test]
+fn r_set_3_a_receipt_that_does_not_add_up_is_caught_before_booking() {
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &[line("1", &a, "2", "1500")], YearTotals::default(), 0, false);
+    r.check_identities().unwrap();
+    let mut off_by_a_fen = r.clone();
+    off_by_a_fen.psn_cash_pay += Fen(1);
+    assert!(off_by_a_fen.check_identities().unwrap_err().contains("acct_pay + psn_cash_pay"));
+    let mut fund_wrong = r.clone();
+    fund_wrong.fund_pay_sumamt += Fen(1);
+    assert!(fund_wrong.check_identities().unwrap_err().contains("total = fund_pay_sumamt + psn_part_amt"));
 }

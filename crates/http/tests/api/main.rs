@@ -313,6 +313,12 @@ on_both_databases!(idempotency_key_makes_a_retry_safe, |db: TestDb| async move {
     let (s, h, v) = app.call_full("POST", "/v1/persons", Some(&app.operator), Some(bad), Some("k-2")).await;
     assert_problem(s, &v, 422, "invalid_ssn");
     assert_eq!(h["content-type"], "application/problem+json");
+    assert_eq!(h["idempotent-replayed"], "true");
+    // After 24 hours the key is forgotten: the same request runs again.
+    app.clock.set("2026-03-03T02:00:01Z".parse().unwrap());
+    let (s, h, v) = app.call_full("POST", "/v1/persons", Some(&app.operator), Some(json!({"ssn": "110102199003071232", "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing"})), Some("k-2")).await;
+    assert_problem(s, &v, 422, "invalid_ssn");
+    assert!(h.get("idempotent-replayed").is_none(), "an expired key does not replay");
     // Without a key, a retry is a duplicate.
     let (s, v) = app.op("POST", "/v1/persons", Some(body)).await;
     assert_problem(s, &v, 409, "already_exists");

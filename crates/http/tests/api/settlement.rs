@@ -309,3 +309,114 @@ on_both_databases!(fee_line_and_registration_cancels_2205_and_2202, |db: TestDb|
     let late = app.upload(&r.institution, &visit2, &psn2, "H120260302160000000009", &[("1", "A1", json!("1"), json!("10"), "10.00")]).await;
     assert!(late["err_msg"].as_str().unwrap().contains("[visit_cancelled]"), "{late}");
 });
+
+// R-SET-1: a HIS that retries a 2207 under new msgids (four at once per visit, twenty
+// visits at once) books each visit once; the others are refused with `already_settled`
+// naming the first settlement, and the account is debited once per visit.
+on_both_databases!(r_set_1_one_payment_per_visit_whatever_the_retries, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let app = std::sync::Arc::new(app);
+    let mut visits = Vec::new();
+    for i in 0..20 {
+        let (psn_no, mdtrt_id) = app.register(&r.institution, card, &format!("R{i:02}")).await;
+        let up = app.upload(&r.institution, &mdtrt_id, &psn_no, &format!("H1202603021700000000{i:02}"), &[("1", "A1", json!("1"), json!("100"), "100.00")]).await;
+        assert_eq!(up["infcode"], 0, "{up}");
+        visits.push((psn_no, mdtrt_id));
+    }
+    let mut tasks = Vec::new();
+    for (i, (psn_no, mdtrt_id)) in visits.iter().enumerate() {
+        for retry in 0..4 {
+            let (app, inst, psn_no, mdtrt_id) = (app.clone(), r.institution.clone(), psn_no.clone(), mdtrt_id.clone());
+            tasks.push(tokio::spawn(async move { (mdtrt_id.clone(), app.settle(&inst, "2207", &format!("H12026030218000000{i:02}{retry:02}"), &psn_no, &mdtrt_id, "100.00", "1").await) }));
+        }
+    }
+    let mut booked: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let mut refused = Vec::new();
+    let mut acct_paid = 0;
+    for t in tasks {
+        let (mdtrt_id, v) = t.await.unwrap();
+        if v["infcode"] == 0 {
+            booked.entry(mdtrt_id).or_default().push(v["output"]["setlinfo"]["setl_id"].as_str().unwrap().to_string());
+            acct_paid += yikatong_core::money::Fen::parse_yuan(v["output"]["setlinfo"]["acct_pay"].as_str().unwrap()).unwrap().0;
+        } else {
+            refused.push((mdtrt_id, v["err_msg"].as_str().unwrap().to_string()));
+        }
+    }
+    assert_eq!(booked.len(), 20, "every visit is booked");
+    assert!(booked.values().all(|ids| ids.len() == 1), "each visit exactly once: {booked:?}");
+    assert_eq!(refused.len(), 60);
+    for (mdtrt_id, msg) in &refused {
+        assert!(msg.contains("[already_settled]") && msg.contains(&booked[mdtrt_id][0]), "the refusal names the first settlement: {msg}");
+    }
+    let hash = app.db.store.data_key().lookup_hash(SSN);
+    let live = app.db.store.settlements_of_person(&hash).await.unwrap().into_iter().filter(|s| s.state == "settled").count();
+    assert_eq!(live, 20, "twenty settlements in the database");
+    assert_eq!(acct_paid, 50000 - app.balance().await, "the account is debited once per booked visit");
+});
+
+// A 2204 arriving while a 2207 books: the new line is either in that settlement's
+// receipt or left unsettled, never marked settled without being billed.
+on_both_databases!(a_fee_line_uploaded_during_a_settlement_is_billed_or_left_unsettled, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let app = std::sync::Arc::new(app);
+    let (mut in_receipt, mut left) = (0, 0);
+    for round in 0..20 {
+        let (psn_no, mdtrt_id) = app.register(&r.institution, card, &format!("L{round:02}")).await;
+        app.upload(&r.institution, &mdtrt_id, &psn_no, &format!("H1202603021900000000{round:02}"), &[("1", "A1", json!("1"), json!("10"), "10.00")]).await;
+        let settle = {
+            let (app, inst, psn_no, mdtrt_id) = (app.clone(), r.institution.clone(), psn_no.clone(), mdtrt_id.clone());
+            tokio::spawn(async move { app.his(&inst, "2207", &format!("H1202603022000000000{round:02}"), json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "0"}})).await })
+        };
+        let upload = {
+            let (app, inst, psn_no, mdtrt_id) = (app.clone(), r.institution.clone(), psn_no.clone(), mdtrt_id.clone());
+            tokio::spawn(async move { app.upload(&inst, &mdtrt_id, &psn_no, &format!("H1202603022100000000{round:02}"), &[("2", "A1", json!("1"), json!("5"), "5.00")]).await })
+        };
+        let (settled, uploaded) = (settle.await.unwrap(), upload.await.unwrap());
+        assert_eq!(settled["infcode"], 0, "{settled}");
+        assert_eq!(uploaded["infcode"], 0, "{uploaded}");
+        let setl_id = settled["output"]["setlinfo"]["setl_id"].as_str().unwrap();
+        let receipt = app.db.store.get_settlement(setl_id).await.unwrap().unwrap().receipt;
+        let billed: Vec<String> = receipt["lines"].as_array().unwrap().iter().map(|l| l["sn"].as_str().unwrap().to_string()).collect();
+        for line in app.db.store.fee_lines(&mdtrt_id).await.unwrap() {
+            match &line.setl_id {
+                Some(id) => {
+                    assert_eq!(id, setl_id);
+                    assert!(billed.contains(&line.sn), "line {} is marked settled by {id} but its receipt bills only {billed:?}", line.sn);
+                }
+                None => assert_eq!(line.sn, "2", "only the late line may be left"),
+            }
+        }
+        if billed.len() == 2 { in_receipt += 1 } else { left += 1 }
+    }
+    println!("late lines: {in_receipt} billed with the settlement, {left} left unsettled");
+});
+
+// Amounts that could overflow are refused at the edge, naming the field; the edge
+// itself (10,000,000 yuan) is taken.
+on_both_databases!(amounts_past_the_bounds_are_refused_with_the_field_named, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    app.ok("POST", "/v1/catalog/items", &app.operator, Some(json!([{"code": "BIG", "name": "大额治疗", "kind": "treatment", "class": "C"}]))).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "OV").await;
+    let huge = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302220000000001", &[("1", "BIG", json!("1"), json!("50000000000000000"), "50000000000000000.00"), ("2", "BIG", json!("1"), json!("50000000000000000"), "50000000000000000.00")]).await;
+    let msg = huge["err_msg"].as_str().unwrap();
+    assert!(msg.contains("[amount_out_of_range]") && msg.contains("fee line 1") && msg.contains("pric"), "{huge}");
+    let over = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302220000000002", &[("1", "BIG", json!("1"), json!("10000000.01"), "10000000.01")]).await;
+    assert!(over["err_msg"].as_str().unwrap().contains("[amount_out_of_range]"), "{over}");
+    let edge = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302220000000003", &[("1", "BIG", json!("1"), json!("10000000"), "10000000.00")]).await;
+    assert_eq!(edge["infcode"], 0, "the edge itself is taken: {edge}");
+    let visit_over = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302220000000004", &[("2", "BIG", json!("1"), json!("0.01"), "0.01")]).await;
+    assert!(visit_over["err_msg"].as_str().unwrap().contains("[amount_out_of_range]"), "the visit's total is bounded too: {visit_over}");
+    let many = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302220000000005", &[("3", "BIG", json!("100001"), json!("0"), "0.00")]).await;
+    assert!(many["err_msg"].as_str().unwrap().contains("cnt"), "{many}");
+    let out = app.settle(&r.institution, "2207", "H120260302220000000006", &psn_no, &mdtrt_id, "10000000.00", "0").await;
+    assert_eq!(out["output"]["setlinfo"]["medfee_sumamt"], "10000000.00", "{out}");
+    // An account credit of i64::MAX fen is refused; the bound is taken.
+    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": i64::MAX, "reason": "test", "kind": "credit"}))).await;
+    assert_problem(s, &v, 422, "amount_out_of_range");
+    assert!(v["detail"].as_str().unwrap().contains("amount_fen"), "{v}");
+    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": 1_000_000_001i64, "reason": "test", "kind": "credit"}))).await;
+    assert_problem(s, &v, 422, "amount_out_of_range");
+    app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 1_000_000_000i64, "reason": "test", "kind": "credit"}))).await;
+    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": i64::MIN, "reason": "test", "kind": "correction"}))).await;
+    assert_problem(s, &v, 422, "amount_out_of_range");
+});

@@ -139,7 +139,7 @@ impl Service {
         }
         let hashes: Vec<String> = chunk.iter().map(|c| c.hash.clone()).collect();
         let persons: HashMap<String, Person> = self.store.persons_by_hashes(&hashes).await?.into_iter().collect();
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         let mut cards_of: HashMap<String, Vec<Card>> = HashMap::new();
         for card in tx.lock_persons_cards(&hashes).await? {
             cards_of.entry(card.person_hash.clone()).or_default().push(card);
@@ -159,7 +159,7 @@ impl Service {
             }
         }
         let ids = tx.insert_cards(&new_cards, &self.meta(as_unit)).await?;
-        tx.commit().await?;
+        self.commit_now(tx).await?;
         report.accepted += ids.len();
         report.card_ids.extend(ids);
         Ok(())

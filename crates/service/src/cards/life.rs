@@ -153,7 +153,7 @@ impl Service {
         decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
         origin: impl FnOnce(&Card) -> Origin,
     ) -> ServiceResult<ReplacementView> {
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         let card = self.lock_visible(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
@@ -166,7 +166,7 @@ impl Service {
         };
         let successor = Successor { origin: origin(&card), terms, delivery_fee_fen };
         let view = self.open_successor(&mut tx, who, card, events, successor, &ctx).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         tracing::info!(card = id, replacement = view.replacement_card_id, "replacement card applied for");
         Ok(view)
     }
@@ -187,7 +187,7 @@ impl Service {
     pub async fn report_wrong_data(&self, who: &Principal, id: i64, reason: &str) -> ServiceResult<CardView> {
         who.require(&[Role::Unit, Role::Clerk])?;
         let meta = self.meta(who);
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         let card = self.lock_visible(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
@@ -210,7 +210,7 @@ impl Service {
         remake.id = tx.insert_card(&remake, &[event], &meta).await?;
         let old_after = events.iter().fold(card, apply);
         tx.record(&old_after, &events, &meta).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(CardView::of(&remake, &person, ctx.now))
     }
 

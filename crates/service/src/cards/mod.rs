@@ -85,14 +85,14 @@ impl Service {
         decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
     ) -> ServiceResult<Card> {
         who.require(roles)?;
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         let card = self.lock_visible(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
         let events = decide(&card, &ctx)?;
         let after = events.iter().fold(card, apply);
         tx.record(&after, &events, &self.meta(who)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(after)
     }
 }

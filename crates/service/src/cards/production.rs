@@ -78,12 +78,12 @@ impl Service {
         if !visible {
             return Err(Refusal::not_found("person_not_found", "no insured person with this ID number is visible to you").into());
         }
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
         let existing = tx.person_cards(&hash).await?;
         let (mut card, event) = self.open_first_card(who, &person, hash, financial, &existing, self.clock.now())?;
         card.id = tx.insert_card(&card, &[event], &self.meta(who)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(CardView::of(&card, &person, self.clock.now()))
     }
 
@@ -149,7 +149,7 @@ impl Service {
         let snapshot = snapshot_at.unwrap_or(now);
         let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
         let meta = self.meta(who);
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         let batch_id = tx.insert_batch(region, snapshot, now).await?;
         let mut card_ids = Vec::new();
         let mut excluded = Vec::new();
@@ -189,7 +189,7 @@ impl Service {
             tx.record_many(&changes, &meta).await?;
         }
         tx.set_batch_excluded(batch_id, &serde_json::to_value(&excluded).unwrap_or_default()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         tracing::info!(batch_id, cards = card_ids.len(), excluded = excluded.len(), "production batch cut");
         Ok(BatchView { id: batch_id, region: region.into(), snapshot_at: snapshot, card_ids, excluded })
     }
@@ -272,7 +272,7 @@ impl Service {
     pub async fn activate(&self, who: &Principal, id: i64, zone: Zone) -> ServiceResult<CardView> {
         who.require(&[Role::Institution, Role::Bank, Role::Clerk])?;
         let meta = self.meta(who);
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         let card = self.lock_visible(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
@@ -287,7 +287,7 @@ impl Service {
             tx.record(&old_after, &superseded, &meta).await?;
         }
         tx.record(&after, &events, &meta).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.card_view(&after).await
     }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
 use yikatong_core::identity::Ssn;
+use yikatong_core::money::{Fen, limits};
 
 use crate::{Service, ServiceResult};
 
@@ -36,14 +37,7 @@ impl Service {
         let person = self.get_person(who, ssn).await?;
         let ssn = Ssn::parse(ssn)?;
         let hash = self.store.data_key().lookup_hash(ssn.expose());
-        let entries: Vec<AccountEntryView> = self
-            .store
-            .account_entries(&hash)
-            .await?
-            .into_iter()
-            .map(|e| AccountEntryView { id: e.id, at: e.at, kind: e.kind, amount_fen: e.amount_fen, reference: e.reference, reason: e.reason })
-            .collect();
-        Ok(AccountView { ssn_masked: person.ssn_masked, balance_fen: entries.iter().map(|e| e.amount_fen).sum(), entries })
+        Ok(account_view(person.ssn_masked, self.store.account_entries(&hash).await?))
     }
 
     /// A credit outside the monthly run (operator): transfer-in from another city, a
@@ -60,16 +54,26 @@ impl Service {
         if amount_fen == 0 || (amount_fen < 0 && kind != "correction") {
             return Err(Refusal::bad_input("invalid_amount", "a credit is a positive amount of fen (only a correction may be negative)").into());
         }
+        if !Fen(amount_fen.saturating_abs()).within_limits() {
+            return Err(Refusal::bad_input("amount_out_of_range", format!("amount_fen: a credit or correction is at most {} yuan", limits::MAX_AMOUNT)).into());
+        }
         let ssn_ok = Ssn::parse(ssn)?;
-        self.require_person(&ssn_ok).await?;
+        let person = self.get_person(who, ssn).await?;
         let hash = self.store.data_key().lookup_hash(ssn_ok.expose());
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
-        if tx.account_balance(&hash).await? + amount_fen < 0 {
+        if tx.account_balance(&hash).await?.checked_add(amount_fen).is_none_or(|b| b < 0) {
             return Err(Refusal::conflict("insufficient_balance", "the correction would take the balance below zero").into());
         }
         tx.append_account_entry(&hash, self.clock.now(), kind, amount_fen, None, reason.trim()).await?;
-        tx.commit().await?;
-        self.account(who, ssn).await
+        // Read in the transaction: its commit may wait for the request's kept answer.
+        let view = account_view(person.ssn_masked, tx.account_entries(&hash).await?);
+        self.commit(tx).await?;
+        Ok(view)
     }
+}
+
+fn account_view(ssn_masked: String, entries: Vec<yikatong_store::AccountEntry>) -> AccountView {
+    let entries: Vec<AccountEntryView> = entries.into_iter().map(|e| AccountEntryView { id: e.id, at: e.at, kind: e.kind, amount_fen: e.amount_fen, reference: e.reference, reason: e.reason }).collect();
+    AccountView { ssn_masked, balance_fen: entries.iter().map(|e| e.amount_fen).sum(), entries }
 }

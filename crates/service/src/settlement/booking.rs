@@ -93,6 +93,34 @@ pub(crate) fn visit_date(visit: &VisitRecord) -> NaiveDate {
         .unwrap_or_else(|_| visit.created_at.with_timezone(&yikatong_core::clock::shanghai()).date_naive())
 }
 
+/// The kind of a card-swipe settlement (a manual reimbursement is `manual`).
+const REALTIME: &str = "realtime";
+
+/// A visit already paid: the second 2207 learns the first `setl_id`.
+fn already_settled(mdtrt_id: &str, setl_id: &str) -> ServiceError {
+    Refusal::conflict("already_settled", format!("visit {mdtrt_id} is already settled as {setl_id}; reverse that settlement (2208) before settling again")).into()
+}
+
+/// The distinct catalogue codes of `lines`.
+pub(crate) fn codes_of(lines: &[FeeLine]) -> Vec<String> {
+    let mut codes: Vec<String> = lines.iter().map(|l| l.code.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// Each line with its catalogue item; a code not in the catalogue is refused by line.
+pub(crate) fn priced(items: Vec<CatalogItem>, lines: Vec<FeeLine>) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
+    let items: std::collections::HashMap<String, CatalogItem> = items.into_iter().map(|i| (i.code.clone(), i)).collect();
+    lines
+        .into_iter()
+        .map(|l| match items.get(&l.code) {
+            Some(item) => Ok((l, item.clone())),
+            None => Err(Refusal::bad_input("unknown_catalog_code", format!("fee line {}: {} is not in the medical-insurance catalogue", l.sn, l.code)).into()),
+        })
+        .collect()
+}
+
 fn new_setl_id(prefix: &str, now: DateTime<Utc>) -> String {
     let r: [u8; 4] = yikatong_store::crypto::random_bytes();
     format!("{prefix}{}{:010}", now.format("%Y%m%d%H%M%S"), u32::from_be_bytes(r))
@@ -103,19 +131,9 @@ impl Service {
         self.policies.region(region).map(|r| r.admdvs.clone()).unwrap_or_default()
     }
 
-    pub(crate) async fn priced_lines(&self, lines: impl Iterator<Item = FeeLine>) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
-        let lines: Vec<FeeLine> = lines.collect();
-        let mut codes: Vec<String> = lines.iter().map(|l| l.code.clone()).collect();
-        codes.sort();
-        codes.dedup();
-        let items: std::collections::HashMap<String, CatalogItem> = self.store.catalog_items(&codes).await?.into_iter().map(|i| (i.code.clone(), i)).collect();
-        lines
-            .into_iter()
-            .map(|l| match items.get(&l.code) {
-                Some(item) => Ok((l, item.clone())),
-                None => Err(Refusal::bad_input("unknown_catalog_code", format!("fee line {}: {} is not in the medical-insurance catalogue", l.sn, l.code)).into()),
-            })
-            .collect()
+    pub(crate) async fn priced_lines(&self, lines: Vec<FeeLine>) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
+        let items = self.store.catalog_items(&codes_of(&lines)).await?;
+        priced(items, lines)
     }
 
     /// Runs the engine for `person` inside `tx` (whose person row is locked).
@@ -140,24 +158,34 @@ impl Service {
         Ok((receipt, year))
     }
 
-    /// 2206 (`book` false: nothing is kept) and 2207 (`book` true).
+    /// 2206 (`book` false: nothing is kept) and 2207 (`book` true). The visit's row is
+    /// locked first and its unsettled lines are read under that lock, so two 2207s of
+    /// one visit (a HIS retrying under a new `msgid`) book once and the second is
+    /// refused with `already_settled` naming the first `setl_id`; a 2204 arriving
+    /// meanwhile waits, and its line is left for a later settlement. Then the person,
+    /// the card and the year totals are locked (the order every booking path keeps).
     pub async fn settle_visit(&self, who: &Principal, req: &SettleRequest, book: bool) -> ServiceResult<Settlement> {
         let institution = institution_of(who)?;
-        let visit = self.own_visit(who, &req.mdtrt_id).await?;
+        // Read before the transaction: a request holding one reads only through it.
+        let institution_level = self.require_institution(&institution).await?.level;
+        let mut tx = self.begin_write().await?;
+        let visit = self.lock_own_visit(&mut tx, who, &req.mdtrt_id).await?;
         if visit.state != "registered" {
             return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
         }
         if psn_no(&visit.person_hash) != req.psn_no {
             return Err(Refusal::bad_input("person_mismatch", "psn_no is not the person of this visit").into());
         }
-        let person = self.store.get_person_by_hash(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
+        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, REALTIME).await? {
+            return Err(already_settled(&visit.mdtrt_id, &first));
+        }
+        let person = tx.lock_person_record(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         Self::check_insured(&person)?;
         let Some(card_id) = visit.card_id else {
             return Err(Refusal::conflict("card_required", "real-time settlement needs the social security card; without it the holder pays and is reimbursed by hand (R-SET-1, R-SET-6)").into());
         };
-        let stored: Vec<FeeLine> = self
-            .store
-            .fee_lines(&req.mdtrt_id)
+        let stored: Vec<FeeLine> = tx
+            .visit_lines(&req.mdtrt_id)
             .await?
             .into_iter()
             .filter(|l| l.setl_id.is_none())
@@ -166,22 +194,19 @@ impl Service {
         if stored.is_empty() {
             return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
         }
-        let lines = self.priced_lines(stored.into_iter()).await?;
-        let total = Fen(lines.iter().map(|(l, _)| l.amount.0).sum());
+        let sns: Vec<String> = stored.iter().map(|l| l.sn.clone()).collect();
+        let lines = priced(tx.catalog_items(&codes_of(&stored)).await?, stored)?;
+        let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount)).ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
         if let Some(sent) = req.medfee_sumamt.filter(|s| *s != total) {
             return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the visit's unsettled lines add up to {total}")).into());
         }
-        let level = match visit.data.get("institution_level").and_then(|l| l.as_str()) {
-            Some(l) => InstitutionLevel::parse(l)?,
-            None => InstitutionLevel::parse(&self.require_institution(&institution).await?.level)?,
-        };
+        let level = InstitutionLevel::parse(visit.data.get("institution_level").and_then(|l| l.as_str()).unwrap_or(&institution_level))?;
         let date = visit_date(&visit);
         let now = self.clock.now();
-        let mut tx = self.store.begin_cards().await?;
-        tx.lock_person(&visit.person_hash).await?;
         let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
         usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;
         let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &lines, req.use_account).await?;
+        receipt.check_identities().map_err(ServiceError::Internal)?;
         let setl_id = new_setl_id("S", now);
         if book {
             let record = SettlementRecord {
@@ -189,7 +214,7 @@ impl Service {
                 mdtrt_id: visit.mdtrt_id.clone(),
                 institution: institution.clone(),
                 person_hash: visit.person_hash.clone(),
-                kind: "realtime".into(),
+                kind: REALTIME.into(),
                 state: "settled".into(),
                 visit_date: date,
                 year,
@@ -201,30 +226,35 @@ impl Service {
             if receipt.acct_pay.0 > 0 {
                 tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(&setl_id), &format!("outpatient settlement at {institution}")).await?;
             }
-            tx.settle_fee_lines(&visit.mdtrt_id, Some(&setl_id), None).await?;
+            let marked = tx.mark_lines_settled(&visit.mdtrt_id, &setl_id, &sns).await?;
+            if marked != sns.len() as u64 {
+                return Err(ServiceError::Internal(format!("settlement of {}: {marked} of its {} lines could be marked", visit.mdtrt_id, sns.len())));
+            }
             // The card stays locked until the commit, so a pre-loss reported meanwhile
             // waits for it and a settlement never follows a pre-loss; the settlement
             // record (through its visit) is the card's record of use.
-            tx.commit().await?;
+            self.commit(tx).await?;
             tracing::info!(setl_id = %setl_id, total = %receipt.total, fund = %receipt.fund_pay_sumamt, "settled");
         }
         // Without booking, dropping the transaction rolls everything back.
-        Ok(Settlement { setl_id, mdtrt_id: visit.mdtrt_id, psn_no: psn_no(&visit.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: if book { "settled" } else { "preview" }.into(), kind: "realtime".into() })
+        Ok(Settlement { setl_id, mdtrt_id: visit.mdtrt_id, psn_no: psn_no(&visit.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: if book { "settled" } else { "preview" }.into(), kind: REALTIME.into() })
     }
 
     /// 2208 / R-SET-7: reverses a settlement; the year totals and the account come back
-    /// exactly as they were before it, and its fee lines may be settled again.
+    /// exactly as they were before it, and its fee lines may be settled again. The
+    /// visit is locked first, as by the booking.
     pub async fn reverse_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
         who.require(&[Role::Institution, Role::Operator])?;
         let now = self.clock.now();
         let found = self.store.get_settlement(setl_id).await?;
         let visible = found.as_ref().is_some_and(|s| who.role == Role::Operator || Some(&s.institution) == who.institution.as_ref());
-        if !visible {
+        let Some(found) = found.filter(|_| visible) else {
             return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} at this institution")).into());
-        }
-        let mut tx = self.store.begin_cards().await?;
-        let hash = found.map(|s| s.person_hash).unwrap_or_default();
-        tx.lock_person(&hash).await?;
+        };
+        let person = self.store.get_person_by_hash(&found.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
+        let mut tx = self.begin_write().await?;
+        tx.lock_visit(&found.mdtrt_id).await?;
+        tx.lock_person(&found.person_hash).await?;
         let s = tx.lock_settlement(setl_id).await?.ok_or_else(|| ServiceError::Internal("settlement vanished".into()))?;
         if s.state != "settled" {
             return Err(Refusal::conflict("already_reversed", format!("settlement {setl_id} is already reversed")).into());
@@ -236,9 +266,8 @@ impl Service {
             tx.append_account_entry(&s.person_hash, now, "reversal", receipt.acct_pay.0, Some(setl_id), "settlement reversed").await?;
         }
         tx.mark_settlement_reversed(setl_id, now).await?;
-        tx.settle_fee_lines(&s.mdtrt_id, None, Some(setl_id)).await?;
-        tx.commit().await?;
-        let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
+        tx.free_lines(&s.mdtrt_id, setl_id).await?;
+        self.commit(tx).await?;
         Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: "reversed".into(), kind: s.kind })
     }
 
@@ -276,19 +305,27 @@ impl Service {
         if req.lines.is_empty() {
             return Err(Refusal::bad_input("no_fee_lines", "a reimbursement needs its fee lines").into());
         }
+        if req.lines.len() > yikatong_core::money::limits::MAX_LINES {
+            return Err(Refusal::bad_input("too_many_fee_lines", format!("a reimbursement takes at most {} lines", yikatong_core::money::limits::MAX_LINES)).into());
+        }
         let mut fee_lines = Vec::new();
         for (i, l) in req.lines.iter().enumerate() {
             let sn = (i + 1).to_string();
             let qty_e4 = parse_fixed(&l.quantity, 4).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: quantity {:?} is not a number with at most 4 decimals", l.quantity))))?;
             let price_e6 = parse_fixed(&l.unit_price, 6).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: unit price {:?} is not a number with at most 6 decimals", l.unit_price))))?;
+            super::visits::check_line_bounds(&sn, qty_e4, price_e6, Fen(l.amount_fen))?;
             fee_lines.push(FeeLine { sn, code: l.code.clone(), qty_e4, price_e6, amount: Fen(l.amount_fen) });
         }
-        let lines = self.priced_lines(fee_lines.into_iter()).await?;
+        if !Fen::checked_sum(fee_lines.iter().map(|l| l.amount)).is_some_and(Fen::within_limits) {
+            return Err(Refusal::bad_input("amount_out_of_range", format!("the reimbursement's lines add up to more than {} yuan", yikatong_core::money::limits::MAX_AMOUNT)).into());
+        }
+        let lines = self.priced_lines(fee_lines).await?;
         let hash = self.store.data_key().lookup_hash(ssn.expose());
         let now = self.clock.now();
-        let mut tx = self.store.begin_cards().await?;
+        let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
         let (receipt, year) = self.compute(&mut tx, &person, &hash, level, req.visit_date, &lines, false).await?;
+        receipt.check_identities().map_err(ServiceError::Internal)?;
         let setl_id = new_setl_id("M", now);
         let record = SettlementRecord {
             setl_id: setl_id.clone(),
@@ -304,7 +341,7 @@ impl Service {
             reversed_at: None,
         };
         tx.insert_settlement(&record).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Settlement { setl_id, mdtrt_id: record.mdtrt_id, psn_no: psn_no(&hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: "manual".into() })
     }
 

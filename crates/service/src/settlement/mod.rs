@@ -56,11 +56,11 @@ fn institution_of(who: &Principal) -> ServiceResult<String> {
 }
 
 impl Service {
-    /// A visit of the caller's institution; another institution's visit does not exist
-    /// for it.
-    pub(crate) async fn own_visit(&self, who: &Principal, mdtrt_id: &str) -> ServiceResult<VisitRecord> {
+    /// A visit of the caller's institution, read with its row lock in `tx`; another
+    /// institution's visit does not exist for it.
+    pub(crate) async fn lock_own_visit(&self, tx: &mut Box<dyn yikatong_store::CardTx>, who: &Principal, mdtrt_id: &str) -> ServiceResult<VisitRecord> {
         let institution = institution_of(who)?;
-        match self.store.get_visit(mdtrt_id).await? {
+        match tx.lock_visit(mdtrt_id).await? {
             Some(v) if v.institution == institution => Ok(v),
             _ => Err(Refusal::not_found("visit_not_found", format!("there is no visit {mdtrt_id} at this institution")).into()),
         }

@@ -7,10 +7,10 @@ use yikatong_core::access::Principal;
 use yikatong_core::card::rules::{self, RuleCtx};
 use yikatong_core::card::{Card, CardState, Zone, apply};
 use yikatong_core::identity::Ssn;
-use yikatong_core::money::Fen;
+use yikatong_core::money::{Fen, limits};
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
 use yikatong_core::settlement::{ItemKind, LineSplit, split_line};
-use yikatong_store::{Person, StoredFeeLine, VisitRecord};
+use yikatong_store::{CardTx, Person, StoredFeeLine, VisitRecord};
 
 use super::{institution_of, psn_no};
 use crate::{Service, ServiceError, ServiceResult};
@@ -112,15 +112,18 @@ impl Service {
         if holder.ssn != person.ssn {
             return Err(bad("card_not_the_persons", "the card or ID presented belongs to someone else".into()));
         }
+        let level = self.require_institution(&institution).await?.level;
+        // The card's first use and the visit are one transaction: a crash leaves both
+        // or neither.
+        let mut tx = self.begin_write().await?;
         let card_id = match (reg.mdtrt_cert_type.as_str(), card) {
             ("03", Some(card)) => {
-                self.first_use_and_check(who, &card, &person).await?;
+                self.first_use_and_check(&mut tx, who, card.id, &person).await?;
                 Some(card.id)
             }
             _ => None,
         };
         let now = self.clock.now();
-        let level = self.require_institution(&institution).await?.level;
         let mut data = reg.extra.clone();
         if let Some(o) = data.as_object_mut() {
             // The institution's level as of registration prices the whole visit.
@@ -140,42 +143,48 @@ impl Service {
             data,
             created_at: now,
         };
-        self.store.insert_visit(&visit).await?;
+        tx.insert_visit(&visit).await?;
+        self.commit(tx).await?;
         Ok(visit)
     }
 
-    /// Starts the social zone of an issued card on its first use at an institution, then
-    /// checks that it may settle.
-    async fn first_use_and_check(&self, who: &Principal, card: &Card, person: &Person) -> ServiceResult<()> {
+    /// Starts the social zone of an issued card on its first use at an institution
+    /// (R-ACT-1), then checks that it may settle; inside the registration's transaction.
+    async fn first_use_and_check(&self, tx: &mut Box<dyn CardTx>, who: &Principal, card_id: i64, person: &Person) -> ServiceResult<()> {
         let record = crate::cards::printed_of(person);
-        self.card_command(who, card.id, &[yikatong_core::access::Role::Institution], |c, ctx: &RuleCtx| {
-            let mut events = Vec::new();
-            let mut current = c.clone();
-            if current.state == CardState::Issued {
-                events = rules::activate(&current, Zone::Social, ctx)?;
-                current = events.iter().fold(current, apply);
-            }
-            rules::usable_for_settlement(&current, &record, ctx.now)?;
-            Ok(events)
-        })
-        .await?;
+        let card = self.lock_visible(tx, who, card_id).await?;
+        let (policy, calendar) = self.rule_parts(&card.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        let mut events = Vec::new();
+        let mut current = card.clone();
+        if current.state == CardState::Issued {
+            events = rules::activate(&current, Zone::Social, &ctx)?;
+            current = events.iter().fold(current, apply);
+        }
+        rules::usable_for_settlement(&current, &record, ctx.now)?;
+        if !events.is_empty() {
+            tx.record(&current, &events, &self.meta(who)).await?;
+        }
         Ok(())
     }
 
-    /// 2202: cancels a registration that has nothing settled.
+    /// 2202: cancels a registration that has nothing settled (under the visit's lock).
     pub async fn cancel_registration(&self, who: &Principal, mdtrt_id: &str) -> ServiceResult<VisitRecord> {
-        let mut visit = self.own_visit(who, mdtrt_id).await?;
-        if self.store.fee_lines(mdtrt_id).await?.iter().any(|l| l.setl_id.is_some()) {
+        let mut tx = self.begin_write().await?;
+        let mut visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
+        if tx.visit_lines(mdtrt_id).await?.iter().any(|l| l.setl_id.is_some()) {
             return Err(Refusal::conflict("visit_settled", "the visit has a settlement; cancel the settlement first").into());
         }
         visit.state = "cancelled".into();
-        self.store.update_visit(&visit).await?;
+        tx.update_visit(&visit).await?;
+        self.commit(tx).await?;
         Ok(visit)
     }
 
     /// 2203A: the visit's information (medical type, diagnoses).
     pub async fn record_visit_info(&self, who: &Principal, mdtrt_id: &str, info: &serde_json::Value, diseases: &serde_json::Value) -> ServiceResult<VisitRecord> {
-        let mut visit = self.own_visit(who, mdtrt_id).await?;
+        let mut tx = self.begin_write().await?;
+        let mut visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
         if visit.state != "registered" {
             return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
         }
@@ -183,46 +192,97 @@ impl Service {
             o.insert("mdtrtinfo".into(), info.clone());
             o.insert("diseinfo".into(), diseases.clone());
         }
-        self.store.update_visit(&visit).await?;
+        tx.update_visit(&visit).await?;
+        self.commit(tx).await?;
         Ok(visit)
     }
 
     /// 2204: fee lines, each checked against the catalogue and for amounts that do not
-    /// multiply out (R-SET-10); the whole upload is refused when one line is wrong.
+    /// multiply out (R-SET-10); the whole upload is refused when one line is wrong. The
+    /// visit is locked, so a line uploaded while the visit is being settled waits and
+    /// stays unsettled (a reversal, 2208, and a new 2207 bill it with the rest).
     pub async fn upload_fee_lines(&self, who: &Principal, mdtrt_id: &str, chrg_bchno: &str, lines: &[FeeLineInput]) -> ServiceResult<Vec<LineResult>> {
-        let visit = self.own_visit(who, mdtrt_id).await?;
-        if visit.state != "registered" {
-            return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
-        }
         if lines.is_empty() {
             return Err(bad("no_fee_lines", "feedetail is empty".into()));
         }
-        let person = self.store.get_person_by_hash(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
-        let policy = self.policies.region(&person.region)?;
-        let date = super::booking::visit_date(&visit);
+        if lines.len() > limits::MAX_LINES {
+            return Err(bad("too_many_fee_lines", format!("feedetail has {} lines; at most {} are taken at once", lines.len(), limits::MAX_LINES)));
+        }
         let mut parsed = Vec::with_capacity(lines.len());
         for l in lines {
-            let qty_e4 = parse_fixed(&l.qty, 4).ok_or_else(|| bad("invalid_fee_line", format!("fee line {}: cnt {:?} is not a number with at most 4 decimals", l.sn, l.qty)))?;
-            let price_e6 = parse_fixed(&l.price, 6).ok_or_else(|| bad("invalid_fee_line", format!("fee line {}: pric {:?} is not a number with at most 6 decimals", l.sn, l.price)))?;
-            let amount = Fen::parse_yuan(&l.amount).ok_or_else(|| bad("invalid_fee_line", format!("fee line {}: det_item_fee_sumamt {:?} is not an amount in yuan", l.sn, l.amount)))?;
+            let qty_e4 = fixed_field(&l.sn, "cnt", &l.qty, 4)?;
+            let price_e6 = fixed_field(&l.sn, "pric", &l.price, 6)?;
+            let amount = Fen(fixed_field(&l.sn, "det_item_fee_sumamt", &l.amount, 2)?);
+            check_line_bounds(&l.sn, qty_e4, price_e6, amount)?;
             parsed.push(FeeLine { sn: l.sn.clone(), code: l.code.clone(), qty_e4, price_e6, amount });
+        }
+        let mut tx = self.begin_write().await?;
+        let visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
+        if visit.state != "registered" {
+            return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
+        }
+        let person = tx.person(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
+        let policy = self.policies.region(&person.region)?;
+        let date = super::booking::visit_date(&visit);
+        let before = tx.visit_lines(mdtrt_id).await?;
+        if before.len() + parsed.len() > limits::MAX_LINES {
+            return Err(bad("too_many_fee_lines", format!("the visit would have {} lines; at most {} are taken", before.len() + parsed.len(), limits::MAX_LINES)));
+        }
+        let visit_total = Fen::checked_sum(before.iter().filter(|l| l.setl_id.is_none()).map(|l| Fen(l.amount_fen)).chain(parsed.iter().map(|l| l.amount)));
+        if !visit_total.is_some_and(Fen::within_limits) {
+            return Err(bad("amount_out_of_range", format!("the visit's unsettled lines would add up to more than {} yuan", limits::MAX_AMOUNT)));
         }
         let mut stored = Vec::with_capacity(lines.len());
         let mut results = Vec::with_capacity(lines.len());
-        for (line, item) in self.priced_lines(parsed.into_iter()).await? {
+        let items = tx.catalog_items(&super::booking::codes_of(&parsed)).await?;
+        for (line, item) in super::booking::priced(items, parsed)? {
             let (qty_e4, price_e6, amount) = (line.qty_e4, line.price_e6, line.amount);
             let l = &line;
             let split = split_line(policy, date, &line, &item, &mut Vec::new())?;
             stored.push(StoredFeeLine { sn: l.sn.clone(), chrg_bchno: chrg_bchno.into(), code: l.code.clone(), qty_e4, price_e6, amount_fen: amount.0, setl_id: None });
             results.push(LineResult { kind: item.kind, qty_e4, price_e6, split });
         }
-        self.store.insert_fee_lines(mdtrt_id, chrg_bchno, &stored).await?;
+        tx.insert_fee_lines(mdtrt_id, chrg_bchno, &stored).await?;
+        self.commit(tx).await?;
         Ok(results)
     }
 
-    /// 2205: removes unsettled lines of a batch (`0000`: every unsettled line).
+    /// 2205: removes unsettled lines of a batch (`0000`: every unsettled line), under
+    /// the visit's lock.
     pub async fn cancel_fee_lines(&self, who: &Principal, mdtrt_id: &str, chrg_bchno: &str) -> ServiceResult<u64> {
-        self.own_visit(who, mdtrt_id).await?;
-        Ok(self.store.delete_unsettled_lines(mdtrt_id, chrg_bchno).await?)
+        let mut tx = self.begin_write().await?;
+        self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
+        let removed = tx.delete_unsettled_lines(mdtrt_id, chrg_bchno).await?;
+        self.commit(tx).await?;
+        Ok(removed)
     }
+}
+
+/// A decimal field of a fee line with at most `places` decimals, exactly; a number too
+/// large to hold is out of range, anything else not a number.
+fn fixed_field(sn: &str, field: &str, text: &str, places: u32) -> ServiceResult<i64> {
+    if let Some(v) = parse_fixed(text, places) {
+        return Ok(v);
+    }
+    let t = text.trim().trim_start_matches('-');
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if !int.is_empty() && frac.len() <= places as usize && int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return Err(bad("amount_out_of_range", format!("fee line {sn}: {field} {text:?} is far beyond any amount taken")));
+    }
+    Err(bad("invalid_fee_line", format!("fee line {sn}: {field} {text:?} is not a number with at most {places} decimals")))
+}
+
+/// A fee line's numbers within the interface's bounds (`limits`), each refusal naming
+/// the line and the field.
+pub(crate) fn check_line_bounds(sn: &str, qty_e4: i64, price_e6: i64, amount: Fen) -> ServiceResult<()> {
+    if !(0..=limits::MAX_QTY_E4).contains(&qty_e4) {
+        return Err(bad("amount_out_of_range", format!("fee line {sn}: cnt must be between 0 and {}", limits::MAX_QTY_E4 / 10_000)));
+    }
+    if !(0..=limits::MAX_PRICE_E6).contains(&price_e6) {
+        return Err(bad("amount_out_of_range", format!("fee line {sn}: pric must be between 0 and {} yuan", limits::MAX_PRICE_E6 / 1_000_000)));
+    }
+    if !amount.within_limits() {
+        return Err(bad("amount_out_of_range", format!("fee line {sn}: det_item_fee_sumamt must be between 0 and {} yuan", limits::MAX_AMOUNT)));
+    }
+    Ok(())
 }

@@ -1,0 +1,208 @@
+//! Exactly-once requests (a national `msgid`, a client's `Idempotency-Key`): the claim
+//! of the request's key opens the transaction its work runs in, and the answer is kept
+//! in that same transaction, as zero-to-production's `try_processing` / `save_response`
+//! do. A crash therefore leaves either nothing (the client's retry runs the work) or
+//! the work with its answer (the retry gets the first answer); never a claim without
+//! an answer.
+//!
+//! The interface layer opens a [`RequestClaim`] scope around a use case. Inside it,
+//! [`Service::begin_write`] claims the key in the first write transaction, and
+//! [`Service::commit`] hands that transaction back to the scope instead of committing
+//! it; the interface renders the answer and [`RequestClaim::finish`] writes it and
+//! commits. Concurrent requests with the same key meet on the key's unique index: the
+//! second waits for the first's transaction and then gets its answer.
+//!
+//! A use case that runs several write transactions (a batch import) commits the first,
+//! claim included, when it begins the second: such work is resumable by its own design
+//! (the same file again skips what went through), and its answer is kept afterwards.
+//! Claims left without an answer by such a request when the service stopped are
+//! released at the next start ([`Service::recover_interrupted_work`]).
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use yikatong_core::Refusal;
+use yikatong_store::{CardTx, IdempotencyBegin};
+
+use crate::{Service, ServiceResult};
+
+tokio::task_local! {
+    static CLAIM: Arc<RequestClaim>;
+}
+
+/// The key of one request: `token_id` 0 with `his:<institution>:<msgid>` for the
+/// national interface (kept for ever), the caller's token id and its
+/// `Idempotency-Key` otherwise (kept for [`Service::idempotency_retention`]).
+#[derive(Debug, Clone)]
+pub struct RequestKey {
+    pub token_id: i64,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// An answer kept for a key: HTTP status and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+enum Progress {
+    /// Not claimed in any committed transaction.
+    Unclaimed,
+    /// Claimed in the write transaction now open (if it rolls back, so does the claim).
+    ClaimedOpen,
+    /// Claimed in this transaction, whose commit waits for the answer.
+    Held(Box<dyn CardTx>),
+    /// Claimed in a transaction that is committed; the answer is written alone.
+    Committed,
+}
+
+/// The claim scope of one request.
+pub struct RequestClaim {
+    key: RequestKey,
+    expire_before: Option<DateTime<Utc>>,
+    progress: Mutex<Progress>,
+    /// Set when the claim found the key already answered: the interface returns this.
+    replay: Mutex<Option<KeptAnswer>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl RequestClaim {
+    /// Runs `work` inside the claim scope of `key`.
+    pub async fn scope<F: Future>(service: &Service, key: RequestKey, work: F) -> (Arc<RequestClaim>, F::Output) {
+        let expire_before = (key.token_id != 0).then(|| service.clock.now() - service.idempotency_retention());
+        let claim = Arc::new(RequestClaim { key, expire_before, progress: Mutex::new(Progress::Unclaimed), replay: Mutex::new(None) });
+        let out = CLAIM.scope(claim.clone(), work).await;
+        (claim, out)
+    }
+
+    /// The first answer, when the claim met a key already answered.
+    pub fn replayed(&self) -> Option<KeptAnswer> {
+        lock(&self.replay).clone()
+    }
+
+    /// Keeps `answer` for the key (in the work's own transaction when it is held) and
+    /// commits; returns the answer to send: `answer`, or the first answer when another
+    /// request with the key was answered first. `keep` false (a server error) keeps
+    /// nothing and releases the claim, so a retry runs again.
+    pub async fn finish(&self, service: &Service, answer: KeptAnswer, keep: bool) -> ServiceResult<KeptAnswer> {
+        if let Some(first) = self.replayed() {
+            return Ok(first);
+        }
+        let progress = std::mem::replace(&mut *lock(&self.progress), Progress::Unclaimed);
+        let k = &self.key;
+        match progress {
+            Progress::Held(mut tx) if keep => {
+                tx.save_response(k.token_id, &k.key, answer.status, &answer.body).await?;
+                tx.commit().await?;
+            }
+            Progress::Held(_) => {} // dropped: the work and its claim roll back
+            Progress::Committed if keep => service.store.idempotency_finish(k.token_id, &k.key, answer.status, &answer.body).await?,
+            Progress::Committed => service.store.idempotency_abandon(k.token_id, &k.key).await?,
+            Progress::Unclaimed | Progress::ClaimedOpen if keep => {
+                // Nothing was written: the answer (a refusal, a read) is kept alone.
+                let mut tx = service.store.begin_cards().await?;
+                if let IdempotencyBegin::Replay { status, body } = tx.claim_request(k.token_id, &k.key, &k.fingerprint, service.clock.now(), self.expire_before).await? {
+                    return Ok(KeptAnswer { status, body });
+                }
+                tx.save_response(k.token_id, &k.key, answer.status, &answer.body).await?;
+                tx.commit().await?;
+            }
+            Progress::Unclaimed | Progress::ClaimedOpen => {}
+        }
+        Ok(answer)
+    }
+}
+
+impl Service {
+    /// How long an `Idempotency-Key` is kept (a national `msgid` is kept for ever).
+    pub fn idempotency_retention(&self) -> Duration {
+        self.idempotency_retention
+    }
+
+    /// A write transaction; inside a [`RequestClaim`] scope the request's key is claimed
+    /// in it first.
+    pub(crate) async fn begin_write(&self) -> ServiceResult<Box<dyn CardTx>> {
+        let Ok(claim) = CLAIM.try_with(|c| c.clone()) else {
+            return Ok(self.store.begin_cards().await?);
+        };
+        // A transaction held for the answer is committed before a second one begins
+        // (SQLite has one writer): the request is then a multi-transaction one.
+        let held = {
+            let mut p = lock(&claim.progress);
+            match std::mem::replace(&mut *p, Progress::Committed) {
+                Progress::Held(tx) => Some(tx),
+                Progress::Committed => None,
+                Progress::Unclaimed | Progress::ClaimedOpen => {
+                    *p = Progress::Unclaimed;
+                    None
+                }
+            }
+        };
+        if let Some(tx) = held {
+            tx.commit().await?;
+        }
+        let mut tx = self.store.begin_cards().await?;
+        if !matches!(*lock(&claim.progress), Progress::Unclaimed) {
+            return Ok(tx);
+        }
+        let k = &claim.key;
+        match tx.claim_request(k.token_id, &k.key, &k.fingerprint, self.clock.now(), claim.expire_before).await? {
+            IdempotencyBegin::Fresh => {
+                *lock(&claim.progress) = Progress::ClaimedOpen;
+                Ok(tx)
+            }
+            IdempotencyBegin::Replay { status, body } => {
+                *lock(&claim.replay) = Some(KeptAnswer { status, body });
+                Err(Refusal::conflict("duplicate_request", "this request was already answered; its first answer is returned").into())
+            }
+            IdempotencyBegin::Mismatch => Err(Refusal::bad_input("idempotency_key_reused", "this key was already used for a different request").into()),
+            IdempotencyBegin::InProgress => Err(Refusal::conflict("duplicate_request", "a request with this key was interrupted before it was answered; send it again under a new key").into()),
+        }
+    }
+
+    /// Commits a write transaction begun with [`Service::begin_write`]; inside a claim
+    /// scope, the transaction holding the claim is kept for the answer instead.
+    pub(crate) async fn commit(&self, tx: Box<dyn CardTx>) -> ServiceResult<()> {
+        if let Ok(claim) = CLAIM.try_with(|c| c.clone()) {
+            let mut p = lock(&claim.progress);
+            if matches!(*p, Progress::ClaimedOpen) {
+                *p = Progress::Held(tx);
+                return Ok(());
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Commits at once, for use cases of several transactions (a batch import, each
+    /// of whose chunks must be durable before the next): the request's claim, if this
+    /// transaction holds it, commits with it and the answer is kept afterwards.
+    pub(crate) async fn commit_now(&self, tx: Box<dyn CardTx>) -> ServiceResult<()> {
+        tx.commit().await?;
+        if let Ok(claim) = CLAIM.try_with(|c| c.clone()) {
+            let mut p = lock(&claim.progress);
+            if matches!(*p, Progress::ClaimedOpen) {
+                *p = Progress::Committed;
+            }
+        }
+        Ok(())
+    }
+
+    /// At start-up: jobs left `running` by a stopped service are marked `interrupted`
+    /// (each can be started again and skips what it already did), and claims left
+    /// without an answer (only multi-transaction requests can leave one) are released.
+    /// Returns how many of each.
+    pub async fn recover_interrupted_work(&self) -> ServiceResult<(u64, u64)> {
+        let jobs = self.store.interrupt_running_jobs(self.clock.now()).await?;
+        let claims = self.store.release_unanswered_claims().await?;
+        if jobs > 0 || claims > 0 {
+            tracing::warn!(jobs, claims, "recovered work interrupted by the last stop");
+        }
+        Ok((jobs, claims))
+    }
+}
