@@ -118,7 +118,7 @@ macro_rules! bulk_impl {
                             .push_bind(*seq)
                             .push_bind(data.as_str());
                     });
-                    q.build().persistent(false).execute(&mut *self.tx).await.map_err(unique("certificate number"))?;
+                    q.build().persistent(false).execute(&mut *self.tx).await.map_err(card_write)?;
                 }
                 self.write_events(&events, &outbox, meta).await?;
                 Ok(ids)

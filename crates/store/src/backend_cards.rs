@@ -15,6 +15,17 @@ macro_rules! card_impl {
             serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("card data: {e}")))
         }
 
+        /// For writes of a card row: the index of one card that settles per person
+        /// (R-ACT-2) is a conflict, any other unique key the certificate number.
+        fn card_write(e: sqlx::Error) -> StoreError {
+            match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() && (d.constraint() == Some("cards_one_that_settles") || d.message().contains("cards.person_hash")) => {
+                    StoreError::Conflict("the person's one card that settles".into())
+                }
+                _ => unique("certificate number")(e),
+            }
+        }
+
         fn lock_sql(sql: &str) -> sqlx::AssertSqlSafe<String> {
             sqlx::AssertSqlSafe(format!("{sql}{FOR_UPDATE}"))
         }
@@ -95,7 +106,7 @@ macro_rules! card_impl {
                     .bind(card.id)
                     .execute(&mut *self.tx)
                     .await
-                    .map_err(unique("certificate number"))?;
+                    .map_err(card_write)?;
                 Ok(())
             }
         }

@@ -96,7 +96,7 @@ async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdat
             b.push("CAST(").push_bind_unseparated(r.data.as_str()).push_unseparated(" AS TEXT)");
         });
         q.push(") AS v WHERE cards.id = v.column1");
-        q.build().persistent(false).execute(&mut **tx).await.map_err(unique("certificate number"))?;
+        q.build().persistent(false).execute(&mut **tx).await.map_err(card_write)?;
     }
     Ok(())
 }

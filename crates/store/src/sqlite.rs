@@ -103,7 +103,7 @@ async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdat
             .bind(c.id)
             .execute(&mut **tx)
             .await
-            .map_err(unique("certificate number"))?;
+            .map_err(card_write)?;
     }
     Ok(())
 }

@@ -313,3 +313,17 @@ on_both_databases!(a_database_of_the_hand_kept_list_is_adopted, |db: TestDb| asy
     drop(reopened);
     cleanup();
 });
+
+// R-ACT-2 held by the database: a second card that settles (state active) for one person
+// cannot be written, whatever code tries; other states are free.
+on_both_databases!(r_act_2_the_database_refuses_a_second_card_that_settles, |db: TestDb| async move {
+    let insert = |state: &str| format!("INSERT INTO cards (person_hash, region, state, version, head_hash, data) VALUES ('p1', 'beijing', '{state}', 0, '', '{{}}')");
+    raw_sql(db.backend, &db.url, insert("active")).await;
+    raw_sql(db.backend, &db.url, insert("replaced")).await;
+    raw_sql(db.backend, &db.url, insert("issued")).await;
+    let second = tokio::spawn({
+        let (backend, url, sql) = (db.backend, db.url.clone(), insert("active"));
+        async move { raw_sql(backend, &url, sql).await }
+    });
+    assert!(second.await.is_err(), "a second active card for one person is refused by the database");
+});

@@ -116,6 +116,10 @@ pub enum Origin {
     Exchange { of: CardId, reason: String },
     /// Made again because the printed data was wrong (R-WRONG-1).
     Remake { of: CardId, reason: String },
+    /// 换发: a newer generation for a holder of a working older card, applied for
+    /// through a unit like a first card (R-GEN-1); it names the card it upgrades, which
+    /// stops when this one is activated (R-ACT-2).
+    Upgrade { of: CardId, unit: Option<String> },
 }
 
 impl Origin {
@@ -123,7 +127,15 @@ impl Origin {
     pub fn predecessor(&self) -> Option<CardId> {
         match self {
             Origin::FirstIssue { .. } => None,
-            Origin::Replacement { of } | Origin::Exchange { of, .. } | Origin::Remake { of, .. } => Some(*of),
+            Origin::Replacement { of } | Origin::Exchange { of, .. } | Origin::Remake { of, .. } | Origin::Upgrade { of, .. } => Some(*of),
+        }
+    }
+
+    /// The unit a first card or an upgrade was applied for through.
+    pub fn applying_unit(&self) -> Option<&str> {
+        match self {
+            Origin::FirstIssue { unit } | Origin::Upgrade { unit, .. } => unit.as_deref(),
+            _ => None,
         }
     }
 }

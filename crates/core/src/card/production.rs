@@ -25,7 +25,7 @@ pub struct NewCard {
 /// The production promise (R-APP-3) is set for first issues.
 pub fn open_card(new: NewCard, ctx: &RuleCtx) -> Result<(Card, CardEvent), Refusal> {
     let due_on = match new.origin {
-        Origin::FirstIssue { .. } => match ctx.policy.days("card.production_due_days", ctx.today()) {
+        Origin::FirstIssue { .. } | Origin::Upgrade { .. } => match ctx.policy.days("card.production_due_days", ctx.today()) {
             Ok(d) => ctx.today().checked_add_days(Days::new(u64::from(d))),
             Err(_) => None,
         },

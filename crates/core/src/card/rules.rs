@@ -277,6 +277,34 @@ pub fn activate(card: &Card, zone: Zone, ctx: &RuleCtx) -> Result<Vec<CardEvent>
     Ok(vec![CardEvent::ZoneActivated { zone }])
 }
 
+/// R-ACT-2: starting a card's social zone (R-ACT-1) stops, in the same transaction,
+/// every other card of the person that could settle: the card it takes over from
+/// (replacement, exchange, remake, generation upgrade) and any other card whose social
+/// zone is started. Every path that starts a social zone (counter, bank, the first
+/// swipe at a hospital) calls this, so at no instant may a person hold two cards that
+/// settle. `others` are the person's other cards, locked. Returns the card's events and
+/// each stopped card as it becomes, with its events.
+pub fn start_social_zone(card: &Card, others: &[Card], ctx: &RuleCtx) -> Result<StartedZone, Refusal> {
+    let events = activate(card, Zone::Social, ctx)?;
+    let predecessor = card.origin.predecessor();
+    let stopped = others
+        .iter()
+        .filter(|o| o.id != card.id && (Some(o.id) == predecessor || o.state == CardState::Active))
+        .map(|o| {
+            let ev = supersede(o, card.id, &card.origin);
+            (ev.iter().fold(o.clone(), crate::card::apply), ev)
+        })
+        .collect();
+    Ok(StartedZone { events, stopped })
+}
+
+/// What [`start_social_zone`] decided.
+#[derive(Debug, Clone)]
+pub struct StartedZone {
+    pub events: Vec<CardEvent>,
+    pub stopped: Vec<(Card, Vec<CardEvent>)>,
+}
+
 /// R-ACT-2: what the predecessor becomes when its successor is activated.
 pub fn supersede(old: &Card, new_id: i64, origin: &Origin) -> Vec<CardEvent> {
     let state = match origin {

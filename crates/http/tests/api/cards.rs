@@ -594,3 +594,52 @@ on_both_databases!(pre_loss_racing_settlement_checks_never_both_win, |db: TestDb
     assert_eq!(kinds.iter().filter(|k| **k == "used_for_settlement").count(), accepted);
     assert_eq!(accepted + refused, 23);
 });
+
+// R-ACT-2 on the first swipe (R-ACT-1): an exchange card whose social zone starts at
+// registration (2201) stops the old card in the same transaction; the old card then
+// registers nothing, and the person never holds two cards that settle.
+on_both_databases!(r_act_2_a_replacement_started_by_its_first_swipe_stops_the_old_card, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", "/v1/catalog/items", &app.operator, Some(json!([{"code": "A1", "name": "阿莫西林胶囊", "kind": "drug", "class": "A"}]))).await;
+    let old = app.active_card(&r, false).await;
+    let rep = app.ok("POST", &format!("/v1/cards/{old}/exchange"), &r.clerk, Some(json!({"reason": "chip unreadable", "delivery": "outlet"}))).await;
+    let new_id = rep["replacement_card_id"].as_i64().unwrap();
+    app.produce(&r, new_id).await;
+    app.set_now("2026-03-23T10:00:00+08:00").await;
+    let number = rep["certificate"]["number"].as_str().unwrap();
+    app.ok("POST", &format!("/v1/cards/{new_id}/hand-over"), &r.clerk, Some(json!({"certificate_number": number, "holder_ssn": SSN}))).await;
+    assert_eq!(app.card(new_id).await["state"], "issued");
+    let (psn_no, _) = app.register(&r.institution, new_id, "SW").await;
+    assert_eq!(app.card(new_id).await["state"], "active", "the first swipe starts the social zone");
+    let stopped = app.card(old).await;
+    assert_eq!((stopped["state"].as_str(), stopped["replaced_by"].as_i64()), (Some("exchanged"), Some(new_id)), "the old card stops at the same instant");
+    let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
+    assert_eq!(person["cards"].as_array().unwrap().iter().filter(|c| c["state"] == "active").count(), 1);
+    let body = json!({"infno": "2201", "msgid": "H120260323100000000099", "mdtrtarea_admvs": "110000", "insuplc_admdvs": "110000", "fixmedins_code": "H1", "input": {"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-23 10:00:00", "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{old:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": "MZOLD"}}});
+    let res: Value = app.client.post(format!("{}/fsi/api/rsfComIfsService/callService", app.base)).bearer_auth(&r.institution).json(&body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(res["infcode"], -1, "the old card registers nothing: {res}");
+    assert!(res["err_msg"].as_str().unwrap().contains("exchanged"), "{res}");
+    assert!(app.outbox_topics().await.contains(&"card.replaced".to_string()));
+});
+
+// R-GEN-1: a unit's application for a holder of a working second-generation card makes
+// an upgrade that names it; the older card works until the upgrade is activated, which
+// stops it.
+on_both_databases!(r_gen_1_an_upgrade_names_the_older_card_and_its_activation_stops_it, |db: TestDb| async move {
+    let app = spawn_app(db).await;
+    app.set_now("2022-06-01T10:00:00+08:00").await;
+    app.seed().await;
+    let r = app.roles().await;
+    let older = app.active_card(&r, false).await;
+    assert_eq!(app.card(older).await["generation"], 2);
+    app.set_now("2026-03-02T10:00:00+08:00").await;
+    let up = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({"financial": false}))).await;
+    let up_id = up["id"].as_i64().unwrap();
+    assert_eq!((up["generation"].as_i64(), up["origin"].as_str(), up["replaces"].as_i64()), (Some(3), Some("upgrade"), Some(older)), "{up}");
+    app.produce(&r, up_id).await;
+    app.ok("POST", &format!("/v1/cards/{up_id}/hand-over"), &r.unit, Some(json!({}))).await;
+    assert_eq!(app.card(older).await["state"], "active", "the older card works until the upgrade is activated");
+    app.ok("POST", &format!("/v1/cards/{up_id}/activation"), &r.clerk, Some(json!({"zone": "social"}))).await;
+    let old = app.card(older).await;
+    assert_eq!((old["state"].as_str(), old["replaced_by"].as_i64()), (Some("replaced"), Some(up_id)), "{old}");
+});

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Principal, Role};
-use yikatong_core::card::{Card, CardEvent, Origin};
+use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
 use yikatong_store::Person;
@@ -174,7 +174,7 @@ impl Service {
         if person.name != c.name {
             return Err(Refusal::bad_input("name_mismatch", "the name differs from the insurance record; file an information change first").into());
         }
-        if cards.iter().any(|card| card.state.is_alive() && matches!(&card.origin, Origin::FirstIssue { unit: Some(u) } if u == unit)) {
+        if cards.iter().any(|card| card.state.is_alive() && card.origin.applying_unit() == Some(unit)) {
             return Ok(None);
         }
         let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, now)?;

@@ -100,7 +100,11 @@ impl Service {
             region: person.region.clone(),
             generation,
             financial,
-            origin: Origin::FirstIssue { unit: person.unit_code.clone() },
+            // R-GEN-1: a holder of a working older card gets an upgrade naming it.
+            origin: match existing.iter().filter(|c| c.state.is_alive() && c.generation < generation).max_by_key(|c| c.id) {
+                Some(older) => Origin::Upgrade { of: older.id, unit: person.unit_code.clone() },
+                None => Origin::FirstIssue { unit: person.unit_code.clone() },
+            },
             printed: printed_of(person),
             ready_on: None,
             fee_fen: fee,
@@ -271,24 +275,45 @@ impl Service {
     /// at the same instant and cannot be lost on the way.
     pub async fn activate(&self, who: &Principal, id: i64, zone: Zone) -> ServiceResult<CardView> {
         who.require(&[Role::Institution, Role::Bank, Role::Clerk])?;
-        let meta = self.meta(who);
+        let holder = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?.person_hash;
+        let person = self.store.get_person_by_hash(&holder).await?.ok_or_else(|| ServiceError::Internal(format!("card {id} has no person")))?;
         let mut tx = self.begin_write().await?;
-        let card = self.lock_visible(&mut tx, who, id).await?;
+        let after = match zone {
+            Zone::Social => self.start_social_zone_in(&mut tx, who, id, &holder).await?,
+            Zone::Financial => {
+                let card = self.lock_visible(&mut tx, who, id).await?;
+                let (policy, calendar) = self.rule_parts(&card.region)?;
+                let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+                let events = rules::activate(&card, zone, &ctx)?;
+                let after = events.iter().fold(card, apply);
+                tx.record(&after, &events, &self.meta(who)).await?;
+                after
+            }
+        };
+        self.commit(tx).await?;
+        Ok(CardView::of(&after, &person, self.clock.now()))
+    }
+
+    /// R-ACT-1, R-ACT-2 inside `tx`: the holder is locked first (the order settlement
+    /// keeps: person, then cards), then the card and every other card of the holder;
+    /// the card's social zone starts and the cards it supersedes stop, together.
+    pub(crate) async fn start_social_zone_in(&self, tx: &mut Box<dyn yikatong_store::CardTx>, who: &Principal, id: i64, holder: &str) -> ServiceResult<Card> {
+        tx.lock_person(holder).await?;
+        let card = self.lock_visible(tx, who, id).await?;
+        if card.person_hash != holder {
+            return Err(ServiceError::Internal(format!("card {id} changed holder")));
+        }
+        let others = tx.person_cards(holder).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
-        let events = rules::activate(&card, zone, &ctx)?;
-        let after = events.iter().fold(card, apply);
-        if zone == Zone::Social
-            && let Some(old_id) = after.origin.predecessor()
-            && let Some(old) = tx.lock_card(old_id).await?
-        {
-            let superseded = rules::supersede(&old, after.id, &after.origin);
-            let old_after = superseded.iter().fold(old, apply);
-            tx.record(&old_after, &superseded, &meta).await?;
+        let started = rules::start_social_zone(&card, &others, &ctx)?;
+        let meta = self.meta(who);
+        for (stopped, events) in &started.stopped {
+            tx.record(stopped, events, &meta).await?;
         }
-        tx.record(&after, &events, &meta).await?;
-        self.commit(tx).await?;
-        self.card_view(&after).await
+        let after = started.events.iter().fold(card, apply);
+        tx.record(&after, &started.events, &meta).await?;
+        Ok(after)
     }
 
     /// R-SET-10: the card check at settlement time, under the same row lock as loss

@@ -91,6 +91,7 @@ impl CardView {
             Origin::Replacement { .. } => "replacement",
             Origin::Exchange { .. } => "exchange",
             Origin::Remake { .. } => "remake",
+            Origin::Upgrade { .. } => "upgrade",
         };
         CardView {
             id: card.id,

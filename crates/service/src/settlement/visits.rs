@@ -4,8 +4,8 @@
 use serde::Serialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::Principal;
-use yikatong_core::card::rules::{self, RuleCtx};
-use yikatong_core::card::{Card, CardState, Zone, apply};
+use yikatong_core::card::rules;
+use yikatong_core::card::{Card, CardState};
 use yikatong_core::identity::Ssn;
 use yikatong_core::money::{Fen, limits};
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
@@ -118,7 +118,7 @@ impl Service {
         let mut tx = self.begin_write().await?;
         let card_id = match (reg.mdtrt_cert_type.as_str(), card) {
             ("03", Some(card)) => {
-                self.first_use_and_check(&mut tx, who, card.id, &person).await?;
+                self.first_use_and_check(&mut tx, who, &card, &hash, &person).await?;
                 Some(card.id)
             }
             _ => None,
@@ -150,21 +150,16 @@ impl Service {
 
     /// Starts the social zone of an issued card on its first use at an institution
     /// (R-ACT-1), then checks that it may settle; inside the registration's transaction.
-    async fn first_use_and_check(&self, tx: &mut Box<dyn CardTx>, who: &Principal, card_id: i64, person: &Person) -> ServiceResult<()> {
+    async fn first_use_and_check(&self, tx: &mut Box<dyn CardTx>, who: &Principal, card: &Card, person_hash: &str, person: &Person) -> ServiceResult<()> {
         let record = crate::cards::printed_of(person);
-        let card = self.lock_visible(tx, who, card_id).await?;
-        let (policy, calendar) = self.rule_parts(&card.region)?;
-        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
-        let mut events = Vec::new();
-        let mut current = card.clone();
-        if current.state == CardState::Issued {
-            events = rules::activate(&current, Zone::Social, &ctx)?;
-            current = events.iter().fold(current, apply);
-        }
-        rules::usable_for_settlement(&current, &record, ctx.now)?;
-        if !events.is_empty() {
-            tx.record(&current, &events, &self.meta(who)).await?;
-        }
+        let current = if card.state == CardState::Issued {
+            // R-ACT-2: the swipe stops the card this one supersedes, in this transaction.
+            self.start_social_zone_in(tx, who, card.id, person_hash).await?
+        } else {
+            tx.lock_person(person_hash).await?;
+            self.lock_visible(tx, who, card.id).await?
+        };
+        rules::usable_for_settlement(&current, &record, self.clock.now())?;
         Ok(())
     }
 
