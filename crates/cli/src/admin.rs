@@ -168,6 +168,25 @@ pub async fn run_audit(cmd: AuditCommand) -> Result<(), String> {
     }
 }
 
+/// `ykt verify`: each invariant with its count of violations; warnings are printed but
+/// do not change the exit status.
+pub async fn run_verify(db: DbArgs) -> Result<(), String> {
+    let service = config::open(&db).await?;
+    let report = service.verify_database().await.map_err(|e| e.to_string())?;
+    for i in &report.invariants {
+        let mark = if i.violations == 0 { "ok  " } else { "FAIL" };
+        println!("{mark} {:>9} checked {:>6} violations  {}  ({})", i.checked, i.violations, i.name, i.enforced_by);
+        for e in &i.examples {
+            println!("       - {e}");
+        }
+    }
+    for w in &report.warnings {
+        println!("WARNING  {w}");
+    }
+    println!("verify: {} invariants on {}, {} violations", report.invariants.len(), report.backend, report.violations);
+    if report.violations == 0 { Ok(()) } else { Err(format!("{} invariant violations", report.violations)) }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum CatalogCommand {
     /// Import a catalogue CSV (columns code/编码, name/名称, kind/类别, class/等级,

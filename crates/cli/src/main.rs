@@ -51,6 +51,8 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
+    /// Check every invariant of a whole database; exits non-zero on any violation.
+    Verify(config::DbArgs),
     /// Benchmarks, each beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
             Command::Policy(c) => admin::run_policy(c),
             Command::Calendar(c) => admin::run_calendar(c).await,
             Command::Audit(c) => admin::run_audit(c).await,
+            Command::Verify(db) => admin::run_verify(db).await,
             Command::Catalog(c) => admin::run_catalog(c).await,
             Command::Import(c) => admin::run_import(c).await,
             Command::Batch(c) => admin::run_batch(c).await,

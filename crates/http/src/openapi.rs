@@ -19,7 +19,7 @@ use crate::routes::{cards, ops, policy, registry, settlement, tokens};
         cards::bank_account, cards::hand_over, cards::activation, cards::pre_loss, cards::revoke_pre_loss,
         cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,
         cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation, cards::settlement_check,
-        cards::certificate, cards::reprint, cards::outbox, cards::audit_verify, cards::personalisation, cards::unit_persons,
+        cards::certificate, cards::reprint, cards::outbox, cards::audit_verify, cards::verify, cards::personalisation, cards::unit_persons,
         settlement::catalog_items, settlement::account, settlement::credit, settlement::reimbursement, settlement::get, settlement::trace, settlement::start_credits, settlement::job, settlement::pay_premium, settlement::premiums, settlement::arrears,
     ),
     components(schemas(crate::error::Problem)),

@@ -11,6 +11,7 @@ mod exactly_once;
 mod policy;
 mod registry;
 mod settlement;
+mod verify;
 pub mod views;
 
 pub use policy::{ParameterView, PolicyView, WorkingDayAnswer, parse_date_param, policy_view};
@@ -25,6 +26,7 @@ use yikatong_store::Store;
 pub use auth::{IssuedToken, TokenRequest};
 pub use cards::*;
 pub use settlement::*;
+pub use verify::{InvariantCheck, VerifyReport};
 pub use error::ServiceError;
 pub use exactly_once::{KeptAnswer, RequestClaim, RequestKey};
 pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};

@@ -205,6 +205,7 @@ macro_rules! store_impl {
         crate::backend_cards::card_impl!();
         crate::backend_bulk::bulk_impl!();
         crate::backend_settlement::settlement_impl!();
+        crate::backend_verify::verify_impl!();
 
         #[async_trait]
         impl Store for $store {
@@ -214,6 +215,42 @@ macro_rules! store_impl {
 
             fn data_key(&self) -> &DataKey {
                 &self.key
+            }
+
+            async fn duplicate_live_settlements(&self) -> StoreResult<Vec<(String, i64)>> {
+                duplicate_live_settlements(&self.pool).await
+            }
+
+            async fn persons_with_cards_that_settle(&self) -> StoreResult<Vec<(String, i64)>> {
+                persons_with_cards_that_settle(&self.pool).await
+            }
+
+            async fn negative_balances(&self) -> StoreResult<Vec<(String, i64)>> {
+                negative_balances(&self.pool).await
+            }
+
+            async fn settlements_page(&self, after: &str, limit: i64) -> StoreResult<Vec<SettlementRecord>> {
+                settlements_page(&self.pool, after, limit).await
+            }
+
+            async fn ledger_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(String, AccountEntry)>> {
+                ledger_page(&self.pool, after_id, limit).await
+            }
+
+            async fn year_totals_page(&self, after: &(String, i64), limit: i64) -> StoreResult<Vec<(String, i64, YearTotals)>> {
+                year_totals_page(&self.pool, after, limit).await
+            }
+
+            async fn settled_lines_page(&self, after: &(String, String), limit: i64) -> StoreResult<Vec<(String, String, String)>> {
+                settled_lines_page(&self.pool, after, limit).await
+            }
+
+            async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>> {
+                cards_with_events_page(&self.pool, after_id, limit).await
+            }
+
+            async fn outbox_counts(&self) -> StoreResult<Vec<(i64, i64)>> {
+                outbox_counts(&self.pool).await
             }
 
             async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {

@@ -12,6 +12,7 @@ mod backend;
 mod backend_bulk;
 mod backend_cards;
 mod backend_settlement;
+mod backend_verify;
 mod postgres;
 mod records;
 mod sqlite;
@@ -58,6 +59,24 @@ pub trait Store: Send + Sync {
     fn data_key(&self) -> &DataKey;
 
     async fn ping(&self) -> StoreResult<()>;
+
+    // What `ykt verify` reads: aggregates, and whole tables a page at a time in key
+    // order (`after` is the last key of the page before).
+    /// Visits with more than one live settlement of a kind: `("visit (kind)", count)`.
+    async fn duplicate_live_settlements(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Persons with more than one card that settles: `(person_hash, count)`.
+    async fn persons_with_cards_that_settle(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Accounts whose entries add up below zero: `(person_hash, balance)`.
+    async fn negative_balances(&self) -> StoreResult<Vec<(String, i64)>>;
+    async fn settlements_page(&self, after: &str, limit: i64) -> StoreResult<Vec<SettlementRecord>>;
+    async fn ledger_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(String, AccountEntry)>>;
+    async fn year_totals_page(&self, after: &(String, i64), limit: i64) -> StoreResult<Vec<(String, i64, YearTotals)>>;
+    /// Fee lines marked settled: `(mdtrt_id, sn, setl_id)`.
+    async fn settled_lines_page(&self, after: &(String, String), limit: i64) -> StoreResult<Vec<(String, String, String)>>;
+    /// Cards after `after_id` with their `state` column and their events, oldest first.
+    async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>>;
+    /// Outbox messages per card: `(card_id, count)`.
+    async fn outbox_counts(&self) -> StoreResult<Vec<(i64, i64)>>;
     /// The versions of the migrations applied to this database, in order.
     async fn applied_migrations(&self) -> StoreResult<Vec<i64>>;
 

@@ -169,3 +169,39 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
     }
     card
 }
+
+/// The card its events make of it: the stored card with every event-derived field
+/// reset to what a new card has, the events folded in again. `ykt verify` compares this
+/// with the stored projection (what is not event-derived, the holder and the printed
+/// data, is taken as stored).
+pub fn replay(stored: &Card, events: &[CardEvent]) -> Card {
+    let blank = Card {
+        state: CardState::Applied,
+        batch_id: None,
+        card_number: None,
+        identification_code: None,
+        social_zone_active: false,
+        financial_zone_active: false,
+        bank_account_opened: None,
+        pre_losses: Vec::new(),
+        superseded_by: None,
+        successor: None,
+        ..stored.clone()
+    };
+    events.iter().fold(blank, apply)
+}
+
+/// The first way the stored card differs from its replayed events, if any.
+pub fn projection_mismatch(stored: &Card, events: &[CardEvent]) -> Option<String> {
+    let r = replay(stored, events);
+    let fields: [(&str, bool); 7] = [
+        ("state", r.state == stored.state),
+        ("card number", r.card_number == stored.card_number),
+        ("social zone", r.social_zone_active == stored.social_zone_active),
+        ("financial zone", r.financial_zone_active == stored.financial_zone_active),
+        ("pre-losses", r.pre_losses == stored.pre_losses),
+        ("superseded by", r.superseded_by == stored.superseded_by),
+        ("batch", r.batch_id == stored.batch_id),
+    ];
+    fields.iter().find(|(_, same)| !same).map(|(field, _)| format!("its {field} is not what its events make of it (events say {}, stored {})", r.state.as_str(), stored.state.as_str()))
+}

@@ -319,6 +319,13 @@ pub async fn audit_verify(State(s): State<AppState>, Caller(who): Caller) -> Res
     Ok(Json(AuditAnswer { cards, events, problems, ok }))
 }
 
+/// Every invariant of the whole database with its count of violations (operator); the
+/// same report as `ykt verify`.
+#[utoipa::path(get, path = "/v1/verify", tag = "operations", responses((status = 200, body = yikatong_service::VerifyReport)))]
+pub async fn verify(State(s): State<AppState>, Caller(who): Caller) -> Result<Json<yikatong_service::VerifyReport>, ApiError> {
+    Ok(Json(s.service.verify(&who).await?))
+}
+
 /// The batch's personalisation file for the card factory (operator, vendor), CSV.
 #[utoipa::path(get, path = "/v1/production-batches/{id}/personalisation", tag = "cards", params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/csv", body = String)))]

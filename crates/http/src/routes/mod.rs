@@ -64,6 +64,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/certificates/{number}/reprint", post(cards::reprint))
         .route("/v1/outbox", get(cards::outbox))
         .route("/v1/audit/verify", get(cards::audit_verify))
+        .route("/v1/verify", get(cards::verify))
         .route("/v1/catalog/items", post(settlement::catalog_items))
         .route("/v1/persons/{ssn}/account", get(settlement::account))
         .route("/v1/persons/{ssn}/account/credits", post(settlement::credit))

@@ -97,6 +97,29 @@ impl TestApp {
         self.his(inst, infno, msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": "", "med_type": "11", "medfee_sumamt": total, "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B001", "acct_used_flag": acct, "insutype": "310", "invono": "", "fulamt_ownpay_amt": "0", "overlmt_selfpay": "0", "preselfpay_amt": "0", "inscp_scp_amt": "0"}})).await
     }
 
+    /// `GET /v1/verify` finds no violation.
+    pub(crate) async fn verified(&self) -> Value {
+        let report = self.ok("GET", "/v1/verify", &self.operator, None).await;
+        assert_eq!(report["violations"], 0, "{report:#}");
+        report
+    }
+
+    /// Runs `sql` on the test database past the service (to break an invariant).
+    pub(crate) async fn tamper(&self, sql: &str) {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self.db.backend {
+            yikatong_store::testing::Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(&self.db.url)).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            yikatong_store::testing::Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.db.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
     async fn balance(&self) -> i64 {
         self.ok("GET", &format!("/v1/persons/{SSN}/account"), &self.operator, None).await["balance_fen"].as_i64().unwrap()
     }
@@ -196,6 +219,7 @@ on_both_databases!(r_set_7_reversal_restores_year_totals_and_account_exactly, |d
     for f in ["act_pay_dedc", "hifp_pay", "acct_pay", "psn_cash_pay"] {
         assert_eq!(second["output"]["setlinfo"][f], first["output"]["setlinfo"][f], "{f}");
     }
+    app.verified().await;
 });
 
 on_both_databases!(r_set_10_refusals_name_the_reason, |db: TestDb| async move {
@@ -352,6 +376,7 @@ on_both_databases!(r_set_1_one_payment_per_visit_whatever_the_retries, |db: Test
     let live = app.db.store.settlements_of_person(&hash).await.unwrap().into_iter().filter(|s| s.state == "settled").count();
     assert_eq!(live, 20, "twenty settlements in the database");
     assert_eq!(acct_paid, 50000 - app.balance().await, "the account is debited once per booked visit");
+    app.verified().await;
 });
 
 // A 2204 arriving while a 2207 books: the new line is either in that settlement's
@@ -419,4 +444,32 @@ on_both_databases!(amounts_past_the_bounds_are_refused_with_the_field_named, |db
     app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 1_000_000_000i64, "reason": "test", "kind": "credit"}))).await;
     let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": i64::MIN, "reason": "test", "kind": "correction"}))).await;
     assert_problem(s, &v, 422, "amount_out_of_range");
+});
+
+// `ykt verify`'s report (GET /v1/verify) names each invariant broken behind the
+// service's back, with its count: year totals, a fee line marked but not billed, a card
+// state that is not its events' projection, a missing outbox message.
+on_both_databases!(verify_finds_each_broken_invariant, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "VF").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302230000000001", &golden()).await;
+    let out = app.settle(&r.institution, "2207", "H120260302230000000002", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    assert_eq!(out["infcode"], 0, "{out}");
+    app.ok("POST", &format!("/v1/cards/{card}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    let clean = app.verified().await;
+    assert!(clean["invariants"].as_array().unwrap().len() >= 8, "{clean}");
+    app.tamper("UPDATE year_totals SET deductible_used = deductible_used + 1").await;
+    app.tamper(&format!("INSERT INTO fee_lines (mdtrt_id, sn, chrg_bchno, code, qty_e4, price_e6, amount_fen, setl_id) VALUES ('{mdtrt_id}', '99', 'B001', 'A1', 10000, 1000000, 100, 'S-NOT-A-SETTLEMENT')")).await;
+    app.tamper(&format!("UPDATE cards SET state = 'issued' WHERE id = {card}")).await;
+    app.tamper("DELETE FROM outbox").await;
+    let report = app.ok("GET", "/v1/verify", &app.operator, None).await;
+    let broken: Vec<(String, i64)> = report["invariants"].as_array().unwrap().iter().filter(|i| i["violations"].as_i64().unwrap() > 0).map(|i| (i["name"].as_str().unwrap().to_string(), i["violations"].as_i64().unwrap())).collect();
+    let names: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.iter().any(|n| n.contains("year totals")), "{report:#}");
+    assert!(names.iter().any(|n| n.contains("settled fee line")), "{report:#}");
+    assert!(names.iter().any(|n| n.contains("projection of its events")), "{report:#}");
+    assert!(names.iter().any(|n| n.contains("outbox")), "{report:#}");
+    assert_eq!(report["violations"].as_i64().unwrap(), broken.iter().map(|(_, n)| n).sum::<i64>());
+    let (s, v) = app.call("GET", "/v1/verify", Some(&r.clerk), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
 });
