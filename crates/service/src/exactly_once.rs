@@ -200,6 +200,7 @@ impl Service {
     pub async fn recover_interrupted_work(&self) -> ServiceResult<(u64, u64)> {
         let jobs = self.store.interrupt_running_jobs(self.clock.now()).await?;
         let claims = self.store.release_unanswered_claims().await?;
+        self.count_every_awaited_ready_date().await?;
         if jobs > 0 || claims > 0 {
             tracing::warn!(jobs, claims, "recovered work interrupted by the last stop");
         }

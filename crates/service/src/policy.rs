@@ -83,11 +83,14 @@ impl Service {
         }
         let year = CalendarYear::parse(file, text)?;
         self.store.put_calendar_year(year.year, &year.to_toml(), self.clock.now()).await?;
-        let mut cal = self.calendar.write().map_err(|_| ServiceError::Internal("calendar lock poisoned".into()))?;
-        let mut next = (**cal).clone();
-        next.insert(year.clone());
-        *cal = Arc::new(next);
-        tracing::info!(year = year.year, "calendar year loaded");
+        {
+            let mut cal = self.calendar.write().map_err(|_| ServiceError::Internal("calendar lock poisoned".into()))?;
+            let mut next = (**cal).clone();
+            next.insert(year.clone());
+            *cal = Arc::new(next);
+        }
+        let counted = self.count_awaited_ready_dates(year.year).await?;
+        tracing::info!(year = year.year, counted, "calendar year loaded");
         Ok(year)
     }
 }

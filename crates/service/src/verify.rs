@@ -232,7 +232,28 @@ impl Service {
     }
 
     /// Warnings for operators (shown on their pages, in `/healthz` and by `ykt verify`).
+    /// R-CAL-2: from the moment a replacement applied for today could be ready in a year
+    /// the calendar lacks (the longest production time in working days of any region's
+    /// file, e.g. 35 for Beijing's financial cards), the operator is told which year to
+    /// load.
     pub fn operator_warnings(&self) -> Vec<String> {
-        Vec::new()
+        let today = self.clock.today();
+        let calendar = match self.calendar() {
+            Ok(c) => c,
+            Err(e) => return vec![e.public_message()],
+        };
+        let longest = self
+            .policies
+            .regions()
+            .flat_map(|r| ["card.production_working_days.financial", "card.production_working_days.ordinary"].map(|k| r.working_days(k, today).ok()))
+            .flatten()
+            .max()
+            .unwrap_or(0);
+        match calendar.add_working_days(today, longest) {
+            Err(yikatong_core::calendar::CalendarError::YearMissing(year)) => vec![format!(
+                "the working-day calendar has no data for {year}: a replacement card applied for today may be ready up to {longest} working days from now, in {year}, and its certificate is issued without a collection date until {year} is loaded (ykt calendar load FILE, or PUT /v1/calendar/years/{year})"
+            )],
+            _ => Vec::new(),
+        }
     }
 }

@@ -574,6 +574,10 @@ macro_rules! store_impl {
                 read_card_events(&self.pool, id).await
             }
 
+            async fn cards_awaiting_year(&self, year: i32) -> StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar("SELECT id FROM cards WHERE ready_awaited_year = $1 ORDER BY id").bind(year).fetch_all(&self.pool).await?)
+            }
+
             async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>> {
                 cards_where(&self.pool, "SELECT data FROM cards WHERE due_on < $1 AND state IN ('applied', 'in_production') ORDER BY due_on, id", today.to_string()).await
             }

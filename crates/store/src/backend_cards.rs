@@ -94,7 +94,7 @@ macro_rules! card_impl {
 
             async fn save(&mut self, card: &Card, (head, last_seq): (String, i64)) -> StoreResult<()> {
                 let data = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8 WHERE id = $9")
+                sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8, ready_awaited_year = $9 WHERE id = $10")
                     .bind(card.state.as_str())
                     .bind(&card.card_number)
                     .bind(card.certificate.as_ref().map(|c| c.number.clone()))
@@ -103,6 +103,7 @@ macro_rules! card_impl {
                     .bind(head)
                     .bind(last_seq)
                     .bind(data)
+                    .bind(card.certificate.as_ref().and_then(|c| c.awaiting_year))
                     .bind(card.id)
                     .execute(&mut *self.tx)
                     .await

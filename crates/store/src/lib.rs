@@ -137,6 +137,8 @@ pub trait Store: Send + Sync {
     /// The person whose lookup hash starts with `prefix` (the national `psn_no`).
     async fn person_by_hash_prefix(&self, prefix: &str) -> StoreResult<Option<Person>>;
     async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>>;
+    /// Cards whose certificate's collection date waits for calendar `year` (R-CAL-2).
+    async fn cards_awaiting_year(&self, year: i32) -> StoreResult<Vec<i64>>;
     /// Cards past their production promise and not yet produced (R-APP-3).
     async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>>;
     async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>>;

@@ -34,6 +34,10 @@ pub enum CardEvent {
     PasswordReset { hash: String },
     PasswordFailed { on: NaiveDate },
     CertificateReprinted,
+    /// The collection date, counted once the calendar year it fell in was loaded (R-CAL-2).
+    ReadyDateCounted { ready_on: NaiveDate },
+    /// The collection date now waits for a later calendar year (R-CAL-2).
+    ReadyDateAwaits { year: i32 },
     /// The card was accepted for a settlement at an institution (R-SET-10); recorded in
     /// the card's history in the same transaction as the check.
     UsedForSettlement { institution: String },
@@ -65,6 +69,8 @@ impl CardEvent {
             CardEvent::PasswordReset { .. } => "password_reset",
             CardEvent::PasswordFailed { .. } => "password_failed",
             CardEvent::CertificateReprinted => "certificate_reprinted",
+            CardEvent::ReadyDateCounted { .. } => "ready_date_counted",
+            CardEvent::ReadyDateAwaits { .. } => "ready_date_awaits",
             CardEvent::UsedForSettlement { .. } => "used_for_settlement",
         }
     }
@@ -163,6 +169,18 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
         CardEvent::CertificateReprinted => {
             if let Some(c) = card.certificate.as_mut() {
                 c.prints += 1;
+            }
+        }
+        CardEvent::ReadyDateCounted { ready_on } => {
+            card.ready_on = Some(*ready_on);
+            if let Some(c) = card.certificate.as_mut() {
+                c.ready_on = Some(*ready_on);
+                c.awaiting_year = None;
+            }
+        }
+        CardEvent::ReadyDateAwaits { year } => {
+            if let Some(c) = card.certificate.as_mut() {
+                c.awaiting_year = Some(*year);
             }
         }
         CardEvent::UsedForSettlement { .. } => {}

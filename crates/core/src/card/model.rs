@@ -145,8 +145,16 @@ impl Origin {
 pub struct Certificate {
     pub number: String,
     pub issued_on: NaiveDate,
-    /// The collection date: the new card is ready on this day (R-LOSS-4).
-    pub ready_on: NaiveDate,
+    /// The collection date: the new card is ready on this day (R-LOSS-4). `None` while
+    /// the calendar lacks the year it falls in (R-CAL-2), until the operator loads it.
+    pub ready_on: Option<NaiveDate>,
+    /// The working days counted from `issued_on` (R-CAL-1), kept so that the date can be
+    /// counted when the year is loaded.
+    #[serde(default)]
+    pub working_days: Option<u32>,
+    /// The calendar year the collection date waits for (R-CAL-2).
+    #[serde(default)]
+    pub awaiting_year: Option<i32>,
     pub prints: u32,
     pub delivery: String,
 }

@@ -108,10 +108,13 @@ pub fn revoke_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result
 }
 
 /// The replacement or exchange card's terms: ready after N working days (R-LOSS-4,
-/// R-CAL-1), the fee (R-LOSS-5), and its certificate (R-CERT-1).
+/// R-CAL-1), the fee (R-LOSS-5), and its certificate (R-CERT-1). A ready date in a
+/// year the calendar lacks never refuses the loss (R-CAL-2): `ready_on` is `None` and
+/// the certificate, valid at once, keeps the working days to count when the year is
+/// loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SuccessorTerms {
-    pub ready_on: NaiveDate,
+    pub ready_on: Option<NaiveDate>,
     pub fee_fen: i64,
     pub certificate: Certificate,
 }
@@ -123,13 +126,31 @@ pub fn successor_terms(card: &Card, delivery: &str, certificate_number: String, 
     let today = ctx.today();
     let key = if card.financial { "card.production_working_days.financial" } else { "card.production_working_days.ordinary" };
     let days = ctx.policy.working_days(key, today).map_err(policy)?;
-    let ready_on = ctx.calendar.add_working_days(today, days).map_err(|e| Refusal::conflict(e.code(), e.to_string()))?;
+    let (ready_on, awaiting_year) = match ctx.calendar.add_working_days(today, days) {
+        Ok(d) => (Some(d), None),
+        Err(crate::calendar::CalendarError::YearMissing(year)) => (None, Some(year)),
+        Err(e) => return Err(Refusal::conflict(e.code(), e.to_string())),
+    };
     let fee = ctx.policy.fen("card.replacement_fee", today).map_err(policy)?;
     Ok(SuccessorTerms {
         ready_on,
         fee_fen: fee.0,
-        certificate: Certificate { number: certificate_number, issued_on: today, ready_on, prints: 1, delivery: delivery.into() },
+        certificate: Certificate { number: certificate_number, issued_on: today, ready_on, working_days: Some(days), awaiting_year, prints: 1, delivery: delivery.into() },
     })
+}
+
+/// R-CAL-2: once the calendar has the year a certificate's collection date waits for,
+/// the date is counted (from the issue day, R-CAL-1) and recorded; `None` while it
+/// still cannot be (the event records a later year awaited, if the count now ends in
+/// one).
+pub fn count_ready_date(card: &Card, calendar: &WorkingCalendar) -> Option<Vec<CardEvent>> {
+    let c = card.certificate.as_ref()?;
+    let (None, Some(days), Some(waited)) = (c.ready_on, c.working_days, c.awaiting_year) else { return None };
+    match calendar.add_working_days(c.issued_on, days) {
+        Ok(ready_on) => Some(vec![CardEvent::ReadyDateCounted { ready_on }]),
+        Err(crate::calendar::CalendarError::YearMissing(year)) if year != waited => Some(vec![CardEvent::ReadyDateAwaits { year }]),
+        Err(_) => None,
+    }
 }
 
 /// R-LOSS-3: formal loss at an outlet (Jinan: also at a bank), by the holder or a proxy;

@@ -109,16 +109,45 @@ fn r_loss_3_formal_loss_is_final() {
     assert_eq!(usable_for_settlement(&card, &printed(), t("2027-01-01T00:00:00Z")).unwrap_err().code, "card_lost");
 }
 
+/// R-CAL-2: a formal loss whose ready date falls in a year the calendar lacks is not
+/// refused: the certificate is issued now without a date, awaiting that year, and the
+/// date is counted from the issue day once the year is loaded.
+#[test]
+fn r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year() {
+    let w = World::new();
+    let ctx = w.ctx("beijing", "2026-12-01T10:00:00+08:00", Channel::Outlet);
+    let card = active_card(&w, true);
+    let lost = formal_loss(&card, false, &ctx).unwrap();
+    assert!(!lost.is_empty(), "the loss itself takes effect");
+    let terms = successor_terms(&card, "outlet", "C9".into(), &ctx).unwrap();
+    assert_eq!(terms.ready_on, None, "no date is guessed");
+    assert_eq!(terms.certificate.working_days, Some(35));
+    assert_eq!(terms.certificate.awaiting_year, Some(2027));
+    let (new, event) = crate::card::production::open_card(
+        crate::card::production::NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: true, origin: Origin::Replacement { of: card.id }, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate) },
+        &ctx,
+    )
+    .unwrap();
+    let new = run(new, vec![event]);
+    assert_eq!(count_ready_date(&new, &w.calendar), None, "nothing to count while 2027 is missing");
+    let mut loaded = w.calendar.clone();
+    loaded.insert(crate::calendar::CalendarYear::parse("2027.toml", "year = 2027\nsource = \"test\"\nholidays = [2027-01-01]\nworkdays = []\n").unwrap());
+    let counted = run(new.clone(), count_ready_date(&new, &loaded).unwrap());
+    let want = loaded.add_working_days("2026-12-01".parse().unwrap(), 35).unwrap();
+    assert_eq!((counted.ready_on, counted.certificate.as_ref().unwrap().ready_on, counted.certificate.as_ref().unwrap().awaiting_year), (Some(want), Some(want), None));
+    assert_eq!(count_ready_date(&counted, &loaded), None, "counted once");
+}
+
 #[test]
 fn r_loss_4_and_5_replacement_terms_follow_policy_and_calendar() {
     let w = World::new();
     let ctx = w.ctx("beijing", "2026-09-28T10:00:00+08:00", Channel::Outlet);
     let ordinary = successor_terms(&active_card(&w, false), "outlet", "C1".into(), &ctx).unwrap();
-    assert_eq!(ordinary.ready_on.to_string(), "2026-10-23", "R-CAL-1: 15 working days");
+    assert_eq!(ordinary.ready_on.unwrap().to_string(), "2026-10-23", "R-CAL-1: 15 working days");
     assert_eq!(ordinary.fee_fen, 2000);
     assert_eq!(ordinary.certificate.ready_on, ordinary.ready_on);
     let financial = successor_terms(&active_card(&w, true), "mail", "C2".into(), &ctx).unwrap();
-    assert_eq!(financial.ready_on.to_string(), "2026-11-20", "35 working days");
+    assert_eq!(financial.ready_on.unwrap().to_string(), "2026-11-20", "35 working days");
     assert_eq!(successor_terms(&active_card(&w, false), "drone", "C3".into(), &ctx).unwrap_err().code, "invalid_delivery");
     // Jinan's file has no replacement numbers: refused, naming the parameter.
     let jinan = w.ctx("jinan", "2026-09-28T10:00:00+08:00", Channel::Outlet);
@@ -246,7 +275,7 @@ fn property_random_commands_keep_the_card_invariants() {
             if opens_successor && updated.successor.is_none() {
                 let terms = successor_terms(&updated, "outlet", format!("C{}", cards.len()), &ctx).unwrap();
                 let origin = if updated.state == CardState::Lost { Origin::Replacement { of: updated.id } } else { Origin::Exchange { of: updated.id, reason: "damaged".into() } };
-                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: Some(terms.ready_on), fee_fen: terms.fee_fen, certificate: Some(terms.certificate) }, &ctx).unwrap();
+                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate) }, &ctx).unwrap();
                 new.id = cards.len() as i64 + 1;
                 updated = apply(updated, &CardEvent::SuccessorApplied { successor: new.id });
                 cards.push(new);

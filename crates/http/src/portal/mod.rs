@@ -79,6 +79,7 @@ pub struct Chrome {
     pub part: Option<Part>,
     pub title: String,
     pub signed_in: Option<String>,
+    pub warnings: Vec<String>,
 }
 
 impl Chrome {
@@ -95,6 +96,8 @@ impl Chrome {
 pub struct Session<const P: u8> {
     pub who: Principal,
     pub token: String,
+    /// What an operator is warned of on every page (a calendar year to load, R-CAL-2).
+    pub warnings: Vec<String>,
 }
 
 pub const HOLDER: u8 = 0;
@@ -126,7 +129,7 @@ impl<const P: u8> Session<P> {
             Role::Holder => "持卡人 holder".to_string(),
             other => other.as_str().to_string(),
         };
-        Chrome { part: Some(part_of(P)), title: title.into(), signed_in: Some(signed_in) }
+        Chrome { part: Some(part_of(P)), title: title.into(), signed_in: Some(signed_in), warnings: self.warnings.clone() }
     }
 }
 
@@ -145,7 +148,10 @@ impl<const P: u8> FromRequestParts<AppState> for Session<P> {
         let sign_in = Redirect::to(&format!("/{}/sign-in", part.path())).into_response();
         let Some(token) = cookie_value(&parts.headers, &part.cookie()) else { return Err(sign_in) };
         match state.service.authenticate(&token).await {
-            Ok(who) if who.role == part.role() => Ok(Session { who, token }),
+            Ok(who) if who.role == part.role() => {
+                let warnings = if who.role == yikatong_core::access::Role::Operator { state.service.operator_warnings() } else { Vec::new() };
+                Ok(Session { who, token, warnings })
+            }
             _ => Err(sign_in),
         }
     }
@@ -259,7 +265,7 @@ struct Landing {
 
 async fn landing() -> Response {
     page(&Landing {
-        page: Chrome { part: None, title: "社会保障卡服务 Social security card services".into(), signed_in: None },
+        page: Chrome { part: None, title: "社会保障卡服务 Social security card services".into(), signed_in: None, warnings: Vec::new() },
         parts: vec![
             ("/holder", "持卡人服务", "我的卡、挂失、个人账户 — my cards, loss reports, personal account"),
             ("/unit", "单位服务", "批量申领、人员制卡情况 — batch applications, who has a card"),
@@ -288,7 +294,7 @@ pub struct SignIn {
 /// The sign-in page of a part.
 pub fn sign_in_page(part: Part, message: Option<String>) -> Response {
     let status = if message.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let body = SignIn { page: Chrome { part: Some(part), title: format!("{} · 登录 Sign in", part.title()), signed_in: None }, holder: part == Part::Holder, message };
+    let body = SignIn { page: Chrome { part: Some(part), title: format!("{} · 登录 Sign in", part.title()), signed_in: None, warnings: Vec::new() }, holder: part == Part::Holder, message };
     (status, page(&body)).into_response()
 }
 

@@ -138,7 +138,7 @@ fn replacement_rows(service: &str, old: &str, r: &yikatong_service::ReplacementV
         ("新卡申请 New card".into(), format!("#{}", r.replacement_card_id)),
         ("补换卡费 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
         ("邮寄费 Delivery fee".into(), format!("{} 元", fen_yuan(r.delivery_fee_fen))),
-        ("领卡日期 Ready on".into(), r.ready_on.to_string()),
+        ("领卡日期 Ready on".into(), yikatong_service::ready_on_text(r.ready_on, r.ready_pending_year)),
         ("临时凭证 Certificate".into(), r.certificate.number.clone()),
     ]
 }
@@ -202,7 +202,7 @@ async fn reprint(State(s): State<AppState>, me: Clerk, Path(number): Path<String
 
 fn show_certificate(found: Result<yikatong_service::CertificateView, yikatong_service::ServiceError>, me: Clerk) -> Response {
     match found {
-        Ok(c) => page(&Certificate { page: me.chrome("临时凭证 Certificate"), issued_on: c.issued_on.to_string(), ready_on: c.ready_on.to_string(), c }),
+        Ok(c) => page(&Certificate { page: me.chrome("临时凭证 Certificate"), issued_on: c.issued_on.to_string(), ready_on: yikatong_service::ready_on_text(c.ready_on, c.ready_pending_year), c }),
         Err(e) => refusal(me.chrome("临时凭证"), e, "/outlet"),
     }
 }

@@ -15,6 +15,9 @@ use crate::{ApiError, AppState};
 pub struct Health {
     pub status: String,
     pub database: String,
+    /// What an operator should act on (a calendar year to load, R-CAL-2); the service
+    /// is healthy all the same.
+    pub warnings: Vec<String>,
 }
 
 /// Liveness and database reachability.
@@ -23,7 +26,7 @@ pub struct Health {
 pub async fn healthz(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
     let store = s.service.store();
     store.ping().await.map_err(|e| ApiError::new(503, "database_unavailable", format!("the database does not answer: {e}")))?;
-    Ok(Json(Health { status: "ok".into(), database: store.backend().into() }))
+    Ok(Json(Health { status: "ok".into(), database: store.backend().into(), warnings: s.service.operator_warnings() }))
 }
 
 /// Prometheus metrics (text exposition format).

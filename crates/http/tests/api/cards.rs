@@ -276,15 +276,16 @@ on_both_databases!(r_loss_4_r_loss_5_r_cal_1_replacement_ready_in_working_days_w
     app.ok("POST", &format!("/v1/cards/{fid}/hand-over"), &r.unit, Some(json!({}))).await;
     let rep = app.ok("POST", &format!("/v1/cards/{fid}/formal-loss"), &r.clerk, Some(json!({"delivery": "mail"}))).await;
     assert_eq!(rep["ready_on"], "2026-11-20");
-    // Outside the loaded calendar the ready date is refused, not guessed (R-CAL-2).
+    // Outside the loaded calendar the ready date is not guessed (R-CAL-2), and the loss
+    // is not refused for it: the date waits for the year.
     app.set_now("2026-12-20T10:00:00+08:00").await;
     let third = yikatong_service::demo::make_ssn("110105", "1983-01-01".parse().unwrap(), 17);
     app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "周九", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
     let tid = app.produced_card(&r, &third, false).await;
     app.ok("POST", &format!("/v1/cards/{tid}/hand-over"), &r.unit, Some(json!({}))).await;
-    let (s, v) = app.call("POST", &format!("/v1/cards/{tid}/formal-loss"), Some(&r.clerk), Some(json!({"delivery": "outlet"}))).await;
-    assert_problem(s, &v, 409, "calendar_year_missing");
-    assert_eq!(app.card(tid).await["state"], "issued", "nothing half-written");
+    let rep = app.ok("POST", &format!("/v1/cards/{tid}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await;
+    assert_eq!((rep["ready_on"].clone(), rep["ready_pending_year"].as_i64()), (Value::Null, Some(2027)), "{rep}");
+    assert_eq!(app.card(tid).await["state"], "lost");
 });
 
 on_both_databases!(r_cert_1_certificate_verification_reprint_and_collection_checks, |db: TestDb| async move {
@@ -642,4 +643,37 @@ on_both_databases!(r_gen_1_an_upgrade_names_the_older_card_and_its_activation_st
     app.ok("POST", &format!("/v1/cards/{up_id}/activation"), &r.clerk, Some(json!({"zone": "social"}))).await;
     let old = app.card(older).await;
     assert_eq!((old["state"].as_str(), old["replaced_by"].as_i64()), (Some("replaced"), Some(up_id)), "{old}");
+});
+
+// R-CAL-2 (as amended): a formal loss on 2026-12-01 of a financial card (35 working days,
+// past the shipped calendar) is never refused: the loss and the certificate take effect
+// at once, the collection date waits for 2027 (null, with the year named) and the
+// operator is warned in /healthz and /v1/verify; loading 2027 counts the date.
+on_both_databases!(r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, true).await;
+    app.set_now("2026-12-01T10:00:00+08:00").await;
+    let health = app.ok("GET", "/healthz", &app.operator, None).await;
+    assert!(health["warnings"][0].as_str().unwrap().contains("2027"), "the operator is warned ahead: {health}");
+    let rep = app.ok("POST", &format!("/v1/cards/{id}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await;
+    assert_eq!(app.card(id).await["state"], "lost", "the loss takes effect at once");
+    assert_eq!((rep["ready_on"].clone(), rep["ready_pending_year"].as_i64()), (Value::Null, Some(2027)), "{rep}");
+    assert_eq!((rep["certificate"]["ready_on"].clone(), rep["certificate"]["ready_pending_year"].as_i64()), (Value::Null, Some(2027)), "{rep}");
+    let number = rep["certificate"]["number"].as_str().unwrap().to_string();
+    let cert = app.ok("GET", &format!("/v1/certificates/{number}"), &r.institution, None).await;
+    assert_eq!((cert["valid"].as_bool(), cert["ready_pending_year"].as_i64()), (Some(true), Some(2027)), "the certificate serves at once: {cert}");
+    let report = app.ok("GET", "/v1/verify", &app.operator, None).await;
+    assert!(report["warnings"][0].as_str().unwrap().contains("2027"), "{report}");
+    assert_eq!(report["violations"], 0, "a warning is no violation: {report}");
+    let year = "year = 2027\nsource = \"test notice\"\nholidays = [2027-01-01]\nworkdays = []\n";
+    let put = app.client.put(format!("{}/v1/calendar/years/2027", app.base)).bearer_auth(&app.operator).body(year).send().await.unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let cert = app.ok("GET", &format!("/v1/certificates/{number}"), &r.holder, None).await;
+    assert_eq!((cert["ready_on"].as_str(), cert["ready_pending_year"].clone()), (Some("2027-01-20"), Value::Null), "35 working days from 2026-12-01 (2027-01-01 off): {cert}");
+    let new_id = rep["replacement_card_id"].as_i64().unwrap();
+    let events = app.ok("GET", &format!("/v1/cards/{new_id}/events"), &app.operator, None).await;
+    assert!(events.as_array().unwrap().iter().any(|e| e["type"] == "ready_date_counted"), "{events}");
+    let health = app.ok("GET", "/healthz", &app.operator, None).await;
+    assert_eq!(health["warnings"], json!([]), "{health}");
+    app.ok("GET", "/v1/verify", &app.operator, None).await;
 });

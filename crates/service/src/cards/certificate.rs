@@ -17,8 +17,11 @@ pub struct CertificateView {
     pub holder_ssn_masked: String,
     pub holder_name: String,
     pub issued_on: NaiveDate,
-    /// The collection date.
-    pub ready_on: NaiveDate,
+    /// The collection date; `null` while the calendar lacks its year (R-CAL-2).
+    #[schema(value_type = Option<String>)]
+    pub ready_on: Option<NaiveDate>,
+    /// The calendar year the collection date waits for, while `ready_on` is `null`.
+    pub ready_pending_year: Option<i32>,
     pub delivery: String,
     pub prints: u32,
     /// Valid for medical visits today: until the new card is collected.
@@ -40,6 +43,7 @@ impl Service {
             holder_name: person.name.clone(),
             issued_on: c.issued_on,
             ready_on: c.ready_on,
+            ready_pending_year: super::views::ready_pending_year(c),
             delivery: c.delivery.clone(),
             prints: c.prints,
             valid: !collected,
@@ -81,6 +85,37 @@ pub fn certificate_qr_text(number: &str) -> String {
 }
 
 impl Service {
+    /// R-CAL-2: the collection dates that waited for calendar `year`, counted now that it
+    /// is loaded and recorded on each card (the holder sees it on the certificate and the
+    /// portal). Returns how many were counted.
+    pub async fn count_awaited_ready_dates(&self, year: i32) -> ServiceResult<u64> {
+        let calendar = self.calendar()?;
+        let meta = yikatong_store::EventMeta { actor: "calendar".into(), channel: "system".into(), place: None, at: self.clock.now() };
+        let mut counted = 0;
+        for id in self.store.cards_awaiting_year(year).await? {
+            let mut tx = self.store.begin_cards().await?;
+            let Some(card) = tx.lock_card(id).await? else { continue };
+            if let Some(events) = yikatong_core::card::rules::count_ready_date(&card, &calendar) {
+                let after = events.iter().fold(card, yikatong_core::card::apply);
+                tx.record(&after, &events, &meta).await?;
+                tx.commit().await?;
+                counted += 1;
+            }
+        }
+        Ok(counted)
+    }
+
+    /// At start-up: dates that waited for a year loaded meanwhile (by `ykt calendar
+    /// load` on another process) are counted.
+    pub async fn count_every_awaited_ready_date(&self) -> ServiceResult<u64> {
+        let years: Vec<i32> = self.calendar()?.years().map(|y| y.year).collect();
+        let mut counted = 0;
+        for y in years {
+            counted += self.count_awaited_ready_dates(y).await?;
+        }
+        Ok(counted)
+    }
+
     /// The certificate as a PDF for the holder (or a clerk) to print: its number, the
     /// collection date and a QR code a hospital can scan to verify it.
     pub async fn certificate_pdf(&self, who: &Principal, number: &str) -> ServiceResult<Vec<u8>> {
@@ -91,7 +126,7 @@ impl Service {
             TextLine { x: 150, y: 780, size: 20, text: "社会保障卡临时凭证".into() },
             line(730, 12, format!("凭证编号：{}", c.number)),
             line(705, 12, format!("持卡人：{}　公民身份号码：{}", c.holder_name, c.holder_ssn_masked)),
-            line(680, 12, format!("开具日期：{}　领卡日期：{}", c.issued_on, c.ready_on)),
+            line(680, 12, format!("开具日期：{}　领卡日期：{}", c.issued_on, super::views::ready_on_text(c.ready_on, c.ready_pending_year))),
             line(655, 12, format!("领取方式：{}", if c.delivery == "mail" { "邮寄" } else { "网点领取" })),
             line(630, 12, format!("就医有效：{}", if c.valid { "是（领取新卡前）" } else { "否（新卡已领取）" })),
             line(600, 10, "凭此凭证及身份证领取新卡；领卡前可凭此就医，医院扫描二维码核验。".into()),

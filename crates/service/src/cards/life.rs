@@ -39,7 +39,12 @@ pub struct ReplacementView {
     pub fee_fen: i64,
     /// Delivery by mail, when the region's file prices it (R-LOSS-5).
     pub delivery_fee_fen: i64,
-    pub ready_on: NaiveDate,
+    /// The collection date; `null` while the calendar lacks its year (R-CAL-2): the loss
+    /// and the certificate are in force all the same.
+    #[schema(value_type = Option<String>)]
+    pub ready_on: Option<NaiveDate>,
+    /// The calendar year the collection date waits for, while `ready_on` is `null`.
+    pub ready_pending_year: Option<i32>,
     pub card: CardView,
 }
 
@@ -90,7 +95,7 @@ impl Service {
                 financial: old.financial,
                 origin: successor.origin,
                 printed: printed_of(&person),
-                ready_on: Some(successor.terms.ready_on),
+                ready_on: successor.terms.ready_on,
                 fee_fen: fee + successor.delivery_fee_fen,
                 certificate: Some(successor.terms.certificate.clone()),
             },
@@ -113,6 +118,7 @@ impl Service {
             fee_fen: fee,
             delivery_fee_fen: successor.delivery_fee_fen,
             ready_on: successor.terms.ready_on,
+            ready_pending_year: super::views::ready_pending_year(&successor.terms.certificate),
             card: super::views::CardView::of(&new, &person, ctx.now),
         })
     }

@@ -20,7 +20,7 @@ use yikatong_store::{CardTx, EventMeta, Person};
 pub use certificate::CertificateView;
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
 pub use production::{BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
-pub use views::{CardEventView, CardView};
+pub use views::{CardEventView, CardView, ready_on_text};
 
 use crate::registry::actor_of;
 use crate::{Service, ServiceError, ServiceResult};

@@ -30,15 +30,34 @@ pub struct PreLossView {
 pub struct CertificateSummary {
     pub number: String,
     pub issued_on: NaiveDate,
-    pub ready_on: NaiveDate,
+    /// The collection date; `null` while the calendar lacks its year (R-CAL-2).
+    #[schema(value_type = Option<String>)]
+    pub ready_on: Option<NaiveDate>,
+    /// The calendar year the collection date waits for, while `ready_on` is `null`.
+    pub ready_pending_year: Option<i32>,
     pub delivery: String,
     pub prints: u32,
 }
 
 impl CertificateSummary {
     pub fn of(c: &Certificate) -> Self {
-        CertificateSummary { number: c.number.clone(), issued_on: c.issued_on, ready_on: c.ready_on, delivery: c.delivery.clone(), prints: c.prints }
+        CertificateSummary { number: c.number.clone(), issued_on: c.issued_on, ready_on: c.ready_on, ready_pending_year: ready_pending_year(c), delivery: c.delivery.clone(), prints: c.prints }
     }
+}
+
+/// A collection date as a page or a slip prints it: the date, or that it waits for the
+/// calendar year (R-CAL-2).
+pub fn ready_on_text(ready_on: Option<NaiveDate>, pending_year: Option<i32>) -> String {
+    match (ready_on, pending_year) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(y)) => format!("待定：{y}年工作日历公布后确定 (to be set once the {y} working-day calendar is loaded)"),
+        (None, None) => "待定 (to be set)".into(),
+    }
+}
+
+/// The year a certificate's collection date waits for (R-CAL-2).
+pub(crate) fn ready_pending_year(c: &Certificate) -> Option<i32> {
+    c.ready_on.is_none().then_some(c.awaiting_year).flatten()
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
