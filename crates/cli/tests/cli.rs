@@ -10,6 +10,9 @@ use yikatong_store::testing::{Backend, test_pg_url};
 
 const YKT: &str = env!("CARGO_BIN_EXE_ykt");
 
+#[path = "cli/chaos.rs"]
+mod chaos;
+
 fn ykt(args: &[&str], key: Option<&str>) -> std::process::Output {
     let mut c = Command::new(YKT);
     c.args(args).env("RUST_LOG", "warn");

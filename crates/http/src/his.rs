@@ -126,12 +126,14 @@ pub async fn call_service(State(state): State<AppState>, headers: HeaderMap, bod
     // The claim of the msgid opens the transaction the work runs in, and the answer
     // commits with the work (see yikatong_service::RequestClaim).
     let (claim, outcome) = RequestClaim::scope(&state.service, key, dispatch(&state, &who, &infno, &msgid, &input)).await;
+    // An internal error is not kept: its work rolled back, and a retry runs again.
+    let keep = !matches!(&outcome, Err(HisError(msg)) if msg.starts_with("[internal_error]"));
     let answer = match outcome {
         Ok(output) => envelope(&state, &admdvs, 0, None, output, received),
         Err(HisError(msg)) => envelope(&state, &admdvs, -1, Some(msg), json!({}), received),
     };
     let answer = KeptAnswer { status: 200, body: answer.to_string().into_bytes() };
-    let sent = match claim.finish(&state.service, answer, true).await {
+    let sent = match claim.finish(&state.service, answer, keep).await {
         Ok(sent) => kept_answer(&sent.body),
         Err(e) => {
             tracing::error!(error = %e, "could not keep the interface answer");
