@@ -112,10 +112,10 @@ async fn post_until_answered(client: &reqwest::Client, url: &str, token: &str, b
         }
         if let Ok(res) = req.send().await {
             let status = res.status().as_u16();
-            if let Ok(v) = res.json::<Value>().await {
-                if status < 500 {
-                    return (status, v);
-                }
+            if let Ok(v) = res.json::<Value>().await
+                && status < 500
+            {
+                return (status, v);
             }
         }
         assert!(Instant::now() < deadline, "no answer to {body} within a minute");
