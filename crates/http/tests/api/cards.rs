@@ -677,3 +677,95 @@ on_both_databases!(r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year, 
     assert_eq!(health["warnings"], json!([]), "{health}");
     app.ok("GET", "/v1/verify", &app.operator, None).await;
 });
+
+// The card property test through the real service: seeded random sequences of what
+// holders, clerks, hospitals and the bureau do to one person's cards (pre-loss and its
+// revocation, formal loss, exchange, production, hand-over, activation at the counter or
+// by the first swipe, time passing), over HTTP on both databases. After every step the
+// person holds at most one card that settles and a lost card has stayed lost; nothing
+// answers 5xx; at the end `GET /v1/verify` finds no violation.
+on_both_databases!(property_random_card_lives_through_the_service_keep_one_card_that_settles, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let seed: u64 = std::env::var("YKT_PROPERTY_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64);
+    println!("card property seed {seed} (YKT_PROPERTY_SEED={seed} replays it)");
+    let mut rng = yikatong_service::demo::DemoRng::new(seed);
+    app.active_card(&r, false).await;
+    let mut lost: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut now = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00+08:00").unwrap();
+    let mut done = 0;
+    let mut refused: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    for step in 0..100u32 {
+        let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
+        let cards: Vec<Value> = person["cards"].as_array().unwrap().clone();
+        // Mostly a card still in use, sometimes any (a dead card must refuse).
+        let alive: Vec<&Value> = cards.iter().filter(|c| !["lost", "replaced", "exchanged", "cancelled", "production_failed"].contains(&c["base_state"].as_str().unwrap_or_default())).collect();
+        let card = if !alive.is_empty() && rng.below(6) > 0 { alive[rng.below(alive.len() as u64) as usize] } else { &cards[rng.below(cards.len() as u64) as usize] };
+        let id = card["id"].as_i64().unwrap();
+        let with_base = |state: &str| cards.iter().filter(|c| c["base_state"] == state).map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>();
+        let (status, answer) = match rng.below(9) {
+            0 => app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.hotline), Some(json!({}))).await,
+            1 => app.call("DELETE", &format!("/v1/cards/{id}/pre-loss"), Some(&r.clerk), None).await,
+            2 => app.call("POST", &format!("/v1/cards/{id}/formal-loss"), Some(&r.clerk), Some(json!({"delivery": "outlet"}))).await,
+            3 => app.call("POST", &format!("/v1/cards/{id}/exchange"), Some(&r.clerk), Some(json!({"reason": "chip unreadable", "delivery": "outlet"}))).await,
+            4 => match with_base("applied").first() {
+                Some(applied) => {
+                    app.produce(&r, *applied).await;
+                    (StatusCode::OK, json!({"produced": applied}))
+                }
+                None => (StatusCode::OK, Value::Null),
+            },
+            5 => match cards.iter().find(|c| c["base_state"] == "at_distributor") {
+                Some(c) => {
+                    let cid = c["id"].as_i64().unwrap();
+                    match c["certificate"]["number"].as_str() {
+                        Some(number) => app.call("POST", &format!("/v1/cards/{cid}/hand-over"), Some(&r.clerk), Some(json!({"certificate_number": number, "holder_ssn": SSN}))).await,
+                        None => app.call("POST", &format!("/v1/cards/{cid}/hand-over"), Some(&r.unit), Some(json!({}))).await,
+                    }
+                }
+                None => (StatusCode::OK, Value::Null),
+            },
+            6 => match with_base("issued").first() {
+                Some(issued) => app.call("POST", &format!("/v1/cards/{issued}/activation"), Some(&r.clerk), Some(json!({"zone": "social"}))).await,
+                None => (StatusCode::OK, Value::Null),
+            },
+            7 => match with_base("issued").first() {
+                Some(issued) => {
+                    let info = app.his(&r.institution, "1101", &format!("P{seed:08}{step:03}1"), json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE}})).await;
+                    let psn_no = info["output"]["baseinfo"]["psn_no"].as_str().unwrap_or_default().to_string();
+                    let reg = app.his(&r.institution, "2201", &format!("P{seed:08}{step:03}2"), json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": now.format("%Y-%m-%d %H:%M:%S").to_string(), "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": format!("PR{seed}{step}")}})).await;
+                    assert!(!reg["err_msg"].as_str().unwrap_or_default().contains("internal_error"), "{reg}");
+                    (StatusCode::OK, reg)
+                }
+                None => (StatusCode::OK, Value::Null),
+            },
+            _ => {
+                now += chrono::Duration::days(1 + rng.below(25) as i64);
+                app.set_now(&now.to_rfc3339()).await;
+                (StatusCode::OK, Value::Null)
+            }
+        };
+        assert!(status.as_u16() < 500, "step {step}: {answer}");
+        if status.is_success() && !answer.is_null() && answer.get("infcode").is_none_or(|c| c == 0) {
+            done += 1;
+        } else if let Some(code) = answer.get("code").or_else(|| answer.get("err_msg")).and_then(|c| c.as_str()) {
+            *refused.entry(code.split(']').next().unwrap_or(code).trim_start_matches('[').to_string()).or_insert(0) += 1;
+        }
+        let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
+        let after: Vec<&Value> = person["cards"].as_array().unwrap().iter().collect();
+        let settling: Vec<i64> = after.iter().filter(|c| c["base_state"] == "active").map(|c| c["id"].as_i64().unwrap()).collect();
+        assert!(settling.len() <= 1, "step {step} (seed {seed}): two cards that settle: {settling:?}");
+        for c in &after {
+            let cid = c["id"].as_i64().unwrap();
+            if lost.contains(&cid) {
+                assert_eq!(c["base_state"], "lost", "step {step} (seed {seed}): lost card {cid} came back");
+            }
+            if c["base_state"] == "lost" {
+                lost.insert(cid);
+            }
+        }
+    }
+    let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
+    let states: Vec<&str> = person["cards"].as_array().unwrap().iter().map(|c| c["base_state"].as_str().unwrap()).collect();
+    println!("card property: {done} of 100 steps changed something, refusals {refused:?}; the person's cards end {states:?}");
+    app.verified().await;
+});

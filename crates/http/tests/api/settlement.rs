@@ -13,7 +13,7 @@ const VENDOR_CODE: &str = "110000D15600000500000000000000AB";
 
 impl TestApp {
     /// One call of the national interface with the envelope HIS software sends.
-    async fn his(&self, token: &str, infno: &str, msgid: &str, input: Value) -> Value {
+    pub(crate) async fn his(&self, token: &str, infno: &str, msgid: &str, input: Value) -> Value {
         let body = json!({
             "infno": infno,
             "msgid": msgid,
