@@ -18,6 +18,15 @@ pub mod limits {
     /// The most one fee line, one visit's total or one account credit may be:
     /// 10,000,000 yuan.
     pub const MAX_AMOUNT: Fen = Fen(1_000_000_000);
+    /// `fen` as an amount coming in through `field`: refused with `amount_out_of_range`,
+    /// naming the field, above [`MAX_AMOUNT`].
+    pub fn bounded(field: &str, fen: i64) -> Result<Fen, crate::Refusal> {
+        if fen.unsigned_abs() > MAX_AMOUNT.0.unsigned_abs() {
+            return Err(crate::Refusal::bad_input("amount_out_of_range", format!("{field}: {} yuan is more than the {} yuan an amount may be", Fen(fen), MAX_AMOUNT)));
+        }
+        Ok(Fen(fen))
+    }
+
     /// The most lines one visit (or one upload, one reimbursement) may carry.
     pub const MAX_LINES: usize = 100_000;
     /// The largest quantity of a fee line, in ten-thousandths (100,000 units).
@@ -163,6 +172,10 @@ mod tests {
         // The most lines a visit may carry, each at the most a line may be, add up
         // far inside i64: no sum of bounded input can overflow.
         assert!(Fen::checked_sum(std::iter::repeat_n(limits::MAX_AMOUNT, limits::MAX_LINES)).is_some());
+        assert_eq!(limits::bounded("amount_fen", 1_000_000_000), Ok(Fen(1_000_000_000)));
+        let e = limits::bounded("amount_fen", 1_000_000_001).unwrap_err();
+        assert!(e.code == "amount_out_of_range" && e.message.starts_with("amount_fen"), "{e:?}");
+        assert!(limits::bounded("price_ceiling_fen", i64::MIN).is_err());
     }
 
     #[test]

@@ -156,6 +156,9 @@ impl Service {
         if new.contribution_base_fen.is_some_and(|b| b < 0) {
             return Err(Refusal::bad_input("invalid_contribution_base", "the contribution base is not negative").into());
         }
+        if let Some(b) = new.contribution_base_fen {
+            yikatong_core::money::limits::bounded("contribution_base_fen", b)?;
+        }
         let now = self.clock.now();
         Ok(Person {
             ssn: ssn.expose().into(),
@@ -287,6 +290,7 @@ impl Service {
             if b < 0 {
                 return Err(Refusal::bad_input("invalid_contribution_base", "the contribution base is not negative").into());
             }
+            yikatong_core::money::limits::bounded("contribution_base_fen", b)?;
             set!(contribution_base_fen, Some(b));
         }
         if let Some(d) = &req.photo_digest {

@@ -93,6 +93,9 @@ impl CatalogItem {
         if self.price_ceiling_fen.is_some_and(|c| c < 0) {
             return Err(Refusal::bad_input("invalid_price_ceiling", "a price ceiling is not negative"));
         }
+        if let Some(c) = self.price_ceiling_fen {
+            crate::money::limits::bounded("price_ceiling_fen", c)?;
+        }
         Ok(())
     }
 }

@@ -70,6 +70,7 @@ impl Service {
         if p.amount_fen <= 0 {
             return Err(Refusal::bad_input("invalid_amount", "a premium payment is a positive amount of fen").into());
         }
+        yikatong_core::money::limits::bounded("amount_fen", p.amount_fen)?;
         if p.reference.trim().is_empty() {
             return Err(Refusal::bad_input("reference_required", "a payment needs its reference").into());
         }
@@ -123,6 +124,7 @@ impl Service {
                 let ssn = Ssn::parse(&c[0])?;
                 parse_month(&c[1])?;
                 let amount: i64 = c[2].parse().map_err(|_| Refusal::bad_input("invalid_amount", format!("amount_fen {:?} is not a whole number", c[2])))?;
+                yikatong_core::money::limits::bounded("amount_fen", amount)?;
                 let ok = match c[3].as_str() {
                     "成功" | "success" | "ok" => true,
                     "失败" | "failed" | "fail" => false,
