@@ -190,6 +190,14 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     let (status, bad) = app.page("/operator/policy?region=beijing&at=yesterday", &cookie).await;
     assert_eq!(status, 422);
     assert!(bad.contains("invalid_date"));
+    // R-CAL-2: from the day a replacement's ready date could fall in a year the calendar
+    // lacks, every operator page says which year to load.
+    assert!(!overview.contains("class=\"warning\""), "no warning in March");
+    app.set_now("2026-12-01T10:00:00+08:00").await;
+    let (_, overview) = app.page("/operator", &cookie).await;
+    assert!(overview.contains("class=\"warning\"") && overview.contains("2027"), "{overview}");
+    let (_, policy) = app.page("/operator/policy?region=beijing&at=2026-12-01", &cookie).await;
+    assert!(policy.contains("class=\"warning\""), "on every operator page");
     // The htmx file is served by the binary itself.
     let (status, js) = app.page("/static/htmx.min.js", "").await;
     assert_eq!(status, 200);
