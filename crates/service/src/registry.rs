@@ -107,7 +107,9 @@ impl Service {
     pub async fn create_unit(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
         who.require(&[Role::Operator])?;
         let org = self.new_org(new, "unit")?;
-        self.store.insert_unit(&org).await?;
+        let mut tx = self.begin_write().await?;
+        tx.insert_unit(&org).await?;
+        self.commit(tx).await?;
         Ok(OrganisationView::from_org(&org, None))
     }
 
@@ -123,7 +125,9 @@ impl Service {
     pub async fn create_outlet(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
         who.require(&[Role::Operator])?;
         let org = self.new_org(new, "outlet")?;
-        self.store.insert_outlet(&org).await?;
+        let mut tx = self.begin_write().await?;
+        tx.insert_outlet(&org).await?;
+        self.commit(tx).await?;
         Ok(OrganisationView::from_org(&org, None))
     }
 
@@ -132,7 +136,9 @@ impl Service {
         let level = InstitutionLevel::parse(&new.level)?;
         let base = self.new_org(&NewOrganisation { code: new.code.clone(), name: new.name.clone(), region: new.region.clone() }, "institution")?;
         let inst = Institution { code: base.code, name: base.name, region: base.region, level: level.as_str().into(), created_at: base.created_at };
-        self.store.insert_institution(&inst).await?;
+        let mut tx = self.begin_write().await?;
+        tx.insert_institution(&inst).await?;
+        self.commit(tx).await?;
         Ok(OrganisationView::from_institution(&inst))
     }
 
@@ -184,7 +190,9 @@ impl Service {
     pub async fn create_person(&self, who: &Principal, new: &NewPerson) -> ServiceResult<PersonView> {
         who.require(&[Role::Operator])?;
         let person = self.build_person(new)?;
-        self.store.insert_person(&person).await?;
+        let mut tx = self.begin_write().await?;
+        tx.insert_person(&person).await?;
+        self.commit(tx).await?;
         Ok(PersonView::of(&person))
     }
 
@@ -311,7 +319,9 @@ impl Service {
             before: serde_json::Value::Object(old),
             after: serde_json::Value::Object(new),
         };
-        self.store.change_person(before.version, &after, &change).await?;
+        let mut tx = self.begin_write().await?;
+        tx.change_person(before.version, &after, &change).await?;
+        self.commit(tx).await?;
         tracing::info!(person = %yikatong_core::identity::mask_ssn(&after.ssn), fields = ?change.fields, "information change recorded");
         Ok(PersonChangeView::of(&change, Some(&after)))
     }

@@ -58,6 +58,101 @@ macro_rules! store_impl {
             })
         }
 
+        /// The insert of `persons` as one multi-row statement (skipping persons already
+        /// stored when `skip_existing`).
+        fn persons_insert_sql(k: &DataKey, persons: &[Person], skip_existing: bool) -> sqlx::QueryBuilder<Db> {
+            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) ");
+            q.push_values(persons, |mut b, p| {
+                b.push_bind(k.lookup_hash(&p.ssn))
+                    .push_bind(k.encrypt(&p.ssn))
+                    .push_bind(k.encrypt(&p.name))
+                    .push_bind(p.gender.clone())
+                    .push_bind(p.birth_date.to_string())
+                    .push_bind(p.ethnicity.clone())
+                    .push_bind(p.category.clone())
+                    .push_bind(p.region.clone())
+                    .push_bind(p.unit_code.clone())
+                    .push_bind(k.encrypt_opt(p.phone.as_deref()))
+                    .push_bind(k.encrypt_opt(p.address.as_deref()))
+                    .push_bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
+                    .push_bind(k.encrypt_opt(p.handbook_no.as_deref()))
+                    .push_bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
+                    .push_bind(ts(p.created_at))
+                    .push_bind(ts(p.updated_at))
+                    .push_bind(p.version)
+                    .push_bind(p.contribution_base_fen)
+                    .push_bind(p.photo_digest.clone());
+            });
+            if skip_existing {
+                q.push(" ON CONFLICT DO NOTHING");
+            }
+            q
+        }
+
+        async fn insert_org_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, table: &'static str, org: &Organisation) -> StoreResult<()> {
+            let sql = match table {
+                "units" => "INSERT INTO units (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
+                _ => "INSERT INTO outlets (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
+            };
+            let what = if table == "units" { "unit" } else { "outlet" };
+            sqlx::query(sql).bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).execute(exec).await.map_err(unique(format!("{what} {}", org.code)))?;
+            Ok(())
+        }
+
+        async fn insert_institution_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, i: &Institution) -> StoreResult<()> {
+            sqlx::query("INSERT INTO institutions (code, name, region, level, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&i.code)
+                .bind(&i.name)
+                .bind(&i.region)
+                .bind(&i.level)
+                .bind(ts(i.created_at))
+                .execute(exec)
+                .await
+                .map_err(unique(format!("institution {}", i.code)))?;
+            Ok(())
+        }
+
+        async fn change_person_in(tx: &mut sqlx::Transaction<'static, Db>, k: &DataKey, expected_version: i64, p: &Person, c: &PersonChange) -> StoreResult<()> {
+            let hash = k.lookup_hash(&p.ssn);
+            let updated = sqlx::query(
+                "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11, contribution_base_fen = $12, photo_digest = $13 WHERE ssn_hash = $14 AND version = $15",
+            )
+            .bind(k.encrypt(&p.name))
+            .bind(&p.ethnicity)
+            .bind(&p.category)
+            .bind(&p.unit_code)
+            .bind(k.encrypt_opt(p.phone.as_deref()))
+            .bind(k.encrypt_opt(p.address.as_deref()))
+            .bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
+            .bind(k.encrypt_opt(p.handbook_no.as_deref()))
+            .bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
+            .bind(ts(p.updated_at))
+            .bind(p.version)
+            .bind(p.contribution_base_fen)
+            .bind(&p.photo_digest)
+            .bind(&hash)
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await
+            .map_err(person_write("handbook number".into(), p.unit_code.clone()))?;
+            if updated.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn))));
+            }
+            sqlx::query(
+                "INSERT INTO person_changes (ssn_hash, changed_at, effective_on, actor, fields, before_enc, after_enc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&hash)
+            .bind(ts(c.changed_at))
+            .bind(c.effective_on.to_string())
+            .bind(&c.actor)
+            .bind(c.fields.join(","))
+            .bind(k.encrypt(&c.before.to_string()))
+            .bind(k.encrypt(&c.after.to_string()))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         impl $store {
             /// Applies every migration of the backend's folder not yet applied
             /// (`sqlx::migrate!`: checksummed, under the migrator's own lock). A database
@@ -103,20 +198,7 @@ macro_rules! store_impl {
             }
 
             async fn insert_org(&self, table: &'static str, org: &Organisation) -> StoreResult<()> {
-                let sql = match table {
-                    "units" => "INSERT INTO units (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
-                    _ => "INSERT INTO outlets (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
-                };
-                let what = if table == "units" { "unit" } else { "outlet" };
-                sqlx::query(sql)
-                    .bind(&org.code)
-                    .bind(&org.name)
-                    .bind(&org.region)
-                    .bind(ts(org.created_at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(unique(format!("{what} {}", org.code)))?;
-                Ok(())
+                insert_org_in(&self.pool, table, org).await
             }
 
             async fn get_org(&self, table: &'static str, code: &str) -> StoreResult<Option<Organisation>> {
@@ -139,33 +221,7 @@ macro_rules! store_impl {
             /// The insert of `persons` as one multi-row statement (skipping persons already
             /// stored when `skip_existing`).
             fn persons_insert(&self, persons: &[Person], skip_existing: bool) -> sqlx::QueryBuilder<Db> {
-                let k = &self.key;
-                let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) ");
-                q.push_values(persons, |mut b, p| {
-                    b.push_bind(k.lookup_hash(&p.ssn))
-                        .push_bind(k.encrypt(&p.ssn))
-                        .push_bind(k.encrypt(&p.name))
-                        .push_bind(p.gender.clone())
-                        .push_bind(p.birth_date.to_string())
-                        .push_bind(p.ethnicity.clone())
-                        .push_bind(p.category.clone())
-                        .push_bind(p.region.clone())
-                        .push_bind(p.unit_code.clone())
-                        .push_bind(k.encrypt_opt(p.phone.as_deref()))
-                        .push_bind(k.encrypt_opt(p.address.as_deref()))
-                        .push_bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
-                        .push_bind(k.encrypt_opt(p.handbook_no.as_deref()))
-                        .push_bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
-                        .push_bind(ts(p.created_at))
-                        .push_bind(ts(p.updated_at))
-                        .push_bind(p.version)
-                        .push_bind(p.contribution_base_fen)
-                        .push_bind(p.photo_digest.clone());
-                });
-                if skip_existing {
-                    q.push(" ON CONFLICT DO NOTHING");
-                }
-                q
+                persons_insert_sql(&self.key, persons, skip_existing)
             }
 
             async fn insert_person_in<'e, E>(&self, exec: E, p: &Person, skip_existing: bool) -> StoreResult<u64>
@@ -279,16 +335,7 @@ macro_rules! store_impl {
             }
 
             async fn insert_institution(&self, i: &Institution) -> StoreResult<()> {
-                sqlx::query("INSERT INTO institutions (code, name, region, level, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&i.code)
-                    .bind(&i.name)
-                    .bind(&i.region)
-                    .bind(&i.level)
-                    .bind(ts(i.created_at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(unique(format!("institution {}", i.code)))?;
-                Ok(())
+                insert_institution_in(&self.pool, i).await
             }
 
             async fn get_institution(&self, code: &str) -> StoreResult<Option<Institution>> {
@@ -346,45 +393,8 @@ macro_rules! store_impl {
             }
 
             async fn change_person(&self, expected_version: i64, p: &Person, c: &PersonChange) -> StoreResult<()> {
-                let k = &self.key;
-                let hash = k.lookup_hash(&p.ssn);
                 let mut tx = begin_write(&self.pool).await?;
-                let updated = sqlx::query(
-                    "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11, contribution_base_fen = $12, photo_digest = $13 WHERE ssn_hash = $14 AND version = $15",
-                )
-                .bind(k.encrypt(&p.name))
-                .bind(&p.ethnicity)
-                .bind(&p.category)
-                .bind(&p.unit_code)
-                .bind(k.encrypt_opt(p.phone.as_deref()))
-                .bind(k.encrypt_opt(p.address.as_deref()))
-                .bind(p.handbook_no.as_deref().map(|h| k.lookup_hash(h)))
-                .bind(k.encrypt_opt(p.handbook_no.as_deref()))
-                .bind(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into()))
-                .bind(ts(p.updated_at))
-                .bind(p.version)
-                .bind(p.contribution_base_fen)
-                .bind(&p.photo_digest)
-                .bind(&hash)
-                .bind(expected_version)
-                .execute(&mut *tx)
-                .await
-                .map_err(person_write("handbook number".into(), p.unit_code.clone()))?;
-                if updated.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn))));
-                }
-                sqlx::query(
-                    "INSERT INTO person_changes (ssn_hash, changed_at, effective_on, actor, fields, before_enc, after_enc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&hash)
-                .bind(ts(c.changed_at))
-                .bind(c.effective_on.to_string())
-                .bind(&c.actor)
-                .bind(c.fields.join(","))
-                .bind(k.encrypt(&c.before.to_string()))
-                .bind(k.encrypt(&c.after.to_string()))
-                .execute(&mut *tx)
-                .await?;
+                change_person_in(&mut tx, &self.key, expected_version, p, c).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -119,6 +119,31 @@ macro_rules! card_impl {
                 Ok(row.is_some())
             }
 
+            async fn insert_unit(&mut self, unit: &Organisation) -> StoreResult<()> {
+                insert_org_in(&mut *self.tx, "units", unit).await
+            }
+
+            async fn insert_outlet(&mut self, outlet: &Organisation) -> StoreResult<()> {
+                insert_org_in(&mut *self.tx, "outlets", outlet).await
+            }
+
+            async fn insert_institution(&mut self, inst: &Institution) -> StoreResult<()> {
+                insert_institution_in(&mut *self.tx, inst).await
+            }
+
+            async fn insert_person(&mut self, p: &Person) -> StoreResult<()> {
+                persons_insert_sql(&self.key, std::slice::from_ref(p), false)
+                    .build()
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(person_write(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn)), p.unit_code.clone()))?;
+                Ok(())
+            }
+
+            async fn change_person(&mut self, expected_version: i64, after: &Person, change: &PersonChange) -> StoreResult<()> {
+                change_person_in(&mut self.tx, &self.key, expected_version, after, change).await
+            }
+
             async fn lock_person_record(&mut self, person_hash: &str) -> StoreResult<Option<Person>> {
                 let row = sqlx::query(lock_sql("SELECT * FROM persons WHERE ssn_hash = $1")).bind(person_hash).fetch_optional(&mut *self.tx).await?;
                 row.map(|r| person_from_row(&self.key, &r)).transpose()

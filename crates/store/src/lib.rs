@@ -224,6 +224,15 @@ pub trait CardTx: Send {
     /// Locks the person's row so that their card operations run one at a time; false if
     /// there is no such person.
     async fn lock_person(&mut self, person_hash: &str) -> StoreResult<bool>;
+    // The registry's writes, when they are a request's one transaction (so that its
+    // `Idempotency-Key` commits with them).
+    async fn insert_unit(&mut self, unit: &Organisation) -> StoreResult<()>;
+    async fn insert_outlet(&mut self, outlet: &Organisation) -> StoreResult<()>;
+    async fn insert_institution(&mut self, inst: &Institution) -> StoreResult<()>;
+    async fn insert_person(&mut self, person: &Person) -> StoreResult<()>;
+    /// [`Store::change_person`] in this transaction.
+    async fn change_person(&mut self, expected_version: i64, after: &Person, change: &PersonChange) -> StoreResult<()>;
+
     /// [`CardTx::lock_person`] that also reads the person, in this transaction.
     async fn lock_person_record(&mut self, person_hash: &str) -> StoreResult<Option<Person>>;
     /// The person, read (not locked) in this transaction.

@@ -419,3 +419,26 @@ on_both_databases!(openapi_is_served, |db: TestDb| async move {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v, serde_json::from_str::<Value>(&yikatong_http::openapi::document_json()).unwrap());
 });
+
+// The same Idempotency-Key sent four times at once: the work runs once, and every
+// caller gets the first answer (the claim is taken in the work's transaction, so the
+// others wait for it instead of running or being told "in progress").
+on_both_databases!(concurrent_requests_with_one_idempotency_key_run_once_and_share_the_answer, |db: TestDb| async move {
+    let app = Arc::new(spawn_app(db).await);
+    app.seed().await;
+    let body = json!({"ssn": "11010219900307123X", "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing"});
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (app, body) = (app.clone(), body.clone());
+        tasks.push(tokio::spawn(async move { app.call_full("POST", "/v1/persons", Some(&app.operator), Some(body), Some("same-key")).await }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        let (status, headers, v) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        answers.push((v, headers.get("idempotent-replayed").is_some()));
+    }
+    assert!(answers.iter().all(|(v, _)| *v == answers[0].0), "one answer for all");
+    assert_eq!(answers.iter().filter(|(_, replayed)| !replayed).count(), 1, "the work ran once");
+    assert_eq!(app.db.store.count_persons().await.unwrap(), 2);
+});
