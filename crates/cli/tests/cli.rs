@@ -338,15 +338,8 @@ fn import_applications_and_credit_accounts_from_the_command_line() {
         let out = ykt(&["verify", "--db", db], Some(&key));
         assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
         assert!(text(&out.stdout).contains(", 0 violations"), "{}", text(&out.stdout));
-        rt.block_on(async {
-            use sqlx::Connection;
-            let tamper = "INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ('tampered', '2026-11-01T00:00:00.000000Z', 'correction', -5, NULL, 'behind the service')";
-            if db.starts_with("postgres") {
-                sqlx::raw_sql(tamper).execute(&mut sqlx::PgConnection::connect(db).await.unwrap()).await.unwrap();
-            } else {
-                sqlx::raw_sql(tamper).execute(&mut sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(db)).await.unwrap()).await.unwrap();
-            }
-        });
+        let tamper = "INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ('tampered', '2026-11-01T00:00:00.000000Z', 'correction', -5, NULL, 'behind the service')";
+        rt.block_on(yikatong_store::testing::run_raw_sql(db, tamper)).unwrap();
         let out = ykt(&["verify", "--db", db], Some(&key));
         assert!(!out.status.success(), "a violation fails the command");
         assert!(text(&out.stdout).contains("FAIL") && text(&out.stdout).contains("balance -0.05 yuan"), "{}", text(&out.stdout));

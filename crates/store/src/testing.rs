@@ -143,3 +143,18 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// Runs `sql` straight on the database at `url` (a `postgres://` URL or a SQLite file),
+/// past the store: for tests that break an invariant behind the service's back or make
+/// a database as an older version left it.
+pub async fn run_raw_sql(url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        sqlx::raw_sql(sql).execute(&mut c).await?;
+    } else {
+        let mut c = sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(url).create_if_missing(true)).await?;
+        sqlx::raw_sql(sql).execute(&mut c).await?;
+    }
+    Ok(())
+}

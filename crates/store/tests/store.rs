@@ -273,21 +273,6 @@ on_both_databases!(every_migration_file_is_applied_on_a_fresh_database, |db: Tes
     assert_eq!(db.store.applied_migrations().await.unwrap(), in_folder, "every file of {} is applied", dir.display());
 });
 
-/// Runs `sql` straight on a database, past the store.
-async fn raw_sql(backend: yikatong_store::testing::Backend, url: &str, sql: String) {
-    use sqlx::Connection;
-    match backend {
-        yikatong_store::testing::Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(url).create_if_missing(true)).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
-        }
-        yikatong_store::testing::Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
-        }
-    }
-}
-
 // A database made while migrations were a hand-kept list (files 0001-0006 applied and
 // recorded in `schema_migrations`, 0007 never applied) is adopted: nothing is applied
 // twice, its data is kept, and 0007 and later are applied.
@@ -303,7 +288,7 @@ on_both_databases!(a_database_of_the_hand_kept_list_is_adopted, |db: TestDb| asy
         legacy.push('\n');
     }
     legacy.push_str("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL); INSERT INTO schema_migrations VALUES (1, 'x'), (2, 'x'), (3, 'x'), (4, 'x'), (5, 'x'), (6, 'x'); INSERT INTO units (code, name, region, created_at) VALUES ('U1', 'u', 'beijing', '2026-03-02T02:00:00.000000Z');");
-    raw_sql(backend, &url, legacy).await;
+    yikatong_store::testing::run_raw_sql(&url, &legacy).await.unwrap();
     let key = yikatong_store::DataKey::from_hex(&db.key_hex).unwrap();
     let reopened = yikatong_store::open(&url, key).await.unwrap();
     assert!(reopened.get_unit("U1").await.unwrap().is_some(), "the data is kept");
@@ -318,12 +303,13 @@ on_both_databases!(a_database_of_the_hand_kept_list_is_adopted, |db: TestDb| asy
 // cannot be written, whatever code tries; other states are free.
 on_both_databases!(r_act_2_the_database_refuses_a_second_card_that_settles, |db: TestDb| async move {
     let insert = |state: &str| format!("INSERT INTO cards (person_hash, region, state, version, head_hash, data) VALUES ('p1', 'beijing', '{state}', 0, '', '{{}}')");
-    raw_sql(db.backend, &db.url, insert("active")).await;
-    raw_sql(db.backend, &db.url, insert("replaced")).await;
-    raw_sql(db.backend, &db.url, insert("issued")).await;
-    let second = tokio::spawn({
-        let (backend, url, sql) = (db.backend, db.url.clone(), insert("active"));
-        async move { raw_sql(backend, &url, sql).await }
-    });
-    assert!(second.await.is_err(), "a second active card for one person is refused by the database");
+    let run = |sql: String| {
+        let url = db.url.clone();
+        async move { yikatong_store::testing::run_raw_sql(&url, &sql).await }
+    };
+    for state in ["active", "replaced", "issued"] {
+        run(insert(state)).await.unwrap();
+    }
+    let second = run(insert("active")).await.unwrap_err();
+    assert!(second.as_database_error().is_some_and(|e| e.is_unique_violation()), "a second active card for one person is refused by the database: {second}");
 });

@@ -106,18 +106,7 @@ impl TestApp {
 
     /// Runs `sql` on the test database past the service (to break an invariant).
     pub(crate) async fn tamper(&self, sql: &str) {
-        use sqlx::Connection;
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
-        match self.db.backend {
-            yikatong_store::testing::Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(&self.db.url)).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
-            }
-            yikatong_store::testing::Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.db.url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
-            }
-        }
+        yikatong_store::testing::run_raw_sql(&self.db.url, sql).await.unwrap();
     }
 
     async fn balance(&self) -> i64 {
