@@ -149,6 +149,16 @@ macro_rules! card_impl {
                 row.map(|r| person_from_row(&self.key, &r)).transpose()
             }
 
+            async fn persons_by_hashes(&mut self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
+                let mut found = Vec::with_capacity(hashes.len());
+                for part in hashes.chunks(rows_per_statement(1)) {
+                    for r in where_in("SELECT * FROM persons WHERE ssn_hash", part).build().persistent(false).fetch_all(&mut *self.tx).await? {
+                        found.push((r.try_get::<String, _>("ssn_hash")?, person_from_row(&self.key, &r)?));
+                    }
+                }
+                Ok(found)
+            }
+
             async fn person(&mut self, person_hash: &str) -> StoreResult<Option<Person>> {
                 let row = sqlx::query("SELECT * FROM persons WHERE ssn_hash = $1").bind(person_hash).fetch_optional(&mut *self.tx).await?;
                 row.map(|r| person_from_row(&self.key, &r)).transpose()

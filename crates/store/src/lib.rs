@@ -235,6 +235,8 @@ pub trait CardTx: Send {
 
     /// [`CardTx::lock_person`] that also reads the person, in this transaction.
     async fn lock_person_record(&mut self, person_hash: &str) -> StoreResult<Option<Person>>;
+    /// The persons with these lookup hashes (those that exist), read in this transaction.
+    async fn persons_by_hashes(&mut self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>>;
     /// The person, read (not locked) in this transaction.
     async fn person(&mut self, person_hash: &str) -> StoreResult<Option<Person>>;
     /// Catalogue items of these codes, read in this transaction (a request holding a

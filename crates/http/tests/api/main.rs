@@ -442,3 +442,27 @@ on_both_databases!(concurrent_requests_with_one_idempotency_key_run_once_and_sha
     assert_eq!(answers.iter().filter(|(_, replayed)| !replayed).count(), 1, "the work ran once");
     assert_eq!(app.db.store.count_persons().await.unwrap(), 2);
 });
+
+// More requests with Idempotency-Keys at once than the pool has connections: each holds
+// its transaction until its answer is kept, and none reads through a second pooled
+// connection meanwhile, so none waits on the others' connections (both databases).
+on_both_databases!(more_keyed_requests_at_once_than_pooled_connections_all_finish, |db: TestDb| async move {
+    let app = Arc::new(spawn_app(db).await);
+    app.seed().await;
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"amount_fen": 100 + i, "reason": "transfer from Tianjin", "kind": "transfer_in"});
+            app.call_full("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(body), Some(&format!("credit-{i}"))).await
+        }));
+    }
+    for t in tasks {
+        let (status, _, v) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "no request waited on a pool timeout: {:?}", started.elapsed());
+    let account = app.ok("GET", &format!("/v1/persons/{SSN}/account"), &app.operator, None).await;
+    assert_eq!(account["balance_fen"], (0..24).map(|i| 100 + i).sum::<i64>());
+});

@@ -73,8 +73,7 @@ impl Service {
                 Ok(vec![CardEvent::CertificateReprinted])
             })
             .await?;
-        let person = self.card_holder(&card).await?;
-        self.certificate_view(&card, &person)
+        self.certificate_view(&card.card, &card.holder)
     }
 }
 

@@ -58,14 +58,14 @@ struct Successor {
 impl Service {
     /// R-LOSS-1, R-LOSS-2: pre-loss from the outlet, hotline, kiosk or web.
     pub async fn report_pre_loss(&self, who: &Principal, id: i64, zone: Option<Zone>) -> ServiceResult<CardView> {
-        let card = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::report_pre_loss(c, zone, ctx)).await?;
-        self.card_view(&card).await
+        let changed = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::report_pre_loss(c, zone, ctx)).await?;
+        Ok(changed.view(self.clock.now()))
     }
 
     /// R-LOSS-2: revocation at an outlet.
     pub async fn revoke_pre_loss(&self, who: &Principal, id: i64, zone: Option<Zone>) -> ServiceResult<CardView> {
-        let card = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::revoke_pre_loss(c, zone, ctx)).await?;
-        self.card_view(&card).await
+        let changed = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::revoke_pre_loss(c, zone, ctx)).await?;
+        Ok(changed.view(self.clock.now()))
     }
 
     fn certificate_number(&self, region: &str, today: NaiveDate) -> String {
@@ -79,13 +79,12 @@ impl Service {
         &self,
         tx: &mut Box<dyn CardTx>,
         who: &Principal,
-        old: Card,
+        (old, person): (Card, yikatong_store::Person),
         mut old_events: Vec<CardEvent>,
         successor: Successor,
         ctx: &RuleCtx<'_>,
     ) -> ServiceResult<ReplacementView> {
         let meta = self.meta(who);
-        let person = self.card_holder(&old).await?;
         let fee = successor.terms.fee_fen;
         let (mut new, event) = rules_p::open_card(
             NewCard {
@@ -160,7 +159,7 @@ impl Service {
         origin: impl FnOnce(&Card) -> Origin,
     ) -> ServiceResult<ReplacementView> {
         let mut tx = self.begin_write().await?;
-        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (card, holder) = self.lock_visible_with_holder(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
         let events = decide(&card, &ctx)?;
@@ -171,7 +170,7 @@ impl Service {
             0
         };
         let successor = Successor { origin: origin(&card), terms, delivery_fee_fen };
-        let view = self.open_successor(&mut tx, who, card, events, successor, &ctx).await?;
+        let view = self.open_successor(&mut tx, who, (card, holder), events, successor, &ctx).await?;
         self.commit(tx).await?;
         tracing::info!(card = id, replacement = view.replacement_card_id, "replacement card applied for");
         Ok(view)
@@ -179,14 +178,14 @@ impl Service {
 
     /// R-SECOND-1: the unit returns a card nobody collected.
     pub async fn return_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        let card = self.card_command(who, id, &[Role::Unit, Role::Clerk], rules::return_to_bureau).await?;
-        self.card_view(&card).await
+        let changed = self.card_command(who, id, &[Role::Unit, Role::Clerk], rules::return_to_bureau).await?;
+        Ok(changed.view(self.clock.now()))
     }
 
     /// R-SECOND-1: the holder claims a returned card.
     pub async fn second_application(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        let card = self.card_command(who, id, &[Role::Clerk, Role::Holder], rules::second_application).await?;
-        self.card_view(&card).await
+        let changed = self.card_command(who, id, &[Role::Clerk, Role::Holder], rules::second_application).await?;
+        Ok(changed.view(self.clock.now()))
     }
 
     /// R-WRONG-1: the card goes back and is made again, free of charge.
@@ -194,11 +193,10 @@ impl Service {
         who.require(&[Role::Unit, Role::Clerk])?;
         let meta = self.meta(who);
         let mut tx = self.begin_write().await?;
-        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (card, person) = self.lock_visible_with_holder(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
         let events = rules::report_wrong_data(&card, reason, &ctx)?;
-        let person = self.card_holder(&card).await?;
         let (mut remake, event) = rules_p::open_card(
             NewCard {
                 person_hash: card.person_hash.clone(),
@@ -222,15 +220,15 @@ impl Service {
 
     /// R-DEATH-1: cancelled for use on death or moving out.
     pub async fn cancel_card(&self, who: &Principal, id: i64, reason: &str) -> ServiceResult<CardView> {
-        let card = self.card_command(who, id, &[Role::Clerk, Role::Operator], |c, ctx| rules::cancel(c, reason, ctx)).await?;
-        self.card_view(&card).await
+        let changed = self.card_command(who, id, &[Role::Clerk, Role::Operator], |c, ctx| rules::cancel(c, reason, ctx)).await?;
+        Ok(changed.view(self.clock.now()))
     }
 
     /// R-INFO-1: a clerk writes the record's current data to the card.
     pub async fn synchronise_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
         let current = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?;
         let record = printed_of(&self.card_holder(&current).await?);
-        let card = self.card_command(who, id, &[Role::Clerk], |c, ctx| rules::synchronise(c, &record, ctx)).await?;
-        self.card_view(&card).await
+        let changed = self.card_command(who, id, &[Role::Clerk], |c, ctx| rules::synchronise(c, &record, ctx)).await?;
+        Ok(changed.view(self.clock.now()))
     }
 }

@@ -56,43 +56,70 @@ impl Service {
 
     /// A holder sees their own cards, a unit its people's, the roles of `SEE_ALL` any.
     pub(crate) async fn check_card_visible(&self, who: &Principal, card: &Card) -> ServiceResult<()> {
-        let visible = match who.role {
-            Role::Holder => who.person_hash.as_deref() == Some(card.person_hash.as_str()),
-            Role::Unit => self.card_holder(card).await?.unit_code.is_some_and(|u| Some(u) == who.unit),
-            Role::Vendor => true,
-            r => SEE_ALL.contains(&r),
-        };
-        if visible { Ok(()) } else { Err(card_not_found(card.id)) }
+        let holder = if who.role == Role::Unit { Some(self.card_holder(card).await?) } else { None };
+        if card_visible(who, card, holder.as_ref()) { Ok(()) } else { Err(card_not_found(card.id)) }
     }
 
     pub(crate) fn rule_parts(&self, region: &str) -> ServiceResult<(&yikatong_core::policy::RegionPolicy, Arc<WorkingCalendar>)> {
         Ok((self.policies.region(region)?, self.calendar()?))
     }
 
-    /// Locks a card the caller may see.
+    /// Locks a card the caller may see (its holder read in the same transaction).
     pub(crate) async fn lock_visible(&self, tx: &mut Box<dyn CardTx>, who: &Principal, id: i64) -> ServiceResult<Card> {
-        let card = tx.lock_card(id).await?.ok_or_else(|| card_not_found(id))?;
-        self.check_card_visible(who, &card).await?;
-        Ok(card)
+        Ok(self.lock_visible_with_holder(tx, who, id).await?.0)
     }
 
-    /// The common shape of a card command: lock, decide, record, commit.
+    /// [`Service::lock_visible`] with the card's holder: a request holding a
+    /// transaction reads through it, never through a second pooled connection.
+    pub(crate) async fn lock_visible_with_holder(&self, tx: &mut Box<dyn CardTx>, who: &Principal, id: i64) -> ServiceResult<(Card, Person)> {
+        let card = tx.lock_card(id).await?.ok_or_else(|| card_not_found(id))?;
+        let holder = tx.person(&card.person_hash).await?.ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
+        if !card_visible(who, &card, Some(&holder)) {
+            return Err(card_not_found(card.id));
+        }
+        Ok((card, holder))
+    }
+
+    /// The common shape of a card command: lock, decide, record, commit. Returns the
+    /// card as it is now with its holder (read in the transaction).
     pub(crate) async fn card_command(
         &self,
         who: &Principal,
         id: i64,
         roles: &[Role],
         decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
-    ) -> ServiceResult<Card> {
+    ) -> ServiceResult<ChangedCard> {
         who.require(roles)?;
         let mut tx = self.begin_write().await?;
-        let card = self.lock_visible(&mut tx, who, id).await?;
+        let (card, holder) = self.lock_visible_with_holder(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
         let events = decide(&card, &ctx)?;
         let after = events.iter().fold(card, apply);
         tx.record(&after, &events, &self.meta(who)).await?;
         self.commit(tx).await?;
-        Ok(after)
+        Ok(ChangedCard { card: after, holder })
+    }
+}
+
+/// A card after a command, with its holder.
+pub(crate) struct ChangedCard {
+    pub card: Card,
+    pub holder: Person,
+}
+
+impl ChangedCard {
+    pub fn view(&self, now: chrono::DateTime<chrono::Utc>) -> CardView {
+        CardView::of(&self.card, &self.holder, now)
+    }
+}
+
+/// Whether `who` may see `card` (`holder`: the card's holder, needed for a unit).
+fn card_visible(who: &Principal, card: &Card, holder: Option<&Person>) -> bool {
+    match who.role {
+        Role::Holder => who.person_hash.as_deref() == Some(card.person_hash.as_str()),
+        Role::Unit => holder.and_then(|h| h.unit_code.as_deref()).is_some_and(|u| Some(u) == who.unit.as_deref()),
+        Role::Vendor => true,
+        r => SEE_ALL.contains(&r),
     }
 }

@@ -166,7 +166,7 @@ impl Service {
             let Some(last) = page.last() else { break };
             after_id = last.id;
             let hashes: Vec<String> = page.iter().map(|c| c.person_hash.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-            let persons: std::collections::HashMap<String, yikatong_store::Person> = self.store.persons_by_hashes(&hashes).await?.into_iter().collect();
+            let persons: std::collections::HashMap<String, yikatong_store::Person> = tx.persons_by_hashes(&hashes).await?.into_iter().collect();
             let mut working: std::collections::HashMap<String, Vec<i64>> = std::collections::HashMap::new();
             for other in tx.lock_persons_cards(&hashes).await? {
                 if other.is_working() {
@@ -219,7 +219,7 @@ impl Service {
                 })
                 .await;
             report.push(match outcome {
-                Ok(card) => ResultReport { card_id: r.card_id, status: if card.failure_reason.is_some() { "failed" } else { "produced" }.into(), code: None, message: card.failure_reason },
+                Ok(changed) => ResultReport { card_id: r.card_id, status: if changed.card.failure_reason.is_some() { "failed" } else { "produced" }.into(), code: None, message: changed.card.failure_reason },
                 Err(e) => ResultReport { card_id: r.card_id, status: "refused".into(), code: Some(e.code().into()), message: Some(e.public_message()) },
             });
         }
@@ -228,8 +228,8 @@ impl Service {
 
     /// R-APP-4: the bank's answer on a financial card's account.
     pub async fn record_bank_account(&self, who: &Principal, id: i64, opened: bool, reason: Option<String>) -> ServiceResult<CardView> {
-        let card = self.card_command(who, id, &[Role::Bank], |card, ctx| rules_p::record_bank_account(card, opened, reason.clone(), ctx)).await?;
-        self.card_view(&card).await
+        let changed = self.card_command(who, id, &[Role::Bank], |card, ctx| rules_p::record_bank_account(card, opened, reason.clone(), ctx)).await?;
+        Ok(changed.view(self.clock.now()))
     }
 
     /// Produced cards of a batch go to their units and outlets.
@@ -266,7 +266,7 @@ impl Service {
                 rules::hand_over(card, &check, ctx)
             })
             .await?;
-        self.card_view(&card).await
+        Ok(card.view(self.clock.now()))
     }
 
     /// R-ACT-1, R-ACT-2: starting a zone. When a replacement or exchange card's social
@@ -330,7 +330,7 @@ impl Service {
                 Ok(vec![CardEvent::UsedForSettlement { institution: institution.clone() }])
             })
             .await?;
-        self.card_view(&card).await
+        Ok(card.view(self.clock.now()))
     }
 
     /// R-APP-3: cards past their production promise, for the operator.
