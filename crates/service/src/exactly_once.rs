@@ -106,11 +106,16 @@ impl RequestClaim {
             Progress::Unclaimed | Progress::ClaimedOpen if keep => {
                 // Nothing was written: the answer (a refusal, a read) is kept alone.
                 let mut tx = service.store.begin_cards().await?;
-                if let IdempotencyBegin::Replay { status, body } = tx.claim_request(k.token_id, &k.key, &k.fingerprint, service.clock.now(), self.expire_before).await? {
-                    return Ok(KeptAnswer { status, body });
+                match tx.claim_request(k.token_id, &k.key, &k.fingerprint, service.clock.now(), self.expire_before).await? {
+                    IdempotencyBegin::Fresh => {
+                        tx.save_response(k.token_id, &k.key, answer.status, &answer.body).await?;
+                        tx.commit().await?;
+                    }
+                    IdempotencyBegin::Replay { status, body } => return Ok(KeptAnswer { status, body }),
+                    // Another request holds the key (a different body, or one still
+                    // running): this answer is sent but not kept.
+                    IdempotencyBegin::Mismatch | IdempotencyBegin::InProgress => {}
                 }
-                tx.save_response(k.token_id, &k.key, answer.status, &answer.body).await?;
-                tx.commit().await?;
             }
             Progress::Unclaimed | Progress::ClaimedOpen => {}
         }

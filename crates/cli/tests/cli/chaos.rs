@@ -212,12 +212,13 @@ async fn cashier(client: reqwest::Client, base: String, token: String, h: Holder
         let settle_input = json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "mdtrt_cert_type": "03", "med_type": "11", "insutype": "310"}});
         let retry = rng.below(2) == 0;
         let late_line = rng.below(2) == 0;
+        let retry_after = Duration::from_millis(rng.below(40));
         let (m3, m4, m5) = (id(3), id(4), id(5));
         let (first, second, late) = tokio::join!(
             his(&client, &base, &token, "2207", &m3, settle_input.clone()),
             async {
                 if retry {
-                    tokio::time::sleep(Duration::from_millis(rng_delay(seed, w, v))).await;
+                    tokio::time::sleep(retry_after).await;
                     Some(his(&client, &base, &token, "2207", &m4, settle_input.clone()).await)
                 } else {
                     None
@@ -242,10 +243,6 @@ async fn cashier(client: reqwest::Client, base: String, token: String, h: Holder
         t.settlements.push((mdtrt_id, psn_no.clone(), answers));
     }
     t
-}
-
-fn rng_delay(seed: u64, w: usize, v: usize) -> u64 {
-    (seed.wrapping_mul(31).wrapping_add((w * 131 + v * 17) as u64)) % 40
 }
 
 /// Runs a command-line batch, killing it at seeded random instants until a run ends by
