@@ -45,7 +45,11 @@ struct Server {
 
 impl Server {
     fn start(db: &str, key: &str) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // A port below the kernel's ephemeral range, so that no other test's listener
+        // (they bind port 0) takes it while this server is down between a kill and its
+        // restart.
+        let mut rng = DemoRng::new(u64::from(std::process::id()) ^ seed());
+        let port = (0..200).map(|_| 20_000 + rng.below(10_000) as u16).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()).unwrap();
         let mut s = Server { child: None, db: db.into(), key: key.into(), port, kills: 0 };
         s.spawn();
         s
@@ -246,12 +250,15 @@ async fn cashier(client: reqwest::Client, base: String, token: String, h: Holder
 }
 
 /// Runs a command-line batch, killing it at seeded random instants until a run ends by
-/// itself; returns that run's output and how many runs were killed.
-fn until_it_finishes(args: &[&str], key: &str, rng: &mut DemoRng, max_ms: u64) -> (std::process::Output, u64) {
+/// itself; returns that run's output and how many runs were killed. The first kill comes
+/// early (within `first_ms`) and each later run is given about twice as long, so a batch
+/// is killed mid-work whatever its speed on this machine, and then finishes.
+fn until_it_finishes(args: &[&str], key: &str, rng: &mut DemoRng, first_ms: u64) -> (std::process::Output, u64) {
     let mut kills = 0;
-    for _ in 0..12 {
+    for attempt in 0..12u32 {
         let mut child = Command::new(YKT).args(args).env("YKT_DATA_KEY", key).env("RUST_LOG", "error").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let at = Instant::now() + Duration::from_millis(20 + rng.below(max_ms));
+        let window = first_ms << attempt.min(8);
+        let at = Instant::now() + Duration::from_millis(window / 2 + rng.below(window / 2 + 1));
         loop {
             if child.try_wait().unwrap().is_some() {
                 let out = child.wait_with_output().unwrap();
@@ -362,7 +369,7 @@ fn chaos_on(backend: Backend) -> Tally {
         csv.push_str(&format!("{ssn},{name}\n"));
     }
     std::fs::write(&file, csv).unwrap();
-    let (out, kills) = until_it_finishes(&["import", "applications", file.to_str().unwrap(), "--unit", "UCHAOS", "--db", &db], &key, &mut rng, 600);
+    let (out, kills) = until_it_finishes(&["import", "applications", file.to_str().unwrap(), "--unit", "UCHAOS", "--db", &db], &key, &mut rng, 120);
     t.kills += kills;
     println!("  application file: {kills} kills");
     assert!(text(&out.stdout).contains("3000 rows") && text(&out.stdout).contains(" 0 refused"), "{}", text(&out.stdout));
@@ -434,7 +441,7 @@ fn chaos_on(backend: Backend) -> Tally {
     //    itself; a run after it credits nothing more.
     let month_after = (chrono::Utc::now().with_timezone(&yikatong_core::clock::shanghai()).date_naive() + chrono::Months::new(2)).format("%Y-%m").to_string();
     let credit = ["batch", "credit-accounts", "--month", month_after.as_str(), "--db", db.as_str()];
-    let (_, kills) = until_it_finishes(&credit, &key, &mut rng, 400);
+    let (_, kills) = until_it_finishes(&credit, &key, &mut rng, 80);
     t.kills += kills;
     println!("  monthly credits: {kills} kills");
     for month in [next_month.as_str(), month_after.as_str()] {
@@ -464,7 +471,7 @@ fn chaos_on(backend: Backend) -> Tally {
     std::fs::write(&registry, csv).unwrap();
     let out = ykt(&["import", "registry", registry.to_str().unwrap(), "--db", &db], Some(&key));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (out, kills) = until_it_finishes(&["batch", "compare", "--db", &db], &key, &mut rng, 400);
+    let (out, kills) = until_it_finishes(&["batch", "compare", "--db", &db], &key, &mut rng, 80);
     t.kills += kills;
     println!("  registry comparison: {kills} kills");
     let after_kills = text(&out.stdout);
