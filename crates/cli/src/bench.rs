@@ -211,7 +211,7 @@ pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usi
 async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: usize) -> Result<ApiVsBaseline, String> {
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
-        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
+        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
         let concurrency = concurrency.max(1);
         let (cards, clerk) = active_cards(&service, concurrency * 4).await?;
@@ -287,7 +287,7 @@ pub(crate) struct ApiVsBaseline {
 async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: usize) -> Result<ApiVsBaseline, String> {
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
-        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
+        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let service = config::service(store.clone(), clock.clone(), config::policies(None)?).await?;
         let operator = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(|e| e.to_string())?;

@@ -111,7 +111,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
     let dir = std::env::temp_dir().join(format!("ykt-bench-city-{}", std::process::id()));
     let result = async {
         let e = |e: yikatong_service::ServiceError| e.to_string();
-        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
+        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
         let op = crate::bench::operator(&service).await?;
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

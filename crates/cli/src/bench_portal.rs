@@ -40,7 +40,7 @@ async fn portal_once(backend: Backend, pg: &str, persons: usize, requests: usize
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
         let e = |e: yikatong_service::ServiceError| e.to_string();
-        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
+        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
         let token = |req: TokenRequest| {
             let service = service.clone();

@@ -51,7 +51,7 @@ struct SettleResult {
 }
 
 async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<SettleResult, String> {
-    let store = config::open_store(url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?).await?;
+    let store = config::open_store(url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
     let service = config::service(store, Arc::new(SystemClock), config::policies(None)?).await?;
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let persons = concurrency * 2;

@@ -30,6 +30,19 @@ pub struct DbArgs {
     /// Directory of region policy files (*.toml) to use instead of the shipped ones.
     #[arg(long)]
     pub policies: Option<PathBuf>,
+    /// Pooled database connections (default 16 on PostgreSQL, 8 on SQLite).
+    #[arg(long)]
+    pub db_pool_size: Option<u32>,
+    /// Seconds a request waits for a pooled connection (and on SQLite for the write
+    /// lock) before it is answered with an error.
+    #[arg(long, default_value_t = 10)]
+    pub db_wait_seconds: u64,
+}
+
+impl DbArgs {
+    pub fn pool(&self) -> yikatong_store::PoolOptions {
+        yikatong_store::PoolOptions { max_connections: self.db_pool_size, wait: std::time::Duration::from_secs(self.db_wait_seconds.max(1)) }
+    }
 }
 
 pub fn data_key(file: Option<&PathBuf>) -> Result<DataKey, String> {
@@ -59,8 +72,8 @@ pub fn policies(dir: Option<&PathBuf>) -> Result<PolicySet, String> {
     PolicySet::from_files(files).map_err(|e| e.to_string())
 }
 
-pub async fn open_store(db: &str, key: DataKey) -> Result<Arc<dyn Store>, String> {
-    yikatong_store::open(db, key).await.map_err(|e| e.to_string())
+pub async fn open_store(db: &str, key: DataKey, pool: yikatong_store::PoolOptions) -> Result<Arc<dyn Store>, String> {
+    yikatong_store::open_with(db, key, pool).await.map_err(|e| e.to_string())
 }
 
 pub async fn service(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policies: PolicySet) -> Result<Arc<Service>, String> {
@@ -71,6 +84,6 @@ pub async fn service(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policies: Pol
 pub async fn open(args: &DbArgs) -> Result<Arc<Service>, String> {
     let key = data_key(args.data_key_file.as_ref())?;
     let policies = policies(args.policies.as_ref())?;
-    let store = open_store(&args.db, key).await?;
+    let store = open_store(&args.db, key, args.pool()).await?;
     service(store, Arc::new(SystemClock), policies).await
 }

@@ -39,7 +39,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         }
     };
     let key = DataKey::generate_hex();
-    let store = config::open_store(&path, DataKey::from_hex(&key).map_err(|e| e.to_string())?).await?;
+    let store = config::open_store(&path, DataKey::from_hex(&key).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
     let (clock, test_clock): (Arc<dyn Clock>, Option<TestClock>) = if args.test_clock {
         let c = TestClock::new(chrono::Utc::now());
         (Arc::new(c.clone()), Some(c))

@@ -28,7 +28,7 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     let key = config::data_key(args.db.data_key_file.as_ref())?;
     let policies = config::policies(args.db.policies.as_ref())?;
-    let store = config::open_store(&args.db.db, key).await?;
+    let store = config::open_store(&args.db.db, key, args.db.pool()).await?;
     let (clock, test_clock): (Arc<dyn Clock>, Option<TestClock>) = if args.test_clock {
         let c = TestClock::new(chrono::Utc::now());
         (Arc::new(c.clone()), Some(c))

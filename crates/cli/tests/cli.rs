@@ -90,7 +90,8 @@ fn serve_migrates_issues_tokens_and_answers_on_both_databases() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let token = text(&out.stdout).trim().to_string();
         assert!(token.starts_with("ykt_"));
-        let (child, url) = serve(db, &key, &["--test-clock"]);
+        // A pool of two connections with a two-second wait serves all the same.
+        let (child, url) = serve(db, &key, &["--test-clock", "--db-pool-size", "2", "--db-wait-seconds", "2"]);
         let _guard = Killed(child);
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {

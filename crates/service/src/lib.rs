@@ -42,6 +42,8 @@ pub struct Service {
     calendar: RwLock<Arc<WorkingCalendar>>,
     /// How long an `Idempotency-Key`'s answer is kept (see [`exactly_once`]).
     idempotency_retention: chrono::Duration,
+    /// One query-password check at a time per card (see `cards/password.rs`).
+    password_gates: cards::PasswordGates,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -62,6 +64,7 @@ impl Service {
             policies: Arc::new(policies),
             calendar: RwLock::new(Arc::new(calendar)),
             idempotency_retention: chrono::Duration::hours(DEFAULT_IDEMPOTENCY_RETENTION_HOURS),
+            password_gates: Default::default(),
         })
     }
 

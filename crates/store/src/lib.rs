@@ -308,13 +308,33 @@ pub trait CardTx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
+/// How many pooled connections a store keeps and how long a request waits for one (and,
+/// on SQLite, for the write lock) before it is answered with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// `None`: 16 on PostgreSQL, 8 on SQLite.
+    pub max_connections: Option<u32>,
+    pub wait: std::time::Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions { max_connections: None, wait: std::time::Duration::from_secs(10) }
+    }
+}
+
 /// Opens (creating and migrating as needed) the database named by `url`: a
 /// `postgres://` or `postgresql://` URL, otherwise a SQLite file path (or `sqlite:` URL).
 pub async fn open(url: &str, key: DataKey) -> StoreResult<Arc<dyn Store>> {
+    open_with(url, key, PoolOptions::default()).await
+}
+
+/// [`open`] with the pool's size and wait.
+pub async fn open_with(url: &str, key: DataKey, pool: PoolOptions) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::open(url, key).await?))
+        Ok(Arc::new(postgres::PgStore::open(url, key, pool).await?))
     } else {
-        Ok(Arc::new(sqlite::SqliteStore::open(url, key).await?))
+        Ok(Arc::new(sqlite::SqliteStore::open(url, key, pool).await?))
     }
 }
 

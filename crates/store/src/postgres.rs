@@ -26,10 +26,10 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub async fn open(url: &str, key: DataKey) -> StoreResult<PgStore> {
+    pub async fn open(url: &str, key: DataKey, options: crate::PoolOptions) -> StoreResult<PgStore> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(options.max_connections.unwrap_or(16))
+            .acquire_timeout(options.wait)
             .connect(url)
             .await
             .map_err(|e| StoreError::Connect { url: crate::redact_url(url), reason: e.to_string() })?;

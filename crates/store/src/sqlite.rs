@@ -28,7 +28,7 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn open(url: &str, key: DataKey) -> StoreResult<SqliteStore> {
+    pub async fn open(url: &str, key: DataKey, pool_options: crate::PoolOptions) -> StoreResult<SqliteStore> {
         let connect_err = |e: sqlx::Error| StoreError::Connect { url: url.to_string(), reason: e.to_string() };
         let options = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url).map_err(connect_err)?
@@ -39,10 +39,12 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
+            // Writers queue on the one write lock; a long batch transaction may hold it a while.
+            .busy_timeout(pool_options.wait.max(Duration::from_secs(30)))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(pool_options.max_connections.unwrap_or(8))
+            .acquire_timeout(pool_options.wait)
             .connect_with(options)
             .await
             .map_err(connect_err)?;

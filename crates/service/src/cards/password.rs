@@ -12,30 +12,69 @@ use yikatong_store::CardTx;
 
 use crate::{Service, ServiceError, ServiceResult};
 
-fn hash(password: &str) -> ServiceResult<String> {
-    let salt = SaltString::encode_b64(&yikatong_store::crypto::random_bytes::<16>()).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| ServiceError::Internal(e.to_string()))
+/// The Argon2id hash of a new password, on a blocking thread, before any lock is taken.
+async fn hash(password: &str) -> ServiceResult<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&yikatong_store::crypto::random_bytes::<16>()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| ServiceError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("the password hash stopped: {e}")))?
 }
 
-fn verify(card: &Card, ssn: &str, given: &str) -> bool {
-    match &card.password.hash {
-        None => ssn.get(12..).is_some_and(|last6| last6.eq_ignore_ascii_case(given)),
-        Some(stored) => PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(given.as_bytes(), &h).is_ok()),
+/// Whether `given` is the password whose stored hash is `stored` (`None`: the initial
+/// password, the SSN's last six characters). Argon2 is slow on purpose, so it runs on a
+/// blocking thread and never inside a write transaction.
+async fn verify(stored: Option<String>, ssn: String, given: String) -> ServiceResult<bool> {
+    tokio::task::spawn_blocking(move || match stored {
+        None => ssn.get(12..).is_some_and(|last6| last6.eq_ignore_ascii_case(&given)),
+        Some(stored) => PasswordHash::new(&stored).is_ok_and(|h| Argon2::default().verify_password(given.as_bytes(), &h).is_ok()),
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("the password check stopped: {e}")))
+}
+
+/// One password check at a time per card, in this process: fifty guesses sent at once
+/// are then checked one after another, and once the day's tries are used up the rest are
+/// refused before any hash is computed, instead of fifty slow hashes competing for the
+/// CPU. (The limit itself is the database's: it is checked again under the card's lock.)
+#[derive(Default)]
+pub(crate) struct PasswordGates(std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>);
+
+impl PasswordGates {
+    fn gate(&self, card: i64) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Gates nobody waits on are dropped, so the map stays as small as the traffic.
+        gates.retain(|_, g| std::sync::Arc::strong_count(g) > 1);
+        gates.entry(card).or_default().clone()
     }
 }
 
 impl Service {
-    /// Checks a query password under the card's lock. A wrong one is recorded (it counts
-    /// toward the day's lock) and committed before the refusal, so it cannot be retried
-    /// without limit. On success the locked card and its transaction are handed back.
+    /// Checks a query password: the slow hash is verified first, against the card as
+    /// read, and only then is the card locked. Under the lock the check is confirmed
+    /// (the password unchanged, the day's tries not used up meanwhile) and a wrong one is
+    /// recorded (it counts toward the day's lock) and committed before the refusal, so it
+    /// cannot be retried without limit. On success the locked card and its transaction
+    /// are handed back.
     async fn check_password(&self, who: &Principal, id: i64, given: &str) -> ServiceResult<(Box<dyn CardTx>, Card)> {
+        let gate = self.password_gates.gate(id);
+        let _one_at_a_time = gate.lock().await;
+        let seen = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?;
+        self.check_card_visible(who, &seen).await?;
+        let (policy, calendar) = self.rule_parts(&seen.region)?;
+        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        rules::password_attempt_allowed(&seen, &ctx)?;
+        let holder = self.card_holder(&seen).await?;
+        let right = verify(seen.password.hash.clone(), holder.ssn, given.to_string()).await?;
         let mut tx = self.store.begin_cards().await?;
         let card = self.lock_visible(&mut tx, who, id).await?;
-        let (policy, calendar) = self.rule_parts(&card.region)?;
-        let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
+        if card.password.hash != seen.password.hash {
+            return Err(Refusal::conflict("concurrent_change", "the query password was changed at the same moment; try again").into());
+        }
         let max = rules::password_attempt_allowed(&card, &ctx)?;
-        let person = self.card_holder(&card).await?;
-        if !verify(&card, &person.ssn, given) {
+        if !right {
             let event = CardEvent::PasswordFailed { on: ctx.today() };
             let after = apply(card, &event);
             let left = max.saturating_sub(after.password.failures);
@@ -50,7 +89,7 @@ impl Service {
     pub async fn change_password(&self, who: &Principal, id: i64, old: &str, new: &str) -> ServiceResult<()> {
         who.require(&[Role::Holder, Role::Clerk, Role::Hotline, Role::Kiosk])?;
         rules::check_new_password(new)?;
-        let new_hash = hash(new)?;
+        let new_hash = hash(new).await?;
         let (mut tx, card) = self.check_password(who, id, old).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         rules::password_change_allowed(&RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() }, false)?;
@@ -77,7 +116,7 @@ impl Service {
     /// Resets a forgotten password, at an outlet only.
     pub async fn reset_password(&self, who: &Principal, id: i64, new: &str) -> ServiceResult<()> {
         rules::check_new_password(new)?;
-        let new_hash = hash(new)?;
+        let new_hash = hash(new).await?;
         self.card_command(who, id, &[Role::Clerk], |card, ctx| {
             rules::password_change_allowed(ctx, true)?;
             if !card.state.is_alive() {
