@@ -11,6 +11,7 @@ mod observe;
 pub mod openapi;
 pub mod portal;
 mod routes;
+mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,10 +45,14 @@ impl AppState {
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    // File uploads stream to disk under their own limit (`upload.rs`); everything else
+    // is held to BODY_LIMIT.
+    let uploads = routes::uploads().layer(axum::extract::DefaultBodyLimit::disable());
     routes::routes(&state)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(uploads)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe::record_metrics))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(observe::trace_layer())
         .layer(observe::request_id_layers())

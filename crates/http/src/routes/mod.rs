@@ -12,6 +12,11 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
+/// The endpoints that take a file of a city's size (streamed, `upload.rs`).
+pub fn uploads() -> Router<AppState> {
+    Router::new().route("/v1/units/{code}/applications", post(registry::applications))
+}
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     let mut r = Router::new()
         .route("/healthz", get(ops::healthz))
@@ -19,7 +24,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/openapi.json", get(ops::openapi))
         .route("/v1/units", post(registry::create_unit))
         .route("/v1/units/{code}", get(registry::get_unit))
-        .route("/v1/units/{code}/applications", post(registry::applications))
         .route("/v1/outlets", post(registry::create_outlet))
         .route("/v1/institutions", post(registry::create_institution))
         .route("/v1/persons", post(registry::create_person))

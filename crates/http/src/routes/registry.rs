@@ -78,28 +78,15 @@ pub async fn person_by_handbook(State(s): State<AppState>, Caller(who): Caller, 
     Ok(Json(s.service.person_by_handbook(&who, &number).await?))
 }
 
-/// R-APP-3: a unit's batch application file (CSV, UTF-8 or GBK), as a multipart upload
-/// (field `file`) or as the body itself. Answers the row-level report.
+/// R-APP-3: a unit's batch application file (CSV or XLSX, UTF-8 or GBK), as a multipart
+/// upload (field `file`) or as the body itself, up to 64 MiB (a million rows), streamed
+/// to disk and read line by line. Answers the row-level report.
 #[utoipa::path(post, path = "/v1/units/{code}/applications", tag = "registry", params(("code" = String, Path)),
     request_body(content = String, content_type = "multipart/form-data"),
-    responses((status = 200, body = yikatong_service::batch::ApplicationReport), (status = 422, body = crate::error::Problem)))]
+    responses((status = 200, body = yikatong_service::batch::ApplicationReport), (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn applications(State(s): State<AppState>, Caller(who): Caller, Path(code): Path<String>, req: axum::extract::Request) -> Result<Json<yikatong_service::batch::ApplicationReport>, ApiError> {
-    use axum::extract::FromRequest;
-    let is_multipart = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
-    let bytes = if is_multipart {
-        let mut form = axum::extract::Multipart::from_request(req, &()).await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))?;
-        let mut file = None;
-        while let Some(field) = form.next_field().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))? {
-            if field.name() == Some("file") || field.file_name().is_some() {
-                file = Some(field.bytes().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))?);
-                break;
-            }
-        }
-        file.ok_or_else(|| ApiError::new(400, "invalid_body", "the upload has no file field"))?
-    } else {
-        axum::body::Bytes::from_request(req, &()).await.map_err(|e| ApiError::new(413, "body_too_large", e.body_text()))?
-    };
-    Ok(Json(s.service.import_applications(&who, &code, &bytes[..]).await?))
+    let file = crate::upload::receive(req).await?;
+    Ok(Json(s.service.import_applications(&who, &code, file.reader()?).await?))
 }
 
 /// A person's comparison with the population registry: each item `√`, `×` or `无`.

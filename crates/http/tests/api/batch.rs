@@ -367,3 +367,42 @@ on_both_databases!(city_scale_paths_write_in_bulk_with_chained_events_fresh_ids_
     assert_eq!(changes[0]["fields"], json!(["flags"]));
     assert!(history(people[0].ssn.clone()).await.is_empty(), "a clean comparison changes nothing");
 });
+
+// A unit's file larger than a JSON body may be (here about 3 MB: two thousand people of
+// the unit and sixty thousand rows of people it does not insure) goes through the API,
+// as the body itself and as a multipart upload, streamed to disk and read line by line:
+// each row is accepted or refused with its line. A body over the upload limit is refused
+// with 413 naming the limit before it is read.
+on_both_databases!(a_unit_file_of_megabytes_goes_through_the_api_and_a_larger_one_gets_413, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let clock = app.service.clock();
+    let mut rng = yikatong_service::demo::DemoRng::new(9);
+    let people: Vec<yikatong_store::Person> = (0..2000).map(|n| yikatong_service::demo::city_person(n, &["U1".to_string()], clock.today(), &mut rng)).map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p }).collect();
+    app.service.store().insert_persons(&people).await.unwrap();
+    let mut csv = String::from("ssn,name,phone,financial\n");
+    for p in &people {
+        csv.push_str(&format!("{},{},13800138000,no\n", p.ssn, p.name));
+    }
+    for n in 0..60_000u32 {
+        let ssn = yikatong_service::demo::make_ssn("120101", "1970-01-01".parse::<chrono::NaiveDate>().unwrap() + chrono::Days::new(u64::from(n / 400)), 101 + 2 * (n % 400));
+        csv.push_str(&format!("{ssn},不在本单位,13800138000,no\n"));
+    }
+    assert!(csv.len() > 2 * 1024 * 1024 + 500_000, "larger than a JSON body: {}", csv.len());
+    let res = app.client.post(format!("{}/v1/units/U1/applications", app.base)).bearer_auth(&r.unit).header("content-type", "text/csv").body(csv.clone()).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!((v["rows"].as_i64(), v["accepted"].as_i64(), v["refused"].as_array().map(Vec::len)), (Some(62_000), Some(2000), Some(60_000)), "{}", &v.to_string()[..300]);
+    assert_eq!((v["refused"][0]["line"].as_i64(), v["refused"][59_999]["line"].as_i64()), (Some(2002), Some(62_001)), "each refusal with its line");
+    let (s, again) = app.upload_applications(&r.unit, "U1", csv.into_bytes()).await;
+    assert_eq!((s.as_u16(), again["accepted"].as_i64(), again["already_applied"].as_i64()), (200, Some(0), Some(2000)), "multipart, the same file again");
+    // Over the limit: refused from the declared length, with the limit named.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+    let head = format!("POST /v1/units/U1/applications HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: text/csv\r\ncontent-length: {}\r\n\r\nssn,name\n", r.unit, 70 * 1024 * 1024);
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = conn.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("body_too_large") && answer.contains("64 MiB"), "{answer}");
+});

@@ -1,0 +1,90 @@
+//! File uploads of a city's size (a unit's application file of a million rows is about
+//! 40 MB): the body, or the `file` field of a multipart form, is streamed to a temporary
+//! file a chunk at a time, so memory stays bounded whatever the size, and the import
+//! then reads it line by line as the command line does. A body over [`UPLOAD_LIMIT`] is
+//! refused with `413 body_too_large` naming the limit, before or while it streams.
+
+use std::path::PathBuf;
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::ApiError;
+
+/// The largest file an upload endpoint takes: 64 MiB (a million application rows with
+/// room to spare). JSON calls keep the smaller `BODY_LIMIT`.
+pub const UPLOAD_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// A received file, removed when dropped.
+pub struct Upload {
+    path: PathBuf,
+}
+
+impl Upload {
+    /// The file, to be read line by line.
+    pub fn reader(&self) -> Result<std::io::BufReader<std::fs::File>, ApiError> {
+        std::fs::File::open(&self.path).map(std::io::BufReader::new).map_err(|e| ApiError::new(500, "internal_error", format!("the upload could not be read back: {e}")))
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(413, "body_too_large", format!("an uploaded file may be at most {} MiB ({UPLOAD_LIMIT} bytes); split larger files", UPLOAD_LIMIT / (1024 * 1024)))
+}
+
+/// Adds a chunk to the bytes received; refuses past the limit.
+fn count(chunk: usize, written: &mut u64) -> Result<(), ApiError> {
+    *written += chunk as u64;
+    if *written > UPLOAD_LIMIT { Err(too_large()) } else { Ok(()) }
+}
+
+fn bad_body(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(400, "invalid_body", format!("the upload could not be read: {e}"))
+}
+
+/// Streams the request's file (a multipart form's `file` field, or the body itself) to
+/// a temporary file.
+pub async fn receive(req: Request) -> Result<Upload, ApiError> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > UPLOAD_LIMIT + 64 * 1024) {
+        return Err(too_large());
+    }
+    let is_multipart = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
+    let r: [u8; 8] = yikatong_store::crypto::random_bytes();
+    let upload = Upload { path: std::env::temp_dir().join(format!("ykt-upload-{}-{}", std::process::id(), hex::encode(r))) };
+    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::new(500, "internal_error", format!("no room for the upload: {e}")))?);
+    let mut written: u64 = 0;
+    if is_multipart {
+        let mut form = Multipart::from_request(req, &()).await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))?;
+        let mut found = false;
+        while let Some(mut field) = form.next_field().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))? {
+            if field.name() == Some("file") || field.file_name().is_some() {
+                while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))? {
+                    count(chunk.len(), &mut written)?;
+                    file.write_all(&chunk).await.map_err(bad_body)?;
+                }
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return Err(ApiError::new(400, "invalid_body", "the upload has no file field"));
+        }
+    } else {
+        let mut body = req.into_body().into_data_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(bad_body)?;
+            count(chunk.len(), &mut written)?;
+            file.write_all(&chunk).await.map_err(bad_body)?;
+        }
+    }
+    file.flush().await.map_err(bad_body)?;
+    Ok(upload)
+}
