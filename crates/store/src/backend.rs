@@ -302,7 +302,7 @@ macro_rules! store_impl {
             }
 
             async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>> {
-                cards_with_events_page(&self.pool, after_id, limit).await
+                cards_with_events_page(&self.pool, &self.key, after_id, limit).await
             }
 
             async fn outbox_counts(&self) -> StoreResult<Vec<(i64, i64)>> {
@@ -494,7 +494,7 @@ macro_rules! store_impl {
 
             async fn idempotency_peek(&self, token_id: i64, key: &str, fingerprint: &str, expire_before: Option<DateTime<Utc>>) -> StoreResult<Option<IdempotencyBegin>> {
                 let row = sqlx::query("SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE token_id = $1 AND key = $2").bind(token_id).bind(key).fetch_optional(&self.pool).await?;
-                row.map(|r| claim_found(&r, fingerprint, expire_before)).transpose().map(Option::flatten)
+                row.map(|r| claim_found(&self.key, &r, fingerprint, expire_before)).transpose().map(Option::flatten)
             }
 
             async fn release_unanswered_claims(&self) -> StoreResult<u64> {
@@ -508,7 +508,7 @@ macro_rules! store_impl {
             async fn idempotency_finish(&self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()> {
                 sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND key = $4")
                     .bind(i32::from(status))
-                    .bind(body)
+                    .bind(self.key.encrypt(&String::from_utf8_lossy(body)))
                     .bind(token_id)
                     .bind(key)
                     .execute(&self.pool)
@@ -549,19 +549,19 @@ macro_rules! store_impl {
 
             async fn get_card(&self, id: i64) -> StoreResult<Option<Card>> {
                 let row = sqlx::query("SELECT data FROM cards WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-                row.map(|r| card_from_row(&r)).transpose()
+                row.map(|r| card_from_row(&self.key, &r)).transpose()
             }
 
             async fn cards_of_person(&self, person_hash: &str) -> StoreResult<Vec<Card>> {
-                cards_where(&self.pool, "SELECT data FROM cards WHERE person_hash = $1 ORDER BY id", person_hash.to_string()).await
+                cards_where(&self.pool, &self.key, "SELECT data FROM cards WHERE person_hash = $1 ORDER BY id", person_hash.to_string()).await
             }
 
             async fn card_by_certificate(&self, number: &str) -> StoreResult<Option<Card>> {
-                Ok(cards_where(&self.pool, "SELECT data FROM cards WHERE certificate_number = $1", number.to_string()).await?.pop())
+                Ok(cards_where(&self.pool, &self.key, "SELECT data FROM cards WHERE certificate_number = $1", number.to_string()).await?.pop())
             }
 
             async fn cards_by_number(&self, card_number: &str) -> StoreResult<Vec<Card>> {
-                cards_where(&self.pool, "SELECT data FROM cards WHERE card_number = $1 ORDER BY id", card_number.to_string()).await
+                cards_where(&self.pool, &self.key, "SELECT data FROM cards WHERE card_number = $1 ORDER BY id", card_number.to_string()).await
             }
 
             async fn person_by_hash_prefix(&self, prefix: &str) -> StoreResult<Option<Person>> {
@@ -581,7 +581,7 @@ macro_rules! store_impl {
             }
 
             async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>> {
-                read_card_events(&self.pool, id).await
+                read_card_events(&self.pool, &self.key, id).await
             }
 
             async fn cards_awaiting_year(&self, year: i32) -> StoreResult<Vec<i64>> {
@@ -589,12 +589,12 @@ macro_rules! store_impl {
             }
 
             async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>> {
-                cards_where(&self.pool, "SELECT data FROM cards WHERE due_on < $1 AND state IN ('applied', 'in_production') ORDER BY due_on, id", today.to_string()).await
+                cards_where(&self.pool, &self.key, "SELECT data FROM cards WHERE due_on < $1 AND state IN ('applied', 'in_production') ORDER BY due_on, id", today.to_string()).await
             }
 
             async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>> {
                 let rows = sqlx::query("SELECT data FROM cards WHERE batch_id = $1 ORDER BY id").bind(batch_id).fetch_all(&self.pool).await?;
-                rows.iter().map(card_from_row).collect()
+                rows.iter().map(|r| card_from_row(&self.key, r)).collect()
             }
 
             async fn get_batch(&self, id: i64) -> StoreResult<Option<BatchRecord>> {

@@ -44,11 +44,11 @@ macro_rules! bulk_impl {
 
         /// Chains `events` after `(prev, seq)` for card `card_id`, collecting their rows;
         /// returns the new head.
-        fn chain_events(card_id: i64, head: (String, i64), events: &[CardEvent], meta: &EventMeta, rows: &mut Vec<EventRow>, outbox: &mut Vec<OutboxRow>) -> StoreResult<(String, i64)> {
+        fn chain_events(k: &DataKey, card_id: i64, head: (String, i64), events: &[CardEvent], meta: &EventMeta, rows: &mut Vec<EventRow>, outbox: &mut Vec<OutboxRow>) -> StoreResult<(String, i64)> {
             let (mut prev, mut seq) = head;
             for e in events {
                 seq += 1;
-                let payload = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let payload = crate::records::event_payload(k, e)?;
                 let hash = event_hash(&prev, card_id, seq, e.kind(), &payload, meta);
                 if let Some(topic) = e.outbox_topic() {
                     let message = serde_json::json!({"card_id": card_id, "event": e.redacted(), "at": meta.at});
@@ -65,10 +65,6 @@ macro_rules! bulk_impl {
             card: &'a Card,
             head: String,
             seq: i64,
-        }
-
-        fn card_json(card: &Card) -> StoreResult<String> {
-            serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))
         }
 
         impl BackendCardTx {
@@ -98,9 +94,9 @@ macro_rules! bulk_impl {
                 for ((card, new_events), id) in cards.iter().zip(&ids) {
                     let mut stored = card.clone();
                     stored.id = *id;
-                    let head = chain_events(*id, (String::new(), 0), new_events, meta, &mut events, &mut outbox)?;
+                    let head = chain_events(&self.key, *id, (String::new(), 0), new_events, meta, &mut events, &mut outbox)?;
                     self.heads.insert(*id, head.clone());
-                    rows.push((card_json(&stored)?, stored, head));
+                    rows.push((crate::records::card_data(&self.key, &stored)?, stored, head));
                 }
                 for part in rows.chunks(rows_per_statement(12)) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO cards (id, person_hash, region, state, card_number, certificate_number, batch_id, due_on, version, head_hash, last_seq, data) ");
@@ -129,9 +125,9 @@ macro_rules! bulk_impl {
                 let (mut events, mut outbox, mut rows) = (Vec::new(), Vec::new(), Vec::with_capacity(changes.len()));
                 for (card, new_events) in changes {
                     let head = self.heads.get(&card.id).cloned().ok_or_else(|| StoreError::Corrupt(format!("card {} was not locked before it was changed", card.id)))?;
-                    let head = chain_events(card.id, head, new_events, meta, &mut events, &mut outbox)?;
+                    let head = chain_events(&self.key, card.id, head, new_events, meta, &mut events, &mut outbox)?;
                     self.heads.insert(card.id, head.clone());
-                    rows.push((card_json(card)?, card, head));
+                    rows.push((crate::records::card_data(&self.key, card)?, card, head));
                 }
                 self.write_events(&events, &outbox, meta).await?;
                 let rows: Vec<CardUpdate> = rows.into_iter().map(|(data, card, (head, seq))| CardUpdate { data, card, head, seq }).collect();

@@ -10,9 +10,8 @@ macro_rules! card_impl {
         use crate::records::event_hash;
         use crate::{AuditReport, BatchRecord, CardTx, EventMeta, OutboxMessage, StoredEvent};
 
-        fn card_from_row(row: &<Db as sqlx::Database>::Row) -> StoreResult<Card> {
-            let data: String = row.try_get("data")?;
-            serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("card data: {e}")))
+        fn card_from_row(k: &DataKey, row: &<Db as sqlx::Database>::Row) -> StoreResult<Card> {
+            crate::records::card_from_data(k, &row.try_get::<String, _>("data")?)
         }
 
         /// For writes of a card row: the index of one card that settles per person
@@ -54,7 +53,7 @@ macro_rules! card_impl {
                 };
                 for e in events {
                     seq += 1;
-                    let payload = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let payload = crate::records::event_payload(&self.key, e)?;
                     let hash = event_hash(&prev, card_id, seq, e.kind(), &payload, meta);
                     sqlx::query("INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                         .bind(card_id)
@@ -89,11 +88,11 @@ macro_rules! card_impl {
             /// kept for the events this transaction appends.
             fn locked_card(&mut self, row: &<Db as sqlx::Database>::Row) -> StoreResult<Card> {
                 self.heads.insert(row.try_get("id")?, (row.try_get("head_hash")?, row.try_get("last_seq")?));
-                card_from_row(row)
+                card_from_row(&self.key, row)
             }
 
             async fn save(&mut self, card: &Card, (head, last_seq): (String, i64)) -> StoreResult<()> {
-                let data = serde_json::to_string(card).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let data = crate::records::card_data(&self.key, card)?;
                 sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8, ready_awaited_year = $9 WHERE id = $10")
                     .bind(card.state.as_str())
                     .bind(&card.card_number)
@@ -181,7 +180,7 @@ macro_rules! card_impl {
 
             async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>> {
                 let rows = sqlx::query(lock_sql("SELECT data FROM cards WHERE person_hash = $1 ORDER BY id")).bind(person_hash).fetch_all(&mut *self.tx).await?;
-                rows.iter().map(card_from_row).collect()
+                rows.iter().map(|r| card_from_row(&self.key, r)).collect()
             }
 
             async fn applied_cards(&mut self, region: &str, after_id: i64, limit: i64) -> StoreResult<Vec<Card>> {
@@ -412,13 +411,13 @@ macro_rules! card_impl {
                     return Ok(IdempotencyBegin::Fresh);
                 }
                 let row = sqlx::query("SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE token_id = $1 AND key = $2").bind(token_id).bind(key).fetch_one(&mut *self.tx).await?;
-                Ok(claim_found(&row, fingerprint, None)?.unwrap_or(IdempotencyBegin::InProgress))
+                Ok(claim_found(&self.key, &row, fingerprint, None)?.unwrap_or(IdempotencyBegin::InProgress))
             }
 
             async fn save_response(&mut self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()> {
                 let done = sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND key = $4 AND status IS NULL")
                     .bind(i32::from(status))
-                    .bind(body)
+                    .bind(self.key.encrypt(&String::from_utf8_lossy(body)))
                     .bind(token_id)
                     .bind(key)
                     .execute(&mut *self.tx)
@@ -437,7 +436,7 @@ macro_rules! card_impl {
 
         /// What a kept entry says for a request with `fingerprint`; `None` when the entry
         /// was created before `expire_before` (it no longer counts).
-        fn claim_found(row: &<Db as sqlx::Database>::Row, fingerprint: &str, expire_before: Option<DateTime<Utc>>) -> StoreResult<Option<IdempotencyBegin>> {
+        fn claim_found(k: &DataKey, row: &<Db as sqlx::Database>::Row, fingerprint: &str, expire_before: Option<DateTime<Utc>>) -> StoreResult<Option<IdempotencyBegin>> {
             if let Some(before) = expire_before {
                 if parse_ts(&row.try_get::<String, _>("created_at")?)? < before {
                     return Ok(None);
@@ -449,17 +448,19 @@ macro_rules! card_impl {
             let status: Option<i32> = row.try_get("status")?;
             let body: Option<Vec<u8>> = row.try_get("body")?;
             Ok(Some(match (status, body) {
-                (Some(s), Some(b)) => IdempotencyBegin::Replay { status: s as u16, body: b },
+                // Answers are kept sealed (they name persons); one kept before answers
+                // were sealed is returned as it is.
+                (Some(s), Some(b)) => IdempotencyBegin::Replay { status: s as u16, body: k.decrypt(&b).map(String::into_bytes).unwrap_or(b) },
                 _ => IdempotencyBegin::InProgress,
             }))
         }
 
-        async fn cards_where(pool: &sqlx::Pool<Db>, sql: &'static str, bind: String) -> StoreResult<Vec<Card>> {
+        async fn cards_where(pool: &sqlx::Pool<Db>, k: &DataKey, sql: &'static str, bind: String) -> StoreResult<Vec<Card>> {
             let rows = sqlx::query(sql).bind(bind).fetch_all(pool).await?;
-            rows.iter().map(card_from_row).collect()
+            rows.iter().map(|r| card_from_row(k, r)).collect()
         }
 
-        async fn read_card_events(pool: &sqlx::Pool<Db>, id: i64) -> StoreResult<Vec<StoredEvent>> {
+        async fn read_card_events(pool: &sqlx::Pool<Db>, k: &DataKey, id: i64) -> StoreResult<Vec<StoredEvent>> {
             let rows = sqlx::query("SELECT seq, kind, payload, actor, channel, place, at, hash FROM card_events WHERE card_id = $1 ORDER BY seq").bind(id).fetch_all(pool).await?;
             rows.iter()
                 .map(|r| {
@@ -467,7 +468,7 @@ macro_rules! card_impl {
                     Ok(StoredEvent {
                         seq: r.try_get("seq")?,
                         kind: r.try_get("kind")?,
-                        event: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        event: serde_json::to_value(crate::records::event_from_payload(k, &payload)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                         meta: EventMeta {
                             actor: r.try_get("actor")?,
                             channel: r.try_get("channel")?,

@@ -44,11 +44,11 @@ macro_rules! verify_impl {
 
         /// A page of cards with their state column and their events (one read for the
         /// page's events).
-        async fn cards_with_events_page(pool: &sqlx::Pool<Db>, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>> {
+        async fn cards_with_events_page(pool: &sqlx::Pool<Db>, k: &DataKey, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>> {
             let rows = sqlx::query("SELECT id, state, data FROM cards WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(pool).await?;
             let mut cards = Vec::with_capacity(rows.len());
             for r in &rows {
-                cards.push((card_from_row(r)?, r.try_get::<String, _>("state")?, Vec::new()));
+                cards.push((card_from_row(k, r)?, r.try_get::<String, _>("state")?, Vec::new()));
             }
             let (Some(first), Some(last)) = (cards.first().map(|c| c.0.id), cards.last().map(|c| c.0.id)) else {
                 return Ok(cards);
@@ -59,7 +59,7 @@ macro_rules! verify_impl {
                 let id: i64 = e.try_get("card_id")?;
                 let payload: String = e.try_get("payload")?;
                 if let Some(i) = index.get(&id) {
-                    cards[*i].2.push(serde_json::from_str(&payload).map_err(|err| StoreError::Corrupt(format!("card {id}: event {err}")))?);
+                    cards[*i].2.push(crate::records::event_from_payload(k, &payload)?);
                 }
             }
             Ok(cards)

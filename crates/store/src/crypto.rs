@@ -80,6 +80,20 @@ impl DataKey {
         String::from_utf8(plain).map_err(|_| StoreError::Corrupt("decrypted value is not UTF-8".into()))
     }
 
+    /// A value sealed for a text column: `sm4:` and the hex of its SM4-GCM ciphertext.
+    pub fn seal_text(&self, plaintext: &str) -> String {
+        format!("sm4:{}", hex::encode(self.encrypt(plaintext)))
+    }
+
+    /// The value of a sealed text; one written before values were sealed is returned as
+    /// it is.
+    pub fn open_text(&self, stored: &str) -> Result<String, StoreError> {
+        match stored.strip_prefix("sm4:") {
+            Some(h) => self.decrypt(&hex::decode(h).map_err(|e| StoreError::Corrupt(format!("a sealed value is not hex: {e}")))?),
+            None => Ok(stored.to_string()),
+        }
+    }
+
     pub fn encrypt_opt(&self, v: Option<&str>) -> Option<Vec<u8>> {
         v.map(|s| self.encrypt(s))
     }

@@ -301,3 +301,57 @@ pub struct PremiumDeduction {
     pub ok: bool,
     pub reason: Option<String>,
 }
+
+/// The fields of a card's stored data, and of its events' payloads, that say who the
+/// holder is (the printed name, category and flags): sealed with the data key at rest,
+/// like the person record, and opened when read.
+const PERSONAL_FIELDS: [&str; 1] = ["printed"];
+
+fn seal_fields(k: &crate::DataKey, v: &mut serde_json::Value) {
+    for field in PERSONAL_FIELDS {
+        if let Some(x) = v.get_mut(field) {
+            *x = serde_json::Value::String(k.seal_text(&x.to_string()));
+        }
+    }
+}
+
+fn open_fields(k: &crate::DataKey, v: &mut serde_json::Value) -> Result<(), crate::StoreError> {
+    for field in PERSONAL_FIELDS {
+        if let Some(serde_json::Value::String(sealed)) = v.get(field)
+            && sealed.starts_with("sm4:")
+        {
+            let plain = k.open_text(sealed)?;
+            v[field] = serde_json::from_str(&plain).map_err(|e| crate::StoreError::Corrupt(format!("{field}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// A card as its `data` column holds it (personal fields sealed).
+pub(crate) fn card_data(k: &crate::DataKey, card: &yikatong_core::card::Card) -> Result<String, crate::StoreError> {
+    let mut v = serde_json::to_value(card).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    seal_fields(k, &mut v);
+    Ok(v.to_string())
+}
+
+/// A card from its `data` column.
+pub(crate) fn card_from_data(k: &crate::DataKey, data: &str) -> Result<yikatong_core::card::Card, crate::StoreError> {
+    let mut v: serde_json::Value = serde_json::from_str(data).map_err(|e| crate::StoreError::Corrupt(format!("card data: {e}")))?;
+    open_fields(k, &mut v)?;
+    serde_json::from_value(v).map_err(|e| crate::StoreError::Corrupt(format!("card data: {e}")))
+}
+
+/// An event as its `payload` column holds it (personal fields sealed); the chain hash
+/// covers this text.
+pub(crate) fn event_payload(k: &crate::DataKey, e: &yikatong_core::card::CardEvent) -> Result<String, crate::StoreError> {
+    let mut v = serde_json::to_value(e).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    seal_fields(k, &mut v);
+    Ok(v.to_string())
+}
+
+/// An event from its `payload` column.
+pub(crate) fn event_from_payload(k: &crate::DataKey, payload: &str) -> Result<yikatong_core::card::CardEvent, crate::StoreError> {
+    let mut v: serde_json::Value = serde_json::from_str(payload).map_err(|e| crate::StoreError::Corrupt(format!("event: {e}")))?;
+    open_fields(k, &mut v)?;
+    serde_json::from_value(v).map_err(|e| crate::StoreError::Corrupt(format!("event: {e}")))
+}

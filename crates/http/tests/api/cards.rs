@@ -833,3 +833,40 @@ on_both_databases!(fifty_operations_on_one_card_and_fifty_wrong_passwords_answer
     assert_eq!(card["state"], "active", "wrong passwords change nothing but the count");
     app.verified().await;
 });
+
+// No personal data in clear at rest (SPEC §8): a person's name, ID number, phone and
+// address, after a card's whole life (application, production, hand-over, a renaming
+// and the card's synchronisation), a national-interface read kept for its msgid and a
+// request kept for its Idempotency-Key, appear nowhere in the SQLite file and its WAL, or
+// in a pg_dump of the PostgreSQL schema.
+on_both_databases!(no_personal_data_in_clear_at_rest, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let (ssn, name, renamed, phone, address) = (yikatong_service::demo::make_ssn("110105", "1977-07-07".parse().unwrap(), 35), "欧阳明", "欧阳明远", "13912345678", "北京市朝阳区光华路甲8号");
+    let (s, _, _) = app.call_full("POST", "/v1/persons", Some(&app.operator), Some(json!({"ssn": ssn, "name": name, "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "phone": phone})), Some("create-1")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    app.ok("POST", &format!("/v1/persons/{ssn}/changes"), &r.unit, Some(json!({"address": address}))).await;
+    let id = app.active_card_of(&r, &ssn).await;
+    app.ok("POST", &format!("/v1/persons/{ssn}/changes"), &app.operator, Some(json!({"name": renamed}))).await;
+    app.ok("POST", &format!("/v1/cards/{id}/synchronisation"), &r.clerk, None).await;
+    let info = app.his(&r.institution, "1101", "H120260302100000009901", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": ssn}})).await;
+    assert_eq!(info["output"]["baseinfo"]["psn_name"], renamed, "{info}");
+    let mut at_rest = Vec::new();
+    match app.db.backend {
+        yikatong_store::testing::Backend::Sqlite => {
+            for suffix in ["", "-wal"] {
+                at_rest.extend(std::fs::read(format!("{}{suffix}", app.db.url)).unwrap_or_default());
+            }
+        }
+        yikatong_store::testing::Backend::Postgres => {
+            let (base, schema) = app.db.url.split_once("?options[search_path]=").unwrap();
+            let dump = std::process::Command::new("pg_dump").args(["--dbname", base, "--schema", schema, "--data-only"]).output().unwrap();
+            assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+            at_rest = dump.stdout;
+        }
+    }
+    assert!(at_rest.len() > 10_000, "the database was read: {} bytes", at_rest.len());
+    let text = String::from_utf8_lossy(&at_rest);
+    for secret in [ssn.as_str(), name, renamed, phone, address] {
+        assert!(!text.contains(secret), "{secret} is stored in clear");
+    }
+});
