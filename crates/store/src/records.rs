@@ -327,31 +327,36 @@ fn open_fields(k: &crate::DataKey, v: &mut serde_json::Value) -> Result<(), crat
     Ok(())
 }
 
-/// A card as its `data` column holds it (personal fields sealed).
-pub(crate) fn card_data(k: &crate::DataKey, card: &yikatong_core::card::Card) -> Result<String, crate::StoreError> {
-    let mut v = serde_json::to_value(card).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+/// A value as its text column holds it, personal fields sealed.
+fn sealed<T: serde::Serialize>(k: &crate::DataKey, value: &T) -> Result<String, crate::StoreError> {
+    let mut v = serde_json::to_value(value).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
     seal_fields(k, &mut v);
     Ok(v.to_string())
+}
+
+/// A value from its text column, personal fields opened.
+fn opened<T: serde::de::DeserializeOwned>(k: &crate::DataKey, text: &str, what: &str) -> Result<T, crate::StoreError> {
+    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| crate::StoreError::Corrupt(format!("{what}: {e}")))?;
+    open_fields(k, &mut v)?;
+    serde_json::from_value(v).map_err(|e| crate::StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// A card as its `data` column holds it.
+pub(crate) fn card_data(k: &crate::DataKey, card: &yikatong_core::card::Card) -> Result<String, crate::StoreError> {
+    sealed(k, card)
 }
 
 /// A card from its `data` column.
 pub(crate) fn card_from_data(k: &crate::DataKey, data: &str) -> Result<yikatong_core::card::Card, crate::StoreError> {
-    let mut v: serde_json::Value = serde_json::from_str(data).map_err(|e| crate::StoreError::Corrupt(format!("card data: {e}")))?;
-    open_fields(k, &mut v)?;
-    serde_json::from_value(v).map_err(|e| crate::StoreError::Corrupt(format!("card data: {e}")))
+    opened(k, data, "card data")
 }
 
-/// An event as its `payload` column holds it (personal fields sealed); the chain hash
-/// covers this text.
+/// An event as its `payload` column holds it; the chain hash covers this text.
 pub(crate) fn event_payload(k: &crate::DataKey, e: &yikatong_core::card::CardEvent) -> Result<String, crate::StoreError> {
-    let mut v = serde_json::to_value(e).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
-    seal_fields(k, &mut v);
-    Ok(v.to_string())
+    sealed(k, e)
 }
 
 /// An event from its `payload` column.
 pub(crate) fn event_from_payload(k: &crate::DataKey, payload: &str) -> Result<yikatong_core::card::CardEvent, crate::StoreError> {
-    let mut v: serde_json::Value = serde_json::from_str(payload).map_err(|e| crate::StoreError::Corrupt(format!("event: {e}")))?;
-    open_fields(k, &mut v)?;
-    serde_json::from_value(v).map_err(|e| crate::StoreError::Corrupt(format!("event: {e}")))
+    opened(k, payload, "event")
 }
