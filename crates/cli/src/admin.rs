@@ -149,21 +149,46 @@ pub async fn run_calendar(cmd: CalendarCommand) -> Result<(), String> {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Recompute every card's SM3-chained history; any edited, removed or added event
-    /// is reported and the command fails.
-    Verify(DbArgs),
+    /// Recompute every card's keyed history and its state from its events, and compare
+    /// the chains with the newest checkpoint; any edited, removed or added event, or a
+    /// state its events do not make, is reported and the command fails.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The checkpoints' folder (default: beside the SQLite file, or
+        /// ./yikatong-checkpoints for PostgreSQL).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Write a checkpoint of every chain's head now (the service writes one
+    /// periodically and when it stops).
+    Checkpoint {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
 }
 
 pub async fn run_audit(cmd: AuditCommand) -> Result<(), String> {
     match cmd {
-        AuditCommand::Verify(db) => {
+        AuditCommand::Verify { db, checkpoints } => {
             let service = config::open(&db).await?;
-            let report = service.store().verify_audit().await.map_err(|e| e.to_string())?;
+            let dir = checkpoints.unwrap_or_else(|| yikatong_service::default_checkpoints(&db.db));
+            let report = service.audit_database(Some(&dir)).await.map_err(|e| e.to_string())?;
             for p in &report.problems {
                 println!("PROBLEM  {p}");
             }
-            println!("audit: {} cards, {} events checked, {} problems", report.cards, report.events, report.problems.len());
+            let checkpoint = report.checkpoint.as_deref().map(|c| format!(", checkpoint {c}")).unwrap_or_else(|| format!(", no checkpoint in {} yet", dir.display()));
+            println!("audit: {} cards, {} events checked{checkpoint}, {} problems", report.cards, report.events, report.problems.len());
             if report.problems.is_empty() { Ok(()) } else { Err("the audit trail has been tampered with".into()) }
+        }
+        AuditCommand::Checkpoint { db, checkpoints } => {
+            let service = config::open(&db).await?;
+            let dir = checkpoints.unwrap_or_else(|| yikatong_service::default_checkpoints(&db.db));
+            let path = service.write_checkpoint(&dir).await.map_err(|e| e.to_string())?;
+            println!("checkpoint written: {}", path.display());
+            Ok(())
         }
     }
 }

@@ -23,6 +23,13 @@ pub struct ServeArgs {
     /// kept for ever).
     #[arg(long, default_value_t = yikatong_service::DEFAULT_IDEMPOTENCY_RETENTION_HOURS)]
     pub idempotency_hours: i64,
+    /// The folder of the audit chain's checkpoints (default: beside the SQLite file, or
+    /// ./yikatong-checkpoints for PostgreSQL); keep it off the database's machine.
+    #[arg(long)]
+    pub checkpoints: Option<std::path::PathBuf>,
+    /// Minutes between two checkpoints (one is also written when the service stops).
+    #[arg(long, default_value_t = 10)]
+    pub checkpoint_minutes: u64,
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
@@ -36,8 +43,29 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         (Arc::new(SystemClock), None)
     };
     let service = config::service(store, clock, policies).await?;
-    let service = Arc::new(Arc::into_inner(service).ok_or("the service is shared before it serves")?.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))));
-    listen_and_serve(service, test_clock, &args.listen, |url| println!("Yikatong is serving on {url}")).await
+    let checkpoints = args.checkpoints.clone().unwrap_or_else(|| yikatong_service::default_checkpoints(&args.db.db));
+    let service = Arc::into_inner(service).ok_or("the service is shared before it serves")?;
+    let service = Arc::new(service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()));
+    let periodic = {
+        let (service, every) = (service.clone(), std::time::Duration::from_secs(args.checkpoint_minutes.max(1) * 60));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Some(dir) = service.checkpoints()
+                    && let Err(e) = service.write_checkpoint(dir).await
+                {
+                    tracing::error!(error = %e, "could not write an audit checkpoint");
+                }
+            }
+        })
+    };
+    let served = listen_and_serve(service.clone(), test_clock, &args.listen, |url| println!("Yikatong is serving on {url}")).await;
+    periodic.abort();
+    // A last checkpoint when the service stops.
+    if let Err(e) = service.write_checkpoint(&checkpoints).await {
+        tracing::error!(error = %e, "could not write the audit checkpoint at shutdown");
+    }
+    served
 }
 
 /// Binds `listen`, announces the URL, and serves until Ctrl-C.

@@ -234,9 +234,15 @@ fn audit_verify_detects_an_edited_event() {
             let clerk = service.authenticate(&clerk.token).await.unwrap();
             service.apply_for_card(&clerk, "11010519491231002X", false).await.unwrap().id
         });
-        let out = ykt(&["audit", "verify", "--db", db], Some(&key));
+        let checkpoints = std::env::temp_dir().join(format!("ykt-checkpoints-{}-{}", std::process::id(), db.len()));
+        let dir = checkpoints.to_str().unwrap();
+        let out = ykt(&["audit", "verify", "--db", db, "--checkpoints", dir], Some(&key));
         assert!(out.status.success(), "{}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("1 cards, 1 events checked, 0 problems"), "{}", text(&out.stdout));
+        assert!(text(&out.stdout).contains("1 cards, 1 events checked, no checkpoint in") && text(&out.stdout).contains(", 0 problems"), "{}", text(&out.stdout));
+        let out = ykt(&["audit", "checkpoint", "--db", db, "--checkpoints", dir], Some(&key));
+        assert!(out.status.success() && text(&out.stdout).contains("checkpoint written"), "{}", text(&out.stderr));
+        let out = ykt(&["audit", "verify", "--db", db, "--checkpoints", dir], Some(&key));
+        assert!(text(&out.stdout).contains("checkpoint-") && text(&out.stdout).contains(", 0 problems"), "{}", text(&out.stdout));
         rt.block_on(async {
             let edit = format!("UPDATE card_events SET payload = '{{}}' WHERE card_id = {card_id}");
             if db.starts_with("postgres") {
@@ -249,9 +255,10 @@ fn audit_verify_detects_an_edited_event() {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(edit)).execute(&pool).await.unwrap();
             }
         });
-        let out = ykt(&["audit", "verify", "--db", db], Some(&key));
+        let out = ykt(&["audit", "verify", "--db", db, "--checkpoints", dir], Some(&key));
         assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out.stdout).contains(&format!("PROBLEM  card {card_id}: event 1 (applied) was changed")), "{}", text(&out.stdout));
+        assert!(text(&out.stdout).contains(&format!("PROBLEM  card {card_id}: event 1 (applied) was changed")), "{}{}", text(&out.stdout), text(&out.stderr));
+        let _ = std::fs::remove_dir_all(&checkpoints);
     });
 }
 

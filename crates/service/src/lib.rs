@@ -2,6 +2,7 @@
 //! store, lets `yikatong-core` decide, and hands the result to the store in one
 //! transaction. Nothing here speaks HTTP; the CLI and the HTTP layer both call it.
 
+mod audit;
 mod auth;
 pub mod batch;
 mod cards;
@@ -23,6 +24,7 @@ use yikatong_core::clock::Clock;
 use yikatong_core::policy::PolicySet;
 use yikatong_store::Store;
 
+pub use audit::{AuditView, default_checkpoints};
 pub use auth::{IssuedToken, TokenRequest};
 pub use cards::*;
 pub use settlement::*;
@@ -44,6 +46,8 @@ pub struct Service {
     idempotency_retention: chrono::Duration,
     /// One query-password check at a time per card (see `cards/password.rs`).
     password_gates: cards::PasswordGates,
+    /// Where the audit chain's checkpoints are kept (see [`audit`]).
+    checkpoints: Option<std::path::PathBuf>,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -65,7 +69,19 @@ impl Service {
             calendar: RwLock::new(Arc::new(calendar)),
             idempotency_retention: chrono::Duration::hours(DEFAULT_IDEMPOTENCY_RETENTION_HOURS),
             password_gates: Default::default(),
+            checkpoints: None,
         })
+    }
+
+    /// The service with its audit checkpoints kept in `dir`.
+    pub fn with_checkpoints(mut self, dir: std::path::PathBuf) -> Service {
+        self.checkpoints = Some(dir);
+        self
+    }
+
+    /// Where the audit checkpoints are kept, if anywhere.
+    pub fn checkpoints(&self) -> Option<&std::path::Path> {
+        self.checkpoints.as_deref()
     }
 
     /// The service with another retention of `Idempotency-Key` answers.

@@ -212,6 +212,13 @@ impl Service {
             for (card, state_column, events) in page {
                 projection.checked += 1;
                 outbox.checked += 1;
+                let events = match events {
+                    Ok(events) => events,
+                    Err(e) => {
+                        projection.violated(|| format!("card {}: its events cannot be read ({e})", card.id));
+                        continue;
+                    }
+                };
                 if state_column != card.state.as_str() {
                     projection.violated(|| format!("card {}: its state column says {state_column}, its record {}", card.id, card.state.as_str()));
                 } else if let Some(m) = projection_mismatch(&card, &events) {

@@ -301,8 +301,16 @@ macro_rules! store_impl {
                 settled_lines_page(&self.pool, after, limit).await
             }
 
-            async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>> {
+            async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Result<Vec<CardEvent>, String>)>> {
                 cards_with_events_page(&self.pool, &self.key, after_id, limit).await
+            }
+
+            async fn chain_heads_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(i64, i64, String)>> {
+                chain_heads_page(&self.pool, after_id, limit).await
+            }
+
+            async fn event_hashes_of(&self, first: i64, last: i64) -> StoreResult<Vec<(i64, i64, String)>> {
+                event_hashes_of(&self.pool, first, last).await
             }
 
             async fn outbox_counts(&self) -> StoreResult<Vec<(i64, i64)>> {
@@ -610,7 +618,7 @@ macro_rules! store_impl {
             }
 
             async fn verify_audit(&self) -> StoreResult<AuditReport> {
-                verify_chains(&self.pool).await
+                verify_chains(&self.pool, &self.key).await
             }
 
             async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {

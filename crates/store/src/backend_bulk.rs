@@ -49,7 +49,7 @@ macro_rules! bulk_impl {
             for e in events {
                 seq += 1;
                 let payload = crate::records::event_payload(k, e)?;
-                let hash = event_hash(&prev, card_id, seq, e.kind(), &payload, meta);
+                let hash = event_hash(k, &prev, card_id, seq, e.kind(), &payload, meta);
                 if let Some(topic) = e.outbox_topic() {
                     let message = serde_json::json!({"card_id": card_id, "event": e.redacted(), "at": meta.at});
                     outbox.push(OutboxRow { topic, card_id, payload: message.to_string() });

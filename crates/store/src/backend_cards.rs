@@ -54,7 +54,7 @@ macro_rules! card_impl {
                 for e in events {
                     seq += 1;
                     let payload = crate::records::event_payload(&self.key, e)?;
-                    let hash = event_hash(&prev, card_id, seq, e.kind(), &payload, meta);
+                    let hash = event_hash(&self.key, &prev, card_id, seq, e.kind(), &payload, meta);
                     sqlx::query("INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                         .bind(card_id)
                         .bind(seq)
@@ -514,7 +514,7 @@ macro_rules! card_impl {
 
         /// Walks every card's chain: each event's hash must follow from the one before
         /// and its own fields, and the last must be the card's head.
-        async fn verify_chains(pool: &sqlx::Pool<Db>) -> StoreResult<AuditReport> {
+        async fn verify_chains(pool: &sqlx::Pool<Db>, k: &DataKey) -> StoreResult<AuditReport> {
             let mut report = AuditReport::default();
             let heads = sqlx::query("SELECT id, head_hash FROM cards ORDER BY id").fetch_all(pool).await?;
             for h in heads {
@@ -540,7 +540,7 @@ macro_rules! card_impl {
                     if seq != expected_seq {
                         report.problems.push(format!("card {id}: event {expected_seq} is missing (found {seq})"));
                     }
-                    if stored_prev != prev || event_hash(&prev, id, seq, &kind, &payload, &meta) != hash {
+                    if stored_prev != prev || event_hash(k, &prev, id, seq, &kind, &payload, &meta) != hash {
                         report.problems.push(format!("card {id}: event {seq} ({kind}) was changed after it was written"));
                     }
                     prev = hash;

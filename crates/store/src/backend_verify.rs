@@ -44,11 +44,11 @@ macro_rules! verify_impl {
 
         /// A page of cards with their state column and their events (one read for the
         /// page's events).
-        async fn cards_with_events_page(pool: &sqlx::Pool<Db>, k: &DataKey, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>> {
+        async fn cards_with_events_page(pool: &sqlx::Pool<Db>, k: &DataKey, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Result<Vec<CardEvent>, String>)>> {
             let rows = sqlx::query("SELECT id, state, data FROM cards WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(pool).await?;
             let mut cards = Vec::with_capacity(rows.len());
             for r in &rows {
-                cards.push((card_from_row(k, r)?, r.try_get::<String, _>("state")?, Vec::new()));
+                cards.push((card_from_row(k, r)?, r.try_get::<String, _>("state")?, Ok(Vec::new())));
             }
             let (Some(first), Some(last)) = (cards.first().map(|c| c.0.id), cards.last().map(|c| c.0.id)) else {
                 return Ok(cards);
@@ -58,11 +58,27 @@ macro_rules! verify_impl {
             for e in events {
                 let id: i64 = e.try_get("card_id")?;
                 let payload: String = e.try_get("payload")?;
-                if let Some(i) = index.get(&id) {
-                    cards[*i].2.push(crate::records::event_from_payload(k, &payload)?);
+                if let Some(i) = index.get(&id)
+                    && let Ok(events) = &mut cards[*i].2
+                {
+                    // An event that cannot be read is the card's problem, not the page's.
+                    match crate::records::event_from_payload(k, &payload) {
+                        Ok(e) => events.push(e),
+                        Err(e) => cards[*i].2 = Err(e.to_string()),
+                    }
                 }
             }
             Ok(cards)
+        }
+
+        async fn chain_heads_page(pool: &sqlx::Pool<Db>, after_id: i64, limit: i64) -> StoreResult<Vec<(i64, i64, String)>> {
+            let rows = sqlx::query("SELECT id, last_seq, head_hash FROM cards WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("last_seq")?, r.try_get("head_hash")?))).collect()
+        }
+
+        async fn event_hashes_of(pool: &sqlx::Pool<Db>, first: i64, last: i64) -> StoreResult<Vec<(i64, i64, String)>> {
+            let rows = sqlx::query("SELECT card_id, seq, hash FROM card_events WHERE card_id >= $1 AND card_id <= $2 ORDER BY card_id, seq").bind(first).bind(last).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok((r.try_get("card_id")?, r.try_get("seq")?, r.try_get("hash")?))).collect()
         }
 
         async fn outbox_counts(pool: &sqlx::Pool<Db>) -> StoreResult<Vec<(i64, i64)>> {

@@ -22,11 +22,14 @@ pub enum KeyError {
     Malformed(String),
 }
 
-/// The deployment's data key and the two keys derived from it.
+/// The deployment's data key and the keys derived from it.
 #[derive(Clone)]
 pub struct DataKey {
     cipher: Sm4Gcm,
     lookup_key: Vec<u8>,
+    /// Keys the audit chain and its checkpoints (HMAC-SM3): never stored anywhere, so
+    /// someone with the database alone cannot write a chain that verifies.
+    chain_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for DataKey {
@@ -51,7 +54,7 @@ impl DataKey {
         }
         let enc = hmac(&bytes, b"yikatong sm4 data encryption");
         let cipher = <Sm4Gcm as KeyInit>::new_from_slice(&enc[..16]).expect("SM4 takes a 16-byte key");
-        Ok(DataKey { cipher, lookup_key: hmac(&bytes, b"yikatong lookup hash") })
+        Ok(DataKey { cipher, lookup_key: hmac(&bytes, b"yikatong lookup hash"), chain_key: hmac(&bytes, b"yikatong audit chain") })
     }
 
     /// A fresh random key as 32 hex characters (for `ykt demo` and tests).
@@ -103,6 +106,11 @@ impl DataKey {
     }
 
     /// The keyed lookup hash (HMAC-SM3, hex) of a value, e.g. an SSN.
+    /// The audit chain's keyed hash (HMAC-SM3, hex) of `data`.
+    pub fn chain_mac(&self, data: &[u8]) -> String {
+        hex::encode(hmac(&self.chain_key, data))
+    }
+
     pub fn lookup_hash(&self, value: &str) -> String {
         hex::encode(hmac(&self.lookup_key, value.as_bytes()))
     }

@@ -73,8 +73,13 @@ pub trait Store: Send + Sync {
     async fn year_totals_page(&self, after: &(String, i64), limit: i64) -> StoreResult<Vec<(String, i64, YearTotals)>>;
     /// Fee lines marked settled: `(mdtrt_id, sn, setl_id)`.
     async fn settled_lines_page(&self, after: &(String, String), limit: i64) -> StoreResult<Vec<(String, String, String)>>;
-    /// Cards after `after_id` with their `state` column and their events, oldest first.
-    async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Vec<CardEvent>)>>;
+    /// Cards after `after_id` with their `state` column and their events, oldest first
+    /// (or why a card's events cannot be read).
+    async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Result<Vec<CardEvent>, String>)>>;
+    /// Every card's chain head after `after_id`: `(card_id, last_seq, head_hash)`.
+    async fn chain_heads_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(i64, i64, String)>>;
+    /// The hashes of the events of cards `first..=last`: `(card_id, seq, hash)`.
+    async fn event_hashes_of(&self, first: i64, last: i64) -> StoreResult<Vec<(i64, i64, String)>>;
     /// Outbox messages per card: `(card_id, count)`.
     async fn outbox_counts(&self) -> StoreResult<Vec<(i64, i64)>>;
     /// The versions of the migrations applied to this database, in order.

@@ -168,15 +168,16 @@ pub struct AuditReport {
     pub problems: Vec<String>,
 }
 
-/// The chain hash of one card event: SM3 over the previous hash and the event's fields.
-pub fn event_hash(prev: &str, card_id: i64, seq: i64, kind: &str, payload: &str, meta: &EventMeta) -> String {
-    use sm3::{Digest, Sm3};
-    let mut h = Sm3::new();
+/// The chain hash of one card event: HMAC-SM3, keyed by a key derived from the data key
+/// (never stored), over the previous hash and the event's fields, marked `k1:`. Without
+/// the key no one can write a chain that verifies, even with the whole database.
+pub fn event_hash(k: &crate::DataKey, prev: &str, card_id: i64, seq: i64, kind: &str, payload: &str, meta: &EventMeta) -> String {
+    let mut data = Vec::new();
     for part in [prev, &card_id.to_string(), &seq.to_string(), kind, payload, &meta.actor, &meta.channel, meta.place.as_deref().unwrap_or(""), &ts(meta.at)] {
-        h.update(part.as_bytes());
-        h.update(b"\n");
+        data.extend_from_slice(part.as_bytes());
+        data.push(b'\n');
     }
-    hex::encode(h.finalize())
+    format!("k1:{}", k.chain_mac(&data))
 }
 
 /// A visit registered by an institution (2201), with its visit information (2203A).

@@ -870,3 +870,56 @@ on_both_databases!(no_personal_data_in_clear_at_rest, |db: TestDb| async move {
         assert!(!text.contains(secret), "{secret} is stored in clear");
     }
 });
+
+// An audit trail tampering cannot hide, each kind on both databases, by someone with the
+// whole database but not the data key: a card's newest event removed and its head moved
+// back (found by the checkpoint written outside the database), an event edited and the
+// chain recomputed without the chain key, and a lost card's row set back to active
+// (found as a state its events do not make). The chain alone verifies the first and the
+// last of these.
+on_both_databases!(audit_finds_each_tampering_a_plain_chain_would_miss, |db: TestDb| async move {
+    use yikatong_store::testing::{Backend, run_raw_sql};
+    let (app, r) = start(db).await;
+    let a = app.active_card(&r, false).await;
+    app.ok("POST", &format!("/v1/cards/{a}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    let b = app.active_card_of(&r, OTHER).await;
+    let c = app.ok("POST", &format!("/v1/cards/{b}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await["replacement_card_id"].as_i64().unwrap();
+    let dir = std::env::temp_dir().join(format!("ykt-checkpoints-{}-{a}-{}", std::process::id(), yikatong_store::DataKey::generate_hex()));
+    app.service.write_checkpoint(&dir).await.unwrap();
+    let clean = app.service.audit_database(Some(&dir)).await.unwrap();
+    assert!(clean.ok && clean.checkpoint.is_some(), "{clean:?}");
+    let url = app.db.url.clone();
+    let unlock = match app.db.backend {
+        Backend::Sqlite => "DROP TRIGGER card_events_no_update; DROP TRIGGER card_events_no_delete",
+        Backend::Postgres => "ALTER TABLE card_events DISABLE TRIGGER card_events_no_change",
+    };
+    run_raw_sql(&url, unlock).await.unwrap();
+    // 1. The replacement card's newest (only) event removed, its head moved back.
+    run_raw_sql(&url, &format!("DELETE FROM card_events WHERE card_id = {c}; UPDATE cards SET head_hash = '', last_seq = 0 WHERE id = {c}")).await.unwrap();
+    // 2. Card a's pre-loss edited, the chain recomputed with a key of the attacker's own.
+    let theirs = yikatong_store::DataKey::from_hex(&yikatong_store::DataKey::generate_hex()).unwrap();
+    let mut prev = String::new();
+    let mut script = String::new();
+    for e in app.db.store.card_events(a).await.unwrap() {
+        let mut payload = e.event.clone();
+        if e.kind == "pre_loss_reported" {
+            payload["until"] = json!("2099-01-01T00:00:00Z");
+        }
+        let payload = payload.to_string();
+        let hash = yikatong_store::event_hash(&theirs, &prev, a, e.seq, &e.kind, &payload, &e.meta);
+        script.push_str(&format!("UPDATE card_events SET payload = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE card_id = {a} AND seq = {};", payload.replace('\'', "''"), e.seq));
+        prev = hash;
+    }
+    script.push_str(&format!("UPDATE cards SET head_hash = '{prev}' WHERE id = {a};"));
+    run_raw_sql(&url, &script).await.unwrap();
+    // 3. The lost card set back to active.
+    run_raw_sql(&url, &format!("UPDATE cards SET state = 'active', data = REPLACE(data, '\"state\":\"lost\"', '\"state\":\"active\"') WHERE id = {b}")).await.unwrap();
+    assert_eq!(app.card(b).await["state"], "active", "the API now reports the lost card active");
+    let found = app.service.audit_database(Some(&dir)).await.unwrap();
+    let said = |card: i64, what: &str| found.problems.iter().any(|p| p.starts_with(&format!("card {card}:")) && p.contains(what));
+    assert!(said(c, "missing (events were removed)"), "{:?}", found.problems);
+    assert!(said(a, "was changed after it was written"), "{:?}", found.problems);
+    assert!(said(b, "not what its events make"), "{:?}", found.problems);
+    assert!(!found.ok);
+    let _ = std::fs::remove_dir_all(&dir);
+});
