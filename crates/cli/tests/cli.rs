@@ -428,3 +428,26 @@ fn bench_portal_times_every_main_page_beside_healthz() {
         }
     }
 }
+
+#[test]
+fn serve_writes_an_audit_checkpoint_when_it_stops() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let dir = std::env::temp_dir().join(format!("ykt-stop-checkpoints-{}-{}", std::process::id(), db.len()));
+        let (child, url) = serve(db, &key, &["--checkpoints", dir.to_str().unwrap()]);
+        let mut guard = Killed(child);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let health = rt.block_on(async { reqwest::get(format!("{url}/healthz")).await.unwrap().status().as_u16() });
+        assert_eq!(health, 200);
+        // Ctrl-C: the service stops gracefully and writes its last checkpoint.
+        let status = Command::new("kill").args(["-INT", &guard.0.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let exited = guard.0.wait().unwrap();
+        assert!(exited.success(), "{exited:?}");
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert!(files.iter().any(|f| f.starts_with("checkpoint-") && f.ends_with(".txt")), "{files:?}");
+        let out = ykt(&["audit", "verify", "--db", db, "--checkpoints", dir.to_str().unwrap()], Some(&key));
+        assert!(out.status.success() && text(&out.stdout).contains("checkpoint-"), "{}", text(&out.stdout));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
