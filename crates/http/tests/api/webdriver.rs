@@ -29,7 +29,11 @@ impl Browser {
         let driver_bin = find_binary(&["chromedriver"]).expect("chromedriver is needed for the portal's browser tests: apt-get install chromium chromium-driver (scripts/test.sh does this)");
         let chromium = find_binary(&["chromium", "chromium-browser"]).expect("chromium is needed for the portal's browser tests: apt-get install chromium chromium-driver (scripts/test.sh does this)");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new(driver_bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver starts");
+        // Its own process group, so that the browser it starts is stopped with it.
+        let driver = {
+            use std::os::unix::process::CommandExt;
+            Command::new(driver_bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn().expect("chromedriver starts")
+        };
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
         let mut ready = false;
@@ -168,7 +172,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session ends with its driver; chromium exits with it.
+        // chromedriver and every chromium process it started share one process group:
+        // all of it is stopped, pass or fail (a browser left behind per test fills a
+        // machine's memory).
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.driver.id())]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
