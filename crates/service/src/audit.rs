@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use yikatong_core::access::{Principal, Role};
-use yikatong_core::card::events::projection_mismatch;
 
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -88,18 +87,7 @@ impl Service {
             let Some(last) = page.last() else { break };
             after = last.0.id;
             for (card, state_column, events) in page {
-                let events = match events {
-                    Ok(events) => events,
-                    Err(e) => {
-                        view.problems.push(format!("card {}: its events cannot be read ({e})", card.id));
-                        continue;
-                    }
-                };
-                if state_column != card.state.as_str() {
-                    view.problems.push(format!("card {}: its row says {state_column}, its record {}", card.id, card.state.as_str()));
-                } else if let Some(m) = projection_mismatch(&card, &events) {
-                    view.problems.push(format!("card {}: {m}", card.id));
-                }
+                view.problems.extend(crate::verify::projection_problem(&card, &state_column, &events));
             }
         }
         if let Some(dir) = dir {

@@ -57,6 +57,19 @@ fn corrupt(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(format!("stored data unreadable: {e}"))
 }
 
+/// Why a stored card is not the projection of its events (its row's state column, its
+/// record, or its events that cannot be read), if it is not.
+pub(crate) fn projection_problem(card: &yikatong_core::card::Card, state_column: &str, events: &Result<Vec<yikatong_core::card::CardEvent>, String>) -> Option<String> {
+    let events = match events {
+        Ok(events) => events,
+        Err(e) => return Some(format!("card {}: its events cannot be read ({e})", card.id)),
+    };
+    if state_column != card.state.as_str() {
+        return Some(format!("card {}: its row says {state_column}, its record {}", card.id, card.state.as_str()));
+    }
+    projection_mismatch(card, events).map(|m| format!("card {}: {m}", card.id))
+}
+
 /// A hash shortened for a report line (it is a keyed hash, not the ID number).
 fn short(hash: &str) -> String {
     hash.chars().take(12).collect()
@@ -212,18 +225,10 @@ impl Service {
             for (card, state_column, events) in page {
                 projection.checked += 1;
                 outbox.checked += 1;
-                let events = match events {
-                    Ok(events) => events,
-                    Err(e) => {
-                        projection.violated(|| format!("card {}: its events cannot be read ({e})", card.id));
-                        continue;
-                    }
-                };
-                if state_column != card.state.as_str() {
-                    projection.violated(|| format!("card {}: its state column says {state_column}, its record {}", card.id, card.state.as_str()));
-                } else if let Some(m) = projection_mismatch(&card, &events) {
-                    projection.violated(|| format!("card {}: {m}", card.id));
+                if let Some(p) = projection_problem(&card, &state_column, &events) {
+                    projection.violated(|| p);
                 }
+                let Ok(events) = events else { continue };
                 let due = events.iter().filter(|e| e.outbox_topic().is_some()).count() as i64;
                 let queued = published.get(&card.id).copied().unwrap_or(0);
                 if queued != due {
