@@ -66,16 +66,27 @@ async fn portal_once(backend: Backend, pg: &str, persons: usize, requests: usize
         let clerk = token(TokenRequest { role: "clerk".into(), outlet: Some("P0001".into()), ..Default::default() }).await.map_err(e)?;
         let holder = token(TokenRequest { role: "holder".into(), person: Some(sample.clone()), ..Default::default() }).await.map_err(e)?;
         let operator = token(TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(e)?;
+        // Each part's session, opened as its sign-in opens it.
+        let session = |part: &'static str, token: String| {
+            let service = service.clone();
+            async move {
+                let who = service.authenticate(&token).await.map_err(e)?;
+                let opened = service.open_portal_session(part, who.token_id).await.map_err(e)?;
+                Ok::<_, String>(format!("ykt_{part}={}", opened.id))
+            }
+        };
+        let (unit_cookie, clerk_cookie) = (session("unit", unit_token).await?, session("outlet", clerk).await?);
+        let (holder_cookie, operator_cookie) = (session("holder", holder).await?, session("operator", operator).await?);
         let server = BenchServer::start(service.clone()).await?;
         let pages = [
             ("/healthz (baseline)".to_string(), "/healthz".to_string(), String::new()),
-            ("/unit (first page of 10,000)".into(), "/unit".into(), format!("ykt_unit={unit_token}")),
-            ("/unit?after=… (the 11th page)".into(), format!("/unit?after={middle}"), format!("ykt_unit={unit_token}")),
-            ("/outlet?q=ID number".into(), format!("/outlet?q={sample}"), format!("ykt_outlet={clerk}")),
-            ("/holder".into(), "/holder".into(), format!("ykt_holder={holder}")),
-            ("/holder/account".into(), "/holder/account".into(), format!("ykt_holder={holder}")),
-            ("/operator (overdue cards)".into(), "/operator".into(), format!("ykt_operator={operator}")),
-            ("/operator/policy".into(), "/operator/policy".into(), format!("ykt_operator={operator}")),
+            ("/unit (first page of 10,000)".into(), "/unit".into(), unit_cookie.clone()),
+            ("/unit?after=… (the 11th page)".into(), format!("/unit?after={middle}"), unit_cookie),
+            ("/outlet?q=ID number".into(), format!("/outlet?q={sample}"), clerk_cookie),
+            ("/holder".into(), "/holder".into(), holder_cookie.clone()),
+            ("/holder/account".into(), "/holder/account".into(), holder_cookie),
+            ("/operator (overdue cards)".into(), "/operator".into(), operator_cookie.clone()),
+            ("/operator/policy".into(), "/operator/policy".into(), operator_cookie),
         ];
         let client = reqwest::Client::new();
         let mut rows = Vec::new();

@@ -63,7 +63,8 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         tokens.push((role, t.token));
     }
     let listen = args.listen.clone();
-    crate::serve::listen_and_serve(service, test_clock, &listen, |url| {
+    let gateway = tokio::spawn(print_messages(service.clone()));
+    let served = crate::serve::listen_and_serve(service, test_clock, &listen, |url| {
         println!();
         println!("Yikatong demo is serving on {url}");
         println!("  database      {path}");
@@ -78,7 +79,28 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         println!();
         println!("Try:  curl -H 'Authorization: Bearer {}' {url}/v1/units/{}", tokens[0].1, summary.units[0]);
         println!("      curl {url}/v1/policies/beijing?at=2024-03-01");
+        println!("Messages to phones (sign-in codes) are printed here, as the SMS gateway would send them.");
         println!("Stop with Ctrl-C.");
     })
-    .await
+    .await;
+    gateway.abort();
+    served
+}
+
+/// The demo's SMS gateway: prints each message waiting in the outbox and reports it sent.
+async fn print_messages(service: Arc<yikatong_service::Service>) {
+    loop {
+        match service.store().messages(0, true, 100).await {
+            Ok(waiting) => {
+                for m in waiting {
+                    println!("[SMS to {}] {}", m.phone, m.body);
+                    if let Err(e) = service.store().mark_message_sent(m.id, service.clock().now()).await {
+                        tracing::warn!(error = %e, "the demo gateway could not mark a message sent");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the demo gateway could not read the messages"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }

@@ -30,6 +30,28 @@ pub struct ServeArgs {
     /// Minutes between two checkpoints (one is also written when the service stops).
     #[arg(long, default_value_t = 10)]
     pub checkpoint_minutes: u64,
+    /// A portal session ends after this many minutes without a request.
+    #[arg(long, default_value_t = 15)]
+    pub session_idle_minutes: i64,
+    /// A portal session ends this many hours after sign-in, however busy.
+    #[arg(long, default_value_t = 8)]
+    pub session_hours: i64,
+    /// A one-time sign-in code sent to a holder's phone is valid this many minutes.
+    #[arg(long, default_value_t = 5)]
+    pub sign_in_code_minutes: i64,
+}
+
+impl ServeArgs {
+    /// The session and sign-in code lifetimes these options name.
+    pub fn session_rules(&self) -> yikatong_service::SessionRules {
+        let defaults = yikatong_service::SessionRules::default();
+        yikatong_service::SessionRules {
+            idle: chrono::Duration::minutes(self.session_idle_minutes.max(1)),
+            lifetime: chrono::Duration::hours(self.session_hours.max(1)),
+            code_valid: chrono::Duration::minutes(self.sign_in_code_minutes.max(1)),
+            ..defaults
+        }
+    }
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
@@ -45,7 +67,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let service = config::service(store, clock, policies).await?;
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| yikatong_service::default_checkpoints(&args.db.db));
     let service = Arc::into_inner(service).ok_or("the service is shared before it serves")?;
-    let service = Arc::new(service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()));
+    let service = Arc::new(service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()).with_session_rules(args.session_rules()));
     let periodic = {
         let (service, every) = (service.clone(), std::time::Duration::from_secs(args.checkpoint_minutes.max(1) * 60));
         tokio::spawn(async move {

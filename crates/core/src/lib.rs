@@ -10,6 +10,7 @@ pub mod card;
 pub mod clock;
 pub mod comparison;
 pub mod identity;
+pub mod message;
 pub mod money;
 pub mod policy;
 pub mod refusal;

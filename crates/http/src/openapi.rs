@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{cards, ops, policy, registry, settlement, tokens};
+use crate::routes::{cards, messages, ops, policy, registry, settlement, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::routes::{cards, ops, policy, registry, settlement, tokens};
         registry::person_by_handbook, registry::applications, registry::comparison, registry::second_collection, registry::second_collection_form, registry::photo,
         policy::policy_at, policy::add_working_days, policy::calendar_day, policy::load_calendar_year,
         tokens::issue, tokens::list, tokens::revoke,
+        messages::list, messages::sent,
         cards::apply, cards::cut_batch, cards::results, cards::dispatch, cards::overdue, cards::get, cards::events,
         cards::bank_account, cards::hand_over, cards::activation, cards::pre_loss, cards::revoke_pre_loss,
         cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,

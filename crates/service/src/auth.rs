@@ -30,6 +30,12 @@ pub struct IssuedToken {
     pub token: String,
 }
 
+/// The caller a token stands for.
+pub(crate) fn principal_of(record: yikatong_store::TokenRecord) -> ServiceResult<Principal> {
+    let role = Role::parse(&record.grant.role).map_err(|_| ServiceError::Internal(format!("token {} has unknown role", record.id)))?;
+    Ok(Principal { token_id: record.id, role, outlet: record.grant.outlet, unit: record.grant.unit, institution: record.grant.institution, person_hash: record.grant.person_hash })
+}
+
 impl Service {
     /// Issues a token after checking that what it is bound to exists.
     pub async fn issue_token(&self, req: &TokenRequest) -> ServiceResult<IssuedToken> {
@@ -76,18 +82,6 @@ impl Service {
         Ok(IssuedToken { id, role: grant.role, token })
     }
 
-    /// Ends a portal session: a token made by a sign-in (label `portal sign-in`) is
-    /// revoked; a token the caller brought stays theirs. Never fails the sign-out.
-    pub async fn end_portal_session(&self, token: &str) {
-        if let Ok(Some(record)) = self.store.find_token(&token_hash(token.trim())).await
-            && record.grant.label == "portal sign-in"
-            && record.revoked_at.is_none()
-            && let Err(e) = self.store.revoke_token(record.id, self.clock.now()).await
-        {
-            tracing::warn!(token_id = record.id, error = %e, "a portal session's token could not be revoked");
-        }
-    }
-
     /// Resolves a bearer token to the caller, or refuses.
     pub async fn authenticate(&self, bearer: &str) -> ServiceResult<Principal> {
         let record = self
@@ -98,16 +92,7 @@ impl Service {
         if record.revoked_at.is_some() {
             return Err(ServiceError::Unauthenticated("the bearer token has been revoked".into()));
         }
-        let role = Role::parse(&record.grant.role)
-            .map_err(|_| ServiceError::Internal(format!("token {} has unknown role", record.id)))?;
-        Ok(Principal {
-            token_id: record.id,
-            role,
-            outlet: record.grant.outlet,
-            unit: record.grant.unit,
-            institution: record.grant.institution,
-            person_hash: record.grant.person_hash,
-        })
+        principal_of(record)
     }
 
     pub async fn revoke_token(&self, id: i64) -> ServiceResult<()> {

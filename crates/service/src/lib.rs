@@ -9,9 +9,12 @@ mod cards;
 pub mod demo;
 mod error;
 mod exactly_once;
+pub mod notify;
 mod policy;
+mod portal_session;
 mod registry;
 mod settlement;
+mod sign_in;
 mod verify;
 pub mod views;
 
@@ -31,6 +34,9 @@ pub use settlement::*;
 pub use verify::{InvariantCheck, VerifyReport};
 pub use error::ServiceError;
 pub use exactly_once::{KeptAnswer, RequestClaim, RequestKey};
+pub use portal_session::{ActiveSession, OpenedSession, SessionRules};
+pub use sign_in::{CodeRequested, SIGN_IN_TOKEN_LABEL};
+pub use notify::{MessageView, Notifier, OutboxNotifier};
 pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -48,6 +54,10 @@ pub struct Service {
     password_gates: cards::PasswordGates,
     /// Where the audit chain's checkpoints are kept (see [`audit`]).
     checkpoints: Option<std::path::PathBuf>,
+    /// How long portal sessions and sign-in codes last (see [`portal_session`]).
+    session_rules: SessionRules,
+    /// Where messages to people's phones go (see [`notify`]).
+    notifier: Arc<dyn Notifier>,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -63,13 +73,15 @@ impl Service {
             calendar.insert(y);
         }
         Ok(Service {
-            store,
-            clock,
             policies: Arc::new(policies),
             calendar: RwLock::new(Arc::new(calendar)),
             idempotency_retention: chrono::Duration::hours(DEFAULT_IDEMPOTENCY_RETENTION_HOURS),
             password_gates: Default::default(),
             checkpoints: None,
+            session_rules: SessionRules::default(),
+            notifier: Arc::new(OutboxNotifier { store: store.clone(), clock: clock.clone() }),
+            store,
+            clock,
         })
     }
 
@@ -82,6 +94,18 @@ impl Service {
     /// Where the audit checkpoints are kept, if anywhere.
     pub fn checkpoints(&self) -> Option<&std::path::Path> {
         self.checkpoints.as_deref()
+    }
+
+    /// The service with other session and sign-in code lifetimes.
+    pub fn with_session_rules(mut self, rules: SessionRules) -> Service {
+        self.session_rules = rules;
+        self
+    }
+
+    /// The service sending messages through `notifier` instead of the outbox table.
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Service {
+        self.notifier = notifier;
+        self
     }
 
     /// The service with another retention of `Idempotency-Key` answers.

@@ -12,9 +12,11 @@ mod backend;
 mod backend_bulk;
 mod backend_cards;
 mod backend_settlement;
+mod backend_sign_in;
 mod backend_verify;
 mod postgres;
 mod records;
+pub mod sign_in;
 mod sqlite;
 pub mod testing;
 
@@ -27,6 +29,7 @@ pub use crypto::{DataKey, KeyError};
 use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::settlement::{CatalogItem, YearTotals};
 pub use records::*;
+pub use sign_in::{PortalSession, QueuedMessage, SignInCode, SignInStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,7 +56,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Whole business operations; each is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: SignInStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     fn data_key(&self) -> &DataKey;

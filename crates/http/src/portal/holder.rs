@@ -1,11 +1,12 @@
-//! `/holder`: the card holder's own pages — signed in with the ID number and a card's
-//! query password (or a holder token): my cards and their states, reporting a
-//! pre-loss, my personal account.
+//! `/holder`: the card holder's own pages — signed in with the ID number and a query
+//! password of the holder's own (never the initial one), or a one-time code sent to the
+//! phone on record, or a holder token: my cards and their states, reporting a pre-loss,
+//! my personal account.
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::header;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -37,22 +38,67 @@ struct Account {
 struct PasswordSignIn {
     ssn: Option<String>,
     password: Option<String>,
+    /// A one-time code sent to the phone (instead of the password).
+    code: Option<String>,
     token: Option<String>,
+    next: Option<String>,
 }
 
-async fn sign_in(State(s): State<AppState>, axum::Form(f): axum::Form<PasswordSignIn>) -> Response {
-    if let Some(token) = f.token.filter(|t| !t.trim().is_empty()) {
-        return super::sign_in_with_token(&s, Part::Holder, &token).await;
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+async fn sign_in(State(s): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<PasswordSignIn>) -> Response {
+    let next = f.next.as_deref();
+    if let Some(token) = given(&f.token) {
+        return super::sign_in_with_token(&s, &headers, Part::Holder, token, next).await;
     }
-    match s.service.holder_sign_in(f.ssn.as_deref().unwrap_or("").trim(), f.password.as_deref().unwrap_or("")).await {
-        Ok(issued) => super::start_session(Part::Holder, &issued.token),
-        Err(e) => super::sign_in_page(Part::Holder, Some(format!("{}（{}）", e.public_message(), e.code()))),
+    let ssn = given(&f.ssn).unwrap_or("");
+    let signed = match given(&f.code) {
+        Some(code) => s.service.holder_sign_in_with_code(ssn, code).await,
+        None => s.service.holder_sign_in(ssn, f.password.as_deref().unwrap_or("")).await,
+    };
+    match signed {
+        Ok(issued) => super::session::start_session(&s, &headers, Part::Holder, issued.id, next).await,
+        Err(e) => {
+            let message = format!("{}（{}）", e.public_message(), e.code());
+            if given(&f.code).is_some() { code_page(ssn, message, true, next) } else { super::sign_in_page(Part::Holder, Some(message), next) }
+        }
     }
 }
 
-async fn sign_out(State(s): State<AppState>, me: Holder) -> Response {
-    s.service.end_portal_session(&me.token).await;
-    super::end_session(Part::Holder)
+#[derive(Deserialize)]
+struct CodeRequest {
+    ssn: String,
+    next: Option<String>,
+}
+
+/// The sign-in page with the form for the code sent to `ssn`'s phone.
+fn code_page(ssn: &str, message: String, refused: bool, next: Option<&str>) -> Response {
+    let status = if refused { axum::http::StatusCode::UNAUTHORIZED } else { axum::http::StatusCode::OK };
+    let body = super::SignIn {
+        page: Chrome::signed_out(Some(Part::Holder), "持卡人服务 · 登录 Sign in"),
+        holder: true,
+        message: Some(message),
+        next: next.and_then(|n| super::safe_next(Part::Holder, n)).unwrap_or_default(),
+        code_for: Some(ssn.to_string()),
+    };
+    (status, page(&body)).into_response()
+}
+
+/// Sends a one-time code to the phone on record; the answer is the same whether or not
+/// the ID number holds a card with a phone, so it tells no one who is insured.
+async fn request_code(State(s): State<AppState>, axum::Form(f): axum::Form<CodeRequest>) -> Response {
+    let ssn = f.ssn.trim();
+    match s.service.request_sign_in_code(ssn).await {
+        Ok(sent) => code_page(
+            ssn,
+            format!("如该身份证号持有社保卡并登记了手机号，验证码已发送至该手机，{} 分钟内有效；短信中没有任何链接。未登记手机的，请先在自助终端、96102 热线或网点修改查询密码。 If this ID number holds a card with a phone on record, a code has been sent to it.", sent.valid_minutes),
+            false,
+            f.next.as_deref(),
+        ),
+        Err(e) => super::sign_in_page(Part::Holder, Some(format!("{}（{}）", e.public_message(), e.code())), f.next.as_deref()),
+    }
 }
 
 async fn home(State(s): State<AppState>, me: Holder) -> Response {
@@ -258,8 +304,10 @@ async fn premiums(State(s): State<AppState>, me: Holder) -> Response {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/holder", get(home))
-        .route("/holder/sign-in", get(|| async { super::sign_in_page(Part::Holder, None) }).post(sign_in))
-        .route("/holder/sign-out", axum::routing::post(sign_out))
+        .route("/holder/sign-in", get(|Query(n): Query<super::Next>| async move { super::sign_in_page(Part::Holder, None, n.next.as_deref()) }).post(sign_in))
+        .route("/holder/sign-in/code", axum::routing::post(request_code))
+        .route("/holder/sign-out", axum::routing::post(super::sign_out::<HOLDER>))
+        .route("/holder/session", get(super::session_left::<HOLDER>).post(super::keep_session::<HOLDER>))
         .route("/holder/account", get(account))
         .route("/holder/settlements", get(settlements))
         .route("/holder/premiums", get(premiums))

@@ -4,33 +4,38 @@
 //!
 //! Every page works without JavaScript: links and forms are plain, every change is a
 //! POST answered with a page or a redirect; htmx (`hx-boost`) only spares the reloads.
-//! A part's session is a cookie holding a bearer token (HttpOnly, SameSite=Strict,
-//! scoped to the part's path), so the pages act through exactly the same service calls,
-//! role checks and refusals as the API. Every change a clerk makes goes through a
-//! confirmation page and ends on a printable slip.
+//! A part's session is server-side (`session.rs`): the cookie holds a random id, the
+//! session acts with a token of the part's role, so the pages act through exactly the
+//! same service calls, role checks and refusals as the API. Every form that changes state
+//! carries the session's CSRF token (`csrf.rs`). Every change a clerk makes goes through
+//! a confirmation page and ends on a printable slip.
 
+mod csrf;
 mod holder;
 mod labels;
 mod operator;
 mod outlet;
+mod session;
 mod unit;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::Role;
 use yikatong_service::ServiceError;
 
 use crate::AppState;
 
 pub use labels::{card_state_label, fen_yuan, shanghai_time};
+pub use session::Session;
+use session::start_session;
 
 const HTMX: &[u8] = include_bytes!("../../static/htmx.min.js");
 const CSS: &str = include_str!("../../static/portal.css");
+const SESSION_JS: &str = include_str!("../../static/session.js");
 
 /// The four parts of the portal, each with its own sign-in and its role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +77,20 @@ impl Part {
     fn cookie(self) -> String {
         format!("ykt_{}", self.path())
     }
+
+    /// The part a path of the portal belongs to.
+    fn of_path(path: &str) -> Option<Part> {
+        let first = path.trim_start_matches('/').split('/').next()?;
+        [Part::Holder, Part::Unit, Part::Outlet, Part::Operator].into_iter().find(|p| p.path() == first)
+    }
+}
+
+/// `path` if it is a page of `part` a sign-in may return to (never another site, never
+/// the sign-in or sign-out itself).
+fn safe_next(part: Part, path: &str) -> Option<String> {
+    let inside = path.strip_prefix(&format!("/{}/", part.path()))?;
+    let plain = path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c)) && !path.contains("//") && !path.contains("..");
+    (plain && !inside.is_empty() && !inside.starts_with("sign-")).then(|| path.to_string())
 }
 
 /// What the frame of every page shows: the part, the page's title, who is signed in.
@@ -80,9 +99,21 @@ pub struct Chrome {
     pub title: String,
     pub signed_in: Option<String>,
     pub warnings: Vec<String>,
+    /// The session's CSRF token, carried by every form that changes state (empty when
+    /// signed out).
+    pub csrf: String,
+    /// Seconds until the session ends unless something is done (pages warn before).
+    pub session_left: Option<i64>,
+    /// How many seconds before the end the page warns.
+    pub session_warn: i64,
 }
 
 impl Chrome {
+    /// The frame of a page without a session.
+    pub fn signed_out(part: Option<Part>, title: impl Into<String>) -> Chrome {
+        Chrome { part, title: title.into(), signed_in: None, warnings: Vec::new(), csrf: String::new(), session_left: None, session_warn: 0 }
+    }
+
     pub fn part_path(&self) -> &'static str {
         self.part.map_or("", Part::path)
     }
@@ -90,14 +121,6 @@ impl Chrome {
     pub fn part_title(&self) -> &'static str {
         self.part.map_or("社会保障卡服务", Part::title)
     }
-}
-
-/// A signed-in caller of one part (taken from the part's cookie).
-pub struct Session<const P: u8> {
-    pub who: Principal,
-    pub token: String,
-    /// What an operator is warned of on every page (a calendar year to load, R-CAL-2).
-    pub warnings: Vec<String>,
 }
 
 pub const HOLDER: u8 = 0;
@@ -111,49 +134,6 @@ fn part_of(p: u8) -> Part {
         UNIT => Part::Unit,
         OUTLET => Part::Outlet,
         _ => Part::Operator,
-    }
-}
-
-impl<const P: u8> Session<P> {
-    pub fn part(&self) -> Part {
-        part_of(P)
-    }
-
-    /// The frame for a page of this session.
-    pub fn chrome(&self, title: impl Into<String>) -> Chrome {
-        let who = &self.who;
-        let signed_in = match who.role {
-            Role::Clerk => format!("柜员 clerk · 网点 {}", who.outlet.as_deref().unwrap_or("")),
-            Role::Unit => format!("单位 unit {}", who.unit.as_deref().unwrap_or("")),
-            Role::Operator => "经办 operator".to_string(),
-            Role::Holder => "持卡人 holder".to_string(),
-            other => other.as_str().to_string(),
-        };
-        Chrome { part: Some(part_of(P)), title: title.into(), signed_in: Some(signed_in), warnings: self.warnings.clone() }
-    }
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k == name && !v.is_empty()).then(|| v.to_string())
-    })
-}
-
-impl<const P: u8> FromRequestParts<AppState> for Session<P> {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let part = part_of(P);
-        let sign_in = Redirect::to(&format!("/{}/sign-in", part.path())).into_response();
-        let Some(token) = cookie_value(&parts.headers, &part.cookie()) else { return Err(sign_in) };
-        match state.service.authenticate(&token).await {
-            Ok(who) if who.role == part.role() => {
-                let warnings = if who.role == yikatong_core::access::Role::Operator { state.service.operator_warnings() } else { Vec::new() };
-                Ok(Session { who, token, warnings })
-            }
-            _ => Err(sign_in),
-        }
     }
 }
 
@@ -265,7 +245,7 @@ struct Landing {
 
 async fn landing() -> Response {
     page(&Landing {
-        page: Chrome { part: None, title: "社会保障卡服务 Social security card services".into(), signed_in: None, warnings: Vec::new() },
+        page: Chrome::signed_out(None, "社会保障卡服务 Social security card services"),
         parts: vec![
             ("/holder", "持卡人服务", "我的卡、挂失、个人账户 — my cards, loss reports, personal account"),
             ("/unit", "单位服务", "批量申领、人员制卡情况 — batch applications, who has a card"),
@@ -279,6 +259,10 @@ async fn htmx() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")], HTMX).into_response()
 }
 
+async fn session_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], SESSION_JS).into_response()
+}
+
 async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS).into_response()
 }
@@ -289,59 +273,58 @@ pub struct SignIn {
     pub page: Chrome,
     pub holder: bool,
     pub message: Option<String>,
+    /// The page to return to after signing in.
+    pub next: String,
+    /// For a holder who asked for a code: the ID number the code form is for.
+    pub code_for: Option<String>,
 }
 
 /// The sign-in page of a part.
-pub fn sign_in_page(part: Part, message: Option<String>) -> Response {
+pub fn sign_in_page(part: Part, message: Option<String>, next: Option<&str>) -> Response {
     let status = if message.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let body = SignIn { page: Chrome { part: Some(part), title: format!("{} · 登录 Sign in", part.title()), signed_in: None, warnings: Vec::new() }, holder: part == Part::Holder, message };
+    let body = SignIn {
+        page: Chrome::signed_out(Some(part), format!("{} · 登录 Sign in", part.title())),
+        holder: part == Part::Holder,
+        message,
+        next: next.and_then(|n| safe_next(part, n)).unwrap_or_default(),
+        code_for: None,
+    };
     (status, page(&body)).into_response()
 }
 
 /// Signs in with a token for `part` (each part accepts only its own role).
-pub async fn sign_in_with_token(state: &AppState, part: Part, token: &str) -> Response {
+pub async fn sign_in_with_token(state: &AppState, headers: &HeaderMap, part: Part, token: &str, next: Option<&str>) -> Response {
     match state.service.authenticate(token.trim()).await {
-        Ok(who) if who.role == part.role() => start_session(part, token.trim()),
-        Ok(_) => sign_in_page(part, Some(format!("这个令牌不能用于{}（the token is not for this part）", part.title()))),
-        Err(e) => sign_in_page(part, Some(e.public_message())),
+        Ok(who) if who.role == part.role() => start_session(state, headers, part, who.token_id, next).await,
+        Ok(_) => sign_in_page(part, Some(format!("这个令牌不能用于{}（the token is not for this part）", part.title())), next),
+        Err(e) => sign_in_page(part, Some(e.public_message()), next),
     }
 }
 
-/// Sets the part's cookie and goes to its first page.
-pub fn start_session(part: Part, token: &str) -> Response {
-    let mut res = Redirect::to(&format!("/{}", part.path())).into_response();
-    let cookie = format!("{}={token}; Path=/{}; HttpOnly; SameSite=Strict", part.cookie(), part.path());
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    res
+/// Where a sign-in page returns to.
+#[derive(serde::Deserialize)]
+pub struct Next {
+    pub next: Option<String>,
 }
 
-/// Clears the part's cookie.
-pub fn end_session(part: Part) -> Response {
-    let mut res = Redirect::to(&format!("/{}/sign-in", part.path())).into_response();
-    let cookie = format!("{}=; Path=/{}; HttpOnly; SameSite=Strict; Max-Age=0", part.cookie(), part.path());
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    res
-}
-
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/portal.css", get(css))
+        .route("/static/session.js", get(session_js))
         .merge(holder::routes())
         .merge(unit::routes())
         .merge(outlet::routes())
         .merge(operator::routes())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), csrf::guard))
 }
 
 /// The form of a token sign-in.
 #[derive(serde::Deserialize)]
 pub struct TokenForm {
     pub token: String,
+    pub next: Option<String>,
 }
 
 /// Sign-in and sign-out routes of a part that signs in with a token.
@@ -350,7 +333,30 @@ pub fn token_sign_in_routes<const P: u8>() -> Router<AppState> {
     Router::new()
         .route(
             &format!("/{}/sign-in", part.path()),
-            get(move || async move { sign_in_page(part, None) }).post(move |State(s): State<AppState>, axum::Form(f): axum::Form<TokenForm>| async move { sign_in_with_token(&s, part, &f.token).await }),
+            get(move |Query(n): Query<Next>| async move { sign_in_page(part, None, n.next.as_deref()) })
+                .post(move |State(s): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<TokenForm>| async move { sign_in_with_token(&s, &headers, part, &f.token, f.next.as_deref()).await }),
         )
-        .route(&format!("/{}/sign-out", part.path()), axum::routing::post(move || async move { end_session(part) }))
+        .route(&format!("/{}/sign-out", part.path()), axum::routing::post(sign_out::<P>))
+        .route(&format!("/{}/session", part.path()), get(session_left::<P>).post(keep_session::<P>))
+}
+
+/// How long the session has left, without counting as activity (pages ask every few
+/// seconds, so a warning reflects the session as the service sees it).
+pub(super) async fn session_left<const P: u8>(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let part = part_of(P);
+    let left = match session::cookie_value(&headers, &part.cookie()) {
+        Some(id) => s.service.peek_portal_session(part.path(), &id).await.map(|a| a.seconds_left(s.service.clock().now())).unwrap_or(0),
+        None => 0,
+    };
+    axum::Json(serde_json::json!({ "seconds_left": left })).into_response()
+}
+
+/// Keeps the session ("stay signed in"): a request like any other; answers the seconds left.
+pub(super) async fn keep_session<const P: u8>(me: Session<P>) -> Response {
+    axum::Json(serde_json::json!({ "seconds_left": me.seconds_left })).into_response()
+}
+
+/// Ends the session of a part.
+pub(super) async fn sign_out<const P: u8>(State(s): State<AppState>, headers: HeaderMap, me: Session<P>) -> Response {
+    session::end_session(&s, &headers, me.part(), &me.id).await
 }

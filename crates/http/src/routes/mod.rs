@@ -1,6 +1,7 @@
 //! The `/v1` endpoints, `/healthz`, `/metrics` and the test clock.
 
 pub mod cards;
+pub mod messages;
 pub mod ops;
 pub mod policy;
 pub mod registry;
@@ -67,6 +68,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/certificates/{number}", get(cards::certificate))
         .route("/v1/certificates/{number}/reprint", post(cards::reprint))
         .route("/v1/outbox", get(cards::outbox))
+        .route("/v1/messages", get(messages::list))
+        .route("/v1/messages/{id}/sent", post(messages::sent))
         .route("/v1/audit/verify", get(cards::audit_verify))
         .route("/v1/verify", get(cards::verify))
         .route("/v1/catalog/items", post(settlement::catalog_items))
@@ -80,7 +83,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/persons/{ssn}/premiums", post(settlement::pay_premium).get(settlement::premiums))
         .route("/v1/premiums/arrears", get(settlement::arrears));
     r = r.route("/fsi/api/rsfComIfsService/callService", post(crate::his::call_service));
-    r = r.merge(crate::portal::routes());
+    r = r.merge(crate::portal::routes(state));
     if state.test_clock.is_some() {
         r = r.route("/v1/test/clock", get(ops::get_clock).put(ops::set_clock));
     }

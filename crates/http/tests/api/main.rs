@@ -7,6 +7,7 @@ mod cards;
 mod settlement;
 mod batch;
 mod portal;
+mod sign_in;
 mod webdriver;
 
 use std::sync::Arc;

@@ -9,7 +9,16 @@ use super::cards::start;
 use super::webdriver::Browser;
 use super::{SSN, TestApp};
 
+/// A query password of the holder's own (the initial one does not sign in on the web).
+pub const OWN_PASSWORD: &str = "864209";
+
 impl TestApp {
+    /// The holder changes the initial query password at a kiosk (R-PWD-1).
+    pub(crate) async fn own_password(&self, r: &crate::cards::Roles, id: i64, new: &str) {
+        let (s, v) = self.call("PUT", &format!("/v1/cards/{id}/password"), Some(&r.kiosk), Some(json!({"old": &SSN[12..], "new": new}))).await;
+        assert!(s.is_success(), "{v}");
+    }
+
     /// Signs in to a part with a token (the sign-in page's second form).
     async fn sign_in_with_token(&self, b: &Browser, part: &str, token: &str) {
         b.goto(&format!("{}/{part}", self.base)).await;
@@ -19,13 +28,31 @@ impl TestApp {
     }
 
     /// A page fetched without a browser, with a session cookie.
-    async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+    pub async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
         let res = self.client.get(format!("{}{path}", self.base)).header("cookie", cookie).send().await.unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }
 
-    /// A form posted without a browser; answers the status, the Set-Cookie and the body.
-    async fn post_form(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    /// The CSRF token of the session `cookie`, as its part's first page carries it.
+    pub async fn csrf_of(&self, path: &str, cookie: &str) -> String {
+        let part = path.trim_start_matches('/').split('/').next().unwrap();
+        let (_, page) = self.page(&format!("/{part}"), cookie).await;
+        page.split("name=\"csrf\" value=\"").nth(1).unwrap_or_else(|| panic!("no CSRF token on /{part}: {page}")).split('"').next().unwrap().to_string()
+    }
+
+    /// A form posted without a browser (with the session's CSRF token when there is a
+    /// session); answers the status, the Set-Cookie and the body.
+    pub async fn post_form(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+        let mut form = form.to_vec();
+        let csrf = if cookie.is_empty() { String::new() } else { self.csrf_of(path, cookie).await };
+        if !cookie.is_empty() {
+            form.insert(0, ("csrf", &csrf));
+        }
+        self.post_form_as_is(path, cookie, &form).await
+    }
+
+    /// A form posted exactly as given (no CSRF token added).
+    pub async fn post_form_as_is(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let body: String = form.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
         let res = client.post(format!("{}{path}", self.base)).header("cookie", cookie).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
@@ -39,7 +66,7 @@ fn unescape(html: &str) -> String {
     html.replace("&#x27;", "'").replace("&#39;", "'").replace("&quot;", "\"").replace("&#34;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
-fn url_encode(s: &str) -> String {
+pub fn url_encode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
@@ -57,9 +84,15 @@ on_both_databases!(portal_a_holder_reports_a_pre_loss_in_the_browser_and_sees_it
     b.click("#sign-in").await;
     b.wait_for_text("wrong_password").await;
     b.screenshot("holder-sign-in-refused").await;
-    // The initial query password is the ID number's last six characters (R-PWD-1).
+    // The initial query password (the ID number's last six characters, R-PWD-1) does
+    // not sign in on the web; the holder changes it at a kiosk first.
     b.type_into("#ssn", SSN).await;
     b.type_into("#password", &SSN[12..]).await;
+    b.click("#sign-in").await;
+    b.wait_for_text("initial_password_not_for_web").await;
+    app.own_password(&r, id, OWN_PASSWORD).await;
+    b.type_into("#ssn", SSN).await;
+    b.type_into("#password", OWN_PASSWORD).await;
     b.click("#sign-in").await;
     b.wait_for_text("我的社保卡").await;
     assert!(b.text(&format!("#card-{id} .state")).await.contains("active"));
@@ -78,7 +111,15 @@ on_both_databases!(portal_a_holder_reports_a_pre_loss_in_the_browser_and_sees_it
     b.wait_for_text("预挂失至").await;
     assert!(b.text(&format!("#card-{id} .state")).await.contains("pre_lost"));
     // Ten days on, the pre-loss has lifted by itself.
+    // Ten days on, the session has long expired (15 minutes idle): signing in again
+    // returns to the page asked for.
     app.set_now("2026-03-12T10:00:00+08:00").await;
+    b.goto(&format!("{}/holder/account", app.base)).await;
+    b.wait_for_text("登录 Sign in").await;
+    b.type_into("#ssn", SSN).await;
+    b.type_into("#password", OWN_PASSWORD).await;
+    b.click("#sign-in").await;
+    b.wait_for_text("余额").await;
     b.goto(&format!("{}/holder", app.base)).await;
     b.wait_for_text("我的社保卡").await;
     assert!(b.text(&format!("#card-{id} .state")).await.contains("active"), "{}", b.body_text().await);
@@ -194,6 +235,7 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     // lacks, every operator page says which year to load.
     assert!(!overview.contains("class=\"warning\""), "no warning in March");
     app.set_now("2026-12-01T10:00:00+08:00").await;
+    let cookie = app.post_form("/operator/sign-in", "", &[("token", &app.operator)]).await.1.unwrap();
     let (_, overview) = app.page("/operator", &cookie).await;
     assert!(overview.contains("class=\"warning\"") && overview.contains("2027"), "{overview}");
     let (_, policy) = app.page("/operator/policy?region=beijing&at=2026-12-01", &cookie).await;
@@ -209,13 +251,16 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     let (cardless_status, _, cardless) = app.post_form("/holder/sign-in", "", &[("ssn", crate::cards::OTHER), ("password", "123456")]).await;
     assert_eq!((unknown_status, cardless_status), (401, 401));
     assert_eq!(unknown, cardless, "the sign-in does not tell who is insured");
-    // A holder's sign-out revokes the session's token.
-    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", &SSN[12..])]).await;
+    // A holder's sign-out ends the session and revokes the token it acted with.
+    app.own_password(&r, id, OWN_PASSWORD).await;
+    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", OWN_PASSWORD)]).await;
     let cookie = cookie.unwrap();
     assert_eq!(app.page("/holder", &cookie).await.0, 200);
     app.post_form("/holder/sign-out", &cookie, &[]).await;
-    let token = cookie.trim_start_matches("ykt_holder=");
-    assert!(app.service.authenticate(token).await.is_err(), "the portal's token is revoked on sign-out");
+    assert!(app.page("/holder", &cookie).await.1.contains("id=\"sign-in\""), "the session has ended: its page leads to the sign-in");
+    let tokens = app.service.list_tokens().await.unwrap();
+    let made = tokens.iter().filter(|t| t.grant.label == yikatong_service::SIGN_IN_TOKEN_LABEL).collect::<Vec<_>>();
+    assert!(!made.is_empty() && made.iter().all(|t| t.revoked_at.is_some()), "the sign-in's token is revoked on sign-out");
 });
 
 on_both_databases!(portal_counter_operations_go_through_confirmation_to_a_slip, |db: TestDb| async move {
@@ -260,7 +305,8 @@ on_both_databases!(portal_counter_operations_go_through_confirmation_to_a_slip, 
 on_both_databases!(portal_a_holder_replaces_online_inside_the_window_changes_the_password_and_gets_the_certificate_pdf, |db: TestDb| async move {
     let (app, r) = start(db).await;
     let id = app.active_card(&r, false).await;
-    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", &SSN[12..])]).await;
+    app.own_password(&r, id, OWN_PASSWORD).await;
+    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", OWN_PASSWORD)]).await;
     let cookie = cookie.unwrap();
     // The password first (R-PWD-1): a wrong old one is refused, then it changes.
     let (status, form) = app.page(&format!("/holder/cards/{id}/password"), &cookie).await;
@@ -269,7 +315,7 @@ on_both_databases!(portal_a_holder_replaces_online_inside_the_window_changes_the
     let (status, _, refused) = app.post_form(&format!("/holder/cards/{id}/password"), &cookie, &[("old", "999999"), ("new", "135790")]).await;
     assert_eq!(status, 422, "{refused}");
     assert!(refused.contains("wrong_password"));
-    let (status, _, slip) = app.post_form(&format!("/holder/cards/{id}/password"), &cookie, &[("old", &SSN[12..]), ("new", "135790")]).await;
+    let (status, _, slip) = app.post_form(&format!("/holder/cards/{id}/password"), &cookie, &[("old", OWN_PASSWORD), ("new", "135790")]).await;
     assert_eq!(status, 200, "{slip}");
     // A pre-loss, then the online replacement: refused before the 5th (R-ONLINE-1) …
     app.post_form(&format!("/holder/cards/{id}/pre-loss"), &cookie, &[]).await;
@@ -280,6 +326,8 @@ on_both_databases!(portal_a_holder_replaces_online_inside_the_window_changes_the
     assert!(early.contains("代码 code"), "{early}");
     // … and taken on the 5th inside the hours, with the fee and the certificate.
     app.set_now("2026-03-05T09:00:00+08:00").await;
+    assert!(app.page("/holder", &cookie).await.1.contains("id=\"sign-in\""), "three days on, the session has expired");
+    let cookie = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", "135790")]).await.1.unwrap();
     let (status, _, slip) = app.post_form(&format!("/holder/cards/{id}/replacement"), &cookie, &[("delivery", "mail")]).await;
     assert_eq!(status, 200, "{slip}");
     assert!(slip.contains("补卡申请已受理") && slip.contains(".pdf"), "{slip}");
@@ -359,7 +407,7 @@ on_both_databases!(portal_an_operator_cuts_a_batch_follows_it_and_runs_the_month
     let (status, _, _) = app.post_form("/operator/jobs/credit-accounts", &cookie, &[("month", "2026-03")]).await;
     assert_eq!(status, 303);
     let jobs = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let res = jobs.post(format!("{}/operator/jobs/credit-accounts", app.base)).header("cookie", &cookie).header("content-type", "application/x-www-form-urlencoded").body("month=2026-03").send().await.unwrap();
+    let res = jobs.post(format!("{}/operator/jobs/credit-accounts", app.base)).header("cookie", &cookie).header("content-type", "application/x-www-form-urlencoded").body(format!("csrf={}&month=2026-03", app.csrf_of("/operator", &cookie).await)).send().await.unwrap();
     let job = res.headers()["location"].to_str().unwrap().to_string();
     let mut page = String::new();
     for _ in 0..50 {
@@ -380,7 +428,8 @@ on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premium
     app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000001", &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
     let out = app.settle(&r.institution, "2207", "H120260302140000000002", &psn_no, &mdtrt_id, "1000.00", "0").await;
     let setl = &out["output"]["setlinfo"];
-    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", &SSN[12..])]).await;
+    app.own_password(&r, card, OWN_PASSWORD).await;
+    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", OWN_PASSWORD)]).await;
     let cookie = cookie.unwrap();
     let (status, page) = app.page("/holder/settlements", &cookie).await;
     assert_eq!(status, 200);
@@ -392,12 +441,58 @@ on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premium
     let resident = crate::cards::OTHER;
     app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": resident, "name": "王五", "ethnicity": "01", "category": "resident", "region": "beijing"}))).await;
     let token = app.token(json!({"role": "holder", "person": resident})).await;
-    let cookie = format!("ykt_holder={token}");
+    let sign_in = || async { app.post_form("/holder/sign-in", "", &[("token", &token)]).await.1.unwrap() };
+    let cookie = sign_in().await;
     let period = "2026-03";
     app.ok("POST", &format!("/v1/persons/{resident}/premiums"), &r.clerk, Some(json!({"period": period, "amount_fen": 38000, "reference": "P-1"}))).await;
     let payments = |page: String| page.split("id=\"payments\"").nth(1).unwrap().split("</table>").next().unwrap().to_string();
     assert!(!payments(app.page("/holder/premiums", &cookie).await.1).contains(period), "not visible yet");
     app.set_now("2026-04-06T10:00:00+08:00").await;
+    let cookie = sign_in().await;
     let after = payments(app.page("/holder/premiums", &cookie).await.1);
     assert!(after.contains(period) && after.contains("380.00"), "{after}");
+});
+
+
+
+
+// SPEC §8: a holder filling in a form is warned before the session ends idle, can keep
+// it, and loses nothing typed when it ends anyway: signing in again returns to the form
+// with what was chosen.
+on_both_databases!(portal_warns_before_the_session_ends_and_keeps_what_was_typed, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, false).await;
+    app.own_password(&r, id, OWN_PASSWORD).await;
+    let b = Browser::start().await;
+    let sign_in = || async {
+        b.type_into("#ssn", SSN).await;
+        b.type_into("#password", OWN_PASSWORD).await;
+        b.click("#sign-in").await;
+    };
+    b.goto(&format!("{}/holder", app.base)).await;
+    sign_in().await;
+    b.wait_for_text("我的社保卡").await;
+    // The holder opens a form and leaves it: thirteen and a half idle minutes on, the
+    // page warns (fifteen idle minutes end a session).
+    b.goto(&format!("{}/holder/cards/{id}/replacement", app.base)).await;
+    b.wait_for_text("确认申请补卡吗").await;
+    app.set_now("2026-03-02T10:13:30+08:00").await;
+    b.wait_shown("#session-warning", true).await;
+    let left: i64 = b.text("#session-left").await.parse().unwrap();
+    assert!((0..=120).contains(&left), "the warning counts down from at most two minutes: {left}");
+    b.screenshot("holder-session-warning").await;
+    // "Stay signed in" keeps the session.
+    b.click("#stay-signed-in").await;
+    b.wait_shown("#session-warning", false).await;
+    // The holder chooses delivery by mail, then is away long enough for the session to end.
+    b.click("#f-delivery option[value='mail']").await;
+    app.set_now("2026-03-02T10:30:00+08:00").await;
+    b.wait_shown("#session-warning", true).await;
+    b.click("#confirm").await;
+    b.wait_for_text("登录 Sign in").await;
+    assert!(b.url().await.contains("/holder/sign-in") || b.body_text().await.contains("身份证号与查询密码"));
+    sign_in().await;
+    b.wait_for_text("确认申请补卡吗").await;
+    assert_eq!(b.script("return document.getElementById('f-delivery').value").await, json!("mail"), "what was chosen before the session ended is kept");
+    b.screenshot("holder-form-kept-after-sign-in").await;
 });

@@ -117,6 +117,24 @@ impl Browser {
         v["value"].as_str().unwrap_or_default().to_string()
     }
 
+    /// Runs a script in the page and answers what it returns.
+    pub async fn script(&self, js: &str) -> Value {
+        let v: Value = self.http.post(format!("{}/execute/sync", self.session)).json(&json!({"script": js, "args": []})).send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    /// Waits (up to 10 s) until the element `css` is shown (`true`) or hidden.
+    pub async fn wait_shown(&self, css: &str, shown: bool) {
+        let el = self.find(css).await;
+        for _ in 0..100 {
+            if self.call("GET", &format!("/element/{el}/displayed"), None).await == json!(shown) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} was never {} on {}", if shown { "shown" } else { "hidden" }, self.url().await);
+    }
+
     /// Waits until the page's text contains `needle` (up to 5 s).
     pub async fn wait_for_text(&self, needle: &str) -> String {
         for _ in 0..50 {

@@ -18,7 +18,7 @@ use yikatong_core::card::{Card, CardEvent, PrintedData, apply};
 use yikatong_store::{CardTx, EventMeta, Person};
 
 pub use certificate::CertificateView;
-pub(crate) use password::PasswordGates;
+pub(crate) use password::{PasswordGates, Secret};
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
 pub use production::{BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
 pub use views::{CardEventView, CardView, ready_on_text};

@@ -51,14 +51,30 @@ impl PasswordGates {
     }
 }
 
+/// What a holder proves themselves with.
+#[derive(Clone, Copy)]
+pub(crate) enum Secret<'a> {
+    /// The card's query password as typed.
+    QueryPassword(&'a str),
+    /// A one-time sign-in code, already compared with the kept one (a fast keyed hash).
+    SignInCode { right: bool },
+}
+
 impl Service {
     /// Checks a query password: the slow hash is verified first, against the card as
-    /// read, and only then is the card locked. Under the lock the check is confirmed
-    /// (the password unchanged, the day's tries not used up meanwhile) and a wrong one is
-    /// recorded (it counts toward the day's lock) and committed before the refusal, so it
-    /// cannot be retried without limit. On success the locked card and its transaction
-    /// are handed back.
+    /// read, and only then is the card locked (see [`Service::check_secret`]).
     async fn check_password(&self, who: &Principal, id: i64, given: &str) -> ServiceResult<(Box<dyn CardTx>, Card)> {
+        self.check_secret(who, id, Secret::QueryPassword(given)).await
+    }
+
+    /// Checks a secret that proves the holder (the query password or a one-time sign-in
+    /// code): it is verified first, against the card as read, and only then is the card
+    /// locked. Under the lock the check is confirmed (the password unchanged, the day's
+    /// tries not used up meanwhile) and a wrong one is recorded (it counts toward the
+    /// day's lock, whichever kind of secret it was) and committed before the refusal, so
+    /// it cannot be retried without limit. On success the locked card and its
+    /// transaction are handed back.
+    pub(crate) async fn check_secret(&self, who: &Principal, id: i64, secret: Secret<'_>) -> ServiceResult<(Box<dyn CardTx>, Card)> {
         let gate = self.password_gates.gate(id);
         let _one_at_a_time = gate.lock().await;
         let seen = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?;
@@ -66,8 +82,13 @@ impl Service {
         let (policy, calendar) = self.rule_parts(&seen.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
         rules::password_attempt_allowed(&seen, &ctx)?;
-        let holder = self.card_holder(&seen).await?;
-        let right = verify(seen.password.hash.clone(), holder.ssn, given.to_string()).await?;
+        let right = match secret {
+            Secret::QueryPassword(given) => {
+                let holder = self.card_holder(&seen).await?;
+                verify(seen.password.hash.clone(), holder.ssn, given.to_string()).await?
+            }
+            Secret::SignInCode { right } => right,
+        };
         let mut tx = self.store.begin_cards().await?;
         let card = self.lock_visible(&mut tx, who, id).await?;
         if card.password.hash != seen.password.hash {
@@ -80,7 +101,11 @@ impl Service {
             let left = max.saturating_sub(after.password.failures);
             tx.record(&after, &[event], &self.meta(who)).await?;
             tx.commit().await?;
-            return Err(Refusal::bad_input("wrong_password", format!("the query password is wrong; {left} tries left today")).into());
+            return Err(match secret {
+                Secret::QueryPassword(_) => Refusal::bad_input("wrong_password", format!("the query password is wrong; {left} tries left today")),
+                Secret::SignInCode { .. } => Refusal::bad_input("wrong_code", format!("the sign-in code is wrong or no longer valid; {left} tries left today (wrong codes count like wrong query passwords)")),
+            }
+            .into());
         }
         Ok((tx, card))
     }
@@ -126,31 +151,5 @@ impl Service {
         })
         .await?;
         Ok(())
-    }
-}
-
-impl Service {
-    /// The holder web channel's sign-in (R-PWD-1): ID number and the query password of
-    /// the holder's newest living card. A wrong password counts toward the day's lock
-    /// like anywhere else. Returns a holder token for the session.
-    pub async fn holder_sign_in(&self, ssn: &str, password: &str) -> ServiceResult<crate::IssuedToken> {
-        let parsed = yikatong_core::identity::Ssn::parse(ssn)?;
-        // One answer whether the person is unknown or holds no card: the sign-in does not
-        // tell who is insured.
-        let unknown = || ServiceError::Unauthenticated("the ID number or the query password is wrong (signing in needs the query password of a card you hold)".into());
-        let person = self.store.get_person(parsed.expose()).await?.ok_or_else(unknown)?;
-        let hash = self.store.data_key().lookup_hash(parsed.expose());
-        let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive()).ok_or_else(unknown)?;
-        let as_holder = Principal { token_id: 0, role: Role::Holder, outlet: None, unit: None, institution: None, person_hash: Some(hash) };
-        let (tx, _) = self.check_password(&as_holder, card.id, password).await?;
-        tx.commit().await?;
-        self.issue_token(&crate::TokenRequest { role: "holder".into(), person: Some(person.ssn), label: Some("portal sign-in".into()), ..Default::default() }).await
-    }
-
-    /// The signed-in holder's own ID number (pages address the holder's records by it).
-    pub async fn own_ssn(&self, who: &Principal) -> ServiceResult<String> {
-        who.require(&[Role::Holder])?;
-        let hash = who.person_hash.as_deref().ok_or_else(|| ServiceError::Unauthenticated("a holder token names its person".into()))?;
-        Ok(self.store.get_person_by_hash(hash).await?.ok_or_else(|| ServiceError::Unauthenticated("the token's person is no longer registered".into()))?.ssn)
     }
 }
