@@ -306,7 +306,7 @@ pub async fn run_export(cmd: ExportCommand) -> Result<(), String> {
 /// role a file comes from (an operator, or the factory or bank whose file it loads);
 /// its events are recorded with token 0.
 fn local(role: yikatong_core::access::Role) -> yikatong_core::access::Principal {
-    yikatong_core::access::Principal { token_id: 0, role, outlet: None, unit: None, institution: None, person_hash: None }
+    yikatong_core::access::Principal { token_id: 0, role, outlet: None, unit: None, institution: None, person_hash: None, unlocked: None }
 }
 
 /// A file read line by line (any size in bounded memory).

@@ -1,5 +1,10 @@
 //! Who may do what through which channel (SPEC §6, §8). The role and channel come from
-//! the credential, never from a header the client picks.
+//! the credential, never from a header the client picks. [`Operation::roles`] is the
+//! access matrix — role × channel × operation, reads included — in one table that every
+//! use case consults ([`Principal::allow`]); a test walks every cell over HTTP. A role
+//! maps to exactly one channel ([`Role::channel`]), so a row of roles is a row of
+//! channels. Whose records a role reaches (a unit its own people, a holder themself, a
+//! hospital its own visits) is checked where the records are loaded.
 
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +113,191 @@ impl Channel {
     }
 }
 
+/// Everything a caller can ask of the service, each a row of the access matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    // Registry.
+    CreateUnit,
+    ReadUnit,
+    CreateOutlet,
+    CreateInstitution,
+    CreatePerson,
+    ReadPerson,
+    FindPerson,
+    PersonByHandbook,
+    ChangePerson,
+    ReadPersonHistory,
+    UploadPhoto,
+    SecondCollection,
+    ImportApplications,
+    ReadUnitPersons,
+    // The card's life.
+    ApplyForCard,
+    ReadCard,
+    ReadCardEvents,
+    ReadHolderOfCard,
+    CutBatch,
+    ReadBatch,
+    PersonalisationFile,
+    RecordProductionResults,
+    DispatchBatch,
+    RecordBankAccount,
+    HandOver,
+    Activate,
+    CheckCardForSettlement,
+    ListOverdue,
+    ReportPreLoss,
+    RevokePreLoss,
+    FormalLoss,
+    OnlineReplacement,
+    Exchange,
+    ReturnCard,
+    SecondApplication,
+    ReportWrongData,
+    CancelCard,
+    SynchroniseCard,
+    ReadCertificate,
+    ReprintCertificate,
+    ChangePassword,
+    ResetPassword,
+    ReadOutbox,
+    // Settlement and accounts.
+    Settle,
+    ReadSettlement,
+    ReadSettlements,
+    TraceSettlement,
+    ReverseSettlement,
+    ManualReimbursement,
+    AddCatalogItems,
+    ReadAccount,
+    CreditAccount,
+    StartCredits,
+    ReadJob,
+    PayPremium,
+    ReadArrears,
+    // The holder's own records, the bureau's operations.
+    OwnRecords,
+    VerifyDatabase,
+    VerifyAudit,
+    LoadCalendar,
+    ReadMessages,
+    ReportMessageSent,
+    IssueToken,
+    ListTokens,
+    RevokeToken,
+}
+
+use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
+
+impl Operation {
+    pub const ALL: [Operation; 65] = {
+        use Operation::*;
+        [
+            CreateUnit, ReadUnit, CreateOutlet, CreateInstitution, CreatePerson, ReadPerson, FindPerson, PersonByHandbook, ChangePerson, ReadPersonHistory, UploadPhoto,
+            SecondCollection, ImportApplications, ReadUnitPersons, ApplyForCard, ReadCard, ReadCardEvents, ReadHolderOfCard, CutBatch, ReadBatch, PersonalisationFile,
+            RecordProductionResults, DispatchBatch, RecordBankAccount, HandOver, Activate, CheckCardForSettlement, ListOverdue, ReportPreLoss, RevokePreLoss, FormalLoss,
+            OnlineReplacement, Exchange, ReturnCard, SecondApplication, ReportWrongData, CancelCard, SynchroniseCard, ReadCertificate, ReprintCertificate, ChangePassword,
+            ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, ManualReimbursement, AddCatalogItems, ReadAccount,
+            CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
+            IssueToken, ListTokens, RevokeToken,
+        ]
+    };
+
+    /// The access matrix: the roles (hence channels) that may do the operation.
+    pub fn roles(self) -> &'static [Role] {
+        use Operation::*;
+        match self {
+            CreateUnit | CreateOutlet | CreateInstitution | CreatePerson => &[Operator],
+            ReadUnit => &[Operator, Clerk, Unit],
+            // Kiosk and hotline read a person, a card, its history or an account only
+            // with the card's query password (see `query_password_roles`).
+            ReadPerson => &[Operator, Clerk, Hotline, Kiosk, Unit, Holder],
+            FindPerson => &[Operator, Clerk],
+            PersonByHandbook => &[Operator, Clerk, Institution],
+            // A unit files changes of its own people (never a move to another unit).
+            ChangePerson => &[Operator, Unit],
+            ReadPersonHistory => &[Operator, Clerk, Unit, Holder],
+            UploadPhoto => &[Unit, Holder, Clerk],
+            SecondCollection => &[Unit, Holder, Clerk, Operator],
+            ImportApplications => &[Unit, Clerk, Operator],
+            ReadUnitPersons => &[Operator, Clerk, Unit],
+            ApplyForCard => &[Clerk, Unit, Holder, Operator],
+            ReadCard => &[Operator, Clerk, Hotline, Kiosk, Institution, Bank, Unit, Holder],
+            ReadCardEvents => &[Operator, Clerk, Hotline, Kiosk, Unit, Holder],
+            ReadHolderOfCard => &[Unit, Clerk, Operator],
+            CutBatch | ReadBatch | DispatchBatch | ListOverdue => &[Operator],
+            PersonalisationFile => &[Operator, Vendor],
+            RecordProductionResults => &[Vendor],
+            RecordBankAccount => &[Bank],
+            HandOver | ReturnCard | ReportWrongData => &[Unit, Clerk],
+            Activate => &[Institution, Bank, Clerk],
+            CheckCardForSettlement | Settle => &[Institution],
+            // R-LOSS-1: a pre-loss from every channel the holder reaches; R-LOSS-2: its
+            // revocation only at an outlet.
+            ReportPreLoss => &[Clerk, Hotline, Kiosk, Holder],
+            RevokePreLoss => &[Clerk],
+            // R-LOSS-3: formal loss at an outlet (a bank too where the region's policy says
+            // so: a region's rules may narrow a cell, never widen it).
+            FormalLoss => &[Clerk, Bank],
+            OnlineReplacement | OwnRecords => &[Holder],
+            Exchange | SynchroniseCard | ReprintCertificate | ResetPassword => &[Clerk],
+            SecondApplication => &[Clerk, Holder],
+            CancelCard => &[Clerk, Operator],
+            ReadCertificate => &[Institution, Clerk, Holder, Operator],
+            ChangePassword => &[Holder, Clerk, Hotline, Kiosk],
+            ReadOutbox => &[Operator, Bank],
+            ReadSettlement => &[Institution, Operator, Clerk, Holder],
+            ReadSettlements => &[Holder, Clerk, Operator],
+            ReverseSettlement => &[Institution, Operator],
+            ManualReimbursement => &[Clerk, Operator],
+            TraceSettlement | AddCatalogItems | CreditAccount | StartCredits | ReadJob | ReadArrears => &[Operator],
+            ReadAccount => &[Operator, Clerk, Holder, Hotline, Kiosk],
+            PayPremium => &[Holder, Clerk, Bank],
+            VerifyDatabase | VerifyAudit | LoadCalendar | ReadMessages | ReportMessageSent | IssueToken | ListTokens | RevokeToken => &[Operator],
+        }
+    }
+
+    /// The roles of [`Operation::roles`] that need the query password of the card asked
+    /// about (or of the person's current card) for this operation (R-PWD-1, SPEC §6).
+    pub fn query_password_roles(self) -> &'static [Role] {
+        match self {
+            Operation::ReadPerson | Operation::ReadCard | Operation::ReadCardEvents | Operation::ReadAccount => &[Hotline, Kiosk],
+            _ => &[],
+        }
+    }
+
+    /// The cell of the matrix for a role.
+    pub fn access(self, role: Role) -> Option<Access> {
+        if !self.roles().contains(&role) {
+            None
+        } else if self.query_password_roles().contains(&role) {
+            Some(Access::WithQueryPassword)
+        } else {
+            Some(Access::Allowed)
+        }
+    }
+
+    pub fn as_str(self) -> String {
+        let name = format!("{self:?}");
+        let mut out = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+}
+
+/// A cell of the access matrix that is not a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Allowed,
+    /// Allowed once the query password of the card (or the person's current card) is given.
+    WithQueryPassword,
+}
+
 /// The authenticated caller: a role and what it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -118,11 +308,54 @@ pub struct Principal {
     pub institution: Option<String>,
     /// For a holder: the lookup hash of their SSN (never the number itself).
     pub person_hash: Option<String>,
+    /// The person (lookup hash) whose card's query password this request gave, which
+    /// opens the matrix's query-password cells for that person's records only.
+    pub unlocked: Option<String>,
+}
+
+/// The refusal of a query-password cell without the password.
+pub fn query_password_required() -> Refusal {
+    Refusal::forbidden("query_password_required", "information at a kiosk or on the hotline needs the query password of the card asked about (X-Query-Password)")
 }
 
 impl Principal {
     pub fn channel(&self) -> Channel {
         self.role.channel()
+    }
+
+    /// A caller acting for the bureau itself (batch work, the command line).
+    pub fn bureau(token_id: i64) -> Principal {
+        Principal { token_id, role: Role::Operator, outlet: None, unit: None, institution: None, person_hash: None, unlocked: None }
+    }
+
+    /// The caller's cell of the matrix for `op`, or the refusal naming who may.
+    pub fn may(&self, op: Operation) -> Result<Access, Refusal> {
+        op.access(self.role).ok_or_else(|| {
+            let names: Vec<_> = op.roles().iter().map(|r| r.as_str()).collect();
+            Refusal::forbidden(
+                "not_allowed_on_channel",
+                format!("a {} on the {} channel may not do this ({}); it needs: {}", self.role.as_str(), self.channel().as_str(), op.as_str(), names.join(", ")),
+            )
+        })
+    }
+
+    /// Refuses unless the matrix allows `op` outright (a query-password cell is refused
+    /// here: only the reads that check the password for a person use [`Principal::allow_for`]).
+    pub fn allow(&self, op: Operation) -> Result<(), Refusal> {
+        match self.may(op)? {
+            Access::Allowed => Ok(()),
+            Access::WithQueryPassword => Err(query_password_required()),
+        }
+    }
+
+    /// Refuses unless the matrix allows `op` on the records of the person `person_hash`:
+    /// a query-password cell needs that person's card password given in this request.
+    pub fn allow_for(&self, op: Operation, person_hash: &str) -> Result<(), Refusal> {
+        match self.may(op)? {
+            Access::Allowed => Ok(()),
+            Access::WithQueryPassword if self.unlocked.as_deref() == Some(person_hash) => Ok(()),
+            Access::WithQueryPassword => Err(query_password_required()),
+        }
     }
 
     /// Refuses unless the caller has one of `roles`.
@@ -150,8 +383,27 @@ mod tests {
         }
         assert_eq!(Role::Holder.channel(), Channel::Web);
         assert_eq!(Role::parse("root").unwrap_err().code, "invalid_role");
-        let p = Principal { token_id: 1, role: Role::Kiosk, outlet: None, unit: None, institution: None, person_hash: None };
+        let p = Principal { role: Role::Kiosk, ..Principal::bureau(1) };
         assert!(p.require(&[Role::Kiosk, Role::Clerk]).is_ok());
         assert_eq!(p.require(&[Role::Clerk]).unwrap_err().code, "not_allowed_on_channel");
+    }
+
+    #[test]
+    fn r_pwd_1_kiosk_and_hotline_read_a_person_only_with_the_query_password_of_that_person() {
+        let kiosk = Principal { role: Role::Kiosk, ..Principal::bureau(1) };
+        assert_eq!(kiosk.allow(Operation::ReadPerson).unwrap_err().code, "query_password_required");
+        let unlocked = Principal { unlocked: Some("h1".into()), ..kiosk.clone() };
+        assert!(unlocked.allow_for(Operation::ReadPerson, "h1").is_ok());
+        assert_eq!(unlocked.allow_for(Operation::ReadPerson, "h2").unwrap_err().code, "query_password_required", "only the person whose password was given");
+        assert_eq!(kiosk.allow(Operation::FormalLoss).unwrap_err().code, "not_allowed_on_channel");
+        assert!(kiosk.allow(Operation::ReportPreLoss).is_ok());
+        // Every operation names who may do it, and a query-password cell is always a subset.
+        for op in Operation::ALL {
+            assert!(!op.roles().is_empty(), "{op:?}");
+            assert!(op.query_password_roles().iter().all(|r| op.roles().contains(r)), "{op:?}");
+        }
+        let names: std::collections::HashSet<_> = Operation::ALL.iter().map(|o| o.as_str()).collect();
+        assert_eq!(names.len(), Operation::ALL.len(), "ALL lists each operation once");
+        assert_eq!(Operation::CheckCardForSettlement.as_str(), "check_card_for_settlement");
     }
 }

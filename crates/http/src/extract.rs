@@ -28,6 +28,17 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The `X-Query-Password` header a kiosk or the hotline sends with a read (R-PWD-1).
+pub struct QueryPassword(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPassword {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryPassword(parts.headers.get("x-query-password").and_then(|v| v.to_str().ok()).map(str::to_string)))
+    }
+}
+
 pub fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

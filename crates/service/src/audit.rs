@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -73,7 +73,7 @@ impl Service {
 
     /// The audit (operator): chains, projections and the newest checkpoint in `dir`.
     pub async fn audit(&self, who: &Principal, dir: Option<&Path>) -> ServiceResult<AuditView> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::VerifyAudit)?;
         self.audit_database(dir).await
     }
 

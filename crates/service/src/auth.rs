@@ -33,7 +33,7 @@ pub struct IssuedToken {
 /// The caller a token stands for.
 pub(crate) fn principal_of(record: yikatong_store::TokenRecord) -> ServiceResult<Principal> {
     let role = Role::parse(&record.grant.role).map_err(|_| ServiceError::Internal(format!("token {} has unknown role", record.id)))?;
-    Ok(Principal { token_id: record.id, role, outlet: record.grant.outlet, unit: record.grant.unit, institution: record.grant.institution, person_hash: record.grant.person_hash })
+    Ok(Principal { token_id: record.id, role, outlet: record.grant.outlet, unit: record.grant.unit, institution: record.grant.institution, person_hash: record.grant.person_hash, unlocked: None })
 }
 
 impl Service {

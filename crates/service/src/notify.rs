@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use yikatong_core::access::Operation;
 use yikatong_core::clock::Clock;
 use crate::views::mask_phone;
 use yikatong_core::message::check_no_link;
@@ -60,13 +61,13 @@ impl Service {
     /// Messages for the SMS gateway after `after_id`, oldest first (only those not yet
     /// sent when `unsent`). The bureau's operators only.
     pub async fn messages(&self, who: &yikatong_core::access::Principal, after_id: i64, unsent: bool, limit: i64) -> ServiceResult<Vec<MessageView>> {
-        who.require(&[yikatong_core::access::Role::Operator])?;
+        who.allow(Operation::ReadMessages)?;
         Ok(self.store.messages(after_id, unsent, limit.clamp(1, 1000)).await?.into_iter().map(MessageView::from).collect())
     }
 
     /// The gateway reports a message sent; reporting it twice changes nothing.
     pub async fn message_sent(&self, who: &yikatong_core::access::Principal, id: i64) -> ServiceResult<()> {
-        who.require(&[yikatong_core::access::Role::Operator])?;
+        who.allow(Operation::ReportMessageSent)?;
         if self.store.mark_message_sent(id, self.clock.now()).await? {
             return Ok(());
         }

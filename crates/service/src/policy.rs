@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::Serialize;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::calendar::CalendarYear;
 use yikatong_core::policy::PolicySet;
 
@@ -79,7 +79,7 @@ impl Service {
     /// database and in force at once (R-CAL-2). `who` is `None` for the local CLI.
     pub async fn load_calendar_year(&self, who: Option<&Principal>, file: &str, text: &str) -> ServiceResult<CalendarYear> {
         if let Some(p) = who {
-            p.require(&[Role::Operator])?;
+            p.allow(Operation::LoadCalendar)?;
         }
         let year = CalendarYear::parse(file, text)?;
         self.store.put_calendar_year(year.year, &year.to_toml(), self.clock.now()).await?;

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::Deserialize;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::identity::{HandbookNumber, Ssn};
 use yikatong_core::registry::{self, Category, InstitutionLevel};
 use yikatong_store::{Institution, Organisation, Person, PersonChange};
@@ -57,7 +57,13 @@ pub struct PersonChangeRequest {
     pub name: Option<String>,
     pub ethnicity: Option<String>,
     pub flags: Option<Vec<String>>,
+    /// The person's unit. Only the bureau moves a person between units; a unit may name
+    /// only itself.
     pub unit_code: Option<String>,
+    /// 减员: the person has left the unit (no unit afterwards). Optional, default false;
+    /// a unit files it for its own people, the bureau for anyone.
+    #[serde(default)]
+    pub leaves_unit: Option<bool>,
     pub phone: Option<String>,
     pub address: Option<String>,
     pub handbook_no: Option<String>,
@@ -105,7 +111,7 @@ impl Service {
     }
 
     pub async fn create_unit(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::CreateUnit)?;
         let org = self.new_org(new, "unit")?;
         let mut tx = self.begin_write().await?;
         tx.insert_unit(&org).await?;
@@ -115,7 +121,7 @@ impl Service {
 
     /// A unit, for the operator, an outlet's clerk or the unit itself.
     pub async fn get_unit(&self, who: &Principal, code: &str) -> ServiceResult<OrganisationView> {
-        who.require(&[Role::Operator, Role::Clerk, Role::Unit])?;
+        who.allow(Operation::ReadUnit)?;
         if who.role == Role::Unit && who.unit.as_deref() != Some(code) {
             return Err(Refusal::not_found("unit_not_found", format!("there is no unit {code} visible to you")).into());
         }
@@ -123,7 +129,7 @@ impl Service {
     }
 
     pub async fn create_outlet(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::CreateOutlet)?;
         let org = self.new_org(new, "outlet")?;
         let mut tx = self.begin_write().await?;
         tx.insert_outlet(&org).await?;
@@ -132,7 +138,7 @@ impl Service {
     }
 
     pub async fn create_institution(&self, who: &Principal, new: &NewInstitution) -> ServiceResult<OrganisationView> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::CreateInstitution)?;
         let level = InstitutionLevel::parse(&new.level)?;
         let base = self.new_org(&NewOrganisation { code: new.code.clone(), name: new.name.clone(), region: new.region.clone() }, "institution")?;
         let inst = Institution { code: base.code, name: base.name, region: base.region, level: level.as_str().into(), created_at: base.created_at };
@@ -188,7 +194,7 @@ impl Service {
     }
 
     pub async fn create_person(&self, who: &Principal, new: &NewPerson) -> ServiceResult<PersonView> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::CreatePerson)?;
         let person = self.build_person(new)?;
         let mut tx = self.begin_write().await?;
         tx.insert_person(&person).await?;
@@ -199,10 +205,11 @@ impl Service {
     /// Loads a person the caller may see: operators and outlet-side channels see anyone,
     /// a unit its own people, a holder only themself. Anyone else is told the person is
     /// not visible, so existence does not leak.
-    async fn visible_person(&self, who: &Principal, ssn: &str, roles: &[Role]) -> ServiceResult<Person> {
-        who.require(roles)?;
+    async fn visible_person(&self, who: &Principal, ssn: &str, op: Operation) -> ServiceResult<Person> {
+        who.may(op)?;
         let ssn = Ssn::parse(ssn)?;
         let person = self.require_person(&ssn).await?;
+        who.allow_for(op, &self.store.data_key().lookup_hash(ssn.expose()))?;
         let visible = match who.role {
             Role::Unit => person.unit_code.is_some() && person.unit_code == who.unit,
             Role::Holder => who.person_hash.as_deref() == Some(self.store.data_key().lookup_hash(ssn.expose()).as_str()),
@@ -213,7 +220,7 @@ impl Service {
 
     pub async fn get_person(&self, who: &Principal, ssn: &str) -> ServiceResult<PersonView> {
         let p = self
-            .visible_person(who, ssn, &[Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Unit, Role::Holder])
+            .visible_person(who, ssn, Operation::ReadPerson)
             .await?;
         let mut view = PersonView::of(&p);
         view.cards = self.person_cards(&p).await?;
@@ -222,7 +229,7 @@ impl Service {
 
     /// A clerk's search at the counter: an ID number (18 characters) or a card number.
     pub async fn find_person(&self, who: &Principal, query: &str) -> ServiceResult<PersonView> {
-        who.require(&[Role::Operator, Role::Clerk])?;
+        who.allow(Operation::FindPerson)?;
         let query = query.trim();
         if query.chars().count() == 18 {
             return self.get_person(who, query).await;
@@ -238,7 +245,7 @@ impl Service {
 
     /// R-ID-2: the person a medical handbook number belongs to.
     pub async fn person_by_handbook(&self, who: &Principal, handbook_no: &str) -> ServiceResult<PersonView> {
-        who.require(&[Role::Operator, Role::Clerk, Role::Institution])?;
+        who.allow(Operation::PersonByHandbook)?;
         let hb = HandbookNumber::parse(handbook_no).map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
         let p = self.store.find_person_by_handbook(hb.as_str()).await?.ok_or_else(|| {
             ServiceError::from(Refusal::not_found("person_not_found", "no insured person has this handbook number"))
@@ -248,7 +255,7 @@ impl Service {
 
     /// R-INFO-1: an information change, kept as dated history.
     pub async fn change_person(&self, who: &Principal, ssn: &str, req: &PersonChangeRequest) -> ServiceResult<PersonChangeView> {
-        let before = self.visible_person(who, ssn, &[Role::Operator, Role::Unit]).await?;
+        let before = self.visible_person(who, ssn, Operation::ChangePerson).await?;
         let mut after = before.clone();
         let mut fields = Vec::new();
         let mut old = serde_json::Map::new();
@@ -280,8 +287,17 @@ impl Service {
             set!(flags, f.clone());
         }
         if let Some(u) = &req.unit_code {
+            if who.role == Role::Unit && who.unit.as_deref() != Some(u.as_str()) {
+                return Err(Refusal::forbidden("unit_may_not_move_person", "a unit may not place a person in another unit; moving a person between units is the bureau's (a unit files that the person left with `leaves_unit`)").into());
+            }
             // The store refuses a unit that is not registered (`unit_not_found`).
             set!(unit_code, Some(u.clone()));
+        }
+        if req.leaves_unit == Some(true) {
+            if req.unit_code.is_some() {
+                return Err(Refusal::bad_input("conflicting_change", "a change names a unit or says the person left it, not both").into());
+            }
+            set!(unit_code, None);
         }
         if let Some(p) = &req.phone {
             registry::check_phone(p)?;
@@ -327,7 +343,7 @@ impl Service {
     }
 
     pub async fn person_history(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<PersonChangeView>> {
-        let p = self.visible_person(who, ssn, &[Role::Operator, Role::Clerk, Role::Unit, Role::Holder]).await?;
+        let p = self.visible_person(who, ssn, Operation::ReadPersonHistory).await?;
         Ok(self.store.person_history(&p.ssn).await?.iter().map(|c| PersonChangeView::of(c, None)).collect())
     }
 }

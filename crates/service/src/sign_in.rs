@@ -6,7 +6,7 @@
 //! or a wrong code counts toward the card's daily lock alike.
 
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::Card;
 use yikatong_core::card::rules::{self, RuleCtx};
 use yikatong_core::identity::Ssn;
@@ -50,7 +50,7 @@ impl Service {
         let person = self.store.get_person(parsed.expose()).await?.ok_or_else(Self::unknown_holder)?;
         let hash = self.store.data_key().lookup_hash(parsed.expose());
         let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive()).ok_or_else(Self::unknown_holder)?;
-        let as_holder = Principal { token_id: 0, role: Role::Holder, outlet: None, unit: None, institution: None, person_hash: Some(hash) };
+        let as_holder = Principal { token_id: 0, role: Role::Holder, outlet: None, unit: None, institution: None, person_hash: Some(hash), unlocked: None };
         Ok((person, card, as_holder))
     }
 
@@ -123,7 +123,7 @@ impl Service {
 
     /// The signed-in holder's own ID number (pages address the holder's records by it).
     pub async fn own_ssn(&self, who: &Principal) -> ServiceResult<String> {
-        who.require(&[Role::Holder])?;
+        who.allow(Operation::OwnRecords)?;
         let hash = who.person_hash.as_deref().ok_or_else(|| ServiceError::Unauthenticated("a holder token names its person".into()))?;
         Ok(self.store.get_person_by_hash(hash).await?.ok_or_else(|| ServiceError::Unauthenticated("the token's person is no longer registered".into()))?.ssn)
     }

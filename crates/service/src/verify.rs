@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::card::events::projection_mismatch;
 use yikatong_core::money::Fen;
 use yikatong_core::settlement::{Receipt, YearTotals};
@@ -78,7 +78,7 @@ fn short(hash: &str) -> String {
 impl Service {
     /// The whole report (operator).
     pub async fn verify(&self, who: &Principal) -> ServiceResult<VerifyReport> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::VerifyDatabase)?;
         self.verify_database().await
     }
 

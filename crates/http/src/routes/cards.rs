@@ -5,14 +5,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use yikatong_core::access::Role;
+use yikatong_core::access::Operation;
 use yikatong_core::card::Zone;
 use yikatong_service::{
     BatchView, CardEventView, CardView, CertificateView, ExchangeRequest, FormalLossRequest, HandOverRequest, ProductionResult, ReplacementView, ResultReport, ServiceError,
 };
 use yikatong_store::OutboxMessage;
 
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, QueryPassword};
+use yikatong_service::QueryTarget;
 use crate::{ApiError, AppState};
 
 type Created<T> = (StatusCode, Json<T>);
@@ -105,8 +106,10 @@ pub async fn get(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<
 }
 
 /// The card's history, oldest first: every event with actor, channel, place and time.
-#[utoipa::path(get, path = "/v1/cards/{id}/events", tag = "cards", params(("id" = i64, Path)), responses((status = 200, body = Vec<CardEventView>)))]
-pub async fn events(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<Json<Vec<CardEventView>>, ApiError> {
+#[utoipa::path(get, path = "/v1/cards/{id}/events", tag = "cards", params(("id" = i64, Path), ("X-Query-Password" = Option<String>, Header, description = "kiosk and hotline: the query password of the card asked about, or of the person's current card")),
+    responses((status = 200, body = Vec<CardEventView>), (status = 403, body = crate::error::Problem)))]
+pub async fn events(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, QueryPassword(password): QueryPassword) -> Result<Json<Vec<CardEventView>>, ApiError> {
+    let who = s.service.with_query_password(&who, Operation::ReadCardEvents, QueryTarget::Card(id), password.as_deref()).await?;
     Ok(Json(s.service.card_history(&who, id).await?))
 }
 
@@ -297,7 +300,7 @@ impl From<OutboxMessage> for OutboxItem {
 /// (operator, bank).
 #[utoipa::path(get, path = "/v1/outbox", tag = "cards", params(OutboxQuery), responses((status = 200, body = Vec<OutboxItem>)))]
 pub async fn outbox(State(s): State<AppState>, Caller(who): Caller, Query(q): Query<OutboxQuery>) -> Result<Json<Vec<OutboxItem>>, ApiError> {
-    who.require(&[Role::Operator, Role::Bank]).map_err(ServiceError::from)?;
+    who.allow(Operation::ReadOutbox).map_err(ServiceError::from)?;
     let msgs = s.service.store().outbox(q.after.unwrap_or(0), q.limit.unwrap_or(100).clamp(1, 1000)).await.map_err(ServiceError::from)?;
     Ok(Json(msgs.into_iter().map(OutboxItem::from).collect()))
 }

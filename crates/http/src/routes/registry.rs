@@ -4,9 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use yikatong_service::views::{OrganisationView, PersonChangeView, PersonView};
+use yikatong_core::access::Operation;
 use yikatong_service::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
 
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, QueryPassword};
+use yikatong_service::QueryTarget;
 use crate::{ApiError, AppState};
 
 type Created<T> = (StatusCode, Json<T>);
@@ -50,10 +52,12 @@ pub async fn create_person(State(s): State<AppState>, Caller(who): Caller, JsonB
     Ok((StatusCode::CREATED, Json(s.service.create_person(&who, &b).await?)))
 }
 
-/// A person, as the caller may see them (a unit its own people, a holder only themself).
-#[utoipa::path(get, path = "/v1/persons/{ssn}", tag = "registry", params(("ssn" = String, Path)),
-    responses((status = 200, body = PersonView), (status = 404, body = crate::error::Problem)))]
-pub async fn get_person(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<PersonView>, ApiError> {
+/// A person, as the caller may see them (a unit its own people, a holder only themself;
+/// a kiosk or the hotline with the query password of the person's current card).
+#[utoipa::path(get, path = "/v1/persons/{ssn}", tag = "registry", params(("ssn" = String, Path), ("X-Query-Password" = Option<String>, Header, description = "kiosk and hotline: the query password of the card asked about, or of the person's current card")),
+    responses((status = 200, body = PersonView), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn get_person(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, QueryPassword(password): QueryPassword) -> Result<Json<PersonView>, ApiError> {
+    let who = s.service.with_query_password(&who, Operation::ReadPerson, QueryTarget::Person(&ssn), password.as_deref()).await?;
     Ok(Json(s.service.get_person(&who, &ssn).await?))
 }
 

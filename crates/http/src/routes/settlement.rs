@@ -6,9 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use yikatong_core::access::Operation;
 use yikatong_service::{AccountView, ManualReimbursement, NewCatalogItem, Settlement};
 
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, QueryPassword};
+use yikatong_service::QueryTarget;
 use crate::{ApiError, AppState};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -23,8 +25,10 @@ pub async fn catalog_items(State(s): State<AppState>, Caller(who): Caller, JsonB
 }
 
 /// The personal account: balance and entries (a holder sees their own).
-#[utoipa::path(get, path = "/v1/persons/{ssn}/account", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = AccountView)))]
-pub async fn account(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<AccountView>, ApiError> {
+#[utoipa::path(get, path = "/v1/persons/{ssn}/account", tag = "settlement", params(("ssn" = String, Path), ("X-Query-Password" = Option<String>, Header, description = "kiosk and hotline: the query password of the card asked about, or of the person's current card")),
+    responses((status = 200, body = AccountView), (status = 403, body = crate::error::Problem)))]
+pub async fn account(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, QueryPassword(password): QueryPassword) -> Result<Json<AccountView>, ApiError> {
+    let who = s.service.with_query_password(&who, Operation::ReadAccount, QueryTarget::Person(&ssn), password.as_deref()).await?;
     Ok(Json(s.service.account(&who, &ssn).await?))
 }
 

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
-use yikatong_core::access::Role;
+use yikatong_core::access::Operation;
 use yikatong_service::{IssuedToken, ServiceError, TokenRequest};
 
 use crate::extract::{Caller, JsonBody};
@@ -14,7 +14,7 @@ use crate::{ApiError, AppState};
 #[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = TokenRequest,
     responses((status = 201, body = IssuedToken), (status = 422, body = crate::error::Problem)))]
 pub async fn issue(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<TokenRequest>) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
-    who.require(&[Role::Operator]).map_err(ServiceError::from)?;
+    who.allow(Operation::IssueToken).map_err(ServiceError::from)?;
     Ok((StatusCode::CREATED, Json(s.service.issue_token(&b).await?)))
 }
 
@@ -35,7 +35,7 @@ pub struct TokenSummary {
 /// Every token ever issued, without the secrets (operator).
 #[utoipa::path(get, path = "/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenSummary>)))]
 pub async fn list(State(s): State<AppState>, Caller(who): Caller) -> Result<Json<Vec<TokenSummary>>, ApiError> {
-    who.require(&[Role::Operator]).map_err(ServiceError::from)?;
+    who.allow(Operation::ListTokens).map_err(ServiceError::from)?;
     let tokens = s.service.list_tokens().await?;
     Ok(Json(
         tokens
@@ -58,7 +58,7 @@ pub async fn list(State(s): State<AppState>, Caller(who): Caller) -> Result<Json
 #[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn revoke(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    who.require(&[Role::Operator]).map_err(ServiceError::from)?;
+    who.allow(Operation::RevokeToken).map_err(ServiceError::from)?;
     s.service.revoke_token(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ mod settlement;
 mod batch;
 mod portal;
 mod sign_in;
+mod access;
 mod webdriver;
 
 use std::sync::Arc;

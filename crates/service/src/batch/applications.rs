@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
@@ -81,7 +81,7 @@ struct Candidate {
 impl Service {
     /// Imports a unit's batch application file (the unit itself, a clerk or an operator).
     pub async fn import_applications(&self, who: &Principal, unit: &str, input: impl std::io::BufRead + Send) -> ServiceResult<ApplicationReport> {
-        who.require(&[Role::Unit, Role::Clerk, Role::Operator])?;
+        who.allow(Operation::ImportApplications)?;
         if who.role == Role::Unit && who.unit.as_deref() != Some(unit) {
             return Err(Refusal::forbidden("not_your_unit", format!("a unit applies only for its own people, not for unit {unit}")).into());
         }
@@ -90,7 +90,7 @@ impl Service {
         let mut report = ApplicationReport { unit: unit.into(), ..Default::default() };
         let mut seen: HashMap<String, usize> = HashMap::new();
         // Applications are made as the unit (the channel of R-APP-3).
-        let as_unit = Principal { role: Role::Unit, unit: Some(unit.into()), outlet: None, institution: None, person_hash: None, token_id: who.token_id };
+        let as_unit = Principal { role: Role::Unit, unit: Some(unit.into()), outlet: None, institution: None, person_hash: None, token_id: who.token_id, unlocked: None };
         let mut table = Table::read(input, &columns)?;
         let mut pending = Vec::with_capacity(CHUNK);
         for row in table.by_ref() {

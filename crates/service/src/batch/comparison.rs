@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::comparison::{Items, Marks, compare};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_ethnicity;
@@ -89,7 +89,7 @@ fn parse_birth(s: &str) -> Option<NaiveDate> {
 
 /// The bureau's own comparison run acts as an operator (recorded as `operator#0`).
 fn bureau() -> Principal {
-    Principal { token_id: 0, role: Role::Operator, outlet: None, unit: None, institution: None, person_hash: None }
+    Principal { token_id: 0, role: Role::Operator, outlet: None, unit: None, institution: None, person_hash: None, unlocked: None }
 }
 
 impl Service {
@@ -223,7 +223,7 @@ impl Service {
     /// R-CMP-3: corrected items submitted online (the unit or the holder), then compared
     /// again; a clean comparison releases the person for production.
     pub async fn second_collection(&self, who: &Principal, ssn: &str, items: &SecondCollection) -> ServiceResult<ComparisonView> {
-        who.require(&[Role::Unit, Role::Holder, Role::Clerk, Role::Operator])?;
+        who.allow(Operation::SecondCollection)?;
         self.get_person(who, ssn).await?;
         let change = PersonChangeRequest { name: items.name.clone(), ethnicity: items.ethnicity.clone(), photo_digest: items.photo_digest.clone(), ..Default::default() };
         if change.name.is_some() || change.ethnicity.is_some() || change.photo_digest.is_some() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::account::{MonthlyCredit as Decision, monthly_credit};
 use yikatong_core::identity::mask_ssn;
 use yikatong_core::money::Fen;
@@ -110,7 +110,7 @@ impl Service {
 
     /// Starts the month's credits as a job (operator); its progress is at `GET /v1/jobs/{id}`.
     pub async fn start_credit_job(self: &Arc<Self>, who: &Principal, month: &str) -> ServiceResult<i64> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::StartCredits)?;
         parse_month(month)?;
         let total = self.store.count_persons().await?;
         let id = self.store.create_job("credit_accounts", &serde_json::json!({"month": month}), total, self.clock.now()).await?;
@@ -139,7 +139,7 @@ impl Service {
     }
 
     pub async fn job(&self, who: &Principal, id: i64) -> ServiceResult<JobRecord> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::ReadJob)?;
         self.store.get_job(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("job_not_found", format!("there is no job {id}"))))
     }
 }

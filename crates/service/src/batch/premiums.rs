@@ -7,7 +7,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_store::{PremiumDeduction, PremiumPayment};
 
@@ -65,7 +65,7 @@ impl Service {
     /// mini-program (for another person only with that person's name); clerks record
     /// street-office payments, banks counter payments.
     pub async fn pay_premium(&self, who: &Principal, ssn: &str, p: &NewPremium) -> ServiceResult<PremiumView> {
-        who.require(&[Role::Holder, Role::Clerk, Role::Bank])?;
+        who.allow(Operation::PayPremium)?;
         parse_month(&p.period)?;
         if p.amount_fen <= 0 {
             return Err(Refusal::bad_input("invalid_amount", "a premium payment is a positive amount of fen").into());
@@ -188,7 +188,7 @@ impl Service {
 
     /// Arrears of a period for the bureau (operator).
     pub async fn arrears(&self, who: &Principal, period: &str) -> ServiceResult<Vec<ArrearView>> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::ReadArrears)?;
         parse_month(period)?;
         let mut out = Vec::new();
         for d in self.store.failed_deductions(None, Some(period)).await? {

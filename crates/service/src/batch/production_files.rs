@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::identity::mask_ssn;
 
 use super::applications::RowRefusal;
@@ -48,7 +48,7 @@ impl Service {
     /// The personalisation file of a batch (operator, vendor): one line per card in
     /// production. It carries the full ID number, which the factory prints on the card.
     pub async fn personalisation_file(&self, who: &Principal, batch_id: i64) -> ServiceResult<String> {
-        who.require(&[Role::Operator, Role::Vendor])?;
+        who.allow(Operation::PersonalisationFile)?;
         self.store.get_batch(batch_id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("batch_not_found", format!("there is no production batch {batch_id}"))))?;
         let mut out = String::from(PERSONALISATION_HEADER);
         out.push('\n');
@@ -136,7 +136,7 @@ impl Service {
     /// A unit's people with their card status and, without a card, the reason
     /// (R-APP-4); pages of `limit` after `after`.
     pub async fn unit_persons(&self, who: &Principal, unit: &str, after: Option<&str>, limit: i64) -> ServiceResult<UnitPersonsPage> {
-        who.require(&[Role::Operator, Role::Clerk, Role::Unit])?;
+        who.allow(Operation::ReadUnitPersons)?;
         if who.role == Role::Unit && who.unit.as_deref() != Some(unit) {
             return Err(Refusal::not_found("unit_not_found", format!("there is no unit {unit} visible to you")).into());
         }

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::{Card, CardEvent, CardState};
 use yikatong_core::identity::mask_ssn;
 
@@ -52,7 +52,7 @@ impl Service {
 
     /// Verification by an institution, a clerk or the holder.
     pub async fn certificate(&self, who: &Principal, number: &str) -> ServiceResult<CertificateView> {
-        who.require(&[Role::Institution, Role::Clerk, Role::Holder, Role::Operator])?;
+        who.allow(Operation::ReadCertificate)?;
         let card = self.store.card_by_certificate(number).await?.ok_or_else(|| not_found(number))?;
         if who.role == Role::Holder && who.person_hash.as_deref() != Some(card.person_hash.as_str()) {
             return Err(not_found(number));
@@ -63,9 +63,10 @@ impl Service {
 
     /// A lost certificate is reprinted at the outlet (with ID).
     pub async fn reprint_certificate(&self, who: &Principal, number: &str) -> ServiceResult<CertificateView> {
+        who.allow(Operation::ReprintCertificate)?;
         let card = self.store.card_by_certificate(number).await?.ok_or_else(|| not_found(number))?;
         let card = self
-            .card_command(who, card.id, &[Role::Clerk], |c, ctx| {
+            .card_command(who, card.id, Operation::ReprintCertificate, |c, ctx| {
                 yikatong_core::card::rules::channel_allows(ctx, &[yikatong_core::access::Channel::Outlet], "reprinting a certificate")?;
                 if !c.state.is_alive() {
                     return Err(yikatong_core::card::rules::state_refusal(c, ctx.now, "reprinting its certificate"));
@@ -140,7 +141,7 @@ impl Service {
     /// The ID number of a card's holder, for a unit or a clerk who may see the card (the
     /// portal addresses a unit's people by their cards and never writes the number out).
     pub async fn holder_ssn_of_card(&self, who: &Principal, id: i64) -> ServiceResult<String> {
-        who.require(&[Role::Unit, Role::Clerk, Role::Operator])?;
+        who.allow(Operation::ReadHolderOfCard)?;
         let card = self.store.get_card(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("card_not_found", format!("there is no card {id}"))))?;
         self.check_card_visible(who, &card).await?;
         Ok(self.card_holder(&card).await?.ssn)

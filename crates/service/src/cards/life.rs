@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::production::{self as rules_p, NewCard};
 use yikatong_core::card::rules::{self, RuleCtx, SuccessorTerms};
 use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
@@ -58,13 +58,13 @@ struct Successor {
 impl Service {
     /// R-LOSS-1, R-LOSS-2: pre-loss from the outlet, hotline, kiosk or web.
     pub async fn report_pre_loss(&self, who: &Principal, id: i64, zone: Option<Zone>) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::report_pre_loss(c, zone, ctx)).await?;
+        let changed = self.card_command(who, id, Operation::ReportPreLoss, |c, ctx| rules::report_pre_loss(c, zone, ctx)).await?;
         Ok(changed.view(self.clock.now()))
     }
 
     /// R-LOSS-2: revocation at an outlet.
     pub async fn revoke_pre_loss(&self, who: &Principal, id: i64, zone: Option<Zone>) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, &[Role::Clerk, Role::Hotline, Role::Kiosk, Role::Holder], |c, ctx| rules::revoke_pre_loss(c, zone, ctx)).await?;
+        let changed = self.card_command(who, id, Operation::RevokePreLoss, |c, ctx| rules::revoke_pre_loss(c, zone, ctx)).await?;
         Ok(changed.view(self.clock.now()))
     }
 
@@ -124,21 +124,21 @@ impl Service {
 
     /// R-LOSS-3..5: formal loss at an outlet with the replacement application.
     pub async fn formal_loss(&self, who: &Principal, id: i64, req: &FormalLossRequest) -> ServiceResult<ReplacementView> {
-        who.require(&[Role::Clerk, Role::Bank])?;
+        who.allow(Operation::FormalLoss)?;
         let proxy = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
         self.replace(who, id, &req.delivery, |card, ctx| rules::formal_loss(card, proxy.is_some(), ctx), |card| Origin::Replacement { of: card.id }).await
     }
 
     /// R-ONLINE-1: the holder's online replacement application.
     pub async fn online_replacement(&self, who: &Principal, id: i64, delivery: &str) -> ServiceResult<ReplacementView> {
-        who.require(&[Role::Holder])?;
+        who.allow(Operation::OnlineReplacement)?;
         self.replace(who, id, delivery, rules::online_replacement, |card| Origin::Replacement { of: card.id }).await
     }
 
     /// R-EXCH-1: exchange of a damaged card; the old card works until the new one is
     /// activated.
     pub async fn exchange(&self, who: &Principal, id: i64, req: &ExchangeRequest) -> ServiceResult<ReplacementView> {
-        who.require(&[Role::Clerk])?;
+        who.allow(Operation::Exchange)?;
         let reason = req.reason.clone();
         self.replace(
             who,
@@ -178,19 +178,19 @@ impl Service {
 
     /// R-SECOND-1: the unit returns a card nobody collected.
     pub async fn return_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, &[Role::Unit, Role::Clerk], rules::return_to_bureau).await?;
+        let changed = self.card_command(who, id, Operation::ReturnCard, rules::return_to_bureau).await?;
         Ok(changed.view(self.clock.now()))
     }
 
     /// R-SECOND-1: the holder claims a returned card.
     pub async fn second_application(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, &[Role::Clerk, Role::Holder], rules::second_application).await?;
+        let changed = self.card_command(who, id, Operation::SecondApplication, rules::second_application).await?;
         Ok(changed.view(self.clock.now()))
     }
 
     /// R-WRONG-1: the card goes back and is made again, free of charge.
     pub async fn report_wrong_data(&self, who: &Principal, id: i64, reason: &str) -> ServiceResult<CardView> {
-        who.require(&[Role::Unit, Role::Clerk])?;
+        who.allow(Operation::ReportWrongData)?;
         let meta = self.meta(who);
         let mut tx = self.begin_write().await?;
         let (card, person) = self.lock_visible_with_holder(&mut tx, who, id).await?;
@@ -220,7 +220,7 @@ impl Service {
 
     /// R-DEATH-1: cancelled for use on death or moving out.
     pub async fn cancel_card(&self, who: &Principal, id: i64, reason: &str) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, &[Role::Clerk, Role::Operator], |c, ctx| rules::cancel(c, reason, ctx)).await?;
+        let changed = self.card_command(who, id, Operation::CancelCard, |c, ctx| rules::cancel(c, reason, ctx)).await?;
         Ok(changed.view(self.clock.now()))
     }
 
@@ -228,7 +228,7 @@ impl Service {
     pub async fn synchronise_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
         let current = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?;
         let record = printed_of(&self.card_holder(&current).await?);
-        let changed = self.card_command(who, id, &[Role::Clerk], |c, ctx| rules::synchronise(c, &record, ctx)).await?;
+        let changed = self.card_command(who, id, Operation::SynchroniseCard, |c, ctx| rules::synchronise(c, &record, ctx)).await?;
         Ok(changed.view(self.clock.now()))
     }
 }

@@ -11,7 +11,7 @@ mod views;
 use std::sync::Arc;
 
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::calendar::WorkingCalendar;
 use yikatong_core::card::rules::RuleCtx;
 use yikatong_core::card::{Card, CardEvent, PrintedData, apply};
@@ -19,6 +19,7 @@ use yikatong_store::{CardTx, EventMeta, Person};
 
 pub use certificate::CertificateView;
 pub(crate) use password::{PasswordGates, Secret};
+pub use password::QueryTarget;
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
 pub use production::{BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
 pub use views::{CardEventView, CardView, ready_on_text};
@@ -87,10 +88,10 @@ impl Service {
         &self,
         who: &Principal,
         id: i64,
-        roles: &[Role],
+        op: Operation,
         decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
     ) -> ServiceResult<ChangedCard> {
-        who.require(roles)?;
+        who.allow(op)?;
         let mut tx = self.begin_write().await?;
         let (card, holder) = self.lock_visible_with_holder(&mut tx, who, id).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;

@@ -5,7 +5,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::card::rules::{self, RuleCtx};
 use yikatong_core::card::{Card, CardEvent, apply};
 use yikatong_store::CardTx;
@@ -49,6 +49,15 @@ impl PasswordGates {
         gates.retain(|_, g| std::sync::Arc::strong_count(g) > 1);
         gates.entry(card).or_default().clone()
     }
+}
+
+/// Whose query password a kiosk or hotline request gives.
+#[derive(Debug, Clone, Copy)]
+pub enum QueryTarget<'a> {
+    /// The card asked about.
+    Card(i64),
+    /// A person by ID number: their newest living card.
+    Person(&'a str),
 }
 
 /// What a holder proves themselves with.
@@ -112,7 +121,7 @@ impl Service {
 
     /// Changes the query password after checking the old one.
     pub async fn change_password(&self, who: &Principal, id: i64, old: &str, new: &str) -> ServiceResult<()> {
-        who.require(&[Role::Holder, Role::Clerk, Role::Hotline, Role::Kiosk])?;
+        who.allow(Operation::ChangePassword)?;
         rules::check_new_password(new)?;
         let new_hash = hash(new).await?;
         let (mut tx, card) = self.check_password(who, id, old).await?;
@@ -127,22 +136,38 @@ impl Service {
 
     /// R-PWD-1: card information at a kiosk or on the hotline needs the query password.
     pub async fn query_card_with_password(&self, who: &Principal, id: i64, password: Option<&str>) -> ServiceResult<super::CardView> {
-        if !matches!(who.role, Role::Kiosk | Role::Hotline) {
-            return self.get_card(who, id).await;
-        }
-        let given = password.ok_or_else(|| {
-            ServiceError::from(Refusal::forbidden("query_password_required", "card information at a kiosk or on the hotline needs the card's query password"))
-        })?;
-        let (tx, card) = self.check_password(who, id, given).await?;
+        let who = self.with_query_password(who, Operation::ReadCard, QueryTarget::Card(id), password).await?;
+        self.get_card(&who, id).await
+    }
+
+    /// The caller with the query password given for `target` checked (R-PWD-1, SPEC §6):
+    /// where the access matrix asks the caller's role for it on `op`, the password of the
+    /// card asked about — or, for a person's records, of the person's newest living card —
+    /// is checked (a wrong one counts toward the day's lock) and opens that person's
+    /// records for this request. Without a password, or where none is asked, the caller
+    /// is unchanged (and the read then refuses with `query_password_required` if it needed
+    /// one).
+    pub async fn with_query_password(&self, who: &Principal, op: Operation, target: QueryTarget<'_>, password: Option<&str>) -> ServiceResult<Principal> {
+        let (Ok(yikatong_core::access::Access::WithQueryPassword), Some(password)) = (who.may(op), password) else { return Ok(who.clone()) };
+        let id = match target {
+            QueryTarget::Card(id) => id,
+            QueryTarget::Person(ssn) => {
+                let ssn = yikatong_core::identity::Ssn::parse(ssn)?;
+                let hash = self.store.data_key().lookup_hash(ssn.expose());
+                let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive());
+                card.ok_or_else(|| Refusal::not_found("person_not_found", "no person with a card whose query password could open the records is known by this ID number"))?.id
+            }
+        };
+        let (tx, card) = self.check_password(who, id, password).await?;
         tx.commit().await?;
-        self.card_view(&card).await
+        Ok(Principal { unlocked: Some(card.person_hash), ..who.clone() })
     }
 
     /// Resets a forgotten password, at an outlet only.
     pub async fn reset_password(&self, who: &Principal, id: i64, new: &str) -> ServiceResult<()> {
         rules::check_new_password(new)?;
         let new_hash = hash(new).await?;
-        self.card_command(who, id, &[Role::Clerk], |card, ctx| {
+        self.card_command(who, id, Operation::ResetPassword, |card, ctx| {
             rules::password_change_allowed(ctx, true)?;
             if !card.state.is_alive() {
                 return Err(rules::state_refusal(card, ctx.now, "resetting the password"));

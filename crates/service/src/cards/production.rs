@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::production::{self as rules_p, NewCard};
 use yikatong_core::card::rules::{self, CollectionCheck, RuleCtx};
 use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
@@ -66,7 +66,7 @@ pub struct HandOverRequest {
 impl Service {
     /// R-APP-1..3: a first card for a person (clerk, the person's unit, the holder).
     pub async fn apply_for_card(&self, who: &Principal, ssn: &str, financial: bool) -> ServiceResult<CardView> {
-        who.require(&[Role::Clerk, Role::Unit, Role::Holder, Role::Operator])?;
+        who.allow(Operation::ApplyForCard)?;
         let ssn = Ssn::parse(ssn)?;
         let hash = self.store.data_key().lookup_hash(ssn.expose());
         let person = self.require_person(&ssn).await?;
@@ -114,9 +114,10 @@ impl Service {
     }
 
     pub async fn get_card(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        who.require(&[Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Institution, Role::Bank, Role::Unit, Role::Holder])?;
+        who.may(Operation::ReadCard)?;
         let card = self.store.get_card(id).await?.ok_or_else(|| card_not_found(id))?;
         self.check_card_visible(who, &card).await?;
+        who.allow_for(Operation::ReadCard, &card.person_hash)?;
         let person = self.card_holder(&card).await?;
         Ok(CardView::of(&card, &person, self.clock.now()))
     }
@@ -133,9 +134,10 @@ impl Service {
     }
 
     pub async fn card_history(&self, who: &Principal, id: i64) -> ServiceResult<Vec<CardEventView>> {
-        who.require(&[Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Unit, Role::Holder])?;
+        who.may(Operation::ReadCardEvents)?;
         let card = self.store.get_card(id).await?.ok_or_else(|| card_not_found(id))?;
         self.check_card_visible(who, &card).await?;
+        who.allow_for(Operation::ReadCardEvents, &card.person_hash)?;
         Ok(self.store.card_events(id).await?.iter().map(CardEventView::of).collect())
     }
 
@@ -144,7 +146,7 @@ impl Service {
     /// all when absent). A card a reason keeps out (R-CMP-3, insured after the snapshot
     /// …) stays applied, its reason recorded for the unit to see.
     pub async fn cut_batch(&self, who: &Principal, region: &str, snapshot_at: Option<DateTime<Utc>>, max_cards: Option<usize>) -> ServiceResult<BatchView> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::CutBatch)?;
         let (policy, calendar) = self.rule_parts(region).map_err(|e| match e {
             ServiceError::Refused(r) => ServiceError::Refused(Refusal::bad_input(r.code, r.message)),
             other => other,
@@ -201,12 +203,12 @@ impl Service {
     /// The factory's results: each line is its own transaction, so a bad line is
     /// reported and the others go through.
     pub async fn record_production_results(&self, who: &Principal, batch_id: i64, results: &[ProductionResult]) -> ServiceResult<Vec<ResultReport>> {
-        who.require(&[Role::Vendor])?;
+        who.allow(Operation::RecordProductionResults)?;
         self.store.get_batch(batch_id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("batch_not_found", format!("there is no production batch {batch_id}"))))?;
         let mut report = Vec::new();
         for r in results {
             let outcome = self
-                .card_command(who, r.card_id, &[Role::Vendor], |card, ctx| {
+                .card_command(who, r.card_id, Operation::RecordProductionResults, |card, ctx| {
                     if card.batch_id != Some(batch_id) {
                         return Err(Refusal::bad_input("not_in_batch", format!("card {} is not in batch {batch_id}", card.id)));
                     }
@@ -228,20 +230,20 @@ impl Service {
 
     /// R-APP-4: the bank's answer on a financial card's account.
     pub async fn record_bank_account(&self, who: &Principal, id: i64, opened: bool, reason: Option<String>) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, &[Role::Bank], |card, ctx| rules_p::record_bank_account(card, opened, reason.clone(), ctx)).await?;
+        let changed = self.card_command(who, id, Operation::RecordBankAccount, |card, ctx| rules_p::record_bank_account(card, opened, reason.clone(), ctx)).await?;
         Ok(changed.view(self.clock.now()))
     }
 
     /// Produced cards of a batch go to their units and outlets.
     pub async fn dispatch_batch(&self, who: &Principal, batch_id: i64) -> ServiceResult<Vec<ResultReport>> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::DispatchBatch)?;
         let cards = self.store.cards_in_batch(batch_id).await?;
         if cards.is_empty() && self.store.get_batch(batch_id).await?.is_none() {
             return Err(Refusal::not_found("batch_not_found", format!("there is no production batch {batch_id}")).into());
         }
         let mut report = Vec::new();
         for c in cards {
-            let outcome = self.card_command(who, c.id, &[Role::Operator], rules_p::dispatch).await;
+            let outcome = self.card_command(who, c.id, Operation::DispatchBatch, rules_p::dispatch).await;
             report.push(match outcome {
                 Ok(_) => ResultReport { card_id: c.id, status: "dispatched".into(), code: None, message: None },
                 Err(e) => ResultReport { card_id: c.id, status: "skipped".into(), code: Some(e.code().into()), message: Some(e.public_message()) },
@@ -256,7 +258,7 @@ impl Service {
         let proxy_id = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
         let key = self.store.data_key().clone();
         let card = self
-            .card_command(who, id, &[Role::Unit, Role::Clerk], |card, ctx| {
+            .card_command(who, id, Operation::HandOver, |card, ctx| {
                 let check = CollectionCheck {
                     certificate_number: req.certificate_number.clone(),
                     holder_id_matches: holder_id.as_ref().is_some_and(|s| key.lookup_hash(s.expose()) == card.person_hash),
@@ -274,7 +276,7 @@ impl Service {
     /// account belongs to the person, not to a card, so its balance is on the new card
     /// at the same instant and cannot be lost on the way.
     pub async fn activate(&self, who: &Principal, id: i64, zone: Zone) -> ServiceResult<CardView> {
-        who.require(&[Role::Institution, Role::Bank, Role::Clerk])?;
+        who.allow(Operation::Activate)?;
         let holder = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?.person_hash;
         let person = self.store.get_person_by_hash(&holder).await?.ok_or_else(|| ServiceError::Internal(format!("card {id} has no person")))?;
         let mut tx = self.begin_write().await?;
@@ -320,12 +322,12 @@ impl Service {
     /// reports, so a pre-loss and a settlement never both win: a card accepted here is
     /// recorded as used, in order, in its history.
     pub async fn check_card_for_settlement(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        who.require(&[Role::Institution])?;
+        who.allow(Operation::CheckCardForSettlement)?;
         let institution = who.institution.clone().unwrap_or_default();
         let current = self.store.get_card(id).await?.ok_or_else(|| card_not_found(id))?;
         let record = printed_of(&self.card_holder(&current).await?);
         let card = self
-            .card_command(who, id, &[Role::Institution], |card, ctx| {
+            .card_command(who, id, Operation::CheckCardForSettlement, |card, ctx| {
                 rules::usable_for_settlement(card, &record, ctx.now)?;
                 Ok(vec![CardEvent::UsedForSettlement { institution: institution.clone() }])
             })
@@ -335,7 +337,7 @@ impl Service {
 
     /// R-APP-3: cards past their production promise, for the operator.
     pub async fn overdue_cards(&self, who: &Principal) -> ServiceResult<Vec<CardView>> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::ListOverdue)?;
         let mut out = Vec::new();
         for c in self.store.overdue_cards(self.clock.today()).await? {
             out.push(self.card_view(&c).await?);
@@ -370,7 +372,7 @@ pub struct BatchProgress {
 impl Service {
     /// A production batch's progress (operator).
     pub async fn batch_progress(&self, who: &Principal, id: i64) -> ServiceResult<BatchProgress> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::ReadBatch)?;
         let batch = self.store.get_batch(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("batch_not_found", format!("there is no production batch {id}"))))?;
         let cards = self.store.cards_in_batch(id).await?;
         let order = ["in_production", "produced", "production_failed", "at_distributor", "issued", "active", "returned", "lost", "replaced", "exchanged", "cancelled", "applied"];

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::identity::Ssn;
 use yikatong_core::money::{Fen, limits};
 
@@ -33,17 +33,18 @@ const CREDIT_KINDS: [&str; 3] = ["credit", "transfer_in", "correction"];
 impl Service {
     /// The account of a person the caller may see (a holder their own).
     pub async fn account(&self, who: &Principal, ssn: &str) -> ServiceResult<AccountView> {
-        who.require(&[Role::Operator, Role::Clerk, Role::Holder, Role::Hotline, Role::Kiosk])?;
+        who.may(Operation::ReadAccount)?;
         let person = self.get_person(who, ssn).await?;
         let ssn = Ssn::parse(ssn)?;
         let hash = self.store.data_key().lookup_hash(ssn.expose());
+        who.allow_for(Operation::ReadAccount, &hash)?;
         Ok(account_view(person.ssn_masked, self.store.account_entries(&hash).await?))
     }
 
     /// A credit outside the monthly run (operator): transfer-in from another city, a
     /// correction. A negative correction may not take the balance below zero.
     pub async fn credit_account(&self, who: &Principal, ssn: &str, amount_fen: i64, kind: Option<&str>, reason: &str) -> ServiceResult<AccountView> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::CreditAccount)?;
         let kind = kind.unwrap_or("credit");
         if !CREDIT_KINDS.contains(&kind) {
             return Err(Refusal::bad_input("invalid_kind", format!("kind must be one of {}", CREDIT_KINDS.join(", "))).into());

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
@@ -244,7 +244,7 @@ impl Service {
     /// exactly as they were before it, and its fee lines may be settled again. The
     /// visit is locked first, as by the booking.
     pub async fn reverse_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
-        who.require(&[Role::Institution, Role::Operator])?;
+        who.allow(Operation::ReverseSettlement)?;
         let now = self.clock.now();
         let found = self.store.get_settlement(setl_id).await?;
         let visible = found.as_ref().is_some_and(|s| who.role == Role::Operator || Some(&s.institution) == who.institution.as_ref());
@@ -273,7 +273,7 @@ impl Service {
 
     /// 5203 and the operator's view: a settlement of the caller's institution.
     pub async fn get_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
-        who.require(&[Role::Institution, Role::Operator, Role::Clerk, Role::Holder])?;
+        who.allow(Operation::ReadSettlement)?;
         let s = self.store.get_settlement(setl_id).await?;
         let s = match s {
             Some(s) if who.role != Role::Institution || Some(&s.institution) == who.institution.as_ref() => s,
@@ -291,7 +291,7 @@ impl Service {
     /// person's year totals, so a deductible already used is not charged again. The
     /// holder paid in cash; the fund's share is what is reimbursed.
     pub async fn manual_reimbursement(&self, who: &Principal, req: &ManualReimbursement) -> ServiceResult<Settlement> {
-        who.require(&[Role::Clerk, Role::Operator])?;
+        who.allow(Operation::ManualReimbursement)?;
         if !MANUAL_REASONS.contains(&req.reason.as_str()) {
             return Err(Refusal::bad_input("invalid_reason", format!("reason must be one of {}", MANUAL_REASONS.join(", "))).into());
         }
@@ -348,7 +348,7 @@ impl Service {
     /// The trace of a settlement (operator): which parameter, value and date produced
     /// each amount.
     pub async fn settlement_trace(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::TraceSettlement)?;
         self.get_settlement(who, setl_id).await
     }
 }
@@ -356,7 +356,7 @@ impl Service {
 impl Service {
     /// A person's settlements, newest first (the holder their own, a clerk, an operator).
     pub async fn settlements_of(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<Settlement>> {
-        who.require(&[Role::Holder, Role::Clerk, Role::Operator])?;
+        who.allow(Operation::ReadSettlements)?;
         self.get_person(who, ssn).await?;
         let parsed = yikatong_core::identity::Ssn::parse(ssn)?;
         let person = self.require_person(&parsed).await?;

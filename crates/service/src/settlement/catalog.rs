@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
 
 use crate::batch::table::{Column, Table, readable};
@@ -55,7 +55,7 @@ const COLUMNS: [(&str, &str); 5] = [("code", "编码"), ("name", "名称"), ("ki
 impl Service {
     /// Adds or replaces catalogue items (operator); all or nothing.
     pub async fn add_catalog_items(&self, who: &Principal, items: &[NewCatalogItem]) -> ServiceResult<usize> {
-        who.require(&[Role::Operator])?;
+        who.allow(Operation::AddCatalogItems)?;
         let mut checked = Vec::with_capacity(items.len());
         for (i, it) in items.iter().enumerate() {
             checked.push(it.to_item().map_err(|r| Refusal::bad_input(r.code, format!("item {} ({}): {}", i + 1, it.code, r.message)))?);

@@ -11,7 +11,7 @@ mod visits;
 
 use chrono::{Datelike, NaiveDate};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_store::{Person, VisitRecord};
 
 pub use accounts::{AccountEntryView, AccountView};
@@ -51,7 +51,7 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
 }
 
 fn institution_of(who: &Principal) -> ServiceResult<String> {
-    who.require(&[Role::Institution])?;
+    who.allow(Operation::Settle)?;
     who.institution.clone().ok_or_else(|| ServiceError::Internal("institution token without institution".into()))
 }
 
