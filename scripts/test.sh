@@ -65,6 +65,11 @@ fi
 echo "test.sh: clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# The OpenAPI document against the service (validator, then 3 minutes of schemathesis).
+echo "test.sh: cargo build -p ykt; scripts/schemathesis.sh"
+cargo build -q -p ykt
+bash scripts/schemathesis.sh
+
 if cargo nextest --version >/dev/null 2>&1; then
   echo "test.sh: cargo nextest run --workspace"
   cargo nextest run --workspace --no-fail-fast

@@ -61,6 +61,30 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// axum's own rejections of a path or query that does not parse, a method not served or
+/// a body of the wrong type are plain text; an API client gets them as problem+json like
+/// every other refusal (`invalid_parameter`, `method_not_allowed`, `unsupported_media_type`).
+pub async fn plain_rejections_as_problems(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/v1/") || req.uri().path().starts_with("/fsi/");
+    let res = next.run(req).await;
+    let plain = res.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_none_or(|v| v.starts_with("text/plain"));
+    let status = res.status();
+    if !api || !plain || !status.is_client_error() {
+        return res;
+    }
+    let code = match status.as_u16() {
+        405 => "method_not_allowed",
+        415 => "unsupported_media_type",
+        404 => "not_found",
+        413 => "body_too_large",
+        _ => "invalid_parameter",
+    };
+    let body = axum::body::to_bytes(res.into_body(), 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let detail = if text.is_empty() { status.canonical_reason().unwrap_or("refused").to_string() } else { yikatong_core::identity::mask_ssns_in(&text) };
+    problem_response(status.as_u16(), code, &detail)
+}
+
 /// A panic inside a handler becomes a logged 500, never a dropped connection.
 pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let what = err

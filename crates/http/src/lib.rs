@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(uploads)
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+        .layer(middleware::from_fn(error::plain_rejections_as_problems))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe::record_metrics))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(observe::trace_layer())

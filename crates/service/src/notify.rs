@@ -72,7 +72,7 @@ impl Service {
             return Ok(());
         }
         // Reported before, or never queued.
-        let exists = self.store.messages(id - 1, false, 1).await?.first().is_some_and(|m| m.id == id);
+        let exists = id > 0 && self.store.messages(id - 1, false, 1).await?.first().is_some_and(|m| m.id == id);
         if exists { Ok(()) } else { Err(yikatong_core::Refusal::not_found("message_not_found", format!("there is no message {id}")).into()) }
     }
 }

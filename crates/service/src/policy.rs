@@ -16,7 +16,7 @@ use crate::{Service, ServiceError, ServiceResult};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ParameterView {
     /// The value in its unit: an integer, a flag, a time of day (`HH:MM`) or text.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub value: yikatong_core::policy::PolicyValue,
     #[schema(value_type = String)]
     pub unit: &'static str,

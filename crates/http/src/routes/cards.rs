@@ -152,6 +152,7 @@ pub async fn pre_loss(State(s): State<AppState>, Caller(who): Caller, Path(id): 
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ZoneQuery {
     /// Only where zones are reported separately.
     pub zone: Option<String>,
@@ -273,6 +274,7 @@ pub async fn synchronisation(State(s): State<AppState>, Caller(who): Caller, Pat
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     /// Messages after this id.
     pub after: Option<i64>,
@@ -328,6 +330,7 @@ pub async fn personalisation(State(s): State<AppState>, Caller(who): Caller, Pat
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub after: Option<String>,
     pub limit: Option<i64>,

@@ -12,6 +12,7 @@ use crate::extract::Caller;
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// Only messages with a larger id (default 0).
     #[param(minimum = 0)]

@@ -9,6 +9,7 @@ use crate::extract::Caller;
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AtQuery {
     /// The date (`YYYY-MM-DD`); today in Asia/Shanghai if absent.
     pub at: Option<String>,
@@ -26,6 +27,7 @@ pub async fn policy_at(State(s): State<AppState>, Path(region): Path<String>, Qu
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WorkingDaysQuery {
     pub from: String,
     pub days: u32,

@@ -108,6 +108,7 @@ pub async fn second_collection(State(s): State<AppState>, Caller(who): Caller, P
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FormQuery {
     /// `html` (default) or `pdf`.
     pub format: Option<String>,

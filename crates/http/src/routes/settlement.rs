@@ -185,6 +185,7 @@ pub async fn premiums(State(s): State<AppState>, Caller(who): Caller, Path(ssn):
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// `YYYY-MM`
     pub period: String,

@@ -468,3 +468,18 @@ on_both_databases!(more_keyed_requests_at_once_than_pooled_connections_all_finis
     let account = app.ok("GET", &format!("/v1/persons/{SSN}/account"), &app.operator, None).await;
     assert_eq!(account["balance_fen"], (0..24).map(|i| 100 + i).sum::<i64>());
 });
+
+// What schemathesis found, kept as tests: axum's own rejections of a path or query are
+// problem+json like every refusal, and an id at the edge of i64 is not a 500.
+on_both_databases!(malformed_paths_and_queries_are_problems_and_edge_ids_never_a_server_error, |db: TestDb| async move {
+    let app = spawn_app(db).await;
+    for (method, path) in [("DELETE", "/v1/tokens/9223372036854775808"), ("GET", "/v1/calendar/working-days?from="), ("POST", "/v1/messages/-9223372036854775808/sent"), ("GET", "/v1/messages?after=-1")] {
+        let req = app.client.request(method.parse().unwrap(), format!("{}{path}", app.base)).bearer_auth(&app.operator);
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{method} {path}");
+        let v: Value = res.json().await.unwrap();
+        assert!(v["code"].is_string() && v["status"] == status, "{v}");
+    }
+});
