@@ -102,10 +102,10 @@ impl utoipa::Modify for TrueContract {
                         r.description = reason(status).to_string();
                     }
                     // Refusals are problem+json, whatever the handler's annotation says.
-                    if status.starts_with('4') || status.starts_with('5') {
-                        if let Some(body) = r.content.shift_remove("application/json") {
-                            r.content.insert("application/problem+json".to_string(), body);
-                        }
+                    if (status.starts_with('4') || status.starts_with('5'))
+                        && let Some(body) = r.content.shift_remove("application/json")
+                    {
+                        r.content.insert("application/problem+json".to_string(), body);
                     }
                 }
                 let mut statuses = vec!["400", "404", "422"];
