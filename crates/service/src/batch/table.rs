@@ -1,5 +1,7 @@
-//! Reading an uploaded table: encoding detection (UTF-8, else GBK), CSV splitting and
-//! header mapping with English or Chinese column names.
+//! Reading an uploaded table: encoding detection line by line (UTF-8, else GBK), CSV
+//! records read by the `csv` crate (quoted fields may hold commas, quotes and line
+//! breaks), and header mapping with English or Chinese column names. A record's line
+//! number is the physical line it starts on.
 
 use yikatong_core::Refusal;
 
@@ -17,23 +19,83 @@ pub fn readable<T>(item: Result<Row, (usize, Refusal)>, refused: &mut Vec<T>, re
 
 /// Splits one CSV line (double quotes may wrap a field; `""` is a quote).
 pub fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => record.iter().map(str::to_string).collect(),
+        _ => vec![String::new()],
     }
-    out.push(cur);
-    out
+}
+
+/// The bytes of a CSV file as UTF-8 text, decoded a physical line at a time: each line
+/// UTF-8, or else GBK (transcoded); a line that is neither is passed on as a marker and
+/// its number kept, so that the record starting there is refused alone. A leading BOM
+/// is dropped and CRLF line ends become LF.
+struct Decoded<R> {
+    input: R,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+    line: u64,
+    gbk: bool,
+    undecodable: std::collections::HashSet<u64>,
+    /// Blank lines not yet passed: the `csv` crate skips them and gives the record after
+    /// one the blank line's position.
+    blank: std::collections::BTreeSet<u64>,
+}
+
+impl<R> Decoded<R> {
+    /// The physical line a record whose position the `csv` crate gave as `line` starts
+    /// on (past the blank lines it skipped); the blank lines before it are forgotten.
+    fn record_line(&mut self, mut line: u64) -> u64 {
+        while self.blank.contains(&line) {
+            line += 1;
+        }
+        self.blank = self.blank.split_off(&line);
+        line
+    }
+}
+
+/// What stands for a line that is neither UTF-8 nor GBK.
+const MARKER: &str = "\u{FFFD}";
+
+impl<R: std::io::BufRead> std::io::Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.out.len() {
+            self.raw.clear();
+            if self.input.read_until(b'\n', &mut self.raw)? == 0 {
+                return Ok(0);
+            }
+            self.line += 1;
+            // CRLF becomes LF, so that a record's position counts physical lines.
+            if self.raw.ends_with(b"\r\n") {
+                self.raw.truncate(self.raw.len() - 2);
+                self.raw.push(b'\n');
+            }
+            let raw = if self.line == 1 { self.raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.raw) } else { &self.raw[..] };
+            self.out.clear();
+            self.pos = 0;
+            match decode_line(raw, &mut self.gbk) {
+                Some(text) => {
+                    if text.trim_end_matches(['\r', '\n']).is_empty() {
+                        self.blank.insert(self.line);
+                    }
+                    self.out.extend_from_slice(text.as_bytes());
+                }
+                None => {
+                    self.undecodable.insert(self.line);
+                    self.out.extend_from_slice(MARKER.as_bytes());
+                    if raw.ends_with(b"\n") {
+                        self.out.push(b'\n');
+                    }
+                }
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// A column a file may have: English name, Chinese name, required or not.
@@ -51,12 +113,10 @@ pub struct Table<R> {
     index: Vec<Option<usize>>,
     /// The line last read (the header is line 1).
     line: usize,
-    gbk: bool,
-    buf: Vec<u8>,
 }
 
 enum Source<R> {
-    Csv(R),
+    Csv(Box<csv::Reader<Decoded<R>>>, csv::StringRecord),
     /// The sheet's rows after the header, each with its row number.
     Sheet(std::vec::IntoIter<(usize, Vec<String>)>),
 }
@@ -113,19 +173,21 @@ impl<R: std::io::BufRead> Table<R> {
             let (_, names) = rows.next().filter(|(_, h)| h.iter().any(|c| !c.trim().is_empty())).ok_or_else(|| Refusal::bad_input("empty_file", "the sheet is empty: it needs a header row and data rows"))?;
             let index = Self::map_columns(&names, columns)?;
             let rest: Vec<(usize, Vec<String>)> = rows.collect();
-            return Ok(Table { source: Source::Sheet(rest.into_iter()), index, line: 1, gbk: false, buf: Vec::new() });
+            return Ok(Table { source: Source::Sheet(rest.into_iter()), index, line: 1 });
         }
-        let mut buf = Vec::new();
-        let n = input.read_until(b'\n', &mut buf).map_err(|e| Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}")))?;
-        let raw = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
-        let mut gbk = false;
-        let header = decode_line(raw, &mut gbk).ok_or_else(|| Refusal::bad_input("invalid_encoding", "the file is neither UTF-8 nor GBK text"))?;
-        if n == 0 || header.trim().is_empty() {
+        let decoded = Decoded { input, raw: Vec::new(), out: Vec::new(), pos: 0, line: 0, gbk: false, undecodable: Default::default(), blank: Default::default() };
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(decoded);
+        let mut header = csv::StringRecord::new();
+        let read = reader.read_record(&mut header).map_err(|e| Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}")))?;
+        if reader.get_ref().undecodable.contains(&1) {
+            return Err(Refusal::bad_input("invalid_encoding", "the file is neither UTF-8 nor GBK text"));
+        }
+        if !read || header.iter().all(|c| c.trim().is_empty()) {
             return Err(Refusal::bad_input("empty_file", "the file is empty: it needs a header row and data rows"));
         }
-        let names: Vec<String> = split_csv(header.trim_end_matches(['\r', '\n']));
+        let names: Vec<String> = header.iter().map(str::to_string).collect();
         let index = Self::map_columns(&names, columns)?;
-        Ok(Table { source: Source::Csv(input), index, line: 1, gbk, buf: Vec::new() })
+        Ok(Table { source: Source::Csv(Box::new(reader), csv::StringRecord::new()), index, line: 1 })
     }
 
     /// Where each asked column is in the header (English or Chinese name).
@@ -148,7 +210,10 @@ impl<R: std::io::BufRead> Table<R> {
 
     /// `GBK` when a line needed it, else `UTF-8` (so far).
     pub fn encoding(&self) -> &'static str {
-        if self.gbk { "GBK" } else { "UTF-8" }
+        match &self.source {
+            Source::Csv(reader, _) if reader.get_ref().gbk => "GBK",
+            _ => "UTF-8",
+        }
     }
 }
 
@@ -159,30 +224,34 @@ impl<R: std::io::BufRead> Iterator for Table<R> {
     /// The next non-blank line.
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let input = match &mut self.source {
-                Source::Csv(input) => input,
+            let (reader, record) = match &mut self.source {
+                Source::Csv(reader, record) => (reader, record),
                 Source::Sheet(rows) => {
                     let (line, cells) = rows.find(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))?;
                     self.line = line;
                     return Some(Ok(Row { line, cells: self.pick(&cells) }));
                 }
             };
-            self.buf.clear();
-            match input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => return Some(Err((self.line + 1, Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}"))))),
+            match reader.read_record(record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(self.line + 1, |p| p.line() as usize);
+                    self.line = line;
+                    return Some(Err((line, Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}")))));
+                }
             }
-            self.line += 1;
-            let Some(text) = decode_line(&self.buf, &mut self.gbk) else {
-                return Some(Err((self.line, Refusal::bad_input("invalid_encoding", "this line is neither UTF-8 nor GBK text"))));
-            };
-            let text = text.trim_end_matches(['\r', '\n']);
-            if text.trim().is_empty() {
+            let line = record.position().map_or(self.line as u64 + 1, |p| p.line());
+            let line = reader.get_mut().record_line(line) as usize;
+            self.line = line;
+            if reader.get_ref().undecodable.contains(&(line as u64)) {
+                return Some(Err((line, Refusal::bad_input("invalid_encoding", "this line is neither UTF-8 nor GBK text"))));
+            }
+            if record.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
-            let cells = split_csv(text);
-            return Some(Ok(Row { line: self.line, cells: self.pick(&cells) }));
+            let cells: Vec<String> = record.iter().map(str::to_string).collect();
+            return Some(Ok(Row { line, cells: self.pick(&cells) }));
         }
     }
 }
@@ -210,5 +279,20 @@ mod tests {
         assert_eq!(Table::read(&b""[..], &cols).err().unwrap().code, "empty_file");
         assert_eq!(Table::read(&b"name\nx"[..], &cols).err().unwrap().code, "missing_column");
         assert_eq!(split_csv("a,\"b \"\"q\"\"\",c"), ["a", "b \"q\"", "c"]);
+    }
+
+    #[test]
+    fn a_quoted_line_break_stays_in_its_field_and_lines_are_counted_physically() {
+        let cols = [Column { en: "ssn", zh: "公民身份号码", required: true }, Column { en: "name", zh: "姓名", required: false }];
+        let text = "ssn,name\nA,\"first\nsecond\"\nB,\"say \"\"hi\"\"\"\nC,plain\n";
+        let rows: Vec<Row> = Table::read(text.as_bytes(), &cols).unwrap().map(|r| r.unwrap()).collect();
+        let got: Vec<_> = rows.iter().map(|r| (r.line, r.cells[0].as_str(), r.cells[1].as_str())).collect();
+        assert_eq!(got, [(2, "A", "first\nsecond"), (4, "B", "say \"hi\""), (5, "C", "plain")]);
+        // A GBK line after UTF-8 ones is still read, and named.
+        let mut mixed = "ssn,name\nA,甲\n".as_bytes().to_vec();
+        mixed.extend(encoding_rs::GBK.encode("B,乙\n").0.iter());
+        let mut t = Table::read(&mixed[..], &cols).unwrap();
+        let names: Vec<String> = t.by_ref().map(|r| r.unwrap().cells[1].clone()).collect();
+        assert_eq!((names, t.encoding()), (vec!["甲".to_string(), "乙".to_string()], "GBK"));
     }
 }
