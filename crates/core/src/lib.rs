@@ -13,6 +13,7 @@ pub mod identity;
 pub mod message;
 pub mod money;
 pub mod policy;
+pub mod properties;
 pub mod refusal;
 pub mod registry;
 pub mod settlement;

@@ -72,10 +72,11 @@ impl Fen {
         if int.is_empty() || frac.len() > 2 || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
             return None;
         }
-        let int: i64 = int.parse().ok()?;
-        let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+        // In i128, so that the most negative amount (whose magnitude no i64 holds) parses too.
+        let int: i128 = int.parse().ok()?;
+        let frac: i128 = format!("{frac:0<2}").parse().ok()?;
         let v = int.checked_mul(100)?.checked_add(frac)?;
-        Some(Fen(if neg { -v } else { v }))
+        i64::try_from(if neg { -v } else { v }).ok().map(Fen)
     }
 
     /// The share `ratio` of this amount, rounded half up to the fen.

@@ -12,6 +12,7 @@ mod exactly_once;
 pub mod notify;
 mod policy;
 mod portal_session;
+pub mod properties;
 mod registry;
 mod settlement;
 mod sign_in;

@@ -462,3 +462,39 @@ on_both_databases!(verify_finds_each_broken_invariant, |db: TestDb| async move {
     let (s, v) = app.call("GET", "/v1/verify", Some(&r.clerk), None).await;
     assert_problem(s, &v, 403, "not_allowed_on_channel");
 });
+
+// The HIS envelope and its amounts under random input (a bounded proptest run of the
+// properties the fuzz targets check): every request over real HTTP gets the national
+// answer — infcode 0 or -1 with a message — never a 5xx or a dropped connection, and the
+// database keeps every invariant afterwards.
+on_both_databases!(his_envelopes_and_amounts_of_any_shape_get_an_answer_and_break_nothing, |db: TestDb| async move {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let (app, r, card) = ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "PZ").await;
+    let amount = "-?[0-9]{0,12}(\\.[0-9]{0,4})?|[0-9.e+-]{0,8}|\\PC{0,6}";
+    let strategy = (
+        prop_oneof![Just("2204"), Just("2206"), Just("2207"), Just("2208"), Just("1101"), Just("2201"), Just("9999"), "\\PC{0,6}".prop_map(|s| Box::leak(s.into_boxed_str()) as &str)],
+        amount, amount, amount, amount,
+        prop_oneof![Just(json!({})), Just(json!(null)), Just(json!([1, 2])), Just(json!("text")), Just(json!({"data": {}})), Just(json!({"feedetail": "x"}))],
+        any::<bool>(),
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() });
+    for n in 0..150 {
+        let (infno, cnt, pric, sum, total, odd, shaped) = strategy.new_tree(&mut runner).unwrap().current();
+        let input = if !shaped {
+            odd
+        } else if infno == "2204" {
+            json!({"feedetail": [{"feedetl_sn": format!("{n}"), "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "B001", "med_list_codg": "A1", "medins_list_codg": "A1", "det_item_fee_sumamt": sum, "cnt": cnt, "pric": pric, "fee_ocur_time": "2026-03-02 10:10:00"}]})
+        } else {
+            json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": total, "chrg_bchno": "B001", "acct_used_flag": cnt, "insutype": "310", "setl_id": sum, "mdtrt_cert_type": "03", "mdtrt_cert_no": pric}})
+        };
+        let v = app.his(&r.institution, infno, &format!("H1202603021200{n:010}"), input.clone()).await;
+        let code = v["infcode"].as_i64();
+        assert!(code == Some(0) || code == Some(-1), "{infno} {input}: {v}");
+        if code == Some(-1) {
+            assert!(v["err_msg"].as_str().is_some_and(|m| m.starts_with('[') && !m.contains("[internal_error]")), "{infno} {input}: {v}");
+        }
+    }
+    app.verified().await;
+});
