@@ -32,9 +32,30 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         _ => return problem_response(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"),
     };
     let (mut parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(_) => return problem_response(413, "body_too_large", "the request body is too large"),
+    let mut hasher = Sm3::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.to_string().as_bytes());
+    hasher.update(b"\n");
+    // An upload is spooled to disk while hashed (up to its own limit, in bounded
+    // memory); any other body is read whole under the JSON limit.
+    let body = if crate::upload::is_upload_path(parts.uri.path()) {
+        let spooled = match crate::upload::spool(body, &mut hasher).await {
+            Ok(u) => u,
+            Err(e) => return e.into_response(),
+        };
+        match crate::upload::body_of(spooled).await {
+            Ok(b) => b,
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        match to_bytes(body, BODY_LIMIT).await {
+            Ok(b) => {
+                hasher.update(&b);
+                Body::from(b)
+            }
+            Err(_) => return problem_response(413, "body_too_large", "the request body is too large"),
+        }
     };
     let principal = match bearer(&parts) {
         Some(token) => state.service.authenticate(&token).await.ok(),
@@ -42,14 +63,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     };
     let Some(principal) = principal else {
         // Not authenticated: let the endpoint refuse it the usual way.
-        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        return next.run(Request::from_parts(parts, body)).await;
     };
-    let mut hasher = Sm3::new();
-    hasher.update(parts.method.as_str().as_bytes());
-    hasher.update(b" ");
-    hasher.update(parts.uri.to_string().as_bytes());
-    hasher.update(b"\n");
-    hasher.update(&bytes);
     let fingerprint = hex::encode(hasher.finalize());
     let store = state.service.store().clone();
     let now = state.service.clock().now();
@@ -66,7 +81,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     }
     parts.extensions.insert(principal.clone());
     let request_key = RequestKey { token_id: principal.token_id, key, fingerprint };
-    let (claim, res) = RequestClaim::scope(&state.service, request_key, next.run(Request::from_parts(parts, Body::from(bytes)))).await;
+    let (claim, res) = RequestClaim::scope(&state.service, request_key, next.run(Request::from_parts(parts, body))).await;
     if let Some(first) = claim.replayed() {
         return replay(first.status, first.body);
     }

@@ -47,7 +47,7 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     // File uploads stream to disk under their own limit (`upload.rs`); everything else
     // is held to BODY_LIMIT.
-    let uploads = routes::uploads().layer(axum::extract::DefaultBodyLimit::disable());
+    let uploads = routes::uploads().merge(portal::upload_routes(&state)).layer(axum::extract::DefaultBodyLimit::disable());
     routes::routes(&state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(uploads)

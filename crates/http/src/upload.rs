@@ -49,6 +49,52 @@ fn bad_body(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(400, "invalid_body", format!("the upload could not be read: {e}"))
 }
 
+/// Whether `path` is one of the upload endpoints (which stream their bodies).
+pub fn is_upload_path(path: &str) -> bool {
+    path == "/unit/applications" || path.strip_prefix("/v1/units/").and_then(|rest| rest.strip_suffix("/applications")).is_some_and(|code| !code.is_empty() && !code.contains('/'))
+}
+
+/// A keyed upload's body spooled to a temporary file while `hash` takes every chunk (the
+/// `Idempotency-Key` fingerprint), in bounded memory, up to [`UPLOAD_LIMIT`].
+pub async fn spool(body: axum::body::Body, hash: &mut impl sm3::Digest) -> Result<Upload, ApiError> {
+    let upload = new_upload();
+    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::new(500, "internal_error", format!("no room for the upload: {e}")))?);
+    let mut written: u64 = 0;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(bad_body)?;
+        count(chunk.len(), &mut written)?;
+        hash.update(&chunk);
+        file.write_all(&chunk).await.map_err(bad_body)?;
+    }
+    file.flush().await.map_err(bad_body)?;
+    Ok(upload)
+}
+
+/// A spooled upload as a request body again, read a chunk at a time; the file is removed
+/// when the body has been read or dropped.
+pub async fn body_of(upload: Upload) -> Result<axum::body::Body, ApiError> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(&upload.path).await.map_err(|e| ApiError::new(500, "internal_error", format!("the upload could not be read back: {e}")))?;
+    let chunks = futures_util::stream::unfold((file, upload), |(mut file, upload)| async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), (file, upload)))
+            }
+            Err(e) => Some((Err(e), (file, upload))),
+        }
+    });
+    Ok(axum::body::Body::from_stream(chunks))
+}
+
+fn new_upload() -> Upload {
+    let r: [u8; 8] = yikatong_store::crypto::random_bytes();
+    Upload { path: std::env::temp_dir().join(format!("ykt-upload-{}-{}", std::process::id(), hex::encode(r))) }
+}
+
 /// Streams the request's file (a multipart form's `file` field, or the body itself) to
 /// a temporary file.
 pub async fn receive(req: Request) -> Result<Upload, ApiError> {
@@ -57,8 +103,7 @@ pub async fn receive(req: Request) -> Result<Upload, ApiError> {
         return Err(too_large());
     }
     let is_multipart = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
-    let r: [u8; 8] = yikatong_store::crypto::random_bytes();
-    let upload = Upload { path: std::env::temp_dir().join(format!("ykt-upload-{}-{}", std::process::id(), hex::encode(r))) };
+    let upload = new_upload();
     let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::new(500, "internal_error", format!("no room for the upload: {e}")))?);
     let mut written: u64 = 0;
     if is_multipart {

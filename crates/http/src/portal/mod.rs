@@ -167,6 +167,12 @@ pub fn refusal(chrome: Chrome, e: ServiceError, back: impl Into<String>) -> Resp
     (status, page(&body)).into_response()
 }
 
+/// A refusal as a page from its status, code and message.
+pub fn refusal_with(chrome: Chrome, status: u16, code: &str, message: String, back: impl Into<String>) -> Response {
+    let body = RefusalPage { page: Chrome { title: "未能办理 Not done".into(), ..chrome }, code: code.into(), message, back: back.into() };
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), page(&body)).into_response()
+}
+
 /// The generic confirmation step: what will be done, to what, and the button.
 #[derive(Template)]
 #[template(path = "confirm.html")]
@@ -305,6 +311,12 @@ pub async fn sign_in_with_token(state: &AppState, headers: &HeaderMap, part: Par
 #[derive(serde::Deserialize)]
 pub struct Next {
     pub next: Option<String>,
+}
+
+/// The portal's file uploads, streamed under their own limit like the API's; the CSRF
+/// token is checked on them as on every form.
+pub fn upload_routes(state: &AppState) -> Router<AppState> {
+    unit::upload_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), csrf::guard))
 }
 
 pub fn routes(state: &AppState) -> Router<AppState> {

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -102,17 +102,19 @@ async fn home(State(s): State<AppState>, me: Unit, Query(q): Query<After>) -> Re
     }
 }
 
-async fn upload(State(s): State<AppState>, me: Unit, mut form: Multipart) -> Response {
+/// The batch application file, streamed to disk like the API's (up to 64 MiB, a
+/// million rows) and read line by line.
+async fn upload(State(s): State<AppState>, me: Unit, req: axum::extract::Request) -> Response {
     let unit = me.who.unit.clone().unwrap_or_default();
-    let mut file = None;
-    while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some("file") {
-            file = field.bytes().await.ok();
-            break;
-        }
-    }
-    let bytes = file.unwrap_or_default();
-    match s.service.import_applications(&me.who, &unit, &bytes[..]).await {
+    let file = match crate::upload::receive(req).await {
+        Ok(f) => f,
+        Err(e) => return super::refusal_with(me.chrome("批量申领"), e.status, &e.code, e.detail, "/unit"),
+    };
+    let reader = match file.reader() {
+        Ok(r) => r,
+        Err(e) => return super::refusal_with(me.chrome("批量申领"), e.status, &e.code, e.detail, "/unit"),
+    };
+    match s.service.import_applications(&me.who, &unit, reader).await {
         Ok(report) => page(&Report { page: me.chrome("批量申领结果 Batch application report"), report }),
         Err(e) => refusal(me.chrome("批量申领"), e, "/unit"),
     }
@@ -191,10 +193,14 @@ async fn file_change(State(s): State<AppState>, me: Unit, axum::Form(f): axum::F
     }
 }
 
+/// The upload form's route, served without the JSON body limit (see `upload.rs`).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/unit/applications", post(upload))
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/unit", get(home))
-        .route("/unit/applications", post(upload))
         .route("/unit/changes", post(file_change))
         .route("/unit/cards/{id}/second-collection-form", get(second_collection_form))
         .route("/unit/cards/{id}/hand-over", get(confirm_hand_over).post(hand_over))

@@ -406,3 +406,43 @@ on_both_databases!(a_unit_file_of_megabytes_goes_through_the_api_and_a_larger_on
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("body_too_large") && answer.contains("64 MiB"), "{answer}");
 });
+
+// Part of an upload of a city's size: a file over the JSON limit (8 MiB) sent with an
+// `Idempotency-Key` is spooled to disk while its fingerprint is taken, answered once and
+// replayed; the portal's upload form streams the same way (past the old 2 MB form limit).
+on_both_databases!(a_keyed_upload_over_the_json_limit_is_answered_once_and_the_portal_form_streams_too, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let clock = app.service.clock();
+    let mut rng = yikatong_service::demo::DemoRng::new(11);
+    let people: Vec<yikatong_store::Person> = (0..2000).map(|n| yikatong_service::demo::city_person(n, &["U1".to_string()], clock.today(), &mut rng)).map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p }).collect();
+    app.service.store().insert_persons(&people).await.unwrap();
+    let note = "备注".repeat(1000);
+    let file = |people: &[yikatong_store::Person]| {
+        let mut csv = String::from("ssn,name,phone,financial,note\n");
+        for p in people {
+            csv.push_str(&format!("{},{},13800138000,no,{note}\n", p.ssn, p.name));
+        }
+        csv
+    };
+    let csv = file(&people[..1500]);
+    assert!(csv.len() > 8 * 1024 * 1024, "over the JSON limit: {}", csv.len());
+    let send = |body: String| app.client.post(format!("{}/v1/units/U1/applications", app.base)).bearer_auth(&r.unit).header("content-type", "text/csv").header("idempotency-key", "file-2026-03-A").body(body).send();
+    let first: Value = send(csv.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!((first["rows"].as_i64(), first["accepted"].as_i64()), (Some(1500), Some(1500)), "{first}");
+    let again: Value = send(csv.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(again, first, "the same key and file: the first answer, nothing applied twice");
+    let other = send(file(&people[..1400])).await.unwrap();
+    assert!(other.status().is_client_error(), "the same key with another file is refused: {}", other.status());
+    // The portal's form: the CSRF token first, then the file, streamed.
+    let cookie = app.post_form("/unit/sign-in", "", &[("token", &r.unit)]).await.1.unwrap();
+    let token = app.csrf_of("/unit", &cookie).await;
+    let rest = file(&people[1500..]);
+    assert!(rest.len() > 2 * 1024 * 1024, "over the old form limit: {}", rest.len());
+    let form = reqwest::multipart::Form::new().text("csrf", token).part("file", reqwest::multipart::Part::bytes(rest.into_bytes()).file_name("rest.csv"));
+    let res = app.client.post(format!("{}/unit/applications", app.base)).header("cookie", &cookie).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("500"), "the report of the 500 rows: {}", &page[..page.len().min(2000)]);
+    let listed = app.ok("GET", "/v1/units/U1/persons?limit=1", &r.unit, None).await;
+    assert!(listed.is_object(), "{listed}");
+});
