@@ -93,6 +93,16 @@ pub enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
         backends: Vec<String>,
     },
+    /// A unit's application file of a city's size (1,000,000 rows, about 40 MB) through
+    /// the HTTP API beside the command line's path, on the same database.
+    Upload {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        postgres: String,
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+    },
     /// The pure settlement engine: receipts per second on one core.
     SettleEngine {
         #[arg(long, default_value_t = 1_000_000)]
@@ -180,6 +190,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::SettleEngine { receipts } => crate::bench_settle::engine(receipts),
         BenchCommand::City { persons, batch, postgres, backends } => crate::bench_city::run(persons, batch, &backends, &postgres).await,
         BenchCommand::Portal { persons, requests, postgres, backends } => crate::bench_portal::run(persons, requests, &backends, &postgres).await,
+        BenchCommand::Upload { rows, postgres, backends } => crate::bench_upload::run(rows, &backends, &postgres).await,
     }
 }
 

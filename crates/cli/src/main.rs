@@ -5,6 +5,7 @@ mod bench;
 mod bench_city;
 mod bench_portal;
 mod bench_settle;
+mod bench_upload;
 mod progress;
 mod config;
 mod demo;

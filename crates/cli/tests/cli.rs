@@ -451,3 +451,19 @@ fn serve_writes_an_audit_checkpoint_when_it_stops() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+#[test]
+fn bench_upload_sends_a_unit_file_through_the_api_beside_the_command_line_on_both_databases() {
+    let out = Command::new(YKT).args(["bench", "upload", "--rows", "2000", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for backend in ["sqlite:", "postgres:"] {
+        let section = stdout.split(backend).nth(1).unwrap();
+        for path in ["command line (baseline)", "API upload"] {
+            let line = section.lines().find(|l| l.trim_start().starts_with(path)).unwrap_or_else(|| panic!("no {path} in {section}"));
+            let rows: u64 = line.split_whitespace().rev().nth(2).unwrap().parse().unwrap();
+            assert_eq!(rows, 1000, "{line}");
+        }
+        assert!(section.contains("accepted 1000 of 1000 through the API"), "{section}");
+    }
+}
