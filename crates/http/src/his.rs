@@ -24,6 +24,29 @@ use yikatong_store::IdempotencyBegin;
 
 use crate::AppState;
 
+/// 2204's `input` read as the national interface sends it: the visit, the charge batch
+/// and each `feedetail` line's fields as text, or the refusal in the interface's words
+/// (`[code] message`).
+pub fn fee_lines_of(input: &Value) -> Result<(String, String, Vec<FeeLineInput>), String> {
+    let lines = input.get("feedetail").and_then(|f| f.as_array()).cloned().unwrap_or_default();
+    let first = lines.first().ok_or_else(|| "[no_fee_lines] feedetail is empty".to_string())?;
+    let mdtrt_id = required(first, "mdtrt_id").map_err(|e| e.0)?;
+    let chrg_bchno = required(first, "chrg_bchno").map_err(|e| e.0)?;
+    let mut inputs = Vec::new();
+    for l in &lines {
+        if text(l, "mdtrt_id") != mdtrt_id {
+            return Err("[mixed_visits] every feedetail line must name the same mdtrt_id".into());
+        }
+        let code = match text(l, "med_list_codg") {
+            c if !c.is_empty() => c,
+            _ => required(l, "medins_list_codg").map_err(|e| e.0)?,
+        };
+        let field = |k| required(l, k).map_err(|e| e.0);
+        inputs.push(FeeLineInput { sn: field("feedetl_sn")?, code, qty: field("cnt")?, price: field("pric")?, amount: field("det_item_fee_sumamt")? });
+    }
+    Ok((mdtrt_id, chrg_bchno, inputs))
+}
+
 /// A refusal in the interface's words.
 struct HisError(String);
 
@@ -194,21 +217,7 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
             Ok(json!({}))
         }
         "2204" => {
-            let lines = input.get("feedetail").and_then(|f| f.as_array()).cloned().unwrap_or_default();
-            let first = lines.first().ok_or_else(|| HisError("[no_fee_lines] feedetail is empty".into()))?;
-            let mdtrt_id = required(first, "mdtrt_id")?;
-            let chrg_bchno = required(first, "chrg_bchno")?;
-            let mut inputs = Vec::new();
-            for l in &lines {
-                if text(l, "mdtrt_id") != mdtrt_id {
-                    return Err(HisError("[mixed_visits] every feedetail line must name the same mdtrt_id".into()));
-                }
-                let code = match text(l, "med_list_codg") {
-                    c if !c.is_empty() => c,
-                    _ => required(l, "medins_list_codg")?,
-                };
-                inputs.push(FeeLineInput { sn: required(l, "feedetl_sn")?, code, qty: required(l, "cnt")?, price: required(l, "pric")?, amount: required(l, "det_item_fee_sumamt")? });
-            }
+            let (mdtrt_id, chrg_bchno, inputs) = fee_lines_of(input).map_err(HisError)?;
             let results = s.upload_fee_lines(who, &mdtrt_id, &chrg_bchno, &inputs).await?;
             let out: Vec<Value> = results
                 .iter()

@@ -10,6 +10,7 @@ mod idempotency;
 mod observe;
 pub mod openapi;
 pub mod portal;
+pub mod properties;
 mod routes;
 mod upload;
 
@@ -24,6 +25,7 @@ use yikatong_core::clock::TestClock;
 use yikatong_service::Service;
 
 pub use error::ApiError;
+pub use his::fee_lines_of;
 pub use observe::Metrics;
 
 /// Shared state of every request.

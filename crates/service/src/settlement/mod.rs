@@ -17,7 +17,7 @@ use yikatong_store::{Person, VisitRecord};
 pub use accounts::{AccountEntryView, AccountView};
 pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
-pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration};
+pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
 
 use crate::{Service, ServiceError, ServiceResult};
 

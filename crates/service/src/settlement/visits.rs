@@ -197,20 +197,7 @@ impl Service {
     /// visit is locked, so a line uploaded while the visit is being settled waits and
     /// stays unsettled (a reversal, 2208, and a new 2207 bill it with the rest).
     pub async fn upload_fee_lines(&self, who: &Principal, mdtrt_id: &str, chrg_bchno: &str, lines: &[FeeLineInput]) -> ServiceResult<Vec<LineResult>> {
-        if lines.is_empty() {
-            return Err(bad("no_fee_lines", "feedetail is empty".into()));
-        }
-        if lines.len() > limits::MAX_LINES {
-            return Err(bad("too_many_fee_lines", format!("feedetail has {} lines; at most {} are taken at once", lines.len(), limits::MAX_LINES)));
-        }
-        let mut parsed = Vec::with_capacity(lines.len());
-        for l in lines {
-            let qty_e4 = fixed_field(&l.sn, "cnt", &l.qty, 4)?;
-            let price_e6 = fixed_field(&l.sn, "pric", &l.price, 6)?;
-            let amount = Fen(fixed_field(&l.sn, "det_item_fee_sumamt", &l.amount, 2)?);
-            check_line_bounds(&l.sn, qty_e4, price_e6, amount)?;
-            parsed.push(FeeLine { sn: l.sn.clone(), code: l.code.clone(), qty_e4, price_e6, amount });
-        }
+        let parsed = parse_fee_lines(lines)?;
         let mut tx = self.begin_write().await?;
         let visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
         if visit.state != "registered" {
@@ -251,6 +238,27 @@ impl Service {
         self.commit(tx).await?;
         Ok(removed)
     }
+}
+
+/// 2204's lines as numbers, exactly: each quantity, price and amount a decimal of at
+/// most 4, 6 and 2 places within the interface's bounds, each refusal naming the line
+/// and the field; no line, or more than the interface takes at once, is refused.
+pub fn parse_fee_lines(lines: &[FeeLineInput]) -> ServiceResult<Vec<FeeLine>> {
+    if lines.is_empty() {
+        return Err(bad("no_fee_lines", "feedetail is empty".into()));
+    }
+    if lines.len() > limits::MAX_LINES {
+        return Err(bad("too_many_fee_lines", format!("feedetail has {} lines; at most {} are taken at once", lines.len(), limits::MAX_LINES)));
+    }
+    let mut parsed = Vec::with_capacity(lines.len());
+    for l in lines {
+        let qty_e4 = fixed_field(&l.sn, "cnt", &l.qty, 4)?;
+        let price_e6 = fixed_field(&l.sn, "pric", &l.price, 6)?;
+        let amount = Fen(fixed_field(&l.sn, "det_item_fee_sumamt", &l.amount, 2)?);
+        check_line_bounds(&l.sn, qty_e4, price_e6, amount)?;
+        parsed.push(FeeLine { sn: l.sn.clone(), code: l.code.clone(), qty_e4, price_e6, amount });
+    }
+    Ok(parsed)
 }
 
 /// A decimal field of a fee line with at most `places` decimals, exactly; a number too
