@@ -368,6 +368,17 @@ on_both_databases!(city_scale_paths_write_in_bulk_with_chained_events_fresh_ids_
     assert!(history(people[0].ssn.clone()).await.is_empty(), "a clean comparison changes nothing");
 });
 
+impl TestApp {
+    /// `n` synthetic persons insured through unit U1 since yesterday, stored at once.
+    async fn insured_in_u1(&self, n: u64, seed: u64) -> Vec<yikatong_store::Person> {
+        let clock = self.service.clock();
+        let mut rng = yikatong_service::demo::DemoRng::new(seed);
+        let people: Vec<yikatong_store::Person> = (0..n).map(|i| yikatong_service::demo::city_person(i, &["U1".to_string()], clock.today(), &mut rng)).map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p }).collect();
+        self.service.store().insert_persons(&people).await.unwrap();
+        people
+    }
+}
+
 // A unit's file larger than a JSON body may be (here about 3 MB: two thousand people of
 // the unit and sixty thousand rows of people it does not insure) goes through the API,
 // as the body itself and as a multipart upload, streamed to disk and read line by line:
@@ -375,10 +386,7 @@ on_both_databases!(city_scale_paths_write_in_bulk_with_chained_events_fresh_ids_
 // with 413 naming the limit before it is read.
 on_both_databases!(a_unit_file_of_megabytes_goes_through_the_api_and_a_larger_one_gets_413, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    let clock = app.service.clock();
-    let mut rng = yikatong_service::demo::DemoRng::new(9);
-    let people: Vec<yikatong_store::Person> = (0..2000).map(|n| yikatong_service::demo::city_person(n, &["U1".to_string()], clock.today(), &mut rng)).map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p }).collect();
-    app.service.store().insert_persons(&people).await.unwrap();
+    let people = app.insured_in_u1(2000, 9).await;
     let mut csv = String::from("ssn,name,phone,financial\n");
     for p in &people {
         csv.push_str(&format!("{},{},13800138000,no\n", p.ssn, p.name));
@@ -412,10 +420,7 @@ on_both_databases!(a_unit_file_of_megabytes_goes_through_the_api_and_a_larger_on
 // replayed; the portal's upload form streams the same way (past the old 2 MB form limit).
 on_both_databases!(a_keyed_upload_over_the_json_limit_is_answered_once_and_the_portal_form_streams_too, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    let clock = app.service.clock();
-    let mut rng = yikatong_service::demo::DemoRng::new(11);
-    let people: Vec<yikatong_store::Person> = (0..2000).map(|n| yikatong_service::demo::city_person(n, &["U1".to_string()], clock.today(), &mut rng)).map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p }).collect();
-    app.service.store().insert_persons(&people).await.unwrap();
+    let people = app.insured_in_u1(2000, 11).await;
     let note = "备注".repeat(1000);
     let file = |people: &[yikatong_store::Person]| {
         let mut csv = String::from("ssn,name,phone,financial,note\n");
