@@ -13,6 +13,18 @@ pub enum AdminCommand {
     Token(TokenArgs),
     /// List issued tokens (without their secrets).
     Tokens(DbArgs),
+    /// Issue a gateway credential for an institution's HIS: prints `paasid=…` and
+    /// `secret=…` (shown once). With `--list`, lists them; with `--revoke ID`, revokes one.
+    HisCredential {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, required_unless_present_any = ["list", "revoke"])]
+        institution: Option<String>,
+        #[arg(long)]
+        list: bool,
+        #[arg(long)]
+        revoke: Option<i64>,
+    },
     /// Revoke a token by its id; it stops working at once.
     RevokeToken {
         #[command(flatten)]
@@ -58,6 +70,25 @@ pub async fn run_admin(cmd: AdminCommand) -> Result<(), String> {
                 let bound = [t.grant.outlet, t.grant.unit, t.grant.institution].into_iter().flatten().collect::<Vec<_>>().join(",");
                 let state = t.revoked_at.map(|r| format!("revoked {r}")).unwrap_or_else(|| "active".into());
                 println!("{:>5}  {:<12} {:<10} {:<24} {}  {}", t.id, t.grant.role, bound, state, t.created_at, t.grant.label);
+            }
+            Ok(())
+        }
+        AdminCommand::HisCredential { db, institution, list, revoke } => {
+            let service = config::open(&db).await?;
+            let op = local(yikatong_core::access::Role::Operator);
+            if let Some(id) = revoke {
+                service.revoke_his_credential(&op, id).await.map_err(|e| e.to_string())?;
+                println!("gateway credential {id} revoked");
+            } else if list {
+                for c in service.his_credentials(&op).await.map_err(|e| e.to_string())? {
+                    let state = c.revoked_at.map(|r| format!("revoked {r}")).unwrap_or_else(|| "active".into());
+                    println!("{}	{}	{}	{}	{state}", c.id, c.institution, c.paasid, c.created_at);
+                }
+            } else {
+                let c = service.issue_his_credential(&op, institution.as_deref().unwrap_or_default()).await.map_err(|e| e.to_string())?;
+                eprintln!("gateway credential {} for institution {} (the secret is shown once; give both to the institution's HIS)", c.id, c.institution);
+                println!("paasid={}", c.paasid);
+                println!("secret={}", c.secret);
             }
             Ok(())
         }

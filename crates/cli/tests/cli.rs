@@ -467,3 +467,45 @@ fn bench_upload_sends_a_unit_file_through_the_api_beside_the_command_line_on_bot
         assert!(section.contains("accepted 1000 of 1000 through the API"), "{section}");
     }
 }
+
+#[test]
+fn admin_his_credential_issues_an_access_id_that_signs_national_interface_requests_on_both_databases() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let token = text(&ykt(&["admin", "token", "--db", db, "--role", "operator"], Some(&key)).stdout).trim().to_string();
+        let (child, url) = serve(db, &key, &[]);
+        let _guard = Killed(child);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let c = reqwest::Client::new();
+        rt.block_on(async {
+            let res = c.post(format!("{url}/v1/institutions")).bearer_auth(&token).json(&serde_json::json!({"code": "H7", "name": "网关医院", "region": "beijing", "level": "2"})).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 201);
+        });
+        let out = ykt(&["admin", "his-credential", "--db", db, "--institution", "H7"], Some(&key));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let field = |name: &str| stdout.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no {name}= in {stdout}")).to_string();
+        let (paasid, secret) = (field("paasid"), field("secret"));
+        let listed = text(&ykt(&["admin", "his-credential", "--db", db, "--list"], Some(&key)).stdout);
+        assert!(listed.contains(&paasid) && listed.contains("H7") && !listed.contains(&secret), "{listed}");
+        let signed = |nonce: &str| {
+            let ts = chrono::Utc::now().timestamp().to_string();
+            c.post(format!("{url}/fsi/api/rsfComIfsService/callService/9001"))
+                .header("x-tif-paasid", &paasid)
+                .header("x-tif-timestamp", &ts)
+                .header("x-tif-nonce", nonce)
+                .header("x-tif-signature", yikatong_service::gateway_signature(&ts, &secret, nonce))
+                .json(&serde_json::json!({"infno": "9001", "msgid": format!("H7{nonce:0>28}"), "fixmedins_code": "H7", "input": {"opter_no": "1"}}))
+                .send()
+        };
+        rt.block_on(async {
+            let v: serde_json::Value = signed("1").await.unwrap().json().await.unwrap();
+            assert_eq!(v["infcode"], 0, "{v}");
+        });
+        assert!(ykt(&["admin", "his-credential", "--db", db, "--revoke", "1"], Some(&key)).status.success());
+        rt.block_on(async {
+            let v: serde_json::Value = signed("2").await.unwrap().json().await.unwrap();
+            assert!(v["err_msg"].as_str().unwrap().contains("[credential_revoked]"), "{v}");
+        });
+    });
+}

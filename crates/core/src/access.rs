@@ -185,12 +185,15 @@ pub enum Operation {
     IssueToken,
     ListTokens,
     RevokeToken,
+    IssueHisCredential,
+    ListHisCredentials,
+    RevokeHisCredential,
 }
 
 use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
 
 impl Operation {
-    pub const ALL: [Operation; 65] = {
+    pub const ALL: [Operation; 68] = {
         use Operation::*;
         [
             CreateUnit, ReadUnit, CreateOutlet, CreateInstitution, CreatePerson, ReadPerson, FindPerson, PersonByHandbook, ChangePerson, ReadPersonHistory, UploadPhoto,
@@ -199,7 +202,7 @@ impl Operation {
             OnlineReplacement, Exchange, ReturnCard, SecondApplication, ReportWrongData, CancelCard, SynchroniseCard, ReadCertificate, ReprintCertificate, ChangePassword,
             ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, ManualReimbursement, AddCatalogItems, ReadAccount,
             CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
-            IssueToken, ListTokens, RevokeToken,
+            IssueToken, ListTokens, RevokeToken, IssueHisCredential, ListHisCredentials, RevokeHisCredential,
         ]
     };
 
@@ -254,6 +257,7 @@ impl Operation {
             ReadAccount => &[Operator, Clerk, Holder, Hotline, Kiosk],
             PayPremium => &[Holder, Clerk, Bank],
             VerifyDatabase | VerifyAudit | LoadCalendar | ReadMessages | ReportMessageSent | IssueToken | ListTokens | RevokeToken => &[Operator],
+            IssueHisCredential | ListHisCredentials | RevokeHisCredential => &[Operator],
         }
     }
 

@@ -102,8 +102,34 @@ fn envelope(state: &AppState, admdvs: &str, infcode: i32, err: Option<String>, o
     })
 }
 
+/// The caller of the interface: a request carrying a bearer token is judged by the token
+/// alone; without one, by the gateway's `x-tif-*` signature (see
+/// `yikatong_service::GatewaySignature`).
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, HisError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let bearer = header("authorization").and_then(|v| v.split_once(' ')).filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")).map(|(_, t)| t.trim().to_string());
+    if let Some(token) = bearer {
+        return Ok(state.service.authenticate(&token).await?);
+    }
+    match (header("x-tif-paasid"), header("x-tif-timestamp"), header("x-tif-nonce"), header("x-tif-signature")) {
+        (Some(paasid), Some(timestamp), Some(nonce), Some(signature)) => Ok(state.service.authenticate_gateway(yikatong_service::GatewaySignature { paasid, timestamp, nonce, signature }).await?),
+        (None, None, None, None) => Err(HisError("[unauthenticated] sign the request with the gateway's x-tif-paasid, x-tif-timestamp, x-tif-nonce and x-tif-signature headers, or send the institution's bearer token".into())),
+        _ => Err(HisError("[unauthenticated] a signed request needs all of x-tif-paasid, x-tif-timestamp, x-tif-nonce and x-tif-signature".into())),
+    }
+}
+
+/// `POST /fsi/api/rsfComIfsService/callService/{infno}`: as below, the path's code the
+/// body's `infno`.
+pub async fn call_service_for(State(state): State<AppState>, axum::extract::Path(code): axum::extract::Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
+    call(state, Some(code), headers, body).await
+}
+
 /// `POST /fsi/api/rsfComIfsService/callService`
 pub async fn call_service(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
+    call(state, None, headers, body).await
+}
+
+async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
     let received = state.service.clock().now();
     let fail = |msg: String| Json(envelope(&state, "000000", -1, Some(msg), json!({}), received));
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
@@ -111,13 +137,12 @@ pub async fn call_service(State(state): State<AppState>, headers: HeaderMap, bod
     };
     let infno = text(&req, "infno");
     let msgid = text(&req, "msgid");
-    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.split_once(' ')).map(|(_, t)| t.trim().to_string());
-    let Some(token) = token else {
-        return fail("[unauthenticated] the institution's bearer token is required".into());
-    };
-    let who = match state.service.authenticate(&token).await {
+    if let Some(code) = path_code.filter(|c| *c != infno) {
+        return fail(format!("[infno_mismatch] the path names transaction {code} but infno is {infno:?}"));
+    }
+    let who = match caller(&state, &headers).await {
         Ok(p) => p,
-        Err(e) => return fail(HisError::from(e).0),
+        Err(e) => return fail(e.0),
     };
     if who.role != yikatong_core::access::Role::Institution {
         return fail("[not_allowed_on_channel] only a designated institution's token may call this interface".into());

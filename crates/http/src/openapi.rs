@@ -14,7 +14,7 @@ use crate::routes::{cards, messages, ops, policy, registry, settlement, tokens};
         registry::create_person, registry::get_person, registry::change_person, registry::person_history,
         registry::person_by_handbook, registry::applications, registry::comparison, registry::second_collection, registry::second_collection_form, registry::photo,
         policy::policy_at, policy::add_working_days, policy::calendar_day, policy::load_calendar_year,
-        tokens::issue, tokens::list, tokens::revoke,
+        tokens::issue, tokens::list, tokens::revoke, tokens::issue_his_credential, tokens::his_credentials, tokens::revoke_his_credential,
         messages::list, messages::sent,
         cards::apply, cards::cut_batch, cards::results, cards::dispatch, cards::overdue, cards::get, cards::events,
         cards::bank_account, cards::hand_over, cards::activation, cards::pre_loss, cards::revoke_pre_loss,

@@ -63,15 +63,18 @@
     var shown = document.getElementById("session-left");
     var csrf = document.querySelector("input[name=csrf]");
     var ticks = 0;
+    // A poll that started before "stay signed in" was pressed answers an older state.
+    var generation = 0;
     var show = function () {
       box.hidden = left > warn;
       shown.textContent = String(Math.max(left, 0));
       box.classList.toggle("ended", left <= 0);
     };
     var ask = function () {
+      var asked = generation;
       fetch("/" + part + "/session", { credentials: "same-origin", headers: { "accept": "application/json" } })
         .then(function (r) { return r.json(); })
-        .then(function (s) { left = s.seconds_left; show(); })
+        .then(function (s) { if (asked === generation) { left = s.seconds_left; show(); } })
         .catch(function () {});
     };
     show();
@@ -81,6 +84,7 @@
       if (ticks % 5 === 0) ask(); else show();
     }, 1000);
     document.getElementById("stay-signed-in").onclick = function () {
+      generation += 1;
       var body = new URLSearchParams();
       body.set("csrf", csrf ? csrf.value : "");
       fetch("/" + part + "/session", { method: "POST", credentials: "same-origin", redirect: "manual", body: body, headers: { "accept": "application/json" } })

@@ -9,6 +9,7 @@ mod cards;
 pub mod demo;
 mod error;
 mod exactly_once;
+mod gateway;
 pub mod notify;
 mod policy;
 mod portal_session;
@@ -37,6 +38,7 @@ pub use error::ServiceError;
 pub use exactly_once::{KeptAnswer, RequestClaim, RequestKey};
 pub use portal_session::{ActiveSession, OpenedSession, SessionRules};
 pub use sign_in::{CodeRequested, SIGN_IN_TOKEN_LABEL};
+pub use gateway::{DEFAULT_GATEWAY_WINDOW_SECONDS, GatewaySignature, HisCredentialView, IssuedHisCredential, gateway_signature};
 pub use notify::{MessageView, Notifier, OutboxNotifier};
 pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
 
@@ -59,6 +61,8 @@ pub struct Service {
     session_rules: SessionRules,
     /// Where messages to people's phones go (see [`notify`]).
     notifier: Arc<dyn Notifier>,
+    /// How far a gateway-signed request's timestamp may be from the clock (see [`gateway`]).
+    gateway_window: chrono::Duration,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -80,6 +84,7 @@ impl Service {
             password_gates: Default::default(),
             checkpoints: None,
             session_rules: SessionRules::default(),
+            gateway_window: chrono::Duration::seconds(gateway::DEFAULT_GATEWAY_WINDOW_SECONDS),
             notifier: Arc::new(OutboxNotifier { store: store.clone(), clock: clock.clone() }),
             store,
             clock,

@@ -263,6 +263,7 @@ macro_rules! store_impl {
         crate::backend_settlement::settlement_impl!();
         crate::backend_verify::verify_impl!();
         crate::backend_sign_in::sign_in_impl!($store);
+        crate::backend_gateway::gateway_impl!($store);
 
         #[async_trait]
         impl Store for $store {

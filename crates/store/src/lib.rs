@@ -11,11 +11,13 @@ pub mod crypto;
 mod backend;
 mod backend_bulk;
 mod backend_cards;
+mod backend_gateway;
 mod backend_settlement;
 mod backend_sign_in;
 mod backend_verify;
 mod postgres;
 mod records;
+pub mod gateway;
 pub mod sign_in;
 mod sqlite;
 pub mod testing;
@@ -29,6 +31,7 @@ pub use crypto::{DataKey, KeyError};
 use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::settlement::{CatalogItem, YearTotals};
 pub use records::*;
+pub use gateway::{GatewayStore, HisCredential};
 pub use sign_in::{PortalSession, QueuedMessage, SignInCode, SignInStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +59,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Whole business operations; each is one transaction.
 #[async_trait]
-pub trait Store: SignInStore + Send + Sync {
+pub trait Store: SignInStore + GatewayStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     fn data_key(&self) -> &DataKey;

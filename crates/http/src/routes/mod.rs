@@ -41,6 +41,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/calendar/years/{year}", axum::routing::put(policy::load_calendar_year))
         .route("/v1/tokens", post(tokens::issue).get(tokens::list))
         .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/v1/his-credentials", post(tokens::issue_his_credential).get(tokens::his_credentials))
+        .route("/v1/his-credentials/{id}", axum::routing::delete(tokens::revoke_his_credential))
         .route("/v1/persons/{ssn}/cards", post(cards::apply))
         .route("/v1/production-batches", post(cards::cut_batch))
         .route("/v1/production-batches/{id}/results", post(cards::results))
@@ -83,6 +85,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/persons/{ssn}/premiums", post(settlement::pay_premium).get(settlement::premiums))
         .route("/v1/premiums/arrears", get(settlement::arrears));
     r = r.route("/fsi/api/rsfComIfsService/callService", post(crate::his::call_service));
+    r = r.route("/fsi/api/rsfComIfsService/callService/{infno}", post(crate::his::call_service_for));
     r = r.merge(crate::portal::routes(state));
     if state.test_clock.is_some() {
         r = r.route("/v1/test/clock", get(ops::get_clock).put(ops::set_clock));

@@ -62,3 +62,31 @@ pub async fn revoke(State(s): State<AppState>, Caller(who): Caller, Path(id): Pa
     s.service.revoke_token(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HisCredentialRequest {
+    /// The designated institution's code.
+    pub institution: String,
+}
+
+/// Issues a gateway credential (x-tif-paasid and its secret, shown once) for an
+/// institution's HIS (operator).
+#[utoipa::path(post, path = "/v1/his-credentials", tag = "tokens", request_body = HisCredentialRequest,
+    responses((status = 201, body = yikatong_service::IssuedHisCredential)))]
+pub async fn issue_his_credential(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<HisCredentialRequest>) -> Result<(StatusCode, Json<yikatong_service::IssuedHisCredential>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.issue_his_credential(&who, &b.institution).await?)))
+}
+
+/// Every gateway credential, without the secrets (operator).
+#[utoipa::path(get, path = "/v1/his-credentials", tag = "tokens", responses((status = 200, body = Vec<yikatong_service::HisCredentialView>)))]
+pub async fn his_credentials(State(s): State<AppState>, Caller(who): Caller) -> Result<Json<Vec<yikatong_service::HisCredentialView>>, ApiError> {
+    Ok(Json(s.service.his_credentials(&who).await?))
+}
+
+/// Revokes a gateway credential at once (operator).
+#[utoipa::path(delete, path = "/v1/his-credentials/{id}", tag = "tokens", params(("id" = i64, Path)), responses((status = 204, description = "revoked")))]
+pub async fn revoke_his_credential(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    s.service.revoke_his_credential(&who, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -84,6 +84,9 @@ async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i
         LoadCalendar => s.load_calendar_year(Some(who), "matrix.toml", "not toml").await.map(drop),
         ReadMessages => s.messages(who, 0, true, 1).await.map(drop),
         ReportMessageSent => s.message_sent(who, 999).await.map(drop),
+        IssueHisCredential => s.issue_his_credential(who, "NO-SUCH").await.map(drop),
+        ListHisCredentials => s.his_credentials(who).await.map(drop),
+        RevokeHisCredential => s.revoke_his_credential(who, 999).await.map(drop),
         IssueToken | ListTokens | RevokeToken => {
             let (method, path, body) = match op {
                 IssueToken => ("POST", "/v1/tokens".to_string(), Some(json!({"role": "kiosk"}))),

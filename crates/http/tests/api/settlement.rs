@@ -498,3 +498,68 @@ on_both_databases!(his_envelopes_and_amounts_of_any_shape_get_an_answer_and_brea
     }
     app.verified().await;
 });
+
+impl TestApp {
+    /// A request as a HIS signs it for the platform's gateway (`x-tif-*`, no bearer
+    /// token), to `path` (the plain or the `/{infno}` form).
+    #[allow(clippy::too_many_arguments)] // each is a header or envelope field a test varies
+    async fn his_signed(&self, path: &str, paasid: &str, secret: &str, timestamp: i64, nonce: &str, infno: &str, msgid: &str, input: Value) -> Value {
+        let ts = timestamp.to_string();
+        let body = json!({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": "110000", "insuplc_admdvs": "110000", "recer_sys_code": "FSI_LOCAL", "infver": "V1.0", "opter_type": "1", "opter": "001", "opter_name": "收费员", "inf_time": "2026-03-02 10:00:00", "fixmedins_code": "H1", "fixmedins_name": "示范医院", "sign_no": "", "input": input});
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("x-tif-paasid", paasid)
+            .header("x-tif-timestamp", &ts)
+            .header("x-tif-nonce", nonce)
+            .header("x-tif-signature", yikatong_service::gateway_signature(&ts, secret, nonce))
+            .header("content-type", "application/json;charset=utf-8")
+            .body(serde_json::to_string_pretty(&body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        res.json().await.unwrap()
+    }
+}
+
+// Issue 12, parts 1 and 2: the gateway's signed requests, as HIS software sends them.
+on_both_databases!(his_software_signs_with_the_gateway_headers_and_each_fault_is_named, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let issued = app.ok("POST", "/v1/his-credentials", &app.operator, Some(json!({"institution": "H1"}))).await;
+    let (paasid, secret) = (issued["paasid"].as_str().unwrap().to_string(), issued["secret"].as_str().unwrap().to_string());
+    let listed = app.ok("GET", "/v1/his-credentials", &app.operator, None).await;
+    assert!(listed.to_string().contains(&paasid) && !listed.to_string().contains(&secret), "listed without the secret: {listed}");
+    let now = app.service.clock().now().timestamp();
+    let sign_in = json!({"opter_no": "001", "mac": "", "ip": "127.0.0.1"});
+    let plain = "/fsi/api/rsfComIfsService/callService";
+    // A signed 9001 at either path is the institution.
+    let v = app.his_signed(plain, &paasid, &secret, now, "n-1", "9001", "H120260302100000000001", sign_in.clone()).await;
+    assert_eq!(v["infcode"], 0, "{v}");
+    let v = app.his_signed(&format!("{plain}/9001"), &paasid, &secret, now, "n-2", "9001", "H120260302100000000002", sign_in.clone()).await;
+    assert_eq!(v["infcode"], 0, "{v}");
+    let refused = |v: &Value, code: &str| assert!(v["infcode"] == -1 && v["err_msg"].as_str().unwrap().contains(&format!("[{code}]")), "{code}: {v}");
+    refused(&app.his_signed(&format!("{plain}/1101"), &paasid, &secret, now, "n-3", "9001", "H120260302100000000003", sign_in.clone()).await, "infno_mismatch");
+    // Each fault is named: a replayed nonce, an old or a future timestamp, a wrong secret, an unknown id.
+    refused(&app.his_signed(plain, &paasid, &secret, now, "n-1", "9001", "H120260302100000000004", sign_in.clone()).await, "nonce_replayed");
+    refused(&app.his_signed(plain, &paasid, &secret, now - 301, "n-5", "9001", "H120260302100000000005", sign_in.clone()).await, "timestamp_out_of_window");
+    refused(&app.his_signed(plain, &paasid, &secret, now + 301, "n-6", "9001", "H120260302100000000006", sign_in.clone()).await, "timestamp_out_of_window");
+    refused(&app.his_signed(plain, &paasid, "not-the-secret", now, "n-7", "9001", "H120260302100000000007", sign_in.clone()).await, "bad_signature");
+    refused(&app.his_signed(plain, "nobody", &secret, now, "n-8", "9001", "H120260302100000000008", sign_in.clone()).await, "unknown_paasid");
+    // A whole visit signed: 1101 by card, 2201, 2204, 2207.
+    let out = app.his_signed(plain, &paasid, &secret, now, "v-1", "1101", "H120260302100000000010", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
+    assert_eq!(out["infcode"], 0, "{out}");
+    // Two copies of one signed request racing: one is taken, the other is a replay.
+    let copies: Vec<Value> = futures_util::future::join_all((0..2).map(|_| app.his_signed(plain, &paasid, &secret, now, "race-1", "9001", "H120260302100000000020", sign_in.clone()))).await;
+    let taken = copies.iter().filter(|v| v["infcode"] == 0).count();
+    assert_eq!(taken, 1, "{copies:?}");
+    // A bearer token decides alone, whatever x-tif-* headers come with it.
+    let res = app.client.post(format!("{}{plain}", app.base)).bearer_auth(&r.institution).header("x-tif-paasid", "nobody").json(&json!({"infno": "9001", "msgid": "H120260302100000000030", "fixmedins_code": "H1", "input": sign_in})).send().await.unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["infcode"], 0, "{v}");
+    // Revoked, the credential signs nothing.
+    let id = issued["id"].as_i64().unwrap();
+    let (s, _) = app.call("DELETE", &format!("/v1/his-credentials/{id}"), Some(&app.operator), None).await;
+    assert_eq!(s.as_u16(), 204);
+    refused(&app.his_signed(plain, &paasid, &secret, now, "n-9", "9001", "H120260302100000000009", json!({})).await, "credential_revoked");
+});

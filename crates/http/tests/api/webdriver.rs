@@ -135,9 +135,10 @@ impl Browser {
         panic!("{css} was never {} on {}", if shown { "shown" } else { "hidden" }, self.url().await);
     }
 
-    /// Waits until the page's text contains `needle` (up to 5 s).
+    /// Waits until the page's text contains `needle` (up to 10 s: a busy CI machine
+    /// checks passwords slowly).
     pub async fn wait_for_text(&self, needle: &str) -> String {
-        for _ in 0..50 {
+        for _ in 0..100 {
             let body = self.body_text().await;
             if body.contains(needle) {
                 return body;
