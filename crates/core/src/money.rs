@@ -60,23 +60,11 @@ impl Fen {
         Fen(yuan.checked_mul(100).unwrap_or(if yuan < 0 { i64::MIN } else { i64::MAX }))
     }
 
-    /// Parses a yuan amount with at most two decimals (`"12.30"`, `"5"`), as the
-    /// national interface sends it.
+    /// Parses a yuan amount exactly (`"12.30"`, `"5"`, `"155.0000"`): any count of
+    /// decimals, as long as the value is a whole number of fen (digits below the fen must
+    /// be zeros), as the national interface's clients write it.
     pub fn parse_yuan(s: &str) -> Option<Fen> {
-        let s = s.trim();
-        let (neg, digits) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if int.is_empty() || frac.len() > 2 || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        // In i128, so that the most negative amount (whose magnitude no i64 holds) parses too.
-        let int: i128 = int.parse().ok()?;
-        let frac: i128 = format!("{frac:0<2}").parse().ok()?;
-        let v = int.checked_mul(100)?.checked_add(frac)?;
-        i64::try_from(if neg { -v } else { v }).ok().map(Fen)
+        parse_decimal(s, 2).map(Fen)
     }
 
     /// The share `ratio` of this amount, rounded half up to the fen.
@@ -91,6 +79,40 @@ impl Fen {
     pub fn max(self, other: Fen) -> Fen {
         if self >= other { self } else { other }
     }
+}
+
+/// A decimal text as an integer of `places` decimal places, exactly: `-?digits[.digits]`,
+/// any count of decimals as long as those past `places` are zeros; `None` for anything
+/// else, a value past i64, or a non-zero digit below the precision.
+pub fn parse_decimal(s: &str, places: u32) -> Option<i64> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let places = places as usize;
+    let (kept, below) = frac.split_at(frac.len().min(places));
+    if below.chars().any(|c| c != '0') {
+        return None;
+    }
+    // In i128, so that the most negative value (whose magnitude no i64 holds) parses too.
+    let scale = 10i128.checked_pow(places as u32)?;
+    let int: i128 = int.parse().ok()?;
+    let frac: i128 = if kept.is_empty() { 0 } else { format!("{kept:0<places$}").parse().ok()? };
+    let v = int.checked_mul(scale)?.checked_add(frac)?;
+    i64::try_from(if neg { -v } else { v }).ok()
+}
+
+/// Whether a decimal text has a non-zero digit below `places` decimals (so it is a
+/// number, but not an exact one at that precision).
+pub fn below_precision(s: &str, places: u32) -> bool {
+    let t = s.trim().trim_start_matches('-');
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    !int.is_empty() && int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) && frac.chars().skip(places as usize).any(|c| c != '0')
 }
 
 impl fmt::Display for Fen {

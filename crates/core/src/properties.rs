@@ -43,6 +43,17 @@ pub fn fen_round_trip(fen: i64) {
     assert_eq!(Fen::parse_yuan(&f.to_string()), Some(f));
 }
 
+/// An amount written with any count of trailing zero decimals (`"155.0000"`) is the same
+/// fen; one with a non-zero digit below the fen is refused.
+pub fn yuan_with_any_decimals(fen: i64, extra_zeros: usize, digit: u8) {
+    let text = format!("{}{}", Fen(fen), "0".repeat(extra_zeros));
+    assert_eq!(Fen::parse_yuan(&text), Some(Fen(fen)), "{text}");
+    let digit = (digit % 9) + 1;
+    let below = format!("{}{}{digit}", Fen(fen), "0".repeat(extra_zeros));
+    assert_eq!(Fen::parse_yuan(&below), None, "{below}");
+    assert!(crate::money::below_precision(&below, 2), "{below}");
+}
+
 /// Any text as a region policy file is loaded or refused with a reason, never panics.
 pub fn policy_text(text: &str) {
     if let Err(e) = crate::policy::parse_region("fuzz.toml", text) {
@@ -85,6 +96,11 @@ mod tests {
         #[test]
         fn his_amounts_parse_or_are_refused_and_print_back(text in "-?[0-9]{0,20}(\\.[0-9]{0,3})?|\\PC{0,12}") {
             super::yuan_amount(&text);
+        }
+
+        #[test]
+        fn his_amounts_take_any_trailing_zeros_and_refuse_a_digit_below_the_fen(fen in any::<i64>(), extra in 0usize..6, digit in any::<u8>()) {
+            super::yuan_with_any_decimals(fen, extra, digit);
         }
 
         #[test]

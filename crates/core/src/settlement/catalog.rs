@@ -102,19 +102,7 @@ impl CatalogItem {
 
 /// A decimal with a fixed number of places, parsed exactly from text (`"2.5000"`).
 pub fn parse_fixed(s: &str, places: u32) -> Option<i64> {
-    let s = s.trim();
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if int.is_empty() || frac.len() > places as usize || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let scale = 10i64.checked_pow(places)?;
-    let frac_val: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<width$}", width = places as usize).parse().ok()? };
-    let v = int.parse::<i64>().ok()?.checked_mul(scale)?.checked_add(frac_val)?;
-    Some(if neg { -v } else { v })
+    crate::money::parse_decimal(s, places)
 }
 
 /// One fee line of a visit (2204 `feedetail`): quantity to 4 places, price to 6, amount

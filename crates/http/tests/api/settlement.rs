@@ -563,3 +563,22 @@ on_both_databases!(his_software_signs_with_the_gateway_headers_and_each_fault_is
     assert_eq!(s.as_u16(), 204);
     refused(&app.his_signed(plain, &paasid, &secret, now, "n-9", "9001", "H120260302100000000009", json!({})).await, "credential_revoked");
 });
+
+// Issue 12, part 3: amounts as clients write them — a string with four decimals (as
+// `decimal.ToString()` writes it) or a JSON number — are taken when they are a whole
+// number of fen; a digit below the fen is refused naming the line and the field.
+on_both_databases!(his_amounts_in_any_exact_form_are_taken_and_a_digit_below_the_fen_is_named, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "PA").await;
+    let v = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000101", &[("1", "A1", json!("1.0000"), json!("155.000000"), "155.0000")]).await;
+    assert_eq!(v["infcode"], 0, "{v}");
+    let v = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000102", &[("2", "A1", json!(2), json!(77.5), "155.00")]).await;
+    assert_eq!(v["infcode"], 0, "numbers as JSON numbers: {v}");
+    let v = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000103", &[("3", "A1", json!("1"), json!("10"), "10.001")]).await;
+    assert_eq!(v["infcode"], -1);
+    let msg = v["err_msg"].as_str().unwrap();
+    assert!(msg.contains("[invalid_fee_line]") && msg.contains("fee line 3") && msg.contains("det_item_fee_sumamt") && msg.contains("below"), "{msg}");
+    let out = app.settle(&r.institution, "2207", "H120260302140000000104", &psn_no, &mdtrt_id, "310.0000", "0").await;
+    assert_eq!(out["infcode"], 0, "{out}");
+    assert_eq!(out["output"]["setlinfo"]["medfee_sumamt"], "310.00");
+});

@@ -267,9 +267,12 @@ fn fixed_field(sn: &str, field: &str, text: &str, places: u32) -> ServiceResult<
     if let Some(v) = parse_fixed(text, places) {
         return Ok(v);
     }
+    if yikatong_core::money::below_precision(text, places) {
+        return Err(bad("invalid_fee_line", format!("fee line {sn}: {field} {text:?} has a non-zero digit below its {places} decimals")));
+    }
     let t = text.trim().trim_start_matches('-');
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if !int.is_empty() && frac.len() <= places as usize && int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+    if !int.is_empty() && int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
         return Err(bad("amount_out_of_range", format!("fee line {sn}: {field} {text:?} is far beyond any amount taken")));
     }
     Err(bad("invalid_fee_line", format!("fee line {sn}: {field} {text:?} is not a number with at most {places} decimals")))
