@@ -213,7 +213,7 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
             };
             let card_sn = text(d, "card_sn");
             let info = s.person_info(who, &cert_type, &cert_no, Some(card_sn.as_str()).filter(|c| !c.is_empty())).await?;
-            Ok(person_info_output(&info, s.clock().today()))
+            Ok(person_info_output(&info, s.clock().now()))
         }
         "2201" => {
             let d = data(input);
@@ -295,7 +295,8 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
     }
 }
 
-fn person_info_output(info: &PersonInfo, today: chrono::NaiveDate) -> Value {
+fn person_info_output(info: &PersonInfo, now: DateTime<Utc>) -> Value {
+    let today = now.with_timezone(&shanghai()).date_naive();
     let p = &info.person;
     let suspended = p.flags.iter().any(|f| f == "insurance_suspended");
     let idet: Vec<Value> = p.flags.iter().filter(|f| *f == "special_disease" || *f == "disabled_veteran").map(|f| json!({"psn_idet_type": f, "psn_type_lv": "", "memo": "", "begntime": Value::Null, "endtime": Value::Null})).collect();
@@ -322,7 +323,8 @@ fn person_info_output(info: &PersonInfo, today: chrono::NaiveDate) -> Value {
             "emp_name": p.unit_code,
         }],
         "idetinfo": idet,
-        "cardinfo": info.card.as_ref().map(|c| json!({"card_id": c.id, "card_no": c.card_number, "card_stas": c.state.as_str()})),
+        // The card's state as in force now: a pre-loss shows as `pre_lost` (R-SET-10).
+        "cardinfo": info.card.as_ref().map(|c| json!({"card_id": c.id, "card_no": c.card_number, "card_stas": c.reported_state(now)})),
     })
 }
 

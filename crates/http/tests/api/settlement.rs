@@ -582,3 +582,26 @@ on_both_databases!(his_amounts_in_any_exact_form_are_taken_and_a_digit_below_the
     assert_eq!(out["infcode"], 0, "{out}");
     assert_eq!(out["output"]["setlinfo"]["medfee_sumamt"], "310.00");
 });
+
+// Issue 12, part 8 (R-SET-10): 1101 tells the truth about the card — a pre-lost card is
+// refused there with the reason 2201 would give, and its state shows once the pre-loss
+// is revoked; an issued card whose social zone starts at this visit is not refused.
+on_both_databases!(r_set_10_1101_refuses_a_card_that_may_not_settle_with_2201s_reason, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let ask = |msgid: &'static str| app.his(&r.institution, "1101", msgid, json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}}));
+    let v = ask("H120260302150000000001").await;
+    assert_eq!((v["infcode"].as_i64(), v["output"]["cardinfo"]["card_stas"].as_str()), (Some(0), Some("active")), "{v}");
+    app.ok("POST", &format!("/v1/cards/{card}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    let v = ask("H120260302150000000002").await;
+    assert_eq!(v["infcode"], -1, "{v}");
+    assert!(v["err_msg"].as_str().unwrap().contains("[card_pre_lost]"), "{v}");
+    app.ok("DELETE", &format!("/v1/cards/{card}/pre-loss"), &r.clerk, None).await;
+    assert_eq!(ask("H120260302150000000003").await["output"]["cardinfo"]["card_stas"], "active");
+    // A card handed over but not yet used is not refused: its first swipe is at this visit.
+    let other = crate::cards::OTHER;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let issued = app.produced_card(&r, other, false).await;
+    app.ok("POST", &format!("/v1/cards/{issued}/hand-over"), &r.unit, Some(json!({}))).await;
+    let v = app.his(&r.institution, "1101", "H120260302150000000004", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
+    assert_eq!((v["infcode"].as_i64(), v["output"]["cardinfo"]["card_stas"].as_str()), (Some(0), Some("issued")), "{v}");
+});

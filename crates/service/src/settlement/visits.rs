@@ -92,6 +92,11 @@ impl Service {
     pub async fn person_info(&self, who: &Principal, cert_type: &str, cert_no: &str, card_sn: Option<&str>) -> ServiceResult<PersonInfo> {
         institution_of(who)?;
         let (person, card) = self.card_or_person(cert_type, cert_no, card_sn).await?;
+        // R-SET-10: a card that may not settle is refused here with 2201's reason; an
+        // issued card is not, its social zone starts at this visit's registration (R-ACT-1).
+        if let Some(card) = card.as_ref().filter(|c| c.state != CardState::Issued) {
+            rules::usable_for_settlement(card, &crate::cards::printed_of(&person), self.clock.now())?;
+        }
         let hash = self.store.data_key().lookup_hash(&person.ssn);
         let balance = Fen(self.store.account_entries(&hash).await?.iter().map(|e| e.amount_fen).sum());
         let admdvs = self.policies.region(&person.region).map(|r| r.admdvs.clone()).unwrap_or_default();
