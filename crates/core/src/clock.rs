@@ -74,3 +74,45 @@ mod tests {
         assert_eq!(c.today(), NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
     }
 }
+
+/// A date and time as the national interface's clients send it, in business time:
+/// `yyyy-MM-dd HH:mm:ss`, ISO 8601 with `T` (fractions and an offset allowed; an offset is
+/// converted to Asia/Shanghai), `yyyy/M/d H:mm:ss`, or a date alone (its midnight).
+/// Anything else is refused naming `field`. A time later than the clock is not refused
+/// (a hospital's clock drifts).
+pub fn parse_business_time(field: &str, text: &str) -> Result<chrono::NaiveDateTime, crate::Refusal> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let t = text.trim();
+    if let Ok(with_offset) = DateTime::parse_from_rfc3339(t) {
+        return Ok(with_offset.with_timezone(&shanghai()).naive_local());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"] {
+        if let Ok(v) = NaiveDateTime::parse_from_str(t, format) {
+            return Ok(v);
+        }
+    }
+    for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(t, format) {
+            return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default());
+        }
+    }
+    Err(crate::Refusal::bad_input("invalid_time", format!("{field} {text:?} is not a date and time; send yyyy-MM-dd HH:mm:ss (ISO 8601 with T, or yyyy/M/d H:mm:ss, is read too)")))
+}
+
+#[cfg(test)]
+mod business_time_tests {
+    use super::parse_business_time;
+
+    #[test]
+    fn the_forms_clients_send_are_read_and_anything_else_is_refused_by_name() {
+        let want = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(9, 5, 7).unwrap();
+        for text in ["2026-03-02 09:05:07", "2026-03-02T09:05:07", "2026-03-02T09:05:07.000", "2026/3/2 9:05:07", "2026-03-02T01:05:07Z", "2026-03-02T09:05:07+08:00"] {
+            assert_eq!(parse_business_time("begntime", text).unwrap(), want, "{text}");
+        }
+        assert_eq!(parse_business_time("begntime", "2026-03-02").unwrap().date(), want.date());
+        for bad in ["yesterday", "", "2026-13-01 00:00:00", "02/03/2026 09:05"] {
+            let e = parse_business_time("begntime", bad).unwrap_err();
+            assert!(e.code == "invalid_time" && e.message.contains("begntime"), "{bad}: {e}");
+        }
+    }
+}

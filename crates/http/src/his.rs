@@ -42,9 +42,19 @@ pub fn fee_lines_of(input: &Value) -> Result<(String, String, Vec<FeeLineInput>)
             _ => required(l, "medins_list_codg").map_err(|e| e.0)?,
         };
         let field = |k| required(l, k).map_err(|e| e.0);
+        check_time(l, "fee_ocur_time").map_err(|e| e.0)?;
         inputs.push(FeeLineInput { sn: field("feedetl_sn")?, code, qty: field("cnt")?, price: field("pric")?, amount: field("det_item_fee_sumamt")? });
     }
     Ok((mdtrt_id, chrg_bchno, inputs))
+}
+
+/// A time field, when the request has one, in a form clients send (see
+/// `yikatong_core::clock::parse_business_time`), or the refusal naming it.
+fn check_time(v: &Value, key: &str) -> Result<(), HisError> {
+    match text(v, key) {
+        t if t.trim().is_empty() => Ok(()),
+        t => yikatong_core::clock::parse_business_time(key, &t).map(drop).map_err(|e| HisError(format!("[{}] {}", e.code, e.message))),
+    }
 }
 
 /// A refusal in the interface's words.
@@ -238,6 +248,10 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
         "2203" | "2203A" => {
             let info = input.get("mdtrtinfo").cloned().unwrap_or(Value::Null);
             let mdtrt_id = required(&info, "mdtrt_id")?;
+            check_time(&info, "begntime")?;
+            for d in input.get("diseinfo").and_then(Value::as_array).into_iter().flatten() {
+                check_time(d, "diag_time")?;
+            }
             s.record_visit_info(who, &mdtrt_id, &info, input.get("diseinfo").unwrap_or(&Value::Null)).await?;
             Ok(json!({}))
         }

@@ -605,3 +605,20 @@ on_both_databases!(r_set_10_1101_refuses_a_card_that_may_not_settle_with_2201s_r
     let v = app.his(&r.institution, "1101", "H120260302150000000004", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
     assert_eq!((v["infcode"].as_i64(), v["output"]["cardinfo"]["card_stas"].as_str()), (Some(0), Some("issued")), "{v}");
 });
+
+// Issue 12, part 7: times read strictly and widely — ISO with T and yyyy/M/d register a
+// visit; "yesterday" is refused naming begntime; a time ahead of the clock is taken.
+on_both_databases!(his_times_are_read_in_every_form_clients_send_and_nothing_else, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let out = app.his_ok(&r.institution, "1101", "H120260302160000000001", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
+    let psn_no = out["baseinfo"]["psn_no"].as_str().unwrap().to_string();
+    let register = |msgid: &'static str, begntime: &'static str, otp: &'static str| app.his(&r.institution, "2201", msgid, json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": begntime, "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": otp, "atddr_no": "D001", "dr_name": "李医生", "dept_code": "A01", "dept_name": "内科", "caty": "A03"}}));
+    for (n, (msgid, begntime, otp)) in [("H120260302160000000002", "2026-03-02T10:01:00", "T1"), ("H120260302160000000003", "2026/3/2 10:02:00", "T2"), ("H120260302160000000004", "2026-03-02T02:03:00Z", "T3"), ("H120260302160000000005", "2026-03-03 09:00:00", "T4")].into_iter().enumerate() {
+        let v = register(msgid, begntime, otp).await;
+        assert_eq!(v["infcode"], 0, "form {n} {begntime}: {v}");
+    }
+    let v = register("H120260302160000000006", "yesterday", "T5").await;
+    assert_eq!(v["infcode"], -1);
+    let msg = v["err_msg"].as_str().unwrap();
+    assert!(msg.contains("[invalid_time]") && msg.contains("begntime"), "{msg}");
+});

@@ -4,7 +4,7 @@
 //! deductible and the account are never used twice; the card is checked under its own
 //! lock in the same transaction (R-SET-10).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
@@ -84,13 +84,11 @@ const MANUAL_REASONS: [&str; 10] = [
     "before_card",
 ];
 
-/// The visit's date: the registration's `begntime`.
-pub(crate) fn visit_date(visit: &VisitRecord) -> NaiveDate {
+/// The visit's date: the registration's `begntime` (read strictly when the visit was
+/// registered). A visit whose time cannot be read is refused, never dated from elsewhere.
+pub(crate) fn visit_date(visit: &VisitRecord) -> ServiceResult<NaiveDate> {
     let begn = visit.data.get("begntime").and_then(|v| v.as_str()).unwrap_or_default();
-    NaiveDateTime::parse_from_str(begn, "%Y-%m-%d %H:%M:%S")
-        .map(|t| t.date())
-        .or_else(|_| begn.get(..10).unwrap_or_default().parse())
-        .unwrap_or_else(|_| visit.created_at.with_timezone(&yikatong_core::clock::shanghai()).date_naive())
+    Ok(yikatong_core::clock::parse_business_time("begntime", begn).map_err(|e| Refusal::bad_input("invalid_time", format!("the visit {}'s registration time cannot be read ({}); register the visit again", visit.mdtrt_id, e.message)))?.date())
 }
 
 /// The kind of a card-swipe settlement (a manual reimbursement is `manual`).
@@ -201,7 +199,7 @@ impl Service {
             return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the visit's unsettled lines add up to {total}")).into());
         }
         let level = InstitutionLevel::parse(visit.data.get("institution_level").and_then(|l| l.as_str()).unwrap_or(&institution_level))?;
-        let date = visit_date(&visit);
+        let date = visit_date(&visit)?;
         let now = self.clock.now();
         let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
         usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;

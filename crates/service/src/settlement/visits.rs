@@ -110,6 +110,8 @@ impl Service {
         if reg.ipt_otp_no.trim().is_empty() {
             return Err(bad("missing_field", "ipt_otp_no (the hospital's visit number) is required".into()));
         }
+        // The visit's time picks the policy in force: read from the request, strictly.
+        let begntime = yikatong_core::clock::parse_business_time("begntime", &reg.begntime)?.format("%Y-%m-%d %H:%M:%S").to_string();
         let person = self.person_by_psn_no(&reg.psn_no).await?;
         Self::check_insured(&person)?;
         let hash = self.store.data_key().lookup_hash(&person.ssn);
@@ -134,7 +136,7 @@ impl Service {
             // The institution's level as of registration prices the whole visit.
             o.insert("institution_level".into(), serde_json::json!(level));
             o.insert("insutype".into(), serde_json::json!(reg.insutype));
-            o.insert("begntime".into(), serde_json::json!(reg.begntime));
+            o.insert("begntime".into(), serde_json::json!(begntime));
             o.insert("mdtrt_cert_type".into(), serde_json::json!(reg.mdtrt_cert_type));
         }
         let r: [u8; 6] = yikatong_store::crypto::random_bytes();
@@ -210,7 +212,7 @@ impl Service {
         }
         let person = tx.person(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         let policy = self.policies.region(&person.region)?;
-        let date = super::booking::visit_date(&visit);
+        let date = super::booking::visit_date(&visit)?;
         let before = tx.visit_lines(mdtrt_id).await?;
         if before.len() + parsed.len() > limits::MAX_LINES {
             return Err(bad("too_many_fee_lines", format!("the visit would have {} lines; at most {} are taken", before.len() + parsed.len(), limits::MAX_LINES)));
