@@ -89,10 +89,7 @@ fn reset_peak_rss() {
 
 /// The process's peak resident memory (Linux `VmHWM`), in MB.
 fn peak_rss_mb() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
-        .map_or_else(|| "unknown".into(), |kb| (kb / 1024).to_string())
+    crate::bench::proc_status_kib("VmHWM").map_or_else(|| "unknown".into(), |kb| (kb / 1024).to_string())
 }
 
 /// Loads again, into empty copies, the rows each `(table, select)` reads; sums them.

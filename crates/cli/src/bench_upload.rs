@@ -38,7 +38,7 @@ pub async fn run(rows: usize, backends: &[String], pg: &str) -> Result<(), Strin
 
 /// The resident set size of this process now, in KiB (Linux).
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())).unwrap_or(0)
+    crate::bench::proc_status_kib("VmRSS").unwrap_or(0)
 }
 
 async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<String>, String> {

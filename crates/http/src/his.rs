@@ -53,7 +53,7 @@ pub fn fee_lines_of(input: &Value) -> Result<(String, String, Vec<FeeLineInput>)
 fn check_time(v: &Value, key: &str) -> Result<(), HisError> {
     match text(v, key) {
         t if t.trim().is_empty() => Ok(()),
-        t => yikatong_core::clock::parse_business_time(key, &t).map(drop).map_err(|e| HisError(format!("[{}] {}", e.code, e.message))),
+        t => yikatong_core::clock::parse_business_time(key, &t).map(drop).map_err(|e| HisError::from(ServiceError::from(e))),
     }
 }
 

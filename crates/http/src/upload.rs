@@ -57,18 +57,28 @@ pub fn is_upload_path(path: &str) -> bool {
 /// A keyed upload's body spooled to a temporary file while `hash` takes every chunk (the
 /// `Idempotency-Key` fingerprint), in bounded memory, up to [`UPLOAD_LIMIT`].
 pub async fn spool(body: axum::body::Body, hash: &mut impl sm3::Digest) -> Result<Upload, ApiError> {
+    spool_with(body, |chunk| hash.update(chunk)).await
+}
+
+/// A body streamed to a temporary file a chunk at a time, each chunk also handed to
+/// `each`; refused past [`UPLOAD_LIMIT`].
+async fn spool_with(body: axum::body::Body, mut each: impl FnMut(&[u8])) -> Result<Upload, ApiError> {
     let upload = new_upload();
-    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::new(500, "internal_error", format!("no room for the upload: {e}")))?);
+    let mut file = create(&upload).await?;
     let mut written: u64 = 0;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(bad_body)?;
         count(chunk.len(), &mut written)?;
-        hash.update(&chunk);
+        each(&chunk);
         file.write_all(&chunk).await.map_err(bad_body)?;
     }
     file.flush().await.map_err(bad_body)?;
     Ok(upload)
+}
+
+async fn create(upload: &Upload) -> Result<tokio::io::BufWriter<tokio::fs::File>, ApiError> {
+    Ok(tokio::io::BufWriter::new(tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::new(500, "internal_error", format!("no room for the upload: {e}")))?))
 }
 
 /// A spooled upload as a request body again, read a chunk at a time; the file is removed
@@ -103,32 +113,26 @@ pub async fn receive(req: Request) -> Result<Upload, ApiError> {
         return Err(too_large());
     }
     let is_multipart = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        return spool_with(req.into_body(), |_| {}).await;
+    }
     let upload = new_upload();
-    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::new(500, "internal_error", format!("no room for the upload: {e}")))?);
+    let mut file = create(&upload).await?;
     let mut written: u64 = 0;
-    if is_multipart {
-        let mut form = Multipart::from_request(req, &()).await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))?;
-        let mut found = false;
-        while let Some(mut field) = form.next_field().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))? {
-            if field.name() == Some("file") || field.file_name().is_some() {
-                while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))? {
-                    count(chunk.len(), &mut written)?;
-                    file.write_all(&chunk).await.map_err(bad_body)?;
-                }
-                found = true;
-                break;
+    let mut form = Multipart::from_request(req, &()).await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))?;
+    let mut found = false;
+    while let Some(mut field) = form.next_field().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))? {
+        if field.name() == Some("file") || field.file_name().is_some() {
+            while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))? {
+                count(chunk.len(), &mut written)?;
+                file.write_all(&chunk).await.map_err(bad_body)?;
             }
+            found = true;
+            break;
         }
-        if !found {
-            return Err(ApiError::new(400, "invalid_body", "the upload has no file field"));
-        }
-    } else {
-        let mut body = req.into_body().into_data_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(bad_body)?;
-            count(chunk.len(), &mut written)?;
-            file.write_all(&chunk).await.map_err(bad_body)?;
-        }
+    }
+    if !found {
+        return Err(ApiError::new(400, "invalid_body", "the upload has no file field"));
     }
     file.flush().await.map_err(bad_body)?;
     Ok(upload)

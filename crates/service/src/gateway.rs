@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
-use yikatong_store::crypto::random_bytes;
+use yikatong_store::crypto::{constant_time_eq, random_bytes};
 
 use crate::{Service, ServiceResult};
 
@@ -54,10 +54,6 @@ pub fn gateway_signature(timestamp: &str, secret: &str, nonce: &str) -> String {
     h.update(nonce.as_bytes());
     h.update(timestamp.as_bytes());
     hex::encode(h.finalize())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn refused(code: &'static str, message: impl Into<String>) -> crate::ServiceError {

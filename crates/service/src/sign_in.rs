@@ -49,7 +49,7 @@ impl Service {
         let parsed = Ssn::parse(ssn)?;
         let person = self.store.get_person(parsed.expose()).await?.ok_or_else(Self::unknown_holder)?;
         let hash = self.store.data_key().lookup_hash(parsed.expose());
-        let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive()).ok_or_else(Self::unknown_holder)?;
+        let card = self.current_card(&hash).await?.ok_or_else(Self::unknown_holder)?;
         let as_holder = Principal { token_id: 0, role: Role::Holder, outlet: None, unit: None, institution: None, person_hash: Some(hash), unlocked: None };
         Ok((person, card, as_holder))
     }

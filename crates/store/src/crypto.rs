@@ -116,6 +116,11 @@ impl DataKey {
     }
 }
 
+/// Whether two secrets are equal, in a time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// SM3 of a bearer token (hex): tokens are stored only as this hash.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sm3::digest(token.as_bytes()))

@@ -6,10 +6,12 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::StreamExt;
+
+use yikatong_store::crypto::constant_time_eq;
 
 use super::session::cookie_value;
 use super::{Chrome, Part};
@@ -58,13 +60,7 @@ fn refused(part: Part) -> Response {
         "csrf_token_invalid",
         "this form does not carry this session's token (it is from another site or an older session); open the page again and resend",
     ));
-    let mut res = super::refusal(chrome, e, format!("/{}", part.path()));
-    *res.status_mut() = StatusCode::FORBIDDEN;
-    res.into_response()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    super::refusal(chrome, e, format!("/{}", part.path()))
 }
 
 /// The `csrf` field of an urlencoded form (the token is hex: no escapes to undo).

@@ -162,9 +162,7 @@ pub fn refusal(chrome: Chrome, e: ServiceError, back: impl Into<String>) -> Resp
     if let ServiceError::Internal(detail) = &e {
         tracing::error!(error = %yikatong_core::identity::mask_ssns_in(detail), "internal error");
     }
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = RefusalPage { page: Chrome { title: "未能办理 Not done".into(), ..chrome }, code: e.code().into(), message: e.public_message(), back: back.into() };
-    (status, page(&body)).into_response()
+    refusal_with(chrome, e.status(), e.code(), e.public_message(), back)
 }
 
 /// A refusal as a page from its status, code and message.

@@ -113,8 +113,7 @@ impl Browser {
     }
 
     pub async fn body_text(&self) -> String {
-        let v: Value = self.http.post(format!("{}/execute/sync", self.session)).json(&json!({"script": "return document.body ? document.body.innerText : ''", "args": []})).send().await.unwrap().json().await.unwrap();
-        v["value"].as_str().unwrap_or_default().to_string()
+        self.script("return document.body ? document.body.innerText : ''").await.as_str().unwrap_or_default().to_string()
     }
 
     /// Runs a script in the page and answers what it returns.
@@ -160,8 +159,7 @@ impl Browser {
     /// Presses Tab `n` times and returns the focused element's text (keyboard use).
     pub async fn tab_to(&self, n: usize) -> String {
         self.keys("\u{E004}", n).await;
-        let v: Value = self.http.post(format!("{}/execute/sync", self.session)).json(&json!({"script": "return document.activeElement ? document.activeElement.textContent : ''", "args": []})).send().await.unwrap().json().await.unwrap();
-        v["value"].as_str().unwrap_or_default().trim().to_string()
+        self.script("return document.activeElement ? document.activeElement.textContent : ''").await.as_str().unwrap_or_default().trim().to_string()
     }
 }
 
@@ -175,8 +173,7 @@ impl Browser {
     pub async fn tab_until(&self, id: &str) {
         for _ in 0..40 {
             self.keys("\u{E004}", 1).await;
-            let v: Value = self.http.post(format!("{}/execute/sync", self.session)).json(&json!({"script": "return document.activeElement ? document.activeElement.id : ''", "args": []})).send().await.unwrap().json().await.unwrap();
-            if v["value"] == id {
+            if self.script("return document.activeElement ? document.activeElement.id : ''").await == id {
                 return;
             }
         }

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::comparison::{Items, Marks, compare};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_ethnicity;
@@ -89,7 +89,7 @@ fn parse_birth(s: &str) -> Option<NaiveDate> {
 
 /// The bureau's own comparison run acts as an operator (recorded as `operator#0`).
 fn bureau() -> Principal {
-    Principal { token_id: 0, role: Role::Operator, outlet: None, unit: None, institution: None, person_hash: None, unlocked: None }
+    Principal::bureau(0)
 }
 
 impl Service {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use sm3::{Digest, Sm3};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::identity::Ssn;
 
 use crate::{PersonChangeRequest, Service, ServiceError, ServiceResult};
@@ -132,7 +132,7 @@ impl Service {
         let digest = hex::encode(Sm3::digest(bytes));
         let passed = reasons.is_empty();
         if passed {
-            let bureau = Principal { token_id: who.token_id, role: Role::Operator, outlet: None, unit: None, institution: None, person_hash: None, unlocked: None };
+            let bureau = Principal::bureau(who.token_id);
             match self.change_person(&bureau, ssn, &PersonChangeRequest { photo_digest: Some(digest.clone()), ..Default::default() }).await {
                 Ok(_) => {}
                 Err(ServiceError::Refused(r)) if r.code == "no_change" => {}

@@ -154,7 +154,7 @@ impl Service {
             QueryTarget::Person(ssn) => {
                 let ssn = yikatong_core::identity::Ssn::parse(ssn)?;
                 let hash = self.store.data_key().lookup_hash(ssn.expose());
-                let card = self.store.cards_of_person(&hash).await?.into_iter().rev().find(|c| c.state.is_alive());
+                let card = self.current_card(&hash).await?;
                 card.ok_or_else(|| Refusal::not_found("person_not_found", "no person with a card whose query password could open the records is known by this ID number"))?.id
             }
         };

@@ -126,6 +126,11 @@ impl Service {
         Ok(CardView::of(card, &self.card_holder(card).await?, self.clock.now()))
     }
 
+    /// A person's newest living card (the one a holder signs in or opens records with).
+    pub(crate) async fn current_card(&self, person_hash: &str) -> ServiceResult<Option<Card>> {
+        Ok(self.store.cards_of_person(person_hash).await?.into_iter().rev().find(|c| c.state.is_alive()))
+    }
+
     /// The cards of a person (filled into `GET /v1/persons/{ssn}`).
     pub async fn person_cards(&self, person: &yikatong_store::Person) -> ServiceResult<Vec<CardView>> {
         let hash = self.store.data_key().lookup_hash(&person.ssn);
