@@ -170,6 +170,8 @@ pub enum Operation {
     ManualReimbursement,
     AddCatalogItems,
     ReadAccount,
+    /// 医保电子凭证: a holder's single-use code for one visit (R-SET-11).
+    IssueVoucher,
     CreditAccount,
     StartCredits,
     ReadJob,
@@ -193,7 +195,7 @@ pub enum Operation {
 use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
 
 impl Operation {
-    pub const ALL: [Operation; 68] = {
+    pub const ALL: [Operation; 69] = {
         use Operation::*;
         [
             CreateUnit, ReadUnit, CreateOutlet, CreateInstitution, CreatePerson, ReadPerson, FindPerson, PersonByHandbook, ChangePerson, ReadPersonHistory, UploadPhoto,
@@ -201,7 +203,7 @@ impl Operation {
             RecordProductionResults, DispatchBatch, RecordBankAccount, HandOver, Activate, CheckCardForSettlement, ListOverdue, ReportPreLoss, RevokePreLoss, FormalLoss,
             OnlineReplacement, Exchange, ReturnCard, SecondApplication, ReportWrongData, CancelCard, SynchroniseCard, ReadCertificate, ReprintCertificate, ChangePassword,
             ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, ManualReimbursement, AddCatalogItems, ReadAccount,
-            CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
+            IssueVoucher, CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
             IssueToken, ListTokens, RevokeToken, IssueHisCredential, ListHisCredentials, RevokeHisCredential,
         ]
     };
@@ -255,6 +257,8 @@ impl Operation {
             ManualReimbursement => &[Clerk, Operator],
             TraceSettlement | AddCatalogItems | CreditAccount | StartCredits | ReadJob | ReadArrears => &[Operator],
             ReadAccount => &[Operator, Clerk, Holder, Hotline, Kiosk],
+            // The holder on the portal, or a clerk for the holder at the counter.
+            IssueVoucher => &[Holder, Clerk],
             PayPremium => &[Holder, Clerk, Bank],
             VerifyDatabase | VerifyAudit | LoadCalendar | ReadMessages | ReportMessageSent | IssueToken | ListTokens | RevokeToken => &[Operator],
             IssueHisCredential | ListHisCredentials | RevokeHisCredential => &[Operator],

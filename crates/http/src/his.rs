@@ -24,6 +24,8 @@ use yikatong_store::IdempotencyBegin;
 
 use crate::AppState;
 
+mod reconciliation;
+
 /// 2204's `input` read as the national interface sends it: the visit, the charge batch
 /// and each `feedetail` line's fields as text, or the refusal in the interface's words
 /// (`[code] message`).
@@ -223,7 +225,10 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
             };
             let card_sn = text(d, "card_sn");
             let info = s.person_info(who, &cert_type, &cert_no, Some(card_sn.as_str()).filter(|c| !c.is_empty())).await?;
-            Ok(person_info_output(&info, s.clock().now()))
+            // By ID card the hospital sent the number itself and gets it back, so that it
+            // can send it again in 2201; by card or voucher it stays masked.
+            let certno = if cert_type == "02" { cert_no.clone() } else { mask_ssn(&info.person.ssn) };
+            Ok(person_info_output(&info, &certno, s.clock().now()))
         }
         "2201" => {
             let d = data(input);
@@ -267,7 +272,8 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                         "det_item_fee_sumamt": yuan(sp.amount),
                         "cnt": format!("{}.{:04}", r.qty_e4 / 10_000, r.qty_e4 % 10_000),
                         "pric": format!("{}.{:06}", r.price_e6 / 1_000_000, r.price_e6 % 1_000_000),
-                        "pric_uplmt_amt": sp.price_ceiling_fen.map(|c| yuan(Fen(c))).unwrap_or(Value::Null),
+                        // No ceiling is 0, never null: clients read it into a decimal.
+                        "pric_uplmt_amt": format!("{}0000", Fen(sp.price_ceiling_fen.unwrap_or(0))),
                         "selfpay_prop": format!("{}.{:04}", sp.selfpay_prop.0 / 10_000, sp.selfpay_prop.0 % 10_000),
                         "fulamt_ownpay_amt": yuan(sp.fulamt_ownpay),
                         "overlmt_amt": yuan(sp.overlmt),
@@ -275,6 +281,14 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                         "inscp_scp_amt": yuan(sp.inscp),
                         "chrgitm_lv": sp.class.level_code(),
                         "med_chrgitm_type": r.kind.as_str(),
+                        // The catalogue carries none of these marks: every line says 0 (no).
+                        "bas_medn_flag": "0",
+                        "hi_nego_drug_flag": "0",
+                        "chld_medc_flag": "0",
+                        "list_sp_item_flag": "0",
+                        "lmt_used_flag": "0",
+                        "drt_reim_flag": "0",
+                        "memo": "",
                     })
                 })
                 .collect();
@@ -305,41 +319,58 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
             let found = s.get_settlement(who, &required(d, "setl_id")?).await?;
             Ok(settlement_output(&found, "", d, false))
         }
-        other => Err(HisError(format!("[unknown_transaction] transaction {other:?} is not offered; offered: 9001, 1101, 2201, 2202, 2203A, 2204, 2205, 2206, 2207, 2208, 5203"))),
+        "3201" => reconciliation::totals(s, who, input).await,
+        "3202" => reconciliation::details(s, who, input).await,
+        "9101" => reconciliation::upload(s, who, input).await,
+        other => Err(HisError(format!("[unknown_transaction] transaction {other:?} is not offered; offered: 9001, 1101, 2201, 2202, 2203, 2203A, 2204, 2205, 2206, 2207, 2208, 5203, 3201, 3202, 9101"))),
     }
 }
 
-fn person_info_output(info: &PersonInfo, now: DateTime<Utc>) -> Value {
+fn person_info_output(info: &PersonInfo, certno: &str, now: DateTime<Utc>) -> Value {
     let today = now.with_timezone(&shanghai()).date_naive();
     let p = &info.person;
     let suspended = p.flags.iter().any(|f| f == "insurance_suspended");
-    let idet: Vec<Value> = p.flags.iter().filter(|f| *f == "special_disease" || *f == "disabled_veteran").map(|f| json!({"psn_idet_type": f, "psn_type_lv": "", "memo": "", "begntime": Value::Null, "endtime": Value::Null})).collect();
+    let insured_on = p.created_at.with_timezone(&shanghai()).date_naive();
+    // Identities known since the person's record: no end date (`endtime` null).
+    let idet: Vec<Value> = p
+        .flags
+        .iter()
+        .filter(|f| *f == "special_disease" || *f == "disabled_veteran")
+        .map(|f| json!({"psn_idet_type": f, "psn_type_lv": "", "memo": "", "begntime": format!("{insured_on} 00:00:00"), "endtime": Value::Null}))
+        .collect();
     json!({
         "baseinfo": {
             "psn_no": info.psn_no,
             "psn_cert_type": "01",
-            "certno": mask_ssn(&p.ssn),
+            "certno": certno,
             "psn_name": p.name,
-            "gend": if p.gender == "male" { "1" } else { "2" },
+            "gend": gender_code(&p.gender),
             "naty": p.ethnicity,
             "brdy": p.birth_date.to_string(),
             "age": yikatong_service::age_on(p.birth_date, today),
+            "exp_content": "",
         },
         "insuinfo": [{
             "balc": yuan(info.balance),
             "insutype": insutype(&p.category),
             "psn_type": psn_type(&p.category),
             "psn_insu_stas": if suspended { "2" } else { "1" },
-            "psn_insu_date": p.created_at.with_timezone(&shanghai()).date_naive().to_string(),
+            "psn_insu_date": insured_on.to_string(),
             "paus_insu_date": Value::Null,
             "cvlserv_flag": "0",
             "insuplc_admdvs": info.admdvs,
-            "emp_name": p.unit_code,
+            "emp_name": p.unit_code.clone().unwrap_or_default(),
+            "certno": certno,
         }],
         "idetinfo": idet,
         // The card's state as in force now: a pre-loss shows as `pre_lost` (R-SET-10).
         "cardinfo": info.card.as_ref().map(|c| json!({"card_id": c.id, "card_no": c.card_number, "card_stas": c.reported_state(now)})),
     })
+}
+
+/// `gend` of the national dictionary: 1 male, 2 female.
+fn gender_code(gender: &str) -> &'static str {
+    if gender == "male" { "1" } else { "2" }
 }
 
 fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) -> Value {
@@ -366,17 +397,19 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "psn_name": p.name,
             "psn_cert_type": "01",
             "certno": mask_ssn(&p.ssn),
-            "gend": if p.gender == "male" { "1" } else { "2" },
+            "gend": gender_code(&p.gender),
             "naty": p.ethnicity,
             "brdy": p.birth_date.to_string(),
             "age": yikatong_service::age_on(p.birth_date, st.settled_at.with_timezone(&shanghai()).date_naive()),
             "insutype": insutype(&p.category),
             "psn_type": psn_type(&p.category),
             "cvlserv_flag": "0",
+            "flxempe_flag": if p.category == "flexible" { "1" } else { "0" },
             "setl_time": st.settled_at.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S").to_string(),
             "mdtrt_cert_type": text(d, "mdtrt_cert_type"),
             "med_type": text(d, "med_type"),
             "medfee_sumamt": sign(r.total),
+            "med_sumfee": sign(r.total),
             "fulamt_ownpay_amt": sign(r.fulamt_ownpay),
             "overlmt_selfpay": sign(r.overlmt_selfpay),
             "preselfpay_amt": sign(r.preselfpay),
@@ -389,6 +422,7 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "hifmi_pay": yuan(Fen::ZERO),
             "hifob_pay": yuan(Fen::ZERO),
             "maf_pay": yuan(Fen::ZERO),
+            "hifdm_pay": yuan(Fen::ZERO),
             "oth_pay": yuan(Fen::ZERO),
             "fund_pay_sumamt": sign(r.fund_pay_sumamt),
             "psn_part_amt": sign(r.psn_part_amt),
@@ -402,6 +436,8 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "clr_way": "1",
             "clr_type": "11",
             "setl_stas": st.state,
+            "refd_setl_flag": if reversal { "1" } else { "0" },
+            "memo": "",
         },
         "setldetail": detail,
     })

@@ -205,7 +205,7 @@ impl Service {
     /// Loads a person the caller may see: operators and outlet-side channels see anyone,
     /// a unit its own people, a holder only themself. Anyone else is told the person is
     /// not visible, so existence does not leak.
-    async fn visible_person(&self, who: &Principal, ssn: &str, op: Operation) -> ServiceResult<Person> {
+    pub(crate) async fn visible_person(&self, who: &Principal, ssn: &str, op: Operation) -> ServiceResult<Person> {
         who.may(op)?;
         let ssn = Ssn::parse(ssn)?;
         let person = self.require_person(&ssn).await?;

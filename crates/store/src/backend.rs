@@ -264,6 +264,7 @@ macro_rules! store_impl {
         crate::backend_verify::verify_impl!();
         crate::backend_sign_in::sign_in_impl!($store);
         crate::backend_gateway::gateway_impl!($store);
+        crate::backend_his::his_impl!($store);
 
         #[async_trait]
         impl Store for $store {

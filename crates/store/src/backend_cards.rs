@@ -353,6 +353,17 @@ macro_rules! card_impl {
                 Ok(())
             }
 
+            async fn use_voucher(&mut self, code_hash: &str, institution: &str, mdtrt_id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE vouchers SET used_at = $1, mdtrt_id = $2, read_by = $3 WHERE code_hash = $4 AND used_at IS NULL AND expires_at > $1 AND (read_by IS NULL OR read_by = $3)")
+                    .bind(ts(at))
+                    .bind(mdtrt_id)
+                    .bind(institution)
+                    .bind(code_hash)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn lock_visit(&mut self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>> {
                 let row = sqlx::query(lock_sql("SELECT * FROM visits WHERE mdtrt_id = $1")).bind(mdtrt_id).fetch_optional(&mut *self.tx).await?;
                 row.map(|r| visit_from_row(&r)).transpose()

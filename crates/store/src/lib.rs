@@ -12,12 +12,14 @@ mod backend;
 mod backend_bulk;
 mod backend_cards;
 mod backend_gateway;
+mod backend_his;
 mod backend_settlement;
 mod backend_sign_in;
 mod backend_verify;
 mod postgres;
 mod records;
 pub mod gateway;
+pub mod his;
 pub mod sign_in;
 mod sqlite;
 pub mod testing;
@@ -32,6 +34,7 @@ use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::settlement::{CatalogItem, YearTotals};
 pub use records::*;
 pub use gateway::{GatewayStore, HisCredential};
+pub use his::{HisFile, HisStore, Voucher};
 pub use sign_in::{PortalSession, QueuedMessage, SignInCode, SignInStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +62,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Whole business operations; each is one transaction.
 #[async_trait]
-pub trait Store: SignInStore + GatewayStore + Send + Sync {
+pub trait Store: SignInStore + GatewayStore + HisStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     fn data_key(&self) -> &DataKey;
@@ -307,6 +310,10 @@ pub trait CardTx: Send {
     async fn insert_fee_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()>;
     /// Removes unsettled lines of a batch (`0000`: all unsettled lines); returns how many.
     async fn delete_unsettled_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str) -> StoreResult<u64>;
+    /// Marks an electronic voucher used by the visit `mdtrt_id` of `institution`, in this
+    /// transaction: `false` when it is used already, expired at `at`, or was read by
+    /// another institution (the conditional update only one registration wins).
+    async fn use_voucher(&mut self, code_hash: &str, institution: &str, mdtrt_id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 
     // Exactly-once requests: the claim of a request's key and its kept answer, in the
     // transaction of the request's work.

@@ -172,6 +172,9 @@ impl RegionPolicy {
     pub fn day_of_month(&self, name: &str, on: NaiveDate) -> Result<i64, PolicyError> {
         self.integer(name, on, Unit::DayOfMonth)
     }
+    pub fn minutes(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
+        self.integer(name, on, Unit::Minutes).map(|m| m as u32)
+    }
     pub fn count(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
         self.integer(name, on, Unit::Count).map(|c| c as u32)
     }

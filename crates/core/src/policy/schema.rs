@@ -24,6 +24,8 @@ pub enum Unit {
     ClockTime,
     /// An age in whole years.
     Years,
+    /// Minutes of the clock (how long a code stays valid).
+    Minutes,
     /// On or off.
     Flag,
     /// A rule written in words, for a clerk to apply.
@@ -41,12 +43,13 @@ impl Unit {
             Unit::DayOfMonth => "day_of_month",
             Unit::ClockTime => "time",
             Unit::Years => "years",
+            Unit::Minutes => "minutes",
             Unit::Flag => "flag",
             Unit::Text => "text",
         }
     }
 
-    pub const ALL: [Unit; 10] = [
+    pub const ALL: [Unit; 11] = [
         Unit::Fen,
         Unit::Days,
         Unit::WorkingDays,
@@ -55,6 +58,7 @@ impl Unit {
         Unit::DayOfMonth,
         Unit::ClockTime,
         Unit::Years,
+        Unit::Minutes,
         Unit::Flag,
         Unit::Text,
     ];
@@ -65,6 +69,9 @@ pub const CATEGORIES: [&str; 5] = ["in_service", "retired", "retired_70_plus", "
 /// Institution kinds and levels as they appear in parameter names. `hospital` is any
 /// level-1+ hospital where a region does not distinguish levels.
 pub const LEVELS: [&str; 6] = ["community", "hospital", "level_1", "level_2", "level_3", "pharmacy"];
+/// Credentials a hospital reads (`mdtrt_cert_type` 03, 01, 02) as they appear in
+/// parameter names.
+pub const CREDENTIALS: [&str; 3] = ["card", "voucher", "id_card"];
 /// Age bands used by caps.
 pub const AGE_BANDS: [&str; 2] = ["under_45", "from_45"];
 /// Age bands used by retirees' account credits.
@@ -108,6 +115,8 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("outpatient.insured_amount_limit.{category}", Unit::Fen, "insured amount per year above the deductible within which the ratio applies"),
     ("outpatient.class_b_self_pay", Unit::Bp, "R-SET-3: self-pay 2 share of a class-B item"),
     ("outpatient.diagnosis_fee_fund_payment", Unit::Fen, "R-SET-4: fixed fund payment of the outpatient diagnosis fee"),
+    ("settlement.voucher_minutes", Unit::Minutes, "R-SET-11: minutes an electronic voucher's code stays valid for its visit"),
+    ("settlement.realtime_credential.{credential}", Unit::Flag, "R-SET-11: whether a visit registered with the credential settles in real time (2206/2207)"),
     ("premium.records_visible_day", Unit::DayOfMonth, "R-PAY-1: day of the next month from which a payment shows in the holder's records"),
     ("premium.arrears_visible_from_day", Unit::DayOfMonth, "R-PAY-2: first day of the next month on which arrears show"),
     ("premium.arrears_visible_until_day", Unit::DayOfMonth, "R-PAY-2: last day of the next month on which arrears show"),
@@ -122,7 +131,7 @@ pub fn expanded() -> Vec<(String, Unit, &'static str)> {
     let mut out = Vec::new();
     for (pattern, unit, doc) in PARAMETERS {
         let mut names = vec![pattern.to_string()];
-        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..])] {
+        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..])] {
             names = names
                 .into_iter()
                 .flat_map(|n| {

@@ -77,6 +77,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/catalog/items", post(settlement::catalog_items))
         .route("/v1/persons/{ssn}/account", get(settlement::account))
         .route("/v1/persons/{ssn}/account/credits", post(settlement::credit))
+        .route("/v1/persons/{ssn}/vouchers", post(settlement::voucher))
         .route("/v1/reimbursements", post(settlement::reimbursement))
         .route("/v1/settlements/{setl_id}", get(settlement::get))
         .route("/v1/settlements/{setl_id}/trace", get(settlement::trace))

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
-use yikatong_service::{AccountView, ManualReimbursement, NewCatalogItem, Settlement};
+use yikatong_service::{AccountView, IssuedVoucher, ManualReimbursement, NewCatalogItem, Settlement};
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
 use yikatong_service::QueryTarget;
@@ -45,6 +45,15 @@ pub struct CreditBody {
 #[utoipa::path(post, path = "/v1/persons/{ssn}/account/credits", tag = "settlement", params(("ssn" = String, Path)), request_body = CreditBody, responses((status = 201, body = AccountView)))]
 pub async fn credit(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<CreditBody>) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.credit_account(&who, &ssn, b.amount_fen, b.kind.as_deref(), &b.reason).await?)))
+}
+
+/// 医保电子凭证 (R-SET-11): a single-use code for one visit, valid for the region's
+/// dated number of minutes; the holder shows it as a QR code, and a hospital's 1101 and
+/// 2201 with `mdtrt_cert_type` 01 and this code identify the holder (the holder, or a
+/// clerk for the holder).
+#[utoipa::path(post, path = "/v1/persons/{ssn}/vouchers", tag = "settlement", params(("ssn" = String, Path)), responses((status = 201, body = IssuedVoucher)))]
+pub async fn voucher(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<(StatusCode, Json<IssuedVoucher>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.issue_voucher(&who, &ssn).await?)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -73,6 +73,7 @@ async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i
         ManualReimbursement => s.manual_reimbursement(who, &from(json!({"ssn": SSN, "institution_code": "NO-SUCH", "visit_date": "2026-03-01", "reason": "no_card", "lines": []}))).await.map(drop),
         AddCatalogItems => s.add_catalog_items(who, &[]).await.map(drop),
         ReadAccount => s.account(who, SSN).await.map(drop),
+        IssueVoucher => s.issue_voucher(who, SSN).await.map(drop),
         CreditAccount => s.credit_account(who, SSN, 0, None, "矩阵").await.map(drop),
         StartCredits => s.start_credit_job(who, "not-a-month").await.map(drop),
         ReadJob => s.job(who, 999).await.map(drop),

@@ -143,7 +143,7 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     assert_eq!(up["infcode"], 0, "{up}");
     let result = &up["output"]["result"];
     assert_eq!((result[2]["preselfpay_amt"].as_str(), result[2]["chrgitm_lv"].as_str(), result[2]["selfpay_prop"].as_str()), (Some("20.00"), Some("02"), Some("0.1000")));
-    assert_eq!((result[4]["overlmt_amt"].as_str(), result[4]["pric_uplmt_amt"].as_str()), (Some("60.00"), Some("80.00")));
+    assert_eq!((result[4]["overlmt_amt"].as_str(), result[4]["pric_uplmt_amt"].as_str()), (Some("60.00"), Some("80.000000")));
     // 2206 previews and books nothing.
     let pre = app.settle(&r.institution, "2206", "H120260302100000000004", &psn_no, &mdtrt_id, "3650.00", "1").await;
     assert_eq!(pre["infcode"], 0, "{pre}");

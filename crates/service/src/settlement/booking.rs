@@ -179,9 +179,9 @@ impl Service {
         }
         let person = tx.lock_person_record(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         Self::check_insured(&person)?;
-        let Some(card_id) = visit.card_id else {
-            return Err(Refusal::conflict("card_required", "real-time settlement needs the social security card; without it the holder pays and is reimbursed by hand (R-SET-1, R-SET-6)").into());
-        };
+        let date = visit_date(&visit)?;
+        let credential = visit.data.get("mdtrt_cert_type").and_then(|c| c.as_str()).unwrap_or("03");
+        self.realtime_credential_allowed(&person.region, credential, date)?;
         let stored: Vec<FeeLine> = tx
             .visit_lines(&req.mdtrt_id)
             .await?
@@ -199,10 +199,13 @@ impl Service {
             return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the visit's unsettled lines add up to {total}")).into());
         }
         let level = InstitutionLevel::parse(visit.data.get("institution_level").and_then(|l| l.as_str()).unwrap_or(&institution_level))?;
-        let date = visit_date(&visit)?;
         let now = self.clock.now();
-        let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
-        usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;
+        // A visit registered with the card settles only while that card may (R-SET-10);
+        // a voucher or ID-number visit the region allows identifies the holder alone.
+        if let Some(card_id) = visit.card_id.filter(|_| credential == "03") {
+            let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
+            usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;
+        }
         let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &lines, req.use_account).await?;
         receipt.check_identities().map_err(ServiceError::Internal)?;
         let setl_id = new_setl_id("S", now);
@@ -236,6 +239,32 @@ impl Service {
         }
         // Without booking, dropping the transaction rolls everything back.
         Ok(Settlement { setl_id, mdtrt_id: visit.mdtrt_id, psn_no: psn_no(&visit.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: if book { "settled" } else { "preview" }.into(), kind: REALTIME.into() })
+    }
+
+    /// R-SET-11: whether a visit registered with `credential` settles in real time in
+    /// the region on `date` (`settlement.realtime_credential.*`). A region whose file is
+    /// silent settles with the card only (R-SET-1).
+    fn realtime_credential_allowed(&self, region: &str, credential: &str, date: NaiveDate) -> ServiceResult<()> {
+        let (name, words) = match credential {
+            "03" => ("card", "the social security card (03)"),
+            "01" => ("voucher", "the electronic voucher (01)"),
+            "02" => ("id_card", "the ID card (02)"),
+            _ => ("", "an unknown credential"),
+        };
+        let parameter = format!("settlement.realtime_credential.{name}");
+        let allowed = match self.policies.region(region)?.flag(&parameter, date) {
+            Ok(flag) => flag,
+            Err(yikatong_core::policy::PolicyError::Missing { .. }) => credential == "03",
+            Err(e) => return Err(e.into()),
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(Refusal::conflict(
+            "credential_not_for_realtime",
+            format!("region {region}'s policy on {date} ({parameter}) does not settle a visit registered with {words} in real time; the holder pays and is reimbursed by hand (R-SET-6), or registers again with the card"),
+        )
+        .into())
     }
 
     /// 2208 / R-SET-7: reverses a settlement; the year totals and the account come back

@@ -7,7 +7,9 @@
 mod accounts;
 mod booking;
 mod catalog;
+mod reconciliation;
 mod visits;
+mod vouchers;
 
 use chrono::{Datelike, NaiveDate};
 use yikatong_core::Refusal;
@@ -18,6 +20,8 @@ pub use accounts::{AccountEntryView, AccountView};
 pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
 pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
+pub use vouchers::IssuedVoucher;
+pub use reconciliation::{ReconDifference, ReconRecord, ReconScope, ReconTotals, compare_details, detail_file_text, parse_detail_text};
 
 use crate::{Service, ServiceError, ServiceResult};
 

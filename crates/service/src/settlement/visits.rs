@@ -15,6 +15,14 @@ use yikatong_store::{CardTx, Person, StoredFeeLine, VisitRecord};
 use super::{institution_of, psn_no};
 use crate::{Service, ServiceError, ServiceResult};
 
+/// What a hospital presented (R-SET-11): the holder, the card in use, and for an
+/// electronic voucher its code's keyed hash.
+struct Presented {
+    person: Person,
+    card: Option<Card>,
+    voucher: Option<String>,
+}
+
 /// Who the card or ID belongs to (1101).
 #[derive(Debug, Clone)]
 pub struct PersonInfo {
@@ -63,38 +71,59 @@ fn bad(code: &'static str, msg: String) -> ServiceError {
 }
 
 impl Service {
-    /// Finds the card a cashier read: `03` social security card (card number and the
-    /// card's identification code), or `02` ID number.
-    async fn card_or_person(&self, cert_type: &str, cert_no: &str, card_sn: Option<&str>) -> ServiceResult<(Person, Option<Card>)> {
+    /// The holder a credential names (R-SET-11): `03` the social security card (its
+    /// number and identification code, or — as some clients send it — the holder's ID
+    /// number with the identification code of the card in use), `02` the ID number, `01`
+    /// an electronic voucher's code (`read`: by 1101, which binds it to the institution).
+    async fn presented(&self, institution: &str, cert_type: &str, cert_no: &str, card_sn: Option<&str>, read: bool) -> ServiceResult<Presented> {
+        let card_sn = card_sn.map(str::trim).filter(|s| !s.is_empty());
         match cert_type {
+            "03" if cert_no.trim().len() == 18 => {
+                let ssn = Ssn::parse(cert_no)?;
+                let person = self.require_person(&ssn).await?;
+                let card = self.current_card_of(&person).await?.filter(|c| card_sn.is_none_or(|sn| c.identification_code.as_deref() == Some(sn)));
+                let card = card.ok_or_else(|| ServiceError::from(Refusal::not_found("card_not_found", "the holder of this ID number has no card in use with this identification code")))?;
+                Ok(Presented { person, card: Some(card), voucher: None })
+            }
             "03" => {
                 let cards = self.store.cards_by_number(cert_no.trim()).await?;
-                let card = match card_sn.filter(|s| !s.is_empty()) {
+                let card = match card_sn {
                     Some(sn) => cards.into_iter().find(|c| c.identification_code.as_deref() == Some(sn)),
                     None => cards.into_iter().max_by_key(|c| c.id),
                 }
                 .ok_or_else(|| ServiceError::from(Refusal::not_found("card_not_found", "no card has this number and identification code")))?;
                 let person = self.card_holder(&card).await?;
-                Ok((person, Some(card)))
+                Ok(Presented { person, card: Some(card), voucher: None })
             }
             "02" => {
                 let ssn = Ssn::parse(cert_no)?;
                 let person = self.require_person(&ssn).await?;
-                let hash = self.store.data_key().lookup_hash(ssn.expose());
-                let card = self.store.cards_of_person(&hash).await?.into_iter().filter(|c| c.state.is_alive()).max_by_key(|c| c.id);
-                Ok((person, card))
+                let card = self.current_card_of(&person).await?;
+                Ok(Presented { person, card, voucher: None })
             }
-            other => Err(bad("invalid_certificate_type", format!("mdtrt_cert_type must be 02 (ID card) or 03 (social security card), not {other:?}"))),
+            "01" => {
+                let v = self.presented_voucher(institution, cert_no, read).await?;
+                let card = self.current_card_of(&v.person).await?;
+                Ok(Presented { person: v.person, card, voucher: Some(v.code_hash) })
+            }
+            other => Err(bad("invalid_certificate_type", format!("mdtrt_cert_type must be 01 (electronic voucher), 02 (ID card) or 03 (social security card), not {other:?}"))),
         }
+    }
+
+    /// The person's newest card that is still alive, if any.
+    async fn current_card_of(&self, person: &Person) -> ServiceResult<Option<Card>> {
+        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        Ok(self.store.cards_of_person(&hash).await?.into_iter().filter(|c| c.state.is_alive()).max_by_key(|c| c.id))
     }
 
     /// 1101: the person behind a card or ID, their insurance and account balance.
     pub async fn person_info(&self, who: &Principal, cert_type: &str, cert_no: &str, card_sn: Option<&str>) -> ServiceResult<PersonInfo> {
-        institution_of(who)?;
-        let (person, card) = self.card_or_person(cert_type, cert_no, card_sn).await?;
+        let institution = institution_of(who)?;
+        let Presented { person, card, .. } = self.presented(&institution, cert_type, cert_no, card_sn, true).await?;
         // R-SET-10: a card that may not settle is refused here with 2201's reason; an
         // issued card is not, its social zone starts at this visit's registration (R-ACT-1).
-        if let Some(card) = card.as_ref().filter(|c| c.state != CardState::Issued) {
+        // A voucher or an ID number identifies the holder whatever their card's state.
+        if let Some(card) = card.as_ref().filter(|c| cert_type == "03" && c.state != CardState::Issued) {
             rules::usable_for_settlement(card, &crate::cards::printed_of(&person), self.clock.now())?;
         }
         let hash = self.store.data_key().lookup_hash(&person.ssn);
@@ -115,7 +144,7 @@ impl Service {
         let person = self.person_by_psn_no(&reg.psn_no).await?;
         Self::check_insured(&person)?;
         let hash = self.store.data_key().lookup_hash(&person.ssn);
-        let (holder, card) = self.card_or_person(&reg.mdtrt_cert_type, &reg.mdtrt_cert_no, reg.card_sn.as_deref()).await?;
+        let Presented { person: holder, card, voucher } = self.presented(&institution, &reg.mdtrt_cert_type, &reg.mdtrt_cert_no, reg.card_sn.as_deref(), false).await?;
         if holder.ssn != person.ssn {
             return Err(bad("card_not_the_persons", "the card or ID presented belongs to someone else".into()));
         }
@@ -131,6 +160,16 @@ impl Service {
             _ => None,
         };
         let now = self.clock.now();
+        let mdtrt_id = format!("{}{}{}", institution.chars().take(12).collect::<String>(), now.format("%Y%m%d%H%M%S"), {
+            let r: [u8; 6] = yikatong_store::crypto::random_bytes();
+            u64::from_be_bytes([0, 0, r[0], r[1], r[2], r[3], r[4], r[5]]) % 1_000_000
+        });
+        // The voucher serves this one visit: only one registration wins its update.
+        if let Some(code_hash) = &voucher
+            && !tx.use_voucher(code_hash, &institution, &mdtrt_id, now).await?
+        {
+            return Err(super::vouchers::voucher_used());
+        }
         let mut data = reg.extra.clone();
         if let Some(o) = data.as_object_mut() {
             // The institution's level as of registration prices the whole visit.
@@ -139,9 +178,8 @@ impl Service {
             o.insert("begntime".into(), serde_json::json!(begntime));
             o.insert("mdtrt_cert_type".into(), serde_json::json!(reg.mdtrt_cert_type));
         }
-        let r: [u8; 6] = yikatong_store::crypto::random_bytes();
         let visit = VisitRecord {
-            mdtrt_id: format!("{}{}{}", institution.chars().take(12).collect::<String>(), now.format("%Y%m%d%H%M%S"), u64::from_be_bytes([0, 0, r[0], r[1], r[2], r[3], r[4], r[5]]) % 1_000_000),
+            mdtrt_id,
             institution,
             person_hash: hash,
             card_id,
