@@ -141,17 +141,45 @@ pub async fn call_service(State(state): State<AppState>, headers: HeaderMap, bod
     call(state, None, headers, body).await
 }
 
+/// A request envelope as read from the body: what the dispatch needs, nothing trusted
+/// yet but its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub infno: String,
+    pub msgid: String,
+    pub fixmedins_code: String,
+    pub mdtrtarea_admvs: String,
+    pub input: Value,
+}
+
+impl Envelope {
+    /// Reads the body of a call (at the path's `infno` when it names one): any JSON
+    /// object with the interface's fields — strings or numbers, extra fields ignored,
+    /// indented or not — or the refusal in the interface's words.
+    pub fn read(body: &[u8], path_code: Option<&str>) -> Result<Envelope, String> {
+        let req = serde_json::from_slice::<Value>(body).map_err(|_| "[invalid_body] the request is not JSON".to_string())?;
+        if !req.is_object() {
+            return Err("[invalid_body] the request is not a JSON object with infno, msgid and input".into());
+        }
+        let infno = text(&req, "infno");
+        if let Some(code) = path_code.filter(|c| *c != infno) {
+            return Err(format!("[infno_mismatch] the path names transaction {code} but infno is {infno:?}"));
+        }
+        let msgid = text(&req, "msgid");
+        if msgid.is_empty() || msgid.chars().count() > 30 {
+            return Err("[invalid_msgid] msgid is required (30 characters: institution, time, sequence)".into());
+        }
+        Ok(Envelope { infno, msgid, fixmedins_code: text(&req, "fixmedins_code"), mdtrtarea_admvs: text(&req, "mdtrtarea_admvs"), input: req.get("input").cloned().unwrap_or(Value::Null) })
+    }
+}
+
 async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
     let received = state.service.clock().now();
     let fail = |msg: String| Json(envelope(&state, "000000", -1, Some(msg), json!({}), received));
-    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return fail("[invalid_body] the request is not JSON".into());
+    let Envelope { infno, msgid, fixmedins_code, mdtrtarea_admvs: admdvs, input } = match Envelope::read(&body, path_code.as_deref()) {
+        Ok(e) => e,
+        Err(msg) => return fail(msg),
     };
-    let infno = text(&req, "infno");
-    let msgid = text(&req, "msgid");
-    if let Some(code) = path_code.filter(|c| *c != infno) {
-        return fail(format!("[infno_mismatch] the path names transaction {code} but infno is {infno:?}"));
-    }
     let who = match caller(&state, &headers).await {
         Ok(p) => p,
         Err(e) => return fail(e.0),
@@ -160,13 +188,9 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
         return fail("[not_allowed_on_channel] only a designated institution's token may call this interface".into());
     }
     let institution = who.institution.clone().unwrap_or_default();
-    if text(&req, "fixmedins_code") != institution {
+    if fixmedins_code != institution {
         return fail(format!("[wrong_institution] fixmedins_code must be this token's institution {institution}"));
     }
-    if msgid.is_empty() || msgid.len() > 30 {
-        return fail("[invalid_msgid] msgid is required (30 characters: institution, time, sequence)".into());
-    }
-    let input = req.get("input").cloned().unwrap_or(Value::Null);
     let mut hasher = Sm3::new();
     hasher.update(infno.as_bytes());
     hasher.update(b"\n");
@@ -182,7 +206,6 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
         Ok(Some(IdempotencyBegin::InProgress | IdempotencyBegin::Fresh)) => return fail("[duplicate_request] a request with this msgid was interrupted before it was answered; send it again under a new msgid".into()),
         Err(e) => return fail(format!("[internal_error] {e}")),
     }
-    let admdvs = text(&req, "mdtrtarea_admvs");
     // The claim of the msgid opens the transaction the work runs in, and the answer
     // commits with the work (see yikatong_service::RequestClaim).
     let (claim, outcome) = RequestClaim::scope(&state.service, key, dispatch(&state, &who, &infno, &msgid, &input)).await;

@@ -25,7 +25,7 @@ use yikatong_core::clock::TestClock;
 use yikatong_service::Service;
 
 pub use error::ApiError;
-pub use his::fee_lines_of;
+pub use his::{Envelope, fee_lines_of};
 pub use observe::Metrics;
 
 /// Shared state of every request.

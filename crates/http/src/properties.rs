@@ -1,16 +1,23 @@
-//! The property of the national interface's request reading that the fuzz target
+//! The properties of the national interface's request reading that the fuzz target
 //! (`fuzz/`, target `his`) and the bounded proptest run of the test command both check:
-//! any bytes sent as a 2204 request are refused in the interface's words (`[code]
-//! message`) or read into fee lines whose numbers are exact — never a panic.
+//! any bytes sent as a request are refused in the interface's words (`[code] message`)
+//! or read into an envelope whose fields are the body's, and a 2204's fee lines into
+//! numbers that are exact — never a panic.
 
-use serde_json::Value;
 use yikatong_core::money::Fen;
 
 /// Any bytes as a HIS request: not JSON, a coded refusal, or fee lines whose amounts
 /// print back as the same fen.
 pub fn his_request(bytes: &[u8]) {
-    let Ok(request) = serde_json::from_slice::<Value>(bytes) else { return };
-    let input = request.get("input").cloned().unwrap_or(Value::Null);
+    let envelope = match crate::Envelope::read(bytes, None) {
+        Err(message) => return assert!(message.starts_with('[') && message.contains("] "), "{message}"),
+        Ok(e) => e,
+    };
+    assert!(!envelope.msgid.is_empty() && envelope.msgid.chars().count() <= 30);
+    // The same body at the path of its own code reads the same; at another, it is refused.
+    assert_eq!(crate::Envelope::read(bytes, Some(&envelope.infno)).as_ref(), Ok(&envelope));
+    assert!(crate::Envelope::read(bytes, Some("x-not-a-code")).is_err_and(|m| m.starts_with("[infno_mismatch]")));
+    let input = envelope.input;
     match crate::fee_lines_of(&input) {
         Err(message) => assert!(message.starts_with('[') && message.contains("] "), "{message}"),
         Ok((_, _, lines)) => match yikatong_service::parse_fee_lines(&lines) {
@@ -51,6 +58,15 @@ mod tests {
             })).collect();
             let body = json!({"infno": "2204", "msgid": "M1", "input": {"feedetail": feedetail}});
             super::his_request(body.to_string().as_bytes());
+        }
+
+        /// Envelopes as clients build them: any field a string, a number, null or
+        /// missing, extra fields, indented or compact.
+        #[test]
+        fn any_envelope_is_read_or_refused_in_the_interfaces_words(infno in field(), msgid in field(), inst in field(), extra in field(), pretty in any::<bool>()) {
+            let body = json!({"infno": infno, "msgid": msgid, "fixmedins_code": inst, "infver": "V1.0", "dev_safe_info": extra, "input": {"data": {"psn_no": extra}}});
+            let text = if pretty { serde_json::to_string_pretty(&body).unwrap() } else { body.to_string() };
+            super::his_request(text.as_bytes());
         }
 
         #[test]

@@ -285,6 +285,40 @@ struct Premiums {
 
 /// R-PAY-1, R-PAY-2: payments and arrears, each shown from the day the region's file
 /// says a holder may see it.
+/// 医保电子凭证: the voucher's QR code, its text and when it expires (R-SET-11).
+#[derive(Template)]
+#[template(path = "holder_voucher.html")]
+struct VoucherPage {
+    page: Chrome,
+    svg: String,
+    code: String,
+    expires: String,
+}
+
+async fn confirm_voucher(me: Holder) -> Response {
+    page(&Confirm {
+        page: me.chrome("医保电子凭证 Electronic voucher"),
+        question: "生成一次就诊用的医保电子凭证二维码吗？几分钟内有效，只能用一次。Show a QR code for one visit? It is valid for a few minutes and serves once.".into(),
+        rows: vec![],
+        action: "/holder/voucher".into(),
+        inputs: vec![],
+        button: "生成二维码 Show the QR code".into(),
+        cancel: "/holder".into(),
+    })
+}
+
+async fn voucher(State(s): State<AppState>, me: Holder) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.issue_voucher(&me.who, &ssn).await
+    }
+    .await;
+    match result {
+        Ok(v) => page(&VoucherPage { page: me.chrome("医保电子凭证 Electronic voucher"), svg: super::labels::qr_svg(&v.code), code: v.code, expires: shanghai_time(&v.expires_at) }),
+        Err(e) => refusal(me.chrome("医保电子凭证"), e, "/holder"),
+    }
+}
+
 async fn premiums(State(s): State<AppState>, me: Holder) -> Response {
     let result = async {
         let ssn = s.service.own_ssn(&me.who).await?;
@@ -311,6 +345,7 @@ pub fn routes() -> Router<AppState> {
         .route("/holder/account", get(account))
         .route("/holder/settlements", get(settlements))
         .route("/holder/premiums", get(premiums))
+        .route("/holder/voucher", get(confirm_voucher).post(voucher))
         .route("/holder/cards/{id}/pre-loss", get(confirm_pre_loss).post(pre_loss))
         .route("/holder/cards/{id}/replacement", get(confirm_replacement).post(replacement))
         .route("/holder/cards/{id}/password", get(password_form).post(change_password))

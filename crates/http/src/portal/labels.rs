@@ -164,3 +164,19 @@ mod contrast {
         }
     }
 }
+
+/// A QR code of `text` as an inline SVG: one square per dark module, four modules of
+/// quiet zone around, scaled by the page (a scanner reads it off the screen).
+pub fn qr_svg(text: &str) -> String {
+    let Ok(code) = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) else {
+        return String::new();
+    };
+    let width = code.width();
+    let side = width + 8;
+    let mut svg = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{px}" height="{px}" shape-rendering="crispEdges" role="img"><rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d=""##, px = side * 6);
+    for (i, _) in code.to_colors().iter().enumerate().filter(|(_, c)| **c == qrcode::Color::Dark) {
+        svg.push_str(&format!("M{} {}h1v1h-1z", i % width + 4, i / width + 4));
+    }
+    svg.push_str(r#""/></svg>"#);
+    svg
+}

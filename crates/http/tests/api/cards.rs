@@ -104,7 +104,11 @@ impl TestApp {
 }
 
 pub(crate) async fn start(db: TestDb) -> (TestApp, Roles) {
-    let app = spawn_app(db).await;
+    started(spawn_app(db).await).await
+}
+
+/// The seeded app and its roles on a server already started.
+pub(crate) async fn started(app: TestApp) -> (TestApp, Roles) {
     app.seed().await;
     app.set_now("2026-03-02T10:00:00+08:00").await;
     let roles = app.roles().await;

@@ -10,6 +10,7 @@ mod portal;
 mod sign_in;
 mod access;
 mod webdriver;
+mod his_clients;
 
 use std::sync::Arc;
 
@@ -33,8 +34,13 @@ struct TestApp {
 }
 
 async fn spawn_app_with(db: TestDb, with_test_clock: bool) -> TestApp {
+    spawn_app_on(db, with_test_clock, PolicySet::shipped().unwrap()).await
+}
+
+/// A server with these region policies (a test's own dated values).
+async fn spawn_app_on(db: TestDb, with_test_clock: bool, policies: PolicySet) -> TestApp {
     let clock = TestClock::new("2026-03-02T02:00:00Z".parse().unwrap());
-    let service = Arc::new(Service::new(db.store.clone(), Arc::new(clock.clone()), PolicySet::shipped().unwrap()).await.unwrap());
+    let service = Arc::new(Service::new(db.store.clone(), Arc::new(clock.clone()), policies).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -9,7 +9,7 @@ use yikatong_store::testing::TestDb;
 use super::cards::{Roles, start};
 use super::{SSN, TestApp, assert_problem};
 
-const VENDOR_CODE: &str = "110000D15600000500000000000000AB";
+pub(crate) const VENDOR_CODE: &str = "110000D15600000500000000000000AB";
 
 impl TestApp {
     /// One call of the national interface with the envelope HIS software sends.
@@ -115,7 +115,11 @@ impl TestApp {
 }
 
 pub(crate) async fn ready(db: TestDb) -> (TestApp, Roles, i64) {
-    let (app, r) = start(db).await;
+    ready_app(start(db).await).await
+}
+
+/// The catalogue, an active card of the person and 500 yuan in their account.
+pub(crate) async fn ready_app((app, r): (TestApp, Roles)) -> (TestApp, Roles, i64) {
     app.catalogue().await;
     let card = app.active_card(&r, false).await;
     app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 50000, "reason": "transfer from Tianjin", "kind": "transfer_in"}))).await;
