@@ -496,3 +496,44 @@ on_both_databases!(portal_warns_before_the_session_ends_and_keeps_what_was_typed
     assert_eq!(b.script("return document.getElementById('f-delivery').value").await, json!("mail"), "what was chosen before the session ended is kept");
     b.screenshot("holder-form-kept-after-sign-in").await;
 });
+
+/// The QR code an SVG of the portal shows (`M{x} {y}h1v1h-1z` per dark module), read
+/// as a scanner reads it: drawn at 4 pixels a module and decoded.
+fn scan_qr(svg: &str) -> String {
+    let side: usize = svg.split("viewBox=\"0 0 ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let path = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut dark = vec![false; side * side];
+    for m in path.split('M').filter(|m| !m.is_empty()) {
+        let xy = m.trim_end_matches("h1v1h-1z");
+        let (x, y) = xy.split_once(' ').unwrap();
+        dark[y.parse::<usize>().unwrap() * side + x.parse::<usize>().unwrap()] = true;
+    }
+    let scale = 4;
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(side * scale, side * scale, |x, y| if dark[(y / scale) * side + x / scale] { 0 } else { 255 });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page");
+    grids[0].decode().unwrap().1
+}
+
+// R-SET-11: the holder's portal shows the voucher as a QR code that a scanner reads, and
+// the code read identifies the holder at the hospital (1101 with mdtrt_cert_type 01).
+on_both_databases!(r_set_11_portal_shows_the_voucher_as_a_qr_code_a_scanner_reads, |db: TestDb| async move {
+    let (app, r, card) = crate::settlement::ready(db).await;
+    app.own_password(&r, card, OWN_PASSWORD).await;
+    let (_, cookie, _) = app.post_form("/holder/sign-in", "", &[("ssn", SSN), ("password", OWN_PASSWORD)]).await;
+    let cookie = cookie.unwrap();
+    let (status, confirm) = app.page("/holder/voucher", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("action=\"/holder/voucher\""), "{confirm}");
+    let (status, _, page) = app.post_form("/holder/voucher", &cookie, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    let shown = page.split("id=\"voucher-code\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let svg = page.split("id=\"voucher-qr\"").nth(1).unwrap().split("</figure>").next().unwrap();
+    assert_eq!(scan_qr(svg), shown, "the QR code holds the code shown beside it");
+    let info = app.his(&r.institution, "1101", "H120260302150000000V01", json!({"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": shown}})).await;
+    assert_eq!(info["infcode"], 0, "{info}");
+    assert_eq!(info["output"]["baseinfo"]["psn_name"], "张三");
+    // Without the session's CSRF token nothing is issued.
+    let (status, _, _) = app.post_form_as_is("/holder/voucher", &cookie, &[]).await;
+    assert_eq!(status, 403);
+});
