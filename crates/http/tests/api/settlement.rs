@@ -139,9 +139,9 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     let sign = app.his_ok(&r.institution, "9001", "H120260302100000000001", json!({"signIn": {"opter_no": "001", "mac": "00-11", "ip": "10.0.0.1"}})).await;
     assert!(!sign["signinoutb"]["sign_no"].as_str().unwrap().is_empty());
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "AA").await;
-    // 1101 shows the person with the account balance, masked.
+    // 1101 shows the person with the account balance; by ID card, the number sent.
     let info = app.his_ok(&r.institution, "1101", "H120260302100000000002", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "card_sn": "", "begntime": "", "psn_cert_type": "01", "certno": SSN, "psn_name": ""}})).await;
-    assert_eq!((info["baseinfo"]["psn_no"].as_str(), info["baseinfo"]["certno"].as_str(), info["baseinfo"]["gend"].as_str()), (Some(psn_no.as_str()), Some("110105********002X"), Some("2")));
+    assert_eq!((info["baseinfo"]["psn_no"].as_str(), info["baseinfo"]["certno"].as_str(), info["baseinfo"]["gend"].as_str()), (Some(psn_no.as_str()), Some(SSN), Some("2")));
     assert_eq!((info["insuinfo"][0]["balc"].as_str(), info["insuinfo"][0]["insutype"].as_str(), info["insuinfo"][0]["psn_type"].as_str()), (Some("500.00"), Some("310"), Some("1101")));
     let up = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302100000000003", &golden()).await;
     assert_eq!(up["infcode"], 0, "{up}");
