@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use yikatong_core::access::Principal;
 use yikatong_core::money::Fen;
-use yikatong_service::{ReconDifference, ReconRecord, ReconScope, ReconTotals, Service, compare_details, detail_file_text, parse_detail_text};
+use yikatong_service::{ReconDifference, ReconRecord, ReconScope, ReconTotals, Service, amount_differences, compare_details, detail_file_text, parse_detail_text};
 
 use super::{HisError, HisResult, data, required, text, yuan};
 
@@ -47,11 +47,7 @@ pub(super) async fn totals(s: &Service, who: &Principal, input: &Value) -> HisRe
     if theirs.count != ours.count {
         differ.push(format!("fixmedins_setl_cnt {} here {}", theirs.count, ours.count));
     }
-    for (field, a, b) in [("medfee_sumamt", theirs.medfee_sumamt, ours.medfee_sumamt), ("fund_pay_sumamt", theirs.fund_pay_sumamt, ours.fund_pay_sumamt), ("acct_pay", theirs.acct_pay, ours.acct_pay)] {
-        if a != b {
-            differ.push(format!("{field} {a} here {b}"));
-        }
-    }
+    differ.extend(amount_differences([("medfee_sumamt", theirs.medfee_sumamt, ours.medfee_sumamt), ("fund_pay_sumamt", theirs.fund_pay_sumamt, ours.fund_pay_sumamt), ("acct_pay", theirs.acct_pay, ours.acct_pay)]));
     let dscr = if differ.is_empty() { format!("{} records agree", ours.count) } else { differ.join("; ") };
     Ok(json!({"stmtinfo": {
         "setl_optins": text(d, "setl_optins"),

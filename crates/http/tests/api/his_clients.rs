@@ -12,7 +12,7 @@ use yikatong_store::on_both_databases;
 use yikatong_store::testing::TestDb;
 
 use super::cards::started;
-use super::settlement::{VENDOR_CODE, ready, ready_app};
+use super::settlement::{VENDOR_CODE, ready, ready_app, refusal_of};
 use super::{SSN, TestApp, assert_problem, spawn_app_on};
 
 const PLAIN: &str = "/fsi/api/rsfComIfsService/callService";
@@ -65,11 +65,7 @@ impl TestApp {
     }
 
     async fn client_refused(&self, g: &Gateway, infno: &str, msgid: &str, input: Value, code: &str) -> String {
-        let v = self.client(g, infno, msgid, input).await;
-        assert_eq!(v["infcode"], -1, "{infno}: {v:#}");
-        let msg = v["err_msg"].as_str().unwrap().to_string();
-        assert!(msg.contains(&format!("[{code}]")), "{msg}");
-        msg
+        refusal_of(&self.client(g, infno, msgid, input).await, infno, code)
     }
 }
 

@@ -48,11 +48,7 @@ impl TestApp {
     }
 
     async fn his_refused(&self, token: &str, infno: &str, msgid: &str, input: Value, code: &str) -> String {
-        let v = self.his(token, infno, msgid, input).await;
-        assert_eq!(v["infcode"], -1, "{infno}: {v}");
-        let msg = v["err_msg"].as_str().unwrap().to_string();
-        assert!(msg.contains(&format!("[{code}]")), "{msg}");
-        msg
+        refusal_of(&self.his(token, infno, msgid, input).await, infno, code)
     }
 
     async fn catalogue(&self) {
@@ -112,6 +108,14 @@ impl TestApp {
     async fn balance(&self) -> i64 {
         self.ok("GET", &format!("/v1/persons/{SSN}/account"), &self.operator, None).await["balance_fen"].as_i64().unwrap()
     }
+}
+
+/// The message of an interface answer that must be a refusal with `code`.
+pub(crate) fn refusal_of(v: &Value, infno: &str, code: &str) -> String {
+    assert_eq!(v["infcode"], -1, "{infno}: {v:#}");
+    let msg = v["err_msg"].as_str().unwrap().to_string();
+    assert!(msg.contains(&format!("[{code}]")), "{msg}");
+    msg
 }
 
 pub(crate) async fn ready(db: TestDb) -> (TestApp, Roles, i64) {

@@ -21,7 +21,7 @@ pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
 pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
 pub use vouchers::IssuedVoucher;
-pub use reconciliation::{ReconDifference, ReconRecord, ReconScope, ReconTotals, compare_details, detail_file_text, parse_detail_text};
+pub use reconciliation::{ReconDifference, ReconRecord, ReconScope, ReconTotals, amount_differences, compare_details, detail_file_text, parse_detail_text};
 
 use crate::{Service, ServiceError, ServiceResult};
 

@@ -149,12 +149,7 @@ pub fn compare_details(theirs: &[ReconRecord], ours: &[ReconRecord]) -> Vec<Reco
         match ours_by.remove(&key(t)) {
             None => out.push(ReconDifference { theirs: Some(t.clone()), ours: None, stmt_rslt: "2", memo: format!("settlement {} is not one of this institution's records in the period", t.setl_id) }),
             Some(o) => {
-                let mut differ = Vec::new();
-                for (field, a, b) in [("medfee_sumamt", t.medfee_sumamt, o.medfee_sumamt), ("fund_pay_sumamt", t.fund_pay_sumamt, o.fund_pay_sumamt), ("acct_pay", t.acct_pay, o.acct_pay)] {
-                    if a != b {
-                        differ.push(format!("{field} {a} here {b}"));
-                    }
-                }
+                let mut differ = amount_differences([("medfee_sumamt", t.medfee_sumamt, o.medfee_sumamt), ("fund_pay_sumamt", t.fund_pay_sumamt, o.fund_pay_sumamt), ("acct_pay", t.acct_pay, o.acct_pay)]);
                 if !t.mdtrt_id.is_empty() && t.mdtrt_id != o.mdtrt_id {
                     differ.push(format!("mdtrt_id {} here {}", t.mdtrt_id, o.mdtrt_id));
                 }
@@ -172,6 +167,11 @@ pub fn compare_details(theirs: &[ReconRecord], ours: &[ReconRecord]) -> Vec<Reco
         id(a).cmp(&id(b))
     });
     out
+}
+
+/// Each amount that differs, as `field theirs here ours` (3201's description, 3202's memo).
+pub fn amount_differences<const N: usize>(pairs: [(&str, Fen, Fen); N]) -> Vec<String> {
+    pairs.iter().filter(|(_, a, b)| a != b).map(|(field, a, b)| format!("{field} {a} here {b}")).collect()
 }
 
 /// The 3202 detail file (uploaded with 9101): one settlement a line, fields separated by
