@@ -25,7 +25,17 @@ pub fn monthly_credit(policy: &RegionPolicy, month: NaiveDate, category: &str, a
     if !policy.flag(&flag, month).map_err(|e| Refusal::conflict("policy_not_in_force", e.to_string()))? {
         return Ok(MonthlyCredit::NotEligible(format!("{category}: no personal account ({flag})")));
     }
-    let band = if age >= 70 { "from_70" } else { "under_70" };
+    let banded = [format!("account.monthly_credit.{category}.from_70"), format!("account.monthly_credit.{category}.under_70")];
+    let band = if banded.iter().any(|n| policy.parameters.contains_key(n)) {
+        let from = "account.age_band_from_70_age";
+        if !policy.parameters.contains_key(from) {
+            return Err(missing(&[from.to_string()]));
+        }
+        let from = policy.years(from, month).map_err(|e| Refusal::conflict("policy_not_in_force", e.to_string()))?;
+        if age >= from { "from_70" } else { "under_70" }
+    } else {
+        "under_70"
+    };
     let fixed = [format!("account.monthly_credit.{category}.{band}"), format!("account.monthly_credit.{category}")];
     for name in &fixed {
         if policy.parameters.contains_key(name) {
@@ -57,8 +67,9 @@ mod tests {
         assert_eq!(monthly_credit(bj, nov, "in_service", 40, Some(Fen(1_234_567))).unwrap(), MonthlyCredit::Credit(Fen(24_691), "account.monthly_credit_rate.in_service × 12345.67 yuan".into()));
         assert!(matches!(monthly_credit(bj, nov, "resident", 40, None).unwrap(), MonthlyCredit::NotEligible(_)));
         assert_eq!(monthly_credit(bj, nov, "in_service", 40, None).unwrap_err().code, "no_contribution_base");
-        let e = monthly_credit(bj, nov, "retired", 72, None).unwrap_err();
-        assert!(e.message.contains("account.monthly_credit.retired.from_70"), "{}", e.message);
+        assert_eq!(monthly_credit(bj, nov, "retired", 72, None).unwrap(), MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()));
+        assert_eq!(monthly_credit(bj, nov, "retired", 70, None).unwrap(), MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()), "70岁以上 includes 70");
+        assert_eq!(monthly_credit(bj, nov, "retired", 69, None).unwrap(), MonthlyCredit::Credit(Fen(10_000), "account.monthly_credit.retired.under_70".into()));
         let jinan = set.region("jinan").unwrap();
         assert_eq!(monthly_credit(jinan, nov, "in_service", 40, Some(Fen(100))).unwrap_err().code, "policy_not_in_force");
     }

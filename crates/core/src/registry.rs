@@ -81,7 +81,7 @@ impl InstitutionLevel {
 
 /// Person flags: those that change what the card must say (R-ID-3, R-INFO-1) and those
 /// that keep a person out of card production (R-APP-1, R-APP-2, R-GEN-1).
-pub const PERSON_FLAGS: [&str; 6] = ["disabled_veteran", "special_disease", "migrant_worker_1pct", "second_collection_pending", "generation_upgrade", "insurance_suspended"];
+pub const PERSON_FLAGS: [&str; 7] = ["disabled_veteran", "civil_servant", "special_disease", "migrant_worker_1pct", "second_collection_pending", "generation_upgrade", "insurance_suspended"];
 
 /// Checks an organisation code: 1-32 letters, digits, `-` or `_`.
 pub fn check_code(what: &str, code: &str) -> Result<(), Refusal> {

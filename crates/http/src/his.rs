@@ -19,6 +19,7 @@ use yikatong_core::access::Principal;
 use yikatong_core::clock::shanghai;
 use yikatong_core::identity::mask_ssn;
 use yikatong_core::money::Fen;
+use yikatong_core::settlement::Fund;
 use yikatong_service::{FeeLineInput, KeptAnswer, PersonInfo, Registration, RequestClaim, RequestKey, ServiceError, SettleRequest, Settlement, insutype, psn_type};
 use yikatong_store::IdempotencyBegin;
 
@@ -380,7 +381,7 @@ fn person_info_output(info: &PersonInfo, certno: &str, now: DateTime<Utc>) -> Va
             "psn_insu_stas": if suspended { "2" } else { "1" },
             "psn_insu_date": insured_on.to_string(),
             "paus_insu_date": Value::Null,
-            "cvlserv_flag": "0",
+            "cvlserv_flag": if p.flags.iter().any(|f| f == "civil_servant") { "1" } else { "0" },
             "insuplc_admdvs": info.admdvs,
             "emp_name": p.unit_code.clone().unwrap_or_default(),
             "certno": certno,
@@ -401,14 +402,30 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
     let p = &st.person;
     let sign = |f: Fen| if reversal { yuan(Fen(-f.0)) } else { yuan(f) };
     let ratio = format!("{}.{:04}", r.ratio.0 / 10_000, r.ratio.0 % 10_000);
-    let mut detail = vec![json!({
-        "fund_pay_type": if insutype(&p.category) == "390" { "390100" } else { "310100" },
-        "inscp_scp_amt": sign(r.inscp),
-        "crt_payb_lmt_amt": sign(r.deductible_applied),
-        "fund_payamt": sign(r.hifp_pay),
-        "fund_pay_type_name": if insutype(&p.category) == "390" { "城乡居民基本医疗保险基金" } else { "职工基本医疗保险统筹基金" },
-        "setl_proc_info": r.trace.iter().map(|t| t.step.clone()).collect::<Vec<_>>().join("; "),
-    })];
+    let insutype = insutype(&p.category);
+    let by_fund = |fund: Fund| -> Fen {
+        let part = r.funds.iter().filter(|f| f.fund == fund).map(|f| f.amount).fold(Fen::ZERO, |a, b| a + b);
+        // The basic fund's field also carries the fixed payments; a receipt booked
+        // before the split by fund is all the basic fund's.
+        if fund == Fund::Basic { r.hifp_pay } else { part }
+    };
+    let proc_info = r.trace.iter().map(|t| t.step.clone()).collect::<Vec<_>>().join("; ");
+    // One row per fund that paid (R-SET-3): the basic fund's always, the others where
+    // their part is not zero, then the personal account's.
+    let mut detail: Vec<Value> = Fund::ALL
+        .into_iter()
+        .filter(|f| *f == Fund::Basic || by_fund(*f).0 != 0)
+        .map(|f| {
+            json!({
+                "fund_pay_type": f.fund_pay_type(insutype),
+                "inscp_scp_amt": sign(r.inscp),
+                "crt_payb_lmt_amt": sign(if f == Fund::Basic { r.deductible_applied } else { Fen::ZERO }),
+                "fund_payamt": sign(by_fund(f)),
+                "fund_pay_type_name": f.name_zh(insutype),
+                "setl_proc_info": if f == Fund::Basic { proc_info.clone() } else { format!("{}: {}", f.key(), yuan(by_fund(f))) },
+            })
+        })
+        .collect();
     if r.acct_pay.0 > 0 {
         detail.push(json!({"fund_pay_type": "310200", "inscp_scp_amt": sign(r.acct_pay), "crt_payb_lmt_amt": yuan(Fen::ZERO), "fund_payamt": sign(r.acct_pay), "fund_pay_type_name": "职工基本医疗保险个人账户", "setl_proc_info": "personal account"}));
     }
@@ -424,9 +441,9 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "naty": p.ethnicity,
             "brdy": p.birth_date.to_string(),
             "age": yikatong_service::age_on(p.birth_date, st.settled_at.with_timezone(&shanghai()).date_naive()),
-            "insutype": insutype(&p.category),
+            "insutype": insutype,
             "psn_type": psn_type(&p.category),
-            "cvlserv_flag": "0",
+            "cvlserv_flag": if p.flags.iter().any(|f| f == "civil_servant") { "1" } else { "0" },
             "flxempe_flag": if p.category == "flexible" { "1" } else { "0" },
             "setl_time": st.settled_at.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S").to_string(),
             "mdtrt_cert_type": text(d, "mdtrt_cert_type"),
@@ -438,15 +455,15 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "preselfpay_amt": sign(r.preselfpay),
             "inscp_scp_amt": sign(r.inscp),
             "act_pay_dedc": sign(r.deductible_applied),
-            "hifp_pay": sign(r.hifp_pay),
+            "hifp_pay": sign(by_fund(Fund::Basic)),
             "pool_prop_selfpay": ratio,
-            "cvlserv_pay": yuan(Fen::ZERO),
-            "hifes_pay": yuan(Fen::ZERO),
+            "cvlserv_pay": sign(by_fund(Fund::CivilServant)),
+            "hifes_pay": sign(by_fund(Fund::RetireeSupplementary)),
             "hifmi_pay": yuan(Fen::ZERO),
-            "hifob_pay": yuan(Fen::ZERO),
+            "hifob_pay": sign(by_fund(Fund::LargeAmount)),
             "maf_pay": yuan(Fen::ZERO),
             "hifdm_pay": yuan(Fen::ZERO),
-            "oth_pay": yuan(Fen::ZERO),
+            "oth_pay": sign(by_fund(Fund::DisabledVeteran)),
             "fund_pay_sumamt": sign(r.fund_pay_sumamt),
             "psn_part_amt": sign(r.psn_part_amt),
             "acct_pay": sign(r.acct_pay),

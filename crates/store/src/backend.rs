@@ -673,7 +673,7 @@ macro_rules! store_impl {
             }
 
             async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
-                let row = sqlx::query("SELECT deductible_used, fund_paid, insured_used FROM year_totals WHERE person_hash = $1 AND year = $2").bind(person_hash).bind(year).fetch_optional(&self.pool).await?;
+                let row = sqlx::query("SELECT deductible_used, fund_paid, insured_used, by_fund FROM year_totals WHERE person_hash = $1 AND year = $2").bind(person_hash).bind(year).fetch_optional(&self.pool).await?;
                 row.map(|r| totals_from_row(&r)).transpose().map(|t| t.unwrap_or_default())
             }
 

@@ -252,10 +252,12 @@ macro_rules! card_impl {
             }
 
             async fn save_year_totals(&mut self, person_hash: &str, year: i64, t: &YearTotals) -> StoreResult<()> {
-                sqlx::query("UPDATE year_totals SET deductible_used = $1, fund_paid = $2, insured_used = $3 WHERE person_hash = $4 AND year = $5")
+                let by_fund = serde_json::to_string(&t.by_fund).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query("UPDATE year_totals SET deductible_used = $1, fund_paid = $2, insured_used = $3, by_fund = $4 WHERE person_hash = $5 AND year = $6")
                     .bind(t.deductible_used.0)
                     .bind(t.fund_paid.0)
                     .bind(t.insured_used.0)
+                    .bind(by_fund)
                     .bind(person_hash)
                     .bind(year)
                     .execute(&mut *self.tx)

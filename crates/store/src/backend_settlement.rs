@@ -83,6 +83,7 @@ macro_rules! settlement_impl {
                 deductible_used: Fen(r.try_get("deductible_used")?),
                 fund_paid: Fen(r.try_get("fund_paid")?),
                 insured_used: Fen(r.try_get("insured_used")?),
+                by_fund: serde_json::from_str(&r.try_get::<String, _>("by_fund")?).map_err(|e| StoreError::Corrupt(format!("year_totals.by_fund: {e}")))?,
             })
         }
 
@@ -90,7 +91,7 @@ macro_rules! settlement_impl {
             /// One statement creates the row when missing and locks it (an upsert's
             /// update takes the row lock on PostgreSQL; SQLite's write lock is held).
             async fn tx_lock_year_totals(&mut self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
-                let row = sqlx::query("INSERT INTO year_totals (person_hash, year, deductible_used, fund_paid, insured_used) VALUES ($1, $2, 0, 0, 0) ON CONFLICT (person_hash, year) DO UPDATE SET deductible_used = year_totals.deductible_used RETURNING deductible_used, fund_paid, insured_used")
+                let row = sqlx::query("INSERT INTO year_totals (person_hash, year, deductible_used, fund_paid, insured_used) VALUES ($1, $2, 0, 0, 0) ON CONFLICT (person_hash, year) DO UPDATE SET deductible_used = year_totals.deductible_used RETURNING deductible_used, fund_paid, insured_used, by_fund")
                     .bind(person_hash)
                     .bind(year)
                     .fetch_one(&mut *self.tx)

@@ -184,13 +184,15 @@ fn typed(cx: &Ctx, path: &str, unit: Unit, v: &Spanned<DeValue>) -> Result<Polic
     match (unit, v.get_ref()) {
         (Unit::Flag, DeValue::Boolean(b)) => Ok(PolicyValue::Flag(*b)),
         (Unit::Text, DeValue::String(s)) => Ok(PolicyValue::Text(s.to_string())),
+        (Unit::Fund, DeValue::String(s)) if schema::FUNDS.contains(&s.as_ref()) => Ok(PolicyValue::Text(s.to_string())),
+        (Unit::Fund, DeValue::String(s)) => Err(cx.err(at, format!("{path}: {s:?} is not a fund (known: {})", schema::FUNDS.join(", ")))),
         (Unit::ClockTime, DeValue::Datetime(dt)) => match (dt.date, dt.time) {
             (None, Some(t)) => NaiveTime::from_hms_opt(u32::from(t.hour), u32::from(t.minute), u32::from(t.second.unwrap_or(0)))
                 .map(PolicyValue::Time)
                 .ok_or_else(|| cx.err(at, format!("{path}: not a time of day"))),
             _ => Err(cx.err(at, format!("{path}: time must be a time of day like 06:00:00"))),
         },
-        (Unit::Flag | Unit::Text | Unit::ClockTime, _) => Err(cx.err(at, format!("{path}: {key} has the wrong type"))),
+        (Unit::Flag | Unit::Text | Unit::Fund | Unit::ClockTime, _) => Err(cx.err(at, format!("{path}: {key} has the wrong type"))),
         (_, DeValue::Integer(i)) => {
             let n = i64::from_str_radix(i.as_str(), i.radix())
                 .map_err(|_| cx.err(at, format!("{path}: {key} is out of range")))?;

@@ -175,6 +175,17 @@ impl RegionPolicy {
     pub fn minutes(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
         self.integer(name, on, Unit::Minutes).map(|m| m as u32)
     }
+    pub fn years(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
+        self.integer(name, on, Unit::Years).map(|y| y as u32)
+    }
+    /// A fund's key (`basic`, `large_amount`, …), checked against the known funds at load.
+    pub fn fund(&self, name: &str, on: NaiveDate) -> Result<&str, PolicyError> {
+        let unit = self.parameters.get(name).map(|p| p.unit);
+        match (&self.value_at(name, on)?.value, unit) {
+            (PolicyValue::Text(s), Some(Unit::Fund)) => Ok(s),
+            _ => Err(PolicyError::WrongUnit { region: self.code.clone(), name: name.into(), actual: "other", wanted: "fund" }),
+        }
+    }
     pub fn count(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
         self.integer(name, on, Unit::Count).map(|c| c as u32)
     }

@@ -28,6 +28,8 @@ pub enum Unit {
     Minutes,
     /// On or off.
     Flag,
+    /// One of the funds behind a receipt (`basic`, `large_amount`, …; R-SET-3).
+    Fund,
     /// A rule written in words, for a clerk to apply.
     Text,
 }
@@ -45,11 +47,12 @@ impl Unit {
             Unit::Years => "years",
             Unit::Minutes => "minutes",
             Unit::Flag => "flag",
+            Unit::Fund => "fund",
             Unit::Text => "text",
         }
     }
 
-    pub const ALL: [Unit; 11] = [
+    pub const ALL: [Unit; 12] = [
         Unit::Fen,
         Unit::Days,
         Unit::WorkingDays,
@@ -60,6 +63,7 @@ impl Unit {
         Unit::Years,
         Unit::Minutes,
         Unit::Flag,
+        Unit::Fund,
         Unit::Text,
     ];
 }
@@ -76,6 +80,12 @@ pub const CREDENTIALS: [&str; 3] = ["card", "voucher", "id_card"];
 pub const AGE_BANDS: [&str; 2] = ["under_45", "from_45"];
 /// Age bands used by retirees' account credits.
 pub const AGE70_BANDS: [&str; 2] = ["under_70", "from_70"];
+/// Funds that share the ratio payment above the deductible (R-SET-3).
+pub const RATIO_FUNDS: [&str; 3] = ["basic", "large_amount", "retiree_supplementary"];
+/// Every fund behind a receipt (R-SET-3).
+pub const FUNDS: [&str; 5] = ["basic", "large_amount", "retiree_supplementary", "civil_servant", "disabled_veteran"];
+/// Person flags whose self-pay 1 a subsidy fund shares (R-SET-3).
+pub const SUBSIDISED: [&str; 2] = ["disabled_veteran", "civil_servant"];
 
 /// (pattern, unit, what it means).
 pub const PARAMETERS: &[(&str, Unit, &str)] = &[
@@ -113,6 +123,14 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("outpatient.annual_fund_cap.{category}", Unit::Fen, "annual outpatient fund cap, by category"),
     ("outpatient.annual_fund_cap.{category}.{age_band}", Unit::Fen, "annual outpatient fund cap, by category and age band"),
     ("outpatient.insured_amount_limit.{category}", Unit::Fen, "insured amount per year above the deductible within which the ratio applies"),
+    ("outpatient.ratio_fund", Unit::Fund, "R-SET-3: the fund that pays the ratio above the deductible, less the other funds' shares (basic when absent)"),
+    ("outpatient.fund_share.{ratio_fund}.{category}", Unit::Bp, "R-SET-3: part of the ratio, as a share of the insured amount above the deductible, a fund other than the ratio fund pays"),
+    ("outpatient.fund_share.{ratio_fund}.{category}.{level}", Unit::Bp, "R-SET-3: the same by institution level"),
+    ("outpatient.fund_cap.{fund}.{category}", Unit::Fen, "R-SET-3: a fund's own yearly cap for the category (what it cannot pay is the holder's self-pay 1)"),
+    ("outpatient.self_pay_subsidy.{subsidised}", Unit::Bp, "R-SET-3: share of a flagged person's self-pay 1 above the deductible that the person's subsidy fund pays"),
+    ("outpatient.retired_70_plus_from_age", Unit::Years, "age from which a retiree is settled with the retired_70_plus values"),
+    ("outpatient.age_band_from_45_age", Unit::Years, "age from which the from_45 band of the caps applies"),
+    ("account.age_band_from_70_age", Unit::Years, "R-ACC-1: age from which a retiree's credit is the from_70 amount"),
     ("outpatient.class_b_self_pay", Unit::Bp, "R-SET-3: self-pay 2 share of a class-B item"),
     ("outpatient.diagnosis_fee_fund_payment", Unit::Fen, "R-SET-4: fixed fund payment of the outpatient diagnosis fee"),
     ("settlement.voucher_minutes", Unit::Minutes, "R-SET-11: minutes an electronic voucher's code stays valid for its visit"),
@@ -131,7 +149,7 @@ pub fn expanded() -> Vec<(String, Unit, &'static str)> {
     let mut out = Vec::new();
     for (pattern, unit, doc) in PARAMETERS {
         let mut names = vec![pattern.to_string()];
-        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..])] {
+        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..]), ("{ratio_fund}", &RATIO_FUNDS[..]), ("{fund}", &FUNDS[..]), ("{subsidised}", &SUBSIDISED[..])] {
             names = names
                 .into_iter()
                 .flat_map(|n| {

@@ -27,7 +27,8 @@ fn shipped_regions_load_with_spec_numbers() {
     assert_eq!(jn.days("card.pre_loss_days", on).unwrap(), 7);
     assert!(jn.flag("card.pre_loss_separate_zones", on).unwrap());
     let hb = set.region("hebei").unwrap();
-    assert_eq!(hb.fen("outpatient.annual_fund_cap.in_service.from_45", d("2025-06-01")).unwrap(), Fen(300_000));
+    assert_eq!(hb.fen("outpatient.annual_fund_cap.in_service.from_45", d("2024-06-01")).unwrap(), Fen(300_000));
+    assert_eq!(hb.fen("outpatient.annual_fund_cap.in_service.from_45", d("2025-06-01")).unwrap(), Fen(450_000), "004: the 2025 rise of 1,500 yuan from 45");
     let sz = set.region("suzhou").unwrap();
     assert_eq!(sz.ratio("outpatient.fund_ratio.in_service.pharmacy", d("2025-06-01")).unwrap(), BasisPoints(6000));
     for r in set.regions() {
@@ -93,4 +94,16 @@ fn unknown_region_lists_known_ones() {
     let e = PolicySet::shipped().unwrap().region("atlantis").unwrap_err();
     assert_eq!(e.code(), "unknown_region");
     assert!(e.to_string().contains("beijing"));
+}
+
+#[test]
+fn a_fund_must_be_one_the_receipt_knows() {
+    let body = "[card]\npre_loss_days = [{ from = 2020-01-01, days = 10, source = \"a\" }]\n[outpatient]\nratio_fund = [{ from = 2020-01-01, fund = \"big_fund\", source = \"a\" }]\n";
+    let e = load(body).unwrap_err();
+    assert!(e.to_string().contains("\"big_fund\" is not a fund"), "{e}");
+    let e = load(&body.replace("fund = \"big_fund\"", "bp = 10")).unwrap_err();
+    assert!(e.to_string().contains("is in fund, not bp"), "{e}");
+    let ok = load(&body.replace("big_fund", "large_amount")).unwrap();
+    assert_eq!(ok.fund("outpatient.ratio_fund", d("2024-01-01")).unwrap(), "large_amount");
+    assert!(ok.fen("outpatient.ratio_fund", d("2024-01-01")).is_err(), "a fund is never read as a number");
 }

@@ -21,35 +21,42 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{CatalogItem, FeeLine, ItemClass, ItemKind, line_product};
+use super::funds::{Fund, FundPart, FundTotals, add_parts};
 use crate::Refusal;
 use crate::money::{BasisPoints, Fen};
+use crate::policy::schema::Unit;
 use crate::policy::{DatedValue, PolicyValue, RegionPolicy};
 use crate::registry::InstitutionLevel;
 
 /// The person's outpatient totals for the calendar year (R-ACC-1 / R-SET-2).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct YearTotals {
     pub deductible_used: Fen,
     /// Fund paid by ratio this year (counts toward the annual cap).
     pub fund_paid: Fen,
     /// Insured amount above the deductible this year (counts toward the limit).
     pub insured_used: Fen,
+    /// What each fund paid this year (each fund's own cap, R-SET-3).
+    #[serde(default)]
+    pub by_fund: FundTotals,
 }
 
 impl YearTotals {
-    pub fn plus(self, r: &Receipt) -> YearTotals {
+    pub fn plus(&self, r: &Receipt) -> YearTotals {
         YearTotals {
             deductible_used: self.deductible_used + r.deductible_applied,
             fund_paid: self.fund_paid + r.ratio_fund,
             insured_used: self.insured_used + r.within_limit,
+            by_fund: add_parts(&self.by_fund, &r.funds, 1),
         }
     }
     /// R-SET-7: a reversal restores exactly what the settlement added.
-    pub fn minus(self, r: &Receipt) -> YearTotals {
+    pub fn minus(&self, r: &Receipt) -> YearTotals {
         YearTotals {
             deductible_used: self.deductible_used - r.deductible_applied,
             fund_paid: self.fund_paid - r.ratio_fund,
             insured_used: self.insured_used - r.within_limit,
+            by_fund: add_parts(&self.by_fund, &r.funds, -1),
         }
     }
 }
@@ -66,6 +73,8 @@ pub struct SettlementInput<'a> {
     pub totals: YearTotals,
     pub account_balance: Fen,
     pub use_account: bool,
+    /// The person's flags (`disabled_veteran`, `civil_servant` get their subsidy).
+    pub flags: &'a [String],
 }
 
 /// One step of the trace: which parameter, which value, from which date, what amount.
@@ -112,12 +121,17 @@ pub struct Receipt {
     /// The part of the insured amount above the deductible within the limit.
     pub within_limit: Fen,
     pub ratio: BasisPoints,
-    /// Fund paid by the ratio (after the cap).
+    /// Paid by the ratio funds together (after the caps).
     pub ratio_fund: Fen,
-    /// Fund's fixed payments (diagnosis fee).
+    /// Fund's fixed payments (diagnosis fee), paid by the basic fund.
     pub fixed_fund: Fen,
-    /// `hifp_pay` = ratio fund + fixed payments.
+    /// `hifp_pay`: the basic pooled fund's part + the fixed payments.
     pub hifp_pay: Fen,
+    /// Each fund's part (R-SET-3), the fixed payments aside; funds that paid nothing
+    /// are absent. (Receipts booked before the split carry none: all was `hifp_pay`.)
+    #[serde(default)]
+    pub funds: Vec<FundPart>,
+    /// Every fund: the parts + the fixed payments.
     pub fund_pay_sumamt: Fen,
     /// 自付一: deductible, the holder's ratio share, above the cap or limit.
     pub self_pay_1: Fen,
@@ -137,11 +151,14 @@ impl Receipt {
     pub fn check_identities(&self) -> Result<(), String> {
         let sum = |parts: &[Fen]| Fen::checked_sum(parts.iter().copied());
         let lines = Fen::checked_sum(self.lines.iter().map(|l| l.amount));
-        let checks: [(&str, Option<Fen>, Fen); 5] = [
+        let funds = if self.funds.is_empty() { Some(self.hifp_pay) } else { Fen::checked_sum(self.funds.iter().map(|f| f.amount).chain([self.fixed_fund])) };
+        let basic = if self.funds.is_empty() { Some(self.hifp_pay) } else { Fen::checked_sum(self.funds.iter().filter(|f| f.fund == Fund::Basic).map(|f| f.amount).chain([self.fixed_fund])) };
+        let checks: [(&str, Option<Fen>, Fen); 6] = [
             ("total = fund_pay_sumamt + psn_part_amt", sum(&[self.fund_pay_sumamt, self.psn_part_amt]), self.total),
             ("psn_part_amt = self-pay 1 + preselfpay + fulamt_ownpay + overlmt_selfpay", sum(&[self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay]), self.psn_part_amt),
             ("psn_part_amt = acct_pay + psn_cash_pay", sum(&[self.acct_pay, self.psn_cash_pay]), self.psn_part_amt),
-            ("fund_pay_sumamt = hifp_pay", Some(self.hifp_pay), self.fund_pay_sumamt),
+            ("fund_pay_sumamt = the funds' parts + the fixed payments", funds, self.fund_pay_sumamt),
+            ("hifp_pay = the basic fund's part + the fixed payments", basic, self.hifp_pay),
             ("total = the lines' amounts", lines, self.total),
         ];
         for (identity, left, right) in checks {
@@ -150,7 +167,7 @@ impl Receipt {
             }
         }
         let parts = [self.total, self.fund_pay_sumamt, self.psn_part_amt, self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay, self.acct_pay, self.psn_cash_pay, self.hifp_pay];
-        if parts.iter().any(|p| p.0 < 0) {
+        if parts.iter().chain(self.funds.iter().map(|f| &f.amount)).any(|p| p.0 < 0) {
             return Err(format!("a part of the receipt is negative: {parts:?}"));
         }
         Ok(())
@@ -161,39 +178,56 @@ fn refusal(e: crate::policy::PolicyError) -> Refusal {
     Refusal::conflict("policy_not_in_force", e.to_string())
 }
 
-/// Looks up the first of `names` the region defines, in force on `on`.
-fn first_of<'p>(policy: &'p RegionPolicy, names: &[String], on: NaiveDate) -> Result<Option<(String, &'p DatedValue)>, Refusal> {
+/// A parameter the engine found, with its whole-number value read in its unit.
+struct Found<'p> {
+    name: String,
+    value: &'p DatedValue,
+    n: i64,
+}
+
+/// Looks up the first of `names` the region defines, in force on `on`, in `unit`. A
+/// parameter in another unit is refused, never read as 0.
+fn first_of<'p>(policy: &'p RegionPolicy, names: &[String], on: NaiveDate, unit: Unit) -> Result<Option<Found<'p>>, Refusal> {
     for n in names {
-        if policy.parameters.contains_key(n) {
-            return policy.value_at(n, on).map(|v| Some((n.clone(), v))).map_err(refusal);
-        }
+        let Some(p) = policy.parameters.get(n) else { continue };
+        let value = policy.value_at(n, on).map_err(refusal)?;
+        return match (&value.value, p.unit == unit) {
+            (PolicyValue::Integer(i), true) => Ok(Some(Found { name: n.clone(), value, n: *i })),
+            _ => Err(Refusal::conflict("policy_not_in_force", format!("policy {}: {n} is in {}, not {}", policy.code, p.unit.key(), unit.key()))),
+        };
     }
     Ok(None)
 }
 
-fn int(v: &DatedValue) -> i64 {
-    match v.value {
-        PolicyValue::Integer(i) => i,
-        _ => 0,
-    }
+fn required<'p>(policy: &'p RegionPolicy, names: &[String], on: NaiveDate, unit: Unit) -> Result<Found<'p>, Refusal> {
+    first_of(policy, names, on, unit)?.ok_or_else(|| Refusal::conflict("policy_not_in_force", format!("policy {} has none of {} for {on}", policy.code, names.join(", "))))
 }
 
-fn step(step: &str, p: Option<&(String, &DatedValue)>, amount: Fen) -> TraceStep {
+fn step(step: &str, p: Option<&Found>, amount: Fen) -> TraceStep {
     TraceStep {
         step: step.into(),
-        parameter: p.map(|(n, _)| n.clone()),
-        value: p.map(|(_, v)| v.value.to_string()),
-        from: p.map(|(_, v)| v.from),
-        source: p.map(|(_, v)| v.source.clone()),
+        parameter: p.map(|f| f.name.clone()),
+        value: p.map(|f| f.value.value.to_string()),
+        from: p.map(|f| f.value.from),
+        source: p.map(|f| f.value.source.clone()),
         amount_fen: amount.0,
     }
 }
 
-/// The parameter-name keys for a person and an institution level.
-fn keys(category: &str, age: u32, level: InstitutionLevel) -> (Vec<String>, Vec<&'static str>, &'static str) {
+/// Whether the region defines any parameter whose name has `segment`.
+fn uses(policy: &RegionPolicy, segment: &str) -> bool {
+    policy.parameters.keys().any(|k| k.split('.').any(|s| s == segment))
+}
+
+/// The parameter-name keys for a person and an institution level. The age thresholds
+/// are the region's (read only where the region has values for the band).
+fn keys(policy: &RegionPolicy, on: NaiveDate, category: &str, age: u32, level: InstitutionLevel) -> Result<(Vec<String>, Vec<&'static str>, &'static str), Refusal> {
     let mut cats = Vec::new();
-    if category == "retired" && age >= 70 {
-        cats.push("retired_70_plus".to_string());
+    if category == "retired" && uses(policy, "retired_70_plus") {
+        let from = required(policy, &["outpatient.retired_70_plus_from_age".into()], on, Unit::Years)?;
+        if i64::from(age) >= from.n {
+            cats.push("retired_70_plus".to_string());
+        }
     }
     cats.push(category.to_string());
     let levels: Vec<&'static str> = match level {
@@ -203,8 +237,13 @@ fn keys(category: &str, age: u32, level: InstitutionLevel) -> (Vec<String>, Vec<
         InstitutionLevel::Level3 => vec!["level_3", "hospital"],
         InstitutionLevel::Pharmacy => vec!["pharmacy"],
     };
-    let band = if age < 45 { "under_45" } else { "from_45" };
-    (cats, levels, band)
+    let band = if uses(policy, "from_45") || uses(policy, "under_45") {
+        let from = required(policy, &["outpatient.age_band_from_45_age".into()], on, Unit::Years)?;
+        if i64::from(age) < from.n { "under_45" } else { "from_45" }
+    } else {
+        "under_45"
+    };
+    Ok((cats, levels, band))
 }
 
 /// Splits one fee line by its class, kind and price ceiling (2204's per-line result;
@@ -230,10 +269,8 @@ pub fn split_line(policy: &RegionPolicy, on: NaiveDate, line: &FeeLine, item: &C
             split.selfpay_prop = BasisPoints::WHOLE;
         }
         (ItemKind::DiagnosisFee, _) => {
-            let Some(p) = first_of(policy, &["outpatient.diagnosis_fee_fund_payment".into()], on)? else {
-                return Err(Refusal::conflict("policy_not_in_force", format!("policy {} has no outpatient.diagnosis_fee_fund_payment for {on}", policy.code)));
-            };
-            split.fund_fixed = a.min(Fen(int(p.1)));
+            let p = required(policy, &["outpatient.diagnosis_fee_fund_payment".into()], on, Unit::Fen)?;
+            split.fund_fixed = a.min(Fen(p.n));
             split.fulamt_ownpay = a - split.fund_fixed;
             trace.push(step(&format!("line {}: diagnosis fee, fund's fixed payment", line.sn), Some(&p), split.fund_fixed));
         }
@@ -248,10 +285,8 @@ pub fn split_line(policy: &RegionPolicy, on: NaiveDate, line: &FeeLine, item: &C
                 }
             }
             if class == ItemClass::B {
-                let Some(p) = first_of(policy, &["outpatient.class_b_self_pay".into()], on)? else {
-                    return Err(Refusal::conflict("policy_not_in_force", format!("policy {} has no outpatient.class_b_self_pay for {on}", policy.code)));
-                };
-                let share = BasisPoints(int(p.1) as u32);
+                let p = required(policy, &["outpatient.class_b_self_pay".into()], on, Unit::Bp)?;
+                let share = BasisPoints(p.n as u32);
                 split.preselfpay = covered.share(share);
                 split.selfpay_prop = share;
                 trace.push(step(&format!("line {}: class B self-pay 2", line.sn), Some(&p), split.preselfpay));
@@ -267,7 +302,7 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     let policy = input.policy;
     let on = input.date;
     let mut trace = Vec::new();
-    let (cats, levels, band) = keys(input.category, input.age, input.level);
+    let (cats, levels, band) = keys(policy, on, input.category, input.age, input.level)?;
 
     let mut lines = Vec::new();
     let (mut total, mut fulamt, mut overlmt, mut pre, mut inscp, mut fixed) = (Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO);
@@ -281,72 +316,94 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
         fixed += split.fund_fixed;
         lines.push(split);
     }
+    let by_cat_level = |prefix: &str| -> Vec<String> {
+        let mut names: Vec<String> = cats.iter().flat_map(|c| levels.iter().map(move |l| format!("{prefix}.{c}.{l}"))).collect();
+        names.extend(cats.iter().map(|c| format!("{prefix}.{c}")));
+        names
+    };
 
     // The deductible (R-SET-2).
     let ded_names: Vec<String> = cats.iter().map(|c| format!("outpatient.deductible.{c}")).chain(levels.iter().map(|l| format!("outpatient.deductible.{l}"))).collect();
-    let ded = first_of(policy, &ded_names, on)?;
-    let deductible = ded.as_ref().map(|p| Fen(int(p.1))).ok_or_else(|| {
-        Refusal::conflict("policy_not_in_force", format!("policy {} has none of {} for {on}", policy.code, ded_names.join(", ")))
-    })?;
-    let left = (deductible - input.totals.deductible_used).max(Fen::ZERO);
+    let ded = required(policy, &ded_names, on, Unit::Fen)?;
+    let left = (Fen(ded.n) - input.totals.deductible_used).max(Fen::ZERO);
     let dedc = inscp.min(left);
-    trace.push(step(&format!("deductible: {} yuan left this year", left), ded.as_ref(), dedc));
+    trace.push(step(&format!("deductible: {} yuan left this year", left), Some(&ded), dedc));
     let above = inscp - dedc;
 
     // The insured-amount limit, where the region has one.
     let limit_names: Vec<String> = cats.iter().map(|c| format!("outpatient.insured_amount_limit.{c}")).collect();
-    let limit = first_of(policy, &limit_names, on)?;
-    let within = match limit.as_ref() {
+    let within = match first_of(policy, &limit_names, on, Unit::Fen)? {
         Some(p) => {
-            let room = (Fen(int(p.1)) - input.totals.insured_used).max(Fen::ZERO);
+            let room = (Fen(p.n) - input.totals.insured_used).max(Fen::ZERO);
             let w = above.min(room);
-            trace.push(step("insured amount within the yearly limit", Some(p), w));
+            trace.push(step("insured amount within the yearly limit", Some(&p), w));
             w
         }
         None => above,
     };
 
-    // The fund's ratio.
-    let mut ratio_names = Vec::new();
-    for c in &cats {
-        for l in &levels {
-            ratio_names.push(format!("outpatient.fund_ratio.{c}.{l}"));
-        }
-    }
-    ratio_names.extend(cats.iter().map(|c| format!("outpatient.fund_ratio.{c}")));
+    // The fund's ratio. Required whatever the amounts: a visit the region has no
+    // ratio for is refused, not settled by luck because it stayed under the deductible.
+    let mut ratio_names = by_cat_level("outpatient.fund_ratio");
     ratio_names.extend(levels.iter().map(|l| format!("outpatient.fund_ratio.{l}")));
-    let ratio_p = first_of(policy, &ratio_names, on)?;
-    // Required whatever the amounts: a visit the region has no ratio for is refused,
-    // not settled by luck because it stayed under the deductible.
-    let ratio = match &ratio_p {
-        Some(p) => BasisPoints(int(p.1) as u32),
-        None => {
-            return Err(Refusal::conflict("policy_not_in_force", format!("policy {} has none of {} for {on}", policy.code, ratio_names.join(", "))));
-        }
-    };
+    let ratio_p = required(policy, &ratio_names, on, Unit::Bp)?;
+    let ratio = BasisPoints(ratio_p.n as u32);
     let fund_raw = within.share(ratio);
-    trace.push(step("fund's share above the deductible", ratio_p.as_ref(), fund_raw));
+    trace.push(step("funds' share above the deductible", Some(&ratio_p), fund_raw));
 
-    // The annual cap.
+    // The annual cap of the funds together.
     let cap_names: Vec<String> = cats.iter().flat_map(|c| [format!("outpatient.annual_fund_cap.{c}.{band}"), format!("outpatient.annual_fund_cap.{c}")]).collect();
-    let cap = first_of(policy, &cap_names, on)?;
-    let ratio_fund = match cap.as_ref() {
+    let capped = match first_of(policy, &cap_names, on, Unit::Fen)? {
         Some(p) => {
-            let room = (Fen(int(p.1)) - input.totals.fund_paid).max(Fen::ZERO);
+            let room = (Fen(p.n) - input.totals.fund_paid).max(Fen::ZERO);
             let f = fund_raw.min(room);
-            trace.push(step("annual fund cap", Some(p), f));
+            trace.push(step("annual fund cap", Some(&p), f));
             f
         }
         None => fund_raw,
     };
 
-    let hifp = ratio_fund + fixed;
-    let fund_sum = hifp;
+    // The ratio payment by fund, then each fund's own cap (R-SET-3).
+    let mut parts = ratio_parts(policy, on, &by_cat_level, ratio, capped, &mut trace)?;
+    for part in &mut parts {
+        let names: Vec<String> = cats.iter().map(|c| format!("outpatient.fund_cap.{}.{c}", part.fund.key())).collect();
+        if let Some(p) = first_of(policy, &names, on, Unit::Fen)? {
+            let paid = input.totals.by_fund.get(&part.fund).copied().unwrap_or(Fen::ZERO);
+            part.amount = part.amount.min((Fen(p.n) - paid).max(Fen::ZERO));
+            trace.push(step(&format!("{}: its own yearly cap", part.fund.key()), Some(&p), part.amount));
+        }
+    }
+    let ratio_fund = Fen(parts.iter().map(|p| p.amount.0).sum());
+
+    // Subsidies of a flagged person's share above the deductible.
+    let mut holder_share = within - ratio_fund;
+    for (fund, flag) in Fund::SUBSIDIES {
+        if !input.flags.iter().any(|f| f == flag) {
+            continue;
+        }
+        let Some(p) = first_of(policy, &[format!("outpatient.self_pay_subsidy.{flag}")], on, Unit::Bp)? else { continue };
+        let mut amount = holder_share.share(BasisPoints(p.n as u32));
+        trace.push(step(&format!("{}: subsidy of the holder's share", fund.key()), Some(&p), amount));
+        let names: Vec<String> = cats.iter().map(|c| format!("outpatient.fund_cap.{}.{c}", fund.key())).collect();
+        if let Some(cap) = first_of(policy, &names, on, Unit::Fen)? {
+            let paid = input.totals.by_fund.get(&fund).copied().unwrap_or(Fen::ZERO);
+            amount = amount.min((Fen(cap.n) - paid).max(Fen::ZERO));
+            trace.push(step(&format!("{}: its own yearly cap", fund.key()), Some(&cap), amount));
+        }
+        holder_share -= amount;
+        parts.push(FundPart { fund, amount });
+    }
+    parts.retain(|p| p.amount.0 > 0);
+    let subsidies = Fen(parts.iter().filter(|p| !Fund::RATIO_FUNDS.contains(&p.fund)).map(|p| p.amount.0).sum());
+
+    let basic = parts.iter().filter(|p| p.fund == Fund::Basic).map(|p| p.amount).fold(Fen::ZERO, |a, b| a + b);
+    let hifp = basic + fixed;
+    let fund_sum = ratio_fund + subsidies + fixed;
     let personal = total - fund_sum;
     let acct = if input.use_account { dedc.min(input.account_balance.max(Fen::ZERO)) } else { Fen::ZERO };
     trace.push(step("personal account pays the part under the deductible", None, acct));
     let cash = personal - acct;
-    let self_pay_1 = dedc + (above - ratio_fund);
+    let self_pay_1 = dedc + (above - ratio_fund - subsidies);
     Ok(Receipt {
         total,
         fulamt_ownpay: fulamt,
@@ -359,6 +416,7 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
         ratio_fund,
         fixed_fund: fixed,
         hifp_pay: hifp,
+        funds: parts,
         fund_pay_sumamt: fund_sum,
         self_pay_1,
         psn_part_amt: personal,
@@ -368,4 +426,41 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
         lines,
         trace,
     })
+}
+
+/// Splits the ratio payment `paid` (the funds' share after the annual cap) among the
+/// ratio funds: each fund with a share parameter gets `paid × share / ratio` (rounded
+/// half up); the region's ratio fund gets the rest, so the parts add up to `paid`.
+fn ratio_parts(policy: &RegionPolicy, on: NaiveDate, by_cat_level: &dyn Fn(&str) -> Vec<String>, ratio: BasisPoints, paid: Fen, trace: &mut Vec<TraceStep>) -> Result<Vec<FundPart>, Refusal> {
+    let primary = match policy.parameters.get("outpatient.ratio_fund") {
+        Some(_) => {
+            let key = policy.fund("outpatient.ratio_fund", on).map_err(refusal)?;
+            Fund::from_key(key).ok_or_else(|| Refusal::conflict("policy_not_in_force", format!("policy {}: {key} is not a fund", policy.code)))?
+        }
+        None => Fund::Basic,
+    };
+    let mut parts = vec![FundPart { fund: primary, amount: paid }];
+    let mut shares = 0i64;
+    for fund in Fund::RATIO_FUNDS.into_iter().filter(|f| *f != primary) {
+        let Some(p) = first_of(policy, &by_cat_level(&format!("outpatient.fund_share.{}", fund.key())), on, Unit::Bp)? else { continue };
+        shares += p.n;
+        if shares > i64::from(ratio.0) {
+            return Err(Refusal::conflict("policy_not_in_force", format!("policy {}: the funds' shares ({shares} bp with {}) exceed the ratio {} bp", policy.code, p.name, ratio.0)));
+        }
+        let exact = if ratio.0 == 0 { Fen::ZERO } else { Fen((paid.0 * p.n * 2 + i64::from(ratio.0)) / (2 * i64::from(ratio.0))) };
+        let amount = exact.min(parts[0].amount);
+        trace.push(step(&format!("{}: its share of the ratio", fund.key()), Some(&p), amount));
+        parts[0].amount -= amount;
+        parts.push(FundPart { fund, amount });
+    }
+    let chosen = policy.value_at("outpatient.ratio_fund", on).ok();
+    trace.push(TraceStep {
+        step: format!("{}: the rest of the ratio", primary.key()),
+        parameter: chosen.map(|_| "outpatient.ratio_fund".to_string()),
+        value: Some(primary.key().into()),
+        from: chosen.map(|v| v.from),
+        source: chosen.map(|v| v.source.clone()),
+        amount_fen: parts[0].amount.0,
+    });
+    Ok(parts)
 }

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
+use yikatong_core::money::Fen;
+use yikatong_core::settlement::Fund;
 use yikatong_service::{AccountView, IssuedVoucher, ManualReimbursement, NewCatalogItem, Settlement};
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
@@ -80,6 +82,37 @@ pub struct ReceiptView {
     pub own_expense_fen: i64,
     pub deductible_fen: i64,
     pub ratio_bp: u32,
+    /// The fund payment by fund (R-SET-3); the parts add up to `fund_fen`.
+    pub funds: Vec<FundView>,
+}
+
+/// One fund's part of a receipt.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FundView {
+    /// `basic`, `large_amount`, `retiree_supplementary`, `civil_servant`, `disabled_veteran`.
+    pub fund: String,
+    /// The national interface's `fund_pay_type`.
+    pub fund_pay_type: String,
+    pub name: String,
+    pub amount_fen: i64,
+}
+
+impl FundView {
+    /// Every fund that paid: the basic fund with the fixed payments, then the others.
+    fn of(st: &Settlement) -> Vec<FundView> {
+        let r = &st.receipt;
+        let insutype = yikatong_service::insutype(&st.person.category);
+        // `hifp_pay` is the basic fund's part with the fixed payments (all of the fund
+        // payment on a receipt booked before the split by fund).
+        let basic = r.hifp_pay;
+        let mut out = Vec::new();
+        let view = |fund: Fund, amount: Fen| FundView { fund: fund.key().into(), fund_pay_type: fund.fund_pay_type(insutype).into(), name: fund.name_zh(insutype).into(), amount_fen: amount.0 };
+        if basic.0 != 0 {
+            out.push(view(Fund::Basic, basic));
+        }
+        out.extend(r.funds.iter().filter(|f| f.fund != Fund::Basic).map(|f| view(f.fund, f.amount)));
+        out
+    }
 }
 
 impl ReceiptView {
@@ -102,6 +135,7 @@ impl ReceiptView {
             own_expense_fen: (r.fulamt_ownpay + r.overlmt_selfpay).0,
             deductible_fen: r.deductible_applied.0,
             ratio_bp: r.ratio.0,
+            funds: FundView::of(st),
         }
     }
 }

@@ -141,7 +141,7 @@ on_both_databases!(r_set_3_a_whole_visit_in_real_client_shapes_is_answered_compl
     assert_eq!(out["infcode"], 0, "{out:#}");
     complete_settlement("2207", &out["output"]);
     let s = &out["output"]["setlinfo"];
-    assert_eq!((s["medfee_sumamt"].as_str(), s["med_sumfee"].as_str(), s["hifp_pay"].as_str(), s["psn_cash_pay"].as_str(), s["medins_setl_id"].as_str()), (Some("3650.00"), Some("3650.00"), Some("1136.00"), Some("2014.00"), Some("H12026030210000000C010")));
+    assert_eq!((s["medfee_sumamt"].as_str(), s["med_sumfee"].as_str(), s["fund_pay_sumamt"].as_str(), s["psn_cash_pay"].as_str(), s["medins_setl_id"].as_str()), (Some("3650.00"), Some("3650.00"), Some("1136.00"), Some("2014.00"), Some("H12026030210000000C010")));
     let fen = |f: &str| parse_decimal(s[f].as_str().unwrap(), 2).unwrap();
     assert_eq!(fen("medfee_sumamt"), fen("fund_pay_sumamt") + fen("psn_part_amt"), "total = fund + personal");
     assert_eq!(fen("psn_part_amt"), fen("acct_pay") + fen("psn_cash_pay"));

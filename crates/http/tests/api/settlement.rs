@@ -155,7 +155,7 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     // 2206 previews and books nothing.
     let pre = app.settle(&r.institution, "2206", "H120260302100000000004", &psn_no, &mdtrt_id, "3650.00", "1").await;
     assert_eq!(pre["infcode"], 0, "{pre}");
-    assert_eq!(pre["output"]["setlinfo"]["hifp_pay"], "1136.00");
+    assert_eq!((pre["output"]["setlinfo"]["fund_pay_sumamt"].as_str(), pre["output"]["setlinfo"]["hifob_pay"].as_str()), (Some("1136.00"), Some("1134.00")));
     assert_eq!(app.balance().await, 50000);
     let out = app.settle(&r.institution, "2207", "H120260302100000000005", &psn_no, &mdtrt_id, "3650.00", "1").await;
     assert_eq!(out["infcode"], 0, "{out}");
@@ -167,18 +167,21 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
         ("preselfpay_amt", "20.00"),
         ("inscp_scp_amt", "3420.00"),
         ("act_pay_dedc", "1800.00"),
-        ("hifp_pay", "1136.00"),
+        ("hifp_pay", "2.00"),
+        ("hifob_pay", "1134.00"),
+        ("hifes_pay", "0.00"),
         ("fund_pay_sumamt", "1136.00"),
         ("psn_part_amt", "2514.00"),
         ("acct_pay", "500.00"),
         ("psn_cash_pay", "2014.00"),
         ("balc", "0.00"),
-        ("hifob_pay", "0.00"),
     ] {
         assert_eq!(s[field], want, "{field}: {s}");
     }
     assert_eq!((s["pool_prop_selfpay"].as_str(), s["certno"].as_str(), s["clr_optins"].as_str()), (Some("0.7000"), Some("110105********002X"), Some("110000")));
-    assert_eq!(out["output"]["setldetail"][0]["fund_pay_type"], "310100");
+    let detail = out["output"]["setldetail"].as_array().unwrap();
+    let rows: Vec<(&str, &str)> = detail.iter().map(|d| (d["fund_pay_type"].as_str().unwrap(), d["fund_payamt"].as_str().unwrap())).collect();
+    assert_eq!(rows, [("310100", "2.00"), ("330100", "1134.00"), ("310200", "500.00")], "one row per fund that paid, then the account");
     let setl_id = s["setl_id"].as_str().unwrap().to_string();
     assert_eq!(app.balance().await, 0);
     // A repeated msgid gets the first answer and books nothing twice.
@@ -192,6 +195,8 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     assert_eq!(q["setlinfo"]["psn_cash_pay"], "2014.00");
     let trace = app.ok("GET", &format!("/v1/settlements/{setl_id}/trace"), &app.operator, None).await;
     assert_eq!((trace["receipt"]["total_fen"].as_i64(), trace["receipt"]["self_pay_2_fen"].as_i64(), trace["receipt"]["own_expense_fen"].as_i64()), (Some(365000), Some(2000), Some(20800)));
+    let funds: Vec<(&str, i64)> = trace["receipt"]["funds"].as_array().unwrap().iter().map(|f| (f["fund"].as_str().unwrap(), f["amount_fen"].as_i64().unwrap())).collect();
+    assert_eq!(funds, [("basic", 200), ("large_amount", 113_400)], "the receipt names each fund: {trace}");
     let steps = trace["trace"].as_array().unwrap();
     assert!(steps.iter().any(|t| t["parameter"] == "outpatient.fund_ratio.in_service.hospital" && t["value"] == "7000" && t["from"] == "2001-04-01"), "{trace}");
     let (s_, v) = app.call("GET", &format!("/v1/settlements/{setl_id}/trace"), Some(&r.clerk), None).await;
@@ -274,7 +279,7 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302130000000001", &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
     let out = app.settle(&r.institution, "2207", "H120260302130000000002", &psn_no, &mdtrt_id, "1000.00", "0").await;
     assert_eq!(out["output"]["setlinfo"]["act_pay_dedc"], "800.00", "only what is left of 1,800");
-    assert_eq!(out["output"]["setlinfo"]["hifp_pay"], "140.00", "70 % of 200");
+    assert_eq!(out["output"]["setlinfo"]["hifob_pay"], "140.00", "70 % of 200, paid by the mutual aid");
 });
 
 // Fifty settlements of one person at once never use the deductible or the account twice.
@@ -301,7 +306,7 @@ on_both_databases!(parallel_settlements_of_one_person_use_deductible_and_account
         let fen = |f: &str| yikatong_core::money::Fen::parse_yuan(s[f].as_str().unwrap()).unwrap().0;
         dedc += fen("act_pay_dedc");
         acct += fen("acct_pay");
-        fund += fen("hifp_pay");
+        fund += fen("fund_pay_sumamt");
     }
     assert_eq!(dedc, 180000, "the 1,800 deductible is used exactly once in all");
     assert_eq!(fund, 224000, "70 % of the 3,200 above it");

@@ -148,9 +148,10 @@ impl Service {
             age: age_on(person.birth_date, date),
             level,
             lines,
-            totals,
+            totals: totals.clone(),
             account_balance: balance,
             use_account,
+            flags: &person.flags,
         })?;
         tx.save_year_totals(hash, year, &totals.plus(&receipt)).await?;
         Ok((receipt, year))
