@@ -99,7 +99,7 @@ fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: Naiv
     let name = format!("{}{}", SURNAMES[rng.below(20) as usize], GIVEN[rng.below(24) as usize]);
     let seq: u32 = ssn[14..17].parse().unwrap_or(0);
     let now = chrono::Utc::now();
-    Person {
+    let mut person = Person {
         ssn,
         name,
         gender: if seq % 2 == 1 { "male" } else { "female" }.into(),
@@ -117,7 +117,16 @@ fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: Naiv
         created_at: now,
         updated_at: now,
         version: 1,
+    };
+    // Drawn last, so that the rest of each person stays as earlier demos made it: one
+    // in 40 a disabled veteran, one in 25 of those in service a civil servant (R-SET-3).
+    if rng.below(40) == 0 {
+        person.flags.push("disabled_veteran".into());
     }
+    if category == "in_service" && rng.below(25) == 0 {
+        person.flags.push("civil_servant".into());
+    }
+    person
 }
 
 /// Takes persons through the whole first issuance, as in life: a clerk applies at
@@ -172,6 +181,8 @@ pub struct DemoSummary {
     pub active_cards: usize,
     /// One person to sign in as a holder.
     pub sample_person: String,
+    /// This month's account credits (R-ACC-1).
+    pub credits: crate::batch::credits::CreditReport,
 }
 
 /// Fills an empty database with the demo city.
@@ -203,7 +214,12 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
         institutions.push(code.to_string());
     }
     let mut rng = DemoRng::new(20_261_126);
-    let people = synthetic_persons(persons, &units, service.clock().today(), &mut rng);
+    let mut people = synthetic_persons(persons, &units, service.clock().today(), &mut rng);
+    // Insured as of the service's clock (a test's clock too), so that a batch cut now
+    // does not take them for persons insured after its snapshot.
+    for p in &mut people {
+        (p.created_at, p.updated_at) = (now, now);
+    }
     for chunk in people.chunks(500) {
         store.insert_persons(chunk).await?;
     }
@@ -227,8 +243,8 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
         )
         .await?;
     let month = service.clock().today().format("%Y-%m").to_string();
-    service.credit_accounts(&month, crate::batch::credits::PAGE, None, &|_, _| {}).await?;
-    Ok(DemoSummary { units, outlets, institutions, persons: people.len(), active_cards, sample_person })
+    let credits = service.credit_accounts(&month, crate::batch::credits::PAGE, None, &|_, _| {}).await?;
+    Ok(DemoSummary { units, outlets, institutions, persons: people.len(), active_cards, sample_person, credits })
 }
 
 #[cfg(test)]

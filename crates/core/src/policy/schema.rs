@@ -127,7 +127,7 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("outpatient.fund_share.{ratio_fund}.{category}", Unit::Bp, "R-SET-3: part of the ratio, as a share of the insured amount above the deductible, a fund other than the ratio fund pays"),
     ("outpatient.fund_share.{ratio_fund}.{category}.{level}", Unit::Bp, "R-SET-3: the same by institution level"),
     ("outpatient.fund_cap.{fund}.{category}", Unit::Fen, "R-SET-3: a fund's own yearly cap for the category (what it cannot pay is the holder's self-pay 1)"),
-    ("outpatient.self_pay_subsidy.{subsidised}", Unit::Bp, "R-SET-3: share of a flagged person's self-pay 1 above the deductible that the person's subsidy fund pays"),
+    ("outpatient.self_pay_subsidy.{subsidised}", Unit::Bp, "R-SET-3: share of a flagged person's ratio share (the insured amount above the deductible the ratio leaves to the holder, caps aside) that the subsidy fund pays"),
     ("outpatient.retired_70_plus_from_age", Unit::Years, "age from which a retiree is settled with the retired_70_plus values"),
     ("outpatient.age_band_from_45_age", Unit::Years, "age from which the from_45 band of the caps applies"),
     ("account.age_band_from_70_age", Unit::Years, "R-ACC-1: age from which a retiree's credit is the from_70 amount"),

@@ -375,8 +375,10 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     }
     let ratio_fund = Fen(parts.iter().map(|p| p.amount.0).sum());
 
-    // Subsidies of a flagged person's share above the deductible.
-    let mut holder_share = within - ratio_fund;
+    // Subsidies of a flagged person's ratio share: the part of the insured amount above
+    // the deductible, within the limit, that the ratio leaves to the holder (what is
+    // above a cap is not subsidised).
+    let mut holder_share = within - fund_raw;
     for (fund, flag) in Fund::SUBSIDIES {
         if !input.flags.iter().any(|f| f == flag) {
             continue;

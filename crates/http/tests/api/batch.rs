@@ -453,3 +453,18 @@ on_both_databases!(a_keyed_upload_over_the_json_limit_is_answered_once_and_the_p
     let listed = app.ok("GET", "/v1/units/U1/persons?limit=1", &r.unit, None).await;
     assert!(listed.is_object(), "{listed}");
 });
+
+// R-ACC-1: the demo city's monthly run credits every person with a personal account,
+// retirees by Beijing's age bands; nobody is refused.
+on_both_databases!(r_acc_1_the_demo_city_credits_every_eligible_person, |db: TestDb| async move {
+    let app = crate::spawn_app(db).await;
+    let summary = yikatong_service::demo::fill(&app.service, 400).await.unwrap();
+    let c = &summary.credits;
+    assert_eq!((c.persons, c.failed), (400, 0), "{c:?}");
+    assert_eq!(c.credited + c.not_eligible, 400, "{c:?}");
+    let sample = app.ok("GET", &format!("/v1/persons/{}", summary.sample_person), &app.operator, None).await;
+    assert_eq!(sample["category"], "retired", "the demo's sample holder is a retiree: {sample}");
+    let account = app.ok("GET", &format!("/v1/persons/{}/account", summary.sample_person), &app.operator, None).await;
+    let age = yikatong_service::age_on(sample["birth_date"].as_str().unwrap().parse().unwrap(), app.service.clock().today());
+    assert_eq!(account["balance_fen"], if age >= 70 { 11_000 } else { 10_000 }, "age {age}: {account}");
+});

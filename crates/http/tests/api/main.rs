@@ -11,6 +11,7 @@ mod sign_in;
 mod access;
 mod webdriver;
 mod his_clients;
+mod scenarios;
 
 use std::sync::Arc;
 

@@ -1,0 +1,307 @@
+//! A year of visits per region (R-SET-2, R-SET-3): an in-service person, a retiree over
+//! 70 and a disabled veteran (and in Hebei a resident) each visit a level-3 hospital of
+//! their region four times in 2026 through the national interface; every receipt is
+//! checked to the fen against figures worked by hand from the region file below each
+//! table. Jinan's file prices no outpatient visit (002 gives no outpatient rule), so it
+//! has no scenario.
+
+use serde_json::{Value, json};
+use yikatong_core::money::Fen;
+use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
+use yikatong_store::on_both_databases;
+use yikatong_store::testing::TestDb;
+
+use super::TestApp;
+
+/// The year's visits: (date, [(catalogue code, amount in yuan)]).
+type Visits = [(&'static str, &'static [(&'static str, &'static str)]); 4];
+
+const BEIJING_VISITS: Visits = [
+    ("2026-03-02", &[("DIAG", "50.00"), ("A1", "1000.00")]),
+    ("2026-06-01", &[("A1", "2000.00")]),
+    ("2026-09-01", &[("A1", "30000.00")]),
+    ("2026-12-01", &[("A1", "10000.00")]),
+];
+const VISITS: Visits = [("2026-03-02", &[("A1", "1000.00")]), ("2026-06-01", &[("A1", "2000.00")]), ("2026-09-01", &[("A1", "30000.00")]), ("2026-12-01", &[("A1", "10000.00")])];
+
+/// One receipt as worked by hand: act_pay_dedc, hifp_pay (basic fund), hifob_pay
+/// (large-amount mutual aid), hifes_pay (retiree supplementary), oth_pay
+/// (disabled-veteran subsidy), psn_cash_pay (the account is not used) and self-pay 1.
+type Worked = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+
+struct Holder {
+    label: &'static str,
+    birth: &'static str,
+    category: &'static str,
+    flags: &'static [&'static str],
+    receipts: [Worked; 4],
+}
+
+/// Beijing: deductible 1,800 in service / 1,300 retired; 70 % / 85 % at hospitals, all
+/// of it the mutual aid's but 15 of the retirees' 85 points (the supplementary
+/// insurance's); 20,000 a year together; the fund's 2 yuan of the diagnosis fee; a
+/// veteran's ratio share paid by the subsidy.
+const BEIJING: [Holder; 3] = [
+    Holder {
+        label: "in service, 40",
+        birth: "1986-01-01",
+        category: "in_service",
+        flags: &[],
+        receipts: [
+            // 1,000 under the deductible; the diagnosis fee: 2 fund, 48 own expense.
+            ("1000.00", "2.00", "0.00", "0.00", "0.00", "1048.00", "1000.00"),
+            // 800 left of the deductible; 1,200 at 70 %.
+            ("800.00", "0.00", "840.00", "0.00", "0.00", "1160.00", "1160.00"),
+            // 21,000 at 70 %, but 19,160 left under the 20,000 cap.
+            ("0.00", "0.00", "19160.00", "0.00", "0.00", "10840.00", "10840.00"),
+            // The cap is reached.
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+    Holder {
+        label: "retired, 72",
+        birth: "1954-01-01",
+        category: "retired",
+        flags: &[],
+        receipts: [
+            ("1000.00", "2.00", "0.00", "0.00", "0.00", "1048.00", "1000.00"),
+            // 300 left of 1,300; 1,700 at 85 % = 1,445: 15/85 (255) supplementary.
+            ("300.00", "0.00", "1190.00", "255.00", "0.00", "555.00", "555.00"),
+            // 25,500 at 85 %, 18,555 left under the cap: 18,555 × 15/85 = 3,274.41.
+            ("0.00", "0.00", "15280.59", "3274.41", "0.00", "11445.00", "11445.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+    Holder {
+        label: "disabled veteran in service, 50",
+        birth: "1976-01-01",
+        category: "in_service",
+        flags: &["disabled_veteran"],
+        receipts: [
+            ("1000.00", "2.00", "0.00", "0.00", "0.00", "1048.00", "1000.00"),
+            // 840 the mutual aid's, the holder's 30 % (360) the subsidy's.
+            ("800.00", "0.00", "840.00", "0.00", "360.00", "800.00", "800.00"),
+            // 19,160 under the cap; the subsidy pays the 30 % share (9,000), not the
+            // 1,840 above the cap.
+            ("0.00", "0.00", "19160.00", "0.00", "9000.00", "1840.00", "1840.00"),
+            ("0.00", "0.00", "0.00", "0.00", "3000.00", "7000.00", "7000.00"),
+        ],
+    },
+];
+
+/// Hebei: at level 3 a 1,000 deductible; 50 % in service, 70 % retired, 80 % retired
+/// from 70; caps 2,000 under 45, 4,500 from 45 (2025), 3,500 retired; residents: no
+/// deductible, 50 %, 150 a year. All the basic fund's; no subsidy figure for veterans.
+const HEBEI: [Holder; 4] = [
+    Holder {
+        label: "in service, 40",
+        birth: "1986-01-01",
+        category: "in_service",
+        flags: &[],
+        receipts: [
+            ("1000.00", "0.00", "0.00", "0.00", "0.00", "1000.00", "1000.00"),
+            ("0.00", "1000.00", "0.00", "0.00", "0.00", "1000.00", "1000.00"),
+            // 15,000 at 50 %, 1,000 left under 2,000.
+            ("0.00", "1000.00", "0.00", "0.00", "0.00", "29000.00", "29000.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+    Holder {
+        label: "retired, 72",
+        birth: "1954-01-01",
+        category: "retired",
+        flags: &[],
+        receipts: [
+            ("1000.00", "0.00", "0.00", "0.00", "0.00", "1000.00", "1000.00"),
+            ("0.00", "1600.00", "0.00", "0.00", "0.00", "400.00", "400.00"),
+            // 80 %: 24,000, 1,900 left under 3,500.
+            ("0.00", "1900.00", "0.00", "0.00", "0.00", "28100.00", "28100.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+    Holder {
+        label: "disabled veteran in service, 50",
+        birth: "1976-01-01",
+        category: "in_service",
+        flags: &["disabled_veteran"],
+        receipts: [
+            ("1000.00", "0.00", "0.00", "0.00", "0.00", "1000.00", "1000.00"),
+            ("0.00", "1000.00", "0.00", "0.00", "0.00", "1000.00", "1000.00"),
+            // From 45: 4,500 in 2025 and after, 3,500 left.
+            ("0.00", "3500.00", "0.00", "0.00", "0.00", "26500.00", "26500.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+    Holder {
+        label: "resident, 30",
+        birth: "1996-01-01",
+        category: "resident",
+        flags: &[],
+        receipts: [
+            // 500 at 50 %, 150 a year.
+            ("0.00", "150.00", "0.00", "0.00", "0.00", "850.00", "850.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "2000.00", "2000.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "30000.00", "30000.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+];
+
+/// Suzhou: deductible 600 in service / 400 retired, then within 13,000 a year 60 % /
+/// 70 % at level 3; all the basic fund's; no subsidy figure for veterans.
+const SUZHOU: [Holder; 3] = [
+    Holder {
+        label: "in service, 40",
+        birth: "1986-01-01",
+        category: "in_service",
+        flags: &[],
+        receipts: [
+            ("600.00", "240.00", "0.00", "0.00", "0.00", "760.00", "760.00"),
+            ("0.00", "1200.00", "0.00", "0.00", "0.00", "800.00", "800.00"),
+            // 10,600 left of the 13,000 limit at 60 %.
+            ("0.00", "6360.00", "0.00", "0.00", "0.00", "23640.00", "23640.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+    Holder {
+        label: "retired, 72",
+        birth: "1954-01-01",
+        category: "retired",
+        flags: &[],
+        receipts: [
+            ("400.00", "420.00", "0.00", "0.00", "0.00", "580.00", "580.00"),
+            ("0.00", "1400.00", "0.00", "0.00", "0.00", "600.00", "600.00"),
+            // 10,400 left of the limit at 70 %.
+            ("0.00", "7280.00", "0.00", "0.00", "0.00", "22720.00", "22720.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+    Holder {
+        label: "disabled veteran in service, 50",
+        birth: "1976-01-01",
+        category: "in_service",
+        flags: &["disabled_veteran"],
+        receipts: [
+            ("600.00", "240.00", "0.00", "0.00", "0.00", "760.00", "760.00"),
+            ("0.00", "1200.00", "0.00", "0.00", "0.00", "800.00", "800.00"),
+            ("0.00", "6360.00", "0.00", "0.00", "0.00", "23640.00", "23640.00"),
+            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+        ],
+    },
+];
+
+/// A region's hospital, outlet and holders with active cards.
+struct Region {
+    code: &'static str,
+    admdvs: &'static str,
+    division: &'static str,
+    institution: String,
+    token: String,
+}
+
+impl TestApp {
+    async fn region_with_hospital(&self, code: &'static str, admdvs: &'static str, division: &'static str) -> Region {
+        let upper = code[..2].to_uppercase();
+        let (outlet, institution) = (format!("O{upper}"), format!("H{upper}3"));
+        for (path, body) in [
+            ("/v1/outlets", json!({"code": outlet, "name": format!("{code} outlet"), "region": code})),
+            ("/v1/institutions", json!({"code": institution, "name": format!("{code} level-3 hospital"), "region": code, "level": "3"})),
+        ] {
+            let (s, v) = self.op("POST", path, Some(body)).await;
+            assert_eq!(s.as_u16(), 201, "{path}: {v}");
+        }
+        let token = self.service.issue_token(&yikatong_service::TokenRequest { role: "institution".into(), institution: Some(institution.clone()), ..Default::default() }).await.unwrap().token;
+        Region { code, admdvs, division, institution, token }
+    }
+
+    async fn interface(&self, region: &Region, infno: &str, msgid: &str, input: Value) -> Value {
+        let body = json!({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": region.admdvs, "insuplc_admdvs": region.admdvs, "fixmedins_code": region.institution, "input": input});
+        let res = self.client.post(format!("{}/fsi/api/rsfComIfsService/callService", self.base)).bearer_auth(&region.token).json(&body).send().await.unwrap();
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["infcode"], 0, "{infno} {msgid}: {v}");
+        v["output"].clone()
+    }
+
+    /// Registers, uploads and settles one visit; returns setlinfo and the receipt view.
+    async fn visit(&self, region: &Region, card_number: &str, insutype: &str, tag: &str, date: &str, lines: &[(&str, &str)]) -> (Value, Value) {
+        self.set_now(&format!("{date}T10:00:00+08:00")).await;
+        let msgid = |n: u32| format!("{}{}{tag}{n}", region.institution, date.replace('-', ""));
+        let begntime = format!("{date} 10:00:00");
+        let cert = json!({"mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "card_sn": ""});
+        let info = self.interface(region, "1101", &msgid(1), json!({"data": cert})).await;
+        let psn_no = info["baseinfo"]["psn_no"].as_str().unwrap().to_string();
+        let reg = self.interface(region, "2201", &msgid(2), json!({"data": {"psn_no": psn_no, "insutype": insutype, "begntime": begntime, "mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "ipt_otp_no": format!("MZ{tag}")}})).await;
+        let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_string();
+        let feedetail: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (code, amount))| json!({"feedetl_sn": (i + 1).to_string(), "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "B1", "fee_ocur_time": begntime, "med_list_codg": code, "medins_list_codg": code, "det_item_fee_sumamt": amount, "cnt": "1", "pric": amount}))
+            .collect();
+        self.interface(region, "2204", &msgid(3), json!({"feedetail": feedetail})).await;
+        let total: i64 = lines.iter().map(|(_, a)| Fen::parse_yuan(a).unwrap().0).sum();
+        let out = self
+            .interface(region, "2207", &msgid(4), json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "med_type": "11", "medfee_sumamt": Fen(total).to_string(), "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "acct_used_flag": "0", "insutype": insutype}}))
+            .await;
+        let setlinfo = out["setlinfo"].clone();
+        let receipt = self.ok("GET", &format!("/v1/settlements/{}", setlinfo["setl_id"].as_str().unwrap()), &self.operator, None).await;
+        (setlinfo, receipt)
+    }
+
+    /// Settles the holders' year in `region` and checks every receipt as worked by hand.
+    async fn settle_a_year(&self, region: &Region, visits: &Visits, holders: &[Holder]) {
+        self.set_now("2026-01-05T10:00:00+08:00").await;
+        let mut ssns = Vec::new();
+        for (i, h) in holders.iter().enumerate() {
+            let ssn = yikatong_service::demo::make_ssn(region.division, h.birth.parse().unwrap(), 501 + 2 * i as u32);
+            let body = json!({"ssn": ssn, "name": h.label, "ethnicity": "01", "category": h.category, "region": region.code, "flags": h.flags});
+            let (s, v) = self.op("POST", "/v1/persons", Some(body)).await;
+            assert_eq!(s.as_u16(), 201, "{v}");
+            ssns.push(ssn);
+        }
+        let cards = yikatong_service::demo::issue_active_cards(&self.service, &ssns, &format!("O{}", &region.code[..2].to_uppercase()), &region.institution).await.unwrap();
+        for (h, card) in holders.iter().zip(&cards) {
+            let number = self.ok("GET", &format!("/v1/cards/{card}"), &self.operator, None).await["card_number"].as_str().unwrap().to_string();
+            let insutype = if h.category == "resident" { "390" } else { "310" };
+            for (n, ((date, lines), worked)) in visits.iter().zip(&h.receipts).enumerate() {
+                let tag = format!("{card}{n}");
+                let (s, receipt) = self.visit(region, &number, insutype, &tag, date, lines).await;
+                let got = (s["act_pay_dedc"].as_str(), s["hifp_pay"].as_str(), s["hifob_pay"].as_str(), s["hifes_pay"].as_str(), s["oth_pay"].as_str(), s["psn_cash_pay"].as_str(), Some(Fen(receipt["self_pay_1_fen"].as_i64().unwrap()).to_string()));
+                let want = (Some(worked.0), Some(worked.1), Some(worked.2), Some(worked.3), Some(worked.4), Some(worked.5), Some(worked.6.to_string()));
+                assert_eq!(got, want, "{} {}, visit {} on {date}: {s}", region.code, h.label, n + 1);
+                let fen = |f: &str| Fen::parse_yuan(s[f].as_str().unwrap()).unwrap();
+                let funds = ["hifp_pay", "hifob_pay", "hifes_pay", "cvlserv_pay", "oth_pay", "hifmi_pay", "maf_pay"].iter().fold(Fen::ZERO, |a, f| a + fen(f));
+                assert_eq!(fen("fund_pay_sumamt"), funds, "the funds add up to the fund payment: {s}");
+                assert_eq!(fen("medfee_sumamt"), fen("fund_pay_sumamt") + fen("psn_part_amt"), "total = fund + personal: {s}");
+                let parts: i64 = receipt["funds"].as_array().unwrap().iter().map(|f| f["amount_fen"].as_i64().unwrap()).sum();
+                assert_eq!(Fen(parts), fen("fund_pay_sumamt"), "the receipt's funds: {receipt}");
+            }
+        }
+        self.verified().await;
+    }
+}
+
+async fn catalogue(app: &TestApp) {
+    let item = |code: &str, kind| CatalogItem { code: code.into(), name: code.into(), kind, class: ItemClass::A, price_ceiling_fen: None };
+    app.service.store().upsert_catalog_items(&[item("A1", ItemKind::Drug), item("DIAG", ItemKind::DiagnosisFee)], app.service.clock().now()).await.unwrap();
+}
+
+on_both_databases!(r_set_2_r_set_3_a_year_in_beijing_to_the_fen, |db: TestDb| async move {
+    let app = crate::spawn_app(db).await;
+    catalogue(&app).await;
+    let region = app.region_with_hospital("beijing", "110000", "110105").await;
+    app.settle_a_year(&region, &BEIJING_VISITS, &BEIJING).await;
+});
+
+on_both_databases!(r_set_2_r_set_3_a_year_in_hebei_to_the_fen, |db: TestDb| async move {
+    let app = crate::spawn_app(db).await;
+    catalogue(&app).await;
+    let region = app.region_with_hospital("hebei", "130000", "130102").await;
+    app.settle_a_year(&region, &VISITS, &HEBEI).await;
+});
+
+on_both_databases!(r_set_2_r_set_3_a_year_in_suzhou_to_the_fen, |db: TestDb| async move {
+    let app = crate::spawn_app(db).await;
+    catalogue(&app).await;
+    let region = app.region_with_hospital("suzhou", "320500", "320505").await;
+    app.settle_a_year(&region, &VISITS, &SUZHOU).await;
+});
