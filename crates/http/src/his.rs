@@ -264,6 +264,7 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                 mdtrt_cert_no: required(d, "mdtrt_cert_no")?,
                 card_sn: Some(text(d, "card_sn")).filter(|c| !c.is_empty()),
                 ipt_otp_no: required(d, "ipt_otp_no")?,
+                visit_card_no: Some(text(d, "visit_card_no")).filter(|c| !c.trim().is_empty()),
                 extra: json!({"atddr_no": text(d, "atddr_no"), "dr_name": text(d, "dr_name"), "dept_code": text(d, "dept_code"), "dept_name": text(d, "dept_name"), "caty": text(d, "caty")}),
             };
             let v = s.register_visit(who, &reg).await?;
@@ -373,6 +374,9 @@ fn person_info_output(info: &PersonInfo, certno: &str, now: DateTime<Utc>) -> Va
             "brdy": p.birth_date.to_string(),
             "age": yikatong_service::age_on(p.birth_date, today),
             "exp_content": "",
+            // R-SET-9 (an extension): the asking institution's visit card linked to the
+            // holder, "" when none, so that the social security card alone finds it.
+            "visit_card_no": info.visit_card_no.clone().unwrap_or_default(),
         },
         "insuinfo": [{
             "balc": yuan(info.balance),

@@ -366,6 +366,26 @@ macro_rules! card_impl {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn link_visit_card(&mut self, institution: &str, visit_card_no: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                let holder: Option<String> = sqlx::query_scalar("SELECT person_hash FROM visit_cards WHERE institution = $1 AND visit_card_no = $2").bind(institution).bind(visit_card_no).fetch_optional(&mut *self.tx).await?;
+                match holder {
+                    Some(h) if h == person_hash => return Ok(()),
+                    Some(_) => return Err(StoreError::Duplicate(format!("visit card {visit_card_no}"))),
+                    None => {}
+                }
+                sqlx::query("DELETE FROM visit_cards WHERE institution = $1 AND person_hash = $2").bind(institution).bind(person_hash).execute(&mut *self.tx).await?;
+                // Two first visits racing to link one number: the unique key lets one in.
+                sqlx::query("INSERT INTO visit_cards (institution, visit_card_no, person_hash, linked_at) VALUES ($1, $2, $3, $4)")
+                    .bind(institution)
+                    .bind(visit_card_no)
+                    .bind(person_hash)
+                    .bind(ts(at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique(format!("visit card {visit_card_no}")))?;
+                Ok(())
+            }
+
             async fn lock_visit(&mut self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>> {
                 let row = sqlx::query(lock_sql("SELECT * FROM visits WHERE mdtrt_id = $1")).bind(mdtrt_id).fetch_optional(&mut *self.tx).await?;
                 row.map(|r| visit_from_row(&r)).transpose()

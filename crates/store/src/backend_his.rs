@@ -69,6 +69,10 @@ macro_rules! his_impl {
                 .transpose()
             }
 
+            async fn visit_card_of(&self, institution: &str, person_hash: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT visit_card_no FROM visit_cards WHERE institution = $1 AND person_hash = $2").bind(institution).bind(person_hash).fetch_optional(&self.pool).await?)
+            }
+
             async fn settlements_of_institution(&self, institution: &str, kind: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SettlementRecord>> {
                 let rows = sqlx::query(
                     "SELECT * FROM settlements WHERE institution = $1 AND kind = $2 AND ((created_at >= $3 AND created_at < $4) OR (reversed_at >= $3 AND reversed_at < $4)) ORDER BY created_at, setl_id",

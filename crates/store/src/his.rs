@@ -43,6 +43,8 @@ pub trait HisStore: Send + Sync {
     async fn insert_his_file(&self, file: &HisFile) -> StoreResult<()>;
     /// A file of this institution (another institution's does not exist for it).
     async fn his_file(&self, file_qury_no: &str, institution: &str) -> StoreResult<Option<HisFile>>;
+    /// The holder's visit card at the institution (R-SET-9).
+    async fn visit_card_of(&self, institution: &str, person_hash: &str) -> StoreResult<Option<String>>;
     /// The institution's settlements of `kind` booked or reversed in `[from, to)`.
     async fn settlements_of_institution(&self, institution: &str, kind: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SettlementRecord>>;
 }

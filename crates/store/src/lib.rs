@@ -314,6 +314,10 @@ pub trait CardTx: Send {
     /// transaction: `false` when it is used already, expired at `at`, or was read by
     /// another institution (the conditional update only one registration wins).
     async fn use_voucher(&mut self, code_hash: &str, institution: &str, mdtrt_id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Links the institution's visit card `visit_card_no` to the holder (R-SET-9), in
+    /// this transaction; a holder's earlier number at the institution is replaced. A
+    /// number linked to someone else is [`StoreError::Duplicate`].
+    async fn link_visit_card(&mut self, institution: &str, visit_card_no: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
     // Exactly-once requests: the claim of a request's key and its kept answer, in the
     // transaction of the request's work.

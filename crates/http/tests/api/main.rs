@@ -12,6 +12,7 @@ mod access;
 mod webdriver;
 mod his_clients;
 mod scenarios;
+mod visit_cards;
 
 use std::sync::Arc;
 

@@ -39,7 +39,7 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
-    async fn his_ok(&self, token: &str, infno: &str, msgid: &str, input: Value) -> Value {
+    pub(crate) async fn his_ok(&self, token: &str, infno: &str, msgid: &str, input: Value) -> Value {
         let v = self.his(token, infno, msgid, input).await;
         assert_eq!(v["infcode"], 0, "{infno}: {v}");
         assert!(v["inf_refmsgid"].as_str().unwrap().starts_with("110000"));

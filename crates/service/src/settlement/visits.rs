@@ -31,6 +31,8 @@ pub struct PersonInfo {
     pub balance: Fen,
     pub card: Option<Card>,
     pub admdvs: String,
+    /// The asking institution's own visit card linked to the holder (R-SET-9).
+    pub visit_card_no: Option<String>,
 }
 
 /// 2201: a visit's registration.
@@ -43,6 +45,9 @@ pub struct Registration {
     pub mdtrt_cert_no: String,
     pub card_sn: Option<String>,
     pub ipt_otp_no: String,
+    /// R-SET-9: the institution's own visit card (就诊卡) to link to the holder at the
+    /// first visit; optional (an extension of 2201's `data`).
+    pub visit_card_no: Option<String>,
     /// The rest of the registration as sent (doctor, department …).
     pub extra: serde_json::Value,
 }
@@ -68,6 +73,19 @@ pub struct LineResult {
 
 fn bad(code: &'static str, msg: String) -> ServiceError {
     Refusal::bad_input(code, msg).into()
+}
+
+fn bad_conflict(code: &'static str, msg: String) -> ServiceError {
+    Refusal::conflict(code, msg).into()
+}
+
+/// A hospital's visit-card number: 1-40 letters, digits or `-`, trimmed.
+fn checked_visit_card_no(no: &str) -> ServiceResult<String> {
+    let no = no.trim();
+    if no.is_empty() || no.chars().count() > 40 || !no.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(bad("invalid_visit_card_no", format!("visit_card_no {no:?} must be 1-40 letters, digits or '-'")));
+    }
+    Ok(no.to_string())
 }
 
 impl Service {
@@ -129,7 +147,8 @@ impl Service {
         let hash = self.store.data_key().lookup_hash(&person.ssn);
         let balance = Fen(self.store.account_entries(&hash).await?.iter().map(|e| e.amount_fen).sum());
         let admdvs = self.policies.region(&person.region).map(|r| r.admdvs.clone()).unwrap_or_default();
-        Ok(PersonInfo { psn_no: psn_no(&hash), person, balance, card, admdvs })
+        let visit_card_no = self.store.visit_card_of(&institution, &hash).await?;
+        Ok(PersonInfo { psn_no: psn_no(&hash), person, balance, card, admdvs, visit_card_no })
     }
 
     /// 2201: registers a visit with the card (R-SET-1). The card's social zone starts
@@ -149,8 +168,9 @@ impl Service {
             return Err(bad("card_not_the_persons", "the card or ID presented belongs to someone else".into()));
         }
         let level = self.require_institution(&institution).await?.level;
-        // The card's first use and the visit are one transaction: a crash leaves both
-        // or neither.
+        let visit_card_no = reg.visit_card_no.as_deref().map(checked_visit_card_no).transpose()?;
+        // The card's first use, the visit card's link and the visit are one
+        // transaction: a crash leaves all or none.
         let mut tx = self.begin_write().await?;
         let card_id = match (reg.mdtrt_cert_type.as_str(), card) {
             ("03", Some(card)) => {
@@ -189,6 +209,12 @@ impl Service {
             created_at: now,
         };
         tx.insert_visit(&visit).await?;
+        if let Some(no) = &visit_card_no {
+            tx.link_visit_card(&visit.institution, no, &visit.person_hash, now).await.map_err(|e| match e {
+                yikatong_store::StoreError::Duplicate(_) => bad_conflict("visit_card_taken", format!("the visit card {no} of this institution is linked to another holder")),
+                other => other.into(),
+            })?;
+        }
         self.commit(tx).await?;
         Ok(visit)
     }
