@@ -209,7 +209,7 @@ pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usi
     let region = || "beijing".to_string();
     service.create_unit(&op, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: region() }).await.map_err(e)?;
     service.create_outlet(&op, &NewOrganisation { code: "BENCH".into(), name: "基准网点".into(), region: region() }).await.map_err(e)?;
-    service.create_institution(&op, &NewInstitution { code: "BENCH".into(), name: "基准医院".into(), region: region(), level: "3".into() }).await.map_err(e)?;
+    service.create_institution(&op, &NewInstitution { code: "BENCH".into(), name: "基准医院".into(), region: region(), level: "3".into(), class: None }).await.map_err(e)?;
     let mut rng = yikatong_service::demo::DemoRng::new(7);
     let people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], service.clock().today(), &mut rng);
     service.store().insert_persons(&people).await.map_err(|e| e.to_string())?;

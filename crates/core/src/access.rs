@@ -172,6 +172,10 @@ pub enum Operation {
     ReadAccount,
     /// 医保电子凭证: a holder's single-use code for one visit (R-SET-11).
     IssueVoucher,
+    /// R-SET-12: record the designated institutions a holder chose.
+    SetDesignatedInstitutions,
+    /// R-SET-12: how many holders have no recorded choice.
+    ReadDesignatedCounts,
     CreditAccount,
     StartCredits,
     ReadJob,
@@ -195,7 +199,7 @@ pub enum Operation {
 use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
 
 impl Operation {
-    pub const ALL: [Operation; 69] = {
+    pub const ALL: [Operation; 71] = {
         use Operation::*;
         [
             CreateUnit, ReadUnit, CreateOutlet, CreateInstitution, CreatePerson, ReadPerson, FindPerson, PersonByHandbook, ChangePerson, ReadPersonHistory, UploadPhoto,
@@ -203,7 +207,7 @@ impl Operation {
             RecordProductionResults, DispatchBatch, RecordBankAccount, HandOver, Activate, CheckCardForSettlement, ListOverdue, ReportPreLoss, RevokePreLoss, FormalLoss,
             OnlineReplacement, Exchange, ReturnCard, SecondApplication, ReportWrongData, CancelCard, SynchroniseCard, ReadCertificate, ReprintCertificate, ChangePassword,
             ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, ManualReimbursement, AddCatalogItems, ReadAccount,
-            IssueVoucher, CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
+            IssueVoucher, SetDesignatedInstitutions, ReadDesignatedCounts, CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
             IssueToken, ListTokens, RevokeToken, IssueHisCredential, ListHisCredentials, RevokeHisCredential,
         ]
     };
@@ -259,6 +263,9 @@ impl Operation {
             ReadAccount => &[Operator, Clerk, Holder, Hotline, Kiosk],
             // The holder on the portal, or a clerk for the holder at the counter.
             IssueVoucher => &[Holder, Clerk],
+            // R-SET-12: set by the unit or at the outlet (the operator for corrections).
+            SetDesignatedInstitutions => &[Unit, Clerk, Operator],
+            ReadDesignatedCounts => &[Operator],
             PayPremium => &[Holder, Clerk, Bank],
             VerifyDatabase | VerifyAudit | LoadCalendar | ReadMessages | ReportMessageSent | IssueToken | ListTokens | RevokeToken => &[Operator],
             IssueHisCredential | ListHisCredentials | RevokeHisCredential => &[Operator],

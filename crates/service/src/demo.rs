@@ -210,7 +210,7 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
         ("H0004", "北京示范三级医院", "3"),
         ("H0005", "北京示范药店", "pharmacy"),
     ] {
-        store.insert_institution(&Institution { code: code.into(), name: name.into(), region: "beijing".into(), level: level.into(), created_at: now }).await?;
+        store.insert_institution(&Institution { code: code.into(), name: name.into(), region: "beijing".into(), level: level.into(), class: None, created_at: now }).await?;
         institutions.push(code.to_string());
     }
     let mut rng = DemoRng::new(20_261_126);

@@ -27,6 +27,9 @@ pub struct NewInstitution {
     pub name: String,
     pub region: String,
     pub level: String,
+    /// R-SET-12: `a_class`, `tcm` or `specialty`; optional, default none.
+    #[serde(default)]
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -141,7 +144,8 @@ impl Service {
         who.allow(Operation::CreateInstitution)?;
         let level = InstitutionLevel::parse(&new.level)?;
         let base = self.new_org(&NewOrganisation { code: new.code.clone(), name: new.name.clone(), region: new.region.clone() }, "institution")?;
-        let inst = Institution { code: base.code, name: base.name, region: base.region, level: level.as_str().into(), created_at: base.created_at };
+        let class = crate::settlement::checked_class(new.class.as_deref())?;
+        let inst = Institution { code: base.code, name: base.name, region: base.region, level: level.as_str().into(), class, created_at: base.created_at };
         let mut tx = self.begin_write().await?;
         tx.insert_institution(&inst).await?;
         self.commit(tx).await?;

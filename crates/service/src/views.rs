@@ -13,15 +13,18 @@ pub struct OrganisationView {
     pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
+    /// An institution's class (R-SET-12), where registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 impl OrganisationView {
     pub fn from_org(o: &Organisation, level: Option<String>) -> Self {
-        OrganisationView { code: o.code.clone(), name: o.name.clone(), region: o.region.clone(), level, created_at: o.created_at }
+        OrganisationView { code: o.code.clone(), name: o.name.clone(), region: o.region.clone(), level, class: None, created_at: o.created_at }
     }
     pub fn from_institution(i: &Institution) -> Self {
-        OrganisationView { code: i.code.clone(), name: i.name.clone(), region: i.region.clone(), level: Some(i.level.clone()), created_at: i.created_at }
+        OrganisationView { code: i.code.clone(), name: i.name.clone(), region: i.region.clone(), level: Some(i.level.clone()), class: i.class.clone(), created_at: i.created_at }
     }
 }
 

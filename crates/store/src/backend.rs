@@ -100,11 +100,12 @@ macro_rules! store_impl {
         }
 
         async fn insert_institution_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, i: &Institution) -> StoreResult<()> {
-            sqlx::query("INSERT INTO institutions (code, name, region, level, created_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO institutions (code, name, region, level, class, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&i.code)
                 .bind(&i.name)
                 .bind(&i.region)
                 .bind(&i.level)
+                .bind(&i.class)
                 .bind(ts(i.created_at))
                 .execute(exec)
                 .await
@@ -265,6 +266,7 @@ macro_rules! store_impl {
         crate::backend_sign_in::sign_in_impl!($store);
         crate::backend_gateway::gateway_impl!($store);
         crate::backend_his::his_impl!($store);
+        crate::backend_designated::designated_impl!($store);
 
         #[async_trait]
         impl Store for $store {
@@ -350,7 +352,7 @@ macro_rules! store_impl {
             }
 
             async fn get_institution(&self, code: &str) -> StoreResult<Option<Institution>> {
-                let row = sqlx::query("SELECT code, name, region, level, created_at FROM institutions WHERE code = $1")
+                let row = sqlx::query("SELECT code, name, region, level, class, created_at FROM institutions WHERE code = $1")
                     .bind(code)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -360,6 +362,7 @@ macro_rules! store_impl {
                         name: r.try_get("name")?,
                         region: r.try_get("region")?,
                         level: r.try_get("level")?,
+                        class: r.try_get("class")?,
                         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
                     })
                 })

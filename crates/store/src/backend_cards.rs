@@ -366,6 +366,15 @@ macro_rules! card_impl {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn designated_choice_at(&mut self, person_hash: &str, on: chrono::NaiveDate) -> StoreResult<Option<Vec<String>>> {
+                let chosen: Option<String> = sqlx::query_scalar("SELECT institutions FROM designated_choices WHERE person_hash = $1 AND valid_from <= $2 ORDER BY valid_from DESC LIMIT 1")
+                    .bind(person_hash)
+                    .bind(on.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                chosen.map(|c| serde_json::from_str(&c).map_err(|e| StoreError::Corrupt(format!("designated_choices.institutions: {e}")))).transpose()
+            }
+
             async fn link_visit_card(&mut self, institution: &str, visit_card_no: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
                 let holder: Option<String> = sqlx::query_scalar("SELECT person_hash FROM visit_cards WHERE institution = $1 AND visit_card_no = $2").bind(institution).bind(visit_card_no).fetch_optional(&mut *self.tx).await?;
                 match holder {

@@ -11,6 +11,7 @@ pub mod crypto;
 mod backend;
 mod backend_bulk;
 mod backend_cards;
+mod backend_designated;
 mod backend_gateway;
 mod backend_his;
 mod backend_settlement;
@@ -18,6 +19,7 @@ mod backend_sign_in;
 mod backend_verify;
 mod postgres;
 mod records;
+pub mod designated;
 pub mod gateway;
 pub mod his;
 pub mod sign_in;
@@ -34,6 +36,7 @@ use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::settlement::{CatalogItem, YearTotals};
 pub use records::*;
 pub use gateway::{GatewayStore, HisCredential};
+pub use designated::{ChoiceCounts, DesignatedChoice, DesignatedStore};
 pub use his::{HisFile, HisStore, Voucher};
 pub use sign_in::{PortalSession, QueuedMessage, SignInCode, SignInStore};
 
@@ -62,7 +65,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Whole business operations; each is one transaction.
 #[async_trait]
-pub trait Store: SignInStore + GatewayStore + HisStore + Send + Sync {
+pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     fn data_key(&self) -> &DataKey;
@@ -317,6 +320,9 @@ pub trait CardTx: Send {
     /// Links the institution's visit card `visit_card_no` to the holder (R-SET-9), in
     /// this transaction; a holder's earlier number at the institution is replaced. A
     /// number linked to someone else is [`StoreError::Duplicate`].
+    /// The designated institutions the person's choice in force on `on` names
+    /// (R-SET-12); `None` when no choice is recorded from on or before that date.
+    async fn designated_choice_at(&mut self, person_hash: &str, on: chrono::NaiveDate) -> StoreResult<Option<Vec<String>>>;
     async fn link_visit_card(&mut self, institution: &str, visit_card_no: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
     // Exactly-once requests: the claim of a request's key and its kept answer, in the

@@ -20,6 +20,9 @@ pub struct Institution {
     pub region: String,
     /// `community`, `1`, `2`, `3` or `pharmacy`.
     pub level: String,
+    /// R-SET-12: `a_class`, `tcm` or `specialty` where the region opens the class to
+    /// all holders; optional.
+    pub class: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

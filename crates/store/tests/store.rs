@@ -46,7 +46,7 @@ on_both_databases!(registry_round_trip, |db: TestDb| async move {
     assert_eq!(s.get_unit("nope").await.unwrap(), None);
     s.insert_outlet(&u).await.unwrap();
     assert_eq!(s.get_outlet("U1").await.unwrap().unwrap().name, "示例单位");
-    let i = Institution { code: "H1".into(), name: "医院".into(), region: "beijing".into(), level: "3".into(), created_at: u.created_at };
+    let i = Institution { code: "H1".into(), name: "医院".into(), region: "beijing".into(), level: "3".into(), class: None, created_at: u.created_at };
     s.insert_institution(&i).await.unwrap();
     assert_eq!(s.get_institution("H1").await.unwrap(), Some(i));
 });

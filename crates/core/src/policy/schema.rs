@@ -84,6 +84,9 @@ pub const AGE70_BANDS: [&str; 2] = ["under_70", "from_70"];
 pub const RATIO_FUNDS: [&str; 3] = ["basic", "large_amount", "retiree_supplementary"];
 /// Every fund behind a receipt (R-SET-3).
 pub const FUNDS: [&str; 5] = ["basic", "large_amount", "retiree_supplementary", "civil_servant", "disabled_veteran"];
+/// Institution classes a region may open to all holders (R-SET-12): A-class (A类),
+/// traditional Chinese medicine (中医) and specialty (专科) hospitals.
+pub const INSTITUTION_CLASSES: [&str; 3] = ["a_class", "tcm", "specialty"];
 /// Person flags whose self-pay 1 a subsidy fund shares (R-SET-3).
 pub const SUBSIDISED: [&str; 2] = ["disabled_veteran", "civil_servant"];
 
@@ -135,6 +138,9 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("outpatient.diagnosis_fee_fund_payment", Unit::Fen, "R-SET-4: fixed fund payment of the outpatient diagnosis fee"),
     ("settlement.voucher_minutes", Unit::Minutes, "R-SET-11: minutes an electronic voucher's code stays valid for its visit"),
     ("settlement.realtime_credential.{credential}", Unit::Flag, "R-SET-11: whether a visit registered with the credential settles in real time (2206/2207)"),
+    ("settlement.designated.restricts", Unit::Flag, "R-SET-12: whether a holder's recorded designated institutions restrict real-time settlement to them"),
+    ("settlement.designated.max_choices", Unit::Count, "R-SET-12: how many designated institutions a holder may choose"),
+    ("settlement.designated.open_to_all.{institution_class}", Unit::Flag, "R-SET-12: whether institutions of the class may be visited directly by every holder"),
     ("premium.records_visible_day", Unit::DayOfMonth, "R-PAY-1: day of the next month from which a payment shows in the holder's records"),
     ("premium.arrears_visible_from_day", Unit::DayOfMonth, "R-PAY-2: first day of the next month on which arrears show"),
     ("premium.arrears_visible_until_day", Unit::DayOfMonth, "R-PAY-2: last day of the next month on which arrears show"),
@@ -149,7 +155,7 @@ pub fn expanded() -> Vec<(String, Unit, &'static str)> {
     let mut out = Vec::new();
     for (pattern, unit, doc) in PARAMETERS {
         let mut names = vec![pattern.to_string()];
-        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..]), ("{ratio_fund}", &RATIO_FUNDS[..]), ("{fund}", &FUNDS[..]), ("{subsidised}", &SUBSIDISED[..])] {
+        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..]), ("{ratio_fund}", &RATIO_FUNDS[..]), ("{fund}", &FUNDS[..]), ("{subsidised}", &SUBSIDISED[..]), ("{institution_class}", &INSTITUTION_CLASSES[..])] {
             names = names
                 .into_iter()
                 .flat_map(|n| {

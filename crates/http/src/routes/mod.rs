@@ -78,6 +78,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/persons/{ssn}/account", get(settlement::account))
         .route("/v1/persons/{ssn}/account/credits", post(settlement::credit))
         .route("/v1/persons/{ssn}/vouchers", post(settlement::voucher))
+        .route("/v1/persons/{ssn}/designated-institutions", get(settlement::designated).put(settlement::set_designated))
+        .route("/v1/reports/designated-choices", get(settlement::designated_counts))
         .route("/v1/reimbursements", post(settlement::reimbursement))
         .route("/v1/settlements/{setl_id}", get(settlement::get))
         .route("/v1/settlements/{setl_id}/trace", get(settlement::trace))

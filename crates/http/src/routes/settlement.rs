@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_core::money::Fen;
 use yikatong_core::settlement::Fund;
-use yikatong_service::{AccountView, IssuedVoucher, ManualReimbursement, NewCatalogItem, Settlement};
+use yikatong_service::{AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, Settlement};
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
 use yikatong_service::QueryTarget;
@@ -56,6 +56,26 @@ pub async fn credit(State(s): State<AppState>, Caller(who): Caller, Path(ssn): P
 #[utoipa::path(post, path = "/v1/persons/{ssn}/vouchers", tag = "settlement", params(("ssn" = String, Path)), responses((status = 201, body = IssuedVoucher)))]
 pub async fn voucher(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<(StatusCode, Json<IssuedVoucher>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.issue_voucher(&who, &ssn).await?)))
+}
+
+/// R-SET-12: records the designated institutions a holder chose, from a date (the
+/// holder's unit, a clerk at an outlet, or the operator).
+#[utoipa::path(put, path = "/v1/persons/{ssn}/designated-institutions", tag = "settlement", params(("ssn" = String, Path)), request_body = DesignatedInstitutions, responses((status = 200, body = DesignatedView)))]
+pub async fn set_designated(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<DesignatedInstitutions>) -> Result<Json<DesignatedView>, ApiError> {
+    Ok(Json(s.service.set_designated_institutions(&who, &ssn, &b).await?))
+}
+
+/// R-SET-12: the holder's designated institutions, today's and every recorded choice.
+#[utoipa::path(get, path = "/v1/persons/{ssn}/designated-institutions", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = DesignatedView)))]
+pub async fn designated(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<DesignatedView>, ApiError> {
+    Ok(Json(s.service.designated_institutions(&who, &ssn).await?))
+}
+
+/// R-SET-12: per region, how many holders have a recorded choice and how many do not
+/// (those are not restricted) (operator).
+#[utoipa::path(get, path = "/v1/reports/designated-choices", tag = "settlement", responses((status = 200, body = Vec<DesignatedCounts>)))]
+pub async fn designated_counts(State(s): State<AppState>, Caller(who): Caller) -> Result<Json<Vec<DesignatedCounts>>, ApiError> {
+    Ok(Json(s.service.designated_counts(&who).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -13,6 +13,7 @@ mod webdriver;
 mod his_clients;
 mod scenarios;
 mod visit_cards;
+mod designated;
 
 use std::sync::Arc;
 

@@ -190,75 +190,86 @@ const SUZHOU: [Holder; 3] = [
     },
 ];
 
-/// A region's hospital, outlet and holders with active cards.
-struct Region {
-    code: &'static str,
-    admdvs: &'static str,
-    division: &'static str,
-    institution: String,
-    token: String,
+/// A hospital of a region and its interface token.
+pub(crate) struct Hospital {
+    pub(crate) region: &'static str,
+    pub(crate) admdvs: &'static str,
+    pub(crate) division: &'static str,
+    pub(crate) institution: String,
+    pub(crate) token: String,
 }
 
 impl TestApp {
-    async fn region_with_hospital(&self, code: &'static str, admdvs: &'static str, division: &'static str) -> Region {
-        let upper = code[..2].to_uppercase();
-        let (outlet, institution) = (format!("O{upper}"), format!("H{upper}3"));
-        for (path, body) in [
-            ("/v1/outlets", json!({"code": outlet, "name": format!("{code} outlet"), "region": code})),
-            ("/v1/institutions", json!({"code": institution, "name": format!("{code} level-3 hospital"), "region": code, "level": "3"})),
-        ] {
-            let (s, v) = self.op("POST", path, Some(body)).await;
-            assert_eq!(s.as_u16(), 201, "{path}: {v}");
-        }
-        let token = self.service.issue_token(&yikatong_service::TokenRequest { role: "institution".into(), institution: Some(institution.clone()), ..Default::default() }).await.unwrap().token;
-        Region { code, admdvs, division, institution, token }
+    /// Registers the institution (level, optional class) and gives it a token.
+    pub(crate) async fn hospital(&self, region: &'static str, admdvs: &'static str, division: &'static str, code: &str, level: &str, class: Option<&str>) -> Hospital {
+        let (s, v) = self.op("POST", "/v1/institutions", Some(json!({"code": code, "name": format!("{region} hospital {code}"), "region": region, "level": level, "class": class}))).await;
+        assert_eq!(s.as_u16(), 201, "{v}");
+        let token = self.service.issue_token(&yikatong_service::TokenRequest { role: "institution".into(), institution: Some(code.into()), ..Default::default() }).await.unwrap().token;
+        Hospital { region, admdvs, division, institution: code.into(), token }
     }
 
-    async fn interface(&self, region: &Region, infno: &str, msgid: &str, input: Value) -> Value {
-        let body = json!({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": region.admdvs, "insuplc_admdvs": region.admdvs, "fixmedins_code": region.institution, "input": input});
-        let res = self.client.post(format!("{}/fsi/api/rsfComIfsService/callService", self.base)).bearer_auth(&region.token).json(&body).send().await.unwrap();
-        let v: Value = res.json().await.unwrap();
+    async fn region_with_hospital(&self, code: &'static str, admdvs: &'static str, division: &'static str) -> Hospital {
+        let upper = code[..2].to_uppercase();
+        let (s, v) = self.op("POST", "/v1/outlets", Some(json!({"code": format!("O{upper}"), "name": format!("{code} outlet"), "region": code}))).await;
+        assert_eq!(s.as_u16(), 201, "{v}");
+        self.hospital(code, admdvs, division, &format!("H{upper}3"), "3", None).await
+    }
+
+    /// One call of the national interface as the hospital; the whole answer.
+    pub(crate) async fn interface_answer(&self, h: &Hospital, infno: &str, msgid: &str, input: Value) -> Value {
+        let body = json!({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": h.admdvs, "insuplc_admdvs": h.admdvs, "fixmedins_code": h.institution, "input": input});
+        let res = self.client.post(format!("{}/fsi/api/rsfComIfsService/callService", self.base)).bearer_auth(&h.token).json(&body).send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    async fn interface(&self, h: &Hospital, infno: &str, msgid: &str, input: Value) -> Value {
+        let v = self.interface_answer(h, infno, msgid, input).await;
         assert_eq!(v["infcode"], 0, "{infno} {msgid}: {v}");
         v["output"].clone()
     }
 
-    /// Registers, uploads and settles one visit; returns setlinfo and the receipt view.
-    async fn visit(&self, region: &Region, card_number: &str, insutype: &str, tag: &str, date: &str, lines: &[(&str, &str)]) -> (Value, Value) {
+    /// Registers and uploads one visit on `date` and sends its 2207; the whole answer.
+    pub(crate) async fn settle_on(&self, h: &Hospital, card_number: &str, insutype: &str, tag: &str, date: &str, lines: &[(&str, &str)]) -> Value {
         self.set_now(&format!("{date}T10:00:00+08:00")).await;
-        let msgid = |n: u32| format!("{}{}{tag}{n}", region.institution, date.replace('-', ""));
+        let msgid = |n: u32| format!("{}{}{tag}{n}", h.institution, date.replace('-', ""));
         let begntime = format!("{date} 10:00:00");
         let cert = json!({"mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "card_sn": ""});
-        let info = self.interface(region, "1101", &msgid(1), json!({"data": cert})).await;
+        let info = self.interface(h, "1101", &msgid(1), json!({"data": cert})).await;
         let psn_no = info["baseinfo"]["psn_no"].as_str().unwrap().to_string();
-        let reg = self.interface(region, "2201", &msgid(2), json!({"data": {"psn_no": psn_no, "insutype": insutype, "begntime": begntime, "mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "ipt_otp_no": format!("MZ{tag}")}})).await;
+        let reg = self.interface(h, "2201", &msgid(2), json!({"data": {"psn_no": psn_no, "insutype": insutype, "begntime": begntime, "mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "ipt_otp_no": format!("MZ{tag}")}})).await;
         let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_string();
         let feedetail: Vec<Value> = lines
             .iter()
             .enumerate()
             .map(|(i, (code, amount))| json!({"feedetl_sn": (i + 1).to_string(), "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "B1", "fee_ocur_time": begntime, "med_list_codg": code, "medins_list_codg": code, "det_item_fee_sumamt": amount, "cnt": "1", "pric": amount}))
             .collect();
-        self.interface(region, "2204", &msgid(3), json!({"feedetail": feedetail})).await;
+        self.interface(h, "2204", &msgid(3), json!({"feedetail": feedetail})).await;
         let total: i64 = lines.iter().map(|(_, a)| Fen::parse_yuan(a).unwrap().0).sum();
-        let out = self
-            .interface(region, "2207", &msgid(4), json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "med_type": "11", "medfee_sumamt": Fen(total).to_string(), "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "acct_used_flag": "0", "insutype": insutype}}))
-            .await;
-        let setlinfo = out["setlinfo"].clone();
+        self.interface_answer(h, "2207", &msgid(4), json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": card_number, "med_type": "11", "medfee_sumamt": Fen(total).to_string(), "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "acct_used_flag": "0", "insutype": insutype}}))
+            .await
+    }
+
+    /// A visit that settles: its setlinfo and the receipt view.
+    async fn visit(&self, h: &Hospital, card_number: &str, insutype: &str, tag: &str, date: &str, lines: &[(&str, &str)]) -> (Value, Value) {
+        let out = self.settle_on(h, card_number, insutype, tag, date, lines).await;
+        assert_eq!(out["infcode"], 0, "2207 on {date}: {out}");
+        let setlinfo = out["output"]["setlinfo"].clone();
         let receipt = self.ok("GET", &format!("/v1/settlements/{}", setlinfo["setl_id"].as_str().unwrap()), &self.operator, None).await;
         (setlinfo, receipt)
     }
 
     /// Settles the holders' year in `region` and checks every receipt as worked by hand.
-    async fn settle_a_year(&self, region: &Region, visits: &Visits, holders: &[Holder]) {
+    async fn settle_a_year(&self, region: &Hospital, visits: &Visits, holders: &[Holder]) {
         self.set_now("2026-01-05T10:00:00+08:00").await;
         let mut ssns = Vec::new();
         for (i, h) in holders.iter().enumerate() {
             let ssn = yikatong_service::demo::make_ssn(region.division, h.birth.parse().unwrap(), 501 + 2 * i as u32);
-            let body = json!({"ssn": ssn, "name": h.label, "ethnicity": "01", "category": h.category, "region": region.code, "flags": h.flags});
+            let body = json!({"ssn": ssn, "name": h.label, "ethnicity": "01", "category": h.category, "region": region.region, "flags": h.flags});
             let (s, v) = self.op("POST", "/v1/persons", Some(body)).await;
             assert_eq!(s.as_u16(), 201, "{v}");
             ssns.push(ssn);
         }
-        let cards = yikatong_service::demo::issue_active_cards(&self.service, &ssns, &format!("O{}", &region.code[..2].to_uppercase()), &region.institution).await.unwrap();
+        let cards = yikatong_service::demo::issue_active_cards(&self.service, &ssns, &format!("O{}", &region.region[..2].to_uppercase()), &region.institution).await.unwrap();
         for (h, card) in holders.iter().zip(&cards) {
             let number = self.ok("GET", &format!("/v1/cards/{card}"), &self.operator, None).await["card_number"].as_str().unwrap().to_string();
             let insutype = if h.category == "resident" { "390" } else { "310" };
@@ -267,7 +278,7 @@ impl TestApp {
                 let (s, receipt) = self.visit(region, &number, insutype, &tag, date, lines).await;
                 let got = (s["act_pay_dedc"].as_str(), s["hifp_pay"].as_str(), s["hifob_pay"].as_str(), s["hifes_pay"].as_str(), s["oth_pay"].as_str(), s["psn_cash_pay"].as_str(), Some(Fen(receipt["self_pay_1_fen"].as_i64().unwrap()).to_string()));
                 let want = (Some(worked.0), Some(worked.1), Some(worked.2), Some(worked.3), Some(worked.4), Some(worked.5), Some(worked.6.to_string()));
-                assert_eq!(got, want, "{} {}, visit {} on {date}: {s}", region.code, h.label, n + 1);
+                assert_eq!(got, want, "{} {}, visit {} on {date}: {s}", region.region, h.label, n + 1);
                 let fen = |f: &str| Fen::parse_yuan(s[f].as_str().unwrap()).unwrap();
                 let funds = ["hifp_pay", "hifob_pay", "hifes_pay", "cvlserv_pay", "oth_pay", "hifmi_pay", "maf_pay"].iter().fold(Fen::ZERO, |a, f| a + fen(f));
                 assert_eq!(fen("fund_pay_sumamt"), funds, "the funds add up to the fund payment: {s}");
@@ -280,7 +291,7 @@ impl TestApp {
     }
 }
 
-async fn catalogue(app: &TestApp) {
+pub(crate) async fn catalogue(app: &TestApp) {
     let item = |code: &str, kind| CatalogItem { code: code.into(), name: code.into(), kind, class: ItemClass::A, price_ceiling_fen: None };
     app.service.store().upsert_catalog_items(&[item("A1", ItemKind::Drug), item("DIAG", ItemKind::DiagnosisFee)], app.service.clock().now()).await.unwrap();
 }

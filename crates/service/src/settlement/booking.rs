@@ -166,7 +166,8 @@ impl Service {
     pub async fn settle_visit(&self, who: &Principal, req: &SettleRequest, book: bool) -> ServiceResult<Settlement> {
         let institution = institution_of(who)?;
         // Read before the transaction: a request holding one reads only through it.
-        let institution_level = self.require_institution(&institution).await?.level;
+        let institution_record = self.require_institution(&institution).await?;
+        let institution_level = institution_record.level.clone();
         let mut tx = self.begin_write().await?;
         let visit = self.lock_own_visit(&mut tx, who, &req.mdtrt_id).await?;
         if visit.state != "registered" {
@@ -183,6 +184,7 @@ impl Service {
         let date = visit_date(&visit)?;
         let credential = visit.data.get("mdtrt_cert_type").and_then(|c| c.as_str()).unwrap_or("03");
         self.realtime_credential_allowed(&person.region, credential, date)?;
+        self.designated_allowed(&mut tx, &person, &visit.person_hash, &institution_record, date).await?;
         let stored: Vec<FeeLine> = tx
             .visit_lines(&req.mdtrt_id)
             .await?

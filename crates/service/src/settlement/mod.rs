@@ -7,6 +7,7 @@
 mod accounts;
 mod booking;
 mod catalog;
+mod designated;
 mod reconciliation;
 mod visits;
 mod vouchers;
@@ -19,6 +20,8 @@ use yikatong_store::{Person, VisitRecord};
 pub use accounts::{AccountEntryView, AccountView};
 pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
+pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstitutions, DesignatedView};
+pub(crate) use designated::checked_class;
 pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
 pub use vouchers::IssuedVoucher;
 pub use reconciliation::{ReconDifference, ReconRecord, ReconScope, ReconTotals, amount_differences, compare_details, detail_file_text, parse_detail_text};
