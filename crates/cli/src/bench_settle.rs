@@ -57,7 +57,7 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
     let persons = concurrency * 2;
     let (cards, _) = active_cards(&service, persons).await?;
     let op = crate::bench::operator(&service).await?;
-    let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem { code: code.into(), name: code.into(), kind: kind.into(), class: class.into(), price_ceiling_fen: ceiling };
+    let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem { code: code.into(), name: code.into(), kind: kind.into(), class: class.into(), price_ceiling_fen: ceiling, region: None, valid_from: None };
     service
         .add_catalog_items(&op, &[item("DIAG", "diagnosis_fee", "A", None), item("A1", "drug", "A", None), item("B1", "drug", "B", None), item("C1", "treatment", "C", None), item("A2", "drug", "A", Some(8000))])
         .await

@@ -627,27 +627,23 @@ macro_rules! store_impl {
                 verify_chains(&self.pool, &self.key).await
             }
 
-            async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {
-                upsert_items(&self.pool, items, at).await
+            async fn upsert_catalog_entries(&self, entries: &[CatalogEntry], at: DateTime<Utc>) -> StoreResult<u64> {
+                upsert_entries(&self.pool, entries, at).await
             }
 
             async fn catalog_item(&self, code: &str) -> StoreResult<Option<CatalogItem>> {
-                let row = sqlx::query("SELECT * FROM catalog_items WHERE code = $1").bind(code).fetch_optional(&self.pool).await?;
+                let row = sqlx::query("SELECT * FROM catalog_items WHERE code = $1 AND region = '' AND valid_from = $2").bind(code).bind(ALWAYS).fetch_optional(&self.pool).await?;
                 row.map(|r| item_from_row(&r)).transpose()
             }
 
-            async fn catalog_items(&self, codes: &[String]) -> StoreResult<Vec<CatalogItem>> {
-                if codes.is_empty() {
-                    return Ok(Vec::new());
+            async fn catalog_items(&self, codes: &[String], region: &str, on: chrono::NaiveDate) -> StoreResult<Vec<CatalogItem>> {
+                let mut rows = Vec::new();
+                for part in codes.chunks(rows_per_statement(1)) {
+                    let mut q = where_in("SELECT * FROM catalog_items WHERE code", part);
+                    q.push(" AND region IN (").push_bind(region).push(", '') AND valid_from <= ").push_bind(on.to_string());
+                    rows.extend(q.build().persistent(false).fetch_all(&self.pool).await?);
                 }
-                let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
-                let sql = format!("SELECT * FROM catalog_items WHERE code IN ({})", marks.join(", "));
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for c in codes {
-                    q = q.bind(c);
-                }
-                let rows = q.fetch_all(&self.pool).await?;
-                rows.iter().map(item_from_row).collect()
+                in_force(&rows, region, on)
             }
 
             async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>> {

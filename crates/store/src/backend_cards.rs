@@ -163,14 +163,14 @@ macro_rules! card_impl {
                 row.map(|r| person_from_row(&self.key, &r)).transpose()
             }
 
-            async fn catalog_items(&mut self, codes: &[String]) -> StoreResult<Vec<CatalogItem>> {
-                let mut items = Vec::with_capacity(codes.len());
+            async fn catalog_items(&mut self, codes: &[String], region: &str, on: chrono::NaiveDate) -> StoreResult<Vec<CatalogItem>> {
+                let mut rows = Vec::new();
                 for part in codes.chunks(rows_per_statement(1)) {
-                    for r in where_in("SELECT * FROM catalog_items WHERE code", part).build().persistent(false).fetch_all(&mut *self.tx).await? {
-                        items.push(item_from_row(&r)?);
-                    }
+                    let mut q = where_in("SELECT * FROM catalog_items WHERE code", part);
+                    q.push(" AND region IN (").push_bind(region).push(", '') AND valid_from <= ").push_bind(on.to_string());
+                    rows.extend(q.build().persistent(false).fetch_all(&mut *self.tx).await?);
                 }
-                Ok(items)
+                in_force(&rows, region, on)
             }
 
             async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>> {

@@ -6,7 +6,7 @@
 macro_rules! settlement_impl {
     () => {
         use yikatong_core::money::Fen;
-        use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind, YearTotals};
+        use yikatong_core::settlement::{CatalogEntry, CatalogItem, ItemClass, ItemKind, YearTotals, entry_in_force};
 
         use crate::{AccountEntry, SettlementRecord, StoredFeeLine, VisitRecord};
 
@@ -24,6 +24,27 @@ macro_rules! settlement_impl {
                 class: ItemClass::parse(&r.try_get::<String, _>("class")?).map_err(bad)?,
                 price_ceiling_fen: r.try_get("price_ceiling_fen")?,
             })
+        }
+
+        /// `valid_from` of the entry in force always, and `region` of the
+        /// region-independent entry.
+        const ALWAYS: &str = "0001-01-01";
+
+        fn catalog_entry_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<CatalogEntry> {
+            let region: String = r.try_get("region")?;
+            let from: String = r.try_get("valid_from")?;
+            let valid_from = if from == ALWAYS { None } else { Some(from.parse().map_err(|_| StoreError::Corrupt(format!("catalog_items.valid_from {from:?}")))?) };
+            Ok(CatalogEntry { item: item_from_row(r)?, region: Some(region).filter(|r| !r.is_empty()), valid_from })
+        }
+
+        /// Of the rows read for `codes`, each code's item in force (in the codes' order).
+        fn in_force(rows: &[<Db as sqlx::Database>::Row], region: &str, on: chrono::NaiveDate) -> StoreResult<Vec<CatalogItem>> {
+            let entries = rows.iter().map(catalog_entry_from_row).collect::<StoreResult<Vec<_>>>()?;
+            let mut by_code: std::collections::BTreeMap<&str, Vec<&CatalogEntry>> = std::collections::BTreeMap::new();
+            for e in &entries {
+                by_code.entry(e.item.code.as_str()).or_default().push(e);
+            }
+            Ok(by_code.into_values().filter_map(|es| entry_in_force(es, region, on)).map(|e| e.item.clone()).collect())
         }
 
         fn visit_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<VisitRecord> {
@@ -100,34 +121,35 @@ macro_rules! settlement_impl {
             }
         }
 
-        /// Upserts in multi-row statements of 500 (a code repeated in the input: the
+        /// Upserts in multi-row statements of 500 (an entry repeated in the input: the
         /// last one wins).
-        async fn upsert_items(pool: &sqlx::Pool<Db>, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {
-            let mut last: std::collections::HashMap<&str, &CatalogItem> = std::collections::HashMap::new();
-            for i in items {
-                last.insert(i.code.as_str(), i);
+        async fn upsert_entries(pool: &sqlx::Pool<Db>, entries: &[CatalogEntry], at: DateTime<Utc>) -> StoreResult<u64> {
+            let key = |e: &CatalogEntry| (e.item.code.clone(), e.region.clone().unwrap_or_default(), e.valid_from.map_or_else(|| ALWAYS.to_string(), |d| d.to_string()));
+            let mut last: std::collections::BTreeMap<(String, String, String), &CatalogEntry> = std::collections::BTreeMap::new();
+            for e in entries {
+                last.insert(key(e), e);
             }
-            let mut unique_items: Vec<&CatalogItem> = last.into_values().collect();
-            unique_items.sort_by(|a, b| a.code.cmp(&b.code));
+            let unique: Vec<((String, String, String), &CatalogEntry)> = last.into_iter().collect();
             let stamp = ts(at);
             let mut tx = begin_write(pool).await?;
-            for chunk in unique_items.chunks(500) {
+            for chunk in unique.chunks(500) {
                 let rows: Vec<String> = (0..chunk.len()).map(|r| {
-                    let b = r * 6;
-                    format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+                    let b = r * 8;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
                 }).collect();
                 let sql = format!(
-                    "INSERT INTO catalog_items (code, name, kind, class, price_ceiling_fen, updated_at) VALUES {} ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, class = excluded.class, price_ceiling_fen = excluded.price_ceiling_fen, updated_at = excluded.updated_at",
+                    "INSERT INTO catalog_items (code, region, valid_from, name, kind, class, price_ceiling_fen, updated_at) VALUES {} ON CONFLICT (code, region, valid_from) DO UPDATE SET name = excluded.name, kind = excluded.kind, class = excluded.class, price_ceiling_fen = excluded.price_ceiling_fen, updated_at = excluded.updated_at",
                     rows.join(", ")
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for i in chunk {
-                    q = q.bind(&i.code).bind(&i.name).bind(i.kind.as_str()).bind(i.class.as_str()).bind(i.price_ceiling_fen).bind(&stamp);
+                for ((code, region, from), e) in chunk {
+                    let i = &e.item;
+                    q = q.bind(code).bind(region).bind(from).bind(&i.name).bind(i.kind.as_str()).bind(i.class.as_str()).bind(i.price_ceiling_fen).bind(&stamp);
                 }
                 q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok(unique_items.len() as u64)
+            Ok(unique.len() as u64)
         }
     };
 }

@@ -29,11 +29,11 @@ pub mod testing;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 pub use crypto::{DataKey, KeyError};
 use yikatong_core::card::{Card, CardEvent};
-use yikatong_core::settlement::{CatalogItem, YearTotals};
+use yikatong_core::settlement::{CatalogEntry, CatalogItem, YearTotals};
 pub use records::*;
 pub use gateway::{GatewayStore, HisCredential};
 pub use designated::{ChoiceCounts, DesignatedChoice, DesignatedStore};
@@ -166,11 +166,18 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Send 
     async fn verify_audit(&self) -> StoreResult<AuditReport>;
 
     // Catalogue, visits, fee lines, settlements and accounts (SPEC §5, §7).
-    /// Inserts or replaces catalogue items in one transaction; returns how many.
-    async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64>;
+    /// Inserts or replaces catalogue entries (by code, region and date) in one
+    /// transaction; returns how many.
+    async fn upsert_catalog_entries(&self, entries: &[CatalogEntry], at: DateTime<Utc>) -> StoreResult<u64>;
+    /// Inserts or replaces region-independent entries in force always.
+    async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {
+        self.upsert_catalog_entries(&items.iter().cloned().map(CatalogEntry::everywhere).collect::<Vec<_>>(), at).await
+    }
+    /// The region-independent entry in force always.
     async fn catalog_item(&self, code: &str) -> StoreResult<Option<CatalogItem>>;
-    /// The items of these codes, in one query (codes not in the catalogue are absent).
-    async fn catalog_items(&self, codes: &[String]) -> StoreResult<Vec<CatalogItem>>;
+    /// The items of these codes in force in `region` on `on`, in one query (codes
+    /// without an entry in force are absent; see [`yikatong_core::settlement::entry_in_force`]).
+    async fn catalog_items(&self, codes: &[String], region: &str, on: NaiveDate) -> StoreResult<Vec<CatalogItem>>;
     async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
     async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
     async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
@@ -258,7 +265,7 @@ pub trait CardTx: Send {
     async fn person(&mut self, person_hash: &str) -> StoreResult<Option<Person>>;
     /// Catalogue items of these codes, read in this transaction (a request holding a
     /// transaction reads through it, never through a second pooled connection).
-    async fn catalog_items(&mut self, codes: &[String]) -> StoreResult<Vec<CatalogItem>>;
+    async fn catalog_items(&mut self, codes: &[String], region: &str, on: NaiveDate) -> StoreResult<Vec<CatalogItem>>;
     async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>>;
     async fn person_cards(&mut self, person_hash: &str) -> StoreResult<Vec<Card>>;
     /// Up to `limit` cards of a region in state `applied` with ids after `after_id`,
@@ -322,7 +329,7 @@ pub trait CardTx: Send {
     /// number linked to someone else is [`StoreError::Duplicate`].
     /// The designated institutions the person's choice in force on `on` names
     /// (R-SET-12); `None` when no choice is recorded from on or before that date.
-    async fn designated_choice_at(&mut self, person_hash: &str, on: chrono::NaiveDate) -> StoreResult<Option<Vec<String>>>;
+    async fn designated_choice_at(&mut self, person_hash: &str, on: NaiveDate) -> StoreResult<Option<Vec<String>>>;
     async fn link_visit_card(&mut self, institution: &str, visit_card_no: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
     // Exactly-once requests: the claim of a request's key and its kept answer, in the

@@ -2,6 +2,7 @@
 //! class (甲类 A, 乙类 B, 丙类 C) and an optional price ceiling, and the fee lines a
 //! hospital uploads against it.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::Refusal;
@@ -84,6 +85,33 @@ pub struct CatalogItem {
     pub price_ceiling_fen: Option<i64>,
 }
 
+/// One entry of the catalogue: an item as a region's catalogue has it from a date
+/// (catalogues change by year and differ by region; R-XREG-2: the catalogue of the place
+/// of care classifies the lines). No region and no date: the region-independent entry,
+/// in force always.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub item: CatalogItem,
+    pub region: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+}
+
+impl CatalogEntry {
+    /// The region-independent entry, in force always.
+    pub fn everywhere(item: CatalogItem) -> CatalogEntry {
+        CatalogEntry { item, region: None, valid_from: None }
+    }
+}
+
+/// Of one code's entries, the one in force in `region` on `on`: the region's own entry
+/// from the latest date on or before `on`, else the region-independent one's (by the
+/// same rule). `None` when neither is in force.
+pub fn entry_in_force<'e>(entries: impl IntoIterator<Item = &'e CatalogEntry>, region: &str, on: NaiveDate) -> Option<&'e CatalogEntry> {
+    let in_force: Vec<&CatalogEntry> = entries.into_iter().filter(|e| e.valid_from.is_none_or(|d| d <= on)).collect();
+    let latest = |own: bool| in_force.iter().copied().filter(|e| (e.region.as_deref() == Some(region)) == own && (own || e.region.is_none())).max_by_key(|e| e.valid_from);
+    latest(true).or_else(|| latest(false))
+}
+
 impl CatalogItem {
     pub fn check(&self) -> Result<(), Refusal> {
         if self.code.trim().is_empty() || self.code.len() > 50 {
@@ -158,5 +186,26 @@ mod tests {
         assert!(line.check().is_ok());
         let bad = FeeLine { amount: Fen(3101), ..line };
         assert_eq!(bad.check().unwrap_err().code, "amount_mismatch");
+    }
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::*;
+
+    fn entry(class: ItemClass, region: Option<&str>, from: Option<&str>) -> CatalogEntry {
+        CatalogEntry { item: CatalogItem { code: "D1".into(), name: "d".into(), kind: ItemKind::Drug, class, price_ceiling_fen: None }, region: region.map(String::from), valid_from: from.map(|d| d.parse().unwrap()) }
+    }
+
+    #[test]
+    fn r_xreg_2_the_regions_dated_entry_wins_over_the_region_independent_one() {
+        let entries = [entry(ItemClass::A, None, None), entry(ItemClass::B, Some("hebei"), Some("2025-01-01")), entry(ItemClass::C, Some("hebei"), Some("2026-01-01")), entry(ItemClass::B, None, Some("2026-07-01"))];
+        let class = |region: &str, on: &str| entry_in_force(&entries, region, on.parse().unwrap()).map(|e| e.item.class);
+        assert_eq!(class("hebei", "2024-12-31"), Some(ItemClass::A), "before Hebei's own entry: the region-independent one");
+        assert_eq!(class("hebei", "2025-06-01"), Some(ItemClass::B));
+        assert_eq!(class("hebei", "2026-03-01"), Some(ItemClass::C), "the class changes on its date");
+        assert_eq!(class("beijing", "2026-03-01"), Some(ItemClass::A));
+        assert_eq!(class("beijing", "2026-07-01"), Some(ItemClass::B), "a dated region-independent change");
+        assert_eq!(entry_in_force(&entries[1..3], "beijing", "2026-03-01".parse().unwrap()), None, "another region's entry never applies");
     }
 }

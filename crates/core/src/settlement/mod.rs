@@ -4,7 +4,7 @@ pub mod catalog;
 pub mod engine;
 pub mod funds;
 
-pub use catalog::{CatalogItem, FeeLine, ItemClass, ItemKind};
+pub use catalog::{CatalogEntry, CatalogItem, FeeLine, ItemClass, ItemKind, entry_in_force};
 pub use funds::{Fund, FundPart, FundTotals};
 pub use engine::{LineSplit, Receipt, SettlementInput, TraceStep, YearTotals, settle, split_line};
 

@@ -316,3 +316,35 @@ on_both_databases!(r_set_2_r_set_3_a_year_in_suzhou_to_the_fen, |db: TestDb| asy
     let region = app.region_with_hospital("suzhou", "320500", "320505").await;
     app.settle_a_year(&region, &VISITS, &SUZHOU).await;
 });
+
+// The catalogue of the place of care on the visit's date (R-XREG-2, SPEC §9): an item's
+// class can change on a date and differ by region; the region-independent entry serves
+// every region without its own.
+on_both_databases!(r_xreg_2_the_catalogue_is_the_place_of_cares_on_the_visit_date, |db: TestDb| async move {
+    let app = crate::spawn_app(db).await;
+    let items = json!([
+        {"code": "D1", "name": "示例药", "kind": "drug", "class": "A"},
+        {"code": "D1", "name": "示例药", "kind": "drug", "class": "C", "region": "hebei", "valid_from": "2026-07-01"},
+    ]);
+    app.ok("POST", "/v1/catalog/items", &app.operator, Some(items)).await;
+    let (s, v) = app.op("POST", "/v1/catalog/items", Some(json!([{"code": "D2", "name": "x", "kind": "drug", "class": "A", "region": "atlantis"}]))).await;
+    assert_eq!((s.as_u16(), v["code"].as_str()), (422, Some("unknown_region")), "{v}");
+    // A file's rows may carry the region and the date too.
+    let csv = "code,name,kind,class,price_ceiling_fen,region,valid_from\nD3,示例,drug,B,,suzhou,2026-01-01\nD3,示例,drug,A,,,\nD4,坏,drug,A,,,2026-13-01\n";
+    let report = app.service.import_catalog_csv(std::io::Cursor::new(csv)).await.unwrap();
+    assert_eq!((report.accepted, report.refused.len(), report.refused.first().map(|r| r.line)), (2, 1, Some(4)), "{report:?}");
+
+    let hebei = app.region_with_hospital("hebei", "130000", "130102").await;
+    app.set_now("2026-01-05T10:00:00+08:00").await;
+    let ssn = yikatong_service::demo::make_ssn("130102", "1986-01-01".parse().unwrap(), 41);
+    app.op("POST", "/v1/persons", Some(json!({"ssn": ssn, "name": "河北", "ethnicity": "01", "category": "in_service", "region": "hebei"}))).await;
+    let card = yikatong_service::demo::issue_active_cards(&app.service, std::slice::from_ref(&ssn), "OHE", &hebei.institution).await.unwrap()[0];
+    let number = app.ok("GET", &format!("/v1/cards/{card}"), &app.operator, None).await["card_number"].as_str().unwrap().to_string();
+    let (june, _) = app.visit(&hebei, &number, "310", "C1", "2026-06-01", &[("D1", "100.00")]).await;
+    assert_eq!((june["inscp_scp_amt"].as_str(), june["fulamt_ownpay_amt"].as_str()), (Some("100.00"), Some("0.00")), "class A before Hebei's entry: {june}");
+    let (july, _) = app.visit(&hebei, &number, "310", "C2", "2026-07-02", &[("D1", "100.00")]).await;
+    assert_eq!((july["inscp_scp_amt"].as_str(), july["fulamt_ownpay_amt"].as_str()), (Some("0.00"), Some("100.00")), "class C in Hebei from July: {july}");
+    assert_eq!(app.service.store().catalog_items(&["D1".into()], "beijing", "2026-07-02".parse().unwrap()).await.unwrap()[0].class, ItemClass::A, "Beijing keeps the region-independent entry");
+    let suzhou = app.service.store().catalog_items(&["D3".into()], "suzhou", "2026-03-01".parse().unwrap()).await.unwrap();
+    assert_eq!(suzhou[0].class, ItemClass::B);
+});

@@ -129,8 +129,9 @@ impl Service {
         self.policies.region(region).map(|r| r.admdvs.clone()).unwrap_or_default()
     }
 
-    pub(crate) async fn priced_lines(&self, lines: Vec<FeeLine>) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
-        let items = self.store.catalog_items(&codes_of(&lines)).await?;
+    /// The lines priced by the catalogue of `region` (the place of care) on `on`.
+    pub(crate) async fn priced_lines(&self, lines: Vec<FeeLine>, region: &str, on: NaiveDate) -> ServiceResult<Vec<(FeeLine, CatalogItem)>> {
+        let items = self.store.catalog_items(&codes_of(&lines), region, on).await?;
         priced(items, lines)
     }
 
@@ -196,7 +197,7 @@ impl Service {
             return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
         }
         let sns: Vec<String> = stored.iter().map(|l| l.sn.clone()).collect();
-        let lines = priced(tx.catalog_items(&codes_of(&stored)).await?, stored)?;
+        let lines = priced(tx.catalog_items(&codes_of(&stored), &institution_record.region, date).await?, stored)?;
         let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount)).ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
         if let Some(sent) = req.medfee_sumamt.filter(|s| *s != total) {
             return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the visit's unsettled lines add up to {total}")).into());
@@ -349,7 +350,7 @@ impl Service {
         if !Fen::checked_sum(fee_lines.iter().map(|l| l.amount)).is_some_and(Fen::within_limits) {
             return Err(Refusal::bad_input("amount_out_of_range", format!("the reimbursement's lines add up to more than {} yuan", yikatong_core::money::limits::MAX_AMOUNT)).into());
         }
-        let lines = self.priced_lines(fee_lines).await?;
+        let lines = self.priced_lines(fee_lines, &institution.region, req.visit_date).await?;
         let hash = self.store.data_key().lookup_hash(ssn.expose());
         let now = self.clock.now();
         let mut tx = self.begin_write().await?;

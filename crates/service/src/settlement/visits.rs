@@ -269,6 +269,9 @@ impl Service {
     /// stays unsettled (a reversal, 2208, and a new 2207 bill it with the rest).
     pub async fn upload_fee_lines(&self, who: &Principal, mdtrt_id: &str, chrg_bchno: &str, lines: &[FeeLineInput]) -> ServiceResult<Vec<LineResult>> {
         let parsed = parse_fee_lines(lines)?;
+        // The catalogue of the place of care prices the lines (R-XREG-2); read before
+        // the transaction, which then reads only through itself.
+        let care_region = self.require_institution(&institution_of(who)?).await?.region;
         let mut tx = self.begin_write().await?;
         let visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
         if visit.state != "registered" {
@@ -287,7 +290,7 @@ impl Service {
         }
         let mut stored = Vec::with_capacity(lines.len());
         let mut results = Vec::with_capacity(lines.len());
-        let items = tx.catalog_items(&super::booking::codes_of(&parsed)).await?;
+        let items = tx.catalog_items(&super::booking::codes_of(&parsed), &care_region, date).await?;
         for (line, item) in super::booking::priced(items, parsed)? {
             let (qty_e4, price_e6, amount) = (line.qty_e4, line.price_e6, line.amount);
             let l = &line;
