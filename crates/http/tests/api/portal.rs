@@ -437,6 +437,14 @@ on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premium
     for field in ["medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"] {
         assert!(table.contains(&format!(">{}<", setl[field].as_str().unwrap())), "{field} = {} in {table}", setl[field]);
     }
+    // R-SET-3: a fund payment from two funds names each (800 left of the deductible,
+    // 2,200 at 70 % from the mutual aid, the diagnosis fee's 2 yuan from the basic fund).
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "PQ").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000003", &[("1", "A1", json!("1"), json!("3000"), "3000.00"), ("2", "DIAG", json!("1"), json!("50"), "50.00")]).await;
+    let two = app.settle(&r.institution, "2207", "H120260302140000000004", &psn_no, &mdtrt_id, "3050.00", "0").await;
+    assert_eq!(two["output"]["setlinfo"]["hifob_pay"], "1540.00", "{two}");
+    let (_, page) = app.page("/holder/settlements", &cookie).await;
+    assert!(page.contains("1542.00 (职工基本医疗保险统筹基金 2.00 · 大额医疗费用互助资金 1540.00)"), "{page}");
     // A resident's premium paid at a counter shows from the region's day of the next month, not before.
     let resident = crate::cards::OTHER;
     app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": resident, "name": "王五", "ethnicity": "01", "category": "resident", "region": "beijing"}))).await;
