@@ -10,7 +10,10 @@
 //! 4. what remains is the insured amount (`inscp_scp_amt`): the deductible left this
 //!    year first (R-SET-2), then the fund's ratio (by category and institution level)
 //!    within the region's insured-amount limit and annual fund cap; the rest is
-//!    self-pay 1 (自付一).
+//!    self-pay 1 (自付一);
+//! 5. the ratio payment by fund (R-SET-3): each fund with a share in the region's file
+//!    gets its part, the region's ratio fund the rest, each within its own yearly cap;
+//!    a flagged person's subsidy fund pays a share of the holder's ratio share.
 //!
 //! The personal account pays the part under the deductible while its balance lasts
 //! (when the HIS asks, `acct_used_flag` 1); cash pays the rest. Every amount is exact

@@ -147,6 +147,15 @@ const HEBEI: [Holder; 4] = [
     },
 ];
 
+/// An in-service year in Suzhou (age does not matter there).
+const SUZHOU_EMPLOYEE: [Worked; 4] = [
+    ("600.00", "240.00", "0.00", "0.00", "0.00", "760.00", "760.00"),
+    ("0.00", "1200.00", "0.00", "0.00", "0.00", "800.00", "800.00"),
+    // 10,600 left of the 13,000 limit at 60 %.
+    ("0.00", "6360.00", "0.00", "0.00", "0.00", "23640.00", "23640.00"),
+    ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
+];
+
 /// Suzhou: deductible 600 in service / 400 retired, then within 13,000 a year 60 % /
 /// 70 % at level 3; all the basic fund's; no subsidy figure for veterans.
 const SUZHOU: [Holder; 3] = [
@@ -155,13 +164,7 @@ const SUZHOU: [Holder; 3] = [
         birth: "1986-01-01",
         category: "in_service",
         flags: &[],
-        receipts: [
-            ("600.00", "240.00", "0.00", "0.00", "0.00", "760.00", "760.00"),
-            ("0.00", "1200.00", "0.00", "0.00", "0.00", "800.00", "800.00"),
-            // 10,600 left of the 13,000 limit at 60 %.
-            ("0.00", "6360.00", "0.00", "0.00", "0.00", "23640.00", "23640.00"),
-            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
-        ],
+        receipts: SUZHOU_EMPLOYEE,
     },
     Holder {
         label: "retired, 72",
@@ -181,12 +184,8 @@ const SUZHOU: [Holder; 3] = [
         birth: "1976-01-01",
         category: "in_service",
         flags: &["disabled_veteran"],
-        receipts: [
-            ("600.00", "240.00", "0.00", "0.00", "0.00", "760.00", "760.00"),
-            ("0.00", "1200.00", "0.00", "0.00", "0.00", "800.00", "800.00"),
-            ("0.00", "6360.00", "0.00", "0.00", "0.00", "23640.00", "23640.00"),
-            ("0.00", "0.00", "0.00", "0.00", "0.00", "10000.00", "10000.00"),
-        ],
+        // No subsidy figure for Suzhou: the veteran's year is an employee's.
+        receipts: SUZHOU_EMPLOYEE,
     },
 ];
 
