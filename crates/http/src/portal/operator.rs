@@ -20,6 +20,8 @@ struct Home {
     page: Chrome,
     overdue: Vec<(CardRow, String, String)>,
     audit: Option<(bool, u64, Vec<String>)>,
+    /// R-SET-12: per region, holders with and without a recorded designated choice.
+    designated: Vec<yikatong_service::DesignatedCounts>,
 }
 
 #[derive(Template)]
@@ -50,7 +52,11 @@ async fn home(State(s): State<AppState>, me: Operator, Query(q): Query<AuditQuer
         },
         None => None,
     };
-    page(&Home { page: me.chrome("经办管理 Operations"), overdue, audit })
+    let designated = match s.service.designated_counts(&me.who).await {
+        Ok(c) => c,
+        Err(e) => return refusal(me.chrome("经办管理"), e, "/operator"),
+    };
+    page(&Home { page: me.chrome("经办管理 Operations"), overdue, audit, designated })
 }
 
 #[derive(Deserialize)]

@@ -238,6 +238,9 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     let cookie = app.post_form("/operator/sign-in", "", &[("token", &app.operator)]).await.1.unwrap();
     let (_, overview) = app.page("/operator", &cookie).await;
     assert!(overview.contains("class=\"warning\"") && overview.contains("2027"), "{overview}");
+    // R-SET-12: the operator sees how many holders have no recorded designated choice.
+    let designated = overview.split("id=\"designated\"").nth(1).unwrap();
+    assert!(designated.contains("<td>beijing</td><td>1</td><td>0</td><td>1</td><td>是 yes</td>"), "{designated}");
     let (_, policy) = app.page("/operator/policy?region=beijing&at=2026-12-01", &cookie).await;
     assert!(policy.contains("class=\"warning\""), "on every operator page");
     // The htmx file is served by the binary itself.
