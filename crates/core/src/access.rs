@@ -167,6 +167,8 @@ pub enum Operation {
     ReadSettlements,
     TraceSettlement,
     ReverseSettlement,
+    /// R-SET-7: a settlement found to be a work injury, reversed and claimed.
+    DeclareWorkInjury,
     ManualReimbursement,
     AddCatalogItems,
     ReadAccount,
@@ -199,14 +201,14 @@ pub enum Operation {
 use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
 
 impl Operation {
-    pub const ALL: [Operation; 71] = {
+    pub const ALL: [Operation; 72] = {
         use Operation::*;
         [
             CreateUnit, ReadUnit, CreateOutlet, CreateInstitution, CreatePerson, ReadPerson, FindPerson, PersonByHandbook, ChangePerson, ReadPersonHistory, UploadPhoto,
             SecondCollection, ImportApplications, ReadUnitPersons, ApplyForCard, ReadCard, ReadCardEvents, ReadHolderOfCard, CutBatch, ReadBatch, PersonalisationFile,
             RecordProductionResults, DispatchBatch, RecordBankAccount, HandOver, Activate, CheckCardForSettlement, ListOverdue, ReportPreLoss, RevokePreLoss, FormalLoss,
             OnlineReplacement, Exchange, ReturnCard, SecondApplication, ReportWrongData, CancelCard, SynchroniseCard, ReadCertificate, ReprintCertificate, ChangePassword,
-            ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, ManualReimbursement, AddCatalogItems, ReadAccount,
+            ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, DeclareWorkInjury, ManualReimbursement, AddCatalogItems, ReadAccount,
             IssueVoucher, SetDesignatedInstitutions, ReadDesignatedCounts, CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
             IssueToken, ListTokens, RevokeToken, IssueHisCredential, ListHisCredentials, RevokeHisCredential,
         ]
@@ -258,6 +260,7 @@ impl Operation {
             ReadSettlement => &[Institution, Operator, Clerk, Holder],
             ReadSettlements => &[Holder, Clerk, Operator],
             ReverseSettlement => &[Institution, Operator],
+            DeclareWorkInjury => &[Operator],
             ManualReimbursement => &[Clerk, Operator],
             TraceSettlement | AddCatalogItems | CreditAccount | StartCredits | ReadJob | ReadArrears => &[Operator],
             ReadAccount => &[Operator, Clerk, Holder, Hotline, Kiosk],

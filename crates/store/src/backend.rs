@@ -661,6 +661,11 @@ macro_rules! store_impl {
                 row.map(|r| settlement_from_row(&r)).transpose()
             }
 
+            async fn work_injury_claim(&self, claim_id: &str) -> StoreResult<Option<WorkInjuryClaim>> {
+                let row = sqlx::query("SELECT * FROM work_injury_claims WHERE claim_id = $1").bind(claim_id).fetch_optional(&self.pool).await?;
+                row.map(|r| claim_from_row(&r)).transpose()
+            }
+
             async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>> {
                 let rows = sqlx::query("SELECT * FROM settlements WHERE person_hash = $1 ORDER BY created_at, setl_id").bind(person_hash).fetch_all(&self.pool).await?;
                 rows.iter().map(settlement_from_row).collect()

@@ -311,6 +311,24 @@ macro_rules! card_impl {
                 row.map(|r| settlement_from_row(&r)).transpose()
             }
 
+            async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()> {
+                sqlx::query("INSERT INTO work_injury_claims (claim_id, setl_id, mdtrt_id, person_hash, institution, total_fen, cash_due_fen, lines, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&c.claim_id)
+                    .bind(&c.setl_id)
+                    .bind(&c.mdtrt_id)
+                    .bind(&c.person_hash)
+                    .bind(&c.institution)
+                    .bind(c.total_fen)
+                    .bind(c.cash_due_fen)
+                    .bind(c.lines.to_string())
+                    .bind(&c.state)
+                    .bind(ts(c.created_at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique(format!("work-injury claim of settlement {}", c.setl_id)))?;
+                Ok(())
+            }
+
             async fn mark_settlement_reversed(&mut self, setl_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
                 sqlx::query("UPDATE settlements SET state = 'reversed', reversed_at = $1 WHERE setl_id = $2").bind(ts(at)).bind(setl_id).execute(&mut *self.tx).await?;
                 Ok(())

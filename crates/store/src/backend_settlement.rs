@@ -8,7 +8,7 @@ macro_rules! settlement_impl {
         use yikatong_core::money::Fen;
         use yikatong_core::settlement::{CatalogEntry, CatalogItem, ItemClass, ItemKind, YearTotals, entry_in_force};
 
-        use crate::{AccountEntry, SettlementRecord, StoredFeeLine, VisitRecord};
+        use crate::{AccountEntry, SettlementRecord, StoredFeeLine, VisitRecord, WorkInjuryClaim};
 
         fn json_col(row: &<Db as sqlx::Database>::Row, col: &str) -> StoreResult<serde_json::Value> {
             let text: String = row.try_get(col)?;
@@ -45,6 +45,21 @@ macro_rules! settlement_impl {
                 by_code.entry(e.item.code.as_str()).or_default().push(e);
             }
             Ok(by_code.into_values().filter_map(|es| entry_in_force(es, region, on)).map(|e| e.item.clone()).collect())
+        }
+
+        fn claim_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<WorkInjuryClaim> {
+            Ok(WorkInjuryClaim {
+                claim_id: r.try_get("claim_id")?,
+                setl_id: r.try_get("setl_id")?,
+                mdtrt_id: r.try_get("mdtrt_id")?,
+                person_hash: r.try_get("person_hash")?,
+                institution: r.try_get("institution")?,
+                total_fen: r.try_get("total_fen")?,
+                cash_due_fen: r.try_get("cash_due_fen")?,
+                lines: json_col(r, "lines")?,
+                state: r.try_get("state")?,
+                created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+            })
         }
 
         fn visit_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<VisitRecord> {

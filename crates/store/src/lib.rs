@@ -181,6 +181,7 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Send 
     async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
     async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
     async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
+    async fn work_injury_claim(&self, claim_id: &str) -> StoreResult<Option<WorkInjuryClaim>>;
     async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
     async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
     async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals>;
@@ -301,6 +302,8 @@ pub trait CardTx: Send {
     async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()>;
     async fn lock_settlement(&mut self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
     async fn mark_settlement_reversed(&mut self, setl_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// One claim per settlement: a second is [`StoreError::Duplicate`].
+    async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()>;
     /// The live (not reversed) settlement of this kind for the visit, if any.
     async fn live_settlement(&mut self, mdtrt_id: &str, kind: &str) -> StoreResult<Option<String>>;
     /// Marks these unsettled lines of the visit as settled by `setl_id`; returns how

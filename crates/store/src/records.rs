@@ -211,6 +211,26 @@ pub struct StoredFeeLine {
     pub setl_id: Option<String>,
 }
 
+/// R-SET-7: the claim to work-injury insurance for a reversed settlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkInjuryClaim {
+    pub claim_id: String,
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub person_hash: String,
+    pub institution: String,
+    /// The visit's total, which the holder now pays in full.
+    pub total_fen: i64,
+    /// What the holder owes besides the cash already paid: the fund's and the
+    /// account's parts that the reversal took back.
+    pub cash_due_fen: i64,
+    /// The settlement's fee lines, as split then.
+    pub lines: serde_json::Value,
+    /// `open` until work-injury insurance decides.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A booked settlement (real-time or manual reimbursement).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementRecord {

@@ -83,6 +83,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/reimbursements", post(settlement::reimbursement))
         .route("/v1/settlements/{setl_id}", get(settlement::get))
         .route("/v1/settlements/{setl_id}/trace", get(settlement::trace))
+        .route("/v1/settlements/{setl_id}/work-injury", post(settlement::work_injury))
+        .route("/v1/work-injury-claims/{claim_id}", get(settlement::work_injury_claim))
         .route("/v1/jobs/credit-accounts", post(settlement::start_credits))
         .route("/v1/jobs/{id}", get(settlement::job))
         .route("/v1/persons/{ssn}/premiums", post(settlement::pay_premium).get(settlement::premiums))

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_core::money::Fen;
 use yikatong_core::settlement::Fund;
-use yikatong_service::{AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, Settlement};
+use yikatong_service::{AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, Settlement, WorkInjuryClaimView};
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
 use yikatong_service::QueryTarget;
@@ -56,6 +56,33 @@ pub async fn credit(State(s): State<AppState>, Caller(who): Caller, Path(ssn): P
 #[utoipa::path(post, path = "/v1/persons/{ssn}/vouchers", tag = "settlement", params(("ssn" = String, Path)), responses((status = 201, body = IssuedVoucher)))]
 pub async fn voucher(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<(StatusCode, Json<IssuedVoucher>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.issue_voucher(&who, &ssn).await?)))
+}
+
+/// R-SET-7: the reversal of a settlement found to be a work injury, with its claim.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WorkInjuryAnswer {
+    /// The reversal (`state` `reversed`).
+    #[serde(flatten)]
+    pub reversal: ReceiptView,
+    pub claim_id: String,
+    /// What the holder owes the hospital besides the cash already paid.
+    pub cash_due_fen: i64,
+    pub claim: WorkInjuryClaimView,
+}
+
+/// R-SET-7: a settlement later found to be a work injury is reversed (account, year
+/// totals and ledger restored exactly), the holder pays in full, and a claim with the
+/// fee lines goes to work-injury insurance (operator).
+#[utoipa::path(post, path = "/v1/settlements/{setl_id}/work-injury", tag = "settlement", params(("setl_id" = String, Path)), responses((status = 201, body = WorkInjuryAnswer)))]
+pub async fn work_injury(State(s): State<AppState>, Caller(who): Caller, Path(setl_id): Path<String>) -> Result<(StatusCode, Json<WorkInjuryAnswer>), ApiError> {
+    let (reversal, claim) = s.service.declare_work_injury(&who, &setl_id).await?;
+    Ok((StatusCode::CREATED, Json(WorkInjuryAnswer { reversal: ReceiptView::of(&reversal), claim_id: claim.claim_id.clone(), cash_due_fen: claim.cash_due_fen, claim })))
+}
+
+/// R-SET-7: a work-injury claim with its fee lines (operator).
+#[utoipa::path(get, path = "/v1/work-injury-claims/{claim_id}", tag = "settlement", params(("claim_id" = String, Path)), responses((status = 200, body = WorkInjuryClaimView)))]
+pub async fn work_injury_claim(State(s): State<AppState>, Caller(who): Caller, Path(claim_id): Path<String>) -> Result<Json<WorkInjuryClaimView>, ApiError> {
+    Ok(Json(s.service.work_injury_claim(&who, &claim_id).await?))
 }
 
 /// R-SET-12: records the designated institutions a holder chose, from a date (the

@@ -70,6 +70,7 @@ async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i
         ReadSettlements => s.settlements_of(who, SSN).await.map(drop),
         TraceSettlement => s.settlement_trace(who, "NO-SUCH").await.map(drop),
         ReverseSettlement => s.reverse_settlement(who, "NO-SUCH").await.map(drop),
+        DeclareWorkInjury => s.declare_work_injury(who, "NO-SUCH").await.map(drop),
         ManualReimbursement => s.manual_reimbursement(who, &from(json!({"ssn": SSN, "institution_code": "NO-SUCH", "visit_date": "2026-03-01", "reason": "no_card", "lines": []}))).await.map(drop),
         AddCatalogItems => s.add_catalog_items(who, &[]).await.map(drop),
         ReadAccount => s.account(who, SSN).await.map(drop),

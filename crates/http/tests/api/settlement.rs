@@ -224,6 +224,52 @@ on_both_databases!(r_set_7_reversal_restores_year_totals_and_account_exactly, |d
     app.verified().await;
 });
 
+// R-SET-7: a settlement found to be a work injury is reversed exactly, the holder owes
+// the rest in cash, and a claim with the lines goes to work-injury insurance; the visit
+// no longer settles. Racing the hospital's own 2208, one of the two reverses it.
+on_both_databases!(r_set_7_a_work_injury_is_reversed_and_claimed_with_its_lines, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "WI").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302120000000001", &golden()).await;
+    let first = app.settle(&r.institution, "2207", "H120260302120000000002", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    let setl_id = first["output"]["setlinfo"]["setl_id"].as_str().unwrap().to_string();
+    let path = format!("/v1/settlements/{setl_id}/work-injury");
+    let (s, v) = app.call("POST", &path, Some(&r.institution), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let (s, answer) = app.op("POST", &path, None).await;
+    assert_eq!(s.as_u16(), 201, "{answer}");
+    assert_eq!((answer["state"].as_str(), answer["setl_id"].as_str()), (Some("reversed"), Some(setl_id.as_str())));
+    assert_eq!(answer["cash_due_fen"], 113_600 + 50_000, "the fund's 1,136 and the account's 500 are the holder's now: {answer}");
+    assert_eq!(app.balance().await, 50000, "the account is restored");
+    let claim = app.ok("GET", &format!("/v1/work-injury-claims/{}", answer["claim_id"].as_str().unwrap()), &app.operator, None).await;
+    assert_eq!((claim["total_fen"].as_i64(), claim["lines"].as_array().map(Vec::len), claim["state"].as_str()), (Some(365_000), Some(5), Some("open")), "{claim}");
+    let (s, v) = app.op("POST", &path, None).await;
+    assert_problem(s, &v, 409, "already_reversed");
+    // The visit is the claim's now: no second settlement of it.
+    let again = app.settle(&r.institution, "2207", "H120260302120000000003", &psn_no, &mdtrt_id, "3650.00", "1").await;
+    refusal_of(&again, "2207", "work_injury");
+    // The year totals came back: the next visit charges the deductible again.
+    let (psn_no, other) = app.register(&r.institution, card, "WJ").await;
+    app.upload(&r.institution, &other, &psn_no, "H120260302120000000004", &golden()).await;
+    let next = app.settle(&r.institution, "2207", "H120260302120000000005", &psn_no, &other, "3650.00", "0").await;
+    assert_eq!(next["output"]["setlinfo"]["act_pay_dedc"], "1800.00");
+    // The hospital's 2208 and the operator's declaration race: one reverses it.
+    let next_id = next["output"]["setlinfo"]["setl_id"].as_str().unwrap().to_string();
+    let declare = format!("/v1/settlements/{next_id}/work-injury");
+    let (hospital, operator) = tokio::join!(
+        app.his(&r.institution, "2208", "H120260302120000000006", json!({"data": {"setl_id": next_id, "mdtrt_id": other, "psn_no": psn_no}})),
+        app.op("POST", &declare, None),
+    );
+    let hospital_won = hospital["infcode"] == 0;
+    assert_ne!(hospital_won, operator.0.as_u16() == 201, "exactly one reverses: {hospital} {:?}", operator);
+    if hospital_won {
+        assert_eq!(operator.1["code"], "already_reversed", "{:?}", operator);
+    } else {
+        refusal_of(&hospital, "2208", "already_reversed");
+    }
+    app.verified().await;
+});
+
 on_both_databases!(r_set_10_refusals_name_the_reason, |db: TestDb| async move {
     let (app, r, card) = ready(db).await;
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "CC").await;

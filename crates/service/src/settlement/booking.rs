@@ -119,7 +119,7 @@ pub(crate) fn priced(items: Vec<CatalogItem>, lines: Vec<FeeLine>) -> ServiceRes
         .collect()
 }
 
-fn new_setl_id(prefix: &str, now: DateTime<Utc>) -> String {
+pub(crate) fn new_setl_id(prefix: &str, now: DateTime<Utc>) -> String {
     let r: [u8; 4] = yikatong_store::crypto::random_bytes();
     format!("{prefix}{}{:010}", now.format("%Y%m%d%H%M%S"), u32::from_be_bytes(r))
 }
@@ -171,9 +171,7 @@ impl Service {
         let institution_level = institution_record.level.clone();
         let mut tx = self.begin_write().await?;
         let visit = self.lock_own_visit(&mut tx, who, &req.mdtrt_id).await?;
-        if visit.state != "registered" {
-            return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
-        }
+        super::still_open(&visit)?;
         if psn_no(&visit.person_hash) != req.psn_no {
             return Err(Refusal::bad_input("person_mismatch", "psn_no is not the person of this visit").into());
         }
@@ -276,6 +274,16 @@ impl Service {
     /// visit is locked first, as by the booking.
     pub async fn reverse_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
         who.allow(Operation::ReverseSettlement)?;
+        let (tx, person, s, receipt) = self.reversal(who, setl_id).await?;
+        self.commit(tx).await?;
+        Ok(self.reversed(s, person, receipt))
+    }
+
+    /// Opens the write transaction of a reversal and reverses the settlement in it (the
+    /// caller may add to it before committing): the visit, the person and the settlement
+    /// locked in the booking's order, the year totals and the account restored, the
+    /// lines freed.
+    pub(crate) async fn reversal(&self, who: &Principal, setl_id: &str) -> ServiceResult<(Box<dyn CardTx>, Person, SettlementRecord, Receipt)> {
         let now = self.clock.now();
         let found = self.store.get_settlement(setl_id).await?;
         let visible = found.as_ref().is_some_and(|s| who.role == Role::Operator || Some(&s.institution) == who.institution.as_ref());
@@ -298,8 +306,12 @@ impl Service {
         }
         tx.mark_settlement_reversed(setl_id, now).await?;
         tx.free_lines(&s.mdtrt_id, setl_id).await?;
-        self.commit(tx).await?;
-        Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: "reversed".into(), kind: s.kind })
+        Ok((tx, person, s, receipt))
+    }
+
+    /// The reversed settlement as answered.
+    pub(crate) fn reversed(&self, s: SettlementRecord, person: Person, receipt: Receipt) -> Settlement {
+        Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: "reversed".into(), kind: s.kind }
     }
 
     /// 5203 and the operator's view: a settlement of the caller's institution.

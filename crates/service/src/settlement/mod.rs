@@ -11,6 +11,7 @@ mod designated;
 mod reconciliation;
 mod visits;
 mod vouchers;
+mod work_injury;
 
 use chrono::{Datelike, NaiveDate};
 use yikatong_core::Refusal;
@@ -24,9 +25,21 @@ pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstituti
 pub(crate) use designated::checked_class;
 pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
 pub use vouchers::IssuedVoucher;
+pub use work_injury::WorkInjuryClaimView;
 pub use reconciliation::{ReconDifference, ReconRecord, ReconScope, ReconTotals, amount_differences, compare_details, detail_file_text, parse_detail_text};
 
 use crate::{Service, ServiceError, ServiceResult};
+
+/// A visit still open for fee lines and settlement: not cancelled (2202), not declared
+/// a work injury (R-SET-7: the holder pays in full and claims from work-injury
+/// insurance).
+pub(crate) fn still_open(visit: &VisitRecord) -> ServiceResult<()> {
+    match visit.state.as_str() {
+        "registered" => Ok(()),
+        "work_injury" => Err(Refusal::conflict("work_injury", format!("visit {} was declared a work injury: the holder pays in full and claims from work-injury insurance", visit.mdtrt_id)).into()),
+        _ => Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into()),
+    }
+}
 
 /// The national interface's person number: the first 30 characters of the person's
 /// keyed lookup hash (stable, and not the ID number).

@@ -251,9 +251,7 @@ impl Service {
     pub async fn record_visit_info(&self, who: &Principal, mdtrt_id: &str, info: &serde_json::Value, diseases: &serde_json::Value) -> ServiceResult<VisitRecord> {
         let mut tx = self.begin_write().await?;
         let mut visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
-        if visit.state != "registered" {
-            return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
-        }
+        super::still_open(&visit)?;
         if let Some(o) = visit.data.as_object_mut() {
             o.insert("mdtrtinfo".into(), info.clone());
             o.insert("diseinfo".into(), diseases.clone());
@@ -274,9 +272,7 @@ impl Service {
         let care_region = self.require_institution(&institution_of(who)?).await?.region;
         let mut tx = self.begin_write().await?;
         let visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
-        if visit.state != "registered" {
-            return Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into());
-        }
+        super::still_open(&visit)?;
         let person = tx.person(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         let policy = self.policies.region(&person.region)?;
         let date = super::booking::visit_date(&visit)?;
