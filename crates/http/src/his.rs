@@ -330,7 +330,7 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                 t if t.is_empty() => None,
                 t => Some(Fen::parse_yuan(&t).ok_or_else(|| HisError(format!("[invalid_amount] medfee_sumamt {t:?} is not an amount in yuan")))?),
             };
-            let req = SettleRequest { mdtrt_id: required(d, "mdtrt_id")?, psn_no: required(d, "psn_no")?, use_account: text(d, "acct_used_flag") == "1", medfee_sumamt: medfee };
+            let req = SettleRequest { mdtrt_id: required(d, "mdtrt_id")?, psn_no: required(d, "psn_no")?, use_account: text(d, "acct_used_flag") == "1", medfee_sumamt: medfee, med_type: Some(text(d, "med_type")).filter(|m| !m.is_empty()) };
             let settled = s.settle_visit(who, &req, infno == "2207").await?;
             Ok(settlement_output(&settled, msgid, d, false))
         }
@@ -481,7 +481,8 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "clr_type": "11",
             "setl_stas": st.state,
             "refd_setl_flag": if reversal { "1" } else { "0" },
-            "memo": "",
+            // R-SET-5: the registration fee's own settlement, when this 2207 booked one.
+            "memo": st.registration_setl_id.as_ref().map(|id| format!("registration fee settled apart: {id}")).unwrap_or_default(),
         },
         "setldetail": detail,
     })

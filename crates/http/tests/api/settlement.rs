@@ -62,6 +62,7 @@ impl TestApp {
                     {"code": "B1", "name": "乙类药品", "kind": "drug", "class": "B"},
                     {"code": "C1", "name": "丙类治疗", "kind": "treatment", "class": "C"},
                     {"code": "A2", "name": "限价药品", "kind": "drug", "class": "A", "price_ceiling_fen": 8000},
+                    {"code": "REG", "name": "挂号费", "kind": "registration_fee", "class": "C"},
                 ])),
             )
             .await;
@@ -267,6 +268,50 @@ on_both_databases!(r_set_7_a_work_injury_is_reversed_and_claimed_with_its_lines,
     } else {
         refusal_of(&hospital, "2208", "already_reversed");
     }
+    app.verified().await;
+});
+
+// R-SET-5: the registration fee is settled apart from the visit's other costs: as its
+// own 2207 (med_type 12) where the HIS sends it so, or split off by the visit's 2207 into
+// its own settlement; never inside the visit's receipt.
+on_both_databases!(r_set_5_the_registration_fee_is_its_own_settlement, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let settle_registration = |msgid: &'static str, psn_no: String, mdtrt_id: String, total: &'static str| {
+        let app = &app;
+        let inst = r.institution.clone();
+        async move { app.his(&inst, "2207", msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "med_type": "12", "medfee_sumamt": total, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "insutype": "310"}})).await }
+    };
+    // Registered, the fee paid at once as its own settlement, then the visit.
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "RG").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302150000000001", &[("1", "REG", json!("1"), json!("5"), "5.00")]).await;
+    let reg = settle_registration("H120260302150000000002", psn_no.clone(), mdtrt_id.clone(), "5.00").await;
+    assert_eq!(reg["infcode"], 0, "{reg}");
+    let rs = &reg["output"]["setlinfo"];
+    assert_eq!((rs["medfee_sumamt"].as_str(), rs["fulamt_ownpay_amt"].as_str(), rs["fund_pay_sumamt"].as_str(), rs["acct_pay"].as_str(), rs["act_pay_dedc"].as_str()), (Some("5.00"), Some("5.00"), Some("0.00"), Some("0.00"), Some("0.00")), "the holder pays the fee, nothing counts toward the deductible: {rs}");
+    let again = settle_registration("H120260302150000000003", psn_no.clone(), mdtrt_id.clone(), "5.00").await;
+    assert!(refusal_of(&again, "2207", "already_settled").contains(rs["setl_id"].as_str().unwrap()));
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302150000000004", &[("2", "A1", json!("1"), json!("100"), "100.00")]).await;
+    let visit = app.settle(&r.institution, "2207", "H120260302150000000005", &psn_no, &mdtrt_id, "100.00", "0").await;
+    let vs = &visit["output"]["setlinfo"];
+    assert_eq!((vs["medfee_sumamt"].as_str(), vs["fulamt_ownpay_amt"].as_str(), vs["act_pay_dedc"].as_str()), (Some("100.00"), Some("0.00"), Some("100.00")), "the visit's receipt has no registration fee: {vs}");
+    assert_ne!(vs["setl_id"], rs["setl_id"]);
+
+    // Sent together, the visit's 2207 books the fee as its own settlement beside it.
+    let (psn_no, other) = app.register(&r.institution, card, "RH").await;
+    app.upload(&r.institution, &other, &psn_no, "H120260302150000000006", &[("1", "REG", json!("1"), json!("5"), "5.00"), ("2", "A1", json!("1"), json!("100"), "100.00")]).await;
+    let both = app.settle(&r.institution, "2207", "H120260302150000000007", &psn_no, &other, "105.00", "0").await;
+    let bs = &both["output"]["setlinfo"];
+    assert_eq!((bs["medfee_sumamt"].as_str(), bs["fulamt_ownpay_amt"].as_str()), (Some("100.00"), Some("0.00")), "{bs}");
+    let reg_id = bs["memo"].as_str().unwrap().strip_prefix("registration fee settled apart: ").unwrap().to_string();
+    let q = app.his_ok(&r.institution, "5203", "H120260302150000000008", json!({"data": {"psn_no": psn_no, "setl_id": reg_id, "mdtrt_id": other}})).await;
+    assert_eq!((q["setlinfo"]["medfee_sumamt"].as_str(), q["setlinfo"]["fulamt_ownpay_amt"].as_str()), (Some("5.00"), Some("5.00")), "{q}");
+    // Each is reversed on its own.
+    app.his_ok(&r.institution, "2208", "H120260302150000000009", json!({"data": {"setl_id": reg_id, "mdtrt_id": other, "psn_no": psn_no}})).await;
+    let kept = app.his_ok(&r.institution, "5203", "H120260302150000000010", json!({"data": {"psn_no": psn_no, "setl_id": bs["setl_id"], "mdtrt_id": other}})).await;
+    assert_eq!(kept["setlinfo"]["setl_stas"], "settled");
+    // The day's reconciliation counts both kinds.
+    let totals = app.his_ok(&r.institution, "3201", "H120260302150000000011", json!({"data": {"insutype": "310", "clr_type": "11", "setl_optins": "110000", "stmt_begndate": "2026-03-02", "stmt_enddate": "2026-03-02", "medfee_sumamt": "0", "fund_pay_sumamt": "0", "acct_pay": "0", "fixmedins_setl_cnt": 0}})).await;
+    assert_eq!(totals["stmtinfo"]["fixmedins_setl_cnt"], 5, "two registrations, two visits, one reversal: {totals}");
     app.verified().await;
 });
 

@@ -12,7 +12,7 @@ use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
-use yikatong_core::settlement::{CatalogItem, Receipt, SettlementInput, settle};
+use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, settle};
 use yikatong_store::{CardTx, Person, SettlementRecord, VisitRecord};
 
 use super::{age_on, institution_of, psn_no};
@@ -27,6 +27,9 @@ pub struct SettleRequest {
     pub use_account: bool,
     /// `medfee_sumamt` as the HIS computed it; must equal the lines' total.
     pub medfee_sumamt: Option<Fen>,
+    /// `med_type`; `12` (outpatient registration) settles the registration fee alone
+    /// (R-SET-5). Optional: any other or none settles the visit.
+    pub med_type: Option<String>,
 }
 
 /// A settlement with what the interfaces show of it.
@@ -42,6 +45,9 @@ pub struct Settlement {
     pub kind: String,
     /// The insured region's division code (`clr_optins`).
     pub admdvs: String,
+    /// R-SET-5: the registration fee's own settlement, booked beside this one by the
+    /// same 2207.
+    pub registration_setl_id: Option<String>,
 }
 
 /// One line of a manual reimbursement.
@@ -93,6 +99,10 @@ pub(crate) fn visit_date(visit: &VisitRecord) -> ServiceResult<NaiveDate> {
 
 /// The kind of a card-swipe settlement (a manual reimbursement is `manual`).
 const REALTIME: &str = "realtime";
+/// R-SET-5: the registration fee's own settlement, beside the visit's.
+pub(crate) const REGISTRATION: &str = "registration";
+/// The kinds of settlement an institution books with the card (reconciled daily).
+pub(crate) const CARD_KINDS: [&str; 2] = [REALTIME, REGISTRATION];
 
 /// A visit already paid: the second 2207 learns the first `setl_id`.
 fn already_settled(mdtrt_id: &str, setl_id: &str) -> ServiceError {
@@ -175,7 +185,11 @@ impl Service {
         if psn_no(&visit.person_hash) != req.psn_no {
             return Err(Refusal::bad_input("person_mismatch", "psn_no is not the person of this visit").into());
         }
-        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, REALTIME).await? {
+        let registration_only = req.med_type.as_deref() == Some("12");
+        // A visit settled already (a HIS retrying under a new msgid) learns the first.
+        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, if registration_only { REGISTRATION } else { REALTIME }).await?
+            && !tx.visit_lines(&req.mdtrt_id).await?.iter().any(|l| l.setl_id.is_none())
+        {
             return Err(already_settled(&visit.mdtrt_id, &first));
         }
         let person = tx.lock_person_record(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
@@ -194,11 +208,28 @@ impl Service {
         if stored.is_empty() {
             return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
         }
-        let sns: Vec<String> = stored.iter().map(|l| l.sn.clone()).collect();
         let lines = priced(tx.catalog_items(&codes_of(&stored), &institution_record.region, date).await?, stored)?;
         let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount)).ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
-        if let Some(sent) = req.medfee_sumamt.filter(|s| *s != total) {
-            return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the visit's unsettled lines add up to {total}")).into());
+        // R-SET-5: the registration fee is settled apart from the visit's other costs.
+        let (registration, care): (Vec<_>, Vec<_>) = lines.into_iter().partition(|(_, item)| item.kind == ItemKind::RegistrationFee);
+        let settled_here = if registration_only { Fen::checked_sum(registration.iter().map(|(l, _)| l.amount)).unwrap_or(Fen::ZERO) } else { total };
+        if let Some(sent) = req.medfee_sumamt.filter(|s| *s != settled_here) {
+            return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the unsettled lines this settles add up to {settled_here}")).into());
+        }
+        let (registration, care) = match (registration_only, registration.is_empty(), care.is_empty()) {
+            (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
+            (true, false, _) => (Vec::new(), registration),
+            (false, false, false) => match tx.live_settlement(&visit.mdtrt_id, REGISTRATION).await? {
+                Some(first) => return Err(Refusal::conflict("registration_already_settled", format!("the visit's registration fee is settled already ({first}); remove the extra registration line (2205)")).into()),
+                None => (registration, care),
+            },
+            // Only the registration fee is left: it is the registration's settlement.
+            (false, false, true) => (Vec::new(), registration),
+            (false, true, _) => (Vec::new(), care),
+        };
+        let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { REGISTRATION } else { REALTIME };
+        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await? {
+            return Err(already_settled(&visit.mdtrt_id, &first));
         }
         let level = InstitutionLevel::parse(visit.data.get("institution_level").and_then(|l| l.as_str()).unwrap_or(&institution_level))?;
         let now = self.clock.now();
@@ -208,31 +239,21 @@ impl Service {
             let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
             usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;
         }
-        let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &lines, req.use_account).await?;
+        let mut registration_setl_id = None;
+        if !registration.is_empty() {
+            let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &registration, false).await?;
+            receipt.check_identities().map_err(ServiceError::Internal)?;
+            let id = new_setl_id("R", now);
+            if book {
+                self.book(&mut tx, &visit, REGISTRATION, &id, date, year, &receipt, &registration, now).await?;
+            }
+            registration_setl_id = Some(id);
+        }
+        let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &care, req.use_account && kind == REALTIME).await?;
         receipt.check_identities().map_err(ServiceError::Internal)?;
-        let setl_id = new_setl_id("S", now);
+        let setl_id = new_setl_id(if kind == REGISTRATION { "R" } else { "S" }, now);
         if book {
-            let record = SettlementRecord {
-                setl_id: setl_id.clone(),
-                mdtrt_id: visit.mdtrt_id.clone(),
-                institution: institution.clone(),
-                person_hash: visit.person_hash.clone(),
-                kind: REALTIME.into(),
-                state: "settled".into(),
-                visit_date: date,
-                year,
-                receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
-                created_at: now,
-                reversed_at: None,
-            };
-            tx.insert_settlement(&record).await?;
-            if receipt.acct_pay.0 > 0 {
-                tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(&setl_id), &format!("outpatient settlement at {institution}")).await?;
-            }
-            let marked = tx.mark_lines_settled(&visit.mdtrt_id, &setl_id, &sns).await?;
-            if marked != sns.len() as u64 {
-                return Err(ServiceError::Internal(format!("settlement of {}: {marked} of its {} lines could be marked", visit.mdtrt_id, sns.len())));
-            }
+            self.book(&mut tx, &visit, kind, &setl_id, date, year, &receipt, &care, now).await?;
             // The card stays locked until the commit, so a pre-loss reported meanwhile
             // waits for it and a settlement never follows a pre-loss; the settlement
             // record (through its visit) is the card's record of use.
@@ -240,7 +261,36 @@ impl Service {
             tracing::info!(setl_id = %setl_id, total = %receipt.total, fund = %receipt.fund_pay_sumamt, "settled");
         }
         // Without booking, dropping the transaction rolls everything back.
-        Ok(Settlement { setl_id, mdtrt_id: visit.mdtrt_id, psn_no: psn_no(&visit.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: if book { "settled" } else { "preview" }.into(), kind: REALTIME.into() })
+        Ok(Settlement { setl_id, mdtrt_id: visit.mdtrt_id, psn_no: psn_no(&visit.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: if book { "settled" } else { "preview" }.into(), kind: kind.into(), registration_setl_id })
+    }
+
+    /// Books one settlement of a visit in `tx`: its record, the account's debit and its
+    /// lines marked (every one, or nothing is booked).
+    #[allow(clippy::too_many_arguments)] // one booking names all it writes
+    async fn book(&self, tx: &mut Box<dyn CardTx>, visit: &VisitRecord, kind: &str, setl_id: &str, date: NaiveDate, year: i64, receipt: &Receipt, lines: &[(FeeLine, CatalogItem)], now: DateTime<Utc>) -> ServiceResult<()> {
+        let record = SettlementRecord {
+            setl_id: setl_id.into(),
+            mdtrt_id: visit.mdtrt_id.clone(),
+            institution: visit.institution.clone(),
+            person_hash: visit.person_hash.clone(),
+            kind: kind.into(),
+            state: "settled".into(),
+            visit_date: date,
+            year,
+            receipt: serde_json::to_value(receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            created_at: now,
+            reversed_at: None,
+        };
+        tx.insert_settlement(&record).await?;
+        if receipt.acct_pay.0 > 0 {
+            tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {}", visit.institution)).await?;
+        }
+        let sns: Vec<String> = lines.iter().map(|(l, _)| l.sn.clone()).collect();
+        let marked = tx.mark_lines_settled(&visit.mdtrt_id, setl_id, &sns).await?;
+        if marked != sns.len() as u64 {
+            return Err(ServiceError::Internal(format!("settlement of {}: {marked} of its {} lines could be marked", visit.mdtrt_id, sns.len())));
+        }
+        Ok(())
     }
 
     /// R-SET-11: whether a visit registered with `credential` settles in real time in
@@ -311,7 +361,7 @@ impl Service {
 
     /// The reversed settlement as answered.
     pub(crate) fn reversed(&self, s: SettlementRecord, person: Person, receipt: Receipt) -> Settlement {
-        Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: "reversed".into(), kind: s.kind }
+        Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: "reversed".into(), kind: s.kind, registration_setl_id: None }
     }
 
     /// 5203 and the operator's view: a settlement of the caller's institution.
@@ -327,7 +377,7 @@ impl Service {
         }
         let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
         let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: s.state, kind: s.kind })
+        Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: s.state, kind: s.kind, registration_setl_id: None })
     }
 
     /// R-SET-6, R-SET-8: a clerk records a cash-paid visit; the engine splits it with the
@@ -385,7 +435,7 @@ impl Service {
         };
         tx.insert_settlement(&record).await?;
         self.commit(tx).await?;
-        Ok(Settlement { setl_id, mdtrt_id: record.mdtrt_id, psn_no: psn_no(&hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: "manual".into() })
+        Ok(Settlement { setl_id, mdtrt_id: record.mdtrt_id, psn_no: psn_no(&hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: "manual".into(), registration_setl_id: None })
     }
 
     /// The trace of a settlement (operator): which parameter, value and date produced
@@ -407,7 +457,7 @@ impl Service {
         let mut out = Vec::new();
         for s in self.store.settlements_of_person(&hash).await?.into_iter().rev() {
             let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            out.push(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person: person.clone(), receipt, settled_at: s.created_at, state: s.state, kind: s.kind });
+            out.push(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person: person.clone(), receipt, settled_at: s.created_at, state: s.state, kind: s.kind, registration_setl_id: None });
         }
         Ok(out)
     }

@@ -106,7 +106,11 @@ impl Service {
             return Err(Refusal::bad_input("invalid_period", format!("stmt_enddate {} is before stmt_begndate {}", scope.end, scope.begin)).into());
         }
         let (from, to) = (start_of(scope.begin)?, start_of(scope.end.succ_opt().ok_or_else(|| Refusal::bad_input("invalid_period", "stmt_enddate is out of range"))?)?);
-        let settlements = self.store.settlements_of_institution(&institution, "realtime", from, to).await?;
+        let mut settlements = Vec::new();
+        for kind in super::booking::CARD_KINDS {
+            settlements.extend(self.store.settlements_of_institution(&institution, kind, from, to).await?);
+        }
+        settlements.sort_by(|a, b| (a.created_at, &a.setl_id).cmp(&(b.created_at, &b.setl_id)));
         let hashes: Vec<String> = settlements.iter().map(|s| s.person_hash.clone()).collect();
         let categories: HashMap<String, String> = self.store.persons_by_hashes(&hashes).await?.into_iter().map(|(h, p)| (h, p.category)).collect();
         let mut out = Vec::new();
