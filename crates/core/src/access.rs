@@ -183,6 +183,10 @@ pub enum Operation {
     ReadJob,
     PayPremium,
     ReadArrears,
+    /// R-PAY-2: bind a family member to the holder's mutual-aid account.
+    BindFamilyMember,
+    /// R-PAY-2: the month-end deductions from the mutual-aid accounts.
+    RunFamilyDeductions,
     // The holder's own records, the bureau's operations.
     OwnRecords,
     VerifyDatabase,
@@ -201,7 +205,7 @@ pub enum Operation {
 use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
 
 impl Operation {
-    pub const ALL: [Operation; 72] = {
+    pub const ALL: [Operation; 74] = {
         use Operation::*;
         [
             CreateUnit, ReadUnit, CreateOutlet, CreateInstitution, CreatePerson, ReadPerson, FindPerson, PersonByHandbook, ChangePerson, ReadPersonHistory, UploadPhoto,
@@ -209,7 +213,7 @@ impl Operation {
             RecordProductionResults, DispatchBatch, RecordBankAccount, HandOver, Activate, CheckCardForSettlement, ListOverdue, ReportPreLoss, RevokePreLoss, FormalLoss,
             OnlineReplacement, Exchange, ReturnCard, SecondApplication, ReportWrongData, CancelCard, SynchroniseCard, ReadCertificate, ReprintCertificate, ChangePassword,
             ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, DeclareWorkInjury, ManualReimbursement, AddCatalogItems, ReadAccount,
-            IssueVoucher, SetDesignatedInstitutions, ReadDesignatedCounts, CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
+            IssueVoucher, SetDesignatedInstitutions, ReadDesignatedCounts, CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, BindFamilyMember, RunFamilyDeductions, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
             IssueToken, ListTokens, RevokeToken, IssueHisCredential, ListHisCredentials, RevokeHisCredential,
         ]
     };
@@ -270,6 +274,8 @@ impl Operation {
             SetDesignatedInstitutions => &[Unit, Clerk, Operator],
             ReadDesignatedCounts => &[Operator],
             PayPremium => &[Holder, Clerk, Bank],
+            BindFamilyMember => &[Holder, Clerk],
+            RunFamilyDeductions => &[Operator],
             VerifyDatabase | VerifyAudit | LoadCalendar | ReadMessages | ReportMessageSent | IssueToken | ListTokens | RevokeToken => &[Operator],
             IssueHisCredential | ListHisCredentials | RevokeHisCredential => &[Operator],
         }

@@ -99,6 +99,33 @@ macro_rules! store_impl {
             Ok(())
         }
 
+        /// A premium payment, once per reference; `false` when it was recorded already.
+        async fn insert_premium_payment_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, p: &PremiumPayment) -> StoreResult<bool> {
+            let done = sqlx::query("INSERT INTO premium_payments (person_hash, period, amount_fen, channel, payer_hash, paid_at, reference) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (reference) DO NOTHING")
+                .bind(&p.person_hash)
+                .bind(&p.period)
+                .bind(p.amount_fen)
+                .bind(&p.channel)
+                .bind(&p.payer_hash)
+                .bind(ts(p.paid_at))
+                .bind(&p.reference)
+                .execute(exec)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn record_deduction_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()> {
+            sqlx::query("INSERT INTO premium_deductions (person_hash, period, ok, reason, recorded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_hash, period) DO UPDATE SET ok = excluded.ok, reason = excluded.reason, recorded_at = excluded.recorded_at")
+                .bind(&d.person_hash)
+                .bind(&d.period)
+                .bind(d.ok)
+                .bind(&d.reason)
+                .bind(ts(at))
+                .execute(exec)
+                .await?;
+            Ok(())
+        }
+
         async fn insert_institution_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, i: &Institution) -> StoreResult<()> {
             sqlx::query("INSERT INTO institutions (code, name, region, level, class, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&i.code)
@@ -267,6 +294,7 @@ macro_rules! store_impl {
         crate::backend_gateway::gateway_impl!($store);
         crate::backend_his::his_impl!($store);
         crate::backend_designated::designated_impl!($store);
+        crate::backend_family::family_impl!($store);
 
         #[async_trait]
         impl Store for $store {
@@ -850,29 +878,11 @@ macro_rules! store_impl {
             }
 
             async fn insert_premium_payment(&self, p: &PremiumPayment) -> StoreResult<bool> {
-                let done = sqlx::query("INSERT INTO premium_payments (person_hash, period, amount_fen, channel, payer_hash, paid_at, reference) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (reference) DO NOTHING")
-                    .bind(&p.person_hash)
-                    .bind(&p.period)
-                    .bind(p.amount_fen)
-                    .bind(&p.channel)
-                    .bind(&p.payer_hash)
-                    .bind(ts(p.paid_at))
-                    .bind(&p.reference)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
+                insert_premium_payment_in(&self.pool, p).await
             }
 
             async fn record_deduction(&self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()> {
-                sqlx::query("INSERT INTO premium_deductions (person_hash, period, ok, reason, recorded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_hash, period) DO UPDATE SET ok = excluded.ok, reason = excluded.reason, recorded_at = excluded.recorded_at")
-                    .bind(&d.person_hash)
-                    .bind(&d.period)
-                    .bind(d.ok)
-                    .bind(&d.reason)
-                    .bind(ts(at))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                record_deduction_in(&self.pool, d, at).await
             }
 
             async fn premium_payments(&self, person_hash: &str) -> StoreResult<Vec<PremiumPayment>> {

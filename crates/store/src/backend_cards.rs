@@ -311,6 +311,14 @@ macro_rules! card_impl {
                 row.map(|r| settlement_from_row(&r)).transpose()
             }
 
+            async fn insert_premium_payment(&mut self, p: &PremiumPayment) -> StoreResult<bool> {
+                insert_premium_payment_in(&mut *self.tx, p).await
+            }
+
+            async fn record_deduction(&mut self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()> {
+                record_deduction_in(&mut *self.tx, d, at).await
+            }
+
             async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()> {
                 sqlx::query("INSERT INTO work_injury_claims (claim_id, setl_id, mdtrt_id, person_hash, institution, total_fen, cash_due_fen, lines, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                     .bind(&c.claim_id)

@@ -12,6 +12,7 @@ mod backend;
 mod backend_bulk;
 mod backend_cards;
 mod backend_designated;
+mod backend_family;
 mod backend_gateway;
 mod backend_his;
 mod backend_settlement;
@@ -20,6 +21,7 @@ mod backend_verify;
 mod postgres;
 mod records;
 pub mod designated;
+pub mod family;
 pub mod gateway;
 pub mod his;
 pub mod sign_in;
@@ -37,6 +39,7 @@ use yikatong_core::settlement::{CatalogEntry, CatalogItem, YearTotals};
 pub use records::*;
 pub use gateway::{GatewayStore, HisCredential};
 pub use designated::{ChoiceCounts, DesignatedChoice, DesignatedStore};
+pub use family::{FamilyMember, FamilyStore};
 pub use his::{HisFile, HisStore, Voucher};
 pub use sign_in::{PortalSession, QueuedMessage, SignInCode, SignInStore};
 
@@ -65,7 +68,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Whole business operations; each is one transaction.
 #[async_trait]
-pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Send + Sync {
+pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + FamilyStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     fn data_key(&self) -> &DataKey;
@@ -302,6 +305,11 @@ pub trait CardTx: Send {
     async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()>;
     async fn lock_settlement(&mut self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
     async fn mark_settlement_reversed(&mut self, setl_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// A premium payment in this transaction, once per reference (`false`: recorded
+    /// already).
+    async fn insert_premium_payment(&mut self, p: &PremiumPayment) -> StoreResult<bool>;
+    /// A month's deduction result for a person, in this transaction.
+    async fn record_deduction(&mut self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()>;
     /// One claim per settlement: a second is [`StoreError::Duplicate`].
     async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()>;
     /// The live (not reversed) settlement of this kind for the visit, if any.

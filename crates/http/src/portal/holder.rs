@@ -228,6 +228,51 @@ async fn change_password(State(s): State<AppState>, me: Holder, Path(id): Path<i
     }
 }
 
+/// R-PAY-2: the family members the holder's mutual-aid account pays for, and the form
+/// that binds one (the member's name and ID number confirm who it is).
+#[derive(Template)]
+#[template(path = "holder_family.html")]
+struct FamilyPage {
+    page: Chrome,
+    members: Vec<(String, String, String)>,
+}
+
+async fn family(State(s): State<AppState>, me: Holder) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.family_members(&me.who, &ssn).await
+    }
+    .await;
+    match result {
+        Ok(list) => page(&FamilyPage { page: me.chrome("家庭共济 Family mutual aid"), members: list.into_iter().map(|m| (m.member_name, m.member_ssn_masked, shanghai_time(&m.bound_at))).collect() }),
+        Err(e) => refusal(me.chrome("家庭共济"), e, "/holder"),
+    }
+}
+
+#[derive(Deserialize)]
+struct FamilyForm {
+    member_ssn: String,
+    member_name: String,
+}
+
+async fn bind_family(State(s): State<AppState>, me: Holder, axum::Form(f): axum::Form<FamilyForm>) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.bind_family_member(&me.who, &ssn, &yikatong_service::batch::family::NewFamilyMember { member_ssn: f.member_ssn, member_name: f.member_name }).await
+    }
+    .await;
+    match result {
+        Ok(m) => page(&Slip {
+            page: me.chrome("家庭共济 Family mutual aid"),
+            heading: "已绑定家庭成员 The family member is bound".into(),
+            rows: vec![("成员 Member".into(), format!("{} {}", m.member_name, m.member_ssn_masked)), ("办理时间 At".into(), shanghai_time(&m.bound_at))],
+            next: "/holder/family".into(),
+            next_label: "返回家庭共济 Back to family mutual aid".into(),
+        }),
+        Err(e) => refusal(me.chrome("家庭共济"), e, "/holder/family"),
+    }
+}
+
 /// The certificate as a PDF, with the QR code a hospital scans to verify it.
 async fn certificate_pdf(State(s): State<AppState>, me: Holder, Path(file): Path<String>) -> Response {
     let number = file.strip_suffix(".pdf").unwrap_or(&file);
@@ -362,6 +407,7 @@ pub fn routes() -> Router<AppState> {
         .route("/holder/account", get(account))
         .route("/holder/settlements", get(settlements))
         .route("/holder/premiums", get(premiums))
+        .route("/holder/family", get(family).post(bind_family))
         .route("/holder/voucher", get(confirm_voucher).post(voucher))
         .route("/holder/cards/{id}/pre-loss", get(confirm_pre_loss).post(pre_loss))
         .route("/holder/cards/{id}/replacement", get(confirm_replacement).post(replacement))

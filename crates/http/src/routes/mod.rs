@@ -88,7 +88,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/jobs/credit-accounts", post(settlement::start_credits))
         .route("/v1/jobs/{id}", get(settlement::job))
         .route("/v1/persons/{ssn}/premiums", post(settlement::pay_premium).get(settlement::premiums))
-        .route("/v1/premiums/arrears", get(settlement::arrears));
+        .route("/v1/premiums/arrears", get(settlement::arrears))
+        .route("/v1/persons/{ssn}/family", get(settlement::family).post(settlement::bind_family))
+        .route("/v1/premiums/family-deductions", post(settlement::family_deductions));
     r = r.route("/fsi/api/rsfComIfsService/callService", post(crate::his::call_service));
     r = r.route("/fsi/api/rsfComIfsService/callService/{infno}", post(crate::his::call_service_for));
     r = r.merge(crate::portal::routes(state));

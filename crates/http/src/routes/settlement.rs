@@ -58,6 +58,32 @@ pub async fn voucher(State(s): State<AppState>, Caller(who): Caller, Path(ssn): 
     Ok((StatusCode::CREATED, Json(s.service.issue_voucher(&who, &ssn).await?)))
 }
 
+/// R-PAY-2: binds a family member to the holder's mutual-aid account (共济账户), the
+/// member's identity confirmed by name and ID number (the holder, or a clerk).
+#[utoipa::path(post, path = "/v1/persons/{ssn}/family", tag = "settlement", params(("ssn" = String, Path)), request_body = yikatong_service::batch::family::NewFamilyMember, responses((status = 201, body = yikatong_service::batch::family::FamilyMemberView)))]
+pub async fn bind_family(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<yikatong_service::batch::family::NewFamilyMember>) -> Result<(StatusCode, Json<yikatong_service::batch::family::FamilyMemberView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.bind_family_member(&who, &ssn, &b).await?)))
+}
+
+/// R-PAY-2: the family members whose premiums the holder's account pays.
+#[utoipa::path(get, path = "/v1/persons/{ssn}/family", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = Vec<yikatong_service::batch::family::FamilyMemberView>)))]
+pub async fn family(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<Vec<yikatong_service::batch::family::FamilyMemberView>>, ApiError> {
+    Ok(Json(s.service.family_members(&who, &ssn).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct FamilyDeductionRun {
+    /// `YYYY-MM`; runs from the month's last day on.
+    pub month: String,
+}
+
+/// R-PAY-2: the month-end deductions of the family members' premiums from the
+/// holders' accounts (operator); a run started again pays nobody twice.
+#[utoipa::path(post, path = "/v1/premiums/family-deductions", tag = "settlement", request_body = FamilyDeductionRun, responses((status = 200, body = yikatong_service::batch::family::FamilyDeductionReport)))]
+pub async fn family_deductions(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<FamilyDeductionRun>) -> Result<Json<yikatong_service::batch::family::FamilyDeductionReport>, ApiError> {
+    Ok(Json(s.service.deduct_family_premiums(&who, &b.month).await?))
+}
+
 /// R-SET-7: the reversal of a settlement found to be a work injury, with its claim.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WorkInjuryAnswer {

@@ -82,6 +82,8 @@ async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i
         ReadJob => s.job(who, 999).await.map(drop),
         PayPremium => s.pay_premium(who, SSN, &from(json!({"period": "2026-03", "amount_fen": 0, "reference": format!("M{tag}")}))).await.map(drop),
         ReadArrears => s.arrears(who, "2026-03").await.map(drop),
+        BindFamilyMember => s.bind_family_member(who, SSN, &from(json!({"member_ssn": "not-an-id", "member_name": "无"}))).await.map(drop),
+        RunFamilyDeductions => s.deduct_family_premiums(who, "not-a-month").await.map(drop),
         OwnRecords => s.own_ssn(who).await.map(drop),
         VerifyDatabase => s.verify(who).await.map(drop),
         VerifyAudit => s.audit(who, None).await.map(drop),

@@ -193,12 +193,18 @@ on_both_databases!(r_pay_1_and_r_pay_2_premiums_from_every_channel_and_arrears_i
     let grandma = yikatong_service::demo::make_ssn("110105", "1950-06-01".parse().unwrap(), 72);
     app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": grandma, "name": "李奶奶", "ethnicity": "01", "category": "resident", "region": "beijing"}))).await;
     let parent = r.holder.clone(); // 张三 pays for the others
-    // Paying for someone else: only through the mini-program, with that person's name.
-    let body = |channel: &str, name: &str, reference: &str| json!({"period": "2026-03", "amount_fen": 38000, "reference": reference, "channel": channel, "name": name});
+    // Paying for someone else: only through the mini-program, with that person's name
+    // and ID number.
+    let body = |channel: &str, name: &str, reference: &str| json!({"period": "2026-03", "amount_fen": 38000, "reference": reference, "channel": channel, "name": name, "id_number": child});
     let (s, v) = app.call("POST", &format!("/v1/persons/{child}/premiums"), Some(&parent), Some(body("online", "小明", "R1"))).await;
     assert_problem(s, &v, 403, "not_allowed_on_channel");
     let (s, v) = app.call("POST", &format!("/v1/persons/{child}/premiums"), Some(&parent), Some(body("mini_program", "小红", "R1"))).await;
     assert_problem(s, &v, 422, "identity_not_confirmed");
+    let mut without_number = body("mini_program", "小明", "R1");
+    without_number["id_number"] = json!(grandma);
+    let (s, v) = app.call("POST", &format!("/v1/persons/{child}/premiums"), Some(&parent), Some(without_number)).await;
+    assert_problem(s, &v, 422, "identity_not_confirmed");
+    assert!(v["detail"].as_str().unwrap().contains("id_number"), "{v}");
     let paid = app.ok("POST", &format!("/v1/persons/{child}/premiums"), &parent, Some(body("mini_program", "小明", "R1"))).await;
     assert_eq!((paid["channel"].as_str(), paid["paid_by_someone_else"].as_bool()), (Some("mini_program"), Some(true)));
     // The same payment reported twice is one payment; a street office records one too.

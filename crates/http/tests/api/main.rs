@@ -14,6 +14,7 @@ mod his_clients;
 mod scenarios;
 mod visit_cards;
 mod designated;
+mod family;
 
 use std::sync::Arc;
 

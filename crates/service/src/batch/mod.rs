@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod comparison;
 pub mod credits;
+pub mod family;
 pub mod pdf;
 pub mod photos;
 pub mod premiums;

@@ -1,5 +1,6 @@
 //! Resident premiums (R-PAY-1, R-PAY-2): payments from each channel (online, the
-//! mini-program, which may pay for someone else after confirming that person's name, a
+//! mini-program, which may pay for someone else after confirming that person's name and
+//! ID number, a
 //! street office, a bank counter, bank withholding), the bank's withholding result file,
 //! and arrears. A holder sees a payment from the region's day of the next month, and
 //! arrears only in the region's window of the next month; the bureau sees both at once.
@@ -30,6 +31,10 @@ pub struct NewPremium {
     pub channel: Option<String>,
     /// Paying for someone else (mini-program): that person's name, to confirm identity.
     pub name: Option<String>,
+    /// Paying for someone else: that person's ID number again, to confirm identity
+    /// (R-PAY-1; required then, with `name`; ignored otherwise).
+    #[serde(default)]
+    pub id_number: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -93,6 +98,9 @@ impl Service {
                     }
                     if p.name.as_deref().map(str::trim) != Some(person.name.as_str()) {
                         return Err(Refusal::bad_input("identity_not_confirmed", "confirm the person you pay for: their name does not match the ID number").into());
+                    }
+                    if p.id_number.as_deref().map(|n| n.trim().to_ascii_uppercase()).as_deref() != Some(ssn.expose()) {
+                        return Err(Refusal::bad_input("identity_not_confirmed", "confirm the person you pay for: enter their ID number (id_number) as well as their name").into());
                     }
                 }
                 (channel, who.person_hash.clone().filter(|_| for_other))
@@ -161,14 +169,16 @@ impl Service {
         let day = |name: &str| policy.day_of_month(name, today).map_err(ServiceError::from);
         let holder = who.role == Role::Holder;
         let mut payments = Vec::new();
-        for p in self.store.premium_payments(&hash).await? {
+        let all = self.store.premium_payments(&hash).await?;
+        // A period paid is no arrear, even while the payment's record is not shown yet.
+        let paid_periods: std::collections::HashSet<String> = all.iter().map(|p| p.period.clone()).collect();
+        for p in all {
             let paid = p.paid_at.with_timezone(&yikatong_core::clock::shanghai()).date_naive();
             if holder && today < next_month_day(paid, day("premium.records_visible_day")?) {
                 continue;
             }
             payments.push(PremiumView { period: p.period, amount_fen: p.amount_fen, channel: p.channel, paid_by_someone_else: p.payer_hash.is_some(), reference: p.reference });
         }
-        let paid_periods: std::collections::HashSet<String> = payments.iter().map(|p| p.period.clone()).collect();
         let mut arrears = Vec::new();
         for d in self.store.failed_deductions(Some(&hash), None).await? {
             if paid_periods.contains(&d.period) {
