@@ -214,7 +214,7 @@ pub fn engine(receipts: usize) -> Result<(), String> {
                 (FeeLine { sn: k.to_string(), code: it.code.clone(), qty_e4, price_e6, amount: line_product(qty_e4, price_e6) }, it.clone())
             })
             .collect();
-        let r = settle(&SettlementInput { policy, date, category: if i % 3 == 0 { "retired" } else { "in_service" }, age: 50, level: InstitutionLevel::Level3, lines: &lines, totals: totals.clone(), account_balance: Fen(50_000), use_account: i % 2 == 0, flags: &[] })
+        let r = settle(&SettlementInput { policy, date, category: if i % 3 == 0 { "retired" } else { "in_service" }, age: 50, level: InstitutionLevel::Level3, lines: &lines, totals: totals.clone(), account_balance: Fen(50_000), use_account: i % 2 == 0, flags: &[], mutual_aid_balance: Fen::ZERO })
             .map_err(|e| e.to_string())?;
         checksum = checksum.wrapping_add(r.psn_part_amt.0);
         totals = if i % 1000 == 0 { YearTotals::default() } else { totals.plus(&r) };

@@ -474,7 +474,7 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "psn_cash_pay": sign(r.psn_cash_pay),
             "hosp_part_amt": yuan(Fen::ZERO),
             "balc": yuan(if reversal { r.balance_after + r.acct_pay } else { r.balance_after }),
-            "acct_mulaid_pay": yuan(Fen::ZERO),
+            "acct_mulaid_pay": sign(r.acct_mulaid_pay),
             "medins_setl_id": msgid,
             "clr_optins": st.admdvs,
             "clr_way": "1",

@@ -126,10 +126,12 @@ impl Service {
                     *t = t.plus(&receipt);
                     billed.insert(s.setl_id.clone(), (s.mdtrt_id.clone(), receipt.lines.iter().map(|l| l.sn.clone()).collect()));
                 }
-                if receipt.acct_pay.0 > 0 {
-                    *expected_ledger.entry((s.setl_id.clone(), "settlement".into())).or_default() -= receipt.acct_pay.0;
+                // The person's own account and, for a family member, the holder's.
+                let from_accounts = receipt.acct_pay.0 + receipt.acct_mulaid_pay.0;
+                if from_accounts > 0 {
+                    *expected_ledger.entry((s.setl_id.clone(), "settlement".into())).or_default() -= from_accounts;
                     if s.state == "reversed" {
-                        *expected_ledger.entry((s.setl_id.clone(), "reversal".into())).or_default() += receipt.acct_pay.0;
+                        *expected_ledger.entry((s.setl_id.clone(), "reversal".into())).or_default() += from_accounts;
                     }
                 }
             }

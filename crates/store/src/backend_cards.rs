@@ -315,6 +315,27 @@ macro_rules! card_impl {
                 insert_premium_payment_in(&mut *self.tx, p).await
             }
 
+            async fn family_holder_of(&mut self, member_hash: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT holder_hash FROM family_members WHERE member_hash = $1").bind(member_hash).fetch_optional(&mut *self.tx).await?)
+            }
+
+            async fn is_family_holder(&mut self, person_hash: &str) -> StoreResult<bool> {
+                let n: Option<String> = sqlx::query_scalar("SELECT member_hash FROM family_members WHERE holder_hash = $1 LIMIT 1").bind(person_hash).fetch_optional(&mut *self.tx).await?;
+                Ok(n.is_some())
+            }
+
+            async fn bind_family_member(&mut self, m: &crate::FamilyMember) -> StoreResult<()> {
+                sqlx::query("INSERT INTO family_members (member_hash, holder_hash, bound_at, bound_by) VALUES ($1, $2, $3, $4)")
+                    .bind(&m.member_hash)
+                    .bind(&m.holder_hash)
+                    .bind(ts(m.bound_at))
+                    .bind(&m.bound_by)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique("family member"))?;
+                Ok(())
+            }
+
             async fn record_deduction(&mut self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()> {
                 record_deduction_in(&mut *self.tx, d, at).await
             }

@@ -16,18 +16,6 @@ macro_rules! family_impl {
 
         #[async_trait]
         impl FamilyStore for $store {
-            async fn bind_family_member(&self, m: &FamilyMember) -> StoreResult<()> {
-                sqlx::query("INSERT INTO family_members (member_hash, holder_hash, bound_at, bound_by) VALUES ($1, $2, $3, $4)")
-                    .bind(&m.member_hash)
-                    .bind(&m.holder_hash)
-                    .bind(ts(m.bound_at))
-                    .bind(&m.bound_by)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(unique("family member"))?;
-                Ok(())
-            }
-
             async fn family_members_of(&self, holder_hash: &str) -> StoreResult<Vec<FamilyMember>> {
                 let rows = sqlx::query("SELECT * FROM family_members WHERE holder_hash = $1 ORDER BY bound_at, member_hash").bind(holder_hash).fetch_all(&self.pool).await?;
                 rows.iter().map(member_from_row).collect()

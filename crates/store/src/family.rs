@@ -1,5 +1,6 @@
 //! The family mutual-aid account (共济账户, R-PAY-2): family members bound to a holder
-//! whose personal account pays their resident premiums.
+//! whose personal account pays their resident premiums (a binding is written in a
+//! transaction, `CardTx::bind_family_member`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,9 +19,6 @@ pub struct FamilyMember {
 
 #[async_trait]
 pub trait FamilyStore: Send + Sync {
-    /// Binds a member to a holder; a member bound already (to anyone) is
-    /// [`crate::StoreError::Duplicate`]: one mutual-aid account pays for a person.
-    async fn bind_family_member(&self, m: &FamilyMember) -> StoreResult<()>;
     async fn family_members_of(&self, holder_hash: &str) -> StoreResult<Vec<FamilyMember>>;
     /// The holder whose account a person is bound to.
     async fn family_holder_of(&self, member_hash: &str) -> StoreResult<Option<String>>;

@@ -308,6 +308,14 @@ pub trait CardTx: Send {
     /// A premium payment in this transaction, once per reference (`false`: recorded
     /// already).
     async fn insert_premium_payment(&mut self, p: &PremiumPayment) -> StoreResult<bool>;
+    /// The holder whose mutual-aid account pays for `member_hash` (R-PAY-2), read in
+    /// this transaction.
+    async fn family_holder_of(&mut self, member_hash: &str) -> StoreResult<Option<String>>;
+    /// Whether `person_hash` pays for family members of their own, in this transaction.
+    async fn is_family_holder(&mut self, person_hash: &str) -> StoreResult<bool>;
+    /// Binds a member in this transaction (a member bound already is
+    /// [`StoreError::Duplicate`]).
+    async fn bind_family_member(&mut self, m: &crate::FamilyMember) -> StoreResult<()>;
     /// A month's deduction result for a person, in this transaction.
     async fn record_deduction(&mut self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()>;
     /// One claim per settlement: a second is [`StoreError::Duplicate`].

@@ -76,6 +76,9 @@ pub struct SettlementInput<'a> {
     pub totals: YearTotals,
     pub account_balance: Fen,
     pub use_account: bool,
+    /// R-PAY-2: the balance of the family mutual-aid account that pays for this person
+    /// (their holder's), used after their own when `use_account`; zero when none.
+    pub mutual_aid_balance: Fen,
     /// The person's flags (`disabled_veteran`, `civil_servant` get their subsidy).
     pub flags: &'a [String],
 }
@@ -140,6 +143,13 @@ pub struct Receipt {
     pub self_pay_1: Fen,
     pub psn_part_amt: Fen,
     pub acct_pay: Fen,
+    /// `acct_mulaid_pay`: paid by the family mutual-aid account (the holder's) after
+    /// the person's own account (R-PAY-2).
+    #[serde(default)]
+    pub acct_mulaid_pay: Fen,
+    /// Whose account paid `acct_mulaid_pay` (their lookup hash), set by the booking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutual_aid_from: Option<String>,
     pub psn_cash_pay: Fen,
     pub balance_after: Fen,
     pub lines: Vec<LineSplit>,
@@ -159,7 +169,7 @@ impl Receipt {
         let checks: [(&str, Option<Fen>, Fen); 6] = [
             ("total = fund_pay_sumamt + psn_part_amt", sum(&[self.fund_pay_sumamt, self.psn_part_amt]), self.total),
             ("psn_part_amt = self-pay 1 + preselfpay + fulamt_ownpay + overlmt_selfpay", sum(&[self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay]), self.psn_part_amt),
-            ("psn_part_amt = acct_pay + psn_cash_pay", sum(&[self.acct_pay, self.psn_cash_pay]), self.psn_part_amt),
+            ("psn_part_amt = acct_pay + acct_mulaid_pay + psn_cash_pay", sum(&[self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay]), self.psn_part_amt),
             ("fund_pay_sumamt = the funds' parts + the fixed payments", funds, self.fund_pay_sumamt),
             ("hifp_pay = the basic fund's part + the fixed payments", basic, self.hifp_pay),
             ("total = the lines' amounts", lines, self.total),
@@ -169,7 +179,7 @@ impl Receipt {
                 return Err(format!("receipt identity {identity} does not hold: {left:?} against {right}"));
             }
         }
-        let parts = [self.total, self.fund_pay_sumamt, self.psn_part_amt, self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay, self.acct_pay, self.psn_cash_pay, self.hifp_pay];
+        let parts = [self.total, self.fund_pay_sumamt, self.psn_part_amt, self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay, self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay, self.hifp_pay];
         if parts.iter().chain(self.funds.iter().map(|f| &f.amount)).any(|p| p.0 < 0) {
             return Err(format!("a part of the receipt is negative: {parts:?}"));
         }
@@ -407,7 +417,11 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     let personal = total - fund_sum;
     let acct = if input.use_account { dedc.min(input.account_balance.max(Fen::ZERO)) } else { Fen::ZERO };
     trace.push(step("personal account pays the part under the deductible", None, acct));
-    let cash = personal - acct;
+    let mulaid = if input.use_account { (dedc - acct).min(input.mutual_aid_balance.max(Fen::ZERO)) } else { Fen::ZERO };
+    if mulaid.0 > 0 {
+        trace.push(step("family mutual-aid account pays what the own account could not", None, mulaid));
+    }
+    let cash = personal - acct - mulaid;
     let self_pay_1 = dedc + (above - ratio_fund - subsidies);
     Ok(Receipt {
         total,
@@ -426,6 +440,8 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
         self_pay_1,
         psn_part_amt: personal,
         acct_pay: acct,
+        acct_mulaid_pay: mulaid,
+        mutual_aid_from: None,
         psn_cash_pay: cash,
         balance_after: input.account_balance - acct,
         lines,

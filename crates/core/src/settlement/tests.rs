@@ -33,6 +33,7 @@ fn run(region: &str, date: &str, category: &str, age: u32, level: InstitutionLev
         account_balance: Fen(balance),
         use_account,
         flags: &[],
+        mutual_aid_balance: Fen::ZERO,
     })
     .unwrap()
 }
@@ -40,7 +41,7 @@ fn run(region: &str, date: &str, category: &str, age: u32, level: InstitutionLev
 fn adds_up(r: &Receipt) {
     r.check_identities().unwrap();
     assert_eq!(r.total, r.fund_pay_sumamt + r.psn_part_amt, "total = fund + personal");
-    assert_eq!(r.psn_part_amt, r.acct_pay + r.psn_cash_pay, "personal = account + cash");
+    assert_eq!(r.psn_part_amt, r.acct_pay + r.acct_mulaid_pay + r.psn_cash_pay, "personal = account + mutual aid + cash");
     assert_eq!(r.psn_part_amt, r.self_pay_1 + r.preselfpay + r.fulamt_ownpay + r.overlmt_selfpay, "personal = 自付一 + 自付二 + 自费");
     let parts: i64 = r.funds.iter().map(|f| f.amount.0).sum();
     assert_eq!(r.fund_pay_sumamt, Fen(parts) + r.fixed_fund, "the funds' parts add up to the fund payment");
@@ -139,12 +140,12 @@ fn missing_parameters_and_bad_lines_are_refused() {
     let set = PolicySet::shipped().unwrap();
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let lines = [line("1", &a, "1", "10")];
-    let e = settle(&SettlementInput { policy: set.region("suzhou").unwrap(), date: "2026-03-02".parse().unwrap(), category: "resident", age: 40, level: InstitutionLevel::Level1, lines: &lines, totals: YearTotals::default(), account_balance: Fen(0), use_account: false, flags: &[] }).unwrap_err();
+    let e = settle(&SettlementInput { policy: set.region("suzhou").unwrap(), date: "2026-03-02".parse().unwrap(), category: "resident", age: 40, level: InstitutionLevel::Level1, lines: &lines, totals: YearTotals::default(), account_balance: Fen(0), use_account: false, flags: &[], mutual_aid_balance: Fen::ZERO }).unwrap_err();
     assert_eq!(e.code, "policy_not_in_force");
     assert!(e.message.contains("outpatient.deductible.resident"), "Suzhou's file has no resident rules: {}", e.message);
     let mut bad = lines.clone();
     bad[0].0.amount = Fen(1001);
-    let e = settle(&SettlementInput { policy: set.region("beijing").unwrap(), date: "2026-03-02".parse().unwrap(), category: "in_service", age: 40, level: InstitutionLevel::Level1, lines: &bad, totals: YearTotals::default(), account_balance: Fen(0), use_account: false, flags: &[] }).unwrap_err();
+    let e = settle(&SettlementInput { policy: set.region("beijing").unwrap(), date: "2026-03-02".parse().unwrap(), category: "in_service", age: 40, level: InstitutionLevel::Level1, lines: &bad, totals: YearTotals::default(), account_balance: Fen(0), use_account: false, flags: &[], mutual_aid_balance: Fen::ZERO }).unwrap_err();
     assert_eq!(e.code, "amount_mismatch");
 }
 
@@ -196,7 +197,7 @@ fn property_every_receipt_adds_up() {
                     (FeeLine { sn: i.to_string(), code: it.code.clone(), qty_e4, price_e6, amount: catalog::line_product(qty_e4, price_e6) }, it)
                 })
                 .collect();
-            let r = settle(&SettlementInput { policy, date: "2026-05-01".parse().unwrap(), category, age: 30 + next(50) as u32, level, lines: &lines, totals: totals.clone(), account_balance: balance, use_account: next(2) == 0, flags: &[] }).unwrap();
+            let r = settle(&SettlementInput { policy, date: "2026-05-01".parse().unwrap(), category, age: 30 + next(50) as u32, level, lines: &lines, totals: totals.clone(), account_balance: balance, use_account: next(2) == 0, flags: &[], mutual_aid_balance: Fen::ZERO }).unwrap();
             adds_up(&r);
             totals = totals.plus(&r);
             balance = r.balance_after;
@@ -228,7 +229,7 @@ fn r_set_3_a_receipt_that_does_not_add_up_is_caught_before_booking() {
     r.check_identities().unwrap();
     let mut off_by_a_fen = r.clone();
     off_by_a_fen.psn_cash_pay += Fen(1);
-    assert!(off_by_a_fen.check_identities().unwrap_err().contains("acct_pay + psn_cash_pay"));
+    assert!(off_by_a_fen.check_identities().unwrap_err().contains("acct_pay + acct_mulaid_pay + psn_cash_pay"));
     let mut fund_wrong = r.clone();
     fund_wrong.fund_pay_sumamt += Fen(1);
     assert!(fund_wrong.check_identities().unwrap_err().contains("total = fund_pay_sumamt + psn_part_amt"));
@@ -241,7 +242,7 @@ fn policy_with(extra: &str) -> crate::policy::RegionPolicy {
 }
 
 fn settle_with(policy: &crate::policy::RegionPolicy, category: &str, age: u32, lines: &[(FeeLine, CatalogItem)], totals: YearTotals, flags: &[String]) -> Result<Receipt, crate::Refusal> {
-    settle(&SettlementInput { policy, date: "2026-03-02".parse().unwrap(), category, age, level: InstitutionLevel::Level3, lines, totals, account_balance: Fen(0), use_account: false, flags })
+    settle(&SettlementInput { policy, date: "2026-03-02".parse().unwrap(), category, age, level: InstitutionLevel::Level3, lines, totals, account_balance: Fen(0), use_account: false, flags, mutual_aid_balance: Fen::ZERO })
 }
 
 #[test]
@@ -326,4 +327,17 @@ fn r_set_3_a_parameter_in_the_wrong_unit_is_refused_not_read_as_zero() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let e = settle_with(&p, "retired", 60, &[line("1", &a, "1", "10")], YearTotals::default(), &[]).unwrap_err();
     assert!(e.message.contains("outpatient.deductible.retired is in bp, not fen"), "{}", e.message);
+}
+
+#[test]
+fn r_pay_2_the_family_mutual_aid_account_pays_after_the_own_account() {
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let set = PolicySet::shipped().unwrap();
+    let lines = [line("1", &a, "1", "1000")];
+    let input = |own: i64, family: i64, use_account: bool| SettlementInput { policy: set.region("beijing").unwrap(), date: "2026-03-02".parse().unwrap(), category: "in_service", age: 40, level: InstitutionLevel::Level3, lines: &lines, totals: YearTotals::default(), account_balance: Fen(own), use_account, flags: &[], mutual_aid_balance: Fen(family) };
+    let r = settle(&input(30_000, 50_000, true)).unwrap();
+    assert_eq!((r.acct_pay, r.acct_mulaid_pay, r.psn_cash_pay), (Fen(30_000), Fen(50_000), Fen(20_000)), "own 300, then the family's 500, the rest in cash");
+    adds_up(&r);
+    let r = settle(&input(30_000, 50_000, false)).unwrap();
+    assert_eq!((r.acct_pay, r.acct_mulaid_pay), (Fen(0), Fen(0)), "acct_used_flag 0: neither account");
 }

@@ -91,3 +91,56 @@ on_both_databases!(r_pay_2_the_family_mutual_aid_account_pays_on_the_months_last
     assert!(status == 409 && refused.contains("already_bound"), "{status} {refused}");
     app.verified().await;
 });
+
+// R-PAY-2: a bound family member's settlement is paid from the holder's account after
+// their own (`acct_mulaid_pay`), reversed back to it, and never past its balance however
+// many of the member's visits settle at once.
+on_both_databases!(r_pay_2_a_family_members_settlement_is_paid_by_the_mutual_aid_account, |db: TestDb| async move {
+    let (app, r) = crate::cards::started(crate::spawn_app(db).await).await;
+    app.catalogue().await;
+    let spouse = yikatong_service::demo::make_ssn("110105", "1982-04-01".parse().unwrap(), 91);
+    let card = app.active_card_of(&r, &spouse).await;
+    app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 50000, "reason": "transfer", "kind": "transfer_in"}))).await;
+    app.ok("POST", &format!("/v1/persons/{SSN}/family"), &r.holder, Some(json!({"member_ssn": spouse, "member_name": "王五"}))).await;
+    let balance = |ssn: String| {
+        let app = &app;
+        async move { app.ok("GET", &format!("/v1/persons/{ssn}/account"), &app.operator, None).await["balance_fen"].as_i64().unwrap() }
+    };
+    let (psn_no, mdtrt_id) = app.register(&r.institution, card, "MA").await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302160000000001", &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
+    let out = app.settle(&r.institution, "2207", "H120260302160000000002", &psn_no, &mdtrt_id, "1000.00", "1").await;
+    let s = &out["output"]["setlinfo"];
+    assert_eq!((s["acct_pay"].as_str(), s["acct_mulaid_pay"].as_str(), s["psn_cash_pay"].as_str(), s["psn_part_amt"].as_str()), (Some("0.00"), Some("500.00"), Some("500.00"), Some("1000.00")), "{s}");
+    assert_eq!(balance(SSN.to_string()).await, 0, "the holder's account paid 500");
+    let rev = app.his_ok(&r.institution, "2208", "H120260302160000000003", json!({"data": {"setl_id": s["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": psn_no}})).await;
+    assert_eq!(rev["setlinfo"]["acct_mulaid_pay"], "-500.00");
+    assert_eq!(balance(SSN.to_string()).await, 50000, "the reversal gives it back");
+    // Two of the member's visits settling at once take the holder's 500 once.
+    let mut visits = Vec::new();
+    for (i, tag) in ["MB", "MC"].into_iter().enumerate() {
+        let (p, m) = app.register(&r.institution, card, tag).await;
+        app.upload(&r.institution, &m, &p, &format!("H12026030216000000001{i}"), &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
+        visits.push((p, m));
+    }
+    let (a, b) = tokio::join!(
+        app.settle(&r.institution, "2207", "H120260302160000000020", &visits[0].0, &visits[0].1, "1000.00", "1"),
+        app.settle(&r.institution, "2207", "H120260302160000000021", &visits[1].0, &visits[1].1, "1000.00", "1"),
+    );
+    let fen = |v: &serde_json::Value| yikatong_core::money::Fen::parse_yuan(v["output"]["setlinfo"]["acct_mulaid_pay"].as_str().unwrap()).unwrap().0;
+    assert_eq!(fen(&a) + fen(&b), 50000, "{a} {b}");
+    assert_eq!(balance(SSN.to_string()).await, 0);
+    // Two employees binding each other at once: one binding, never a circle.
+    let (p, q) = (yikatong_service::demo::make_ssn("110105", "1983-01-01".parse().unwrap(), 93), yikatong_service::demo::make_ssn("110105", "1984-01-01".parse().unwrap(), 95));
+    for (ssn, name) in [(&p, "甲"), (&q, "乙")] {
+        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn, "name": name, "ethnicity": "01", "category": "in_service", "region": "beijing"}))).await;
+    }
+    let (tp, tq) = (app.token(json!({"role": "holder", "person": p})).await, app.token(json!({"role": "holder", "person": q})).await);
+    let (pq, qp) = (format!("/v1/persons/{p}/family"), format!("/v1/persons/{q}/family"));
+    let (x, y) = tokio::join!(
+        app.call("POST", &pq, Some(&tp), Some(json!({"member_ssn": q, "member_name": "乙"}))),
+        app.call("POST", &qp, Some(&tq), Some(json!({"member_ssn": p, "member_name": "甲"}))),
+    );
+    let statuses = [x.0.as_u16(), y.0.as_u16()];
+    assert!(statuses.contains(&201) && statuses.contains(&409), "{x:?} {y:?}");
+    app.verified().await;
+});

@@ -51,7 +51,7 @@ impl TestApp {
         refusal_of(&self.his(token, infno, msgid, input).await, infno, code)
     }
 
-    async fn catalogue(&self) {
+    pub(crate) async fn catalogue(&self) {
         let (s, v) = self
             .op(
                 "POST",

@@ -85,17 +85,26 @@ impl Service {
         if holder_hash == member_hash {
             return Err(Refusal::bad_input("same_person", "a holder is not their own family member").into());
         }
-        if self.store.family_holder_of(&holder_hash).await?.is_some() {
+        // Both persons' rows locked (in one order): two bindings that share a person run
+        // one after the other, so no binding makes a holder a member or the reverse.
+        let mut tx = self.begin_write().await?;
+        let mut pair = [holder_hash.as_str(), member_hash.as_str()];
+        pair.sort_unstable();
+        for h in pair {
+            tx.lock_person(h).await?;
+        }
+        if tx.family_holder_of(&holder_hash).await?.is_some() {
             return Err(Refusal::conflict("holder_is_a_member", "this holder's own premium is paid from another's mutual-aid account; a member binds no one").into());
         }
-        if !self.store.family_members_of(&member_hash).await?.is_empty() {
+        if tx.is_family_holder(&member_hash).await? {
             return Err(Refusal::conflict("member_is_a_holder", "this person pays for family members of their own and cannot be bound to another account").into());
         }
         let m = FamilyMember { member_hash, holder_hash, bound_at: self.clock.now(), bound_by: bound_by(who) };
-        self.store.bind_family_member(&m).await.map_err(|e| match e {
+        tx.bind_family_member(&m).await.map_err(|e| match e {
             StoreError::Duplicate(_) => ServiceError::from(Refusal::conflict("already_bound", "this person is bound to a mutual-aid account already")),
             other => other.into(),
         })?;
+        self.commit(tx).await?;
         Ok(FamilyMemberView { member_ssn_masked: mask_ssn(&member.ssn), member_name: member.name, bound_at: m.bound_at, bound_by: m.bound_by })
     }
 

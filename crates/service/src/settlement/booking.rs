@@ -151,6 +151,17 @@ impl Service {
         let year = i64::from(chrono::Datelike::year(&date));
         let totals = tx.lock_year_totals(hash, year).await?;
         let balance = Fen(tx.account_balance(hash).await?);
+        // R-PAY-2: a bound family member's holder's account pays after their own; the
+        // holder's row is locked after the member's (holders are never members, so
+        // this order never waits in a circle).
+        let family = if use_account { tx.family_holder_of(hash).await? } else { None };
+        let mutual_aid_balance = match &family {
+            Some(holder) => {
+                tx.lock_person(holder).await?;
+                Fen(tx.account_balance(holder).await?)
+            }
+            None => Fen::ZERO,
+        };
         let policy = self.policies.region(&person.region)?;
         let receipt = settle(&SettlementInput {
             policy,
@@ -163,7 +174,10 @@ impl Service {
             account_balance: balance,
             use_account,
             flags: &person.flags,
+            mutual_aid_balance,
         })?;
+        let mut receipt = receipt;
+        receipt.mutual_aid_from = family.filter(|_| receipt.acct_mulaid_pay.0 > 0);
         tx.save_year_totals(hash, year, &totals.plus(&receipt)).await?;
         Ok((receipt, year))
     }
@@ -285,6 +299,9 @@ impl Service {
         if receipt.acct_pay.0 > 0 {
             tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {}", visit.institution)).await?;
         }
+        if let Some(holder) = receipt.mutual_aid_from.as_deref().filter(|_| receipt.acct_mulaid_pay.0 > 0) {
+            tx.append_account_entry(holder, now, "settlement", -receipt.acct_mulaid_pay.0, Some(setl_id), &format!("family mutual aid: a member's outpatient settlement at {}", visit.institution)).await?;
+        }
         let sns: Vec<String> = lines.iter().map(|(l, _)| l.sn.clone()).collect();
         let marked = tx.mark_lines_settled(&visit.mdtrt_id, setl_id, &sns).await?;
         if marked != sns.len() as u64 {
@@ -353,6 +370,10 @@ impl Service {
         tx.save_year_totals(&s.person_hash, s.year, &totals.minus(&receipt)).await?;
         if receipt.acct_pay.0 > 0 {
             tx.append_account_entry(&s.person_hash, now, "reversal", receipt.acct_pay.0, Some(setl_id), "settlement reversed").await?;
+        }
+        if let Some(holder) = receipt.mutual_aid_from.as_deref().filter(|_| receipt.acct_mulaid_pay.0 > 0) {
+            tx.lock_person(holder).await?;
+            tx.append_account_entry(holder, now, "reversal", receipt.acct_mulaid_pay.0, Some(setl_id), "a member's settlement reversed").await?;
         }
         tx.mark_settlement_reversed(setl_id, now).await?;
         tx.free_lines(&s.mdtrt_id, setl_id).await?;
