@@ -21,10 +21,6 @@ macro_rules! family_impl {
                 rows.iter().map(member_from_row).collect()
             }
 
-            async fn family_holder_of(&self, member_hash: &str) -> StoreResult<Option<String>> {
-                Ok(sqlx::query_scalar("SELECT holder_hash FROM family_members WHERE member_hash = $1").bind(member_hash).fetch_optional(&self.pool).await?)
-            }
-
             async fn family_page(&self, after: &str, limit: i64) -> StoreResult<Vec<FamilyMember>> {
                 let rows = sqlx::query("SELECT * FROM family_members WHERE member_hash > $1 ORDER BY member_hash LIMIT $2").bind(after).bind(limit).fetch_all(&self.pool).await?;
                 rows.iter().map(member_from_row).collect()

@@ -20,8 +20,6 @@ pub struct FamilyMember {
 #[async_trait]
 pub trait FamilyStore: Send + Sync {
     async fn family_members_of(&self, holder_hash: &str) -> StoreResult<Vec<FamilyMember>>;
-    /// The holder whose account a person is bound to.
-    async fn family_holder_of(&self, member_hash: &str) -> StoreResult<Option<String>>;
     /// Every binding, a page at a time after `after` (a member hash), in member order.
     async fn family_page(&self, after: &str, limit: i64) -> StoreResult<Vec<FamilyMember>>;
 }

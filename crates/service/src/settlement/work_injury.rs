@@ -45,7 +45,7 @@ impl Service {
             person_hash: s.person_hash.clone(),
             institution: s.institution.clone(),
             total_fen: receipt.total.0,
-            cash_due_fen: (receipt.fund_pay_sumamt + receipt.acct_pay).0,
+            cash_due_fen: (receipt.fund_pay_sumamt + receipt.acct_pay + receipt.acct_mulaid_pay).0,
             lines: serde_json::to_value(&receipt.lines).map_err(|e| ServiceError::Internal(e.to_string()))?,
             state: "open".into(),
             created_at: self.clock.now(),
