@@ -97,10 +97,17 @@ pub async fn listen_and_serve(service: Arc<Service>, test_clock: Option<TestCloc
     service.recover_interrupted_work().await.map_err(|e| format!("cannot recover the work the last stop interrupted: {e}"))?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // The handler for Ctrl-C is in place before anyone learns the address: a signal
+    // sent as soon as the service answers stops it gracefully, never by default.
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
     tracing::info!(%addr, backend = service.store().backend(), "serving");
     announce(&format!("http://{addr}"));
     let state = AppState::new(service, test_clock);
-    let shutdown = async {
+    let shutdown = async move {
+        #[cfg(unix)]
+        interrupt.recv().await;
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     };
     yikatong_http::serve(listener, state, shutdown).await.map_err(|e| format!("the server stopped: {e}"))
