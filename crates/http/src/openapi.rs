@@ -21,7 +21,7 @@ use crate::routes::{cards, messages, ops, policy, registry, settlement, tokens};
         cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,
         cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation, cards::settlement_check,
         cards::certificate, cards::reprint, cards::outbox, cards::audit_verify, cards::verify, cards::personalisation, cards::unit_persons,
-        settlement::catalog_items, settlement::account, settlement::credit, settlement::voucher, settlement::set_designated, settlement::designated, settlement::designated_counts, settlement::reimbursement, settlement::get, settlement::trace, settlement::work_injury, settlement::work_injury_claim, settlement::start_credits, settlement::job, settlement::pay_premium, settlement::premiums, settlement::arrears, settlement::bind_family, settlement::family, settlement::family_deductions,
+        settlement::catalog_items, settlement::account, settlement::credit, settlement::voucher, settlement::set_designated, settlement::designated, settlement::designated_counts, settlement::reimbursement, settlement::reimbursements, settlement::approve_reimbursement, settlement::get, settlement::trace, settlement::work_injury, settlement::work_injury_claim, settlement::start_credits, settlement::job, settlement::pay_premium, settlement::premiums, settlement::arrears, settlement::bind_family, settlement::family, settlement::family_deductions,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth, &TrueContract),

@@ -694,6 +694,21 @@ macro_rules! store_impl {
                 row.map(|r| claim_from_row(&r)).transpose()
             }
 
+            async fn reimbursement_claim(&self, id: &str) -> StoreResult<Option<ReimbursementClaim>> {
+                let row = sqlx::query("SELECT * FROM reimbursement_claims WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+                row.map(|r| reimbursement_from_row(&r)).transpose()
+            }
+
+            async fn reimbursement_claims_of(&self, person_hash: &str) -> StoreResult<Vec<ReimbursementClaim>> {
+                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE person_hash = $1 ORDER BY created_at, id").bind(person_hash).fetch_all(&self.pool).await?;
+                rows.iter().map(reimbursement_from_row).collect()
+            }
+
+            async fn approve_reimbursement(&self, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE reimbursement_claims SET state = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3 AND state = 'submitted'").bind(by).bind(ts(at)).bind(id).execute(&self.pool).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>> {
                 let rows = sqlx::query("SELECT * FROM settlements WHERE person_hash = $1 ORDER BY created_at, setl_id").bind(person_hash).fetch_all(&self.pool).await?;
                 rows.iter().map(settlement_from_row).collect()

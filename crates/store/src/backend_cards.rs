@@ -340,6 +340,21 @@ macro_rules! card_impl {
                 record_deduction_in(&mut *self.tx, d, at).await
             }
 
+            async fn insert_reimbursement_claim(&mut self, c: &ReimbursementClaim) -> StoreResult<()> {
+                sqlx::query("INSERT INTO reimbursement_claims (id, person_hash, amount_fen, state, due_on, submitted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&c.id)
+                    .bind(&c.person_hash)
+                    .bind(c.amount_fen)
+                    .bind(&c.state)
+                    .bind(c.due_on.map(|d| d.to_string()))
+                    .bind(&c.submitted_by)
+                    .bind(ts(c.created_at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique(format!("reimbursement claim {}", c.id)))?;
+                Ok(())
+            }
+
             async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()> {
                 sqlx::query("INSERT INTO work_injury_claims (claim_id, setl_id, mdtrt_id, person_hash, institution, total_fen, cash_due_fen, lines, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                     .bind(&c.claim_id)

@@ -8,7 +8,7 @@ macro_rules! settlement_impl {
         use yikatong_core::money::Fen;
         use yikatong_core::settlement::{CatalogEntry, CatalogItem, ItemClass, ItemKind, YearTotals, entry_in_force};
 
-        use crate::{AccountEntry, SettlementRecord, StoredFeeLine, VisitRecord, WorkInjuryClaim};
+        use crate::{AccountEntry, ReimbursementClaim, SettlementRecord, StoredFeeLine, VisitRecord, WorkInjuryClaim};
 
         fn json_col(row: &<Db as sqlx::Database>::Row, col: &str) -> StoreResult<serde_json::Value> {
             let text: String = row.try_get(col)?;
@@ -45,6 +45,22 @@ macro_rules! settlement_impl {
                 by_code.entry(e.item.code.as_str()).or_default().push(e);
             }
             Ok(by_code.into_values().filter_map(|es| entry_in_force(es, region, on)).map(|e| e.item.clone()).collect())
+        }
+
+        fn reimbursement_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<ReimbursementClaim> {
+            let opt_ts = |c: &str| -> StoreResult<Option<DateTime<Utc>>> { r.try_get::<Option<String>, _>(c)?.map(|s| parse_ts(&s)).transpose() };
+            let due: Option<String> = r.try_get("due_on")?;
+            Ok(ReimbursementClaim {
+                id: r.try_get("id")?,
+                person_hash: r.try_get("person_hash")?,
+                amount_fen: r.try_get("amount_fen")?,
+                state: r.try_get("state")?,
+                due_on: due.map(|d| d.parse().map_err(|_| StoreError::Corrupt(format!("reimbursement_claims.due_on {d:?}")))).transpose()?,
+                submitted_by: r.try_get("submitted_by")?,
+                approved_by: r.try_get("approved_by")?,
+                created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                approved_at: opt_ts("approved_at")?,
+            })
         }
 
         fn claim_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<WorkInjuryClaim> {

@@ -185,6 +185,11 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
     async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
     async fn work_injury_claim(&self, claim_id: &str) -> StoreResult<Option<WorkInjuryClaim>>;
+    async fn reimbursement_claim(&self, id: &str) -> StoreResult<Option<ReimbursementClaim>>;
+    /// A person's reimbursement claims, oldest first.
+    async fn reimbursement_claims_of(&self, person_hash: &str) -> StoreResult<Vec<ReimbursementClaim>>;
+    /// Approves a submitted claim; `false` when it is not submitted (approved already).
+    async fn approve_reimbursement(&self, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
     async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
     async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals>;
@@ -318,6 +323,7 @@ pub trait CardTx: Send {
     async fn bind_family_member(&mut self, m: &crate::FamilyMember) -> StoreResult<()>;
     /// A month's deduction result for a person, in this transaction.
     async fn record_deduction(&mut self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn insert_reimbursement_claim(&mut self, c: &ReimbursementClaim) -> StoreResult<()>;
     /// One claim per settlement: a second is [`StoreError::Duplicate`].
     async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()>;
     /// The live (not reversed) settlement of this kind for the visit, if any.

@@ -211,6 +211,24 @@ pub struct StoredFeeLine {
     pub setl_id: Option<String>,
 }
 
+/// R-SET-6: a manual reimbursement claim; its id is its settlement's `setl_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReimbursementClaim {
+    pub id: String,
+    pub person_hash: String,
+    /// What the funds reimburse (the receipt's fund payment).
+    pub amount_fen: i64,
+    /// `submitted`, then `approved`.
+    pub state: String,
+    /// The region's working days after submission; `None` while the calendar lacks
+    /// the year (R-CAL-2).
+    pub due_on: Option<chrono::NaiveDate>,
+    pub submitted_by: String,
+    pub approved_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
 /// R-SET-7: the claim to work-injury insurance for a reversed settlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkInjuryClaim {

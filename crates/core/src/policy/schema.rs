@@ -141,6 +141,7 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("settlement.designated.restricts", Unit::Flag, "R-SET-12: whether a holder's recorded designated institutions restrict real-time settlement to them"),
     ("settlement.designated.max_choices", Unit::Count, "R-SET-12: how many designated institutions a holder may choose"),
     ("settlement.designated.open_to_all.{institution_class}", Unit::Flag, "R-SET-12: whether institutions of the class may be visited directly by every holder"),
+    ("reimbursement.payment_working_days", Unit::WorkingDays, "R-SET-6: working days after its submission within which a manual reimbursement reaches the holder"),
     ("premium.mutual_aid_fen.{category}", Unit::Fen, "R-PAY-2: the monthly premium the family mutual-aid account pays for a bound member of the category"),
     ("premium.records_visible_day", Unit::DayOfMonth, "R-PAY-1: day of the next month from which a payment shows in the holder's records"),
     ("premium.arrears_visible_from_day", Unit::DayOfMonth, "R-PAY-2: first day of the next month on which arrears show"),

@@ -81,6 +81,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/persons/{ssn}/designated-institutions", get(settlement::designated).put(settlement::set_designated))
         .route("/v1/reports/designated-choices", get(settlement::designated_counts))
         .route("/v1/reimbursements", post(settlement::reimbursement))
+        .route("/v1/reimbursements/{id}/approval", post(settlement::approve_reimbursement))
+        .route("/v1/persons/{ssn}/reimbursements", get(settlement::reimbursements))
         .route("/v1/settlements/{setl_id}", get(settlement::get))
         .route("/v1/settlements/{setl_id}/trace", get(settlement::trace))
         .route("/v1/settlements/{setl_id}/work-injury", post(settlement::work_injury))

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_core::money::Fen;
 use yikatong_core::settlement::Fund;
-use yikatong_service::{AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, Settlement, WorkInjuryClaimView};
+use yikatong_service::{AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, ReimbursementView, Settlement, WorkInjuryClaimView};
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
 use yikatong_service::QueryTarget;
@@ -157,6 +157,15 @@ pub struct ReceiptView {
     pub ratio_bp: u32,
     /// The fund payment by fund (R-SET-3); the parts add up to `fund_fen`.
     pub funds: Vec<FundView>,
+    /// A manual reimbursement's answer only (R-SET-6): the claim's id, what the funds
+    /// reimburse and when it is due; `state` is then the claim's (`submitted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub due_on: Option<chrono::NaiveDate>,
 }
 
 /// One fund's part of a receipt.
@@ -209,6 +218,9 @@ impl ReceiptView {
             deductible_fen: r.deductible_applied.0,
             ratio_bp: r.ratio.0,
             funds: FundView::of(st),
+            id: None,
+            amount_fen: None,
+            due_on: None,
         }
     }
 }
@@ -216,7 +228,24 @@ impl ReceiptView {
 /// R-SET-6: a cash-paid visit recorded by a clerk and settled by the same engine.
 #[utoipa::path(post, path = "/v1/reimbursements", tag = "settlement", request_body = ManualReimbursement, responses((status = 201, body = ReceiptView)))]
 pub async fn reimbursement(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<ManualReimbursement>) -> Result<(StatusCode, Json<ReceiptView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(ReceiptView::of(&s.service.manual_reimbursement(&who, &b).await?))))
+    let settled = s.service.manual_reimbursement(&who, &b).await?;
+    let claim = s.service.reimbursement(&settled.setl_id).await?;
+    let mut view = ReceiptView::of(&settled);
+    (view.id, view.state, view.amount_fen, view.due_on) = (Some(claim.id), claim.state, Some(claim.amount_fen), claim.due_on);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// R-SET-6: a person's manual reimbursement claims with their state and due date (the
+/// holder, a clerk, an operator).
+#[utoipa::path(get, path = "/v1/persons/{ssn}/reimbursements", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = Vec<ReimbursementView>)))]
+pub async fn reimbursements(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<Vec<ReimbursementView>>, ApiError> {
+    Ok(Json(s.service.reimbursements_of(&who, &ssn).await?))
+}
+
+/// R-SET-6: a clerk approves a submitted claim.
+#[utoipa::path(post, path = "/v1/reimbursements/{id}/approval", tag = "settlement", params(("id" = String, Path)), responses((status = 200, body = ReimbursementView)))]
+pub async fn approve_reimbursement(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Json<ReimbursementView>, ApiError> {
+    Ok(Json(s.service.approve_reimbursement(&who, &id).await?))
 }
 
 /// A settlement's receipt (its institution, an operator or clerk, the holder).

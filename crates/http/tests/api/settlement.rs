@@ -371,6 +371,21 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     let out = app.settle(&r.institution, "2207", "H120260302130000000002", &psn_no, &mdtrt_id, "1000.00", "0").await;
     assert_eq!(out["output"]["setlinfo"]["act_pay_dedc"], "800.00", "only what is left of 1,800");
     assert_eq!(out["output"]["setlinfo"]["hifob_pay"], "140.00", "70 % of 200, paid by the mutual aid");
+    // The claims the holder follows: what the funds reimburse and when it is due, 15
+    // working days after Monday 2026-03-02 (Beijing's file, 000).
+    assert_eq!((manual["id"].as_str(), manual["state"].as_str(), manual["amount_fen"].as_i64(), manual["due_on"].as_str()), (manual["setl_id"].as_str(), Some("submitted"), Some(0), Some("2026-03-23")), "{manual}");
+    let second = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(body("no_card", 100000))).await;
+    assert_eq!(second["amount_fen"], 70000, "the deductible is used: 70 % of 1,000 {second}");
+    let claims = app.ok("GET", &format!("/v1/persons/{SSN}/reimbursements"), &r.holder, None).await;
+    assert_eq!(claims.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect::<Vec<_>>(), [second["id"].as_str().unwrap(), manual["id"].as_str().unwrap()], "newest first: {claims}");
+    let approval = format!("/v1/reimbursements/{}/approval", second["id"].as_str().unwrap());
+    let (s, v) = app.call("POST", &approval, Some(&r.holder), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let approved = app.ok("POST", &approval, &r.clerk, None).await;
+    assert_eq!((approved["state"].as_str(), approved["due_on"].as_str()), (Some("approved"), Some("2026-03-23")));
+    let (s, v) = app.call("POST", &approval, Some(&r.clerk), None).await;
+    assert_problem(s, &v, 409, "not_submitted");
+    app.verified().await;
 });
 
 // Fifty settlements of one person at once never use the deductible or the account twice.

@@ -455,6 +455,19 @@ impl Service {
             reversed_at: None,
         };
         tx.insert_settlement(&record).await?;
+        // The claim the holder follows, written with its settlement (R-SET-6).
+        let claim = yikatong_store::ReimbursementClaim {
+            id: setl_id.clone(),
+            person_hash: hash.clone(),
+            amount_fen: receipt.fund_pay_sumamt.0,
+            state: "submitted".into(),
+            due_on: self.reimbursement_due_on(&person.region, now)?,
+            submitted_by: who.outlet.as_ref().map_or_else(|| who.role.as_str().to_string(), |o| format!("clerk at {o}")),
+            approved_by: None,
+            created_at: now,
+            approved_at: None,
+        };
+        tx.insert_reimbursement_claim(&claim).await?;
         self.commit(tx).await?;
         Ok(Settlement { setl_id, mdtrt_id: record.mdtrt_id, psn_no: psn_no(&hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: "manual".into(), registration_setl_id: None })
     }

@@ -7,6 +7,7 @@
 mod accounts;
 mod booking;
 mod catalog;
+mod claims;
 mod designated;
 mod reconciliation;
 mod visits;
@@ -21,6 +22,7 @@ use yikatong_store::{Person, VisitRecord};
 pub use accounts::{AccountEntryView, AccountView};
 pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
+pub use claims::ReimbursementView;
 pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstitutions, DesignatedView};
 pub(crate) use designated::checked_class;
 pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
