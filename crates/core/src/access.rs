@@ -170,6 +170,10 @@ pub enum Operation {
     /// R-SET-7: a settlement found to be a work injury, reversed and claimed.
     DeclareWorkInjury,
     ManualReimbursement,
+    /// R-SET-6: the payment file of the approved reimbursements.
+    PayReimbursements,
+    /// R-SET-6: the bank's result of a payment file.
+    RecordReimbursementResults,
     AddCatalogItems,
     ReadAccount,
     /// 医保电子凭证: a holder's single-use code for one visit (R-SET-11).
@@ -205,14 +209,14 @@ pub enum Operation {
 use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
 
 impl Operation {
-    pub const ALL: [Operation; 74] = {
+    pub const ALL: [Operation; 76] = {
         use Operation::*;
         [
             CreateUnit, ReadUnit, CreateOutlet, CreateInstitution, CreatePerson, ReadPerson, FindPerson, PersonByHandbook, ChangePerson, ReadPersonHistory, UploadPhoto,
             SecondCollection, ImportApplications, ReadUnitPersons, ApplyForCard, ReadCard, ReadCardEvents, ReadHolderOfCard, CutBatch, ReadBatch, PersonalisationFile,
             RecordProductionResults, DispatchBatch, RecordBankAccount, HandOver, Activate, CheckCardForSettlement, ListOverdue, ReportPreLoss, RevokePreLoss, FormalLoss,
             OnlineReplacement, Exchange, ReturnCard, SecondApplication, ReportWrongData, CancelCard, SynchroniseCard, ReadCertificate, ReprintCertificate, ChangePassword,
-            ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, DeclareWorkInjury, ManualReimbursement, AddCatalogItems, ReadAccount,
+            ResetPassword, ReadOutbox, Settle, ReadSettlement, ReadSettlements, TraceSettlement, ReverseSettlement, DeclareWorkInjury, ManualReimbursement, PayReimbursements, RecordReimbursementResults, AddCatalogItems, ReadAccount,
             IssueVoucher, SetDesignatedInstitutions, ReadDesignatedCounts, CreditAccount, StartCredits, ReadJob, PayPremium, ReadArrears, BindFamilyMember, RunFamilyDeductions, OwnRecords, VerifyDatabase, VerifyAudit, LoadCalendar, ReadMessages, ReportMessageSent,
             IssueToken, ListTokens, RevokeToken, IssueHisCredential, ListHisCredentials, RevokeHisCredential,
         ]
@@ -266,6 +270,8 @@ impl Operation {
             ReverseSettlement => &[Institution, Operator],
             DeclareWorkInjury => &[Operator],
             ManualReimbursement => &[Clerk, Operator],
+            PayReimbursements => &[Operator],
+            RecordReimbursementResults => &[Bank],
             TraceSettlement | AddCatalogItems | CreditAccount | StartCredits | ReadJob | ReadArrears => &[Operator],
             ReadAccount => &[Operator, Clerk, Holder, Hotline, Kiosk],
             // The holder on the portal, or a clerk for the holder at the counter.

@@ -700,13 +700,33 @@ macro_rules! store_impl {
             }
 
             async fn reimbursement_claims_of(&self, person_hash: &str) -> StoreResult<Vec<ReimbursementClaim>> {
-                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE person_hash = $1 ORDER BY created_at, id").bind(person_hash).fetch_all(&self.pool).await?;
+                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE person_hash = $1 ORDER BY seq").bind(person_hash).fetch_all(&self.pool).await?;
                 rows.iter().map(reimbursement_from_row).collect()
             }
 
             async fn approve_reimbursement(&self, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool> {
                 let done = sqlx::query("UPDATE reimbursement_claims SET state = 'approved', approved_by = $1, approved_at = $2 WHERE id = $3 AND state = 'submitted'").bind(by).bind(ts(at)).bind(id).execute(&self.pool).await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn approved_reimbursements(&self, limit: i64) -> StoreResult<Vec<ReimbursementClaim>> {
+                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE state = 'approved' ORDER BY approved_at, seq LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+                rows.iter().map(reimbursement_from_row).collect()
+            }
+
+            async fn move_reimbursement(&self, id: &str, from: &str, to: &str, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE reimbursement_claims SET state = $1, failure_reason = $2, settled_at = $3 WHERE id = $4 AND state = $5").bind(to).bind(reason).bind(ts(at)).bind(id).bind(from).execute(&self.pool).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn send_reimbursement(&self, id: &str, file_id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE reimbursement_claims SET state = 'sent', file_id = $1, sent_at = $2 WHERE id = $3 AND state = 'approved'").bind(file_id).bind(ts(at)).bind(id).execute(&self.pool).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn reimbursements_in_file(&self, file_id: &str) -> StoreResult<Vec<ReimbursementClaim>> {
+                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE file_id = $1 ORDER BY seq").bind(file_id).fetch_all(&self.pool).await?;
+                rows.iter().map(reimbursement_from_row).collect()
             }
 
             async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>> {

@@ -60,6 +60,7 @@ macro_rules! settlement_impl {
                 approved_by: r.try_get("approved_by")?,
                 created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
                 approved_at: opt_ts("approved_at")?,
+                failure_reason: r.try_get("failure_reason")?,
             })
         }
 

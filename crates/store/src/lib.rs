@@ -190,6 +190,16 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     async fn reimbursement_claims_of(&self, person_hash: &str) -> StoreResult<Vec<ReimbursementClaim>>;
     /// Approves a submitted claim; `false` when it is not submitted (approved already).
     async fn approve_reimbursement(&self, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Approved claims, oldest first, at most `limit`, for a payment file.
+    async fn approved_reimbursements(&self, limit: i64) -> StoreResult<Vec<ReimbursementClaim>>;
+    /// Moves a claim from `from` to `to` (`paid`, `failed` with its reason); `false`
+    /// when it is not in `from`.
+    async fn move_reimbursement(&self, id: &str, from: &str, to: &str, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Puts an approved claim into the payment file `file_id` (`sent`); `false` when it
+    /// is not approved (in another file already).
+    async fn send_reimbursement(&self, id: &str, file_id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// The claims of a payment file, in its order.
+    async fn reimbursements_in_file(&self, file_id: &str) -> StoreResult<Vec<ReimbursementClaim>>;
     async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
     async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
     async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals>;

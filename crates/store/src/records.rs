@@ -218,7 +218,7 @@ pub struct ReimbursementClaim {
     pub person_hash: String,
     /// What the funds reimburse (the receipt's fund payment).
     pub amount_fen: i64,
-    /// `submitted`, then `approved`.
+    /// `submitted`, `approved`, `sent` (in a payment file), then `paid` or `failed`.
     pub state: String,
     /// The region's working days after submission; `None` while the calendar lacks
     /// the year (R-CAL-2).
@@ -227,6 +227,8 @@ pub struct ReimbursementClaim {
     pub approved_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub approved_at: Option<DateTime<Utc>>,
+    /// Why the bank could not pay it.
+    pub failure_reason: Option<String>,
 }
 
 /// R-SET-7: the claim to work-injury insurance for a reversed settlement.

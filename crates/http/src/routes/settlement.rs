@@ -242,6 +242,28 @@ pub async fn reimbursements(State(s): State<AppState>, Caller(who): Caller, Path
     Ok(Json(s.service.reimbursements_of(&who, &ssn).await?))
 }
 
+/// R-SET-6: the payment file of the approved claims for the bank (operator), CSV; each
+/// claim in it is sent, so no second file pays it again.
+#[utoipa::path(post, path = "/v1/reimbursements/payment-files", tag = "settlement", responses((status = 201, content_type = "text/csv", body = String)))]
+pub async fn reimbursement_payment_file(State(s): State<AppState>, Caller(who): Caller) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let file = s.service.reimbursement_payment_file(&who).await?;
+    Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], file))
+}
+
+/// R-SET-6: a payment file again, as first made (operator).
+#[utoipa::path(get, path = "/v1/reimbursements/payment-files/{file_id}", tag = "settlement", params(("file_id" = String, Path)), responses((status = 200, content_type = "text/csv", body = String)))]
+pub async fn reimbursement_payment_file_again(State(s): State<AppState>, Caller(who): Caller, Path(file_id): Path<String>) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let file = s.service.reimbursement_payment_file_again(&who, &file_id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], file))
+}
+
+/// R-SET-6: the bank's result of a payment file (bank): each claim paid or failed with
+/// its reason, reported by line.
+#[utoipa::path(post, path = "/v1/reimbursements/payment-results", tag = "settlement", request_body = Vec<yikatong_service::PaymentResult>, responses((status = 200, body = Vec<yikatong_service::PaymentResultReport>)))]
+pub async fn reimbursement_results(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<Vec<yikatong_service::PaymentResult>>) -> Result<Json<Vec<yikatong_service::PaymentResultReport>>, ApiError> {
+    Ok(Json(s.service.record_reimbursement_results(&who, &b).await?))
+}
+
 /// R-SET-6: a clerk approves a submitted claim.
 #[utoipa::path(post, path = "/v1/reimbursements/{id}/approval", tag = "settlement", params(("id" = String, Path)), responses((status = 200, body = ReimbursementView)))]
 pub async fn approve_reimbursement(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Json<ReimbursementView>, ApiError> {

@@ -73,6 +73,8 @@ async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i
         DeclareWorkInjury => s.declare_work_injury(who, "NO-SUCH").await.map(drop),
         ManualReimbursement => s.manual_reimbursement(who, &from(json!({"ssn": SSN, "institution_code": "NO-SUCH", "visit_date": "2026-03-01", "reason": "no_card", "lines": []}))).await.map(drop),
         AddCatalogItems => s.add_catalog_items(who, &[]).await.map(drop),
+        PayReimbursements => s.reimbursement_payment_file(who).await.map(drop),
+        RecordReimbursementResults => s.record_reimbursement_results(who, &[]).await.map(drop),
         ReadAccount => s.account(who, SSN).await.map(drop),
         IssueVoucher => s.issue_voucher(who, SSN).await.map(drop),
         SetDesignatedInstitutions => s.set_designated_institutions(who, SSN, &from(json!({"institutions": []}))).await.map(drop),

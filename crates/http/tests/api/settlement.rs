@@ -385,6 +385,32 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     assert_eq!((approved["state"].as_str(), approved["due_on"].as_str()), (Some("approved"), Some("2026-03-23")));
     let (s, v) = app.call("POST", &approval, Some(&r.clerk), None).await;
     assert_problem(s, &v, 409, "not_submitted");
+    // The operator's payment file hands approved claims to the bank, once; the bank's
+    // result pays or fails each, with its reason.
+    app.ok("POST", &format!("/v1/reimbursements/{}/approval", manual["id"].as_str().unwrap()), &r.clerk, None).await;
+    let file = |app: &TestApp| {
+        let (client, url, token) = (app.client.clone(), format!("{}/v1/reimbursements/payment-files", app.base), app.operator.clone());
+        async move {
+            let res = client.post(url).bearer_auth(token).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 201);
+            res.text().await.unwrap()
+        }
+    };
+    let first_file = file(&app).await;
+    assert_eq!(first_file.lines().count(), 3, "{first_file}");
+    assert!(first_file.contains(&format!(",{},{SSN},张三,70000,bank_account,", second["id"].as_str().unwrap())), "{first_file}");
+    assert_eq!(file(&app).await.lines().count(), 1, "a claim is in one payment file only");
+    // A file lost on the way is fetched again by its id, the same.
+    let file_id = first_file.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
+    let res = app.client.get(format!("{}/v1/reimbursements/payment-files/{file_id}", app.base)).bearer_auth(&app.operator).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), first_file);
+    let results = |body: serde_json::Value| app.ok("POST", "/v1/reimbursements/payment-results", &r.bank, Some(body));
+    let report = results(json!([{"id": second["id"], "paid": false}, {"id": manual["id"], "paid": true}, {"id": "M-NONE", "paid": true}])).await;
+    assert_eq!(report.as_array().unwrap().iter().map(|l| l["ok"].as_bool().unwrap()).collect::<Vec<_>>(), [false, true, false], "{report}");
+    let report = results(json!([{"id": second["id"], "paid": false, "reason": "账户已销户 account closed"}])).await;
+    assert_eq!(report[0]["state"], "failed", "{report}");
+    let claims = app.ok("GET", &format!("/v1/persons/{SSN}/reimbursements"), &r.holder, None).await;
+    assert_eq!((claims[0]["state"].as_str(), claims[0]["failure_reason"].as_str(), claims[1]["state"].as_str()), (Some("failed"), Some("账户已销户 account closed"), Some("paid")), "{claims}");
     app.verified().await;
 });
 

@@ -466,6 +466,7 @@ impl Service {
             approved_by: None,
             created_at: now,
             approved_at: None,
+            failure_reason: None,
         };
         tx.insert_reimbursement_claim(&claim).await?;
         self.commit(tx).await?;

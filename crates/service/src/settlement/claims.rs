@@ -1,9 +1,12 @@
 //! Manual reimbursement claims (R-SET-6, R-SET-8): a claim submitted at the counter
 //! carries what the funds reimburse and the date it is due (the region's working days,
-//! `reimbursement.payment_working_days`); a clerk approves it; the holder follows it.
+//! `reimbursement.payment_working_days`); a clerk approves it; the operator's payment
+//! file hands the approved ones to the bank (into the card's financial zone where the
+//! card has one, as Jinan pays, 002, else to the bank account on record); the bank's
+//! result pays or fails each, with its reason; the holder follows it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
 use yikatong_store::ReimbursementClaim;
@@ -26,10 +29,31 @@ pub struct ReimbursementView {
     pub submitted_at: DateTime<Utc>,
     #[schema(value_type = Option<String>)]
     pub approved_at: Option<DateTime<Utc>>,
+    /// Why the bank could not pay it (`failed`).
+    pub failure_reason: Option<String>,
+}
+
+/// The bank's result for one claim of a payment file.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentResult {
+    pub id: String,
+    pub paid: bool,
+    /// Why it failed (required when `paid` is false).
+    pub reason: Option<String>,
+}
+
+/// What became of one line of the bank's result.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PaymentResultReport {
+    pub id: String,
+    pub ok: bool,
+    pub state: Option<String>,
+    pub error: Option<String>,
 }
 
 pub(crate) fn claim_view(c: &ReimbursementClaim) -> ReimbursementView {
-    ReimbursementView { id: c.id.clone(), state: c.state.clone(), amount_fen: c.amount_fen, due_on: c.due_on, submitted_at: c.created_at, approved_at: c.approved_at }
+    ReimbursementView { id: c.id.clone(), state: c.state.clone(), amount_fen: c.amount_fen, due_on: c.due_on, submitted_at: c.created_at, approved_at: c.approved_at, failure_reason: c.failure_reason.clone() }
 }
 
 impl Service {
@@ -69,5 +93,61 @@ impl Service {
         let person = self.visible_person(who, ssn, Operation::ReadSettlements).await?;
         let hash = self.store.data_key().lookup_hash(&person.ssn);
         Ok(self.store.reimbursement_claims_of(&hash).await?.iter().rev().map(claim_view).collect())
+    }
+
+    /// A new payment file of the approved claims (operator), CSV: `file_id, id, ssn,
+    /// name, amount_fen, payee, card_number`. Each claim goes into one file only (a
+    /// conditional update); a file lost on the way is fetched again by its id.
+    pub async fn reimbursement_payment_file(&self, who: &Principal) -> ServiceResult<String> {
+        who.allow(Operation::PayReimbursements)?;
+        let now = self.clock.now();
+        let file_id = super::booking::new_setl_id("P", now);
+        for c in self.store.approved_reimbursements(10_000).await? {
+            self.store.send_reimbursement(&c.id, &file_id, now).await?;
+        }
+        self.payment_file_text(&file_id).await
+    }
+
+    /// A payment file again, as first made (operator).
+    pub async fn reimbursement_payment_file_again(&self, who: &Principal, file_id: &str) -> ServiceResult<String> {
+        who.allow(Operation::PayReimbursements)?;
+        self.payment_file_text(file_id).await
+    }
+
+    async fn payment_file_text(&self, file_id: &str) -> ServiceResult<String> {
+        let mut out = String::from("file_id,id,ssn,name,amount_fen,payee,card_number\n");
+        for c in self.store.reimbursements_in_file(file_id).await? {
+            let Some(person) = self.store.get_person_by_hash(&c.person_hash).await? else { continue };
+            let card = self.store.cards_of_person(&c.person_hash).await?.into_iter().filter(|k| k.state.is_alive() && k.financial).max_by_key(|k| k.id);
+            let (payee, number) = match card {
+                Some(k) => ("financial_zone", k.card_number.unwrap_or_default()),
+                None => ("bank_account", String::new()),
+            };
+            out.push_str(&format!("{file_id},{},{},{},{},{payee},{number}\n", c.id, person.ssn, person.name, c.amount_fen));
+        }
+        Ok(out)
+    }
+
+    /// The bank's result of a payment file (bank): each line pays or fails its claim,
+    /// reported by line; a claim not sent is refused, nothing changes twice.
+    pub async fn record_reimbursement_results(&self, who: &Principal, results: &[PaymentResult]) -> ServiceResult<Vec<PaymentResultReport>> {
+        who.allow(Operation::RecordReimbursementResults)?;
+        let now = self.clock.now();
+        let mut out = Vec::with_capacity(results.len());
+        for r in results {
+            let reason = r.reason.as_deref().map(str::trim).filter(|x| !x.is_empty());
+            let outcome = if !r.paid && reason.is_none() {
+                Err("a failed payment needs its reason".to_string())
+            } else if self.store.move_reimbursement(&r.id, "sent", if r.paid { "paid" } else { "failed" }, reason, now).await? {
+                Ok(if r.paid { "paid" } else { "failed" })
+            } else {
+                Err(format!("claim {} is not in a payment file awaiting its result", r.id))
+            };
+            out.push(match outcome {
+                Ok(state) => PaymentResultReport { id: r.id.clone(), ok: true, state: Some(state.into()), error: None },
+                Err(e) => PaymentResultReport { id: r.id.clone(), ok: false, state: None, error: Some(e) },
+            });
+        }
+        Ok(out)
     }
 }

@@ -22,7 +22,7 @@ use yikatong_store::{Person, VisitRecord};
 pub use accounts::{AccountEntryView, AccountView};
 pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
-pub use claims::ReimbursementView;
+pub use claims::{PaymentResult, PaymentResultReport, ReimbursementView};
 pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstitutions, DesignatedView};
 pub(crate) use designated::checked_class;
 pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
