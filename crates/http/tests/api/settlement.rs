@@ -411,6 +411,16 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     assert_eq!(report[0]["state"], "failed", "{report}");
     let claims = app.ok("GET", &format!("/v1/persons/{SSN}/reimbursements"), &r.holder, None).await;
     assert_eq!((claims[0]["state"].as_str(), claims[0]["failure_reason"].as_str(), claims[1]["state"].as_str()), (Some("failed"), Some("账户已销户 account closed"), Some("paid")), "{claims}");
+    // Two payment files made at once take each approved claim once between them.
+    for _ in 0..6 {
+        let c = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(body("no_card", 10000))).await;
+        app.ok("POST", &format!("/v1/reimbursements/{}/approval", c["id"].as_str().unwrap()), &r.clerk, None).await;
+    }
+    let (a, b) = tokio::join!(file(&app), file(&app));
+    let mut ids: Vec<&str> = a.lines().skip(1).chain(b.lines().skip(1)).map(|l| l.split(',').nth(1).unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((a.lines().count() + b.lines().count() - 2, ids.len()), (6, 6), "{a}\n{b}");
     app.verified().await;
 });
 
