@@ -65,6 +65,15 @@ mod tests {
         "[a-z0-9张三李四王五,\"\n ]{0,12}"
     }
 
+    /// Found by the property below: a lone CR between two GBK lines had made two
+    /// records of one physical line.
+    #[test]
+    fn a_lone_carriage_return_is_not_a_line_break() {
+        let mut input = b"ssn,name\n".to_vec();
+        input.extend([129, 64, 13, 129, 64, 129, 64, 0]);
+        super::table_bytes(&input);
+    }
+
     proptest! {
         #![proptest_config(config())]
 

@@ -30,7 +30,7 @@ pub fn split_csv(line: &str) -> Vec<String> {
 /// The bytes of a CSV file as UTF-8 text, decoded a physical line at a time: each line
 /// UTF-8, or else GBK (transcoded); a line that is neither is passed on as a marker and
 /// its number kept, so that the record starting there is refused alone. A leading BOM
-/// is dropped and CRLF line ends become LF.
+/// is dropped and CRLF line ends become LF (a lone CR is not a line end).
 struct Decoded<R> {
     input: R,
     raw: Vec<u8>,
@@ -176,7 +176,9 @@ impl<R: std::io::BufRead> Table<R> {
             return Ok(Table { source: Source::Sheet(rest.into_iter()), index, line: 1 });
         }
         let decoded = Decoded { input, raw: Vec::new(), out: Vec::new(), pos: 0, line: 0, gbk: false, undecodable: Default::default(), blank: Default::default() };
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(decoded);
+        // Only LF ends a record (CRLF became LF above): a lone CR inside a line is text,
+        // so that every record's position is the physical line it starts on.
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).terminator(csv::Terminator::Any(b'\n')).from_reader(decoded);
         let mut header = csv::StringRecord::new();
         let read = reader.read_record(&mut header).map_err(|e| Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}")))?;
         if reader.get_ref().undecodable.contains(&1) {
