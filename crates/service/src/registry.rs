@@ -353,6 +353,15 @@ impl Service {
 }
 
 /// How an actor is recorded: role and what it acts for, e.g. `clerk:O001`.
+/// Who recorded something, as a record shows it: `unit U1`, `clerk at O1`, or the role.
+pub(crate) fn recorded_by(who: &Principal) -> String {
+    match (who.role, &who.unit, &who.outlet) {
+        (Role::Unit, Some(u), _) => format!("unit {u}"),
+        (Role::Clerk, _, Some(o)) => format!("clerk at {o}"),
+        (role, ..) => role.as_str().to_string(),
+    }
+}
+
 pub fn actor_of(who: &Principal) -> String {
     let bound = who.outlet.as_deref().or(who.unit.as_deref()).or(who.institution.as_deref());
     match bound {

@@ -9,7 +9,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_store::{FamilyMember, PremiumDeduction, PremiumPayment, StoreError};
 
@@ -58,22 +58,13 @@ fn last_day(first: NaiveDate) -> NaiveDate {
     next.and_then(|n| n.pred_opt()).unwrap_or(first)
 }
 
-fn bound_by(who: &Principal) -> String {
-    match (who.role, &who.outlet) {
-        (Role::Clerk, Some(o)) => format!("clerk at {o}"),
-        (role, _) => role.as_str().to_string(),
-    }
-}
-
 impl Service {
     /// Binds a family member to the holder's mutual-aid account (the holder on the
     /// portal, a clerk at the counter).
     pub async fn bind_family_member(&self, who: &Principal, ssn: &str, req: &NewFamilyMember) -> ServiceResult<FamilyMemberView> {
         let holder = self.visible_person(who, ssn, Operation::BindFamilyMember).await?;
-        let policy = self.policies.region(&holder.region)?;
         let flag = format!("account.has_personal_account.{}", holder.category);
-        let has_account = policy.parameters.contains_key(&flag) && policy.flag(&flag, self.clock.today()).map_err(ServiceError::from)?;
-        if !has_account {
+        if !self.region_flag(&holder.region, &flag, self.clock.today())? {
             return Err(Refusal::conflict("no_personal_account", format!("a {} person has no personal account to pay for family members ({flag})", holder.category)).into());
         }
         let member_ssn = Ssn::parse(&req.member_ssn).map_err(|e| Refusal::bad_input("invalid_ssn", format!("member_ssn: {e}")))?;
@@ -99,7 +90,7 @@ impl Service {
         if tx.is_family_holder(&member_hash).await? {
             return Err(Refusal::conflict("member_is_a_holder", "this person pays for family members of their own and cannot be bound to another account").into());
         }
-        let m = FamilyMember { member_hash, holder_hash, bound_at: self.clock.now(), bound_by: bound_by(who) };
+        let m = FamilyMember { member_hash, holder_hash, bound_at: self.clock.now(), bound_by: crate::registry::recorded_by(who) };
         tx.bind_family_member(&m).await.map_err(|e| match e {
             StoreError::Duplicate(_) => ServiceError::from(Refusal::conflict("already_bound", "this person is bound to a mutual-aid account already")),
             other => other.into(),

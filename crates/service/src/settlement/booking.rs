@@ -462,7 +462,7 @@ impl Service {
             amount_fen: receipt.fund_pay_sumamt.0,
             state: "submitted".into(),
             due_on: self.reimbursement_due_on(&person.region, now)?,
-            submitted_by: who.outlet.as_ref().map_or_else(|| who.role.as_str().to_string(), |o| format!("clerk at {o}")),
+            submitted_by: crate::registry::recorded_by(who),
             approved_by: None,
             created_at: now,
             approved_at: None,

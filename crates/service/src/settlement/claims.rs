@@ -80,8 +80,7 @@ impl Service {
     /// A clerk approves a submitted claim.
     pub async fn approve_reimbursement(&self, who: &Principal, id: &str) -> ServiceResult<ReimbursementView> {
         who.allow(Operation::ManualReimbursement)?;
-        let by = who.outlet.as_ref().map_or_else(|| who.role.as_str().to_string(), |o| format!("clerk at {o}"));
-        if !self.store.approve_reimbursement(id, &by, self.clock.now()).await? {
+        if !self.store.approve_reimbursement(id, &crate::registry::recorded_by(who), self.clock.now()).await? {
             let c = self.reimbursement(id).await?;
             return Err(Refusal::conflict("not_submitted", format!("claim {id} is {}, not submitted", c.state)).into());
         }

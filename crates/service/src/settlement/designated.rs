@@ -9,7 +9,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::identity::mask_ssn;
 use yikatong_core::policy::schema::INSTITUTION_CLASSES;
 use yikatong_store::{CardTx, DesignatedChoice, Institution, Person};
@@ -64,15 +64,6 @@ fn view(c: &DesignatedChoice) -> DesignatedChoiceView {
     DesignatedChoiceView { valid_from: c.valid_from, institutions: c.institutions.clone(), chosen_by: c.chosen_by.clone() }
 }
 
-/// Who recorded a choice, for the record.
-fn recorded_by(who: &Principal) -> String {
-    match (who.role, &who.unit, &who.outlet) {
-        (Role::Unit, Some(u), _) => format!("unit {u}"),
-        (Role::Clerk, _, Some(o)) => format!("clerk at {o}"),
-        (role, ..) => role.as_str().to_string(),
-    }
-}
-
 /// An institution class as registered: optional, one of the known classes.
 pub(crate) fn checked_class(class: Option<&str>) -> ServiceResult<Option<String>> {
     match class.map(str::trim).filter(|c| !c.is_empty()) {
@@ -84,7 +75,7 @@ pub(crate) fn checked_class(class: Option<&str>) -> ServiceResult<Option<String>
 
 impl Service {
     /// A flag of the region's policy on `on`; absent means off.
-    fn region_flag(&self, region: &str, name: &str, on: NaiveDate) -> ServiceResult<bool> {
+    pub(crate) fn region_flag(&self, region: &str, name: &str, on: NaiveDate) -> ServiceResult<bool> {
         let policy = self.policies.region(region)?;
         if !policy.parameters.contains_key(name) {
             return Ok(false);
@@ -126,7 +117,7 @@ impl Service {
             return Err(Refusal::bad_input("too_many_institutions", format!("{} institutions chosen; the region allows at most {max}", codes.len())).into());
         }
         let hash = self.store.data_key().lookup_hash(&person.ssn);
-        self.store.set_designated_choice(&hash, &DesignatedChoice { valid_from, institutions: codes, chosen_by: recorded_by(who), created_at: self.clock.now() }).await?;
+        self.store.set_designated_choice(&hash, &DesignatedChoice { valid_from, institutions: codes, chosen_by: crate::registry::recorded_by(who), created_at: self.clock.now() }).await?;
         self.designated_view(&person, &hash).await
     }
 
