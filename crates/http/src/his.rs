@@ -265,6 +265,7 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                 card_sn: Some(text(d, "card_sn")).filter(|c| !c.is_empty()),
                 ipt_otp_no: required(d, "ipt_otp_no")?,
                 visit_card_no: Some(text(d, "visit_card_no")).filter(|c| !c.trim().is_empty()),
+                certificate_no: Some(text(d, "certificate_no")).filter(|c| !c.trim().is_empty()),
                 extra: json!({"atddr_no": text(d, "atddr_no"), "dr_name": text(d, "dr_name"), "dept_code": text(d, "dept_code"), "dept_name": text(d, "dept_name"), "caty": text(d, "caty")}),
             };
             let v = s.register_visit(who, &reg).await?;

@@ -101,7 +101,13 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
 
 fn replay(status: u16, body: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+    // The kept answer is JSON but for a file (a payment file's CSV).
+    let json = body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| matches!(b, b'{' | b'['));
+    let content_type = match (status.is_success(), json) {
+        (false, _) => "application/problem+json",
+        (true, true) => "application/json",
+        (true, false) => "text/csv; charset=utf-8",
+    };
     let mut res = (status, body).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -684,6 +684,10 @@ macro_rules! store_impl {
                 rows.iter().map(line_from_row).collect()
             }
 
+            async fn certificate_visits(&self, certificate_number: &str) -> StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT mdtrt_id FROM certificate_visits WHERE certificate_number = $1 ORDER BY registered_at, mdtrt_id").bind(certificate_number).fetch_all(&self.pool).await?)
+            }
+
             async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>> {
                 let row = sqlx::query("SELECT * FROM settlements WHERE setl_id = $1").bind(setl_id).fetch_optional(&self.pool).await?;
                 row.map(|r| settlement_from_row(&r)).transpose()
@@ -709,18 +713,8 @@ macro_rules! store_impl {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn approved_reimbursements(&self, limit: i64) -> StoreResult<Vec<ReimbursementClaim>> {
-                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE state = 'approved' ORDER BY approved_at, seq LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
-                rows.iter().map(reimbursement_from_row).collect()
-            }
-
             async fn move_reimbursement(&self, id: &str, from: &str, to: &str, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool> {
                 let done = sqlx::query("UPDATE reimbursement_claims SET state = $1, failure_reason = $2, settled_at = $3 WHERE id = $4 AND state = $5").bind(to).bind(reason).bind(ts(at)).bind(id).bind(from).execute(&self.pool).await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn send_reimbursement(&self, id: &str, file_id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-                let done = sqlx::query("UPDATE reimbursement_claims SET state = 'sent', file_id = $1, sent_at = $2 WHERE id = $3 AND state = 'approved'").bind(file_id).bind(ts(at)).bind(id).execute(&self.pool).await?;
                 Ok(done.rows_affected() == 1)
             }
 

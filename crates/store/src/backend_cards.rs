@@ -355,6 +355,19 @@ macro_rules! card_impl {
                 Ok(())
             }
 
+            async fn send_approved_reimbursements(&mut self, file_id: &str, at: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ReimbursementClaim>> {
+                // The row's own state is checked again by the update, so two files made
+                // at once take each claim once between them.
+                sqlx::query("UPDATE reimbursement_claims SET state = 'sent', file_id = $1, sent_at = $2 WHERE state = 'approved' AND seq IN (SELECT seq FROM reimbursement_claims WHERE state = 'approved' ORDER BY seq LIMIT $3)")
+                    .bind(file_id)
+                    .bind(ts(at))
+                    .bind(limit)
+                    .execute(&mut *self.tx)
+                    .await?;
+                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE file_id = $1 ORDER BY seq").bind(file_id).fetch_all(&mut *self.tx).await?;
+                rows.iter().map(reimbursement_from_row).collect()
+            }
+
             async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()> {
                 sqlx::query("INSERT INTO work_injury_claims (claim_id, setl_id, mdtrt_id, person_hash, institution, total_fen, cash_due_fen, lines, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                     .bind(&c.claim_id)
@@ -435,6 +448,18 @@ macro_rules! card_impl {
                     .fetch_optional(&mut *self.tx)
                     .await?;
                 chosen.map(|c| serde_json::from_str(&c).map_err(|e| StoreError::Corrupt(format!("designated_choices.institutions: {e}")))).transpose()
+            }
+
+            async fn insert_certificate_visit(&mut self, mdtrt_id: &str, certificate_number: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("INSERT INTO certificate_visits (mdtrt_id, certificate_number, person_hash, registered_at) VALUES ($1, $2, $3, $4)")
+                    .bind(mdtrt_id)
+                    .bind(certificate_number)
+                    .bind(person_hash)
+                    .bind(ts(at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique(format!("certificate visit {mdtrt_id}")))?;
+                Ok(())
             }
 
             async fn link_visit_card(&mut self, institution: &str, visit_card_no: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {

@@ -183,6 +183,8 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     async fn catalog_items(&self, codes: &[String], region: &str, on: NaiveDate) -> StoreResult<Vec<CatalogItem>>;
     async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
     async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
+    /// The visits registered on a card-collection certificate (R-CERT-1), oldest first.
+    async fn certificate_visits(&self, certificate_number: &str) -> StoreResult<Vec<String>>;
     async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
     async fn work_injury_claim(&self, claim_id: &str) -> StoreResult<Option<WorkInjuryClaim>>;
     async fn reimbursement_claim(&self, id: &str) -> StoreResult<Option<ReimbursementClaim>>;
@@ -190,14 +192,9 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     async fn reimbursement_claims_of(&self, person_hash: &str) -> StoreResult<Vec<ReimbursementClaim>>;
     /// Approves a submitted claim; `false` when it is not submitted (approved already).
     async fn approve_reimbursement(&self, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Approved claims, oldest first, at most `limit`, for a payment file.
-    async fn approved_reimbursements(&self, limit: i64) -> StoreResult<Vec<ReimbursementClaim>>;
     /// Moves a claim from `from` to `to` (`paid`, `failed` with its reason); `false`
     /// when it is not in `from`.
     async fn move_reimbursement(&self, id: &str, from: &str, to: &str, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Puts an approved claim into the payment file `file_id` (`sent`); `false` when it
-    /// is not approved (in another file already).
-    async fn send_reimbursement(&self, id: &str, file_id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     /// The claims of a payment file, in its order.
     async fn reimbursements_in_file(&self, file_id: &str) -> StoreResult<Vec<ReimbursementClaim>>;
     async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
@@ -334,6 +331,10 @@ pub trait CardTx: Send {
     /// A month's deduction result for a person, in this transaction.
     async fn record_deduction(&mut self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()>;
     async fn insert_reimbursement_claim(&mut self, c: &ReimbursementClaim) -> StoreResult<()>;
+    /// Puts the oldest approved claims, at most `limit`, into the payment file
+    /// `file_id` (`sent`) in this transaction and answers them in their order; a claim
+    /// another file took meanwhile is not taken again.
+    async fn send_approved_reimbursements(&mut self, file_id: &str, at: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ReimbursementClaim>>;
     /// One claim per settlement: a second is [`StoreError::Duplicate`].
     async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()>;
     /// The live (not reversed) settlement of this kind for the visit, if any.
@@ -366,6 +367,9 @@ pub trait CardTx: Send {
     /// (R-SET-12); `None` when no choice is recorded from on or before that date.
     async fn designated_choice_at(&mut self, person_hash: &str, on: NaiveDate) -> StoreResult<Option<Vec<String>>>;
     async fn link_visit_card(&mut self, institution: &str, visit_card_no: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records that the visit was registered on a card-collection certificate
+    /// (R-CERT-1), in the registration's transaction.
+    async fn insert_certificate_visit(&mut self, mdtrt_id: &str, certificate_number: &str, person_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
     // Exactly-once requests: the claim of a request's key and its kept answer, in the
     // transaction of the request's work.

@@ -338,6 +338,46 @@ async fn settlements(State(s): State<AppState>, me: Holder) -> Response {
 }
 
 #[derive(Template)]
+#[template(path = "holder_reimbursements.html")]
+struct Reimbursements {
+    page: Chrome,
+    /// Submitted, amount, state, due on, note (the bank's reason of a failure).
+    rows: Vec<[String; 5]>,
+}
+
+/// The words a holder reads for a claim's state.
+fn claim_state(state: &str) -> &'static str {
+    match state {
+        "submitted" => "已受理 submitted",
+        "approved" => "已审核 approved",
+        "sent" => "支付中 being paid",
+        "paid" => "已到账 paid",
+        "failed" => "支付失败 payment failed",
+        _ => "—",
+    }
+}
+
+/// R-SET-6: the holder's manual reimbursement claims, each with its state and the day
+/// it is due.
+async fn reimbursements(State(s): State<AppState>, me: Holder) -> Response {
+    let result = async {
+        let ssn = s.service.own_ssn(&me.who).await?;
+        s.service.reimbursements_of(&me.who, &ssn).await
+    }
+    .await;
+    match result {
+        Ok(list) => page(&Reimbursements {
+            page: me.chrome("手工报销 My reimbursements"),
+            rows: list
+                .into_iter()
+                .map(|c| [shanghai_time(&c.submitted_at), fen_yuan(c.amount_fen), claim_state(&c.state).to_string(), c.due_on.map_or_else(|| "—".to_string(), |d| d.to_string()), c.failure_reason.unwrap_or_default()])
+                .collect(),
+        }),
+        Err(e) => refusal(me.chrome("手工报销"), e, "/holder"),
+    }
+}
+
+#[derive(Template)]
 #[template(path = "holder_premiums.html")]
 struct Premiums {
     page: Chrome,
@@ -406,6 +446,7 @@ pub fn routes() -> Router<AppState> {
         .route("/holder/session", get(super::session_left::<HOLDER>).post(super::keep_session::<HOLDER>))
         .route("/holder/account", get(account))
         .route("/holder/settlements", get(settlements))
+        .route("/holder/reimbursements", get(reimbursements))
         .route("/holder/premiums", get(premiums))
         .route("/holder/family", get(family).post(bind_family))
         .route("/holder/voucher", get(confirm_voucher).post(voucher))

@@ -39,6 +39,33 @@ struct Certificate {
     c: yikatong_service::CertificateView,
     issued_on: String,
     ready_on: String,
+    /// R-CERT-1: the visits registered on it, each claimable once.
+    visits: Vec<CertificateVisit>,
+}
+
+struct CertificateVisit {
+    mdtrt_id: String,
+    institution: String,
+    begntime: String,
+    total: String,
+    unclaimed: String,
+    /// The claim that took its lines, or what may be claimed.
+    claim: Option<String>,
+    claimable: bool,
+}
+
+impl CertificateVisit {
+    fn of(v: yikatong_service::CertificateVisitView) -> Self {
+        CertificateVisit {
+            claimable: v.claim_id.is_none() && v.unclaimed_fen > 0 && v.state == "registered",
+            total: fen_yuan(v.total_fen),
+            unclaimed: fen_yuan(v.unclaimed_fen),
+            claim: v.claim_id,
+            mdtrt_id: v.mdtrt_id,
+            institution: v.institution,
+            begntime: v.begntime,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -192,18 +219,74 @@ async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
 }
 
 async fn certificate(State(s): State<AppState>, me: Clerk, Path(number): Path<String>) -> Response {
-    show_certificate(s.service.certificate(&me.who, &number).await, me)
+    let found = s.service.certificate(&me.who, &number).await;
+    show_certificate(&s, found, me).await
 }
 
 /// A reprint at the counter (R-CERT-1): counted, then shown to print.
 async fn reprint(State(s): State<AppState>, me: Clerk, Path(number): Path<String>) -> Response {
-    show_certificate(s.service.reprint_certificate(&me.who, &number).await, me)
+    let found = s.service.reprint_certificate(&me.who, &number).await;
+    show_certificate(&s, found, me).await
 }
 
-fn show_certificate(found: Result<yikatong_service::CertificateView, yikatong_service::ServiceError>, me: Clerk) -> Response {
+async fn show_certificate(s: &AppState, found: Result<yikatong_service::CertificateView, yikatong_service::ServiceError>, me: Clerk) -> Response {
+    let found = match found {
+        Ok(c) => s.service.certificate_visits(&me.who, &c.number).await.map(|v| (c, v)),
+        Err(e) => Err(e),
+    };
     match found {
-        Ok(c) => page(&Certificate { page: me.chrome("临时凭证 Certificate"), issued_on: c.issued_on.to_string(), ready_on: yikatong_service::ready_on_text(c.ready_on, c.ready_pending_year), c }),
+        Ok((c, visits)) => page(&Certificate {
+            page: me.chrome("临时凭证 Certificate"),
+            issued_on: c.issued_on.to_string(),
+            ready_on: yikatong_service::ready_on_text(c.ready_on, c.ready_pending_year),
+            visits: visits.into_iter().map(CertificateVisit::of).collect(),
+            c,
+        }),
         Err(e) => refusal(me.chrome("临时凭证"), e, "/outlet"),
+    }
+}
+
+#[derive(Deserialize)]
+struct ClaimForm {
+    mdtrt_id: String,
+    /// Typed from the holder's ID card, which the clerk checks.
+    ssn: String,
+}
+
+/// R-CERT-1, R-SET-6: the clerk claims a certificate visit from the lines the hospital
+/// uploaded; the slip tells the holder what the funds pay back and when.
+async fn claim(State(s): State<AppState>, me: Clerk, Path(number): Path<String>, axum::Form(f): axum::Form<ClaimForm>) -> Response {
+    let back = format!("/outlet/certificates/{number}");
+    let req = yikatong_service::ManualReimbursement {
+        ssn: f.ssn,
+        institution_code: None,
+        visit_date: None,
+        reason: "certificate_period".into(),
+        lines: Vec::new(),
+        certificate_number: Some(number.clone()),
+        mdtrt_id: Some(f.mdtrt_id),
+    };
+    let result = async {
+        let settled = s.service.manual_reimbursement(&me.who, &req).await?;
+        s.service.reimbursement(&settled.setl_id).await.map(|c| (settled, c))
+    }
+    .await;
+    match result {
+        Ok((settled, c)) => page(&Slip {
+            page: me.chrome("手工报销 Manual reimbursement"),
+            heading: "报销申请已受理 The claim is submitted".into(),
+            rows: vec![
+                ("申请号 Claim".into(), c.id.clone()),
+                ("持卡人 Holder".into(), format!("{}（{}）", settled.person.name, yikatong_core::identity::mask_ssn(&settled.person.ssn))),
+                ("医疗费用 Costs".into(), fen_yuan(settled.receipt.total.0)),
+                ("报销金额 Reimbursed".into(), fen_yuan(c.amount_fen)),
+                ("预计到账 Due on".into(), c.due_on.map_or_else(|| "—".into(), |d| d.to_string())),
+                ("受理时间 At".into(), shanghai_time(&c.submitted_at)),
+            ],
+            next: back,
+            next_label: "返回凭证 Back to the certificate".into(),
+        }),
+        Err(e) => refusal(me.chrome("手工报销"), e, &back),
     }
 }
 
@@ -213,5 +296,6 @@ pub fn routes() -> Router<AppState> {
         .route("/outlet/cards/{id}/{op}", get(confirm).post(perform))
         .route("/outlet/certificates/{number}", get(certificate))
         .route("/outlet/certificates/{number}/reprint", axum::routing::post(reprint))
+        .route("/outlet/certificates/{number}/claims", axum::routing::post(claim))
         .merge(super::token_sign_in_routes::<OUTLET>())
 }

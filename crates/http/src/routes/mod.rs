@@ -69,6 +69,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/cards/{id}/settlement-check", post(cards::settlement_check))
         .route("/v1/certificates/{number}", get(cards::certificate))
         .route("/v1/certificates/{number}/reprint", post(cards::reprint))
+        .route("/v1/certificates/{number}/visits", get(settlement::certificate_visits))
         .route("/v1/outbox", get(cards::outbox))
         .route("/v1/messages", get(messages::list))
         .route("/v1/messages/{id}/sent", post(messages::sent))

@@ -235,6 +235,13 @@ pub async fn reimbursement(State(s): State<AppState>, Caller(who): Caller, JsonB
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// R-CERT-1: the visits registered on a card-collection certificate, with what is left
+/// to claim (clerk, operator).
+#[utoipa::path(get, path = "/v1/certificates/{number}/visits", tag = "settlement", params(("number" = String, Path)), responses((status = 200, body = Vec<yikatong_service::CertificateVisitView>)))]
+pub async fn certificate_visits(State(s): State<AppState>, Caller(who): Caller, Path(number): Path<String>) -> Result<Json<Vec<yikatong_service::CertificateVisitView>>, ApiError> {
+    Ok(Json(s.service.certificate_visits(&who, &number).await?))
+}
+
 /// R-SET-6: a person's manual reimbursement claims with their state and due date (the
 /// holder, a clerk, an operator).
 #[utoipa::path(get, path = "/v1/persons/{ssn}/reimbursements", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = Vec<ReimbursementView>)))]

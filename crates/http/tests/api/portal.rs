@@ -467,6 +467,34 @@ on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premium
 
 
 
+// R-CERT-1, R-SET-6 in the portal: the clerk sees the certificate's visit, claims it
+// with the holder's ID number, and the holder follows the claim on their own page.
+on_both_databases!(r_cert_1_portal_a_clerk_claims_a_certificate_visit_and_the_holder_follows_it, |db: TestDb| async move {
+    let (app, r, card) = crate::settlement::ready(db).await;
+    let (number, _, mdtrt_id) = app.certificate_visit(&r, card).await;
+    let (_, clerk, _) = app.post_form("/outlet/sign-in", "", &[("token", &r.clerk)]).await;
+    let clerk = clerk.unwrap();
+    let path = format!("/outlet/certificates/{number}");
+    let (status, certificate) = app.page(&path, &clerk).await;
+    assert_eq!(status, 200);
+    let visits = certificate.split("id=\"certificate-visits\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(visits.contains(&mdtrt_id) && visits.contains(">3000.00<") && visits.contains("申请报销 Claim"), "{visits}");
+    let claims = format!("{path}/claims");
+    let (_, _, refused) = app.post_form(&claims, &clerk, &[("mdtrt_id", &mdtrt_id), ("ssn", crate::cards::OTHER)]).await;
+    assert!(refused.contains("代码 code"), "someone else's ID number is refused: {refused}");
+    let (status, _, slip) = app.post_form(&claims, &clerk, &[("mdtrt_id", &mdtrt_id), ("ssn", SSN)]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert!(slip.contains("报销申请已受理") && slip.contains(">840.00<") && slip.contains("2026-03-23"), "{slip}");
+    let (_, certificate) = app.page(&path, &clerk).await;
+    let visits = certificate.split("id=\"certificate-visits\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(!visits.contains("申请报销 Claim") && visits.contains(">0.00<"), "claimed once: {visits}");
+    let (_, holder, _) = app.post_form("/holder/sign-in", "", &[("token", &r.holder)]).await;
+    let (status, page) = app.page("/holder/reimbursements", &holder.unwrap()).await;
+    assert_eq!(status, 200);
+    let table = page.split("id=\"reimbursements\"").nth(1).unwrap();
+    assert!(table.contains(">840.00<") && table.contains("已受理 submitted") && table.contains("2026-03-23"), "{table}");
+});
+
 // SPEC §8: a holder filling in a form is warned before the session ends idle, can keep
 // it, and loses nothing typed when it ends anyway: signing in again returns to the form
 // with what was chosen.

@@ -94,6 +94,22 @@ impl TestApp {
         self.his(inst, infno, msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": "", "med_type": "11", "medfee_sumamt": total, "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B001", "acct_used_flag": acct, "insutype": "310", "invono": "", "fulamt_ownpay_amt": "0", "overlmt_selfpay": "0", "preselfpay_amt": "0", "inscp_scp_amt": "0"}})).await
     }
 
+    /// R-CERT-1: a formal loss, then a visit registered with the ID card on the
+    /// replacement's certificate and 3,000 yuan of lines uploaded; returns (certificate
+    /// number, psn_no, mdtrt_id).
+    pub(crate) async fn certificate_visit(&self, r: &Roles, card: i64) -> (String, String, String) {
+        let rep = self.ok("POST", &format!("/v1/cards/{card}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await;
+        let number = rep["certificate"]["number"].as_str().unwrap().to_string();
+        let inst = &r.institution;
+        let out = self.his_ok(inst, "1101", "H120260302100000CC01", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "01", "certno": SSN, "psn_name": "张三"}})).await;
+        let psn_no = out["baseinfo"]["psn_no"].as_str().unwrap().to_string();
+        let reg = self.his_ok(inst, "2201", "H120260302100000CC04", json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "ipt_otp_no": "MZCC", "certificate_no": number}})).await;
+        let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_string();
+        let lines = self.upload(inst, &mdtrt_id, &psn_no, "H120260302100000CC05", &[("1", "A1", json!("2"), json!("1500"), "3000.00")]).await;
+        assert_eq!(lines["infcode"], 0, "{lines}");
+        (number, psn_no, mdtrt_id)
+    }
+
     /// `GET /v1/verify` finds no violation.
     pub(crate) async fn verified(&self) -> Value {
         let report = self.ok("GET", "/v1/verify", &self.operator, None).await;
@@ -421,6 +437,48 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     ids.sort_unstable();
     ids.dedup();
     assert_eq!((a.lines().count() + b.lines().count() - 2, ids.len()), (6, 6), "{a}\n{b}");
+    app.verified().await;
+});
+
+// R-CERT-1: while the replacement card is made, the hospital registers the visit on the
+// certificate and uploads its lines; the holder pays in cash; a clerk claims the visit
+// from those lines, found by the certificate's number, once even when two clerks race.
+on_both_databases!(r_cert_1_certificate_visit_is_claimed_from_the_uploaded_lines_once, |db: TestDb| async move {
+    let (app, r, card) = ready(db).await;
+    let (number, psn_no, mdtrt_id) = app.certificate_visit(&r, card).await;
+    let inst = &r.institution;
+    let registration = |begntime: &str, certificate: &str| json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": begntime, "mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "ipt_otp_no": "MZCD", "certificate_no": certificate}});
+    app.his_refused(inst, "2201", "H120260302100000CC12", registration("2026-03-02 10:00:00", "110000NOSUCH"), "certificate_not_the_persons").await;
+    app.his_refused(inst, "2201", "H120260302100000CC13", registration("2026-03-01 09:00:00", &number), "certificate_not_valid").await;
+    // Paid in cash: the visit does not settle in real time.
+    let msg = refusal_of(&app.settle(inst, "2207", "H120260302100000CC06", &psn_no, &mdtrt_id, "3000.00", "0").await, "2207", "certificate_visit");
+    assert!(msg.contains(&number), "{msg}");
+    let visits = app.ok("GET", &format!("/v1/certificates/{number}/visits"), &r.clerk, None).await;
+    assert_eq!((visits[0]["mdtrt_id"].as_str(), visits[0]["unclaimed_fen"].as_i64(), visits[0]["claim_id"].as_str()), (Some(mdtrt_id.as_str()), Some(300000), None), "{visits}");
+    let (s, v) = app.call("GET", &format!("/v1/certificates/{number}/visits"), Some(&r.institution), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    let claim = json!({"ssn": SSN, "reason": "certificate_period", "certificate_number": number});
+    let (s, v) = app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(json!({"ssn": SSN, "reason": "no_card", "certificate_number": number}))).await;
+    assert_problem(s, &v, 422, "invalid_claim");
+    let (s, v) = app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(json!({"ssn": SSN, "reason": "no_card", "lines": []}))).await;
+    assert_problem(s, &v, 422, "missing_field");
+    // Two clerks claim the visit at once: one claim, the other learns it is taken.
+    let (a, b) = tokio::join!(app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())), app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())));
+    let (won, lost) = if a.0.as_u16() == 201 { (a, b) } else { (b, a) };
+    assert_eq!(won.0.as_u16(), 201, "{}", won.1);
+    assert!(lost.0.as_u16() == 409 && ["already_claimed", "no_fee_lines"].contains(&lost.1["code"].as_str().unwrap()), "{:?}", lost);
+    // Under the policy of the visit's day: 1,800 deductible, then 70 % of 1,200.
+    let won = won.1;
+    assert_eq!((won["kind"].as_str(), won["mdtrt_id"].as_str(), won["deductible_fen"].as_i64(), won["amount_fen"].as_i64(), won["state"].as_str()), (Some("manual"), Some(mdtrt_id.as_str()), Some(180000), Some(84000), Some("submitted")), "{won}");
+    let visits = app.ok("GET", &format!("/v1/certificates/{number}/visits"), &r.clerk, None).await;
+    assert_eq!((visits[0]["unclaimed_fen"].as_i64(), visits[0]["claim_id"].as_str()), (Some(0), won["id"].as_str()), "{visits}");
+    let (s, v) = app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(json!({"ssn": SSN, "reason": "certificate_period", "certificate_number": number, "mdtrt_id": mdtrt_id}))).await;
+    assert_problem(s, &v, 409, "already_claimed");
+    // The deductible was charged once: a counter claim afterwards pays 70 % at once.
+    let counter = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(json!({"ssn": SSN, "institution_code": "H1", "visit_date": "2026-03-02", "reason": "certificate_period", "lines": [{"code": "A1", "quantity": "1", "unit_price": "100.00", "amount_fen": 10000}]}))).await;
+    assert_eq!(counter["amount_fen"], 7000, "{counter}");
+    let claims = app.ok("GET", &format!("/v1/persons/{SSN}/reimbursements"), &r.holder, None).await;
+    assert_eq!(claims.as_array().unwrap().len(), 2, "{claims}");
     app.verified().await;
 });
 

@@ -28,6 +28,11 @@ pub struct CertificateView {
     pub valid: bool,
 }
 
+/// A certificate serves medical visits until its card is collected (R-CERT-1).
+pub(crate) fn certificate_valid(card: &Card) -> bool {
+    card.state.is_alive() && !matches!(card.state, CardState::Issued | CardState::Active)
+}
+
 fn not_found(number: &str) -> ServiceError {
     Refusal::not_found("certificate_not_found", format!("there is no certificate {number}")).into()
 }
@@ -35,7 +40,6 @@ fn not_found(number: &str) -> ServiceError {
 impl Service {
     fn certificate_view(&self, card: &Card, person: &yikatong_store::Person) -> ServiceResult<CertificateView> {
         let c = card.certificate.as_ref().ok_or_else(|| ServiceError::Internal("certificate without data".into()))?;
-        let collected = matches!(card.state, CardState::Issued | CardState::Active) || !card.state.is_alive();
         Ok(CertificateView {
             number: c.number.clone(),
             card_id: card.id,
@@ -46,7 +50,7 @@ impl Service {
             ready_pending_year: super::views::ready_pending_year(c),
             delivery: c.delivery.clone(),
             prints: c.prints,
-            valid: !collected,
+            valid: certificate_valid(card),
         })
     }
 

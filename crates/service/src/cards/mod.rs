@@ -18,6 +18,7 @@ use yikatong_core::card::{Card, CardEvent, PrintedData, apply};
 use yikatong_store::{CardTx, EventMeta, Person};
 
 pub use certificate::CertificateView;
+pub(crate) use certificate::certificate_valid;
 pub(crate) use password::{PasswordGates, Secret};
 pub use password::QueryTarget;
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};

@@ -1,17 +1,15 @@
-//! Settlement (2206 preview, 2207 booking), its reversal (2208, R-SET-7) and manual
-//! reimbursement (R-SET-6, R-SET-8). The person's row is locked first, so that
+//! Settlement (2206 preview, 2207 booking) and its reversal (2208, R-SET-7). The person's row is locked first, so that
 //! settlements, reversals and account credits of one person run one at a time and the
 //! deductible and the account are never used twice; the card is checked under its own
 //! lock in the same transaction (R-SET-10).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
-use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
+use yikatong_core::settlement::catalog::FeeLine;
 use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, settle};
 use yikatong_store::{CardTx, Person, SettlementRecord, VisitRecord};
 
@@ -49,46 +47,6 @@ pub struct Settlement {
     /// same 2207.
     pub registration_setl_id: Option<String>,
 }
-
-/// One line of a manual reimbursement.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ManualLine {
-    pub code: String,
-    /// Quantity, up to 4 decimals.
-    pub quantity: String,
-    /// Unit price in yuan, up to 6 decimals.
-    pub unit_price: String,
-    pub amount_fen: i64,
-}
-
-/// R-SET-6: a cash-paid visit recorded by a clerk, settled by the same engine.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ManualReimbursement {
-    pub ssn: String,
-    pub institution_code: String,
-    #[schema(value_type = String)]
-    pub visit_date: NaiveDate,
-    /// `no_card`, `emergency_without_card`, `certificate_period`, `employer_arrears`,
-    /// `maternity`, `family_planning`, `non_local`, `drugs_bought_outside`,
-    /// `card_unreadable`, `before_card`.
-    pub reason: String,
-    pub lines: Vec<ManualLine>,
-}
-
-const MANUAL_REASONS: [&str; 10] = [
-    "no_card",
-    "emergency_without_card",
-    "certificate_period",
-    "employer_arrears",
-    "maternity",
-    "family_planning",
-    "non_local",
-    "drugs_bought_outside",
-    "card_unreadable",
-    "before_card",
-];
 
 /// The visit's date: the registration's `begntime` (read strictly when the visit was
 /// registered). A visit whose time cannot be read is refused, never dated from elsewhere.
@@ -147,7 +105,7 @@ impl Service {
 
     /// Runs the engine for `person` inside `tx` (whose person row is locked).
     #[allow(clippy::too_many_arguments)]
-    async fn compute(&self, tx: &mut Box<dyn CardTx>, person: &Person, hash: &str, level: InstitutionLevel, date: NaiveDate, lines: &[(FeeLine, CatalogItem)], use_account: bool) -> ServiceResult<(Receipt, i64)> {
+    pub(super) async fn compute(&self, tx: &mut Box<dyn CardTx>, person: &Person, hash: &str, level: InstitutionLevel, date: NaiveDate, lines: &[(FeeLine, CatalogItem)], use_account: bool) -> ServiceResult<(Receipt, i64)> {
         let year = i64::from(chrono::Datelike::year(&date));
         let totals = tx.lock_year_totals(hash, year).await?;
         let balance = Fen(tx.account_balance(hash).await?);
@@ -196,6 +154,7 @@ impl Service {
         let mut tx = self.begin_write().await?;
         let visit = self.lock_own_visit(&mut tx, who, &req.mdtrt_id).await?;
         super::still_open(&visit)?;
+        super::manual::not_on_certificate(&visit)?;
         if psn_no(&visit.person_hash) != req.psn_no {
             return Err(Refusal::bad_input("person_mismatch", "psn_no is not the person of this visit").into());
         }
@@ -399,78 +358,6 @@ impl Service {
         let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
         let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: s.state, kind: s.kind, registration_setl_id: None })
-    }
-
-    /// R-SET-6, R-SET-8: a clerk records a cash-paid visit; the engine splits it with the
-    /// person's year totals, so a deductible already used is not charged again. The
-    /// holder paid in cash; the fund's share is what is reimbursed.
-    pub async fn manual_reimbursement(&self, who: &Principal, req: &ManualReimbursement) -> ServiceResult<Settlement> {
-        who.allow(Operation::ManualReimbursement)?;
-        if !MANUAL_REASONS.contains(&req.reason.as_str()) {
-            return Err(Refusal::bad_input("invalid_reason", format!("reason must be one of {}", MANUAL_REASONS.join(", "))).into());
-        }
-        let ssn = yikatong_core::identity::Ssn::parse(&req.ssn)?;
-        let person = self.require_person(&ssn).await?;
-        let institution = self.require_institution(&req.institution_code).await?;
-        let level = InstitutionLevel::parse(&institution.level)?;
-        if req.visit_date > self.clock.today() {
-            return Err(Refusal::bad_input("invalid_date", "the visit date is in the future").into());
-        }
-        if req.lines.is_empty() {
-            return Err(Refusal::bad_input("no_fee_lines", "a reimbursement needs its fee lines").into());
-        }
-        if req.lines.len() > yikatong_core::money::limits::MAX_LINES {
-            return Err(Refusal::bad_input("too_many_fee_lines", format!("a reimbursement takes at most {} lines", yikatong_core::money::limits::MAX_LINES)).into());
-        }
-        let mut fee_lines = Vec::new();
-        for (i, l) in req.lines.iter().enumerate() {
-            let sn = (i + 1).to_string();
-            let qty_e4 = parse_fixed(&l.quantity, 4).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: quantity {:?} is not a number with at most 4 decimals", l.quantity))))?;
-            let price_e6 = parse_fixed(&l.unit_price, 6).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: unit price {:?} is not a number with at most 6 decimals", l.unit_price))))?;
-            super::visits::check_line_bounds(&sn, qty_e4, price_e6, Fen(l.amount_fen))?;
-            fee_lines.push(FeeLine { sn, code: l.code.clone(), qty_e4, price_e6, amount: Fen(l.amount_fen) });
-        }
-        if !Fen::checked_sum(fee_lines.iter().map(|l| l.amount)).is_some_and(Fen::within_limits) {
-            return Err(Refusal::bad_input("amount_out_of_range", format!("the reimbursement's lines add up to more than {} yuan", yikatong_core::money::limits::MAX_AMOUNT)).into());
-        }
-        let lines = self.priced_lines(fee_lines, &institution.region, req.visit_date).await?;
-        let hash = self.store.data_key().lookup_hash(ssn.expose());
-        let now = self.clock.now();
-        let mut tx = self.begin_write().await?;
-        tx.lock_person(&hash).await?;
-        let (receipt, year) = self.compute(&mut tx, &person, &hash, level, req.visit_date, &lines, false).await?;
-        receipt.check_identities().map_err(ServiceError::Internal)?;
-        let setl_id = new_setl_id("M", now);
-        let record = SettlementRecord {
-            setl_id: setl_id.clone(),
-            mdtrt_id: format!("manual:{}:{}", req.reason, setl_id),
-            institution: institution.code.clone(),
-            person_hash: hash.clone(),
-            kind: "manual".into(),
-            state: "settled".into(),
-            visit_date: req.visit_date,
-            year,
-            receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
-            created_at: now,
-            reversed_at: None,
-        };
-        tx.insert_settlement(&record).await?;
-        // The claim the holder follows, written with its settlement (R-SET-6).
-        let claim = yikatong_store::ReimbursementClaim {
-            id: setl_id.clone(),
-            person_hash: hash.clone(),
-            amount_fen: receipt.fund_pay_sumamt.0,
-            state: "submitted".into(),
-            due_on: self.reimbursement_due_on(&person.region, now)?,
-            submitted_by: crate::registry::recorded_by(who),
-            approved_by: None,
-            created_at: now,
-            approved_at: None,
-            failure_reason: None,
-        };
-        tx.insert_reimbursement_claim(&claim).await?;
-        self.commit(tx).await?;
-        Ok(Settlement { setl_id, mdtrt_id: record.mdtrt_id, psn_no: psn_no(&hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: "manual".into(), registration_setl_id: None })
     }
 
     /// The trace of a settlement (operator): which parameter, value and date produced

@@ -52,6 +52,28 @@ pub struct PaymentResultReport {
     pub error: Option<String>,
 }
 
+/// The most claims one payment file takes; the rest wait for the next file.
+const PAYMENT_FILE_CLAIMS: i64 = 10_000;
+
+fn payment_file(lines: Vec<String>) -> String {
+    let mut out = String::from("file_id,id,ssn,name,amount_fen,payee,card_number\n");
+    for l in lines {
+        out.push_str(&l);
+    }
+    out
+}
+
+/// One claim's line: paid into the financial zone of the holder's living financial card
+/// (Jinan, 002), else to the bank account on record.
+fn payment_line(file_id: &str, c: &ReimbursementClaim, person: &yikatong_store::Person, cards: &[yikatong_core::card::Card]) -> String {
+    let card = cards.iter().filter(|k| k.state.is_alive() && k.financial).max_by_key(|k| k.id);
+    let (payee, number) = match card {
+        Some(k) => ("financial_zone", k.card_number.clone().unwrap_or_default()),
+        None => ("bank_account", String::new()),
+    };
+    format!("{file_id},{},{},{},{},{payee},{number}\n", c.id, person.ssn, person.name, c.amount_fen)
+}
+
 pub(crate) fn claim_view(c: &ReimbursementClaim) -> ReimbursementView {
     ReimbursementView { id: c.id.clone(), state: c.state.clone(), amount_fen: c.amount_fen, due_on: c.due_on, submitted_at: c.created_at, approved_at: c.approved_at, failure_reason: c.failure_reason.clone() }
 }
@@ -95,36 +117,35 @@ impl Service {
     }
 
     /// A new payment file of the approved claims (operator), CSV: `file_id, id, ssn,
-    /// name, amount_fen, payee, card_number`. Each claim goes into one file only (a
-    /// conditional update); a file lost on the way is fetched again by its id.
+    /// name, amount_fen, payee, card_number`. The claims are put into it and the file is
+    /// written in one transaction, so each claim goes into one file only, and with an
+    /// `Idempotency-Key` a file whose answer was lost is answered again, the same; a
+    /// file is also fetched again by its id.
     pub async fn reimbursement_payment_file(&self, who: &Principal) -> ServiceResult<String> {
         who.allow(Operation::PayReimbursements)?;
         let now = self.clock.now();
         let file_id = super::booking::new_setl_id("P", now);
-        for c in self.store.approved_reimbursements(10_000).await? {
-            self.store.send_reimbursement(&c.id, &file_id, now).await?;
+        let mut tx = self.begin_write().await?;
+        let mut rows = Vec::new();
+        for c in tx.send_approved_reimbursements(&file_id, now, PAYMENT_FILE_CLAIMS).await? {
+            let Some(person) = tx.person(&c.person_hash).await? else { continue };
+            let cards = tx.person_cards(&c.person_hash).await?;
+            rows.push(payment_line(&file_id, &c, &person, &cards));
         }
-        self.payment_file_text(&file_id).await
+        self.commit(tx).await?;
+        Ok(payment_file(rows))
     }
 
     /// A payment file again, as first made (operator).
     pub async fn reimbursement_payment_file_again(&self, who: &Principal, file_id: &str) -> ServiceResult<String> {
         who.allow(Operation::PayReimbursements)?;
-        self.payment_file_text(file_id).await
-    }
-
-    async fn payment_file_text(&self, file_id: &str) -> ServiceResult<String> {
-        let mut out = String::from("file_id,id,ssn,name,amount_fen,payee,card_number\n");
+        let mut rows = Vec::new();
         for c in self.store.reimbursements_in_file(file_id).await? {
             let Some(person) = self.store.get_person_by_hash(&c.person_hash).await? else { continue };
-            let card = self.store.cards_of_person(&c.person_hash).await?.into_iter().filter(|k| k.state.is_alive() && k.financial).max_by_key(|k| k.id);
-            let (payee, number) = match card {
-                Some(k) => ("financial_zone", k.card_number.unwrap_or_default()),
-                None => ("bank_account", String::new()),
-            };
-            out.push_str(&format!("{file_id},{},{},{},{},{payee},{number}\n", c.id, person.ssn, person.name, c.amount_fen));
+            let cards = self.store.cards_of_person(&c.person_hash).await?;
+            rows.push(payment_line(file_id, &c, &person, &cards));
         }
-        Ok(out)
+        Ok(payment_file(rows))
     }
 
     /// The bank's result of a payment file (bank): each line pays or fails its claim,

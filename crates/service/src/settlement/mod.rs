@@ -9,6 +9,7 @@ mod booking;
 mod catalog;
 mod claims;
 mod designated;
+mod manual;
 mod reconciliation;
 mod visits;
 mod vouchers;
@@ -20,7 +21,8 @@ use yikatong_core::access::{Operation, Principal};
 use yikatong_store::{Person, VisitRecord};
 
 pub use accounts::{AccountEntryView, AccountView};
-pub use booking::{ManualLine, ManualReimbursement, SettleRequest, Settlement};
+pub use booking::{SettleRequest, Settlement};
+pub use manual::{CertificateVisitView, ManualLine, ManualReimbursement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
 pub use claims::{PaymentResult, PaymentResultReport, ReimbursementView};
 pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstitutions, DesignatedView};

@@ -48,6 +48,10 @@ pub struct Registration {
     /// R-SET-9: the institution's own visit card (就诊卡) to link to the holder at the
     /// first visit; optional (an extension of 2201's `data`).
     pub visit_card_no: Option<String>,
+    /// R-CERT-1: the card-collection certificate (领卡证明) the holder presented while
+    /// their card is being made; optional (an extension of 2201's `data`). The visit is
+    /// then paid in cash and its uploaded fee lines are claimed by hand.
+    pub certificate_no: Option<String>,
     /// The rest of the registration as sent (doctor, department …).
     pub extra: serde_json::Value,
 }
@@ -169,6 +173,10 @@ impl Service {
         }
         let level = self.require_institution(&institution).await?.level;
         let visit_card_no = reg.visit_card_no.as_deref().map(checked_visit_card_no).transpose()?;
+        let certificate = match reg.certificate_no.as_deref().map(str::trim) {
+            Some(number) => Some(self.certificate_for_visit(number, &hash, &begntime).await?),
+            None => None,
+        };
         // The card's first use, the visit card's link and the visit are one
         // transaction: a crash leaves all or none.
         let mut tx = self.begin_write().await?;
@@ -197,6 +205,9 @@ impl Service {
             o.insert("insutype".into(), serde_json::json!(reg.insutype));
             o.insert("begntime".into(), serde_json::json!(begntime));
             o.insert("mdtrt_cert_type".into(), serde_json::json!(reg.mdtrt_cert_type));
+            if let Some(number) = &certificate {
+                o.insert("certificate_no".into(), serde_json::json!(number));
+            }
         }
         let visit = VisitRecord {
             mdtrt_id,
@@ -209,6 +220,9 @@ impl Service {
             created_at: now,
         };
         tx.insert_visit(&visit).await?;
+        if let Some(number) = &certificate {
+            tx.insert_certificate_visit(&visit.mdtrt_id, number, &visit.person_hash, now).await?;
+        }
         if let Some(no) = &visit_card_no {
             tx.link_visit_card(&visit.institution, no, &visit.person_hash, now).await.map_err(|e| match e {
                 yikatong_store::StoreError::Duplicate(_) => bad_conflict("visit_card_taken", format!("the visit card {no} of this institution is linked to another holder")),
@@ -217,6 +231,23 @@ impl Service {
         }
         self.commit(tx).await?;
         Ok(visit)
+    }
+
+    /// R-CERT-1: the certificate a visit is registered on: the holder's own, issued on
+    /// or before the visit's day and valid (its card not yet collected). Answers its
+    /// number.
+    async fn certificate_for_visit(&self, number: &str, person_hash: &str, begntime: &str) -> ServiceResult<String> {
+        let not_theirs = || bad("certificate_not_the_persons", format!("certificate {number} was not issued to this holder"));
+        let card = self.store.card_by_certificate(number).await?.ok_or_else(not_theirs)?;
+        if card.person_hash != person_hash {
+            return Err(not_theirs());
+        }
+        let certificate = card.certificate.as_ref().ok_or_else(not_theirs)?;
+        let day = yikatong_core::clock::parse_business_time("begntime", begntime)?.date();
+        if !crate::cards::certificate_valid(&card) || day < certificate.issued_on {
+            return Err(bad_conflict("certificate_not_valid", format!("certificate {number} does not cover a visit on {day}: it is valid from {} until the new card is collected", certificate.issued_on)));
+        }
+        Ok(certificate.number.clone())
     }
 
     /// Starts the social zone of an issued card on its first use at an institution
