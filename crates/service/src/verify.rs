@@ -110,6 +110,8 @@ impl Service {
         let mut totals_from_receipts: HashMap<(String, i64), YearTotals> = HashMap::new();
         let mut expected_ledger: HashMap<(String, String), i64> = HashMap::new();
         let mut billed: HashMap<String, (String, HashSet<String>)> = HashMap::new();
+        // R-SET-6: what each live manual settlement leaves the funds to reimburse.
+        let mut reimbursable: HashMap<String, i64> = HashMap::new();
         let mut after = String::new();
         loop {
             let page = self.store.settlements_page(&after, PAGE).await?;
@@ -125,6 +127,9 @@ impl Service {
                     let t = totals_from_receipts.entry((s.person_hash.clone(), s.year)).or_default();
                     *t = t.plus(&receipt);
                     billed.insert(s.setl_id.clone(), (s.mdtrt_id.clone(), receipt.lines.iter().map(|l| l.sn.clone()).collect()));
+                    if s.kind == "manual" {
+                        reimbursable.insert(s.setl_id.clone(), receipt.fund_pay_sumamt.0);
+                    }
                 }
                 // The person's own account and, for a family member, the holder's.
                 let from_accounts = receipt.acct_pay.0 + receipt.acct_mulaid_pay.0;
@@ -188,6 +193,26 @@ impl Service {
             ledger.violated(|| format!("person {}: balance {} yuan", short(&person), Fen(balance)));
         }
         out.push(ledger);
+
+        let mut claims = InvariantCheck::new("every reimbursement claim pays its live manual settlement's fund share, one claim each (R-SET-6)", "the claim written in its settlement's transaction under the settlement's id (unique)");
+        let mut after = String::new();
+        loop {
+            let page = self.store.reimbursement_claims_page(&after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id.clone();
+            for c in page {
+                claims.checked += 1;
+                match reimbursable.remove(&c.id) {
+                    Some(fund) if fund == c.amount_fen => {}
+                    Some(fund) => claims.violated(|| format!("claim {} pays {} yuan, its settlement's fund share is {}", c.id, Fen(c.amount_fen), Fen(fund))),
+                    None => claims.violated(|| format!("claim {} has no live manual settlement", c.id)),
+                }
+            }
+        }
+        for setl_id in reimbursable.keys() {
+            claims.violated(|| format!("manual settlement {setl_id} has no reimbursement claim"));
+        }
+        out.push(claims);
         Ok(billed)
     }
 

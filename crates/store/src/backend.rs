@@ -322,6 +322,11 @@ macro_rules! store_impl {
                 settlements_page(&self.pool, after, limit).await
             }
 
+            async fn reimbursement_claims_page(&self, after: &str, limit: i64) -> StoreResult<Vec<ReimbursementClaim>> {
+                let rows = sqlx::query("SELECT * FROM reimbursement_claims WHERE id > $1 ORDER BY id LIMIT $2").bind(after).bind(limit).fetch_all(&self.pool).await?;
+                rows.iter().map(reimbursement_from_row).collect()
+            }
+
             async fn ledger_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(String, AccountEntry)>> {
                 ledger_page(&self.pool, after_id, limit).await
             }

@@ -84,6 +84,8 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     /// Accounts whose entries add up below zero: `(person_hash, balance)`.
     async fn negative_balances(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn settlements_page(&self, after: &str, limit: i64) -> StoreResult<Vec<SettlementRecord>>;
+    /// Reimbursement claims in id order after `after`, at most `limit`.
+    async fn reimbursement_claims_page(&self, after: &str, limit: i64) -> StoreResult<Vec<ReimbursementClaim>>;
     async fn ledger_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(String, AccountEntry)>>;
     async fn year_totals_page(&self, after: &(String, i64), limit: i64) -> StoreResult<Vec<(String, i64, YearTotals)>>;
     /// Fee lines marked settled: `(mdtrt_id, sn, setl_id)`.

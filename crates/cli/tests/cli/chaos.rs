@@ -7,6 +7,8 @@
 //!   settle (2207) through the national interface while the server is killed; every
 //!   request is retried under its own msgid until answered, and HIS-style retries of
 //!   2207 under new msgids and 2204s arrive at the same time.
+//! - Manual reimbursements: clerks' claims sent with Idempotency-Keys and approved,
+//!   then payment files, while the server is killed: each claim once, in one file.
 //! - Batch work: an application file, the registry comparison and the month's credits
 //!   (command-line processes killed and started again), a production cut (a request
 //!   with an Idempotency-Key, retried across kills) and a credit job the server was
@@ -123,6 +125,25 @@ async fn post_until_answered(client: &reqwest::Client, url: &str, token: &str, b
             }
         }
         assert!(Instant::now() < deadline, "no answer to {body} within a minute");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+/// Posts with an Idempotency-Key until a success answers, and returns its text (a
+/// payment file); panics after a minute.
+async fn post_text_until_answered(client: &reqwest::Client, url: &str, token: &str, key: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(res) = client.post(url).bearer_auth(token).header("Idempotency-Key", key).send().await {
+            let status = res.status().as_u16();
+            if let Ok(text) = res.text().await
+                && status < 500
+            {
+                assert_eq!(status, 201, "{text}");
+                return text;
+            }
+        }
+        assert!(Instant::now() < deadline, "no payment file within a minute");
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
 }
@@ -357,6 +378,74 @@ fn chaos_on(backend: Backend) -> Tally {
     let store = rt.block_on(yikatong_store::open(&db, yikatong_store::DataKey::from_hex(&key).unwrap())).unwrap();
     rt.block_on(check_settlements(&store, &holders, &traffic, &mut t));
     println!("  settlement traffic: {} kills of the server", server.kills);
+
+    // 1b. Manual reimbursements with the server killed under them: clerks' claims, each
+    //     sent with its Idempotency-Key until answered, approved, then payment files made
+    //     under kills: every acknowledged claim exists once and is in one file only.
+    let before = server.kills;
+    let claimant = rt.block_on(store.get_person_by_hash(&holders[0].hash)).unwrap().unwrap().ssn;
+    let today = chrono::Utc::now().with_timezone(&yikatong_core::clock::shanghai()).date_naive().to_string();
+    let clerks: Vec<_> = (0..4)
+        .map(|w| {
+            let (client, url, operator, body) = (client.clone(), format!("{base}/v1/reimbursements"), operator.clone(), json!({"ssn": claimant, "institution_code": HOSPITAL, "visit_date": today, "reason": "no_card", "lines": [{"code": "A0001", "quantity": "1", "unit_price": "100.00", "amount_fen": 10000}]}));
+            rt.spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..25 {
+                    let (status, v) = post_until_answered(&client, &url, &operator, &body, Some(&format!("claim-{seed}-{w}-{i}"))).await;
+                    assert_eq!(status, 201, "{v}");
+                    let id = v["id"].as_str().unwrap().to_string();
+                    let (status, v) = post_until_answered(&client, &format!("{url}/{id}/approval"), &operator, &json!({}), None).await;
+                    assert!(status == 200 || v["code"] == "not_submitted", "{v}");
+                    ids.push(id);
+                }
+                ids
+            })
+        })
+        .collect();
+    while clerks.iter().any(|c| !c.is_finished()) && server.kills - before < 8 {
+        std::thread::sleep(Duration::from_millis(5 + rng.below(120)));
+        if clerks.iter().any(|c| !c.is_finished()) {
+            server.kill_and_restart();
+        }
+    }
+    let acknowledged: Vec<String> = rt.block_on(async {
+        let mut all = Vec::new();
+        for c in clerks {
+            all.extend(c.await.unwrap());
+        }
+        all
+    });
+    let files: Vec<_> = (0..2)
+        .map(|f| {
+            let (client, url, operator, key) = (client.clone(), format!("{base}/v1/reimbursements/payment-files"), operator.clone(), format!("file-{seed}-{f}"));
+            rt.spawn(async move { post_text_until_answered(&client, &url, &operator, &key).await })
+        })
+        .collect();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(rng.below(20)));
+        if files.iter().any(|f| !f.is_finished()) {
+            server.kill_and_restart();
+        }
+    }
+    let files: Vec<String> = rt.block_on(async {
+        let mut all = Vec::new();
+        for f in files {
+            all.push(f.await.unwrap());
+        }
+        all
+    });
+    let mut paid: Vec<&str> = files.iter().flat_map(|f| f.lines().skip(1)).map(|l| l.split(',').nth(1).unwrap()).collect();
+    let in_files = paid.len();
+    paid.sort_unstable();
+    paid.dedup();
+    let claims = rt.block_on(store.reimbursement_claims_of(&holders[0].hash)).unwrap();
+    for id in &acknowledged {
+        if !claims.iter().any(|c| &c.id == id) || !paid.contains(&id.as_str()) {
+            t.lost += 1;
+        }
+    }
+    t.doubled += (claims.len() - acknowledged.len()) as u64 + (in_files - paid.len()) as u64;
+    println!("  manual reimbursements: {} kills, {} claims, {} in payment files", server.kills - before, acknowledged.len(), paid.len());
 
     // 2. A unit's application file, its process killed until a run ends by itself:
     //    every applicant then has exactly one card.

@@ -266,12 +266,7 @@ async fn claim(State(s): State<AppState>, me: Clerk, Path(number): Path<String>,
         certificate_number: Some(number.clone()),
         mdtrt_id: Some(f.mdtrt_id),
     };
-    let result = async {
-        let settled = s.service.manual_reimbursement(&me.who, &req).await?;
-        s.service.reimbursement(&settled.setl_id).await.map(|c| (settled, c))
-    }
-    .await;
-    match result {
+    match s.service.manual_reimbursement(&me.who, &req).await {
         Ok((settled, c)) => page(&Slip {
             page: me.chrome("手工报销 Manual reimbursement"),
             heading: "报销申请已受理 The claim is submitted".into(),

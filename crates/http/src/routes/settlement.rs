@@ -228,8 +228,7 @@ impl ReceiptView {
 /// R-SET-6: a cash-paid visit recorded by a clerk and settled by the same engine.
 #[utoipa::path(post, path = "/v1/reimbursements", tag = "settlement", request_body = ManualReimbursement, responses((status = 201, body = ReceiptView)))]
 pub async fn reimbursement(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<ManualReimbursement>) -> Result<(StatusCode, Json<ReceiptView>), ApiError> {
-    let settled = s.service.manual_reimbursement(&who, &b).await?;
-    let claim = s.service.reimbursement(&settled.setl_id).await?;
+    let (settled, claim) = s.service.manual_reimbursement(&who, &b).await?;
     let mut view = ReceiptView::of(&settled);
     (view.id, view.state, view.amount_fen, view.due_on) = (Some(claim.id), claim.state, Some(claim.amount_fen), claim.due_on);
     Ok((StatusCode::CREATED, Json(view)))

@@ -650,7 +650,8 @@ on_both_databases!(amounts_past_the_bounds_are_refused_with_the_field_named, |db
 
 // `ykt verify`'s report (GET /v1/verify) names each invariant broken behind the
 // service's back, with its count: year totals, a fee line marked but not billed, a card
-// state that is not its events' projection, a missing outbox message.
+// state that is not its events' projection, a missing outbox message, a reimbursement
+// claim that pays other than its settlement's fund share.
 on_both_databases!(verify_finds_each_broken_invariant, |db: TestDb| async move {
     let (app, r, card) = ready(db).await;
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "VF").await;
@@ -658,12 +659,14 @@ on_both_databases!(verify_finds_each_broken_invariant, |db: TestDb| async move {
     let out = app.settle(&r.institution, "2207", "H120260302230000000002", &psn_no, &mdtrt_id, "3650.00", "1").await;
     assert_eq!(out["infcode"], 0, "{out}");
     app.ok("POST", &format!("/v1/cards/{card}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    let claim = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(json!({"ssn": SSN, "institution_code": "H1", "visit_date": "2026-03-01", "reason": "no_card", "lines": [{"code": "A1", "quantity": "1", "unit_price": "3000.00", "amount_fen": 300000}]}))).await;
     let clean = app.verified().await;
     assert!(clean["invariants"].as_array().unwrap().len() >= 8, "{clean}");
     app.tamper("UPDATE year_totals SET deductible_used = deductible_used + 1").await;
     app.tamper(&format!("INSERT INTO fee_lines (mdtrt_id, sn, chrg_bchno, code, qty_e4, price_e6, amount_fen, setl_id) VALUES ('{mdtrt_id}', '99', 'B001', 'A1', 10000, 1000000, 100, 'S-NOT-A-SETTLEMENT')")).await;
     app.tamper(&format!("UPDATE cards SET state = 'issued' WHERE id = {card}")).await;
     app.tamper("DELETE FROM outbox").await;
+    app.tamper(&format!("UPDATE reimbursement_claims SET amount_fen = amount_fen + 100 WHERE id = '{}'", claim["id"].as_str().unwrap())).await;
     let report = app.ok("GET", "/v1/verify", &app.operator, None).await;
     let broken: Vec<(String, i64)> = report["invariants"].as_array().unwrap().iter().filter(|i| i["violations"].as_i64().unwrap() > 0).map(|i| (i["name"].as_str().unwrap().to_string(), i["violations"].as_i64().unwrap())).collect();
     let names: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
@@ -671,6 +674,7 @@ on_both_databases!(verify_finds_each_broken_invariant, |db: TestDb| async move {
     assert!(names.iter().any(|n| n.contains("settled fee line")), "{report:#}");
     assert!(names.iter().any(|n| n.contains("projection of its events")), "{report:#}");
     assert!(names.iter().any(|n| n.contains("outbox")), "{report:#}");
+    assert!(names.iter().any(|n| n.contains("reimbursement claim")), "{report:#}");
     assert_eq!(report["violations"].as_i64().unwrap(), broken.iter().map(|(_, n)| n).sum::<i64>());
     let (s, v) = app.call("GET", "/v1/verify", Some(&r.clerk), None).await;
     assert_problem(s, &v, 403, "not_allowed_on_channel");

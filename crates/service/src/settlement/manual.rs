@@ -17,6 +17,7 @@ use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
 use yikatong_store::{CardTx, Person, SettlementRecord, StoreError, VisitRecord};
 
 use super::booking::{Settlement, codes_of, new_setl_id, priced, visit_date};
+use super::claims::{ReimbursementView, claim_view};
 use super::psn_no;
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -124,8 +125,10 @@ struct Claim<'a> {
 }
 
 impl Service {
-    /// R-SET-6, R-SET-8, R-CERT-1: a clerk's claim for a cash-paid visit.
-    pub async fn manual_reimbursement(&self, who: &Principal, req: &ManualReimbursement) -> ServiceResult<Settlement> {
+    /// R-SET-6, R-SET-8, R-CERT-1: a clerk's claim for a cash-paid visit: its settlement
+    /// and the claim, as written (an answer kept for an Idempotency-Key is made before
+    /// the transaction commits, so nothing is read back).
+    pub async fn manual_reimbursement(&self, who: &Principal, req: &ManualReimbursement) -> ServiceResult<(Settlement, ReimbursementView)> {
         who.allow(Operation::ManualReimbursement)?;
         if !MANUAL_REASONS.contains(&req.reason.as_str()) {
             return Err(Refusal::bad_input("invalid_reason", format!("reason must be one of {}", MANUAL_REASONS.join(", "))).into());
@@ -148,7 +151,7 @@ impl Service {
     }
 
     /// A claim from the lines of the holder's receipts, typed at the counter.
-    async fn counter_claim(&self, who: &Principal, person: &Person, req: &ManualReimbursement) -> ServiceResult<Settlement> {
+    async fn counter_claim(&self, who: &Principal, person: &Person, req: &ManualReimbursement) -> ServiceResult<(Settlement, ReimbursementView)> {
         if req.mdtrt_id.is_some() {
             return Err(Refusal::bad_input("invalid_claim", "mdtrt_id names a certificate's visit: send it with certificate_number").into());
         }
@@ -187,7 +190,7 @@ impl Service {
     /// on the holder's certificate. The visit's row is locked first (as a 2207 locks
     /// it), then the person; its unclaimed lines are read under that lock and marked
     /// with the claim, so two clerks claiming one visit book it once.
-    async fn certificate_claim(&self, who: &Principal, person: &Person, number: &str, mdtrt_id: Option<&str>) -> ServiceResult<Settlement> {
+    async fn certificate_claim(&self, who: &Principal, person: &Person, number: &str, mdtrt_id: Option<&str>) -> ServiceResult<(Settlement, ReimbursementView)> {
         let hash = self.store.data_key().lookup_hash(&person.ssn);
         self.store.card_by_certificate(number).await?.filter(|c| c.person_hash == hash).ok_or_else(|| certificate_not_found(number))?;
         let mdtrt_id = self.claimed_visit(number, mdtrt_id).await?;
@@ -245,7 +248,7 @@ impl Service {
 
     /// Runs the engine and writes the settlement, the visit's lines marked (for a
     /// certificate visit) and the claim the holder follows; commits.
-    async fn book_claim(&self, mut tx: Box<dyn CardTx>, who: &Principal, c: Claim<'_>) -> ServiceResult<Settlement> {
+    async fn book_claim(&self, mut tx: Box<dyn CardTx>, who: &Principal, c: Claim<'_>) -> ServiceResult<(Settlement, ReimbursementView)> {
         let now = self.clock.now();
         let (receipt, year) = self.compute(&mut tx, c.person, c.hash, c.level, c.date, c.lines, false).await?;
         receipt.check_identities().map_err(ServiceError::Internal)?;
@@ -292,7 +295,8 @@ impl Service {
         tx.insert_reimbursement_claim(&claim).await?;
         self.commit(tx).await?;
         let person = c.person.clone();
-        Ok(Settlement { setl_id, mdtrt_id, psn_no: psn_no(c.hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: MANUAL.into(), registration_setl_id: None })
+        let settlement = Settlement { setl_id, mdtrt_id, psn_no: psn_no(c.hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: MANUAL.into(), registration_setl_id: None };
+        Ok((settlement, claim_view(&claim)))
     }
 
     /// R-CERT-1: the visits registered on a certificate with what is left to claim (a
