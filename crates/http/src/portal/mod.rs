@@ -10,6 +10,7 @@
 //! carries the session's CSRF token (`csrf.rs`). Every change a clerk makes goes through
 //! a confirmation page and ends on a printable slip.
 
+mod claims;
 mod csrf;
 mod holder;
 mod labels;
@@ -326,6 +327,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(holder::routes())
         .merge(unit::routes())
         .merge(outlet::routes())
+        .merge(claims::routes())
         .merge(operator::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), csrf::guard))
 }

@@ -23,6 +23,8 @@ struct Home {
     page: Chrome,
     query: String,
     person: Option<Found>,
+    /// Why a visit is reimbursed by hand, for the claim form.
+    reasons: &'static [&'static str],
 }
 
 struct Found {
@@ -30,6 +32,23 @@ struct Found {
     ssn_masked: String,
     unit: String,
     cards: Vec<CardRow>,
+    /// R-SET-6: the person's reimbursement claims (found by ID number), newest first.
+    claims: Vec<ClaimRow>,
+}
+
+struct ClaimRow {
+    id: String,
+    submitted: String,
+    amount: String,
+    state: String,
+    due_on: String,
+    approvable: bool,
+}
+
+impl ClaimRow {
+    fn of(c: yikatong_service::ReimbursementView) -> Self {
+        ClaimRow { approvable: c.state == "submitted", submitted: shanghai_time(&c.submitted_at), amount: fen_yuan(c.amount_fen), due_on: c.due_on.map_or_else(|| "—".into(), |d| d.to_string()), state: c.state, id: c.id }
+    }
 }
 
 #[derive(Template)]
@@ -76,15 +95,29 @@ struct Search {
 async fn home(State(s): State<AppState>, me: Clerk, Query(search): Query<Search>) -> Response {
     let query = search.q.unwrap_or_default();
     if query.trim().is_empty() {
-        return page(&Home { page: me.chrome("柜台业务 Counter"), query, person: None });
+        return page(&Home { page: me.chrome("柜台业务 Counter"), query, person: None, reasons: &yikatong_service::MANUAL_REASONS });
     }
     // The page never writes an ID number out in full, not even the one typed in.
     let shown = if query.trim().chars().count() == 18 { yikatong_core::identity::mask_ssn(query.trim()) } else { query.clone() };
-    match s.service.find_person(&me.who, &query).await {
-        Ok(p) => page(&Home {
+    let found = async {
+        let p = s.service.find_person(&me.who, &query).await?;
+        // Claims are found by the ID number the clerk typed, never written out.
+        let claims = if query.trim().chars().count() == 18 { s.service.reimbursements_of(&me.who, query.trim()).await? } else { Vec::new() };
+        Ok::<_, yikatong_service::ServiceError>((p, claims))
+    }
+    .await;
+    match found {
+        Ok((p, claims)) => page(&Home {
             page: me.chrome("柜台业务 Counter"),
             query: shown,
-            person: Some(Found { name: p.name.clone(), ssn_masked: p.ssn_masked.clone(), unit: p.unit_code.clone().unwrap_or_else(|| "—".into()), cards: p.cards.iter().map(CardRow::of).collect() }),
+            person: Some(Found {
+                name: p.name.clone(),
+                ssn_masked: p.ssn_masked.clone(),
+                unit: p.unit_code.clone().unwrap_or_else(|| "—".into()),
+                cards: p.cards.iter().map(CardRow::of).collect(),
+                claims: claims.into_iter().map(ClaimRow::of).collect(),
+            }),
+            reasons: &yikatong_service::MANUAL_REASONS,
         }),
         Err(e) => refusal(me.chrome("柜台业务"), e, "/outlet"),
     }
@@ -246,51 +279,11 @@ async fn show_certificate(s: &AppState, found: Result<yikatong_service::Certific
     }
 }
 
-#[derive(Deserialize)]
-struct ClaimForm {
-    mdtrt_id: String,
-    /// Typed from the holder's ID card, which the clerk checks.
-    ssn: String,
-}
-
-/// R-CERT-1, R-SET-6: the clerk claims a certificate visit from the lines the hospital
-/// uploaded; the slip tells the holder what the funds pay back and when.
-async fn claim(State(s): State<AppState>, me: Clerk, Path(number): Path<String>, axum::Form(f): axum::Form<ClaimForm>) -> Response {
-    let back = format!("/outlet/certificates/{number}");
-    let req = yikatong_service::ManualReimbursement {
-        ssn: f.ssn,
-        institution_code: None,
-        visit_date: None,
-        reason: "certificate_period".into(),
-        lines: Vec::new(),
-        certificate_number: Some(number.clone()),
-        mdtrt_id: Some(f.mdtrt_id),
-    };
-    match s.service.manual_reimbursement(&me.who, &req).await {
-        Ok((settled, c)) => page(&Slip {
-            page: me.chrome("手工报销 Manual reimbursement"),
-            heading: "报销申请已受理 The claim is submitted".into(),
-            rows: vec![
-                ("申请号 Claim".into(), c.id.clone()),
-                ("持卡人 Holder".into(), format!("{}（{}）", settled.person.name, yikatong_core::identity::mask_ssn(&settled.person.ssn))),
-                ("医疗费用 Costs".into(), fen_yuan(settled.receipt.total.0)),
-                ("报销金额 Reimbursed".into(), fen_yuan(c.amount_fen)),
-                ("预计到账 Due on".into(), c.due_on.map_or_else(|| "—".into(), |d| d.to_string())),
-                ("受理时间 At".into(), shanghai_time(&c.submitted_at)),
-            ],
-            next: back,
-            next_label: "返回凭证 Back to the certificate".into(),
-        }),
-        Err(e) => refusal(me.chrome("手工报销"), e, &back),
-    }
-}
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/outlet", get(home))
         .route("/outlet/cards/{id}/{op}", get(confirm).post(perform))
         .route("/outlet/certificates/{number}", get(certificate))
         .route("/outlet/certificates/{number}/reprint", axum::routing::post(reprint))
-        .route("/outlet/certificates/{number}/claims", axum::routing::post(claim))
         .merge(super::token_sign_in_routes::<OUTLET>())
 }

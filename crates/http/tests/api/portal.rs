@@ -468,8 +468,9 @@ on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premium
 
 
 // R-CERT-1, R-SET-6 in the portal: the clerk sees the certificate's visit, claims it
-// with the holder's ID number, and the holder follows the claim on their own page.
-on_both_databases!(r_cert_1_portal_a_clerk_claims_a_certificate_visit_and_the_holder_follows_it, |db: TestDb| async move {
+// with the holder's ID number, claims a visit from typed receipt lines, approves both;
+// the operator's payment file takes them; the holder follows each on their own page.
+on_both_databases!(r_cert_1_r_set_6_portal_claims_at_the_counter_are_approved_paid_and_followed_by_the_holder, |db: TestDb| async move {
     let (app, r, card) = crate::settlement::ready(db).await;
     let (number, _, mdtrt_id) = app.certificate_visit(&r, card).await;
     let (_, clerk, _) = app.post_form("/outlet/sign-in", "", &[("token", &r.clerk)]).await;
@@ -489,10 +490,34 @@ on_both_databases!(r_cert_1_portal_a_clerk_claims_a_certificate_visit_and_the_ho
     let visits = certificate.split("id=\"certificate-visits\"").nth(1).unwrap().split("</table>").next().unwrap();
     assert!(!visits.contains("申请报销 Claim") && visits.contains(">0.00<"), "claimed once: {visits}");
     let (_, holder, _) = app.post_form("/holder/sign-in", "", &[("token", &r.holder)]).await;
-    let (status, page) = app.page("/holder/reimbursements", &holder.unwrap()).await;
+    let holder = holder.unwrap();
+    let (status, page) = app.page("/holder/reimbursements", &holder).await;
     assert_eq!(status, 200);
     let table = page.split("id=\"reimbursements\"").nth(1).unwrap();
     assert!(table.contains(">840.00<") && table.contains("已受理 submitted") && table.contains("2026-03-23"), "{table}");
+    // At the counter: a claim from the holder's receipts (a bad line is refused by its
+    // number), the claims approved, and the operator's payment file takes them.
+    let claim_id = slip.split("申请号 Claim").nth(1).unwrap().split("<td>").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let form = |lines: &'static str| [("ssn", SSN), ("institution_code", "H1"), ("visit_date", "2026-03-02"), ("reason", "no_card"), ("lines", lines)];
+    let (status, _, refused) = app.post_form("/outlet/reimbursements", &clerk, &form("A1,1,100.00,10000\nA1,1,100.00")).await;
+    assert!(status == 422 && refused.contains("line 2"), "{status} {refused}");
+    let (_, _, counter) = app.post_form("/outlet/reimbursements", &clerk, &form("A1,1,100.00,10000")).await;
+    assert!(counter.contains(">70.00<"), "the deductible was charged once, by the certificate visit: {counter}");
+    let (_, found) = app.page(&format!("/outlet?q={SSN}"), &clerk).await;
+    let claims = found.split("id=\"claims\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(claims.contains(&format!("approve-{claim_id}")) && !claims.contains(SSN), "{claims}");
+    let ids: Vec<String> = claims.split("id=\"approve-").skip(1).map(|x| x.split('"').next().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 2, "{claims}");
+    for id in &ids {
+        let (status, _, approved) = app.post_form(&format!("/outlet/reimbursements/{id}/approval"), &clerk, &[]).await;
+        assert!(status == 200 && approved.contains("报销申请已审核"), "{approved}");
+    }
+    let (_, operator, _) = app.post_form("/operator/sign-in", "", &[("token", &app.operator)]).await;
+    let (status, _, file) = app.post_form("/operator/reimbursements/payment-files", &operator.unwrap(), &[]).await;
+    assert_eq!(status, 200, "{file}");
+    assert!(ids.iter().all(|id| file.contains(&format!(",{id},{SSN},"))) && file.contains(",84000,"), "{file}");
+    let (_, page) = app.page("/holder/reimbursements", &holder).await;
+    assert_eq!(page.matches("支付中 being paid").count(), 2, "{page}");
 });
 
 // SPEC §8: a holder filling in a form is warned before the session ends idle, can keep

@@ -77,7 +77,8 @@ pub struct CertificateVisitView {
     pub claim_id: Option<String>,
 }
 
-const MANUAL_REASONS: [&str; 10] = [
+/// Why a visit is reimbursed by hand (R-SET-6).
+pub const MANUAL_REASONS: [&str; 10] = [
     "no_card",
     "emergency_without_card",
     "certificate_period",

@@ -22,7 +22,7 @@ use yikatong_store::{Person, VisitRecord};
 
 pub use accounts::{AccountEntryView, AccountView};
 pub use booking::{SettleRequest, Settlement};
-pub use manual::{CertificateVisitView, ManualLine, ManualReimbursement};
+pub use manual::{CertificateVisitView, MANUAL_REASONS, ManualLine, ManualReimbursement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
 pub use claims::{PaymentResult, PaymentResultReport, ReimbursementView};
 pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstitutions, DesignatedView};
