@@ -67,6 +67,17 @@ fn already_settled(mdtrt_id: &str, setl_id: &str) -> ServiceError {
     Refusal::conflict("already_settled", format!("visit {mdtrt_id} is already settled as {setl_id}; reverse that settlement (2208) before settling again")).into()
 }
 
+/// The visit's lines not yet in a settlement, read in `tx` (under the visit's lock).
+pub(crate) async fn unsettled_lines(tx: &mut Box<dyn CardTx>, mdtrt_id: &str) -> ServiceResult<Vec<FeeLine>> {
+    Ok(tx
+        .visit_lines(mdtrt_id)
+        .await?
+        .into_iter()
+        .filter(|l| l.setl_id.is_none())
+        .map(|l| FeeLine { sn: l.sn, code: l.code, qty_e4: l.qty_e4, price_e6: l.price_e6, amount: Fen(l.amount_fen) })
+        .collect())
+}
+
 /// The distinct catalogue codes of `lines`.
 pub(crate) fn codes_of(lines: &[FeeLine]) -> Vec<String> {
     let mut codes: Vec<String> = lines.iter().map(|l| l.code.clone()).collect();
@@ -171,13 +182,7 @@ impl Service {
         let credential = visit.data.get("mdtrt_cert_type").and_then(|c| c.as_str()).unwrap_or("03");
         self.realtime_credential_allowed(&person.region, credential, date)?;
         self.designated_allowed(&mut tx, &person, &visit.person_hash, &institution_record, date).await?;
-        let stored: Vec<FeeLine> = tx
-            .visit_lines(&req.mdtrt_id)
-            .await?
-            .into_iter()
-            .filter(|l| l.setl_id.is_none())
-            .map(|l| FeeLine { sn: l.sn, code: l.code, qty_e4: l.qty_e4, price_e6: l.price_e6, amount: Fen(l.amount_fen) })
-            .collect();
+        let stored = unsettled_lines(&mut tx, &req.mdtrt_id).await?;
         if stored.is_empty() {
             return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
         }

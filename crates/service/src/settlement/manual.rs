@@ -16,7 +16,7 @@ use yikatong_core::settlement::CatalogItem;
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
 use yikatong_store::{CardTx, Person, SettlementRecord, StoreError, VisitRecord};
 
-use super::booking::{Settlement, codes_of, new_setl_id, priced, visit_date};
+use super::booking::{Settlement, codes_of, new_setl_id, priced, unsettled_lines, visit_date};
 use super::claims::{ReimbursementView, claim_view};
 use super::psn_no;
 use crate::{Service, ServiceError, ServiceResult};
@@ -206,13 +206,7 @@ impl Service {
         if let Some(first) = tx.live_settlement(&mdtrt_id, MANUAL).await? {
             return Err(already_claimed(&mdtrt_id, &first));
         }
-        let stored: Vec<FeeLine> = tx
-            .visit_lines(&mdtrt_id)
-            .await?
-            .into_iter()
-            .filter(|l| l.setl_id.is_none())
-            .map(|l| FeeLine { sn: l.sn, code: l.code, qty_e4: l.qty_e4, price_e6: l.price_e6, amount: Fen(l.amount_fen) })
-            .collect();
+        let stored = unsettled_lines(&mut tx, &mdtrt_id).await?;
         if stored.is_empty() {
             return Err(Refusal::conflict("no_fee_lines", format!("the hospital has uploaded no fee lines for visit {mdtrt_id} (2204)")).into());
         }
