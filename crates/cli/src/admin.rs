@@ -281,6 +281,17 @@ pub enum ImportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The insured population from the insurance system's extract (CSV in UTF-8 or GBK,
+    /// or XLSX; columns ssn/公民身份号码, name/姓名, ethnicity/民族, category/人员类别,
+    /// unit_code/单位编号, phone/联系电话). Bad rows are reported by line; sending the
+    /// file again creates nothing twice; progress on stderr.
+    Persons {
+        file: PathBuf,
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// The card factory's result file for a batch (card_id, card_number,
     /// card_identification_code, failed).
     ProductionResults {
@@ -380,6 +391,20 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
             let service = config::open(&db).await?;
             let report = service.import_bank_results(&local(yikatong_core::access::Role::Bank), input).await.map_err(|e| e.to_string())?;
             print_file_report("bank results", &report);
+            Ok(())
+        }
+        ImportCommand::Persons { file, region, db } => {
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let (input, read) = crate::progress::counted(std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?);
+            let service = config::open(&db).await?;
+            let bar = crate::progress::Progress::new("persons");
+            let progress = |_rows: usize| bar.update(read.load(std::sync::atomic::Ordering::Relaxed), size);
+            let report = service.import_persons(&local(yikatong_core::access::Role::Operator), &region, input, &progress).await.map_err(|e| e.to_string())?;
+            bar.finish();
+            for r in &report.refused {
+                println!("line {}: {} {} ({})", r.line, r.ssn, r.reason, r.code);
+            }
+            println!("persons of {} ({}): {} rows, {} accepted, {} already present, {} refused", report.region, report.encoding, report.rows, report.accepted, report.already_present, report.refused.len());
             Ok(())
         }
         ImportCommand::Applications { file, unit, db } => {

@@ -41,3 +41,22 @@ impl Progress {
         }
     }
 }
+
+/// A file read through a count of its bytes, so a long import can show how far it is.
+pub fn counted(file: std::fs::File) -> (std::io::BufReader<Counted>, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    (std::io::BufReader::new(Counted { file, read: read.clone() }), read)
+}
+
+pub struct Counted {
+    file: std::fs::File,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::io::Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.read.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}

@@ -299,6 +299,33 @@ fn catalog_import_of_100000_rows_reports_bad_rows_by_line() {
     });
 }
 
+/// `ykt import persons`: an extract of 30,000 rows (one bad) read line by line with
+/// progress on stderr; run again it creates nothing.
+#[test]
+fn import_persons_from_the_command_line() {
+    both(|db| {
+        let key = yikatong_store::DataKey::generate_hex();
+        let dir = std::env::temp_dir().join(format!("ykt-persons-{}-{}", std::process::id(), db.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("persons.csv");
+        let mut csv = String::from("ssn,name,ethnicity,category,unit_code,phone\n");
+        for i in 0..30_000u32 {
+            let ssn = yikatong_service::demo::make_ssn("110107", "1970-01-01".parse::<chrono::NaiveDate>().unwrap() + chrono::Days::new(u64::from(i / 400)), 101 + 2 * (i % 400));
+            csv.push_str(&format!("{ssn},参保人{i},01,in_service,,\n"));
+        }
+        csv.push_str("110107197001010000,错号,01,in_service,,\n");
+        std::fs::write(&file, csv).unwrap();
+        let out = ykt(&["import", "persons", file.to_str().unwrap(), "--region", "beijing", "--db", db], Some(&key));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("30001 rows, 30000 accepted, 0 already present, 1 refused") && stdout.contains("line 30002:"), "{stdout}");
+        assert!(text(&out.stderr).contains("persons:") && text(&out.stderr).contains("(100%)"), "progress: {}", text(&out.stderr));
+        let out = ykt(&["import", "persons", file.to_str().unwrap(), "--region", "beijing", "--db", db], Some(&key));
+        assert!(text(&out.stdout).contains("0 accepted, 30000 already present"), "{}", text(&out.stdout));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
 #[test]
 fn import_applications_and_credit_accounts_from_the_command_line() {
     both(|db| {

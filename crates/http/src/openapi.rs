@@ -12,7 +12,7 @@ use crate::routes::{cards, messages, ops, policy, registry, settlement, tokens};
         ops::healthz, ops::metrics, ops::openapi, ops::get_clock, ops::set_clock,
         registry::create_unit, registry::get_unit, registry::create_outlet, registry::create_institution,
         registry::create_person, registry::get_person, registry::change_person, registry::person_history,
-        registry::person_by_handbook, registry::applications, registry::comparison, registry::second_collection, registry::second_collection_form, registry::photo,
+        registry::person_by_handbook, registry::applications, registry::import_persons, registry::comparison, registry::second_collection, registry::second_collection_form, registry::photo,
         policy::policy_at, policy::add_working_days, policy::calendar_day, policy::load_calendar_year,
         tokens::issue, tokens::list, tokens::revoke, tokens::issue_his_credential, tokens::his_credentials, tokens::revoke_his_credential,
         messages::list, messages::sent,

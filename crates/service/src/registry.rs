@@ -83,7 +83,7 @@ fn not_found_person() -> ServiceError {
 impl Service {
     /// A region named in a request body must have a policy file; an unknown one is bad
     /// input (422), not a missing resource.
-    fn check_region(&self, region: &str) -> ServiceResult<()> {
+    pub(crate) fn check_region(&self, region: &str) -> ServiceResult<()> {
         self.policies.region(region).map(|_| ()).map_err(|e| Refusal::bad_input(e.code(), e.to_string()).into())
     }
 

@@ -15,7 +15,7 @@ use crate::AppState;
 
 /// The endpoints that take a file of a city's size (streamed, `upload.rs`).
 pub fn uploads() -> Router<AppState> {
-    Router::new().route("/v1/units/{code}/applications", post(registry::applications))
+    Router::new().route("/v1/units/{code}/applications", post(registry::applications)).route("/v1/persons/import", post(registry::import_persons))
 }
 
 pub fn routes(state: &AppState) -> Router<AppState> {

@@ -93,6 +93,24 @@ pub async fn applications(State(s): State<AppState>, Caller(who): Caller, Path(c
     Ok(Json(s.service.import_applications(&who, &code, file.reader()?).await?))
 }
 
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegionQuery {
+    /// The region the persons are insured in (`beijing`, `jinan` …).
+    pub region: String,
+}
+
+/// The insured population from the insurance system's extract (CSV or XLSX, UTF-8 or
+/// GBK), as a multipart upload (field `file`) or the body itself, streamed like a unit's
+/// application file; every bad row reported by line, nothing created twice (operator).
+#[utoipa::path(post, path = "/v1/persons/import", tag = "registry", params(RegionQuery),
+    request_body(content = String, content_type = "multipart/form-data"),
+    responses((status = 200, body = yikatong_service::batch::PersonsImportReport), (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn import_persons(State(s): State<AppState>, Caller(who): Caller, axum::extract::Query(q): axum::extract::Query<RegionQuery>, req: axum::extract::Request) -> Result<Json<yikatong_service::batch::PersonsImportReport>, ApiError> {
+    let file = crate::upload::receive(req).await?;
+    Ok(Json(s.service.import_persons(&who, &q.region, file.reader()?, &|_| {}).await?))
+}
+
 /// A person's comparison with the population registry: each item `√`, `×` or `无`.
 #[utoipa::path(get, path = "/v1/persons/{ssn}/comparison", tag = "registry", params(("ssn" = String, Path)),
     responses((status = 200, body = yikatong_service::batch::ComparisonView), (status = 404, body = crate::error::Problem)))]

@@ -474,3 +474,52 @@ on_both_databases!(r_acc_1_the_demo_city_credits_every_eligible_person, |db: Tes
     let age = yikatong_service::age_on(sample["birth_date"].as_str().unwrap().parse().unwrap(), app.service.clock().today());
     assert_eq!(account["balance_fen"], if age >= 70 { 11_000 } else { 10_000 }, "age {age}: {account}");
 });
+
+// API.md "Files", persons: the insurance system's extract in GBK with Chinese headers
+// and as a workbook; every bad row by its line, the others kept; the same file again
+// creates nothing (operator only).
+on_both_databases!(persons_import_reports_bad_rows_by_line_and_creates_nothing_twice, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let ssn = |i: u32| yikatong_service::demo::make_ssn("110106", "1980-01-01".parse().unwrap(), 101 + 2 * i);
+    let mut csv = String::from("公民身份号码,姓名,民族,人员类别,单位编号,联系电话\n");
+    csv.push_str(&format!("{},赵一,01,在职,U1,13800138001\n", ssn(0)));
+    csv.push_str(&format!("{},钱二,01,retired,,\n", ssn(1)));
+    let bad_check = format!("{}X", &ssn(2)[..17]);
+    csv.push_str(&format!("{bad_check},孙三,01,在职,U1,\n"));
+    csv.push_str(&format!("{},李四,01,学生,,\n", ssn(3)));
+    csv.push_str(&format!("{},赵一,01,在职,U1,13800138001\n", ssn(0)));
+    csv.push_str(&format!("{},周五,01,城乡居民,,138001\n", ssn(4)));
+    let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+    let send = |bytes: Vec<u8>, token: String, region: &'static str| {
+        let (client, url) = (app.client.clone(), format!("{}/v1/persons/import?region={region}", app.base));
+        async move {
+            let res = client.post(url).bearer_auth(token).body(bytes).send().await.unwrap();
+            (res.status().as_u16(), res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (s, v) = send(gbk.to_vec(), r.unit.clone(), "beijing").await;
+    assert_eq!((s, v["code"].as_str()), (403, Some("not_allowed_on_channel")), "{v}");
+    let (s, v) = send(gbk.to_vec(), app.operator.clone(), "atlantis").await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = send(gbk.to_vec(), app.operator.clone(), "beijing").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((v["encoding"].as_str(), v["rows"].as_i64(), v["accepted"].as_i64(), v["already_present"].as_i64()), (Some("GBK"), Some(6), Some(2), Some(1)), "{v}");
+    let refused: Vec<(i64, &str)> = v["refused"].as_array().unwrap().iter().map(|x| (x["line"].as_i64().unwrap(), x["code"].as_str().unwrap())).collect();
+    assert_eq!(refused, [(4, "invalid_ssn"), (5, "invalid_category"), (7, "invalid_phone")], "{v}");
+    let person = app.ok("GET", &format!("/v1/persons/{}", ssn(0)), &app.operator, None).await;
+    assert_eq!((person["category"].as_str(), person["unit_code"].as_str(), person["region"].as_str()), (Some("in_service"), Some("U1"), Some("beijing")), "{person}");
+    let (_, again) = send(gbk.to_vec(), app.operator.clone(), "beijing").await;
+    assert_eq!((again["accepted"].as_i64(), again["already_present"].as_i64()), (Some(0), Some(3)), "{again}");
+    // The same extract as a workbook, with a person more.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let rows = [["ssn", "name", "ethnicity", "category", "unit_code", "phone"], [&ssn(1), "钱二", "01", "retired", "", ""], [&ssn(5), "吴六", "01", "flexible", "", ""]];
+    for (row, cells) in rows.iter().enumerate() {
+        for (col, text) in cells.iter().enumerate() {
+            sheet.write_string(row as u32, col as u16, *text).unwrap();
+        }
+    }
+    let (s, v) = send(book.save_to_buffer().unwrap(), app.operator.clone(), "beijing").await;
+    assert_eq!((s, v["accepted"].as_i64(), v["already_present"].as_i64()), (200, Some(1), Some(1)), "{v}");
+    assert_eq!(app.ok("GET", &format!("/v1/persons/{}", ssn(5)), &app.operator, None).await["category"], "flexible");
+});
