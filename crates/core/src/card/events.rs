@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Card, CardId, CardState, PreLoss, PrintedData, Zone};
+use super::model::{Card, CardId, CardState, Certificate, PreLoss, PrintedData, Zone};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -27,7 +27,13 @@ pub enum CardEvent {
     /// The successor was activated: this card stops at once (R-ACT-2).
     Superseded { by: CardId, state: CardState },
     Returned,
-    SecondApplied { ready_on: NaiveDate },
+    /// R-SECOND-1: the card claimed again, with the certificate it is collected with
+    /// (absent in events recorded before certificates were issued for it).
+    SecondApplied {
+        ready_on: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        certificate: Option<Certificate>,
+    },
     Cancelled { reason: String },
     Synchronised { printed: PrintedData },
     PasswordChanged { hash: String },
@@ -145,8 +151,11 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
             }
         }
         CardEvent::Returned => card.state = CardState::Returned,
-        CardEvent::SecondApplied { ready_on } => {
+        CardEvent::SecondApplied { ready_on, certificate } => {
             card.ready_on = Some(*ready_on);
+            if certificate.is_some() {
+                card.certificate = certificate.clone();
+            }
             card.state = CardState::AtDistributor;
         }
         CardEvent::Cancelled { reason } => {

@@ -353,8 +353,9 @@ pub fn return_to_bureau(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Re
 }
 
 /// R-SECOND-1: the holder claims a returned card (at an outlet, or online in the
-/// window); ready after the region's days.
-pub fn second_application(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+/// window); ready after the region's days, and collected with the certificate issued now
+/// (numbered `certificate_number`), like a replacement's (R-CERT-1).
+pub fn second_application(card: &Card, certificate_number: String, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
     channel_allows(ctx, &[Channel::Outlet, Channel::Web], "a second application")?;
     if ctx.channel == Channel::Web {
         check_online_window(ctx)?;
@@ -362,7 +363,8 @@ pub fn second_application(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, 
     require_state(card, ctx.now, &[CardState::Returned], "a second application")?;
     let days = ctx.policy.days("card.second_application_days", ctx.today()).map_err(policy)?;
     let ready_on = ctx.today().checked_add_days(Days::new(u64::from(days))).unwrap_or(ctx.today());
-    Ok(vec![CardEvent::SecondApplied { ready_on }])
+    let certificate = Certificate { number: certificate_number, issued_on: ctx.today(), ready_on: Some(ready_on), working_days: None, awaiting_year: None, prints: 1, delivery: "outlet".into() };
+    Ok(vec![CardEvent::SecondApplied { ready_on, certificate: Some(certificate) }])
 }
 
 /// R-DEATH-1: on death or moving out of the city the card is cancelled for use (the

@@ -379,20 +379,28 @@ on_both_databases!(r_online_1_replacement_inside_the_monthly_window_and_hours, |
     assert_eq!(app.card(id).await["state"], "lost");
 });
 
-on_both_databases!(r_second_1_returned_card_claimed_again, |db: TestDb| async move {
+on_both_databases!(r_second_1_returned_card_claimed_again_with_a_certificate, |db: TestDb| async move {
     let (app, r) = start(db).await;
     let id = app.produced_card(&r, SSN, false).await;
     let card = app.ok("POST", &format!("/v1/cards/{id}/return"), &r.unit, None).await;
     assert_eq!(card["state"], "returned");
     let card = app.ok("POST", &format!("/v1/cards/{id}/second-application"), &r.clerk, None).await;
     assert_eq!((card["state"].as_str(), card["ready_on"].as_str()), (Some("at_distributor"), Some("2026-03-17")));
-    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({"holder_ssn": SSN}))).await;
+    // The holder leaves with a certificate, collected like a replacement's (R-CERT-1).
+    let number = card["certificate"]["number"].as_str().unwrap().to_string();
+    assert_eq!((card["certificate"]["ready_on"].as_str(), card["certificate"]["issued_on"].as_str()), (Some("2026-03-17"), Some("2026-03-02")), "{card}");
+    let verified = app.ok("GET", &format!("/v1/certificates/{number}"), &r.institution, None).await;
+    assert_eq!(verified["valid"], true, "it serves for visits until the card is collected: {verified}");
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({"holder_ssn": SSN, "certificate_number": number}))).await;
     assert_problem(s, &v, 409, "not_ready");
     app.set_now("2026-03-17T09:00:00+08:00").await;
-    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({}))).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({"certificate_number": number}))).await;
     assert_problem(s, &v, 422, "holder_id_mismatch");
-    let card = app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({"holder_ssn": SSN, "proxy_ssn": OTHER}))).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/hand-over"), Some(&r.clerk), Some(json!({"holder_ssn": SSN, "proxy_ssn": OTHER}))).await;
+    assert_problem(s, &v, 422, "certificate_mismatch");
+    let card = app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({"holder_ssn": SSN, "proxy_ssn": OTHER, "certificate_number": number}))).await;
     assert_eq!(card["state"], "issued");
+    assert_eq!(app.ok("GET", &format!("/v1/certificates/{number}"), &r.institution, None).await["valid"], false);
 });
 
 on_both_databases!(r_wrong_1_wrong_data_goes_back_and_is_made_again_free, |db: TestDb| async move {

@@ -184,7 +184,7 @@ impl Service {
 
     /// R-SECOND-1: the holder claims a returned card.
     pub async fn second_application(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, Operation::SecondApplication, rules::second_application).await?;
+        let changed = self.card_command(who, id, Operation::SecondApplication, |c, ctx| rules::second_application(c, self.certificate_number(&c.region, ctx.today()), ctx)).await?;
         Ok(changed.view(self.clock.now()))
     }
 
