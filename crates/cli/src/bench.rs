@@ -207,8 +207,8 @@ pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usi
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let op = operator(service).await?;
     let region = || "beijing".to_string();
-    service.create_unit(&op, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: region() }).await.map_err(e)?;
-    service.create_outlet(&op, &NewOrganisation { code: "BENCH".into(), name: "基准网点".into(), region: region() }).await.map_err(e)?;
+    service.create_unit(&op, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: region(), ..Default::default() }).await.map_err(e)?;
+    service.create_outlet(&op, &NewOrganisation { code: "BENCH".into(), name: "基准网点".into(), region: region(), ..Default::default() }).await.map_err(e)?;
     service.create_institution(&op, &NewInstitution { code: "BENCH".into(), name: "基准医院".into(), region: region(), level: "3".into(), class: None }).await.map_err(e)?;
     let mut rng = yikatong_service::demo::DemoRng::new(7);
     let people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], service.clock().today(), &mut rng);
@@ -311,7 +311,7 @@ async fn registry_once(backend: Backend, pg: &str, count: usize, concurrency: us
         let operator = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(|e| e.to_string())?;
         let who = service.authenticate(&operator.token).await.map_err(|e| e.to_string())?;
         service
-            .create_unit(&who, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: "beijing".into() })
+            .create_unit(&who, &NewOrganisation { code: "BENCH".into(), name: "基准单位".into(), region: "beijing".into(), ..Default::default() })
             .await
             .map_err(|e| e.to_string())?;
 

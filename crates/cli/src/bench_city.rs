@@ -186,7 +186,7 @@ async fn make_city(service: &Arc<Service>, op: &Principal, dir: &std::path::Path
     let units: Vec<String> = (1..=UNITS).map(|i| format!("C{i:02}")).collect();
     let mut files = Vec::new();
     for unit in &units {
-        service.create_unit(op, &NewOrganisation { code: unit.clone(), name: format!("城市基准单位{unit}"), region: "beijing".into() }).await.map_err(e)?;
+        service.create_unit(op, &NewOrganisation { code: unit.clone(), name: format!("城市基准单位{unit}"), region: "beijing".into(), ..Default::default() }).await.map_err(e)?;
         let mut f = BufWriter::new(std::fs::File::create(dir.join(format!("{unit}.csv"))).map_err(io)?);
         writeln!(f, "公民身份号码,姓名,联系电话,金融卡").map_err(io)?;
         files.push(f);

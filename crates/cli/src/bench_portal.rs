@@ -48,8 +48,8 @@ async fn portal_once(backend: Backend, pg: &str, persons: usize, requests: usize
         };
         let op = crate::bench::operator(&service).await?;
         let region = || "beijing".to_string();
-        service.create_unit(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准单位".into(), region: region() }).await.map_err(e)?;
-        service.create_outlet(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准网点".into(), region: region() }).await.map_err(e)?;
+        service.create_unit(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准单位".into(), region: region(), ..Default::default() }).await.map_err(e)?;
+        service.create_outlet(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准网点".into(), region: region(), ..Default::default() }).await.map_err(e)?;
         let mut rng = DemoRng::new(50);
         let today = service.clock().today();
         let people: Vec<_> = (0..persons as u64).map(|n| city_person(n, &["P0001".to_string()], today, &mut rng)).collect();

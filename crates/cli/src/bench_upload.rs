@@ -52,7 +52,7 @@ async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<Stri
         let op = crate::bench::operator(&service).await?;
         let units = ["UA".to_string(), "UB".to_string()];
         for code in &units {
-            service.create_unit(&op, &NewOrganisation { code: code.clone(), name: format!("上传基准单位 {code}"), region: "beijing".into() }).await.map_err(e)?;
+            service.create_unit(&op, &NewOrganisation { code: code.clone(), name: format!("上传基准单位 {code}"), region: "beijing".into(), ..Default::default() }).await.map_err(e)?;
         }
         let mut rng = DemoRng::new(77);
         let now = service.clock().now();

@@ -225,7 +225,7 @@ fn audit_verify_detects_an_edited_event() {
             let service = Service::new(store, Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
             let op = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.unwrap();
             let op = service.authenticate(&op.token).await.unwrap();
-            service.create_outlet(&op, &NewOrganisation { code: "O1".into(), name: "网点".into(), region: "beijing".into() }).await.unwrap();
+            service.create_outlet(&op, &NewOrganisation { code: "O1".into(), name: "网点".into(), region: "beijing".into(), ..Default::default() }).await.unwrap();
             service
                 .create_person(&op, &NewPerson { ssn: "11010519491231002X".into(), name: "张三".into(), ethnicity: "01".into(), category: "retired".into(), region: "beijing".into(), ..Default::default() })
                 .await
@@ -338,7 +338,7 @@ fn import_applications_and_credit_accounts_from_the_command_line() {
             let service = Service::new(store, Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
             let op = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.unwrap();
             let op = service.authenticate(&op.token).await.unwrap();
-            service.create_unit(&op, &NewOrganisation { code: "U1".into(), name: "单位".into(), region: "beijing".into() }).await.unwrap();
+            service.create_unit(&op, &NewOrganisation { code: "U1".into(), name: "单位".into(), region: "beijing".into(), ..Default::default() }).await.unwrap();
             let mut ssns = Vec::new();
             for i in 0..3u32 {
                 let ssn = yikatong_service::demo::make_ssn("110105", "1985-06-01".parse().unwrap(), 101 + 2 * i);
@@ -393,7 +393,7 @@ fn registry_compare_and_production_files_from_the_command_line() {
             let store = yikatong_store::open(db, yikatong_store::DataKey::from_hex(&key).unwrap()).await.unwrap();
             let service = Service::new(store, Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
             let op = service.authenticate(&service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.unwrap().token).await.unwrap();
-            service.create_unit(&op, &NewOrganisation { code: "U1".into(), name: "单位".into(), region: "beijing".into() }).await.unwrap();
+            service.create_unit(&op, &NewOrganisation { code: "U1".into(), name: "单位".into(), region: "beijing".into(), ..Default::default() }).await.unwrap();
             let ssn = yikatong_service::demo::make_ssn("110105", "1985-06-01".parse().unwrap(), 201);
             service
                 .create_person(&op, &NewPerson { ssn: ssn.clone(), name: "职工".into(), ethnicity: "01".into(), category: "in_service".into(), region: "beijing".into(), unit_code: Some("U1".into()), photo_digest: Some("ph".into()), ..Default::default() })

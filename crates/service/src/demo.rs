@@ -192,14 +192,17 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
     let mut units = Vec::new();
     for i in 1..=20 {
         let code = format!("U{i:04}");
-        let (_, district) = DISTRICTS[(i - 1) % DISTRICTS.len()];
-        store.insert_unit(&Organisation { code: code.clone(), name: format!("北京{district}示范单位{i:02}"), region: "beijing".into(), created_at: now }).await?;
+        let (division, district) = DISTRICTS[(i - 1) % DISTRICTS.len()];
+        // Every fifth unit is a street office, where retirees under social management collect (R-DIST-1).
+        let kind = if i % 5 == 0 { "street_office" } else { "employer" };
+        let name = if kind == "street_office" { format!("北京{district}示范街道办事处{i:02}") } else { format!("北京{district}示范单位{i:02}") };
+        store.insert_unit(&Organisation { code: code.clone(), name, region: "beijing".into(), created_at: now, kind: Some(kind.into()), district: Some(division.to_string()) }).await?;
         units.push(code);
     }
     let mut outlets = Vec::new();
     for (i, (_, district)) in DISTRICTS.iter().take(5).enumerate() {
         let code = format!("O{:03}", i + 1);
-        store.insert_outlet(&Organisation { code: code.clone(), name: format!("{district}区社保卡服务网点"), region: "beijing".into(), created_at: now }).await?;
+        store.insert_outlet(&Organisation { code: code.clone(), name: format!("{district}区社保卡服务网点"), region: "beijing".into(), created_at: now, kind: None, district: None }).await?;
         outlets.push(code);
     }
     let mut institutions = Vec::new();

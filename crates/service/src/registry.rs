@@ -12,13 +12,22 @@ use yikatong_store::{Institution, Organisation, Person, PersonChange};
 use crate::views::{OrganisationView, PersonChangeView, PersonView};
 use crate::{Service, ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganisation {
     pub code: String,
     pub name: String,
     pub region: String,
+    /// A unit's kind (R-DIST-1): `employer` (the default), `job_centre`, `talent_centre`,
+    /// `street_office` (retirees under social management collect there) or `school`.
+    pub kind: Option<String>,
+    /// A unit's district, its 6-digit division code (R-GEN-1: a pilot's scope may name
+    /// districts); optional, default none.
+    pub district: Option<String>,
 }
+
+/// The kinds of unit that hand cards out (R-DIST-1).
+pub const UNIT_KINDS: [&str; 5] = ["employer", "job_centre", "talent_centre", "street_office", "school"];
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +119,24 @@ impl Service {
         registry::check_code(what, &new.code)?;
         registry::check_name(&format!("{what} name"), &new.name)?;
         self.check_region(&new.region)?;
-        Ok(Organisation { code: new.code.clone(), name: new.name.trim().into(), region: new.region.clone(), created_at: self.clock.now() })
+        let unit = what == "unit";
+        if !unit && (new.kind.is_some() || new.district.is_some()) {
+            return Err(Refusal::bad_input("invalid_field", format!("kind and district are a unit's, not an {what}'s")).into());
+        }
+        if let Some(kind) = new.kind.as_deref().filter(|k| !UNIT_KINDS.contains(k)) {
+            return Err(Refusal::bad_input("invalid_unit_kind", format!("a unit's kind is one of {}, not {kind:?}", UNIT_KINDS.join(", "))).into());
+        }
+        if let Some(d) = new.district.as_deref().filter(|d| d.len() != 6 || !d.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(Refusal::bad_input("invalid_district", format!("a district is its 6-digit division code (110102 for Xicheng), not {d:?}")).into());
+        }
+        Ok(Organisation {
+            code: new.code.clone(),
+            name: new.name.trim().into(),
+            region: new.region.clone(),
+            created_at: self.clock.now(),
+            kind: unit.then(|| new.kind.clone().unwrap_or_else(|| "employer".into())),
+            district: new.district.clone(),
+        })
     }
 
     pub async fn create_unit(&self, who: &Principal, new: &NewOrganisation) -> ServiceResult<OrganisationView> {
@@ -143,7 +169,7 @@ impl Service {
     pub async fn create_institution(&self, who: &Principal, new: &NewInstitution) -> ServiceResult<OrganisationView> {
         who.allow(Operation::CreateInstitution)?;
         let level = InstitutionLevel::parse(&new.level)?;
-        let base = self.new_org(&NewOrganisation { code: new.code.clone(), name: new.name.clone(), region: new.region.clone() }, "institution")?;
+        let base = self.new_org(&NewOrganisation { code: new.code.clone(), name: new.name.clone(), region: new.region.clone(), ..Default::default() }, "institution")?;
         let class = crate::settlement::checked_class(new.class.as_deref())?;
         let inst = Institution { code: base.code, name: base.name, region: base.region, level: level.as_str().into(), class, created_at: base.created_at };
         let mut tx = self.begin_write().await?;

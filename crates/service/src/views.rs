@@ -16,15 +16,21 @@ pub struct OrganisationView {
     /// An institution's class (R-SET-12), where registered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// A unit's kind (R-DIST-1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A unit's district (6-digit division code), where registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 impl OrganisationView {
     pub fn from_org(o: &Organisation, level: Option<String>) -> Self {
-        OrganisationView { code: o.code.clone(), name: o.name.clone(), region: o.region.clone(), level, class: None, created_at: o.created_at }
+        OrganisationView { code: o.code.clone(), name: o.name.clone(), region: o.region.clone(), level, class: None, kind: o.kind.clone(), district: o.district.clone(), created_at: o.created_at }
     }
     pub fn from_institution(i: &Institution) -> Self {
-        OrganisationView { code: i.code.clone(), name: i.name.clone(), region: i.region.clone(), level: Some(i.level.clone()), class: i.class.clone(), created_at: i.created_at }
+        OrganisationView { code: i.code.clone(), name: i.name.clone(), region: i.region.clone(), level: Some(i.level.clone()), class: i.class.clone(), kind: None, district: None, created_at: i.created_at }
     }
 }
 

@@ -90,12 +90,12 @@ macro_rules! store_impl {
         }
 
         async fn insert_org_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, table: &'static str, org: &Organisation) -> StoreResult<()> {
-            let sql = match table {
-                "units" => "INSERT INTO units (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
-                _ => "INSERT INTO outlets (code, name, region, created_at) VALUES ($1, $2, $3, $4)",
-            };
             let what = if table == "units" { "unit" } else { "outlet" };
-            sqlx::query(sql).bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).execute(exec).await.map_err(unique(format!("{what} {}", org.code)))?;
+            let q = match table {
+                "units" => sqlx::query("INSERT INTO units (code, name, region, created_at, kind, district) VALUES ($1, $2, $3, $4, $5, $6)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).bind(org.kind.as_deref().unwrap_or("employer")).bind(&org.district),
+                _ => sqlx::query("INSERT INTO outlets (code, name, region, created_at) VALUES ($1, $2, $3, $4)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)),
+            };
+            q.execute(exec).await.map_err(unique(format!("{what} {}", org.code)))?;
             Ok(())
         }
 
@@ -231,8 +231,8 @@ macro_rules! store_impl {
 
             async fn get_org(&self, table: &'static str, code: &str) -> StoreResult<Option<Organisation>> {
                 let sql = match table {
-                    "units" => "SELECT code, name, region, created_at FROM units WHERE code = $1",
-                    _ => "SELECT code, name, region, created_at FROM outlets WHERE code = $1",
+                    "units" => "SELECT code, name, region, created_at, kind, district FROM units WHERE code = $1",
+                    _ => "SELECT code, name, region, created_at, NULL AS kind, NULL AS district FROM outlets WHERE code = $1",
                 };
                 let row = sqlx::query(sql).bind(code).fetch_optional(&self.pool).await?;
                 row.map(|r| {
@@ -241,6 +241,8 @@ macro_rules! store_impl {
                         name: r.try_get("name")?,
                         region: r.try_get("region")?,
                         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                        kind: r.try_get("kind")?,
+                        district: r.try_get("district")?,
                     })
                 })
                 .transpose()

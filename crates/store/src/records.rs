@@ -10,6 +10,13 @@ pub struct Organisation {
     pub name: String,
     pub region: String,
     pub created_at: DateTime<Utc>,
+    /// A unit's kind (`employer`, `job_centre`, `talent_centre`, `street_office`,
+    /// `school`; R-DIST-1); `None` for an outlet.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A unit's district, its 6-digit division code (R-GEN-1: a pilot's scope).
+    #[serde(default)]
+    pub district: Option<String>,
 }
 
 /// A designated medical institution or pharmacy.

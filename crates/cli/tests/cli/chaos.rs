@@ -170,7 +170,7 @@ async fn city(db: &str, key: &str) -> (Vec<Holder>, String, String, Vec<(String,
     let service = Service::new(store.clone(), Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
     yikatong_service::demo::fill(&service, 400).await.unwrap();
     let now = chrono::Utc::now();
-    store.insert_unit(&yikatong_store::Organisation { code: "UCHAOS".into(), name: "混沌测试单位".into(), region: "beijing".into(), created_at: now }).await.unwrap();
+    store.insert_unit(&yikatong_store::Organisation { code: "UCHAOS".into(), name: "混沌测试单位".into(), region: "beijing".into(), created_at: now, kind: None, district: None }).await.unwrap();
     let mut rng = DemoRng::new(7);
     let mut unit: Vec<yikatong_store::Person> = yikatong_service::demo::synthetic_persons(3000, &["UCHAOS".into()], service.clock().today(), &mut rng);
     for (i, p) in unit.iter_mut().enumerate() {

@@ -21,6 +21,37 @@ pub struct NewCard {
     pub certificate: Option<Certificate>,
 }
 
+/// Who applies for a first card (R-GEN-1, R-APP-3).
+pub enum Applicant<'a> {
+    /// The person alone (at the counter, online).
+    Individual,
+    /// The person's unit, in its batch; `district` is the unit's, where registered.
+    Unit { district: Option<&'a str> },
+}
+
+/// R-GEN-1: a pilot's scope, where the region's file has one in force: while
+/// `card.pilot.units_only` is on no one applies alone, and a unit's application must be
+/// for a person of the pilot's categories in a unit of its districts. A region whose
+/// file has no pilot, or after the pilot, takes everyone.
+pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category: &str, applicant: &Applicant) -> Result<(), Refusal> {
+    if !policy.flag("card.pilot.units_only", on).unwrap_or(false) {
+        return Ok(());
+    }
+    let until = policy.parameters.get("card.pilot.units_only").and_then(|p| p.values.iter().find(|v| v.from > on)).map(|v| format!(" (until {})", v.from.pred_opt().unwrap_or(v.from))).unwrap_or_default();
+    let Applicant::Unit { district } = applicant else {
+        return Err(Refusal::conflict("pilot_units_only", format!("during the card pilot{until} cards are applied for by the person's unit only; an individual cannot apply alone")));
+    };
+    let categories = policy.list("card.pilot.categories", on).unwrap_or_default();
+    if !categories.is_empty() && !categories.contains(&category) {
+        return Err(Refusal::conflict("outside_pilot", format!("the card pilot{until} covers {} only, not {category}", categories.join(", "))));
+    }
+    let districts = policy.list("card.pilot.districts", on).unwrap_or_default();
+    if !districts.is_empty() && !district.is_some_and(|d| districts.contains(&d)) {
+        return Err(Refusal::conflict("outside_pilot", format!("the card pilot{until} covers units in the districts {} only; this unit is in {}", districts.join(", "), district.unwrap_or("no recorded district"))));
+    }
+    Ok(())
+}
+
 /// A new card in state `applied` with its first event; the store gives it its id.
 /// The production promise (R-APP-3) is set for first issues.
 pub fn open_card(new: NewCard, ctx: &RuleCtx) -> Result<(Card, CardEvent), Refusal> {

@@ -195,6 +195,17 @@ impl RegionPolicy {
             _ => Err(PolicyError::WrongUnit { region: self.code.clone(), name: name.into(), actual: "other", wanted: "flag" }),
         }
     }
+    /// A text value; a comma-separated list is read with [`RegionPolicy::list`].
+    pub fn text(&self, name: &str, on: NaiveDate) -> Result<&str, PolicyError> {
+        match &self.value_at(name, on)?.value {
+            PolicyValue::Text(t) => Ok(t),
+            _ => Err(PolicyError::WrongUnit { region: self.code.clone(), name: name.into(), actual: "other", wanted: "text" }),
+        }
+    }
+    /// A comma-separated text value as its trimmed, non-empty items.
+    pub fn list(&self, name: &str, on: NaiveDate) -> Result<Vec<&str>, PolicyError> {
+        Ok(self.text(name, on)?.split(',').map(str::trim).filter(|x| !x.is_empty()).collect())
+    }
     pub fn time(&self, name: &str, on: NaiveDate) -> Result<NaiveTime, PolicyError> {
         match &self.value_at(name, on)?.value {
             PolicyValue::Time(t) => Ok(*t),

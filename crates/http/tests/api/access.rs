@@ -20,7 +20,7 @@ fn from<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
 async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i64, tag: &str) -> Result<(), ServiceError> {
     use Operation::*;
     let s = &app.service;
-    let org = |code: String| yikatong_service::NewOrganisation { code, name: "矩阵".into(), region: "beijing".into() };
+    let org = |code: String| yikatong_service::NewOrganisation { code, name: "矩阵".into(), region: "beijing".into(), ..Default::default() };
     match op {
         CreateUnit => s.create_unit(who, &org(format!("MU{tag}"))).await.map(drop),
         ReadUnit => s.get_unit(who, "U1").await.map(drop),

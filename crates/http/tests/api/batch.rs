@@ -523,3 +523,43 @@ on_both_databases!(persons_import_reports_bad_rows_by_line_and_creates_nothing_t
     assert_eq!((s, v["accepted"].as_i64(), v["already_present"].as_i64()), (200, Some(1), Some(1)), "{v}");
     assert_eq!(app.ok("GET", &format!("/v1/persons/{}", ssn(5)), &app.operator, None).await["category"], "flexible");
 });
+
+// R-GEN-1: Beijing's third-generation pilot as dated policy: until the end of May 2024
+// only units apply, only for people in service, only units in Xicheng, Shijingshan and
+// Huairou; from June 2024 anyone, alone or by a unit.
+on_both_databases!(r_gen_1_the_pilot_takes_units_of_its_districts_only_until_it_ends, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.set_now("2024-03-01T10:00:00+08:00").await;
+    let unit = app.ok("POST", "/v1/units", &app.operator, Some(json!({"code": "UXC", "name": "西城试点单位", "region": "beijing", "district": "110102"}))).await;
+    assert_eq!((unit["kind"].as_str(), unit["district"].as_str()), (Some("employer"), Some("110102")), "{unit}");
+    let (s, v) = app.call("POST", "/v1/units", Some(&app.operator), Some(json!({"code": "UBAD", "name": "坏单位", "region": "beijing", "district": "西城"}))).await;
+    assert_problem(s, &v, 422, "invalid_district");
+    let xicheng = app.token(json!({"role": "unit", "unit": "UXC"})).await;
+    let retired = yikatong_service::demo::make_ssn("110102", "1950-01-01".parse().unwrap(), 123);
+    for (ssn, category) in [(OTHER, "in_service"), (retired.as_str(), "retired")] {
+        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn, "name": "王五", "ethnicity": "01", "category": category, "region": "beijing", "unit_code": "UXC"}))).await;
+    }
+    let apply = |token: String, ssn: &str| {
+        let (app, path) = (&app, format!("/v1/persons/{ssn}/cards"));
+        async move { app.call("POST", &path, Some(&token), Some(json!({"financial": false}))).await }
+    };
+    let (s, v) = apply(r.clerk.clone(), OTHER).await;
+    assert_problem(s, &v, 409, "pilot_units_only");
+    assert!(v["detail"].as_str().unwrap().contains("until 2024-05-31"), "{v}");
+    let (s, v) = apply(r.unit.clone(), SSN).await;
+    assert_problem(s, &v, 409, "outside_pilot");
+    let (s, v) = apply(xicheng.clone(), &retired).await;
+    assert_problem(s, &v, 409, "outside_pilot");
+    let (s, v) = apply(xicheng.clone(), OTHER).await;
+    assert_eq!(s.as_u16(), 201, "{v}");
+    // A unit's file outside the pilot's districts: refused by row, with the reason.
+    let (s, v) = app.upload_applications(&r.unit, "U1", format!("ssn,name\n{SSN},张三\n").into_bytes()).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!((v["accepted"].as_i64(), v["refused"][0]["line"].as_i64(), v["refused"][0]["code"].as_str()), (Some(0), Some(2), Some("outside_pilot")), "{v}");
+    // After the pilot: anyone, alone.
+    app.set_now("2024-06-01T09:00:00+08:00").await;
+    let (s, v) = apply(r.clerk.clone(), SSN).await;
+    assert_eq!(s.as_u16(), 201, "{v}");
+    let (s, v) = apply(r.clerk.clone(), &retired).await;
+    assert_eq!(s.as_u16(), 201, "{v}");
+});

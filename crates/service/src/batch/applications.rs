@@ -10,10 +10,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::card::production::Applicant;
 use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
-use yikatong_store::Person;
+use yikatong_store::{Organisation, Person};
 
 use super::table::{Column, Table, readable};
 use crate::{Service, ServiceError, ServiceResult};
@@ -85,7 +86,7 @@ impl Service {
         if who.role == Role::Unit && who.unit.as_deref() != Some(unit) {
             return Err(Refusal::forbidden("not_your_unit", format!("a unit applies only for its own people, not for unit {unit}")).into());
         }
-        self.require_unit(unit).await?;
+        let unit_record = self.require_unit(unit).await?;
         let columns: Vec<Column> = COLUMNS.iter().map(|(en, zh, required)| Column { en, zh, required: *required }).collect();
         let mut report = ApplicationReport { unit: unit.into(), ..Default::default() };
         // Who was on which line so far, by the first 128 bits of the person's keyed hash
@@ -103,10 +104,10 @@ impl Service {
                 Err(r) => report.refused.push(RowRefusal::new(row.line, &row.cells[0], r)),
             }
             if pending.len() >= CHUNK {
-                self.apply_chunk(&as_unit, unit, std::mem::take(&mut pending), &mut report).await?;
+                self.apply_chunk(&as_unit, &unit_record, std::mem::take(&mut pending), &mut report).await?;
             }
         }
-        self.apply_chunk(&as_unit, unit, pending, &mut report).await?;
+        self.apply_chunk(&as_unit, &unit_record, pending, &mut report).await?;
         report.refused.sort_by_key(|r| r.line);
         // A large file changes the cards table faster than autovacuum re-plans it; the
         // production cut's paging needs the planner to know how many cards are applied.
@@ -136,7 +137,7 @@ impl Service {
     /// A chunk of rows against the insurance records and the cards the persons hold, as
     /// one transaction: the persons are locked, so a clerk applying for one of them at
     /// the same time waits, and the unit's applications are written together.
-    async fn apply_chunk(&self, as_unit: &Principal, unit: &str, chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
+    async fn apply_chunk(&self, as_unit: &Principal, unit: &Organisation, chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -170,7 +171,8 @@ impl Service {
 
     /// One row's decision: a new card and its event, `None` when this unit's application
     /// for the person already exists, or the refusal.
-    fn application_of(&self, as_unit: &Principal, unit: &str, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
+    fn application_of(&self, as_unit: &Principal, unit_record: &Organisation, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
+        let unit = unit_record.code.as_str();
         if person.unit_code.as_deref() != Some(unit) {
             return Err(Refusal::bad_input("not_in_unit", format!("the person is not insured through unit {unit}")).into());
         }
@@ -180,7 +182,8 @@ impl Service {
         if cards.iter().any(|card| card.state.is_alive() && card.origin.applying_unit() == Some(unit)) {
             return Ok(None);
         }
-        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, now)?;
+        let applicant = Applicant::Unit { district: unit_record.district.as_deref() };
+        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, &applicant, now)?;
         Ok(Some((card, vec![event])))
     }
 }

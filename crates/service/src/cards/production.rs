@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
-use yikatong_core::card::production::{self as rules_p, NewCard};
+use yikatong_core::card::production::{self as rules_p, Applicant, NewCard};
 use yikatong_core::card::rules::{self, CollectionCheck, RuleCtx};
 use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
 use yikatong_core::identity::{Ssn, mask_ssn};
@@ -78,20 +78,32 @@ impl Service {
         if !visible {
             return Err(Refusal::not_found("person_not_found", "no insured person with this ID number is visible to you").into());
         }
+        // R-GEN-1: a unit applies for its own people; anyone else applies alone.
+        let unit = match (&who.role, &who.unit) {
+            (Role::Unit, Some(code)) => Some(self.require_unit(code).await?),
+            _ => None,
+        };
+        let applicant = match &unit {
+            Some(u) => Applicant::Unit { district: u.district.as_deref() },
+            None => Applicant::Individual,
+        };
         let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
         let existing = tx.person_cards(&hash).await?;
-        let (mut card, event) = self.open_first_card(who, &person, hash, financial, &existing, self.clock.now())?;
+        let (mut card, event) = self.open_first_card(who, &person, hash, financial, &existing, &applicant, self.clock.now())?;
         card.id = tx.insert_card(&card, &[event], &self.meta(who)).await?;
         self.commit(tx).await?;
         Ok(CardView::of(&card, &person, self.clock.now()))
     }
 
     /// R-APP-1, R-GEN-1: a person's first card of the generation the region issues now,
-    /// unless a card they hold (`existing`) already serves; the fee from the region's file.
-    pub(crate) fn open_first_card(&self, who: &Principal, person: &yikatong_store::Person, person_hash: String, financial: bool, existing: &[Card], now: DateTime<Utc>) -> ServiceResult<(Card, CardEvent)> {
+    /// unless a card they hold (`existing`) already serves, within a pilot's scope; the
+    /// fee from the region's file.
+    #[allow(clippy::too_many_arguments)] // the person, who applies and what they hold
+    pub(crate) fn open_first_card(&self, who: &Principal, person: &yikatong_store::Person, person_hash: String, financial: bool, existing: &[Card], applicant: &Applicant, now: DateTime<Utc>) -> ServiceResult<(Card, CardEvent)> {
         let (policy, calendar) = self.rule_parts(&person.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
+        rules_p::check_pilot(policy, ctx.today(), &person.category, applicant)?;
         let generation = policy.count("card.current_generation", ctx.today()).map_err(ServiceError::from)? as u8;
         rules_p::check_first_application(existing, generation)?;
         let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
