@@ -244,7 +244,9 @@ impl Operation {
             ReadCard => &[Operator, Clerk, Hotline, Kiosk, Institution, Bank, Unit, Holder],
             ReadCardEvents => &[Operator, Clerk, Hotline, Kiosk, Unit, Holder],
             ReadHolderOfCard => &[Unit, Clerk, Operator],
-            CutBatch | ReadBatch | DispatchBatch | ListOverdue => &[Operator],
+            CutBatch | ReadBatch | DispatchBatch => &[Operator],
+            // A unit sees its own cards past their promise (R-DIST-1).
+            ListOverdue => &[Operator, Unit],
             PersonalisationFile => &[Operator, Vendor],
             RecordProductionResults => &[Vendor],
             RecordBankAccount => &[Bank],

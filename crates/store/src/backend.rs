@@ -638,7 +638,7 @@ macro_rules! store_impl {
             }
 
             async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>> {
-                cards_where(&self.pool, &self.key, "SELECT data FROM cards WHERE due_on < $1 AND state IN ('applied', 'in_production') ORDER BY due_on, id", today.to_string()).await
+                cards_where(&self.pool, &self.key, "SELECT data FROM cards WHERE due_on < $1 AND state IN ('applied', 'in_production', 'at_distributor') ORDER BY due_on, id", today.to_string()).await
             }
 
             async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>> {

@@ -161,7 +161,8 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>>;
     /// Cards whose certificate's collection date waits for calendar `year` (R-CAL-2).
     async fn cards_awaiting_year(&self, year: i32) -> StoreResult<Vec<i64>>;
-    /// Cards past their production promise and not yet produced (R-APP-3).
+    /// Cards past their promise: not produced by their production date (R-APP-3), or not
+    /// handed out by their unit's day (R-DIST-1).
     async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>>;
     async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>>;
     async fn get_batch(&self, id: i64) -> StoreResult<Option<BatchRecord>>;

@@ -17,7 +17,12 @@ pub enum CardEvent {
     ProductionFailed { reason: String },
     BankAccountOpened,
     BankAccountRefused { reason: String },
-    Dispatched,
+    /// Sent to the unit (or outlet) that hands it out, by the region's day if it has one
+    /// (R-DIST-1; absent in events recorded before it was kept).
+    Dispatched {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hand_out_by: Option<NaiveDate>,
+    },
     HandedOver { proxy: bool },
     ZoneActivated { zone: Zone },
     PreLossReported { since: DateTime<Utc>, until: DateTime<Utc>, zone: Option<Zone> },
@@ -59,7 +64,7 @@ impl CardEvent {
             CardEvent::ProductionFailed { .. } => "production_failed",
             CardEvent::BankAccountOpened => "bank_account_opened",
             CardEvent::BankAccountRefused { .. } => "bank_account_refused",
-            CardEvent::Dispatched => "dispatched",
+            CardEvent::Dispatched { .. } => "dispatched",
             CardEvent::HandedOver { .. } => "handed_over",
             CardEvent::ZoneActivated { .. } => "zone_activated",
             CardEvent::PreLossReported { .. } => "pre_loss_reported",
@@ -125,7 +130,11 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
             card.failure_reason = Some(format!("bank: {reason}"));
             card.state = CardState::ProductionFailed;
         }
-        CardEvent::Dispatched => card.state = CardState::AtDistributor,
+        CardEvent::Dispatched { hand_out_by } => {
+            card.state = CardState::AtDistributor;
+            // The production promise is kept; the promise now is to hand it out.
+            card.due_on = *hand_out_by;
+        }
         CardEvent::HandedOver { .. } => card.state = CardState::Issued,
         CardEvent::ZoneActivated { zone: Zone::Social } => {
             card.social_zone_active = true;

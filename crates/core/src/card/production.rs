@@ -173,10 +173,15 @@ pub fn record_bank_account(card: &Card, opened: bool, reason: Option<String>, ct
     }])
 }
 
+/// R-APP-3, R-DIST-1: a produced card sent out to be handed to its holder.
 pub fn dispatch(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
     channel_allows(ctx, &[Channel::Bureau], "dispatching cards")?;
     if card.state != CardState::Produced {
         return Err(Refusal::conflict("not_produced", format!("card {} is {}, not produced", card.id, card.state.as_str())));
     }
-    Ok(vec![CardEvent::Dispatched])
+    // R-DIST-1: the unit hands it out within the region's days (Jinan 10, 002).
+    // A replacement waits at the outlet for its holder, whenever they come.
+    let by_unit = card.origin.applying_unit().is_some();
+    let hand_out_by = ctx.policy.days("card.distribution_days", ctx.today()).ok().filter(|_| by_unit).and_then(|d| ctx.today().checked_add_days(Days::new(u64::from(d))));
+    Ok(vec![CardEvent::Dispatched { hand_out_by }])
 }

@@ -41,7 +41,7 @@ fn active_card(w: &World, financial: bool) -> Card {
     for e in [
         CardEvent::AssignedToBatch { batch_id: 1 },
         CardEvent::Produced { card_number: "F41665315".into(), identification_code: "110000D15600000500000000000000AB".into() },
-        CardEvent::Dispatched,
+        CardEvent::Dispatched { hand_out_by: None },
         CardEvent::HandedOver { proxy: false },
         CardEvent::ZoneActivated { zone: Zone::Social },
     ] {

@@ -27,6 +27,8 @@ struct Home {
     unit: String,
     persons: Vec<PersonRow>,
     next: Option<String>,
+    /// R-DIST-1: the unit's cards past their promise: (card, holder, state, due).
+    overdue: Vec<(i64, String, String, String)>,
 }
 
 struct PersonRow {
@@ -70,8 +72,18 @@ fn what_to_do(status: &str, reason: &str) -> &'static str {
 
 async fn home(State(s): State<AppState>, me: Unit, Query(q): Query<After>) -> Response {
     let unit = me.who.unit.clone().unwrap_or_default();
-    match s.service.unit_persons(&me.who, &unit, q.after.as_deref(), PAGE).await {
-        Ok(list) => page(&Home {
+    let found = async {
+        let list = s.service.unit_persons(&me.who, &unit, q.after.as_deref(), PAGE).await?;
+        let overdue = s.service.overdue_cards(&me.who).await?;
+        Ok::<_, yikatong_service::ServiceError>((list, overdue))
+    }
+    .await;
+    match found {
+        Ok((list, overdue)) => page(&Home {
+            overdue: overdue
+                .into_iter()
+                .map(|c| (c.id, c.person_ssn_masked.clone(), super::card_state_label(c.state.as_str()).to_string(), c.due_on.map(|d| d.to_string()).unwrap_or_default()))
+                .collect(),
             page: me.chrome(format!("单位 {unit} 人员制卡情况 People and cards")),
             unit: unit.clone(),
             persons: list

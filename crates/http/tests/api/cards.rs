@@ -935,3 +935,47 @@ on_both_databases!(audit_finds_each_tampering_a_plain_chain_would_miss, |db: Tes
     assert!(!found.ok);
     let _ = std::fs::remove_dir_all(&dir);
 });
+
+// R-DIST-1: Jinan's units hand produced cards out within 10 days (002); a retiree under
+// social management collects from the street office; a card not handed out in time is
+// listed as overdue for the operator and for its unit (not for another unit), until it is
+// handed over.
+on_both_databases!(r_dist_1_cards_not_handed_out_in_the_regions_days_are_overdue_for_the_unit, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let office = app.ok("POST", "/v1/units", &app.operator, Some(json!({"code": "JNSO", "name": "济南示范街道办事处", "region": "jinan", "kind": "street_office", "district": "370102"}))).await;
+    assert_eq!(office["kind"], "street_office");
+    let (s, v) = app.call("POST", "/v1/units", Some(&app.operator), Some(json!({"code": "JNX", "name": "单位", "region": "jinan", "kind": "factory"}))).await;
+    assert_problem(s, &v, 422, "invalid_unit_kind");
+    let retiree = yikatong_service::demo::make_ssn("370102", "1955-05-05".parse().unwrap(), 135);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": retiree, "name": "刘七", "ethnicity": "01", "category": "retired", "region": "jinan", "unit_code": "JNSO", "phone": "13900139000"}))).await;
+    let street = app.token(json!({"role": "unit", "unit": "JNSO"})).await;
+    let card = app.ok("POST", &format!("/v1/persons/{retiree}/cards"), &street, Some(json!({"financial": false}))).await;
+    let id = card["id"].as_i64().unwrap();
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "jinan"}))).await;
+    assert!(batch["card_ids"].as_array().unwrap().contains(&json!(id)), "{batch}");
+    let batch_id = batch["id"].as_i64().unwrap();
+    app.ok("POST", &format!("/v1/production-batches/{batch_id}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": format!("F{id:08}"), "card_identification_code": crate::settlement::VENDOR_CODE}]))).await;
+    app.ok("POST", &format!("/v1/production-batches/{batch_id}/dispatch"), &app.operator, None).await;
+    let overdue = |token: String| {
+        let app = &app;
+        async move { app.ok("GET", "/v1/cards/overdue", &token, None).await.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>() }
+    };
+    app.set_now("2026-03-12T10:00:00+08:00").await;
+    assert!(!overdue(app.operator.clone()).await.contains(&id), "the tenth day is in time");
+    app.set_now("2026-03-13T10:00:00+08:00").await;
+    assert!(overdue(app.operator.clone()).await.contains(&id));
+    assert_eq!(overdue(street.clone()).await, [id], "the unit sees its own");
+    let (_, cookie, _) = app.post_form("/unit/sign-in", "", &[("token", &street)]).await;
+    let (_, page) = app.page("/unit", &cookie.unwrap()).await;
+    let listed = page.split("id=\"overdue\"").nth(1).unwrap_or_default().split("</table>").next().unwrap();
+    assert!(listed.contains(&format!("#{id}")) && listed.contains("2026-03-12"), "on the unit's page: {page}");
+    assert!(!overdue(r.unit.clone()).await.contains(&id), "another unit does not");
+    let (s, v) = app.call("GET", "/v1/cards/overdue", Some(&r.clerk), None).await;
+    assert_problem(s, &v, 403, "not_allowed_on_channel");
+    app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &street, Some(json!({}))).await;
+    assert!(!overdue(app.operator.clone()).await.contains(&id), "handed out");
+    // Beijing's file sets no days: its cards wait at the unit without a promise.
+    let beijing = app.produced_card(&r, SSN, false).await;
+    app.set_now("2027-03-13T10:00:00+08:00").await;
+    assert!(!overdue(app.operator.clone()).await.contains(&beijing));
+});

@@ -352,11 +352,16 @@ impl Service {
         Ok(card.view(self.clock.now()))
     }
 
-    /// R-APP-3: cards past their production promise, for the operator.
+    /// R-APP-3, R-DIST-1: cards past their promise — not produced in time, or not handed
+    /// out by their unit within the region's days — for the operator, and a unit's own
+    /// (the cards it applied for).
     pub async fn overdue_cards(&self, who: &Principal) -> ServiceResult<Vec<CardView>> {
         who.allow(Operation::ListOverdue)?;
         let mut out = Vec::new();
         for c in self.store.overdue_cards(self.clock.today()).await? {
+            if who.role == Role::Unit && c.origin.applying_unit() != who.unit.as_deref() {
+                continue;
+            }
             out.push(self.card_view(&c).await?);
         }
         Ok(out)
