@@ -255,8 +255,9 @@ impl Operation {
             CheckCardForSettlement | Settle => &[Institution],
             // R-LOSS-1: a pre-loss from every channel the holder reaches; R-LOSS-2: its
             // revocation only at an outlet.
-            ReportPreLoss => &[Clerk, Hotline, Kiosk, Holder],
-            RevokePreLoss => &[Clerk],
+            // The bank: a financial zone's temporary loss, where the region says so (Jinan).
+            ReportPreLoss => &[Clerk, Hotline, Kiosk, Holder, Bank],
+            RevokePreLoss => &[Clerk, Bank],
             // R-LOSS-3: formal loss at an outlet (a bank too where the region's policy says
             // so: a region's rules may narrow a cell, never widen it).
             FormalLoss => &[Clerk, Bank],

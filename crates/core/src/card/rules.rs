@@ -71,17 +71,50 @@ fn require_state(card: &Card, now: DateTime<Utc>, allowed: &[CardState], operati
 
 const HELD: [CardState; 2] = [CardState::Issued, CardState::Active];
 
+/// The zone a pre-loss (or its revocation) is about (R-LOSS-1): the whole card where the
+/// region reports the zones together; where it reports them separately (Jinan), the
+/// zone named — or, for a card with no financial zone, its one zone without naming it.
+fn loss_zone(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Option<Zone>, Refusal> {
+    let separate = ctx.policy.flag("card.pre_loss_separate_zones", ctx.today()).unwrap_or(false);
+    match (separate, zone) {
+        (true, None) if !card.financial => Ok(Some(Zone::Social)),
+        (true, None) => Err(Refusal::bad_input("zone_required", "in this region the social-security zone and the financial zone are reported separately: say which (social or financial)")),
+        (true, Some(Zone::Financial)) if !card.financial => Err(Refusal::bad_input("not_a_financial_card", "this card has no financial zone")),
+        (false, Some(_)) => Err(Refusal::bad_input("zones_not_separate", "in this region a pre-loss covers the whole card; leave the zone out")),
+        (_, z) => Ok(z),
+    }
+}
+
+/// Jinan (002): the financial zone's temporary loss is reported to the bank and lifted at
+/// a bank outlet, apart from the social zone, once the bank has activated the zone. Where
+/// the region's `card.financial_loss_at_bank` is on, the bank channel serves exactly that.
+fn bank_may(card: &Card, zone: Option<Zone>, operation: &str, elsewhere: &[Channel], ctx: &RuleCtx) -> Result<(), Refusal> {
+    // The matrix lets banks in; the region's file narrows it (never widens it).
+    if !ctx.policy.flag("card.financial_loss_at_bank", ctx.today()).unwrap_or(false) {
+        let names: Vec<_> = elsewhere.iter().map(|c| c.as_str()).collect();
+        return Err(Refusal::forbidden("not_at_bank_in_region", format!("in this region banks do not take {operation}; it is done at: {}", names.join(", "))));
+    }
+    if zone != Some(Zone::Financial) {
+        return Err(Refusal::forbidden("not_at_bank_in_region", format!("the bank takes {operation} of the financial zone only; the social-security zone's is reported to the bureau")));
+    }
+    if !card.financial_zone_active {
+        return Err(Refusal::conflict("financial_zone_not_active", "the bank has not activated this card's financial zone"));
+    }
+    Ok(())
+}
+
 /// R-LOSS-1, R-LOSS-2, R-CAL-3: pre-loss, in force at once, for the region's number of
-/// calendar days. Jinan reports the zones separately.
+/// calendar days. Jinan reports the zones separately, the financial zone's to the bank.
 pub fn report_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
-    channel_allows(ctx, &[Channel::Outlet, Channel::Hotline, Channel::Kiosk, Channel::Web], "a pre-loss")?;
     let today = ctx.today();
-    let separate = ctx.policy.flag("card.pre_loss_separate_zones", today).unwrap_or(false);
-    let zone = match (separate, zone) {
-        (true, None) => return Err(Refusal::bad_input("zone_required", "in this region the social-security zone and the financial zone are reported separately: say which (social or financial)")),
-        (true, Some(Zone::Financial)) if !card.financial => return Err(Refusal::bad_input("not_a_financial_card", "this card has no financial zone")),
-        (false, Some(_)) => return Err(Refusal::bad_input("zones_not_separate", "in this region a pre-loss covers the whole card; leave the zone out")),
-        (_, z) => z,
+    const CHANNELS: [Channel; 4] = [Channel::Outlet, Channel::Hotline, Channel::Kiosk, Channel::Web];
+    let zone = if ctx.channel == Channel::Bank {
+        let zone = loss_zone(card, zone, ctx)?;
+        bank_may(card, zone, "a pre-loss", &CHANNELS, ctx)?;
+        zone
+    } else {
+        channel_allows(ctx, &CHANNELS, "a pre-loss")?;
+        loss_zone(card, zone, ctx)?
     };
     if card.state.is_alive() && card.pre_losses.iter().any(|p| p.in_force(ctx.now) && p.zone == zone) {
         let until = card.pre_losses.iter().rev().find(|p| p.in_force(ctx.now)).map(|p| local(p.until)).unwrap_or_default();
@@ -95,9 +128,17 @@ pub fn report_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result
     Ok(vec![CardEvent::PreLossReported { since: ctx.now, until, zone }])
 }
 
-/// R-LOSS-2: revocation only at an outlet, before the pre-loss lifts; the card works at once.
+/// R-LOSS-2: revocation only at an outlet (Jinan: the financial zone's at a bank outlet),
+/// before the pre-loss lifts; the card works at once.
 pub fn revoke_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
-    channel_allows(ctx, &[Channel::Outlet], "revoking a pre-loss")?;
+    let zone = if ctx.channel == Channel::Bank {
+        let zone = loss_zone(card, zone, ctx)?;
+        bank_may(card, zone, "revoking a pre-loss", &[Channel::Outlet], ctx)?;
+        zone
+    } else {
+        channel_allows(ctx, &[Channel::Outlet], "revoking a pre-loss")?;
+        loss_zone(card, zone, ctx)?
+    };
     if !card.state.is_alive() {
         return Err(state_refusal(card, ctx.now, "revoking a pre-loss"));
     }

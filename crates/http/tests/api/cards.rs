@@ -544,19 +544,33 @@ on_both_databases!(two_clerks_replacing_the_same_card_make_one_replacement, |db:
     assert_eq!(person["cards"].as_array().unwrap().len(), 2, "the lost card and one replacement");
 });
 
+impl TestApp {
+    /// A Jinan holder's card (financial or not), produced, handed over and its social
+    /// zone started; `n` tells holders apart.
+    pub(crate) async fn jinan_card(&self, r: &Roles, financial: bool, n: u32) -> i64 {
+        let (s, _) = self.call("GET", "/v1/units/JN1", Some(&self.operator), None).await;
+        if s == StatusCode::NOT_FOUND {
+            self.ok("POST", "/v1/units", &self.operator, Some(json!({"code": "JN1", "name": "济南单位", "region": "jinan"}))).await;
+        }
+        let jinan = yikatong_service::demo::make_ssn("370102", "1985-05-05".parse().unwrap(), 21 + 2 * n);
+        self.ok("POST", "/v1/persons", &self.operator, Some(json!({"ssn": jinan, "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"}))).await;
+        let id = self.ok("POST", &format!("/v1/persons/{jinan}/cards"), &r.clerk, Some(json!({"financial": financial}))).await["id"].as_i64().unwrap();
+        if financial {
+            self.ok("POST", &format!("/v1/cards/{id}/bank-account"), &r.bank, Some(json!({"opened": true}))).await;
+        }
+        let batch = self.ok("POST", "/v1/production-batches", &self.operator, Some(json!({"region": "jinan"}))).await;
+        let b = batch["id"].as_i64().unwrap();
+        self.ok("POST", &format!("/v1/production-batches/{b}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": format!("J{id:08}"), "card_identification_code": VENDOR_CODE}]))).await;
+        self.ok("POST", &format!("/v1/production-batches/{b}/dispatch"), &self.operator, None).await;
+        self.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({"holder_ssn": jinan}))).await;
+        self.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+        id
+    }
+}
+
 on_both_databases!(r_loss_2_jinan_seven_days_zones_reported_separately, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    app.ok("POST", "/v1/units", &app.operator, Some(json!({"code": "JN1", "name": "济南单位", "region": "jinan"}))).await;
-    let jinan = yikatong_service::demo::make_ssn("370102", "1985-05-05".parse().unwrap(), 21);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": jinan, "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"}))).await;
-    let id = app.ok("POST", &format!("/v1/persons/{jinan}/cards"), &r.clerk, Some(json!({"financial": true}))).await["id"].as_i64().unwrap();
-    app.ok("POST", &format!("/v1/cards/{id}/bank-account"), &r.bank, Some(json!({"opened": true}))).await;
-    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "jinan"}))).await;
-    let b = batch["id"].as_i64().unwrap();
-    app.ok("POST", &format!("/v1/production-batches/{b}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": "J00000001", "card_identification_code": VENDOR_CODE}]))).await;
-    app.ok("POST", &format!("/v1/production-batches/{b}/dispatch"), &app.operator, None).await;
-    app.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({"holder_ssn": jinan}))).await;
-    app.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+    let id = app.jinan_card(&r, true, 0).await;
     let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.hotline), Some(json!({}))).await;
     assert_problem(s, &v, 422, "zone_required");
     let v = app.ok("POST", &format!("/v1/cards/{id}/pre-loss"), &r.hotline, Some(json!({"zone": "financial"}))).await;
@@ -978,4 +992,39 @@ on_both_databases!(r_dist_1_cards_not_handed_out_in_the_regions_days_are_overdue
     let beijing = app.produced_card(&r, SSN, false).await;
     app.set_now("2027-03-13T10:00:00+08:00").await;
     assert!(!overdue(app.operator.clone()).await.contains(&beijing));
+});
+
+// R-LOSS-1, R-LOSS-2 for Jinan (002): the financial zone's temporary loss is reported to
+// the bank and lifted at a bank outlet, apart from the social zone, once the bank has
+// activated it; formal loss at a bank; a card with one zone needs no zone named; the bank
+// takes no pre-loss in Beijing.
+on_both_databases!(r_loss_1_jinan_bank_reports_and_lifts_the_financial_zones_loss, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.jinan_card(&r, true, 0).await;
+    let pre_loss = format!("/v1/cards/{id}/pre-loss");
+    let (s, v) = app.call("POST", &pre_loss, Some(&r.bank), Some(json!({"zone": "financial"}))).await;
+    assert_problem(s, &v, 409, "financial_zone_not_active");
+    app.ok("POST", &format!("/v1/cards/{id}/activation"), &r.bank, Some(json!({"zone": "financial"}))).await;
+    let (s, v) = app.call("POST", &pre_loss, Some(&r.bank), Some(json!({"zone": "social"}))).await;
+    assert_problem(s, &v, 403, "not_at_bank_in_region");
+    let v = app.ok("POST", &pre_loss, &r.bank, Some(json!({"zone": "financial"}))).await;
+    assert_eq!((v["card"]["zones"]["financial"].as_str(), v["card"]["zones"]["social"].as_str()), (Some("pre_lost"), Some("active")), "{v}");
+    let (s, v) = app.call("DELETE", &format!("{pre_loss}?zone=social"), Some(&r.bank), None).await;
+    assert_problem(s, &v, 403, "not_at_bank_in_region");
+    let card = app.ok("DELETE", &format!("{pre_loss}?zone=financial"), &r.bank, None).await;
+    assert_eq!(card["zones"]["financial"], "active", "lifted at the bank: {card}");
+    // A social-only card is reported without naming its zone.
+    let social_only = app.jinan_card(&r, false, 1).await;
+    let v = app.ok("POST", &format!("/v1/cards/{social_only}/pre-loss"), &r.hotline, Some(json!({}))).await;
+    assert_eq!(v["card"]["zones"]["social"], "pre_lost", "{v}");
+    app.ok("DELETE", &format!("/v1/cards/{social_only}/pre-loss"), &r.clerk, None).await;
+    // Formal loss at a bank outlet reaches the rule; Jinan's file (002) gives no
+    // replacement period, so it fails closed naming the parameter.
+    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/formal-loss"), Some(&r.bank), Some(json!({"delivery": "outlet"}))).await;
+    assert_problem(s, &v, 409, "policy_not_in_force");
+    assert!(v["detail"].as_str().unwrap().contains("card.production_working_days"), "{v}");
+    // Beijing's banks take no pre-loss.
+    let beijing = app.active_card(&r, true).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{beijing}/pre-loss"), Some(&r.bank), Some(json!({}))).await;
+    assert_problem(s, &v, 403, "not_at_bank_in_region");
 });
