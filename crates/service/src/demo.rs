@@ -165,7 +165,7 @@ pub async fn issue_active_cards(service: &Service, ssns: &[String], outlet: &str
     service.dispatch_batch(op, batch.id).await?;
     for (id, ssn) in ids.iter().zip(ssns) {
         service.hand_over(clerk, *id, &HandOverRequest { holder_ssn: Some(ssn.clone()), ..Default::default() }).await?;
-        service.activate(inst, *id, Zone::Social).await?;
+        service.activate(inst, *id, Zone::Social, None).await?;
     }
     Ok(ids)
 }

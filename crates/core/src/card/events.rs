@@ -30,7 +30,15 @@ pub enum CardEvent {
     FormallyLost { proxy: bool },
     SuccessorApplied { successor: CardId },
     /// The successor was activated: this card stops at once (R-ACT-2).
-    Superseded { by: CardId, state: CardState },
+    /// R-ACT-2: stopped by the card that took over; for a card with a bank account, the
+    /// holder's choice for it (`keep` or `close`), which the bank hears in the outbox's
+    /// `card.replaced` (absent in events recorded before it was asked).
+    Superseded {
+        by: CardId,
+        state: CardState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bank_account: Option<super::model::AccountChoice>,
+    },
     Returned,
     /// R-SECOND-1: the card claimed again, with the certificate it is collected with
     /// (absent in events recorded before certificates were issued for it).
@@ -152,7 +160,7 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
         }
         CardEvent::FormallyLost { .. } => card.state = CardState::Lost,
         CardEvent::SuccessorApplied { successor } => card.successor = Some(*successor),
-        CardEvent::Superseded { by, state } => {
+        CardEvent::Superseded { by, state, .. } => {
             card.superseded_by = Some(*by);
             card.successor = None;
             if card.state.is_alive() {

@@ -8,7 +8,7 @@ pub mod production;
 pub mod rules;
 
 pub use events::{CardEvent, apply};
-pub use model::{Card, CardId, CardState, Certificate, Origin, PreLoss, PrintedData, QueryPassword, Zone};
+pub use model::{AccountChoice, Card, CardId, CardState, Certificate, Origin, PreLoss, PrintedData, QueryPassword, Zone};
 
 #[cfg(test)]
 mod tests;

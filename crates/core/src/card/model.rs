@@ -140,6 +140,16 @@ impl Origin {
     }
 }
 
+/// R-ACT-2 (000): what becomes of the old card's bank account when a new card takes
+/// over, at the holder's choice; `keep` when they say nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountChoice {
+    #[default]
+    Keep,
+    Close,
+}
+
 /// 领卡证明: the card-collection certificate of a replacement or exchange (R-CERT-1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificate {

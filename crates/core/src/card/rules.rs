@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 
 use super::events::CardEvent;
-use super::model::{Card, CardState, Certificate, Origin, PrintedData, Zone};
+use super::model::{AccountChoice, Card, CardState, Certificate, Origin, PrintedData, Zone};
 use crate::Refusal;
 use crate::access::Channel;
 use crate::calendar::WorkingCalendar;
@@ -346,14 +346,14 @@ pub fn activate(card: &Card, zone: Zone, ctx: &RuleCtx) -> Result<Vec<CardEvent>
 /// swipe at a hospital) calls this, so at no instant may a person hold two cards that
 /// settle. `others` are the person's other cards, locked. Returns the card's events and
 /// each stopped card as it becomes, with its events.
-pub fn start_social_zone(card: &Card, others: &[Card], ctx: &RuleCtx) -> Result<StartedZone, Refusal> {
+pub fn start_social_zone(card: &Card, others: &[Card], old_account: AccountChoice, ctx: &RuleCtx) -> Result<StartedZone, Refusal> {
     let events = activate(card, Zone::Social, ctx)?;
     let predecessor = card.origin.predecessor();
     let stopped = others
         .iter()
         .filter(|o| o.id != card.id && (Some(o.id) == predecessor || o.state == CardState::Active))
         .map(|o| {
-            let ev = supersede(o, card.id, &card.origin);
+            let ev = supersede(o, card.id, &card.origin, old_account);
             (ev.iter().fold(o.clone(), crate::card::apply), ev)
         })
         .collect();
@@ -367,13 +367,15 @@ pub struct StartedZone {
     pub stopped: Vec<(Card, Vec<CardEvent>)>,
 }
 
-/// R-ACT-2: what the predecessor becomes when its successor is activated.
-pub fn supersede(old: &Card, new_id: i64, origin: &Origin) -> Vec<CardEvent> {
+/// R-ACT-2: what the predecessor becomes when its successor is activated; an old card
+/// with a bank account carries the holder's choice for it to the bank.
+pub fn supersede(old: &Card, new_id: i64, origin: &Origin, old_account: AccountChoice) -> Vec<CardEvent> {
     let state = match origin {
         Origin::Exchange { .. } => CardState::Exchanged,
         _ => CardState::Replaced,
     };
-    vec![CardEvent::Superseded { by: new_id, state: if old.state.is_alive() { state } else { old.state } }]
+    let bank_account = (old.bank_account_opened == Some(true)).then_some(old_account);
+    vec![CardEvent::Superseded { by: new_id, state: if old.state.is_alive() { state } else { old.state }, bank_account }]
 }
 
 /// R-WRONG-1: a card with wrong printed data goes back through the unit and is made again.

@@ -286,7 +286,7 @@ fn property_random_commands_keep_the_card_invariants() {
             {
                 let j = cards.iter().position(|c| c.id == of).unwrap();
                 let old = cards[j].clone();
-                cards[j] = run(old.clone(), supersede(&old, updated.id, &updated.origin));
+                cards[j] = run(old.clone(), supersede(&old, updated.id, &updated.origin, crate::card::AccountChoice::Keep));
             }
             cards[i] = updated;
             assert!(!was_lost || cards[i].state == CardState::Lost, "a lost card never comes back");

@@ -54,6 +54,8 @@ pub struct CardRow {
     pub can_reset_password: bool,
     /// Out of step with the record (R-INFO-1): a clerk synchronises it.
     pub can_synchronise: bool,
+    /// Handed over, its social zone not started (R-ACT-1).
+    pub can_activate: bool,
 }
 
 impl CardRow {
@@ -75,6 +77,7 @@ impl CardRow {
             can_hand_over: c.base_state == "at_distributor",
             can_reset_password: with_holder,
             can_synchronise: c.out_of_step,
+            can_activate: c.base_state == "issued",
         }
     }
 }

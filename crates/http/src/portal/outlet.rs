@@ -157,6 +157,11 @@ fn operation(op: &str) -> Option<Operation> {
         ),
         "password-reset" => ("确认重置查询密码吗？需核验本人身份证件。", "确认重置 Reset the password", vec![text_input("new_password", "新密码（6位数字）New password", "password", true)]),
         "synchronisation" => ("确认将卡面信息与参保记录同步吗？", "确认同步 Synchronise", vec![]),
+        "activation" => (
+            "核验身份证件后启用社保功能。新卡启用后旧卡停用；请持卡人选择旧卡银行账户保留或注销。Check the ID card, then start the card; the card it replaces stops. Ask the holder whether the old card's bank account is kept or closed.",
+            "确认启用 Start the card",
+            vec![Input { name: "old_card_account".into(), label: "旧卡银行账户 The old card's bank account".into(), kind: "select:keep=保留 keep,close=注销 close".into(), value: "keep".into(), required: true }],
+        ),
         _ => return None,
     };
     Some(Operation { question, button, inputs })
@@ -183,6 +188,7 @@ struct OperationForm {
     certificate_number: Option<String>,
     reason: Option<String>,
     new_password: Option<String>,
+    old_card_account: Option<String>,
 }
 
 fn filled(v: Option<String>) -> Option<String> {
@@ -234,6 +240,17 @@ async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
         }
         "password-reset" => svc.reset_password(&me.who, id, f.new_password.as_deref().unwrap_or_default()).await.map(|()| vec![("业务 Service".into(), "重置查询密码 Password reset".into()), ("卡号 Card".into(), old.clone())]),
         "synchronisation" => svc.synchronise_card(&me.who, id).await.map(|c| card_rows("信息同步 Synchronised", &c)),
+        "activation" => {
+            let choice = match filled(f.old_card_account).as_deref() {
+                Some("close") => yikatong_core::card::AccountChoice::Close,
+                _ => yikatong_core::card::AccountChoice::Keep,
+            };
+            svc.activate(&me.who, id, yikatong_core::card::Zone::Social, Some(choice)).await.map(|c| {
+                let mut rows = card_rows("启用 Started", &c);
+                rows.push(("旧卡银行账户 Old card's bank account".into(), if choice == yikatong_core::card::AccountChoice::Close { "注销 close" } else { "保留 keep" }.into()));
+                rows
+            })
+        }
         other => Err(unknown_operation(other)),
     };
     match outcome {

@@ -87,12 +87,17 @@ pub struct ZoneBody {
     /// `social` or `financial`.
     #[schema(value_type = String)]
     pub zone: Zone,
+    /// R-ACT-2: when a new card's social zone starts, what becomes of the bank account of
+    /// the card it supersedes: `keep` (the default) or `close`; sent to the bank with the
+    /// old card's `card.replaced` event.
+    #[schema(value_type = Option<String>)]
+    pub old_card_account: Option<yikatong_core::card::AccountChoice>,
 }
 
 /// Starts a zone (institution, bank, clerk).
 #[utoipa::path(post, path = "/v1/cards/{id}/activation", tag = "cards", params(("id" = i64, Path)), request_body = ZoneBody, responses((status = 200, body = CardView)))]
 pub async fn activation(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, JsonBody(b): JsonBody<ZoneBody>) -> Result<Json<CardView>, ApiError> {
-    Ok(Json(s.service.activate(&who, id, b.zone).await?))
+    Ok(Json(s.service.activate(&who, id, b.zone, b.old_card_account).await?))
 }
 
 /// A card, as in force now. At a kiosk or on the hotline the card's query password is

@@ -47,7 +47,7 @@ async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i
         DispatchBatch => s.dispatch_batch(who, 999).await.map(drop),
         RecordBankAccount => s.record_bank_account(who, card, true, None).await.map(drop),
         HandOver => s.hand_over(who, card, &Default::default()).await.map(drop),
-        Activate => s.activate(who, card, yikatong_core::card::Zone::Social).await.map(drop),
+        Activate => s.activate(who, card, yikatong_core::card::Zone::Social, None).await.map(drop),
         CheckCardForSettlement => s.check_card_for_settlement(who, card).await.map(drop),
         ListOverdue => s.overdue_cards(who).await.map(drop),
         ReportPreLoss => s.report_pre_loss(who, card, None).await.map(drop),

@@ -1028,3 +1028,50 @@ on_both_databases!(r_loss_1_jinan_bank_reports_and_lifts_the_financial_zones_los
     let (s, v) = app.call("POST", &format!("/v1/cards/{beijing}/pre-loss"), Some(&r.bank), Some(json!({}))).await;
     assert_problem(s, &v, 403, "not_at_bank_in_region");
 });
+
+// R-ACT-2 (000): when a financial card's exchange card is activated, the holder chooses to
+// keep or close the old card's bank account; the choice is recorded with the old card's
+// stop and reaches the bank in the outbox's card.replaced.
+on_both_databases!(r_act_2_the_old_cards_bank_account_is_kept_or_closed_at_the_holders_choice, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let id = app.active_card(&r, true).await;
+    let rep = app.ok("POST", &format!("/v1/cards/{id}/exchange"), &r.clerk, Some(json!({"reason": "chip unreadable", "delivery": "outlet"}))).await;
+    let new_id = rep["replacement_card_id"].as_i64().unwrap();
+    app.ok("POST", &format!("/v1/cards/{new_id}/bank-account"), &r.bank, Some(json!({"opened": true}))).await;
+    app.produce(&r, new_id).await;
+    app.set_now("2026-04-21T10:00:00+08:00").await;
+    let number = rep["certificate"]["number"].as_str().unwrap();
+    app.ok("POST", &format!("/v1/cards/{new_id}/hand-over"), &r.clerk, Some(json!({"certificate_number": number, "holder_ssn": SSN}))).await;
+    let activation = format!("/v1/cards/{new_id}/activation");
+    let (s, v) = app.call("POST", &activation, Some(&r.clerk), Some(json!({"zone": "social", "old_card_account": "sell"}))).await;
+    assert_problem(s, &v, 400, "invalid_body");
+    assert!(v["detail"].as_str().unwrap().contains("`keep` or `close`"), "{v}");
+    let (s, v) = app.call("POST", &activation, Some(&r.bank), Some(json!({"zone": "financial", "old_card_account": "close"}))).await;
+    assert_problem(s, &v, 422, "invalid_field");
+    // At the counter: the confirmation asks the holder's choice, the slip shows it.
+    let (_, clerk, _) = app.post_form("/outlet/sign-in", "", &[("token", &r.clerk)]).await;
+    let clerk = clerk.unwrap();
+    let (_, found) = app.page(&format!("/outlet?q={SSN}"), &clerk).await;
+    assert!(found.contains(&format!("activation-{new_id}")), "{found}");
+    let (_, confirm) = app.page(&format!("/outlet/cards/{new_id}/activation"), &clerk).await;
+    assert!(confirm.contains("old_card_account") && confirm.contains("注销 close"), "{confirm}");
+    let (status, _, slip) = app.post_form(&format!("/outlet/cards/{new_id}/activation"), &clerk, &[("old_card_account", "close")]).await;
+    assert!(status == 200 && slip.contains("注销 close"), "{status} {slip}");
+    let outbox = app.ok("GET", "/v1/outbox", &r.bank, None).await;
+    let replaced: Vec<&Value> = outbox.as_array().unwrap().iter().filter(|m| m["topic"] == "card.replaced" && m["card_id"] == json!(id)).collect();
+    assert_eq!(replaced.len(), 1, "{outbox}");
+    assert_eq!(replaced[0]["payload"]["event"]["bank_account"], "close", "{}", replaced[0]);
+    let history = app.ok("GET", &format!("/v1/cards/{id}/events"), &app.operator, None).await;
+    assert!(history.to_string().contains("\"bank_account\":\"close\""), "recorded with the stop: {history}");
+    // A card without a bank account carries no choice; saying nothing keeps the account.
+    let plain = app.active_card_of(&r, OTHER).await;
+    let rep = app.ok("POST", &format!("/v1/cards/{plain}/exchange"), &r.clerk, Some(json!({"reason": "worn", "delivery": "outlet"}))).await;
+    let next = rep["replacement_card_id"].as_i64().unwrap();
+    app.produce(&r, next).await;
+    app.set_now("2026-06-20T10:00:00+08:00").await;
+    app.ok("POST", &format!("/v1/cards/{next}/hand-over"), &r.clerk, Some(json!({"certificate_number": rep["certificate"]["number"], "holder_ssn": OTHER}))).await;
+    app.ok("POST", &format!("/v1/cards/{next}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
+    let outbox = app.ok("GET", "/v1/outbox", &r.bank, None).await;
+    let plain_replaced = outbox.as_array().unwrap().iter().find(|m| m["topic"] == "card.replaced" && m["card_id"] == json!(plain)).unwrap().clone();
+    assert!(plain_replaced["payload"]["event"].get("bank_account").is_none(), "{plain_replaced}");
+});

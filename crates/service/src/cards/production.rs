@@ -7,7 +7,7 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::production::{self as rules_p, Applicant, NewCard};
 use yikatong_core::card::rules::{self, CollectionCheck, RuleCtx};
-use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
+use yikatong_core::card::{AccountChoice, Card, CardEvent, Origin, Zone, apply};
 use yikatong_core::identity::{Ssn, mask_ssn};
 
 use super::views::{CardEventView, CardView};
@@ -292,13 +292,18 @@ impl Service {
     /// zone starts, the card it replaces stops in the same transaction. The personal
     /// account belongs to the person, not to a card, so its balance is on the new card
     /// at the same instant and cannot be lost on the way.
-    pub async fn activate(&self, who: &Principal, id: i64, zone: Zone) -> ServiceResult<CardView> {
+    /// `old_account`: what becomes of the bank account of the card this one supersedes
+    /// (R-ACT-2, 000), kept unless the holder asks to close it; for the social zone only.
+    pub async fn activate(&self, who: &Principal, id: i64, zone: Zone, old_account: Option<AccountChoice>) -> ServiceResult<CardView> {
         who.allow(Operation::Activate)?;
+        if zone == Zone::Financial && old_account.is_some() {
+            return Err(Refusal::bad_input("invalid_field", "old_card_account is chosen when the social-security zone of a new card starts").into());
+        }
         let holder = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?.person_hash;
         let person = self.store.get_person_by_hash(&holder).await?.ok_or_else(|| ServiceError::Internal(format!("card {id} has no person")))?;
         let mut tx = self.begin_write().await?;
         let after = match zone {
-            Zone::Social => self.start_social_zone_in(&mut tx, who, id, &holder).await?,
+            Zone::Social => self.start_social_zone_in(&mut tx, who, id, &holder, old_account.unwrap_or_default()).await?,
             Zone::Financial => {
                 let card = self.lock_visible(&mut tx, who, id).await?;
                 let (policy, calendar) = self.rule_parts(&card.region)?;
@@ -316,7 +321,7 @@ impl Service {
     /// R-ACT-1, R-ACT-2 inside `tx`: the holder is locked first (the order settlement
     /// keeps: person, then cards), then the card and every other card of the holder;
     /// the card's social zone starts and the cards it supersedes stop, together.
-    pub(crate) async fn start_social_zone_in(&self, tx: &mut Box<dyn yikatong_store::CardTx>, who: &Principal, id: i64, holder: &str) -> ServiceResult<Card> {
+    pub(crate) async fn start_social_zone_in(&self, tx: &mut Box<dyn yikatong_store::CardTx>, who: &Principal, id: i64, holder: &str, old_account: AccountChoice) -> ServiceResult<Card> {
         tx.lock_person(holder).await?;
         let card = self.lock_visible(tx, who, id).await?;
         if card.person_hash != holder {
@@ -325,7 +330,7 @@ impl Service {
         let others = tx.person_cards(holder).await?;
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
-        let started = rules::start_social_zone(&card, &others, &ctx)?;
+        let started = rules::start_social_zone(&card, &others, old_account, &ctx)?;
         let meta = self.meta(who);
         for (stopped, events) in &started.stopped {
             tx.record(stopped, events, &meta).await?;

@@ -256,7 +256,8 @@ impl Service {
         let record = crate::cards::printed_of(person);
         let current = if card.state == CardState::Issued {
             // R-ACT-2: the swipe stops the card this one supersedes, in this transaction.
-            self.start_social_zone_in(tx, who, card.id, person_hash).await?
+            // The first swipe asks nothing: the old card's bank account is kept.
+            self.start_social_zone_in(tx, who, card.id, person_hash, yikatong_core::card::AccountChoice::Keep).await?
         } else {
             tx.lock_person(person_hash).await?;
             self.lock_visible(tx, who, card.id).await?
