@@ -13,6 +13,9 @@ pub enum CardEvent {
     /// The card was applied for (its first event; the card is created with it).
     Applied { generation: u8, financial: bool, due_on: Option<NaiveDate>, ready_on: Option<NaiveDate>, fee_fen: i64 },
     AssignedToBatch { batch_id: i64 },
+    /// R-APP-4: left out of a production cut for a reason the unit acts on; recorded when
+    /// the reason changes, not at every cut.
+    HeldOutOfBatch { reason: String },
     Produced { card_number: String, identification_code: String },
     ProductionFailed { reason: String },
     BankAccountOpened,
@@ -68,6 +71,7 @@ impl CardEvent {
         match self {
             CardEvent::Applied { .. } => "applied",
             CardEvent::AssignedToBatch { .. } => "assigned_to_batch",
+            CardEvent::HeldOutOfBatch { .. } => "held_out_of_batch",
             CardEvent::Produced { .. } => "produced",
             CardEvent::ProductionFailed { .. } => "production_failed",
             CardEvent::BankAccountOpened => "bank_account_opened",
@@ -122,7 +126,9 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
         CardEvent::AssignedToBatch { batch_id } => {
             card.batch_id = Some(*batch_id);
             card.state = CardState::InProduction;
+            card.held_reason = None;
         }
+        CardEvent::HeldOutOfBatch { reason } => card.held_reason = Some(reason.clone()),
         CardEvent::Produced { card_number, identification_code } => {
             card.card_number = Some(card_number.clone());
             card.identification_code = Some(identification_code.clone());

@@ -200,6 +200,9 @@ pub struct Card {
     /// A replacement or exchange card applied for and not yet activated.
     pub successor: Option<CardId>,
     pub failure_reason: Option<String>,
+    /// Why the last production cut left it out, for the unit to act on (R-APP-4).
+    #[serde(default)]
+    pub held_reason: Option<String>,
     pub printed: PrintedData,
     pub certificate: Option<Certificate>,
     pub password: QueryPassword,

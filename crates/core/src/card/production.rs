@@ -79,6 +79,7 @@ pub fn open_card(new: NewCard, ctx: &RuleCtx) -> Result<(Card, CardEvent), Refus
         superseded_by: None,
         successor: None,
         failure_reason: None,
+        held_reason: None,
         printed: new.printed,
         certificate: new.certificate,
         password: QueryPassword::default(),
@@ -104,19 +105,42 @@ pub fn check_first_application(existing: &[Card], generation: u8) -> Result<(), 
     Ok(())
 }
 
-/// Why an applied card is left out of a production batch (R-APP-2, R-APP-4), or `None`.
-pub fn batch_exclusion(card: &Card, person_insured_at: DateTime<Utc>, person_flags: &[String], snapshot: DateTime<Utc>, holds_working_card: bool) -> Option<String> {
-    if person_insured_at > snapshot {
+/// What a production cut knows of a card's holder now (R-APP-2, R-APP-4).
+pub struct HolderNow<'a> {
+    pub insured_at: DateTime<Utc>,
+    pub flags: &'a [String],
+    /// The unit the person is insured through today.
+    pub unit_code: Option<&'a str>,
+    pub name: &'a str,
+    /// A photo that passed the machine checks is on record.
+    pub has_photo: bool,
+}
+
+/// Why an applied card is left out of a production batch (R-APP-2, R-APP-4), each with
+/// what to do, or `None`. `photo_required`: the region's dated switch
+/// `card.photo_required_before_production`.
+pub fn batch_exclusion(card: &Card, holder: &HolderNow, snapshot: DateTime<Utc>, holds_working_card: bool, photo_required: bool) -> Option<String> {
+    let person_flags = holder.flags;
+    if holder.insured_at > snapshot {
         return Some("insured after the batch's snapshot; goes into a later batch".into());
     }
     if card.applied_at > snapshot {
         return Some("applied after the batch's snapshot; goes into a later batch".into());
+    }
+    if let Some(unit) = card.origin.applying_unit().filter(|u| holder.unit_code != Some(*u)) {
+        return Some(format!("left unit {unit} after the application (减员): the unit removes the person, or the bureau moves them to their new unit, which applies again"));
+    }
+    if card.printed.name != holder.name {
+        return Some("the name was changed after the application: the card would carry the old one; apply again".into());
     }
     if person_flags.iter().any(|f| f == "second_collection_pending") {
         return Some("awaiting second collection (information comparison)".into());
     }
     if person_flags.iter().any(|f| f == "migrant_worker_1pct") {
         return Some("migrant worker on the 1 % rate: no card is issued".into());
+    }
+    if photo_required && !holder.has_photo {
+        return Some("no usable photo on record: upload a photo that passes the checks".into());
     }
     if holds_working_card && matches!(card.origin, Origin::FirstIssue { .. }) && card.generation <= 3 && !person_flags.iter().any(|f| f == "generation_upgrade") {
         return Some("already holds a working card".into());

@@ -104,6 +104,7 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("card.distribution_days", Unit::Days, "R-DIST-1: days within which a unit hands produced cards to holders"),
     ("card.first_issue_fee", Unit::Fen, "R-APP-1: fee for the first card"),
     ("card.current_generation", Unit::Count, "R-GEN-1: the generation new applications are made in"),
+    ("card.photo_required_before_production", Unit::Flag, "R-APP-4: a person with no usable photo on record is left out of production batches"),
     ("card.pilot.units_only", Unit::Flag, "R-GEN-1: while a pilot is in force, cards are applied for by units only (no one applies alone)"),
     ("card.pilot.districts", Unit::Text, "R-GEN-1: a pilot's districts, 6-digit division codes, comma-separated (empty: the whole region)"),
     ("card.pilot.categories", Unit::Text, "R-GEN-1: a pilot's insurance categories, comma-separated (empty: everyone)"),

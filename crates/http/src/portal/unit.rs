@@ -62,6 +62,8 @@ fn what_to_do(status: &str, reason: &str) -> &'static str {
     match status {
         _ if reason.contains("second collection") => "打印二次采集表，按证件填写后提交 print the second-collection form, fill it in from the ID, submit it",
         "has_card" => "",
+        _ if reason.contains("left unit") => "该人员已减员：由其现单位重新申领 the person left: their present unit applies again",
+        _ if reason.contains("name was changed") => "按变更后的姓名重新申领 apply again with the new name",
         "in_progress" => "等待制卡与发放 wait for production and delivery",
         _ if reason.starts_with("bank") => "请本人到银行核验身份后重新申领 the holder checks their identity at the bank, then apply again",
         _ if reason.contains("photo") || reason.contains("照片") => "上传符合要求的照片 upload a photo that passes the checks",

@@ -563,3 +563,34 @@ on_both_databases!(r_gen_1_the_pilot_takes_units_of_its_districts_only_until_it_
     let (s, v) = apply(r.clerk.clone(), &retired).await;
     assert_eq!(s.as_u16(), 201, "{v}");
 });
+
+// R-APP-4: a production cut leaves out a person who left the applying unit after the
+// application (减员) and one whose name changed since, each with a reason the unit sees
+// with what to do; the reason is recorded once, not at every cut.
+on_both_databases!(r_app_4_left_the_unit_or_renamed_after_applying_is_left_out_with_the_reason, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let mut ids = Vec::new();
+    for ssn in [SSN, OTHER] {
+        ids.push(app.ok("POST", &format!("/v1/persons/{ssn}/cards"), &r.unit, Some(json!({"financial": false}))).await["id"].as_i64().unwrap());
+    }
+    app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &app.operator, Some(json!({"unit_code": "U2"}))).await;
+    app.ok("POST", &format!("/v1/persons/{OTHER}/changes"), &r.unit, Some(json!({"name": "王五改"}))).await;
+    for _ in 0..2 {
+        let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
+        let reasons: Vec<(i64, String)> = batch["excluded"].as_array().unwrap().iter().map(|e| (e["card_id"].as_i64().unwrap(), e["reason"].as_str().unwrap().to_string())).collect();
+        assert!(reasons.iter().any(|(id, r)| *id == ids[0] && r.contains("left unit U1") && r.contains("减员")), "{batch}");
+        assert!(reasons.iter().any(|(id, r)| *id == ids[1] && r.contains("name was changed")), "{batch}");
+        assert!(batch["card_ids"].as_array().unwrap().is_empty(), "{batch}");
+    }
+    let events = app.ok("GET", &format!("/v1/cards/{}/events", ids[0]), &app.operator, None).await;
+    assert_eq!(events.to_string().matches("held_out_of_batch").count(), 1, "once, not at every cut: {events}");
+    // The person's present unit sees the card and why; so does the unit the renamed person is in.
+    let u2 = app.token(json!({"role": "unit", "unit": "U2"})).await;
+    let page = app.ok("GET", "/v1/units/U2/persons", &u2, None).await;
+    let moved = page["persons"].as_array().unwrap().iter().find(|p| p["card_id"] == json!(ids[0])).unwrap().clone();
+    assert!(moved["reason"].as_str().unwrap().contains("left unit U1"), "{moved}");
+    let (_, cookie, _) = app.post_form("/unit/sign-in", "", &[("token", &r.unit)]).await;
+    let (_, unit_page) = app.page("/unit", &cookie.unwrap()).await;
+    assert!(unit_page.contains("name was changed") && unit_page.contains("按变更后的姓名重新申领"), "{unit_page}");
+});

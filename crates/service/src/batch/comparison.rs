@@ -235,8 +235,28 @@ impl Service {
         }
         let parsed = Ssn::parse(ssn)?;
         let person = self.require_person(&parsed).await?;
+        self.correct_applied_cards(&person).await?;
         let marks = self.compare_person(&person).await?;
         Ok(ComparisonView { ssn_masked: mask_ssn(&person.ssn), held: !marks.all_match(), marks })
+    }
+
+    /// R-CMP-3: the corrected items are part of the application: a card applied for and
+    /// not yet in production takes them (so it is made with the corrected name, and a cut
+    /// does not take it for a name changed after the application, R-APP-4).
+    async fn correct_applied_cards(&self, person: &Person) -> ServiceResult<()> {
+        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let record = crate::cards::printed_of(person);
+        let mut tx = self.begin_write().await?;
+        tx.lock_person(&hash).await?;
+        let meta = self.meta(&bureau());
+        for card in tx.person_cards(&hash).await? {
+            if card.state == yikatong_core::card::CardState::Applied && card.printed != record {
+                let events = vec![yikatong_core::card::CardEvent::Synchronised { printed: record.clone() }];
+                let after = events.iter().fold(card, yikatong_core::card::apply);
+                tx.record(&after, &events, &meta).await?;
+            }
+        }
+        self.commit(tx).await
     }
 
     /// The second-collection form as a PDF (A4, Chinese).

@@ -153,7 +153,7 @@ impl Service {
                 (Some(c), _) if matches!(c.state.as_str(), "issued" | "active") => ("has_card", Some(c), None),
                 // Held out of production until a second collection (R-CMP-3): the unit acts.
                 (Some(c), _) if p.flags.iter().any(|f| f == "second_collection_pending") => ("in_progress", Some(c), Some("awaiting second collection (information comparison)".to_string())),
-                (Some(c), _) => ("in_progress", Some(c), None),
+                (Some(c), _) => ("in_progress", Some(c), c.held_reason.clone()),
                 (None, Some(c)) => ("no_card", Some(c), c.failure_reason.clone().or_else(|| Some(format!("the last card is {}", c.state.as_str())))),
                 (None, None) => ("no_card", None, p.flags.iter().find(|f| *f == "second_collection_pending" || *f == "migrant_worker_1pct").map(|f| f.replace('_', " ")).or_else(|| Some("no application yet".into()))),
             };

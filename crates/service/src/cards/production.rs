@@ -171,6 +171,8 @@ impl Service {
         let now = self.clock.now();
         let snapshot = snapshot_at.unwrap_or(now);
         let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
+        // R-APP-4: whether a person with no usable photo may go into production.
+        let photo_required = policy.flag("card.photo_required_before_production", ctx.today()).unwrap_or(false);
         let meta = self.meta(who);
         let mut tx = self.begin_write().await?;
         let batch_id = tx.insert_batch(region, snapshot, now).await?;
@@ -199,8 +201,16 @@ impl Service {
                 }
                 let person = persons.get(&card.person_hash).ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
                 let holds_working = working.get(&card.person_hash).is_some_and(|ids| ids.iter().any(|id| *id != card.id));
-                match rules_p::batch_exclusion(card, person.created_at, &person.flags, snapshot, holds_working) {
-                    Some(reason) => excluded.push(ExcludedView { ssn: mask_ssn(&person.ssn), card_id: card.id, reason }),
+                let holder = rules_p::HolderNow { insured_at: person.created_at, flags: &person.flags, unit_code: person.unit_code.as_deref(), name: &person.name, has_photo: person.photo_digest.is_some() };
+                match rules_p::batch_exclusion(card, &holder, snapshot, holds_working, photo_required) {
+                    Some(reason) => {
+                        // The unit sees why on the card; a reason kept from an earlier cut is not recorded again.
+                        if card.held_reason.as_deref() != Some(reason.as_str()) {
+                            let events = vec![CardEvent::HeldOutOfBatch { reason: reason.clone() }];
+                            changes.push((events.iter().fold(card.clone(), apply), events));
+                        }
+                        excluded.push(ExcludedView { ssn: mask_ssn(&person.ssn), card_id: card.id, reason })
+                    }
                     None => {
                         let events = rules_p::assign_to_batch(card, batch_id, &ctx)?;
                         let after = events.iter().fold(card.clone(), apply);
