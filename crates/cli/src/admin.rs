@@ -321,6 +321,14 @@ pub enum ImportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The province's card register (ssn/公民身份号码, city/发卡地 — the issuing city's
+    /// division code —, state/卡状态 正常 or not): a production cut leaves out people with
+    /// a working card of another city of the province (R-APP-4).
+    ProvinceCards {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -384,6 +392,13 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
             let service = config::open(&db).await?;
             let report = service.import_registry(input).await.map_err(|e| e.to_string())?;
             print_file_report("registry extract", &report);
+            Ok(())
+        }
+        ImportCommand::ProvinceCards { file, db } => {
+            let input = open_file(&file)?;
+            let service = config::open(&db).await?;
+            let report = service.import_province_cards(input).await.map_err(|e| e.to_string())?;
+            print_file_report("province card register", &report);
             Ok(())
         }
         ImportCommand::BankResults { file, db } => {

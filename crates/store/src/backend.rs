@@ -841,6 +841,29 @@ macro_rules! store_impl {
                 Ok(rows.len() as u64)
             }
 
+            async fn load_province_cards(&self, rows: &[(String, String, bool)], at: DateTime<Utc>) -> StoreResult<u64> {
+                let at = ts(at);
+                let mut last: std::collections::HashMap<String, (&str, bool)> = std::collections::HashMap::new();
+                for (ssn, city, works) in rows {
+                    last.insert(self.key.lookup_hash(ssn), (city.as_str(), *works));
+                }
+                let mut tx = begin_write(&self.pool).await?;
+                for (hash, (city, works)) in &last {
+                    if *works {
+                        sqlx::query("INSERT INTO province_cards (ssn_hash, city_admdvs, loaded_at) VALUES ($1, $2, $3) ON CONFLICT (ssn_hash) DO UPDATE SET city_admdvs = excluded.city_admdvs, loaded_at = excluded.loaded_at")
+                            .bind(hash)
+                            .bind(*city)
+                            .bind(at.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    } else {
+                        sqlx::query("DELETE FROM province_cards WHERE ssn_hash = $1").bind(hash).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(rows.len() as u64)
+            }
+
             async fn registry_row(&self, ssn: &str) -> StoreResult<Option<RegistryRow>> {
                 let row = sqlx::query("SELECT * FROM registry_extract WHERE ssn_hash = $1").bind(self.key.lookup_hash(ssn)).fetch_optional(&self.pool).await?;
                 row.map(|r| self.registry_from_row(ssn, &r)).transpose()

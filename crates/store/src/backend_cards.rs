@@ -192,6 +192,16 @@ macro_rules! card_impl {
                 self.lock_persons_cards_bulk(person_hashes).await
             }
 
+            async fn province_cards(&mut self, person_hashes: &[String]) -> StoreResult<Vec<(String, String)>> {
+                let mut found = Vec::new();
+                for part in person_hashes.chunks(rows_per_statement(1)) {
+                    for r in where_in("SELECT ssn_hash, city_admdvs FROM province_cards WHERE ssn_hash", part).build().persistent(false).fetch_all(&mut *self.tx).await? {
+                        found.push((r.try_get::<String, _>("ssn_hash")?, r.try_get::<String, _>("city_admdvs")?));
+                    }
+                }
+                Ok(found)
+            }
+
             async fn insert_cards(&mut self, cards: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<Vec<i64>> {
                 self.insert_cards_bulk(cards, meta).await
             }

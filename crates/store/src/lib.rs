@@ -223,6 +223,10 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     /// Inserts or replaces registry rows in one transaction; returns how many.
     async fn upsert_registry_rows(&self, rows: &[RegistryRow], at: DateTime<Utc>) -> StoreResult<u64>;
     async fn registry_row(&self, ssn: &str) -> StoreResult<Option<RegistryRow>>;
+    /// R-APP-4: the province's card register: `(ssn, city's division code, card works)`
+    /// rows; a working card's row is kept (the last row of a person wins), another's
+    /// removed. Returns how many rows were applied.
+    async fn load_province_cards(&self, rows: &[(String, String, bool)], at: DateTime<Utc>) -> StoreResult<u64>;
     async fn save_comparison(&self, ssn: &str, marks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
     /// Persons in lookup-hash order after `after`, each with their registry row if the
     /// extract has one (one statement per page).
@@ -303,6 +307,9 @@ pub trait CardTx: Send {
     // thousands of cards.
     /// Locks the persons and returns all their cards, locked.
     async fn lock_persons_cards(&mut self, person_hashes: &[String]) -> StoreResult<Vec<Card>>;
+    /// R-APP-4: of these persons, those the province's register shows with a working card
+    /// of another city: `(person_hash, city's division code)`.
+    async fn province_cards(&mut self, person_hashes: &[String]) -> StoreResult<Vec<(String, String)>>;
     /// Stores new cards with their first events; returns their ids in order.
     async fn insert_cards(&mut self, cards: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<Vec<i64>>;
     /// [`CardTx::record`] for many cards, each locked in this transaction first.

@@ -114,6 +114,8 @@ pub struct HolderNow<'a> {
     pub name: &'a str,
     /// A photo that passed the machine checks is on record.
     pub has_photo: bool,
+    /// The city of the province whose working card the province's register shows.
+    pub card_elsewhere: Option<&'a str>,
 }
 
 /// Why an applied card is left out of a production batch (R-APP-2, R-APP-4), each with
@@ -144,6 +146,9 @@ pub fn batch_exclusion(card: &Card, holder: &HolderNow, snapshot: DateTime<Utc>,
     }
     if holds_working_card && matches!(card.origin, Origin::FirstIssue { .. }) && card.generation <= 3 && !person_flags.iter().any(|f| f == "generation_upgrade") {
         return Some("already holds a working card".into());
+    }
+    if let Some(city) = holder.card_elsewhere.filter(|_| matches!(card.origin, Origin::FirstIssue { .. }) && !person_flags.iter().any(|f| f == "generation_upgrade")) {
+        return Some(format!("already holds a working card from another city of the province ({city}, the province's card register): that card serves here"));
     }
     if card.financial && card.bank_account_opened != Some(true) {
         return Some("the bank has not opened the account yet".into());

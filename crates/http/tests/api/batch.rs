@@ -594,3 +594,30 @@ on_both_databases!(r_app_4_left_the_unit_or_renamed_after_applying_is_left_out_w
     let (_, unit_page) = app.page("/unit", &cookie.unwrap()).await;
     assert!(unit_page.contains("name was changed") && unit_page.contains("按变更后的姓名重新申领"), "{unit_page}");
 });
+
+// R-APP-4 (002): the province's card register: a person with a working card of another
+// city of the province is left out of the cut with the city; a register row of this
+// city's own card, or of a card no longer working, does not hold anyone back.
+on_both_databases!(r_app_4_a_working_card_elsewhere_in_the_province_is_seen_from_its_register, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", "/v1/units", &app.operator, Some(json!({"code": "JN1", "name": "济南单位", "region": "jinan"}))).await;
+    let ssn = |n: u32| yikatong_service::demo::make_ssn("370102", "1980-02-02".parse().unwrap(), 31 + 2 * n);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn(n), "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"}))).await;
+        ids.push(app.ok("POST", &format!("/v1/persons/{}/cards", ssn(n)), &r.clerk, Some(json!({"financial": false}))).await["id"].as_i64().unwrap());
+    }
+    let register = format!("公民身份号码,发卡地,卡状态\n{},370200,正常\n{},370100,正常\n{},370200,注销\n{},青岛,正常\n", ssn(0), ssn(1), ssn(2), ssn(2));
+    let report = app.service.import_province_cards(register.as_bytes()).await.unwrap();
+    assert_eq!((report.rows, report.accepted, report.refused.len(), report.refused[0].line, report.refused[0].code.as_str()), (4, 3, 1, 5, "invalid_city"), "{report:?}");
+    let again = app.service.import_province_cards(register.as_bytes()).await.unwrap();
+    assert_eq!(again.accepted, 3);
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "jinan"}))).await;
+    let excluded: Vec<(i64, String)> = batch["excluded"].as_array().unwrap().iter().map(|e| (e["card_id"].as_i64().unwrap(), e["reason"].as_str().unwrap().to_string())).collect();
+    assert_eq!(excluded.len(), 1, "{batch}");
+    assert_eq!(excluded[0].0, ids[0]);
+    assert!(excluded[0].1.contains("370200") && excluded[0].1.contains("province"), "{batch}");
+    let mut taken: Vec<i64> = batch["card_ids"].as_array().unwrap().iter().map(|c| c.as_i64().unwrap()).collect();
+    taken.sort_unstable();
+    assert_eq!(taken, [ids[1], ids[2]], "Jinan's own card and a card no longer working hold no one back");
+});

@@ -10,6 +10,7 @@ pub mod pdf;
 pub mod persons;
 pub mod photos;
 pub mod premiums;
+pub mod province;
 pub mod production_files;
 pub mod table;
 

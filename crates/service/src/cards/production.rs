@@ -194,6 +194,9 @@ impl Service {
                     working.entry(other.person_hash.clone()).or_default().push(other.id);
                 }
             }
+            // R-APP-4: a working card of another city of the province, by its register.
+            let admdvs = self.admdvs_of(region);
+            let elsewhere: std::collections::HashMap<String, String> = tx.province_cards(&hashes).await?.into_iter().filter(|(_, city)| *city != admdvs).collect();
             let mut changes = Vec::with_capacity(page.len());
             for card in &page {
                 if card_ids.len() >= max_cards {
@@ -201,7 +204,7 @@ impl Service {
                 }
                 let person = persons.get(&card.person_hash).ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
                 let holds_working = working.get(&card.person_hash).is_some_and(|ids| ids.iter().any(|id| *id != card.id));
-                let holder = rules_p::HolderNow { insured_at: person.created_at, flags: &person.flags, unit_code: person.unit_code.as_deref(), name: &person.name, has_photo: person.photo_digest.is_some() };
+                let holder = rules_p::HolderNow { insured_at: person.created_at, flags: &person.flags, unit_code: person.unit_code.as_deref(), name: &person.name, has_photo: person.photo_digest.is_some(), card_elsewhere: elsewhere.get(&card.person_hash).map(String::as_str) };
                 match rules_p::batch_exclusion(card, &holder, snapshot, holds_working, photo_required) {
                     Some(reason) => {
                         // The unit sees why on the card; a reason kept from an earlier cut is not recorded again.
