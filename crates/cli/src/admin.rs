@@ -49,6 +49,9 @@ pub struct TokenArgs {
     /// The holder's SSN (holder tokens).
     #[arg(long)]
     pub person: Option<String>,
+    /// The bank (bank tokens; a partner bank names itself to take units' batches).
+    #[arg(long)]
+    pub bank: Option<String>,
     /// A note on who holds the token.
     #[arg(long)]
     pub label: Option<String>,
@@ -58,7 +61,7 @@ pub async fn run_admin(cmd: AdminCommand) -> Result<(), String> {
     match cmd {
         AdminCommand::Token(a) => {
             let service = config::open(&a.db).await?;
-            let req = TokenRequest { role: a.role, outlet: a.outlet, unit: a.unit, institution: a.institution, person: a.person, label: a.label };
+            let req = TokenRequest { role: a.role, outlet: a.outlet, unit: a.unit, institution: a.institution, person: a.person, bank: a.bank, label: a.label };
             let t = service.issue_token(&req).await.map_err(|e| e.to_string())?;
             eprintln!("token {} for role {} (shown once; store it safely)", t.id, t.role);
             println!("{}", t.token);

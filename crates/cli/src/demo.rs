@@ -57,6 +57,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             unit: (role == Role::Unit).then(|| summary.units[0].clone()),
             institution: (role == Role::Institution).then(|| summary.institutions[3].clone()),
             person: (role == Role::Holder).then(|| summary.sample_person.clone()),
+            bank: (role == Role::Bank).then(|| "B0001".to_string()),
             label: Some("demo".into()),
         };
         let t = service.issue_token(&req).await.map_err(|e| e.to_string())?;

@@ -238,7 +238,7 @@ impl Operation {
             ReadPersonHistory => &[Operator, Clerk, Unit, Holder],
             UploadPhoto => &[Unit, Holder, Clerk],
             SecondCollection => &[Unit, Holder, Clerk, Operator],
-            ImportApplications => &[Unit, Clerk, Operator],
+            ImportApplications => &[Unit, Clerk, Operator, Bank],
             ReadUnitPersons => &[Operator, Clerk, Unit],
             ApplyForCard => &[Clerk, Unit, Holder, Operator],
             ReadCard => &[Operator, Clerk, Hotline, Kiosk, Institution, Bank, Unit, Holder],

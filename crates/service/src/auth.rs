@@ -19,6 +19,9 @@ pub struct TokenRequest {
     pub institution: Option<String>,
     /// For a holder token: the holder's SSN.
     pub person: Option<String>,
+    /// For a bank token: the bank (a partner bank's code, R-APP-3), kept as the token's
+    /// outlet; optional.
+    pub bank: Option<String>,
     pub label: Option<String>,
 }
 
@@ -74,7 +77,13 @@ impl Service {
                 self.require_person(&ssn).await?;
                 grant.person_hash = Some(self.store.data_key().lookup_hash(ssn.expose()));
             }
-            Role::Operator | Role::Hotline | Role::Kiosk | Role::Bank | Role::Vendor => {}
+            Role::Bank => {
+                if let Some(code) = req.bank.clone().filter(|b| !b.is_empty()) {
+                    yikatong_core::registry::check_code("bank", &code)?;
+                    grant.outlet = Some(code);
+                }
+            }
+            Role::Operator | Role::Hotline | Role::Kiosk | Role::Vendor => {}
         }
         let token = format!("ykt_{}", hex::encode(random_bytes::<32>()));
         let id = self.store.insert_token(&token_hash(&token), &grant, self.clock.now()).await?;

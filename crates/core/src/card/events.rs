@@ -11,7 +11,16 @@ use super::model::{Card, CardId, CardState, Certificate, PreLoss, PrintedData, Z
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CardEvent {
     /// The card was applied for (its first event; the card is created with it).
-    Applied { generation: u8, financial: bool, due_on: Option<NaiveDate>, ready_on: Option<NaiveDate>, fee_fen: i64 },
+    Applied {
+        generation: u8,
+        financial: bool,
+        due_on: Option<NaiveDate>,
+        ready_on: Option<NaiveDate>,
+        fee_fen: i64,
+        /// R-APP-3: the partner bank that took the unit's batch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bank: Option<String>,
+    },
     AssignedToBatch { batch_id: i64 },
     /// R-APP-4: left out of a production cut for a reason the unit acts on; recorded when
     /// the reason changes, not at every cut.

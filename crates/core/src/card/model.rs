@@ -203,6 +203,9 @@ pub struct Card {
     /// Why the last production cut left it out, for the unit to act on (R-APP-4).
     #[serde(default)]
     pub held_reason: Option<String>,
+    /// R-APP-3: the partner bank that took the unit's batch this card was applied in.
+    #[serde(default)]
+    pub applied_at_bank: Option<String>,
     pub printed: PrintedData,
     pub certificate: Option<Certificate>,
     pub password: QueryPassword,

@@ -19,14 +19,17 @@ pub struct NewCard {
     pub ready_on: Option<NaiveDate>,
     pub fee_fen: i64,
     pub certificate: Option<Certificate>,
+    /// R-APP-3: the partner bank that took the unit's batch, when a bank did.
+    pub applied_at_bank: Option<String>,
 }
 
 /// Who applies for a first card (R-GEN-1, R-APP-3).
 pub enum Applicant<'a> {
     /// The person alone (at the counter, online).
     Individual,
-    /// The person's unit, in its batch; `district` is the unit's, where registered.
-    Unit { district: Option<&'a str> },
+    /// The person's unit, in its batch; `district` is the unit's, where registered;
+    /// `bank` the partner bank that took the batch (R-APP-3), if one did.
+    Unit { district: Option<&'a str>, bank: Option<&'a str> },
 }
 
 /// R-GEN-1: a pilot's scope, where the region's file has one in force: while
@@ -38,7 +41,7 @@ pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category
         return Ok(());
     }
     let until = policy.parameters.get("card.pilot.units_only").and_then(|p| p.values.iter().find(|v| v.from > on)).map(|v| format!(" (until {})", v.from.pred_opt().unwrap_or(v.from))).unwrap_or_default();
-    let Applicant::Unit { district } = applicant else {
+    let Applicant::Unit { district, .. } = applicant else {
         return Err(Refusal::conflict("pilot_units_only", format!("during the card pilot{until} cards are applied for by the person's unit only; an individual cannot apply alone")));
     };
     let categories = policy.list("card.pilot.categories", on).unwrap_or_default();
@@ -88,8 +91,9 @@ pub fn open_card(new: NewCard, ctx: &RuleCtx) -> Result<(Card, CardEvent), Refus
         due_on,
         ready_on: new.ready_on,
         fee_fen: new.fee_fen,
+        applied_at_bank: new.applied_at_bank,
     };
-    let event = CardEvent::Applied { generation: card.generation, financial: card.financial, due_on, ready_on: card.ready_on, fee_fen: card.fee_fen };
+    let event = CardEvent::Applied { generation: card.generation, financial: card.financial, due_on, ready_on: card.ready_on, fee_fen: card.fee_fen, bank: card.applied_at_bank.clone() };
     Ok((card, event))
 }
 

@@ -33,7 +33,7 @@ fn printed() -> PrintedData {
 fn active_card(w: &World, financial: bool) -> Card {
     let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
     let (mut card, _) = open_card(
-        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial, origin: Origin::FirstIssue { unit: None }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None },
+        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial, origin: Origin::FirstIssue { unit: None }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None },
         &ctx,
     )
     .unwrap();
@@ -124,7 +124,7 @@ fn r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year() {
     assert_eq!(terms.certificate.working_days, Some(35));
     assert_eq!(terms.certificate.awaiting_year, Some(2027));
     let (new, event) = crate::card::production::open_card(
-        crate::card::production::NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: true, origin: Origin::Replacement { of: card.id }, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate) },
+        crate::card::production::NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: true, origin: Origin::Replacement { of: card.id }, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None },
         &ctx,
     )
     .unwrap();
@@ -275,7 +275,7 @@ fn property_random_commands_keep_the_card_invariants() {
             if opens_successor && updated.successor.is_none() {
                 let terms = successor_terms(&updated, "outlet", format!("C{}", cards.len()), &ctx).unwrap();
                 let origin = if updated.state == CardState::Lost { Origin::Replacement { of: updated.id } } else { Origin::Exchange { of: updated.id, reason: "damaged".into() } };
-                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate) }, &ctx).unwrap();
+                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None }, &ctx).unwrap();
                 new.id = cards.len() as i64 + 1;
                 updated = apply(updated, &CardEvent::SuccessorApplied { successor: new.id });
                 cards.push(new);
@@ -302,7 +302,7 @@ fn r_gen_1_an_upgrade_is_not_held_back_by_the_older_working_card() {
     let w = World::new();
     let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
     let (card, _) = open_card(
-        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None },
+        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None },
         &ctx,
     )
     .unwrap();
@@ -322,7 +322,7 @@ fn r_app_4_a_cut_leaves_out_who_left_the_unit_changed_name_or_has_no_photo() {
     let w = World::new();
     let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
     let (card, _) = open_card(
-        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None },
+        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None },
         &ctx,
     )
     .unwrap();

@@ -621,3 +621,25 @@ on_both_databases!(r_app_4_a_working_card_elsewhere_in_the_province_is_seen_from
     taken.sort_unstable();
     assert_eq!(taken, [ids[1], ids[2]], "Jinan's own card and a card no longer working hold no one back");
 });
+
+// R-APP-3: a partner bank takes a unit's batch file with the same row-level report as the
+// online upload, and is named on every card it applied for; a bank token that names no
+// bank is refused.
+on_both_databases!(r_app_3_a_partner_bank_takes_a_units_batch_and_is_named_on_its_cards, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let partner = app.token(json!({"role": "bank", "bank": "ICBC-BJ-0101"})).await;
+    let file = format!("公民身份号码,姓名\n{SSN},张三\n110105194912310021,李四\n").into_bytes();
+    let (s, v) = app.upload_applications(&r.bank, "U1", file.clone()).await;
+    assert_problem(s, &v, 422, "bank_code_required");
+    let (s, v) = app.upload_applications(&partner, "U1", file).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!((v["accepted"].as_i64(), v["refused"][0]["line"].as_i64(), v["refused"][0]["code"].as_str()), (Some(1), Some(3), Some("invalid_ssn")), "{v}");
+    let card = app.card(v["card_ids"][0].as_i64().unwrap()).await;
+    assert_eq!((card["applied_at_bank"].as_str(), card["origin"].as_str()), (Some("ICBC-BJ-0101"), Some("first_issue")), "{card}");
+    let events = app.ok("GET", &format!("/v1/cards/{}/events", card["id"]), &app.operator, None).await;
+    assert!(events.to_string().contains("ICBC-BJ-0101"), "in the card's history: {events}");
+    // The unit's own upload names no bank.
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let (_, v) = app.upload_applications(&r.unit, "U1", format!("ssn,name\n{OTHER},王五\n").into_bytes()).await;
+    assert!(app.card(v["card_ids"][0].as_i64().unwrap()).await["applied_at_bank"].is_null());
+});

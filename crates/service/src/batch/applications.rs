@@ -87,6 +87,11 @@ impl Service {
             return Err(Refusal::forbidden("not_your_unit", format!("a unit applies only for its own people, not for unit {unit}")).into());
         }
         let unit_record = self.require_unit(unit).await?;
+        // R-APP-3: a partner bank takes a unit's batch; its token names the bank.
+        let bank = match who.role {
+            Role::Bank => Some(who.outlet.clone().ok_or_else(|| ServiceError::from(Refusal::bad_input("bank_code_required", "a partner bank's token names the bank (issue it with --bank) to take a unit's batch")))?),
+            _ => None,
+        };
         let columns: Vec<Column> = COLUMNS.iter().map(|(en, zh, required)| Column { en, zh, required: *required }).collect();
         let mut report = ApplicationReport { unit: unit.into(), ..Default::default() };
         // Who was on which line so far, by the first 128 bits of the person's keyed hash
@@ -104,10 +109,10 @@ impl Service {
                 Err(r) => report.refused.push(RowRefusal::new(row.line, &row.cells[0], r)),
             }
             if pending.len() >= CHUNK {
-                self.apply_chunk(&as_unit, &unit_record, std::mem::take(&mut pending), &mut report).await?;
+                self.apply_chunk(&as_unit, &unit_record, bank.as_deref(), std::mem::take(&mut pending), &mut report).await?;
             }
         }
-        self.apply_chunk(&as_unit, &unit_record, pending, &mut report).await?;
+        self.apply_chunk(&as_unit, &unit_record, bank.as_deref(), pending, &mut report).await?;
         report.refused.sort_by_key(|r| r.line);
         // A large file changes the cards table faster than autovacuum re-plans it; the
         // production cut's paging needs the planner to know how many cards are applied.
@@ -137,7 +142,7 @@ impl Service {
     /// A chunk of rows against the insurance records and the cards the persons hold, as
     /// one transaction: the persons are locked, so a clerk applying for one of them at
     /// the same time waits, and the unit's applications are written together.
-    async fn apply_chunk(&self, as_unit: &Principal, unit: &Organisation, chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
+    async fn apply_chunk(&self, as_unit: &Principal, unit: &Organisation, bank: Option<&str>, chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -154,7 +159,7 @@ impl Service {
             let decided = persons
                 .get(&c.hash)
                 .ok_or_else(|| Refusal::bad_input("not_insured", "no insured person has this ID number").into())
-                .and_then(|person| self.application_of(as_unit, unit, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
+                .and_then(|person| self.application_of(as_unit, unit, bank, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
             match decided {
                 Ok(Some(card)) => new_cards.push(card),
                 Ok(None) => report.already_applied += 1,
@@ -171,7 +176,8 @@ impl Service {
 
     /// One row's decision: a new card and its event, `None` when this unit's application
     /// for the person already exists, or the refusal.
-    fn application_of(&self, as_unit: &Principal, unit_record: &Organisation, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
+    #[allow(clippy::too_many_arguments)] // the row, its person and cards, who applies and through which bank
+    fn application_of(&self, as_unit: &Principal, unit_record: &Organisation, bank: Option<&str>, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
         let unit = unit_record.code.as_str();
         if person.unit_code.as_deref() != Some(unit) {
             return Err(Refusal::bad_input("not_in_unit", format!("the person is not insured through unit {unit}")).into());
@@ -182,7 +188,7 @@ impl Service {
         if cards.iter().any(|card| card.state.is_alive() && card.origin.applying_unit() == Some(unit)) {
             return Ok(None);
         }
-        let applicant = Applicant::Unit { district: unit_record.district.as_deref() };
+        let applicant = Applicant::Unit { district: unit_record.district.as_deref(), bank };
         let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, &applicant, now)?;
         Ok(Some((card, vec![event])))
     }

@@ -97,6 +97,7 @@ impl Service {
                 ready_on: successor.terms.ready_on,
                 fee_fen: fee + successor.delivery_fee_fen,
                 certificate: Some(successor.terms.certificate.clone()),
+                applied_at_bank: None,
             },
             ctx,
         )?;
@@ -208,6 +209,7 @@ impl Service {
                 ready_on: None,
                 fee_fen: 0,
                 certificate: None,
+                applied_at_bank: None,
             },
             &ctx,
         )?;

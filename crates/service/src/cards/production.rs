@@ -84,7 +84,7 @@ impl Service {
             _ => None,
         };
         let applicant = match &unit {
-            Some(u) => Applicant::Unit { district: u.district.as_deref() },
+            Some(u) => Applicant::Unit { district: u.district.as_deref(), bank: None },
             None => Applicant::Individual,
         };
         let mut tx = self.begin_write().await?;
@@ -121,6 +121,10 @@ impl Service {
             ready_on: None,
             fee_fen: fee,
             certificate: None,
+            applied_at_bank: match applicant {
+                Applicant::Unit { bank, .. } => bank.map(str::to_string),
+                Applicant::Individual => None,
+            },
         };
         Ok(rules_p::open_card(new, &ctx)?)
     }

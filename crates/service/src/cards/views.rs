@@ -91,6 +91,10 @@ pub struct CardView {
     pub ready_on: Option<NaiveDate>,
     /// Why the card was not produced or was ended (R-APP-4).
     pub reason: Option<String>,
+    /// Why the last production cut left it out, with what to do (R-APP-4).
+    pub held_reason: Option<String>,
+    /// R-APP-3: the partner bank that took the unit's batch it was applied in.
+    pub applied_at_bank: Option<String>,
     pub fee_fen: i64,
 }
 
@@ -142,6 +146,8 @@ impl CardView {
             due_on: card.due_on,
             ready_on: card.ready_on,
             reason: card.failure_reason.clone(),
+            held_reason: card.held_reason.clone(),
+            applied_at_bank: card.applied_at_bank.clone(),
             fee_fen: card.fee_fen,
         }
     }
