@@ -116,3 +116,8 @@ mod business_time_tests {
         }
     }
 }
+
+/// 0:00 business time of `date`, as an instant.
+pub fn shanghai_midnight(date: NaiveDate) -> Option<DateTime<Utc>> {
+    date.and_hms_opt(0, 0, 0)?.and_local_timezone(shanghai()).single().map(|t| t.with_timezone(&Utc))
+}

@@ -650,6 +650,11 @@ macro_rules! store_impl {
                 read_batch(&self.pool, id).await
             }
 
+            async fn latest_batch_snapshot(&self, region: &str) -> StoreResult<Option<DateTime<Utc>>> {
+                let at: Option<String> = sqlx::query_scalar("SELECT MAX(snapshot_at) FROM production_batches WHERE region = $1").bind(region).fetch_one(&self.pool).await?;
+                at.map(|a| parse_ts(&a)).transpose()
+            }
+
             async fn get_person_by_hash(&self, person_hash: &str) -> StoreResult<Option<Person>> {
                 self.person_where("ssn_hash", person_hash.to_string()).await
             }

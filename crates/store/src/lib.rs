@@ -166,6 +166,8 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>>;
     async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>>;
     async fn get_batch(&self, id: i64) -> StoreResult<Option<BatchRecord>>;
+    /// The snapshot instant of the region's latest production batch, if any.
+    async fn latest_batch_snapshot(&self, region: &str) -> StoreResult<Option<DateTime<Utc>>>;
     async fn get_person_by_hash(&self, person_hash: &str) -> StoreResult<Option<Person>>;
     async fn outbox(&self, after_id: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
     /// Recomputes every card's event chain and compares it with the card's head.

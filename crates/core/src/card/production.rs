@@ -28,8 +28,9 @@ pub enum Applicant<'a> {
     /// The person alone (at the counter, online).
     Individual,
     /// The person's unit, in its batch; `district` is the unit's, where registered;
-    /// `bank` the partner bank that took the batch (R-APP-3), if one did.
-    Unit { district: Option<&'a str>, bank: Option<&'a str> },
+    /// `bank` the partner bank that took the batch (R-APP-3), if one did; `last_cut` the
+    /// snapshot of the region's latest production batch (the late-collection fee).
+    Unit { district: Option<&'a str>, bank: Option<&'a str>, last_cut: Option<DateTime<Utc>> },
 }
 
 /// R-GEN-1: a pilot's scope, where the region's file has one in force: while
@@ -53,6 +54,37 @@ pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category
         return Err(Refusal::conflict("outside_pilot", format!("the card pilot{until} covers units in the districts {} only; this unit is in {}", districts.join(", "), district.unwrap_or("no recorded district"))));
     }
     Ok(())
+}
+
+/// Qinhuangdao (003 §5): where the region's file says so, an application needs the
+/// person's phone number (for the bank account that is opened with the card).
+pub fn check_phone_required(policy: &crate::policy::RegionPolicy, on: NaiveDate, has_phone: bool) -> Result<(), Refusal> {
+    if !has_phone && policy.flag("card.phone_required", on).unwrap_or(false) {
+        return Err(Refusal::bad_input("phone_required", "in this region an application needs the person's phone number (a mobile where there is no landline)"));
+    }
+    Ok(())
+}
+
+/// R-APP-1, Qinhuangdao (003 §5): a first card's fee: the region's first-issue fee, or the
+/// late-collection fee (the card's cost, the unit's to pay) for a unit applying for a
+/// person whom the region's latest batch already covered (insured by its snapshot).
+pub fn first_card_fee(policy: &crate::policy::RegionPolicy, on: NaiveDate, insured_at: DateTime<Utc>, applicant: &Applicant) -> i64 {
+    let late = matches!(applicant, Applicant::Unit { last_cut: Some(cut), .. } if insured_at <= *cut);
+    match policy.fen("card.late_collection_fee", on) {
+        Ok(fee) if late => fee.0,
+        _ => policy.fen("card.first_issue_fee", on).map(|f| f.0).unwrap_or(0),
+    }
+}
+
+/// R-APP-2: a region's stated snapshot day (`card.snapshot.month` and `.day`, e.g.
+/// Qinhuangdao's 23 October): 0:00 business time of its latest occurrence on or before
+/// `today`; `None` where the region states none.
+pub fn stated_snapshot(policy: &crate::policy::RegionPolicy, today: NaiveDate) -> Option<DateTime<Utc>> {
+    let month = policy.count("card.snapshot.month", today).ok()?;
+    let day = u32::try_from(policy.day_of_month("card.snapshot.day", today).ok()?).ok()?;
+    let this_year = NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), month, day)?;
+    let date = if this_year <= today { this_year } else { NaiveDate::from_ymd_opt(chrono::Datelike::year(&today) - 1, month, day)? };
+    crate::clock::shanghai_midnight(date)
 }
 
 /// A new card in state `applied` with its first event; the store gives it its id.
@@ -125,12 +157,17 @@ pub struct HolderNow<'a> {
 /// Why an applied card is left out of a production batch (R-APP-2, R-APP-4), each with
 /// what to do, or `None`. `photo_required`: the region's dated switch
 /// `card.photo_required_before_production`.
-pub fn batch_exclusion(card: &Card, holder: &HolderNow, snapshot: DateTime<Utc>, holds_working_card: bool, photo_required: bool) -> Option<String> {
+/// `snapshot.0` is the insurance data's instant (who was insured by then), `snapshot.1`
+/// the instant applications are taken up to (the same for a snapshot the operator states;
+/// the cut's own instant for a region's stated snapshot day, whose applications come in
+/// after the data's day).
+pub fn batch_exclusion(card: &Card, holder: &HolderNow, snapshot: (DateTime<Utc>, DateTime<Utc>), holds_working_card: bool, photo_required: bool) -> Option<String> {
     let person_flags = holder.flags;
-    if holder.insured_at > snapshot {
+    let (insured_by, applied_by) = snapshot;
+    if holder.insured_at > insured_by {
         return Some("insured after the batch's snapshot; goes into a later batch".into());
     }
-    if card.applied_at > snapshot {
+    if card.applied_at > applied_by {
         return Some("applied after the batch's snapshot; goes into a later batch".into());
     }
     if let Some(unit) = card.origin.applying_unit().filter(|u| holder.unit_code != Some(*u)) {

@@ -220,11 +220,12 @@ impl RegionPolicy {
 }
 
 /// The region files the product ships, compiled in so that a fresh binary has them.
-pub const SHIPPED: [(&str, &str); 4] = [
+pub const SHIPPED: [(&str, &str); 5] = [
     ("policies/beijing.toml", include_str!("../../../../policies/beijing.toml")),
     ("policies/jinan.toml", include_str!("../../../../policies/jinan.toml")),
     ("policies/hebei.toml", include_str!("../../../../policies/hebei.toml")),
     ("policies/suzhou.toml", include_str!("../../../../policies/suzhou.toml")),
+    ("policies/qinhuangdao.toml", include_str!("../../../../policies/qinhuangdao.toml")),
 ];
 
 /// All loaded regions.

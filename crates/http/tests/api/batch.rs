@@ -643,3 +643,44 @@ on_both_databases!(r_app_3_a_partner_bank_takes_a_units_batch_and_is_named_on_it
     let (_, v) = app.upload_applications(&r.unit, "U1", format!("ssn,name\n{OTHER},王五\n").into_bytes()).await;
     assert!(app.card(v["card_ids"][0].as_i64().unwrap()).await["applied_at_bank"].is_null());
 });
+
+// Qinhuangdao (003 §5), the fifth region: 2-inch photos checked by machine with the rest
+// for a clerk, the phone number required, the batch cut from the data of 23 October, and
+// the card's cost paid by a unit that applies after the batch its people were collected for.
+on_both_databases!(r_cmp_5_r_app_2_qinhuangdao_photo_phone_snapshot_and_late_collection_fee, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.set_now("2025-09-01T10:00:00+08:00").await;
+    app.ok("POST", "/v1/units", &app.operator, Some(json!({"code": "QHD1", "name": "秦皇岛单位", "region": "qinhuangdao"}))).await;
+    let qhd = app.token(json!({"role": "unit", "unit": "QHD1"})).await;
+    let ssn = |n: u32| yikatong_service::demo::make_ssn("130302", "1980-03-03".parse().unwrap(), 41 + 2 * n);
+    for n in 0..3 {
+        let phone = if n == 1 { json!(null) } else { json!("13800000000") };
+        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn(n), "name": "秦皇岛人", "ethnicity": "01", "category": "in_service", "region": "qinhuangdao", "unit_code": "QHD1", "phone": phone}))).await;
+    }
+    app.set_now("2026-03-02T10:00:00+08:00").await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn(3), "name": "新参保", "ethnicity": "01", "category": "in_service", "region": "qinhuangdao", "unit_code": "QHD1", "phone": "13800000003"}))).await;
+    // The photo: Beijing's 1-inch size is too small here; the clerk confirms the rest.
+    let res = app.client.put(format!("{}/v1/persons/{}/photo", app.base, ssn(0))).bearer_auth(&qhd).body(photo(300, 420, 250, true)).send().await.unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert!(v["reasons"][0].as_str().unwrap().contains("smaller than 413 × 579"), "{v}");
+    let res = app.client.put(format!("{}/v1/persons/{}/photo", app.base, ssn(0))).bearer_auth(&qhd).body(photo(420, 588, 250, true)).send().await.unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["passed"], true, "{v}");
+    assert!(v["clerk_confirms"].as_str().unwrap().contains("dark collared top"), "{v}");
+    // The phone number is required: from the record or the file's row.
+    let (s, v) = app.call("POST", &format!("/v1/persons/{}/cards", ssn(1)), Some(&r.clerk), Some(json!({"financial": false}))).await;
+    assert_problem(s, &v, 422, "phone_required");
+    let (_, v) = app.upload_applications(&qhd, "QHD1", format!("ssn,name,phone\n{},秦皇岛人,\n{},秦皇岛人,13900000001\n", ssn(0), ssn(1)).into_bytes()).await;
+    assert_eq!((v["accepted"].as_i64(), v["refused"].as_array().unwrap().len()), (Some(2), 0), "the row's phone serves: {v}");
+    // The cut takes the data of 23 October 2025, 0:00: the person insured after it waits.
+    let card3 = app.ok("POST", &format!("/v1/persons/{}/cards", ssn(3)), &qhd, Some(json!({"financial": false}))).await;
+    let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "qinhuangdao"}))).await;
+    assert_eq!(batch["snapshot_at"], "2025-10-22T16:00:00Z", "{batch}");
+    assert_eq!(batch["card_ids"].as_array().unwrap().len(), 2, "{batch}");
+    assert!(batch["excluded"].as_array().unwrap().iter().any(|e| e["card_id"] == card3["id"] && e["reason"].as_str().unwrap().contains("insured after")), "{batch}");
+    // After that batch: a unit applying for someone it covered pays the card's cost; for
+    // someone insured since, the card is free.
+    let late = app.ok("POST", &format!("/v1/persons/{}/cards", ssn(2)), &qhd, Some(json!({"financial": false}))).await;
+    assert_eq!(late["fee_fen"], 2000, "{late}");
+    assert_eq!(card3["fee_fen"], 0, "{card3}");
+});

@@ -77,6 +77,8 @@ struct Candidate {
     hash: String,
     name: String,
     financial: bool,
+    /// The row gives a phone number.
+    phone: bool,
 }
 
 impl Service {
@@ -92,6 +94,7 @@ impl Service {
             Role::Bank => Some(who.outlet.clone().ok_or_else(|| ServiceError::from(Refusal::bad_input("bank_code_required", "a partner bank's token names the bank (issue it with --bank) to take a unit's batch")))?),
             _ => None,
         };
+        let last_cut = self.store.latest_batch_snapshot(&unit_record.region).await?;
         let columns: Vec<Column> = COLUMNS.iter().map(|(en, zh, required)| Column { en, zh, required: *required }).collect();
         let mut report = ApplicationReport { unit: unit.into(), ..Default::default() };
         // Who was on which line so far, by the first 128 bits of the person's keyed hash
@@ -109,10 +112,10 @@ impl Service {
                 Err(r) => report.refused.push(RowRefusal::new(row.line, &row.cells[0], r)),
             }
             if pending.len() >= CHUNK {
-                self.apply_chunk(&as_unit, &unit_record, bank.as_deref(), std::mem::take(&mut pending), &mut report).await?;
+                self.apply_chunk(&as_unit, &unit_record, (bank.as_deref(), last_cut), std::mem::take(&mut pending), &mut report).await?;
             }
         }
-        self.apply_chunk(&as_unit, &unit_record, bank.as_deref(), pending, &mut report).await?;
+        self.apply_chunk(&as_unit, &unit_record, (bank.as_deref(), last_cut), pending, &mut report).await?;
         report.refused.sort_by_key(|r| r.line);
         // A large file changes the cards table faster than autovacuum re-plans it; the
         // production cut's paging needs the planner to know how many cards are applied.
@@ -136,13 +139,13 @@ impl Service {
         if !cells[2].is_empty() {
             check_phone(&cells[2])?;
         }
-        Ok(Candidate { line, written_ssn: cells[0].clone(), hash, name: cells[1].clone(), financial })
+        Ok(Candidate { line, written_ssn: cells[0].clone(), hash, name: cells[1].clone(), financial, phone: !cells[2].is_empty() })
     }
 
     /// A chunk of rows against the insurance records and the cards the persons hold, as
     /// one transaction: the persons are locked, so a clerk applying for one of them at
     /// the same time waits, and the unit's applications are written together.
-    async fn apply_chunk(&self, as_unit: &Principal, unit: &Organisation, bank: Option<&str>, chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
+    async fn apply_chunk(&self, as_unit: &Principal, unit: &Organisation, channel: (Option<&str>, Option<chrono::DateTime<chrono::Utc>>), chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -159,7 +162,7 @@ impl Service {
             let decided = persons
                 .get(&c.hash)
                 .ok_or_else(|| Refusal::bad_input("not_insured", "no insured person has this ID number").into())
-                .and_then(|person| self.application_of(as_unit, unit, bank, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
+                .and_then(|person| self.application_of(as_unit, unit, channel, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
             match decided {
                 Ok(Some(card)) => new_cards.push(card),
                 Ok(None) => report.already_applied += 1,
@@ -176,8 +179,10 @@ impl Service {
 
     /// One row's decision: a new card and its event, `None` when this unit's application
     /// for the person already exists, or the refusal.
+    /// `channel`: the partner bank that took the file, if one did, and the snapshot of the
+    /// region's latest batch (the late-collection fee).
     #[allow(clippy::too_many_arguments)] // the row, its person and cards, who applies and through which bank
-    fn application_of(&self, as_unit: &Principal, unit_record: &Organisation, bank: Option<&str>, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
+    fn application_of(&self, as_unit: &Principal, unit_record: &Organisation, channel: (Option<&str>, Option<chrono::DateTime<chrono::Utc>>), c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
         let unit = unit_record.code.as_str();
         if person.unit_code.as_deref() != Some(unit) {
             return Err(Refusal::bad_input("not_in_unit", format!("the person is not insured through unit {unit}")).into());
@@ -188,7 +193,9 @@ impl Service {
         if cards.iter().any(|card| card.state.is_alive() && card.origin.applying_unit() == Some(unit)) {
             return Ok(None);
         }
-        let applicant = Applicant::Unit { district: unit_record.district.as_deref(), bank };
+        let (bank, last_cut) = channel;
+        yikatong_core::card::production::check_phone_required(self.policies.region(&person.region)?, self.clock.today(), c.phone || person.phone.is_some())?;
+        let applicant = Applicant::Unit { district: unit_record.district.as_deref(), bank, last_cut };
         let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, &applicant, now)?;
         Ok(Some((card, vec![event])))
     }

@@ -83,10 +83,15 @@ impl Service {
             (Role::Unit, Some(code)) => Some(self.require_unit(code).await?),
             _ => None,
         };
+        let last_cut = match &unit {
+            Some(_) => self.store.latest_batch_snapshot(&person.region).await?,
+            None => None,
+        };
         let applicant = match &unit {
-            Some(u) => Applicant::Unit { district: u.district.as_deref(), bank: None },
+            Some(u) => Applicant::Unit { district: u.district.as_deref(), bank: None, last_cut },
             None => Applicant::Individual,
         };
+        rules_p::check_phone_required(self.policies.region(&person.region)?, self.clock.today(), person.phone.is_some())?;
         let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
         let existing = tx.person_cards(&hash).await?;
@@ -106,7 +111,7 @@ impl Service {
         rules_p::check_pilot(policy, ctx.today(), &person.category, applicant)?;
         let generation = policy.count("card.current_generation", ctx.today()).map_err(ServiceError::from)? as u8;
         rules_p::check_first_application(existing, generation)?;
-        let fee = policy.fen("card.first_issue_fee", ctx.today()).map(|f| f.0).unwrap_or(0);
+        let fee = rules_p::first_card_fee(policy, ctx.today(), person.created_at, applicant);
         let new = NewCard {
             person_hash,
             region: person.region.clone(),
@@ -173,7 +178,11 @@ impl Service {
             other => other,
         })?;
         let now = self.clock.now();
-        let snapshot = snapshot_at.unwrap_or(now);
+        // R-APP-2: the stated instant, else the region's stated snapshot day, else now.
+        let stated = snapshot_at.is_none().then(|| rules_p::stated_snapshot(policy, self.clock.today())).flatten();
+        let snapshot = snapshot_at.or(stated).unwrap_or(now);
+        // Applications are taken up to the stated instant, or up to now for a region's day.
+        let applied_by = if stated.is_some() { now } else { snapshot };
         let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
         // R-APP-4: whether a person with no usable photo may go into production.
         let photo_required = policy.flag("card.photo_required_before_production", ctx.today()).unwrap_or(false);
@@ -209,7 +218,7 @@ impl Service {
                 let person = persons.get(&card.person_hash).ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
                 let holds_working = working.get(&card.person_hash).is_some_and(|ids| ids.iter().any(|id| *id != card.id));
                 let holder = rules_p::HolderNow { insured_at: person.created_at, flags: &person.flags, unit_code: person.unit_code.as_deref(), name: &person.name, has_photo: person.photo_digest.is_some(), card_elsewhere: elsewhere.get(&card.person_hash).map(String::as_str) };
-                match rules_p::batch_exclusion(card, &holder, snapshot, holds_working, photo_required) {
+                match rules_p::batch_exclusion(card, &holder, (snapshot, applied_by), holds_working, photo_required) {
                     Some(reason) => {
                         // The unit sees why on the card; a reason kept from an earlier cut is not recorded again.
                         if card.held_reason.as_deref() != Some(reason.as_str()) {
