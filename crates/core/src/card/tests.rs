@@ -296,16 +296,18 @@ fn property_random_commands_keep_the_card_invariants() {
     }
 }
 
+/// A first card applied for through unit U1 in Beijing.
+fn unit_applied_card(w: &World) -> Card {
+    let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
+    let new = NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None };
+    open_card(new, &ctx).unwrap().0
+}
+
 #[test]
 fn r_gen_1_an_upgrade_is_not_held_back_by_the_older_working_card() {
     use super::production::{HolderNow, batch_exclusion};
     let w = World::new();
-    let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
-    let (card, _) = open_card(
-        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None },
-        &ctx,
-    )
-    .unwrap();
+    let card = unit_applied_card(&w);
     let snapshot = t("2026-03-02T00:00:00+08:00");
     let insured = t("2020-01-01T00:00:00Z");
     let flags: Vec<String> = vec!["generation_upgrade".into()];
@@ -320,12 +322,7 @@ fn r_gen_1_an_upgrade_is_not_held_back_by_the_older_working_card() {
 fn r_app_4_a_cut_leaves_out_who_left_the_unit_changed_name_or_has_no_photo() {
     use super::production::{HolderNow, batch_exclusion};
     let w = World::new();
-    let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
-    let (card, _) = open_card(
-        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None },
-        &ctx,
-    )
-    .unwrap();
+    let card = unit_applied_card(&w);
     let snapshot = t("2026-03-02T00:00:00+08:00");
     let name = card.printed.name.clone();
     let now = |unit: Option<&'static str>, name: &str, has_photo: bool| batch_exclusion(&card, &HolderNow { insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: unit, name, has_photo, card_elsewhere: None }, (snapshot, snapshot), false, true);
