@@ -83,6 +83,11 @@ impl InstitutionLevel {
 /// that keep a person out of card production (R-APP-1, R-APP-2, R-GEN-1).
 pub const PERSON_FLAGS: [&str; 7] = ["disabled_veteran", "civil_servant", "special_disease", "migrant_worker_1pct", "second_collection_pending", "generation_upgrade", "insurance_suspended"];
 
+/// An administrative division code (行政区划代码): six digits (110102 for Xicheng).
+pub fn is_division_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Checks an organisation code: 1-32 letters, digits, `-` or `_`.
 pub fn check_code(what: &str, code: &str) -> Result<(), Refusal> {
     let ok = !code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');

@@ -126,7 +126,7 @@ impl Service {
         if let Some(kind) = new.kind.as_deref().filter(|k| !UNIT_KINDS.contains(k)) {
             return Err(Refusal::bad_input("invalid_unit_kind", format!("a unit's kind is one of {}, not {kind:?}", UNIT_KINDS.join(", "))).into());
         }
-        if let Some(d) = new.district.as_deref().filter(|d| d.len() != 6 || !d.bytes().all(|b| b.is_ascii_digit())) {
+        if let Some(d) = new.district.as_deref().filter(|d| !registry::is_division_code(d)) {
             return Err(Refusal::bad_input("invalid_district", format!("a district is its 6-digit division code (110102 for Xicheng), not {d:?}")).into());
         }
         Ok(Organisation {

@@ -103,19 +103,23 @@ fn bank_may(card: &Card, zone: Option<Zone>, operation: &str, elsewhere: &[Chann
     Ok(())
 }
 
+/// The channel check and the zone of a pre-loss or its revocation: `channels` take it
+/// for any zone; a bank only as [`bank_may`] allows.
+fn loss_zone_on_channel(card: &Card, zone: Option<Zone>, operation: &str, channels: &[Channel], ctx: &RuleCtx) -> Result<Option<Zone>, Refusal> {
+    if ctx.channel != Channel::Bank {
+        channel_allows(ctx, channels, operation)?;
+        return loss_zone(card, zone, ctx);
+    }
+    let zone = loss_zone(card, zone, ctx)?;
+    bank_may(card, zone, operation, channels, ctx)?;
+    Ok(zone)
+}
+
 /// R-LOSS-1, R-LOSS-2, R-CAL-3: pre-loss, in force at once, for the region's number of
 /// calendar days. Jinan reports the zones separately, the financial zone's to the bank.
 pub fn report_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
     let today = ctx.today();
-    const CHANNELS: [Channel; 4] = [Channel::Outlet, Channel::Hotline, Channel::Kiosk, Channel::Web];
-    let zone = if ctx.channel == Channel::Bank {
-        let zone = loss_zone(card, zone, ctx)?;
-        bank_may(card, zone, "a pre-loss", &CHANNELS, ctx)?;
-        zone
-    } else {
-        channel_allows(ctx, &CHANNELS, "a pre-loss")?;
-        loss_zone(card, zone, ctx)?
-    };
+    let zone = loss_zone_on_channel(card, zone, "a pre-loss", &[Channel::Outlet, Channel::Hotline, Channel::Kiosk, Channel::Web], ctx)?;
     if card.state.is_alive() && card.pre_losses.iter().any(|p| p.in_force(ctx.now) && p.zone == zone) {
         let until = card.pre_losses.iter().rev().find(|p| p.in_force(ctx.now)).map(|p| local(p.until)).unwrap_or_default();
         return Err(Refusal::conflict("already_pre_lost", format!("the card is already pre-lost until {until}")));
@@ -131,14 +135,7 @@ pub fn report_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result
 /// R-LOSS-2: revocation only at an outlet (Jinan: the financial zone's at a bank outlet),
 /// before the pre-loss lifts; the card works at once.
 pub fn revoke_pre_loss(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
-    let zone = if ctx.channel == Channel::Bank {
-        let zone = loss_zone(card, zone, ctx)?;
-        bank_may(card, zone, "revoking a pre-loss", &[Channel::Outlet], ctx)?;
-        zone
-    } else {
-        channel_allows(ctx, &[Channel::Outlet], "revoking a pre-loss")?;
-        loss_zone(card, zone, ctx)?
-    };
+    let zone = loss_zone_on_channel(card, zone, "revoking a pre-loss", &[Channel::Outlet], ctx)?;
     if !card.state.is_alive() {
         return Err(state_refusal(card, ctx.now, "revoking a pre-loss"));
     }

@@ -14,7 +14,7 @@ use yikatong_core::card::production::Applicant;
 use yikatong_core::card::{Card, CardEvent};
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_core::registry::check_phone;
-use yikatong_store::{Organisation, Person};
+use yikatong_store::Person;
 
 use super::table::{Column, Table, readable};
 use crate::{Service, ServiceError, ServiceResult};
@@ -94,7 +94,10 @@ impl Service {
             Role::Bank => Some(who.outlet.clone().ok_or_else(|| ServiceError::from(Refusal::bad_input("bank_code_required", "a partner bank's token names the bank (issue it with --bank) to take a unit's batch")))?),
             _ => None,
         };
+        // Who applies, the same for every row of the file (R-GEN-1, R-APP-3, the
+        // late-collection fee).
         let last_cut = self.store.latest_batch_snapshot(&unit_record.region).await?;
+        let applicant = Applicant::Unit { district: unit_record.district.as_deref(), bank: bank.as_deref(), last_cut };
         let columns: Vec<Column> = COLUMNS.iter().map(|(en, zh, required)| Column { en, zh, required: *required }).collect();
         let mut report = ApplicationReport { unit: unit.into(), ..Default::default() };
         // Who was on which line so far, by the first 128 bits of the person's keyed hash
@@ -112,10 +115,10 @@ impl Service {
                 Err(r) => report.refused.push(RowRefusal::new(row.line, &row.cells[0], r)),
             }
             if pending.len() >= CHUNK {
-                self.apply_chunk(&as_unit, &unit_record, (bank.as_deref(), last_cut), std::mem::take(&mut pending), &mut report).await?;
+                self.apply_chunk(&as_unit, unit, &applicant, std::mem::take(&mut pending), &mut report).await?;
             }
         }
-        self.apply_chunk(&as_unit, &unit_record, (bank.as_deref(), last_cut), pending, &mut report).await?;
+        self.apply_chunk(&as_unit, unit, &applicant, pending, &mut report).await?;
         report.refused.sort_by_key(|r| r.line);
         // A large file changes the cards table faster than autovacuum re-plans it; the
         // production cut's paging needs the planner to know how many cards are applied.
@@ -145,7 +148,7 @@ impl Service {
     /// A chunk of rows against the insurance records and the cards the persons hold, as
     /// one transaction: the persons are locked, so a clerk applying for one of them at
     /// the same time waits, and the unit's applications are written together.
-    async fn apply_chunk(&self, as_unit: &Principal, unit: &Organisation, channel: (Option<&str>, Option<chrono::DateTime<chrono::Utc>>), chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
+    async fn apply_chunk(&self, as_unit: &Principal, unit: &str, applicant: &Applicant<'_>, chunk: Vec<Candidate>, report: &mut ApplicationReport) -> ServiceResult<()> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -162,7 +165,7 @@ impl Service {
             let decided = persons
                 .get(&c.hash)
                 .ok_or_else(|| Refusal::bad_input("not_insured", "no insured person has this ID number").into())
-                .and_then(|person| self.application_of(as_unit, unit, channel, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
+                .and_then(|person| self.application_of(as_unit, unit, applicant, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
             match decided {
                 Ok(Some(card)) => new_cards.push(card),
                 Ok(None) => report.already_applied += 1,
@@ -179,11 +182,8 @@ impl Service {
 
     /// One row's decision: a new card and its event, `None` when this unit's application
     /// for the person already exists, or the refusal.
-    /// `channel`: the partner bank that took the file, if one did, and the snapshot of the
-    /// region's latest batch (the late-collection fee).
-    #[allow(clippy::too_many_arguments)] // the row, its person and cards, who applies and through which bank
-    fn application_of(&self, as_unit: &Principal, unit_record: &Organisation, channel: (Option<&str>, Option<chrono::DateTime<chrono::Utc>>), c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
-        let unit = unit_record.code.as_str();
+    #[allow(clippy::too_many_arguments)] // the row, its person and cards, who applies
+    fn application_of(&self, as_unit: &Principal, unit: &str, applicant: &Applicant, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
         if person.unit_code.as_deref() != Some(unit) {
             return Err(Refusal::bad_input("not_in_unit", format!("the person is not insured through unit {unit}")).into());
         }
@@ -193,10 +193,8 @@ impl Service {
         if cards.iter().any(|card| card.state.is_alive() && card.origin.applying_unit() == Some(unit)) {
             return Ok(None);
         }
-        let (bank, last_cut) = channel;
         yikatong_core::card::production::check_phone_required(self.policies.region(&person.region)?, self.clock.today(), c.phone || person.phone.is_some())?;
-        let applicant = Applicant::Unit { district: unit_record.district.as_deref(), bank, last_cut };
-        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, &applicant, now)?;
+        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, applicant, now)?;
         Ok(Some((card, vec![event])))
     }
 }

@@ -8,13 +8,12 @@
 //! twice. The file is read line by line (a million rows in bounded memory).
 
 use serde::Serialize;
-use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
 
 use super::applications::RowRefusal;
 use super::table::{Column, Table, readable};
 use crate::registry::NewPerson;
-use crate::{Service, ServiceResult};
+use crate::{Service, ServiceError, ServiceResult};
 
 /// What an import of persons did.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -78,7 +77,8 @@ impl Service {
             };
             match self.build_person(&new) {
                 Ok(p) => chunk.push(p),
-                Err(e) => report.refused.push(RowRefusal::new(row.line, &c[0], Refusal::bad_input(e.code(), e.public_message()))),
+                Err(ServiceError::Refused(r)) => report.refused.push(RowRefusal::new(row.line, &c[0], r)),
+                Err(other) => return Err(other),
             }
             if chunk.len() >= CHUNK {
                 self.write_persons(&mut chunk, &mut report).await?;

@@ -24,7 +24,7 @@ const CHUNK: usize = 1000;
 
 fn row_of(c: &[String]) -> Result<(String, String, bool), Refusal> {
     let ssn = Ssn::parse(&c[0]).map_err(|e| Refusal::bad_input("invalid_ssn", e.to_string()))?;
-    if c[1].len() != 6 || !c[1].bytes().all(|b| b.is_ascii_digit()) {
+    if !yikatong_core::registry::is_division_code(&c[1]) {
         return Err(Refusal::bad_input("invalid_city", format!("发卡地 / city is the issuing city's 6-digit division code, not {:?}", c[1])));
     }
     let works = matches!(c[2].as_str(), "正常" | "normal");
