@@ -232,7 +232,7 @@ fn audit_verify_detects_an_edited_event() {
                 .unwrap();
             let clerk = service.issue_token(&TokenRequest { role: "clerk".into(), outlet: Some("O1".into()), ..Default::default() }).await.unwrap();
             let clerk = service.authenticate(&clerk.token).await.unwrap();
-            service.apply_for_card(&clerk, "11010519491231002X", false).await.unwrap().id
+            service.apply_for_card(&clerk, "11010519491231002X", &yikatong_service::ApplicationRequest::default()).await.unwrap().id
         });
         let checkpoints = std::env::temp_dir().join(format!("ykt-checkpoints-{}-{}", std::process::id(), db.len()));
         let dir = checkpoints.to_str().unwrap();
@@ -400,7 +400,7 @@ fn registry_compare_and_production_files_from_the_command_line() {
                 .await
                 .unwrap();
             let unit = service.authenticate(&service.issue_token(&TokenRequest { role: "unit".into(), unit: Some("U1".into()), ..Default::default() }).await.unwrap().token).await.unwrap();
-            let card = service.apply_for_card(&unit, &ssn, false).await.unwrap().id;
+            let card = service.apply_for_card(&unit, &ssn, &yikatong_service::ApplicationRequest::default()).await.unwrap().id;
             let batch = service.cut_batch(&op, "beijing", None, None).await.unwrap().id;
             (ssn, batch, card)
         });

@@ -16,7 +16,7 @@ use crate::routes::{cards, messages, ops, policy, registry, settlement, tokens};
         policy::policy_at, policy::add_working_days, policy::calendar_day, policy::load_calendar_year,
         tokens::issue, tokens::list, tokens::revoke, tokens::issue_his_credential, tokens::his_credentials, tokens::revoke_his_credential,
         messages::list, messages::sent,
-        cards::apply, cards::cut_batch, cards::results, cards::dispatch, cards::overdue, cards::get, cards::events,
+        cards::apply, cards::cut_batch, cards::results, cards::dispatch, cards::dispatch_list, cards::overdue, cards::get, cards::events,
         cards::bank_account, cards::hand_over, cards::activation, cards::pre_loss, cards::revoke_pre_loss,
         cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,
         cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation, cards::settlement_check,

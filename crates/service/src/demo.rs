@@ -152,7 +152,7 @@ pub async fn issue_active_cards(service: &Service, ssns: &[String], outlet: &str
     let (op, clerk, vendor, inst) = (&who[0], &who[1], &who[2], &who[3]);
     let mut ids = Vec::with_capacity(ssns.len());
     for ssn in ssns {
-        ids.push(service.apply_for_card(clerk, ssn, false).await?.id);
+        ids.push(service.apply_for_card(clerk, ssn, &crate::ApplicationRequest::default()).await?.id);
     }
     let region = service.store().get_card(ids.first().copied().unwrap_or_default()).await?.map(|c| c.region).unwrap_or_else(|| "beijing".into());
     let batch = service.cut_batch(op, &region, None, None).await?;

@@ -633,6 +633,11 @@ macro_rules! store_impl {
                 read_card_events(&self.pool, &self.key, id).await
             }
 
+            async fn card_fees(&self, card_id: i64) -> StoreResult<Vec<(String, i64, Option<String>)>> {
+                let rows = sqlx::query("SELECT kind, amount_fen, payment_method FROM fees WHERE card_id = $1 ORDER BY id").bind(card_id).fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("amount_fen")?, r.try_get("payment_method")?))).collect()
+            }
+
             async fn cards_awaiting_year(&self, year: i32) -> StoreResult<Vec<i64>> {
                 Ok(sqlx::query_scalar("SELECT id FROM cards WHERE ready_awaited_year = $1 ORDER BY id").bind(year).fetch_all(&self.pool).await?)
             }

@@ -230,12 +230,13 @@ macro_rules! card_impl {
                 self.save(card, head).await
             }
 
-            async fn record_fee(&mut self, card_id: i64, person_hash: &str, kind: &str, amount_fen: i64, meta: &EventMeta) -> StoreResult<()> {
-                sqlx::query("INSERT INTO fees (card_id, person_hash, kind, amount_fen, at, actor) VALUES ($1, $2, $3, $4, $5, $6)")
+            async fn record_fee(&mut self, card_id: i64, person_hash: &str, (kind, amount_fen): (&str, i64), payment_method: Option<&str>, meta: &EventMeta) -> StoreResult<()> {
+                sqlx::query("INSERT INTO fees (card_id, person_hash, kind, amount_fen, payment_method, at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(card_id)
                     .bind(person_hash)
                     .bind(kind)
                     .bind(amount_fen)
+                    .bind(payment_method)
                     .bind(ts(meta.at))
                     .bind(&meta.actor)
                     .execute(&mut *self.tx)

@@ -159,6 +159,8 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     /// The person whose lookup hash starts with `prefix` (the national `psn_no`).
     async fn person_by_hash_prefix(&self, prefix: &str) -> StoreResult<Option<Person>>;
     async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>>;
+    /// A card's fees as charged: (kind, fen, payment method), oldest first.
+    async fn card_fees(&self, card_id: i64) -> StoreResult<Vec<(String, i64, Option<String>)>>;
     /// Cards whose certificate's collection date waits for calendar `year` (R-CAL-2).
     async fn cards_awaiting_year(&self, year: i32) -> StoreResult<Vec<i64>>;
     /// Cards past their promise: not produced by their production date (R-APP-3), or not
@@ -301,7 +303,8 @@ pub trait CardTx: Send {
     /// Appends events (chained) and stores the card as they leave it; events with an
     /// outbox topic are queued for banks and transit in the same transaction.
     async fn record(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<()>;
-    async fn record_fee(&mut self, card_id: i64, person_hash: &str, kind: &str, amount_fen: i64, meta: &EventMeta) -> StoreResult<()>;
+    /// A fee charged for a card (`replacement`, `delivery`, `card` …) and how it was paid.
+    async fn record_fee(&mut self, card_id: i64, person_hash: &str, fee: (&str, i64), payment_method: Option<&str>, meta: &EventMeta) -> StoreResult<()>;
     async fn insert_batch(&mut self, region: &str, snapshot_at: DateTime<Utc>, created_at: DateTime<Utc>) -> StoreResult<i64>;
     async fn set_batch_excluded(&mut self, id: i64, excluded: &serde_json::Value) -> StoreResult<()>;
 

@@ -356,7 +356,7 @@ pub struct PremiumDeduction {
 /// The fields of a card's stored data, and of its events' payloads, that say who the
 /// holder is (the printed name, category and flags): sealed with the data key at rest,
 /// like the person record, and opened when read.
-const PERSONAL_FIELDS: [&str; 1] = ["printed"];
+const PERSONAL_FIELDS: [&str; 2] = ["printed", "mail_to"];
 
 fn seal_fields(k: &crate::DataKey, v: &mut serde_json::Value) {
     for field in PERSONAL_FIELDS {

@@ -158,3 +158,17 @@ pub async fn run_raw_sql(url: &str, sql: &str) -> Result<(), sqlx::Error> {
     }
     Ok(())
 }
+
+/// The text of a column of every row of `table`, read straight from the database at
+/// `url`, past the store: for tests that check what is readable at rest.
+pub async fn raw_column_text(url: &str, table: &str, column: &str) -> Result<String, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT CAST({column} AS TEXT) FROM {table}"));
+    let rows: Vec<Option<String>> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        sqlx::query_scalar(sql).fetch_all(&mut c).await?
+    } else {
+        let mut c = sqlx::SqliteConnection::connect_with(&sqlx::sqlite::SqliteConnectOptions::new().filename(url)).await?;
+        sqlx::query_scalar(sql).fetch_all(&mut c).await?
+    };
+    Ok(rows.into_iter().flatten().collect::<Vec<_>>().join("\n"))
+}

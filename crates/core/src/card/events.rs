@@ -20,6 +20,13 @@ pub enum CardEvent {
         /// R-APP-3: the partner bank that took the unit's batch.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bank: Option<String>,
+        /// R-DIST-1: how the card reaches its holder (absent in events recorded before
+        /// it was asked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<super::delivery::Delivery>,
+        /// Where a mailed card goes (sealed at rest, like the printed data).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mail_to: Option<super::delivery::MailAddress>,
     },
     AssignedToBatch { batch_id: i64 },
     /// R-APP-4: left out of a production cut for a reason the unit acts on; recorded when
@@ -58,6 +65,11 @@ pub enum CardEvent {
         ready_on: NaiveDate,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         certificate: Option<Certificate>,
+        /// R-DIST-1 (001): how the claimed card reaches its holder.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<super::delivery::Delivery>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mail_to: Option<super::delivery::MailAddress>,
     },
     Cancelled { reason: String },
     Synchronised { printed: PrintedData },
@@ -183,10 +195,14 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
             }
         }
         CardEvent::Returned => card.state = CardState::Returned,
-        CardEvent::SecondApplied { ready_on, certificate } => {
+        CardEvent::SecondApplied { ready_on, certificate, delivery, mail_to } => {
             card.ready_on = Some(*ready_on);
             if certificate.is_some() {
                 card.certificate = certificate.clone();
+            }
+            if delivery.is_some() {
+                card.delivery = delivery.clone();
+                card.mail_to = mail_to.clone();
             }
             card.state = CardState::AtDistributor;
         }

@@ -2,6 +2,7 @@
 //! policy in force and now, and return events or a refusal; `apply` folds events into
 //! the card. Nothing here does I/O.
 
+pub mod delivery;
 pub mod events;
 pub mod model;
 pub mod production;

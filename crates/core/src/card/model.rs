@@ -206,6 +206,13 @@ pub struct Card {
     /// R-APP-3: the partner bank that took the unit's batch this card was applied in.
     #[serde(default)]
     pub applied_at_bank: Option<String>,
+    /// R-DIST-1: how the card reaches its holder; `None` for cards applied for before it
+    /// was asked (they go to their unit, or to the outlet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<super::delivery::Delivery>,
+    /// Where a mailed card goes: personal data, sealed at rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_to: Option<super::delivery::MailAddress>,
     pub printed: PrintedData,
     pub certificate: Option<Certificate>,
     pub password: QueryPassword,
@@ -219,6 +226,16 @@ pub struct Card {
 }
 
 impl Card {
+    /// How the card reaches its holder: as recorded, else its unit's or the outlet's hands.
+    pub fn delivery_way(&self) -> super::delivery::DeliveryWay {
+        use super::delivery::DeliveryWay;
+        match (&self.delivery, &self.origin) {
+            (Some(d), _) => d.way,
+            (None, Origin::FirstIssue { unit: Some(_) } | Origin::Upgrade { unit: Some(_), .. }) => DeliveryWay::Unit,
+            (None, _) => DeliveryWay::Outlet,
+        }
+    }
+
     pub fn pre_loss_in_force(&self, now: DateTime<Utc>) -> Option<&PreLoss> {
         self.pre_losses.iter().rev().find(|p| p.in_force(now))
     }

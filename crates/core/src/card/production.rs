@@ -21,6 +21,9 @@ pub struct NewCard {
     pub certificate: Option<Certificate>,
     /// R-APP-3: the partner bank that took the unit's batch, when a bank did.
     pub applied_at_bank: Option<String>,
+    /// R-DIST-1: how it reaches its holder, and where a mailed card goes.
+    pub delivery: Option<super::delivery::Delivery>,
+    pub mail_to: Option<super::delivery::MailAddress>,
 }
 
 /// Who applies for a first card (R-GEN-1, R-APP-3).
@@ -124,8 +127,19 @@ pub fn open_card(new: NewCard, ctx: &RuleCtx) -> Result<(Card, CardEvent), Refus
         ready_on: new.ready_on,
         fee_fen: new.fee_fen,
         applied_at_bank: new.applied_at_bank,
+        delivery: new.delivery,
+        mail_to: new.mail_to,
     };
-    let event = CardEvent::Applied { generation: card.generation, financial: card.financial, due_on, ready_on: card.ready_on, fee_fen: card.fee_fen, bank: card.applied_at_bank.clone() };
+    let event = CardEvent::Applied {
+        generation: card.generation,
+        financial: card.financial,
+        due_on,
+        ready_on: card.ready_on,
+        fee_fen: card.fee_fen,
+        bank: card.applied_at_bank.clone(),
+        delivery: card.delivery.clone(),
+        mail_to: card.mail_to.clone(),
+    };
     Ok((card, event))
 }
 

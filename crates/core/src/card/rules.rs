@@ -157,10 +157,7 @@ pub struct SuccessorTerms {
     pub certificate: Certificate,
 }
 
-pub fn successor_terms(card: &Card, delivery: &str, certificate_number: String, ctx: &RuleCtx) -> Result<SuccessorTerms, Refusal> {
-    if !["outlet", "mail"].contains(&delivery) {
-        return Err(Refusal::bad_input("invalid_delivery", format!("delivery must be outlet or mail, not {delivery:?}")));
-    }
+pub fn successor_terms(card: &Card, delivery: super::delivery::DeliveryWay, certificate_number: String, ctx: &RuleCtx) -> Result<SuccessorTerms, Refusal> {
     let today = ctx.today();
     let key = if card.financial { "card.production_working_days.financial" } else { "card.production_working_days.ordinary" };
     let days = ctx.policy.working_days(key, today).map_err(policy)?;
@@ -169,12 +166,16 @@ pub fn successor_terms(card: &Card, delivery: &str, certificate_number: String, 
         Err(crate::calendar::CalendarError::YearMissing(year)) => (None, Some(year)),
         Err(e) => return Err(Refusal::conflict(e.code(), e.to_string())),
     };
-    let fee = ctx.policy.fen("card.replacement_fee", today).map_err(policy)?;
     Ok(SuccessorTerms {
         ready_on,
-        fee_fen: fee.0,
-        certificate: Certificate { number: certificate_number, issued_on: today, ready_on, working_days: Some(days), awaiting_year, prints: 1, delivery: delivery.into() },
+        fee_fen: replacement_fee(ctx)?,
+        certificate: Certificate { number: certificate_number, issued_on: today, ready_on, working_days: Some(days), awaiting_year, prints: 1, delivery: delivery.as_str().into() },
     })
+}
+
+/// R-LOSS-5: 工本费, the fee of a replacement or exchange card.
+pub fn replacement_fee(ctx: &RuleCtx) -> Result<i64, Refusal> {
+    ctx.policy.fen("card.replacement_fee", ctx.today()).map(|f| f.0).map_err(policy)
 }
 
 /// R-CAL-2: once the calendar has the year a certificate's collection date waits for,
@@ -395,7 +396,7 @@ pub fn return_to_bureau(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Re
 /// R-SECOND-1: the holder claims a returned card (at an outlet, or online in the
 /// window); ready after the region's days, and collected with the certificate issued now
 /// (numbered `certificate_number`), like a replacement's (R-CERT-1).
-pub fn second_application(card: &Card, certificate_number: String, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+pub fn second_application(card: &Card, certificate_number: String, delivery: (super::delivery::Delivery, Option<super::delivery::MailAddress>), ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
     channel_allows(ctx, &[Channel::Outlet, Channel::Web], "a second application")?;
     if ctx.channel == Channel::Web {
         check_online_window(ctx)?;
@@ -403,8 +404,9 @@ pub fn second_application(card: &Card, certificate_number: String, ctx: &RuleCtx
     require_state(card, ctx.now, &[CardState::Returned], "a second application")?;
     let days = ctx.policy.days("card.second_application_days", ctx.today()).map_err(policy)?;
     let ready_on = ctx.today().checked_add_days(Days::new(u64::from(days))).unwrap_or(ctx.today());
-    let certificate = Certificate { number: certificate_number, issued_on: ctx.today(), ready_on: Some(ready_on), working_days: None, awaiting_year: None, prints: 1, delivery: "outlet".into() };
-    Ok(vec![CardEvent::SecondApplied { ready_on, certificate: Some(certificate) }])
+    let (delivery, mail_to) = delivery;
+    let certificate = Certificate { number: certificate_number, issued_on: ctx.today(), ready_on: Some(ready_on), working_days: None, awaiting_year: None, prints: 1, delivery: delivery.way.as_str().into() };
+    Ok(vec![CardEvent::SecondApplied { ready_on, certificate: Some(certificate), delivery: Some(delivery), mail_to }])
 }
 
 /// R-DEATH-1: on death or moving out of the city the card is cancelled for use (the

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 
+use super::delivery::DeliveryWay;
 use super::production::{NewCard, check_first_application, open_card, record_production};
 use super::rules::*;
 use super::*;
@@ -33,7 +34,7 @@ fn printed() -> PrintedData {
 fn active_card(w: &World, financial: bool) -> Card {
     let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
     let (mut card, _) = open_card(
-        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial, origin: Origin::FirstIssue { unit: None }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None },
+        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial, origin: Origin::FirstIssue { unit: None }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None, delivery: None, mail_to: None },
         &ctx,
     )
     .unwrap();
@@ -119,12 +120,12 @@ fn r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year() {
     let card = active_card(&w, true);
     let lost = formal_loss(&card, false, &ctx).unwrap();
     assert!(!lost.is_empty(), "the loss itself takes effect");
-    let terms = successor_terms(&card, "outlet", "C9".into(), &ctx).unwrap();
+    let terms = successor_terms(&card, DeliveryWay::Outlet, "C9".into(), &ctx).unwrap();
     assert_eq!(terms.ready_on, None, "no date is guessed");
     assert_eq!(terms.certificate.working_days, Some(35));
     assert_eq!(terms.certificate.awaiting_year, Some(2027));
     let (new, event) = crate::card::production::open_card(
-        crate::card::production::NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: true, origin: Origin::Replacement { of: card.id }, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None },
+        crate::card::production::NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: true, origin: Origin::Replacement { of: card.id }, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None, delivery: None, mail_to: None },
         &ctx,
     )
     .unwrap();
@@ -142,16 +143,16 @@ fn r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year() {
 fn r_loss_4_and_5_replacement_terms_follow_policy_and_calendar() {
     let w = World::new();
     let ctx = w.ctx("beijing", "2026-09-28T10:00:00+08:00", Channel::Outlet);
-    let ordinary = successor_terms(&active_card(&w, false), "outlet", "C1".into(), &ctx).unwrap();
+    let ordinary = successor_terms(&active_card(&w, false), DeliveryWay::Outlet, "C1".into(), &ctx).unwrap();
     assert_eq!(ordinary.ready_on.unwrap().to_string(), "2026-10-23", "R-CAL-1: 15 working days");
     assert_eq!(ordinary.fee_fen, 2000);
     assert_eq!(ordinary.certificate.ready_on, ordinary.ready_on);
-    let financial = successor_terms(&active_card(&w, true), "mail", "C2".into(), &ctx).unwrap();
+    let financial = successor_terms(&active_card(&w, true), DeliveryWay::Mail, "C2".into(), &ctx).unwrap();
     assert_eq!(financial.ready_on.unwrap().to_string(), "2026-11-20", "35 working days");
-    assert_eq!(successor_terms(&active_card(&w, false), "drone", "C3".into(), &ctx).unwrap_err().code, "invalid_delivery");
+    assert_eq!(DeliveryWay::parse("drone").unwrap_err().code, "invalid_delivery");
     // Jinan's file has no replacement numbers: refused, naming the parameter.
     let jinan = w.ctx("jinan", "2026-09-28T10:00:00+08:00", Channel::Outlet);
-    let e = successor_terms(&active_card(&w, false), "outlet", "C4".into(), &jinan).unwrap_err();
+    let e = successor_terms(&active_card(&w, false), DeliveryWay::Outlet, "C4".into(), &jinan).unwrap_err();
     assert_eq!(e.code, "policy_not_in_force");
     assert!(e.message.contains("card.production_working_days.ordinary"), "{}", e.message);
 }
@@ -273,9 +274,9 @@ fn property_random_commands_keep_the_card_invariants() {
             // A formal loss or an exchange opens a successor, as the service does.
             let opens_successor = events.iter().any(|e| matches!(e, CardEvent::FormallyLost { .. })) || (events.is_empty() && updated.successor.is_none() && updated.state.is_alive());
             if opens_successor && updated.successor.is_none() {
-                let terms = successor_terms(&updated, "outlet", format!("C{}", cards.len()), &ctx).unwrap();
+                let terms = successor_terms(&updated, DeliveryWay::Outlet, format!("C{}", cards.len()), &ctx).unwrap();
                 let origin = if updated.state == CardState::Lost { Origin::Replacement { of: updated.id } } else { Origin::Exchange { of: updated.id, reason: "damaged".into() } };
-                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None }, &ctx).unwrap();
+                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None, delivery: None, mail_to: None }, &ctx).unwrap();
                 new.id = cards.len() as i64 + 1;
                 updated = apply(updated, &CardEvent::SuccessorApplied { successor: new.id });
                 cards.push(new);
@@ -299,7 +300,7 @@ fn property_random_commands_keep_the_card_invariants() {
 /// A first card applied for through unit U1 in Beijing.
 fn unit_applied_card(w: &World) -> Card {
     let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
-    let new = NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None };
+    let new = NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None, delivery: None, mail_to: None };
     open_card(new, &ctx).unwrap().0
 }
 

@@ -113,6 +113,10 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("card.pilot.districts", Unit::Text, "R-GEN-1: a pilot's districts, 6-digit division codes, comma-separated (empty: the whole region)"),
     ("card.pilot.categories", Unit::Text, "R-GEN-1: a pilot's insurance categories, comma-separated (empty: everyone)"),
     ("card.mail_delivery_fee", Unit::Fen, "R-LOSS-5: delivery by mail of an online application"),
+    ("card.first_issue_mail_fee", Unit::Fen, "R-DIST-1: delivery by mail of a first or upgrade card (a region that mails first cards gives it, 0 when free)"),
+    ("card.delivery_ways.first_issue", Unit::Text, "R-DIST-1: ways a first or upgrade card may reach its holder besides its default (the unit's, or the outlet), comma-separated: unit, outlet, mail, bank"),
+    ("card.delivery_ways.successor", Unit::Text, "R-LOSS-5: ways a replacement, exchange or second-application card may reach its holder besides the outlet, comma-separated"),
+    ("card.payment_methods.{payment_channel}", Unit::Text, "001: how card and delivery fees are paid on the channel, comma-separated, the first the default: wechat, alipay, unionpay_card, cash, bank_transfer"),
     ("card.online_window.first_day", Unit::DayOfMonth, "R-ONLINE-1: first day of the month online applications open"),
     ("card.online_window.opens", Unit::ClockTime, "R-ONLINE-1: daily opening time of online applications"),
     ("card.online_window.closes", Unit::ClockTime, "R-ONLINE-1: daily closing time of online applications"),
@@ -166,7 +170,7 @@ pub fn expanded() -> Vec<(String, Unit, &'static str)> {
     let mut out = Vec::new();
     for (pattern, unit, doc) in PARAMETERS {
         let mut names = vec![pattern.to_string()];
-        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..]), ("{ratio_fund}", &RATIO_FUNDS[..]), ("{fund}", &FUNDS[..]), ("{subsidised}", &SUBSIDISED[..]), ("{institution_class}", &INSTITUTION_CLASSES[..])] {
+        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..]), ("{ratio_fund}", &RATIO_FUNDS[..]), ("{fund}", &FUNDS[..]), ("{subsidised}", &SUBSIDISED[..]), ("{institution_class}", &INSTITUTION_CLASSES[..]), ("{payment_channel}", &crate::card::delivery::PAYMENT_CHANNELS[..])] {
             names = names
                 .into_iter()
                 .flat_map(|n| {

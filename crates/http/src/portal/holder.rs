@@ -161,7 +161,7 @@ async fn confirm_replacement(State(s): State<AppState>, me: Holder, Path(id): Pa
             &card,
             "确认申请补卡吗？原卡将正式挂失、永久停用；补卡费按规定收取，新卡制成后按所选方式领取。",
             format!("/holder/cards/{id}/replacement"),
-            vec![super::delivery_input()],
+            super::delivery_inputs(true),
             "确认申请补卡 Apply for the replacement",
             "/holder",
         )),
@@ -169,14 +169,9 @@ async fn confirm_replacement(State(s): State<AppState>, me: Holder, Path(id): Pa
     }
 }
 
-#[derive(Deserialize)]
-struct Delivery {
-    delivery: String,
-}
-
 /// R-ONLINE-1: inside the region's monthly window and hours only; the refusal says when.
-async fn replacement(State(s): State<AppState>, me: Holder, Path(id): Path<i64>, axum::Form(f): axum::Form<Delivery>) -> Response {
-    match s.service.online_replacement(&me.who, id, &f.delivery).await {
+async fn replacement(State(s): State<AppState>, me: Holder, Path(id): Path<i64>, axum::Form(f): axum::Form<super::DeliveryForm>) -> Response {
+    match s.service.online_replacement(&me.who, id, &f.request()).await {
         Ok(r) => page(&Slip {
             page: me.chrome("补卡回执 Replacement slip"),
             heading: "补卡申请已受理 The replacement is applied for".into(),
@@ -184,6 +179,7 @@ async fn replacement(State(s): State<AppState>, me: Holder, Path(id): Path<i64>,
                 ("新卡申请 New card".into(), format!("#{}", r.replacement_card_id)),
                 ("补卡费 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
                 ("邮寄费 Delivery fee".into(), format!("{} 元", fen_yuan(r.delivery_fee_fen))),
+                ("支付方式 Paid by".into(), super::payment_label(r.payment_method.as_deref())),
                 ("领卡日期 Ready on".into(), yikatong_service::ready_on_text(r.ready_on, r.ready_pending_year)),
                 ("临时凭证 Certificate".into(), r.certificate.number.clone()),
             ],

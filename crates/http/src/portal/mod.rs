@@ -206,9 +206,60 @@ impl Confirm {
     }
 }
 
-/// The choice between collecting a new card at an outlet and having it mailed.
-pub fn delivery_input() -> Input {
-    Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at an outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true }
+/// The choice between collecting a new card at an outlet and having it mailed, the
+/// mail address (the one on record when left empty) and how the fees are paid (R-DIST-1,
+/// R-LOSS-5, 001).
+pub fn delivery_inputs(holder: bool) -> Vec<Input> {
+    let optional = |name: &str, label: &str| Input { name: name.into(), label: label.into(), kind: "text".into(), value: String::new(), required: false };
+    let mut inputs = vec![
+        Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at an outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true },
+        optional("address", "邮寄地址（邮寄时填写，留空用登记地址）Mail address (empty: the one on record)"),
+        optional("postcode", "邮政编码 Postcode"),
+        Input {
+            name: "payment_method".into(),
+            label: "支付方式 Payment".into(),
+            kind: "select:=按本渠道默认 the channel's default,wechat=微信 WeChat,alipay=支付宝 Alipay,unionpay_card=银联卡 UnionPay card".into(),
+            value: String::new(),
+            required: false,
+        },
+    ];
+    if holder {
+        inputs.push(Input { name: "via".into(), label: "办理渠道 Channel".into(), kind: "select:web=网上服务平台 web platform,app=12333 APP / 公众号 app".into(), value: "web".into(), required: false });
+    }
+    inputs
+}
+
+/// A payment method as a slip shows it.
+pub fn payment_label(method: Option<&str>) -> String {
+    match method {
+        None => "无需支付 nothing to pay".into(),
+        Some("wechat") => "微信 WeChat".into(),
+        Some("alipay") => "支付宝 Alipay".into(),
+        Some("unionpay_card") => "银联卡 UnionPay card".into(),
+        Some(other) => other.into(),
+    }
+}
+
+/// The delivery fields of a portal form, as the service takes them.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DeliveryForm {
+    pub delivery: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub payment_method: Option<String>,
+    pub via: Option<String>,
+}
+
+impl DeliveryForm {
+    pub fn request(&self) -> yikatong_service::DeliveryRequest {
+        let filled = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        yikatong_service::DeliveryRequest {
+            delivery: filled(&self.delivery),
+            address: filled(&self.address).map(|address| yikatong_core::card::delivery::MailAddress { recipient: None, phone: None, address, postcode: filled(&self.postcode) }),
+            payment_method: filled(&self.payment_method),
+            via: filled(&self.via),
+        }
+    }
 }
 
 pub struct Input {

@@ -135,6 +135,40 @@ async fn batch(State(s): State<AppState>, me: Operator, Path(id): Path<i64>) -> 
     }
 }
 
+#[derive(Template)]
+#[template(path = "operator_dispatch.html")]
+struct DispatchPage {
+    page: Chrome,
+    batch_id: i64,
+    way: String,
+    way_label: &'static str,
+    ways: Vec<(&'static str, &'static str)>,
+    lines: Vec<yikatong_service::DispatchLine>,
+}
+
+#[derive(Deserialize)]
+struct WayQuery {
+    way: Option<String>,
+}
+
+/// R-DIST-1: a batch's dispatch list for one delivery way (the post office's, the
+/// banks', the units', the outlets').
+async fn dispatch_list(State(s): State<AppState>, me: Operator, Path(id): Path<i64>, Query(q): Query<WayQuery>) -> Response {
+    use yikatong_core::card::delivery::DeliveryWay;
+    let way = q.way.unwrap_or_else(|| "mail".into());
+    match s.service.dispatch_list(&me.who, id, Some(&way)).await {
+        Ok(lines) => page(&DispatchPage {
+            page: me.chrome(format!("发放清单 #{id} Dispatch list")),
+            batch_id: id,
+            way_label: DeliveryWay::parse(&way).map_or("", |w| w.label_zh()),
+            ways: DeliveryWay::ALL.iter().map(|w| (w.as_str(), w.label_zh())).collect(),
+            way,
+            lines,
+        }),
+        Err(e) => refusal(me.chrome("发放清单"), e, &format!("/operator/batches/{id}")),
+    }
+}
+
 #[derive(Deserialize)]
 struct Lookup {
     id: String,
@@ -184,6 +218,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operator/batches", get(batches).post(cut))
         .route("/operator/batches/lookup", get(lookup))
         .route("/operator/batches/{id}", get(batch))
+        .route("/operator/batches/{id}/dispatch-list", get(dispatch_list))
         .route("/operator/jobs/credit-accounts", axum::routing::post(start_credits))
         .route("/operator/jobs/{id}", get(job))
         .merge(super::token_sign_in_routes::<OPERATOR>())

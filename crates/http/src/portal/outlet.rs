@@ -12,7 +12,7 @@ use serde::Deserialize;
 use yikatong_service::{ExchangeRequest, FormalLossRequest, HandOverRequest};
 
 use super::labels::{CardRow, fen_yuan, shanghai_time};
-use super::{Chrome, Confirm, Input, OUTLET, Session, Slip, delivery_input, page, refusal};
+use super::{Chrome, Confirm, Input, OUTLET, Session, Slip, delivery_inputs, page, refusal};
 use crate::AppState;
 
 type Clerk = Session<OUTLET>;
@@ -143,9 +143,9 @@ fn operation(op: &str) -> Option<Operation> {
         "formal-loss" => (
             "确认正式挂失并补卡吗？原卡将永久停用，收取补卡费并出具临时凭证。",
             "确认正式挂失并补卡 Report the loss and replace",
-            vec![delivery_input(), text_input("proxy_ssn", "代办人身份证号（本人办理留空）Proxy's ID number", "text", false)],
+            delivery_inputs(false).into_iter().chain([text_input("proxy_ssn", "代办人身份证号（本人办理留空）Proxy's ID number", "text", false)]).collect(),
         ),
-        "exchange" => ("确认换卡吗？新卡启用前原卡照常使用。", "确认换卡 Exchange the card", vec![text_input("reason", "换卡原因 Reason", "text", true), delivery_input()]),
+        "exchange" => ("确认换卡吗？新卡启用前原卡照常使用。", "确认换卡 Exchange the card", std::iter::once(text_input("reason", "换卡原因 Reason", "text", true)).chain(delivery_inputs(false)).collect()),
         "hand-over" => (
             "核验身份证件后发卡。Check the ID card, then hand the card over.",
             "确认发卡 Hand the card over",
@@ -183,12 +183,21 @@ fn unknown_operation(op: &str) -> yikatong_service::ServiceError {
 #[derive(Deserialize)]
 struct OperationForm {
     delivery: Option<String>,
+    address: Option<String>,
+    postcode: Option<String>,
+    payment_method: Option<String>,
     proxy_ssn: Option<String>,
     holder_ssn: Option<String>,
     certificate_number: Option<String>,
     reason: Option<String>,
     new_password: Option<String>,
     old_card_account: Option<String>,
+}
+
+impl OperationForm {
+    fn delivery_request(&self) -> yikatong_service::DeliveryRequest {
+        super::DeliveryForm { delivery: self.delivery.clone(), address: self.address.clone(), postcode: self.postcode.clone(), payment_method: self.payment_method.clone(), via: None }.request()
+    }
 }
 
 fn filled(v: Option<String>) -> Option<String> {
@@ -204,6 +213,7 @@ fn replacement_rows(service: &str, old: &str, r: &yikatong_service::ReplacementV
         ("新卡申请 New card".into(), format!("#{}", r.replacement_card_id)),
         ("补换卡费 Fee".into(), format!("{} 元", fen_yuan(r.fee_fen))),
         ("邮寄费 Delivery fee".into(), format!("{} 元", fen_yuan(r.delivery_fee_fen))),
+        ("支付方式 Paid by".into(), super::payment_label(r.payment_method.as_deref())),
         ("领卡日期 Ready on".into(), yikatong_service::ready_on_text(r.ready_on, r.ready_pending_year)),
         ("临时凭证 Certificate".into(), r.certificate.number.clone()),
     ]
@@ -227,11 +237,13 @@ async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
         }),
         "revoke-pre-loss" => svc.revoke_pre_loss(&me.who, id, None).await.map(|c| card_rows("撤销预挂失 Pre-loss revoked", &c)),
         "formal-loss" => {
-            let req = FormalLossRequest { proxy_ssn: filled(f.proxy_ssn), delivery: filled(f.delivery).unwrap_or_else(|| "outlet".into()) };
+            let d = f.delivery_request();
+            let req = FormalLossRequest { proxy_ssn: filled(f.proxy_ssn), delivery: d.delivery.unwrap_or_else(|| "outlet".into()), address: d.address, payment_method: d.payment_method };
             svc.formal_loss(&me.who, id, &req).await.map(|r| replacement_rows("正式挂失并补卡 Formal loss and replacement", &old, &r))
         }
         "exchange" => {
-            let req = ExchangeRequest { reason: f.reason.unwrap_or_default(), delivery: filled(f.delivery).unwrap_or_else(|| "outlet".into()) };
+            let d = f.delivery_request();
+            let req = ExchangeRequest { reason: f.reason.unwrap_or_default(), delivery: d.delivery.unwrap_or_else(|| "outlet".into()), address: d.address, payment_method: d.payment_method };
             svc.exchange(&me.who, id, &req).await.map(|r| replacement_rows("换卡 Exchange", &old, &r))
         }
         "hand-over" => {

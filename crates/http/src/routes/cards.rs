@@ -8,28 +8,22 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_core::card::Zone;
 use yikatong_service::{
-    BatchView, CardEventView, CardView, CertificateView, ExchangeRequest, FormalLossRequest, HandOverRequest, ProductionResult, ReplacementView, ResultReport, ServiceError,
+    ApplicationRequest, BatchView, CardEventView, CardView, CertificateView, DeliveryRequest, DispatchLine, ExchangeRequest, FormalLossRequest, HandOverRequest, ProductionResult, ReplacementView, ResultReport, ServiceError,
 };
 use yikatong_store::OutboxMessage;
 
-use crate::extract::{Caller, JsonBody, QueryPassword};
+use crate::extract::{Caller, JsonBody, OptionalJsonBody, QueryPassword};
 use yikatong_service::QueryTarget;
 use crate::{ApiError, AppState};
 
 type Created<T> = (StatusCode, Json<T>);
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApplicationBody {
-    #[serde(default)]
-    pub financial: bool,
-}
-
-/// Applies for a first card (clerk, the person's unit, the holder).
-#[utoipa::path(post, path = "/v1/persons/{ssn}/cards", tag = "cards", params(("ssn" = String, Path)), request_body = ApplicationBody,
+/// Applies for a first card (clerk, the person's unit, the holder), with how it reaches
+/// the holder (R-DIST-1).
+#[utoipa::path(post, path = "/v1/persons/{ssn}/cards", tag = "cards", params(("ssn" = String, Path)), request_body = ApplicationRequest,
     responses((status = 201, body = CardView), (status = 409, body = crate::error::Problem)))]
-pub async fn apply(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<ApplicationBody>) -> Result<Created<CardView>, ApiError> {
-    Ok((StatusCode::CREATED, Json(s.service.apply_for_card(&who, &ssn, b.financial).await?)))
+pub async fn apply(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<ApplicationRequest>) -> Result<Created<CardView>, ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.apply_for_card(&who, &ssn, &b).await?)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -190,17 +184,10 @@ pub async fn exchange(State(s): State<AppState>, Caller(who): Caller, Path(id): 
     Ok((StatusCode::CREATED, Json(s.service.exchange(&who, id, &b).await?)))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeliveryBody {
-    /// `outlet` or `mail`.
-    pub delivery: String,
-}
-
-/// The holder's online replacement application (R-ONLINE-1).
-#[utoipa::path(post, path = "/v1/cards/{id}/replacement-application", tag = "cards", params(("id" = i64, Path)), request_body = DeliveryBody, responses((status = 201, body = ReplacementView)))]
-pub async fn replacement_application(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, JsonBody(b): JsonBody<DeliveryBody>) -> Result<Created<ReplacementView>, ApiError> {
-    Ok((StatusCode::CREATED, Json(s.service.online_replacement(&who, id, &b.delivery).await?)))
+/// The holder's online replacement application (R-ONLINE-1), with its delivery (R-LOSS-5).
+#[utoipa::path(post, path = "/v1/cards/{id}/replacement-application", tag = "cards", params(("id" = i64, Path)), request_body = DeliveryRequest, responses((status = 201, body = ReplacementView)))]
+pub async fn replacement_application(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, JsonBody(b): JsonBody<DeliveryRequest>) -> Result<Created<ReplacementView>, ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.online_replacement(&who, id, &b).await?)))
 }
 
 /// A certificate and whether it is valid today (institution, clerk, holder).
@@ -248,10 +235,24 @@ pub async fn return_card(State(s): State<AppState>, Caller(who): Caller, Path(id
     Ok(Json(s.service.return_card(&who, id).await?))
 }
 
-/// The holder claims a returned card (R-SECOND-1; clerk or holder online).
-#[utoipa::path(post, path = "/v1/cards/{id}/second-application", tag = "cards", params(("id" = i64, Path)), responses((status = 200, body = CardView)))]
-pub async fn second_application(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<Json<CardView>, ApiError> {
-    Ok(Json(s.service.second_application(&who, id).await?))
+/// The holder claims a returned card (R-SECOND-1; clerk or holder online); the body,
+/// optional, says how it reaches them (outlet when absent).
+#[utoipa::path(post, path = "/v1/cards/{id}/second-application", tag = "cards", params(("id" = i64, Path)), request_body(content = Option<DeliveryRequest>), responses((status = 200, body = CardView)))]
+pub async fn second_application(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, OptionalJsonBody(b): OptionalJsonBody<DeliveryRequest>) -> Result<Json<CardView>, ApiError> {
+    Ok(Json(s.service.second_application(&who, id, &b).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DispatchQuery {
+    /// `unit`, `outlet`, `mail` or `bank`; every way when absent.
+    pub way: Option<String>,
+}
+
+/// A batch's dispatch list, per delivery way (operator, R-DIST-1).
+#[utoipa::path(get, path = "/v1/production-batches/{id}/dispatch-list", tag = "cards", params(("id" = i64, Path), DispatchQuery), responses((status = 200, body = Vec<DispatchLine>)))]
+pub async fn dispatch_list(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, Query(q): Query<DispatchQuery>) -> Result<Json<Vec<DispatchLine>>, ApiError> {
+    Ok(Json(s.service.dispatch_list(&who, id, q.way.as_deref()).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -47,6 +47,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/v1/production-batches", post(cards::cut_batch))
         .route("/v1/production-batches/{id}/results", post(cards::results))
         .route("/v1/production-batches/{id}/dispatch", post(cards::dispatch))
+        .route("/v1/production-batches/{id}/dispatch-list", get(cards::dispatch_list))
         .route("/v1/production-batches/{id}/personalisation", get(cards::personalisation))
         .route("/v1/units/{code}/persons", get(cards::unit_persons))
         .route("/v1/cards/overdue", get(cards::overdue))

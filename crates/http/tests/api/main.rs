@@ -15,6 +15,7 @@ mod scenarios;
 mod visit_cards;
 mod designated;
 mod family;
+mod delivery;
 
 use std::sync::Arc;
 

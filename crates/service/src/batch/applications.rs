@@ -194,7 +194,7 @@ impl Service {
             return Ok(None);
         }
         yikatong_core::card::production::check_phone_required(self.policies.region(&person.region)?, self.clock.today(), c.phone || person.phone.is_some())?;
-        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), c.financial, cards, applicant, now)?;
+        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), &crate::ApplicationRequest::financial(c.financial), cards, applicant, now)?;
         Ok(Some((card, vec![event])))
     }
 }

@@ -131,7 +131,7 @@ impl Service {
             line(730, 12, format!("凭证编号：{}", c.number)),
             line(705, 12, format!("持卡人：{}　公民身份号码：{}", c.holder_name, c.holder_ssn_masked)),
             line(680, 12, format!("开具日期：{}　领卡日期：{}", c.issued_on, super::views::ready_on_text(c.ready_on, c.ready_pending_year))),
-            line(655, 12, format!("领取方式：{}", if c.delivery == "mail" { "邮寄" } else { "网点领取" })),
+            line(655, 12, format!("领取方式：{}", yikatong_core::card::delivery::DeliveryWay::parse(&c.delivery).map_or("网点领取", |w| w.label_zh()))),
             line(630, 12, format!("就医有效：{}", if c.valid { "是（领取新卡前）" } else { "否（新卡已领取）" })),
             line(600, 10, "凭此凭证及身份证领取新卡；领卡前可凭此就医，医院扫描二维码核验。".into()),
             line(395, 9, certificate_qr_text(&c.number)),

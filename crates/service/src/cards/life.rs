@@ -5,13 +5,15 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
-use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::access::{Operation, Principal};
 use yikatong_core::card::production::{self as rules_p, NewCard};
 use yikatong_core::card::rules::{self, RuleCtx, SuccessorTerms};
+use yikatong_core::card::delivery::{MailAddress, NewCardKind};
 use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
 use yikatong_core::identity::Ssn;
 use yikatong_store::CardTx;
 
+use super::delivery::DeliveryRequest;
 use super::views::{CardView, CertificateSummary};
 use super::printed_of;
 use crate::{Service, ServiceResult};
@@ -21,8 +23,15 @@ use crate::{Service, ServiceResult};
 pub struct FormalLossRequest {
     /// A proxy's ID number when the holder does not come in person.
     pub proxy_ssn: Option<String>,
-    /// `outlet` or `mail`.
+    /// `outlet` or `mail`, among the ways the region offers for replacement cards.
     pub delivery: String,
+    /// For `mail`, as in [`DeliveryRequest`]; default the address on record.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<MailAddress>,
+    /// As in [`DeliveryRequest`]; default the first method the region takes at the outlet.
+    #[serde(default)]
+    pub payment_method: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -30,6 +39,16 @@ pub struct FormalLossRequest {
 pub struct ExchangeRequest {
     pub reason: String,
     pub delivery: String,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<MailAddress>,
+    #[serde(default)]
+    pub payment_method: Option<String>,
+}
+
+/// The delivery part of a counter's request.
+fn at_counter(delivery: &str, address: &Option<MailAddress>, payment_method: &Option<String>) -> DeliveryRequest {
+    DeliveryRequest { delivery: Some(delivery.to_string()), address: address.clone(), payment_method: payment_method.clone(), via: None }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -39,6 +58,8 @@ pub struct ReplacementView {
     pub fee_fen: i64,
     /// Delivery by mail, when the region's file prices it (R-LOSS-5).
     pub delivery_fee_fen: i64,
+    /// How the fees were paid; `null` when there was nothing to pay.
+    pub payment_method: Option<String>,
     /// The collection date; `null` while the calendar lacks its year (R-CAL-2): the loss
     /// and the certificate are in force all the same.
     #[schema(value_type = Option<String>)]
@@ -52,7 +73,7 @@ pub struct ReplacementView {
 struct Successor {
     origin: Origin,
     terms: SuccessorTerms,
-    delivery_fee_fen: i64,
+    delivery: super::delivery::DeliveryTerms,
 }
 
 impl Service {
@@ -86,6 +107,9 @@ impl Service {
     ) -> ServiceResult<ReplacementView> {
         let meta = self.meta(who);
         let fee = successor.terms.fee_fen;
+        let (delivery, mail_to) = (successor.delivery.delivery, successor.delivery.mail_to);
+        let payment = delivery.payment_method.clone();
+        let delivery_fee_fen = delivery.fee_fen;
         let (mut new, event) = rules_p::open_card(
             NewCard {
                 person_hash: old.person_hash.clone(),
@@ -95,9 +119,11 @@ impl Service {
                 origin: successor.origin,
                 printed: printed_of(&person),
                 ready_on: successor.terms.ready_on,
-                fee_fen: fee + successor.delivery_fee_fen,
+                fee_fen: fee + delivery_fee_fen,
                 certificate: Some(successor.terms.certificate.clone()),
                 applied_at_bank: None,
+                delivery: Some(delivery),
+                mail_to,
             },
             ctx,
         )?;
@@ -106,17 +132,17 @@ impl Service {
         old_events.push(link);
         let old_after = old_events.iter().fold(old, apply);
         tx.record(&old_after, &old_events, &meta).await?;
-        if fee > 0 {
-            tx.record_fee(new.id, &new.person_hash, "replacement", fee, &meta).await?;
-        }
-        if successor.delivery_fee_fen > 0 {
-            tx.record_fee(new.id, &new.person_hash, "delivery", successor.delivery_fee_fen, &meta).await?;
+        for (kind, amount) in [("replacement", fee), ("delivery", delivery_fee_fen)] {
+            if amount > 0 {
+                tx.record_fee(new.id, &new.person_hash, (kind, amount), payment.as_deref(), &meta).await?;
+            }
         }
         Ok(ReplacementView {
             replacement_card_id: new.id,
             certificate: CertificateSummary::of(&successor.terms.certificate),
             fee_fen: fee,
-            delivery_fee_fen: successor.delivery_fee_fen,
+            delivery_fee_fen,
+            payment_method: payment,
             ready_on: successor.terms.ready_on,
             ready_pending_year: super::views::ready_pending_year(&successor.terms.certificate),
             card: super::views::CardView::of(&new, &person, ctx.now),
@@ -127,13 +153,14 @@ impl Service {
     pub async fn formal_loss(&self, who: &Principal, id: i64, req: &FormalLossRequest) -> ServiceResult<ReplacementView> {
         who.allow(Operation::FormalLoss)?;
         let proxy = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
-        self.replace(who, id, &req.delivery, |card, ctx| rules::formal_loss(card, proxy.is_some(), ctx), |card| Origin::Replacement { of: card.id }).await
+        let ask = at_counter(&req.delivery, &req.address, &req.payment_method);
+        self.replace(who, id, &ask, |card, ctx| rules::formal_loss(card, proxy.is_some(), ctx), |card| Origin::Replacement { of: card.id }).await
     }
 
     /// R-ONLINE-1: the holder's online replacement application.
-    pub async fn online_replacement(&self, who: &Principal, id: i64, delivery: &str) -> ServiceResult<ReplacementView> {
+    pub async fn online_replacement(&self, who: &Principal, id: i64, ask: &DeliveryRequest) -> ServiceResult<ReplacementView> {
         who.allow(Operation::OnlineReplacement)?;
-        self.replace(who, id, delivery, rules::online_replacement, |card| Origin::Replacement { of: card.id }).await
+        self.replace(who, id, ask, rules::online_replacement, |card| Origin::Replacement { of: card.id }).await
     }
 
     /// R-EXCH-1: exchange of a damaged card; the old card works until the new one is
@@ -144,7 +171,7 @@ impl Service {
         self.replace(
             who,
             id,
-            &req.delivery,
+            &at_counter(&req.delivery, &req.address, &req.payment_method),
             |card, ctx| rules::request_exchange(card, &reason, ctx).map(|_| Vec::new()),
             |card| Origin::Exchange { of: card.id, reason: req.reason.clone() },
         )
@@ -155,7 +182,7 @@ impl Service {
         &self,
         who: &Principal,
         id: i64,
-        delivery: &str,
+        ask: &DeliveryRequest,
         decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
         origin: impl FnOnce(&Card) -> Origin,
     ) -> ServiceResult<ReplacementView> {
@@ -164,13 +191,9 @@ impl Service {
         let (policy, calendar) = self.rule_parts(&card.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
         let events = decide(&card, &ctx)?;
-        let terms = rules::successor_terms(&card, delivery, self.certificate_number(&card.region, ctx.today()), &ctx)?;
-        let delivery_fee_fen = if delivery == "mail" && who.role == Role::Holder {
-            policy.fen("card.mail_delivery_fee", ctx.today()).map(|f| f.0).unwrap_or(0)
-        } else {
-            0
-        };
-        let successor = Successor { origin: origin(&card), terms, delivery_fee_fen };
+        let delivery = self.delivery_terms(who, policy, NewCardKind::Successor, ask, &holder, rules::replacement_fee(&ctx)?)?;
+        let terms = rules::successor_terms(&card, delivery.delivery.way, self.certificate_number(&card.region, ctx.today()), &ctx)?;
+        let successor = Successor { origin: origin(&card), terms, delivery };
         let view = self.open_successor(&mut tx, who, (card, holder), events, successor, &ctx).await?;
         self.commit(tx).await?;
         tracing::info!(card = id, replacement = view.replacement_card_id, "replacement card applied for");
@@ -183,9 +206,16 @@ impl Service {
         Ok(changed.view(self.clock.now()))
     }
 
-    /// R-SECOND-1: the holder claims a returned card.
-    pub async fn second_application(&self, who: &Principal, id: i64) -> ServiceResult<CardView> {
-        let changed = self.card_command(who, id, Operation::SecondApplication, |c, ctx| rules::second_application(c, self.certificate_number(&c.region, ctx.today()), ctx)).await?;
+    /// R-SECOND-1: the holder claims a returned card, collected at the outlet or mailed
+    /// like a replacement (001); free of charge, so no payment is asked.
+    pub async fn second_application(&self, who: &Principal, id: i64, ask: &DeliveryRequest) -> ServiceResult<CardView> {
+        who.allow(Operation::SecondApplication)?;
+        let current = self.store.get_card(id).await?.ok_or_else(|| super::card_not_found(id))?;
+        let holder = self.card_holder(&current).await?;
+        let policy = self.policies.region(&current.region)?;
+        let d = self.delivery_terms(who, policy, NewCardKind::Successor, ask, &holder, 0)?;
+        let terms = (d.delivery, d.mail_to);
+        let changed = self.card_command(who, id, Operation::SecondApplication, |c, ctx| rules::second_application(c, self.certificate_number(&c.region, ctx.today()), terms.clone(), ctx)).await?;
         Ok(changed.view(self.clock.now()))
     }
 
@@ -210,6 +240,8 @@ impl Service {
                 fee_fen: 0,
                 certificate: None,
                 applied_at_bank: None,
+                delivery: card.delivery.clone(),
+                mail_to: card.mail_to.clone(),
             },
             &ctx,
         )?;

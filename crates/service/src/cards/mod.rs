@@ -3,6 +3,7 @@
 //! outbox messages and any fee in one transaction.
 
 mod certificate;
+mod delivery;
 mod life;
 mod password;
 mod production;
@@ -18,11 +19,12 @@ use yikatong_core::card::{Card, CardEvent, PrintedData, apply};
 use yikatong_store::{CardTx, EventMeta, Person};
 
 pub use certificate::CertificateView;
+pub use delivery::{DeliveryRequest, DispatchLine};
 pub(crate) use certificate::certificate_valid;
 pub(crate) use password::{PasswordGates, Secret};
 pub use password::QueryTarget;
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
-pub use production::{BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
+pub use production::{ApplicationRequest, BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
 pub use views::{CardEventView, CardView, ready_on_text};
 
 use crate::registry::actor_of;

@@ -7,9 +7,11 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::card::production::{self as rules_p, Applicant, NewCard};
 use yikatong_core::card::rules::{self, CollectionCheck, RuleCtx};
+use yikatong_core::card::delivery::{MailAddress, NewCardKind};
 use yikatong_core::card::{AccountChoice, Card, CardEvent, Origin, Zone, apply};
 use yikatong_core::identity::{Ssn, mask_ssn};
 
+use super::delivery::DeliveryRequest;
 use super::views::{CardEventView, CardView};
 use super::{card_not_found, printed_of};
 use crate::{Service, ServiceError, ServiceResult};
@@ -63,9 +65,35 @@ pub struct HandOverRequest {
     pub proxy_ssn: Option<String>,
 }
 
+/// `POST /v1/persons/{ssn}/cards`: a first card; every field optional.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationRequest {
+    /// A financial card (社保金融卡); default `false`.
+    #[serde(default)]
+    pub financial: bool,
+    /// R-DIST-1: as in [`DeliveryRequest`]; default `unit` when a unit applies, else
+    /// `outlet`.
+    pub delivery: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<MailAddress>,
+    pub payment_method: Option<String>,
+    pub via: Option<String>,
+}
+
+impl ApplicationRequest {
+    pub fn financial(financial: bool) -> ApplicationRequest {
+        ApplicationRequest { financial, ..ApplicationRequest::default() }
+    }
+
+    fn delivery(&self) -> DeliveryRequest {
+        DeliveryRequest { delivery: self.delivery.clone(), address: self.address.clone(), payment_method: self.payment_method.clone(), via: self.via.clone() }
+    }
+}
+
 impl Service {
     /// R-APP-1..3: a first card for a person (clerk, the person's unit, the holder).
-    pub async fn apply_for_card(&self, who: &Principal, ssn: &str, financial: bool) -> ServiceResult<CardView> {
+    pub async fn apply_for_card(&self, who: &Principal, ssn: &str, req: &ApplicationRequest) -> ServiceResult<CardView> {
         who.allow(Operation::ApplyForCard)?;
         let ssn = Ssn::parse(ssn)?;
         let hash = self.store.data_key().lookup_hash(ssn.expose());
@@ -95,8 +123,15 @@ impl Service {
         let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
         let existing = tx.person_cards(&hash).await?;
-        let (mut card, event) = self.open_first_card(who, &person, hash, financial, &existing, &applicant, self.clock.now())?;
-        card.id = tx.insert_card(&card, &[event], &self.meta(who)).await?;
+        let (mut card, event) = self.open_first_card(who, &person, hash, req, &existing, &applicant, self.clock.now())?;
+        let meta = self.meta(who);
+        card.id = tx.insert_card(&card, &[event], &meta).await?;
+        let (delivery_fee, paid) = card.delivery.as_ref().map(|d| (d.fee_fen, d.payment_method.clone())).unwrap_or_default();
+        for (kind, amount) in [("card", card.fee_fen - delivery_fee), ("delivery", delivery_fee)] {
+            if amount > 0 {
+                tx.record_fee(card.id, &card.person_hash, (kind, amount), paid.as_deref(), &meta).await?;
+            }
+        }
         self.commit(tx).await?;
         Ok(CardView::of(&card, &person, self.clock.now()))
     }
@@ -105,18 +140,19 @@ impl Service {
     /// unless a card they hold (`existing`) already serves, within a pilot's scope; the
     /// fee from the region's file.
     #[allow(clippy::too_many_arguments)] // the person, who applies and what they hold
-    pub(crate) fn open_first_card(&self, who: &Principal, person: &yikatong_store::Person, person_hash: String, financial: bool, existing: &[Card], applicant: &Applicant, now: DateTime<Utc>) -> ServiceResult<(Card, CardEvent)> {
+    pub(crate) fn open_first_card(&self, who: &Principal, person: &yikatong_store::Person, person_hash: String, req: &ApplicationRequest, existing: &[Card], applicant: &Applicant, now: DateTime<Utc>) -> ServiceResult<(Card, CardEvent)> {
         let (policy, calendar) = self.rule_parts(&person.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
         rules_p::check_pilot(policy, ctx.today(), &person.category, applicant)?;
         let generation = policy.count("card.current_generation", ctx.today()).map_err(ServiceError::from)? as u8;
         rules_p::check_first_application(existing, generation)?;
         let fee = rules_p::first_card_fee(policy, ctx.today(), person.created_at, applicant);
+        let delivery = self.delivery_terms(who, policy, NewCardKind::FirstIssue, &req.delivery(), person, fee)?;
         let new = NewCard {
             person_hash,
             region: person.region.clone(),
             generation,
-            financial,
+            financial: req.financial,
             // R-GEN-1: a holder of a working older card gets an upgrade naming it.
             origin: match existing.iter().filter(|c| c.state.is_alive() && c.generation < generation).max_by_key(|c| c.id) {
                 Some(older) => Origin::Upgrade { of: older.id, unit: person.unit_code.clone() },
@@ -124,7 +160,9 @@ impl Service {
             },
             printed: printed_of(person),
             ready_on: None,
-            fee_fen: fee,
+            fee_fen: fee + delivery.delivery.fee_fen,
+            delivery: Some(delivery.delivery),
+            mail_to: delivery.mail_to,
             certificate: None,
             applied_at_bank: match applicant {
                 Applicant::Unit { bank, .. } => bank.map(str::to_string),

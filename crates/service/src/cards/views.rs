@@ -95,6 +95,13 @@ pub struct CardView {
     pub held_reason: Option<String>,
     /// R-APP-3: the partner bank that took the unit's batch it was applied in.
     pub applied_at_bank: Option<String>,
+    /// R-DIST-1: how the card reaches its holder: `unit`, `outlet`, `mail` or `bank`
+    /// (the address of a mailed card is on the operator's dispatch list only).
+    pub delivery: String,
+    /// The delivery fee, part of `fee_fen`.
+    pub delivery_fee_fen: i64,
+    /// How the card's fees were paid (001); `null` when nothing was to pay.
+    pub payment_method: Option<String>,
     pub fee_fen: i64,
 }
 
@@ -148,6 +155,9 @@ impl CardView {
             reason: card.failure_reason.clone(),
             held_reason: card.held_reason.clone(),
             applied_at_bank: card.applied_at_bank.clone(),
+            delivery: card.delivery_way().as_str().into(),
+            delivery_fee_fen: card.delivery.as_ref().map_or(0, |d| d.fee_fen),
+            payment_method: card.delivery.as_ref().and_then(|d| d.payment_method.clone()),
             fee_fen: card.fee_fen,
         }
     }
