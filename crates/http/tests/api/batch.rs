@@ -48,6 +48,25 @@ on_both_databases!(r_app_3_unit_batch_file_in_gbk_with_row_errors_and_no_duplica
     assert_problem(s, &v, 422, "empty_file");
 });
 
+on_both_databases!(r_dist_1_a_units_file_says_how_each_card_reaches_its_holder, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let third = yikatong_service::demo::make_ssn("110105", "1982-02-02".parse().unwrap(), 35);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "孙八", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let fourth = yikatong_service::demo::make_ssn("110105", "1983-03-03".parse().unwrap(), 37);
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": fourth, "name": "周九", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let csv = format!("公民身份号码,姓名,领取方式,邮寄地址\n{SSN},张三,邮寄,北京市西城区金融大街7号\n{OTHER},王五,银行,\n{third},孙八,,\n{fourth},周九,信鸽,\n");
+    let (s, v) = app.upload_applications(&r.unit, "U1", csv.into_bytes()).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!(v["accepted"], 3, "{v}");
+    assert_eq!((v["refused"][0]["line"].as_i64(), v["refused"][0]["code"].as_str()), (Some(5), Some("invalid_delivery")), "{v}");
+    let way = |ssn: String| {
+        let app = &app;
+        async move { app.ok("GET", &format!("/v1/persons/{ssn}"), &app.operator, None).await["cards"][0]["delivery"].as_str().unwrap().to_string() }
+    };
+    assert_eq!((way(SSN.into()).await, way(OTHER.into()).await, way(third.clone()).await), ("mail".into(), "bank".into(), "unit".into()), "an empty cell: the unit hands it out");
+});
+
 on_both_databases!(r_acc_1_monthly_credits_once_per_person_and_month_even_after_a_stop, |db: TestDb| async move {
     let (app, _r) = start(db).await;
     // The seeded person has no contribution base; add employees with one, a retiree and a resident.

@@ -53,7 +53,28 @@ pub struct ApplicationReport {
     pub card_ids: Vec<i64>,
 }
 
-const COLUMNS: [(&str, &str, bool); 4] = [("ssn", "公民身份号码", true), ("name", "姓名", true), ("phone", "联系电话", false), ("financial", "金融卡", false)];
+const COLUMNS: [(&str, &str, bool); 6] = [
+    ("ssn", "公民身份号码", true),
+    ("name", "姓名", true),
+    ("phone", "联系电话", false),
+    ("financial", "金融卡", false),
+    ("delivery", "领取方式", false),
+    ("address", "邮寄地址", false),
+];
+
+/// R-DIST-1: 领取方式 as a unit's file writes it (单位 / 网点 / 邮寄 / 银行, or the
+/// API's words); empty, the unit hands the card out.
+fn parse_delivery(v: &str) -> Result<Option<String>, Refusal> {
+    let way = match v.trim() {
+        "" => return Ok(None),
+        "单位" | "单位发放" => "unit",
+        "网点" | "网点领取" | "网点自取" => "outlet",
+        "邮寄" | "邮寄上门" => "mail",
+        "银行" | "银行配送" | "银行集中配送" => "bank",
+        other => other,
+    };
+    yikatong_core::card::delivery::DeliveryWay::parse(way).map(|w| Some(w.as_str().to_string()))
+}
 
 fn parse_financial(v: &str) -> Result<bool, Refusal> {
     match v.trim().to_lowercase().as_str() {
@@ -79,6 +100,9 @@ struct Candidate {
     financial: bool,
     /// The row gives a phone number.
     phone: bool,
+    /// R-DIST-1: the row's 领取方式 and 邮寄地址, when given.
+    delivery: Option<String>,
+    address: Option<String>,
 }
 
 impl Service {
@@ -142,7 +166,9 @@ impl Service {
         if !cells[2].is_empty() {
             check_phone(&cells[2])?;
         }
-        Ok(Candidate { line, written_ssn: cells[0].clone(), hash, name: cells[1].clone(), financial, phone: !cells[2].is_empty() })
+        let delivery = parse_delivery(&cells[4])?;
+        let address = Some(cells[5].trim().to_string()).filter(|a| !a.is_empty());
+        Ok(Candidate { line, written_ssn: cells[0].clone(), hash, name: cells[1].clone(), financial, phone: !cells[2].is_empty(), delivery, address })
     }
 
     /// A chunk of rows against the insurance records and the cards the persons hold, as
@@ -194,7 +220,13 @@ impl Service {
             return Ok(None);
         }
         yikatong_core::card::production::check_phone_required(self.policies.region(&person.region)?, self.clock.today(), c.phone || person.phone.is_some())?;
-        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), &crate::ApplicationRequest::financial(c.financial), cards, applicant, now)?;
+        let ask = crate::ApplicationRequest {
+            delivery: c.delivery.clone(),
+            address: c.address.clone().map(|address| yikatong_core::card::delivery::MailAddress { recipient: None, phone: None, address, postcode: None }),
+            financial: c.financial,
+            ..Default::default()
+        };
+        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), &ask, cards, applicant, now)?;
         Ok(Some((card, vec![event])))
     }
 }

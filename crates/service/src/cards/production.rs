@@ -82,10 +82,6 @@ pub struct ApplicationRequest {
 }
 
 impl ApplicationRequest {
-    pub fn financial(financial: bool) -> ApplicationRequest {
-        ApplicationRequest { financial, ..ApplicationRequest::default() }
-    }
-
     fn delivery(&self) -> DeliveryRequest {
         DeliveryRequest { delivery: self.delivery.clone(), address: self.address.clone(), payment_method: self.payment_method.clone(), via: self.via.clone() }
     }
