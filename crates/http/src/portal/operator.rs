@@ -165,7 +165,7 @@ async fn dispatch_list(State(s): State<AppState>, me: Operator, Path(id): Path<i
             way,
             lines,
         }),
-        Err(e) => refusal(me.chrome("发放清单"), e, &format!("/operator/batches/{id}")),
+        Err(e) => refusal(me.chrome("发放清单"), e, format!("/operator/batches/{id}")),
     }
 }
 
