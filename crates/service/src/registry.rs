@@ -19,12 +19,18 @@ pub struct NewOrganisation {
     pub name: String,
     pub region: String,
     /// A unit's kind (R-DIST-1): `employer` (the default), `job_centre`, `talent_centre`,
-    /// `street_office` (retirees under social management collect there) or `school`.
+    /// `street_office` (retirees under social management collect there) or `school`; an
+    /// outlet's: `counter` (the default) or `instant_issue` (makes replacement cards on the
+    /// spot, 002).
     pub kind: Option<String>,
     /// A unit's district, its 6-digit division code (R-GEN-1: a pilot's scope may name
     /// districts); optional, default none.
     pub district: Option<String>,
 }
+
+/// The kinds of outlet (002): an ordinary `counter` (the default) or `instant_issue`, one
+/// that makes a replacement card on the spot.
+pub const OUTLET_KINDS: [&str; 2] = ["counter", "instant_issue"];
 
 /// The kinds of unit that hand cards out (R-DIST-1).
 pub const UNIT_KINDS: [&str; 5] = ["employer", "job_centre", "talent_centre", "street_office", "school"];
@@ -120,10 +126,13 @@ impl Service {
         registry::check_name(&format!("{what} name"), &new.name)?;
         self.check_region(&new.region)?;
         let unit = what == "unit";
-        if !unit && (new.kind.is_some() || new.district.is_some()) {
-            return Err(Refusal::bad_input("invalid_field", format!("kind and district are a unit's, not an {what}'s")).into());
+        if !unit && new.district.is_some() {
+            return Err(Refusal::bad_input("invalid_field", format!("a district is a unit's, not an {what}'s")).into());
         }
-        if let Some(kind) = new.kind.as_deref().filter(|k| !UNIT_KINDS.contains(k)) {
+        if let Some(kind) = new.kind.as_deref().filter(|k| !unit && !OUTLET_KINDS.contains(k)) {
+            return Err(Refusal::bad_input("invalid_outlet_kind", format!("an outlet's kind is one of {}, not {kind:?}", OUTLET_KINDS.join(", "))).into());
+        }
+        if let Some(kind) = new.kind.as_deref().filter(|k| unit && !UNIT_KINDS.contains(k)) {
             return Err(Refusal::bad_input("invalid_unit_kind", format!("a unit's kind is one of {}, not {kind:?}", UNIT_KINDS.join(", "))).into());
         }
         if let Some(d) = new.district.as_deref().filter(|d| !registry::is_division_code(d)) {
@@ -134,7 +143,7 @@ impl Service {
             name: new.name.trim().into(),
             region: new.region.clone(),
             created_at: self.clock.now(),
-            kind: unit.then(|| new.kind.clone().unwrap_or_else(|| "employer".into())),
+            kind: if unit { Some(new.kind.clone().unwrap_or_else(|| "employer".into())) } else { new.kind.clone().filter(|k| k != "counter") },
             district: new.district.clone(),
         })
     }

@@ -16,7 +16,7 @@ pub struct OrganisationView {
     /// An institution's class (R-SET-12), where registered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
-    /// A unit's kind (R-DIST-1).
+    /// A unit's kind (R-DIST-1); an outlet's `instant_issue` where it makes cards on the spot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// A unit's district (6-digit division code), where registered.

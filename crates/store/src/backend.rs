@@ -93,7 +93,7 @@ macro_rules! store_impl {
             let what = if table == "units" { "unit" } else { "outlet" };
             let q = match table {
                 "units" => sqlx::query("INSERT INTO units (code, name, region, created_at, kind, district) VALUES ($1, $2, $3, $4, $5, $6)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).bind(org.kind.as_deref().unwrap_or("employer")).bind(&org.district),
-                _ => sqlx::query("INSERT INTO outlets (code, name, region, created_at) VALUES ($1, $2, $3, $4)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)),
+                _ => sqlx::query("INSERT INTO outlets (code, name, region, created_at, kind) VALUES ($1, $2, $3, $4, $5)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).bind(&org.kind),
             };
             q.execute(exec).await.map_err(unique(format!("{what} {}", org.code)))?;
             Ok(())
@@ -232,7 +232,7 @@ macro_rules! store_impl {
             async fn get_org(&self, table: &'static str, code: &str) -> StoreResult<Option<Organisation>> {
                 let sql = match table {
                     "units" => "SELECT code, name, region, created_at, kind, district FROM units WHERE code = $1",
-                    _ => "SELECT code, name, region, created_at, NULL AS kind, NULL AS district FROM outlets WHERE code = $1",
+                    _ => "SELECT code, name, region, created_at, kind, NULL AS district FROM outlets WHERE code = $1",
                 };
                 let row = sqlx::query(sql).bind(code).fetch_optional(&self.pool).await?;
                 row.map(|r| {

@@ -11,7 +11,8 @@ pub struct Organisation {
     pub region: String,
     pub created_at: DateTime<Utc>,
     /// A unit's kind (`employer`, `job_centre`, `talent_centre`, `street_office`,
-    /// `school`; R-DIST-1); `None` for an outlet.
+    /// `school`; R-DIST-1); an outlet's `instant_issue` where it makes replacement cards
+    /// on the spot (002), `None` for an ordinary counter.
     #[serde(default)]
     pub kind: Option<String>,
     /// A unit's district, its 6-digit division code (R-GEN-1: a pilot's scope).

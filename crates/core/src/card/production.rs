@@ -226,15 +226,38 @@ pub fn record_production(card: &Card, result: Result<(String, String), String>, 
         return Err(Refusal::conflict("not_in_production", format!("card {} is {}, not in production", card.id, card.state.as_str())));
     }
     Ok(vec![match result {
-        Ok((card_number, identification_code)) => {
-            crate::identity::CardNumber::parse(&card_number).map_err(|e| Refusal::bad_input("invalid_card_number", e.to_string()))?;
-            if identification_code.len() != 32 || !identification_code.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(Refusal::bad_input("invalid_identification_code", "the card identification code has 32 letters and digits"));
-            }
-            CardEvent::Produced { card_number, identification_code }
-        }
+        Ok((card_number, identification_code)) => produced(card_number, identification_code)?,
         Err(reason) => CardEvent::ProductionFailed { reason },
     }])
+}
+
+/// A made card's numbers, checked: the printed card number and the 32-character card
+/// identification code.
+fn produced(card_number: String, identification_code: String) -> Result<CardEvent, Refusal> {
+    crate::identity::CardNumber::parse(&card_number).map_err(|e| Refusal::bad_input("invalid_card_number", e.to_string()))?;
+    if identification_code.len() != 32 || !identification_code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Refusal::bad_input("invalid_identification_code", "the card identification code has 32 letters and digits"));
+    }
+    Ok(CardEvent::Produced { card_number, identification_code })
+}
+
+/// 即时补卡 (002, Jinan): where the region's file says so (`card.immediate_replacement`)
+/// an outlet that makes cards on the spot prints the replacement while the holder waits
+/// and hands it over at once; the card's numbers come from the outlet's card printer. A
+/// financial card is made on the spot only at its bank, which opens its account there.
+pub fn issue_on_the_spot(new: &Card, numbers: (String, String), proxy: bool, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+    if !ctx.policy.flag("card.immediate_replacement", ctx.today()).unwrap_or(false) {
+        return Err(Refusal::conflict("immediate_not_offered", "this region makes replacement cards at the factory only; the certificate gives the collection date"));
+    }
+    if new.financial && ctx.channel != Channel::Bank {
+        return Err(Refusal::conflict("immediate_financial_at_bank", "a financial card is made on the spot only at its bank's outlet, which opens its account"));
+    }
+    let mut events = vec![produced(numbers.0, numbers.1)?];
+    if new.financial {
+        events.push(CardEvent::BankAccountOpened);
+    }
+    events.extend([CardEvent::Dispatched { hand_out_by: None }, CardEvent::HandedOver { proxy }]);
+    Ok(events)
 }
 
 /// R-APP-4: the bank's answer on the account, accepted from application until hand-over.

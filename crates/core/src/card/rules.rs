@@ -173,6 +173,18 @@ pub fn successor_terms(card: &Card, delivery: super::delivery::DeliveryWay, cert
     })
 }
 
+/// 即时补卡 (002): the terms of a replacement made on the spot: ready today, its fee,
+/// and a certificate that is already due (it serves until the card is handed over, a
+/// moment later).
+pub fn on_the_spot_terms(delivery: super::delivery::DeliveryWay, certificate_number: String, ctx: &RuleCtx) -> Result<SuccessorTerms, Refusal> {
+    let today = ctx.today();
+    Ok(SuccessorTerms {
+        ready_on: Some(today),
+        fee_fen: replacement_fee(ctx)?,
+        certificate: Certificate { number: certificate_number, issued_on: today, ready_on: Some(today), working_days: None, awaiting_year: None, prints: 1, delivery: delivery.as_str().into() },
+    })
+}
+
 /// R-LOSS-5: 工本费, the fee of a replacement or exchange card.
 pub fn replacement_fee(ctx: &RuleCtx) -> Result<i64, Refusal> {
     ctx.policy.fen("card.replacement_fee", ctx.today()).map(|f| f.0).map_err(policy)

@@ -95,6 +95,7 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("card.pre_loss_days", Unit::Days, "R-LOSS-2: days a pre-loss stays in force before it lifts by itself"),
     ("card.pre_loss_separate_zones", Unit::Flag, "R-LOSS-1 (Jinan): social and financial zones are reported lost separately"),
     ("card.formal_loss_at_bank", Unit::Flag, "Jinan: formal loss may also be reported at any bank outlet"),
+    ("card.immediate_replacement", Unit::Flag, "002 (Jinan): outlets that make cards on the spot (kind instant_issue) replace a lost card while the holder waits"),
     ("card.financial_loss_at_bank", Unit::Flag, "R-LOSS-1 (Jinan): the financial zone's temporary loss is reported to the bank and lifted at a bank outlet"),
     ("card.replacement_fee", Unit::Fen, "R-LOSS-5: 工本费 for a replacement or exchange"),
     ("card.production_working_days.ordinary", Unit::WorkingDays, "R-LOSS-4: working days until a replacement ordinary card is ready"),

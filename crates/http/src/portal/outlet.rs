@@ -143,7 +143,15 @@ fn operation(op: &str) -> Option<Operation> {
         "formal-loss" => (
             "确认正式挂失并补卡吗？原卡将永久停用，收取补卡费并出具临时凭证。",
             "确认正式挂失并补卡 Report the loss and replace",
-            delivery_inputs(false).into_iter().chain([text_input("proxy_ssn", "代办人身份证号（本人办理留空）Proxy's ID number", "text", false)]).collect(),
+            delivery_inputs(false)
+                .into_iter()
+                .chain([
+                    text_input("proxy_ssn", "代办人身份证号（本人办理留空）Proxy's ID number", "text", false),
+                    Input { name: "immediate".into(), label: "即时补卡 Made on the spot".into(), kind: "select:no=否，工厂制卡 no, at the factory,yes=是，本网点即时制卡 yes, here and now".into(), value: "no".into(), required: false },
+                    text_input("card_number", "即时制卡卡号 Card number (on the spot)", "text", false),
+                    text_input("card_identification_code", "即时制卡识别码 Card identification code (on the spot)", "text", false),
+                ])
+                .collect(),
         ),
         "exchange" => ("确认换卡吗？新卡启用前原卡照常使用。", "确认换卡 Exchange the card", std::iter::once(text_input("reason", "换卡原因 Reason", "text", true)).chain(delivery_inputs(false)).collect()),
         "hand-over" => (
@@ -182,6 +190,9 @@ fn unknown_operation(op: &str) -> yikatong_service::ServiceError {
 
 #[derive(Deserialize)]
 struct OperationForm {
+    immediate: Option<String>,
+    card_number: Option<String>,
+    card_identification_code: Option<String>,
     delivery: Option<String>,
     address: Option<String>,
     postcode: Option<String>,
@@ -238,7 +249,15 @@ async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
         "revoke-pre-loss" => svc.revoke_pre_loss(&me.who, id, None).await.map(|c| card_rows("撤销预挂失 Pre-loss revoked", &c)),
         "formal-loss" => {
             let d = f.delivery_request();
-            let req = FormalLossRequest { proxy_ssn: filled(f.proxy_ssn), delivery: d.delivery.unwrap_or_else(|| "outlet".into()), address: d.address, payment_method: d.payment_method };
+            let req = FormalLossRequest {
+                proxy_ssn: filled(f.proxy_ssn),
+                delivery: d.delivery.unwrap_or_else(|| "outlet".into()),
+                address: d.address,
+                payment_method: d.payment_method,
+                immediate: f.immediate.as_deref() == Some("yes"),
+                card_number: filled(f.card_number),
+                card_identification_code: filled(f.card_identification_code),
+            };
             svc.formal_loss(&me.who, id, &req).await.map(|r| replacement_rows("正式挂失并补卡 Formal loss and replacement", &old, &r))
         }
         "exchange" => {

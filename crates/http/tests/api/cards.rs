@@ -1076,3 +1076,53 @@ on_both_databases!(r_act_2_the_old_cards_bank_account_is_kept_or_closed_at_the_h
     let plain_replaced = outbox.as_array().unwrap().iter().find(|m| m["topic"] == "card.replaced" && m["card_id"] == json!(plain)).unwrap().clone();
     assert!(plain_replaced["payload"]["event"].get("bank_account").is_none(), "{plain_replaced}");
 });
+
+/// The shipped files, Jinan's with a replacement fee (002 gives none; the test's own figure).
+fn jinan_with_a_replacement_fee() -> yikatong_core::policy::PolicySet {
+    let files = yikatong_core::policy::SHIPPED.iter().map(|(f, t)| {
+        let text = if f.ends_with("jinan.toml") {
+            t.replace("[card]\n", "[card]\nreplacement_fee = [{ from = 2015-01-01, fen = 2000, source = \"test: the fee 002 does not give\" }]\n")
+        } else {
+            t.to_string()
+        };
+        (f.to_string(), text)
+    });
+    yikatong_core::policy::PolicySet::from_files(files).unwrap()
+}
+
+on_both_databases!(r_loss_4_jinan_replaces_on_the_spot_where_the_outlet_makes_cards, |db: TestDb| async move {
+    let (app, r) = started(crate::spawn_app_on(db, true, jinan_with_a_replacement_fee()).await).await;
+    // A bank branch that makes cards on the spot is registered as an instant-issue outlet
+    // under its bank code; the bureau's ordinary counter makes none.
+    app.ok("POST", "/v1/outlets", &app.operator, Some(json!({"code": "ICBC-JN", "name": "工商银行济南分行", "region": "jinan", "kind": "instant_issue"}))).await;
+    let (s, v) = app.call("POST", "/v1/outlets", Some(&app.operator), Some(json!({"code": "X1", "name": "网点", "region": "jinan", "kind": "kiosk"}))).await;
+    assert_problem(s, &v, 422, "invalid_outlet_kind");
+    let bank = app.token(json!({"role": "bank", "bank": "ICBC-JN"})).await;
+    let id = app.jinan_card(&r, true, 3).await;
+    app.ok("POST", &format!("/v1/cards/{id}/activation"), &bank, Some(json!({"zone": "financial"}))).await;
+    let spot = |extra: serde_json::Value| {
+        let mut body = json!({"delivery": "outlet", "immediate": true, "card_number": "J90000001", "card_identification_code": VENDOR_CODE});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let path = format!("/v1/cards/{id}/formal-loss");
+    let (s, v) = app.call("POST", &path, Some(&r.clerk), Some(spot(json!({})))).await;
+    assert_problem(s, &v, 409, "immediate_not_offered_here");
+    let (s, v) = app.call("POST", &path, Some(&bank), Some(spot(json!({"card_number": null})))).await;
+    assert_problem(s, &v, 422, "card_number_required");
+    let (s, v) = app.call("POST", &path, Some(&bank), Some(spot(json!({"card_identification_code": "short"})))).await;
+    assert_problem(s, &v, 422, "invalid_identification_code");
+    assert_eq!(app.card(id).await["state"], "active", "a refused on-the-spot replacement loses nothing");
+    let rep = app.ok("POST", &path, &bank, Some(spot(json!({})))).await;
+    assert_eq!((rep["ready_on"].as_str(), rep["fee_fen"].as_i64()), (Some("2026-03-02"), Some(2000)), "{rep}");
+    let new = app.card(rep["replacement_card_id"].as_i64().unwrap()).await;
+    assert_eq!((new["state"].as_str(), new["card_number"].as_str()), (Some("issued"), Some("J90000001")), "handed over at once: {new}");
+    assert_eq!(app.card(id).await["state"], "lost");
+    // Beijing's file makes replacements at the factory only, whatever the outlet.
+    app.ok("POST", "/v1/outlets", &app.operator, Some(json!({"code": "O9", "name": "北京即时网点", "region": "beijing", "kind": "instant_issue"}))).await;
+    let clerk = app.token(json!({"role": "clerk", "outlet": "O9"})).await;
+    let beijing = app.active_card(&r, false).await;
+    let (s, v) = app.call("POST", &format!("/v1/cards/{beijing}/formal-loss"), Some(&clerk), Some(spot(json!({})))).await;
+    assert_problem(s, &v, 409, "immediate_not_offered");
+    assert_eq!(app.card(beijing).await["state"], "active");
+});

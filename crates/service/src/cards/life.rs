@@ -32,6 +32,23 @@ pub struct FormalLossRequest {
     /// As in [`DeliveryRequest`]; default the first method the region takes at the outlet.
     #[serde(default)]
     pub payment_method: Option<String>,
+    /// 即时补卡 (002): the replacement made on the spot and handed over at once, at an
+    /// outlet of kind `instant_issue` in a region whose file allows it
+    /// (`card.immediate_replacement`); default `false` (made at the factory).
+    #[serde(default)]
+    pub immediate: bool,
+    /// The numbers of the card made on the spot, from the outlet's card printer
+    /// (required with `immediate`).
+    #[serde(default)]
+    pub card_number: Option<String>,
+    #[serde(default)]
+    pub card_identification_code: Option<String>,
+}
+
+/// A replacement made on the spot (002): the printed card's numbers and who takes it.
+struct OnTheSpot {
+    numbers: (String, String),
+    proxy: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -74,6 +91,7 @@ struct Successor {
     origin: Origin,
     terms: SuccessorTerms,
     delivery: super::delivery::DeliveryTerms,
+    on_the_spot: Option<OnTheSpot>,
 }
 
 impl Service {
@@ -128,6 +146,11 @@ impl Service {
             ctx,
         )?;
         new.id = tx.insert_card(&new, &[event], &meta).await?;
+        if let Some(spot) = successor.on_the_spot {
+            let made = rules_p::issue_on_the_spot(&new, spot.numbers, spot.proxy, ctx)?;
+            new = made.iter().fold(new, apply);
+            tx.record(&new, &made, &meta).await?;
+        }
         let link = CardEvent::SuccessorApplied { successor: new.id };
         old_events.push(link);
         let old_after = old_events.iter().fold(old, apply);
@@ -154,13 +177,33 @@ impl Service {
         who.allow(Operation::FormalLoss)?;
         let proxy = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
         let ask = at_counter(&req.delivery, &req.address, &req.payment_method);
-        self.replace(who, id, &ask, |card, ctx| rules::formal_loss(card, proxy.is_some(), ctx), |card| Origin::Replacement { of: card.id }).await
+        let on_the_spot = match req.immediate {
+            true => Some(self.on_the_spot(who, req, proxy.is_some()).await?),
+            false => None,
+        };
+        self.replace(who, id, (&ask, on_the_spot), |card, ctx| rules::formal_loss(card, proxy.is_some(), ctx), |card| Origin::Replacement { of: card.id }).await
+    }
+
+    /// 即时补卡 (002): only where the outlet (a clerk's, or a bank's registered under its
+    /// bank code) makes cards on the spot, with the printed card's numbers.
+    async fn on_the_spot(&self, who: &Principal, req: &FormalLossRequest, proxy: bool) -> ServiceResult<OnTheSpot> {
+        let here = match who.outlet.as_deref() {
+            Some(code) => self.store.get_outlet(code).await?,
+            None => None,
+        };
+        if here.and_then(|o| o.kind).as_deref() != Some("instant_issue") {
+            return Err(Refusal::conflict("immediate_not_offered_here", "this outlet does not make cards on the spot; the replacement is made at the factory").into());
+        }
+        let (Some(number), Some(code)) = (req.card_number.clone(), req.card_identification_code.clone()) else {
+            return Err(Refusal::bad_input("card_number_required", "a card made on the spot needs its card_number and card_identification_code from the card printer").into());
+        };
+        Ok(OnTheSpot { numbers: (number, code), proxy })
     }
 
     /// R-ONLINE-1: the holder's online replacement application.
     pub async fn online_replacement(&self, who: &Principal, id: i64, ask: &DeliveryRequest) -> ServiceResult<ReplacementView> {
         who.allow(Operation::OnlineReplacement)?;
-        self.replace(who, id, ask, rules::online_replacement, |card| Origin::Replacement { of: card.id }).await
+        self.replace(who, id, (ask, None), rules::online_replacement, |card| Origin::Replacement { of: card.id }).await
     }
 
     /// R-EXCH-1: exchange of a damaged card; the old card works until the new one is
@@ -171,7 +214,7 @@ impl Service {
         self.replace(
             who,
             id,
-            &at_counter(&req.delivery, &req.address, &req.payment_method),
+            (&at_counter(&req.delivery, &req.address, &req.payment_method), None),
             |card, ctx| rules::request_exchange(card, &reason, ctx).map(|_| Vec::new()),
             |card| Origin::Exchange { of: card.id, reason: req.reason.clone() },
         )
@@ -182,7 +225,7 @@ impl Service {
         &self,
         who: &Principal,
         id: i64,
-        ask: &DeliveryRequest,
+        (ask, on_the_spot): (&DeliveryRequest, Option<OnTheSpot>),
         decide: impl FnOnce(&Card, &RuleCtx) -> Result<Vec<CardEvent>, Refusal>,
         origin: impl FnOnce(&Card) -> Origin,
     ) -> ServiceResult<ReplacementView> {
@@ -192,8 +235,12 @@ impl Service {
         let ctx = RuleCtx { policy, calendar: &calendar, now: self.clock.now(), channel: who.channel() };
         let events = decide(&card, &ctx)?;
         let delivery = self.delivery_terms(who, policy, NewCardKind::Successor, ask, &holder, rules::replacement_fee(&ctx)?)?;
-        let terms = rules::successor_terms(&card, delivery.delivery.way, self.certificate_number(&card.region, ctx.today()), &ctx)?;
-        let successor = Successor { origin: origin(&card), terms, delivery };
+        let number = self.certificate_number(&card.region, ctx.today());
+        let terms = match on_the_spot {
+            Some(_) => rules::on_the_spot_terms(delivery.delivery.way, number, &ctx)?,
+            None => rules::successor_terms(&card, delivery.delivery.way, number, &ctx)?,
+        };
+        let successor = Successor { origin: origin(&card), terms, delivery, on_the_spot };
         let view = self.open_successor(&mut tx, who, (card, holder), events, successor, &ctx).await?;
         self.commit(tx).await?;
         tracing::info!(card = id, replacement = view.replacement_card_id, "replacement card applied for");
