@@ -74,8 +74,7 @@ impl Service {
             }
             Role::Holder => {
                 let ssn = Ssn::parse(&needs("person", &req.person)?)?;
-                self.require_person(&ssn).await?;
-                grant.person_hash = Some(self.store.data_key().lookup_hash(ssn.expose()));
+                grant.person_hash = Some(self.require_person(&ssn).await?.key);
             }
             Role::Bank => {
                 if let Some(code) = req.bank.clone().filter(|b| !b.is_empty()) {

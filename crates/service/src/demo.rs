@@ -100,6 +100,7 @@ fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: Naiv
     let seq: u32 = ssn[14..17].parse().unwrap_or(0);
     let now = chrono::Utc::now();
     let mut person = Person {
+        key: String::new(),
         ssn,
         name,
         gender: if seq % 2 == 1 { "male" } else { "female" }.into(),

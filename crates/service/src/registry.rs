@@ -89,6 +89,12 @@ pub struct PersonChangeRequest {
     pub photo_digest: Option<String>,
     /// The business date the change takes effect; today if absent.
     pub effective_on: Option<NaiveDate>,
+    /// R-EXCH-1 (003 Q66): the person's corrected ID number, as the police registry
+    /// changed it; the birth date and gender follow it. The person keeps their cards,
+    /// account and history, is found by the new number from then on (the old one finds
+    /// no one), and both numbers stay in the dated history; each card made with the old
+    /// number shows `number_changed` until it is exchanged. Optional, default no change.
+    pub ssn: Option<String>,
 }
 
 fn not_found_person() -> ServiceError {
@@ -104,6 +110,13 @@ impl Service {
 
     pub(crate) async fn require_unit(&self, code: &str) -> ServiceResult<Organisation> {
         self.store.get_unit(code).await?.ok_or_else(|| Refusal::not_found("unit_not_found", format!("there is no unit {code}")).into())
+    }
+
+    /// R-EXCH-1: the key of the person whose ID number this is now (their cards, account
+    /// and history carry it, unchanged by a corrected number); `None` when no one has it
+    /// now (a corrected number's old one included).
+    pub(crate) async fn person_key(&self, ssn: &Ssn) -> ServiceResult<Option<String>> {
+        Ok(self.store.person_key_of_number(&self.store.data_key().lookup_hash(ssn.expose())).await?)
     }
 
     pub(crate) async fn require_outlet(&self, code: &str) -> ServiceResult<Organisation> {
@@ -212,6 +225,7 @@ impl Service {
         }
         let now = self.clock.now();
         Ok(Person {
+            key: String::new(),
             ssn: ssn.expose().into(),
             name: new.name.trim().into(),
             gender: ssn.gender().as_str().into(),
@@ -248,10 +262,10 @@ impl Service {
         who.may(op)?;
         let ssn = Ssn::parse(ssn)?;
         let person = self.require_person(&ssn).await?;
-        who.allow_for(op, &self.store.data_key().lookup_hash(ssn.expose()))?;
+        who.allow_for(op, &person.key)?;
         let visible = match who.role {
             Role::Unit => person.unit_code.is_some() && person.unit_code == who.unit,
-            Role::Holder => who.person_hash.as_deref() == Some(self.store.data_key().lookup_hash(ssn.expose()).as_str()),
+            Role::Holder => who.person_hash.as_deref() == Some(person.key.as_str()),
             _ => true,
         };
         if visible { Ok(person) } else { Err(not_found_person()) }
@@ -358,6 +372,18 @@ impl Service {
         }
         if let Some(d) = &req.photo_digest {
             set!(photo_digest, Some(d.clone()));
+        }
+        if let Some(n) = &req.ssn {
+            let corrected = Ssn::parse(n)?;
+            if corrected.expose() != after.ssn {
+                // One person per number: the database's unique index holds it under races.
+                if self.store.get_person(corrected.expose()).await?.is_some() {
+                    return Err(Refusal::conflict("ssn_taken", "another insured person is registered with this ID number").into());
+                }
+                set!(ssn, corrected.expose().to_string());
+                set!(gender, corrected.gender().as_str().to_string());
+                set!(birth_date, corrected.birth_date());
+            }
         }
         if fields.is_empty() {
             return Err(Refusal::bad_input("no_change", "the change names no field that differs from the record").into());

@@ -48,7 +48,7 @@ impl Service {
     async fn signing_in(&self, ssn: &str) -> ServiceResult<(Person, Card, Principal)> {
         let parsed = Ssn::parse(ssn)?;
         let person = self.store.get_person(parsed.expose()).await?.ok_or_else(Self::unknown_holder)?;
-        let hash = self.store.data_key().lookup_hash(parsed.expose());
+        let hash = person.key.clone();
         let card = self.current_card(&hash).await?.ok_or_else(Self::unknown_holder)?;
         let as_holder = Principal { token_id: 0, role: Role::Holder, outlet: None, unit: None, institution: None, person_hash: Some(hash), unlocked: None };
         Ok((person, card, as_holder))

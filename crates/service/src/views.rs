@@ -106,10 +106,14 @@ impl PersonChangeView {
     pub fn of(c: &PersonChange, person: Option<&Person>) -> Self {
         let mask = |v: &serde_json::Value| -> serde_json::Value {
             let mut v = v.clone();
-            if let Some(obj) = v.as_object_mut()
-                && let Some(phone) = obj.get("phone").and_then(|p| p.as_str()).map(mask_phone)
-            {
-                obj.insert("phone".into(), serde_json::json!(phone));
+            if let Some(obj) = v.as_object_mut() {
+                if let Some(phone) = obj.get("phone").and_then(|p| p.as_str()).map(mask_phone) {
+                    obj.insert("phone".into(), serde_json::json!(phone));
+                }
+                // R-EXCH-1: a corrected ID number, masked like every number shown.
+                if let Some(ssn) = obj.get("ssn").and_then(|s| s.as_str()).map(mask_ssn) {
+                    obj.insert("ssn".into(), serde_json::json!(ssn));
+                }
             }
             v
         };

@@ -38,6 +38,7 @@ macro_rules! store_impl {
     fn person_from_row(k: &DataKey, row: &<Db as sqlx::Database>::Row) -> StoreResult<Person> {
             let flags: String = row.try_get("flags")?;
             Ok(Person {
+                key: row.try_get("ssn_hash")?,
                 ssn: k.decrypt(&row.try_get::<Vec<u8>, _>("ssn_enc")?)?,
                 name: k.decrypt(&row.try_get::<Vec<u8>, _>("name_enc")?)?,
                 gender: row.try_get("gender")?,
@@ -61,9 +62,10 @@ macro_rules! store_impl {
         /// The insert of `persons` as one multi-row statement (skipping persons already
         /// stored when `skip_existing`).
         fn persons_insert_sql(k: &DataKey, persons: &[Person], skip_existing: bool) -> sqlx::QueryBuilder<Db> {
-            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO persons (ssn_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) ");
+            let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO persons (ssn_hash, current_hash, ssn_enc, name_enc, gender, birth_date, ethnicity, category, region, unit_code, phone_enc, address_enc, handbook_hash, handbook_enc, flags, created_at, updated_at, version, contribution_base_fen, photo_digest) ");
             q.push_values(persons, |mut b, p| {
-                b.push_bind(k.lookup_hash(&p.ssn))
+                b.push_bind(p.key_with(k))
+                    .push_bind(k.lookup_hash(&p.ssn))
                     .push_bind(k.encrypt(&p.ssn))
                     .push_bind(k.encrypt(&p.name))
                     .push_bind(p.gender.clone())
@@ -141,9 +143,9 @@ macro_rules! store_impl {
         }
 
         async fn change_person_in(tx: &mut sqlx::Transaction<'static, Db>, k: &DataKey, expected_version: i64, p: &Person, c: &PersonChange) -> StoreResult<()> {
-            let hash = k.lookup_hash(&p.ssn);
+            let hash = p.key_with(k);
             let updated = sqlx::query(
-                "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11, contribution_base_fen = $12, photo_digest = $13 WHERE ssn_hash = $14 AND version = $15",
+                "UPDATE persons SET name_enc = $1, ethnicity = $2, category = $3, unit_code = $4, phone_enc = $5, address_enc = $6, handbook_hash = $7, handbook_enc = $8, flags = $9, updated_at = $10, version = $11, contribution_base_fen = $12, photo_digest = $13, ssn_enc = $16, current_hash = $17, gender = $18, birth_date = $19 WHERE ssn_hash = $14 AND version = $15",
             )
             .bind(k.encrypt(&p.name))
             .bind(&p.ethnicity)
@@ -160,9 +162,13 @@ macro_rules! store_impl {
             .bind(&p.photo_digest)
             .bind(&hash)
             .bind(expected_version)
+            .bind(k.encrypt(&p.ssn))
+            .bind(k.lookup_hash(&p.ssn))
+            .bind(&p.gender)
+            .bind(p.birth_date.to_string())
             .execute(&mut **tx)
             .await
-            .map_err(person_write("handbook number".into(), p.unit_code.clone()))?;
+            .map_err(person_write("handbook number or ID number".into(), p.unit_code.clone()))?;
             if updated.rows_affected() != 1 {
                 return Err(StoreError::Conflict(format!("person {}", yikatong_core::identity::mask_ssn(&p.ssn))));
             }
@@ -281,6 +287,7 @@ macro_rules! store_impl {
             async fn person_where(&self, column: &'static str, hash: String) -> StoreResult<Option<Person>> {
                 let sql = match column {
                     "handbook_hash" => "SELECT * FROM persons WHERE handbook_hash = $1",
+                    "current_hash" => "SELECT * FROM persons WHERE current_hash = $1",
                     _ => "SELECT * FROM persons WHERE ssn_hash = $1",
                 };
                 let row = sqlx::query(sql).bind(hash).fetch_optional(&self.pool).await?;
@@ -411,12 +418,26 @@ macro_rules! store_impl {
             async fn insert_persons(&self, persons: &[Person]) -> StoreResult<u64> {
                 let mut tx = begin_write(&self.pool).await?;
                 let mut n = 0;
-                for part in persons.chunks(rows_per_statement(19)) {
+                for part in persons.chunks(rows_per_statement(20)) {
                     let unit = part.iter().find_map(|p| p.unit_code.clone());
                     n += self.persons_insert(part, true).build().persistent(false).execute(&mut *tx).await.map_err(person_write("a person of the same handbook number".into(), unit))?.rows_affected();
                 }
                 tx.commit().await?;
                 Ok(n)
+            }
+
+            async fn person_key_of_number(&self, number_hash: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT ssn_hash FROM persons WHERE current_hash = $1").bind(number_hash).fetch_optional(&self.pool).await?)
+            }
+
+            async fn persons_by_numbers(&self, number_hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
+                let mut found = Vec::with_capacity(number_hashes.len());
+                for part in number_hashes.chunks(rows_per_statement(1)) {
+                    for r in where_in("SELECT * FROM persons WHERE current_hash", part).build().persistent(false).fetch_all(&self.pool).await? {
+                        found.push((r.try_get::<String, _>("current_hash")?, self.person_from_row(&r)?));
+                    }
+                }
+                Ok(found)
             }
 
             async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
@@ -430,7 +451,7 @@ macro_rules! store_impl {
             }
 
             async fn get_person(&self, ssn: &str) -> StoreResult<Option<Person>> {
-                self.person_where("ssn_hash", self.key.lookup_hash(ssn)).await
+                self.person_where("current_hash", self.key.lookup_hash(ssn)).await
             }
 
             async fn find_person_by_handbook(&self, handbook_no: &str) -> StoreResult<Option<Person>> {
@@ -454,7 +475,7 @@ macro_rules! store_impl {
                 for part in changes.chunks(rows_per_statement(5)) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE persons SET flags = v.column2, updated_at = v.column3, version = v.column4 FROM (");
                     q.push_values(part, |mut b, (expected, p, _)| {
-                        b.push("CAST(").push_bind_unseparated(k.lookup_hash(&p.ssn)).push_unseparated(" AS TEXT)");
+                        b.push("CAST(").push_bind_unseparated(p.key_with(k)).push_unseparated(" AS TEXT)");
                         b.push("CAST(").push_bind_unseparated(serde_json::to_string(&p.flags).unwrap_or_else(|_| "[]".into())).push_unseparated(" AS TEXT)");
                         b.push("CAST(").push_bind_unseparated(ts(p.updated_at)).push_unseparated(" AS TEXT)");
                         b.push("CAST(").push_bind_unseparated(p.version).push_unseparated(" AS BIGINT)");
@@ -466,7 +487,7 @@ macro_rules! store_impl {
                     }
                     let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO person_changes (ssn_hash, changed_at, effective_on, actor, fields, before_enc, after_enc) ");
                     q.push_values(part, |mut b, (_, p, c)| {
-                        b.push_bind(k.lookup_hash(&p.ssn)).push_bind(ts(c.changed_at)).push_bind(c.effective_on.to_string()).push_bind(c.actor.clone()).push_bind(c.fields.join(",")).push_bind(k.encrypt(&c.before.to_string())).push_bind(k.encrypt(&c.after.to_string()));
+                        b.push_bind(p.key_with(k)).push_bind(ts(c.changed_at)).push_bind(c.effective_on.to_string()).push_bind(c.actor.clone()).push_bind(c.fields.join(",")).push_bind(k.encrypt(&c.before.to_string())).push_bind(k.encrypt(&c.after.to_string()));
                     });
                     q.build().persistent(false).execute(&mut *tx).await?;
                 }
@@ -477,7 +498,7 @@ macro_rules! store_impl {
             async fn person_history(&self, ssn: &str) -> StoreResult<Vec<PersonChange>> {
                 let k = &self.key;
                 let rows = sqlx::query(
-                    "SELECT changed_at, effective_on, actor, fields, before_enc, after_enc FROM person_changes WHERE ssn_hash = $1 ORDER BY id",
+                    "SELECT changed_at, effective_on, actor, fields, before_enc, after_enc FROM person_changes WHERE ssn_hash = (SELECT ssn_hash FROM persons WHERE current_hash = $1) ORDER BY id",
                 )
                 .bind(k.lookup_hash(ssn))
                 .fetch_all(&self.pool)

@@ -213,6 +213,12 @@ pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + Famil
     async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
     /// The persons with these lookup hashes (those that exist), in one statement per
     /// few thousand.
+    /// R-EXCH-1: the key of the person whose ID number is now the one hashed to
+    /// `number_hash`.
+    async fn person_key_of_number(&self, number_hash: &str) -> StoreResult<Option<String>>;
+    /// Persons by the keyed hash of their ID number as it is now (files name people by
+    /// their number), each with that hash.
+    async fn persons_by_numbers(&self, number_hashes: &[String]) -> StoreResult<Vec<(String, Person)>>;
     async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>>;
     /// A unit's persons in lookup-hash order after `after`.
     async fn unit_persons_page(&self, unit: &str, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;

@@ -37,7 +37,12 @@ pub struct Institution {
 /// An insured person's current record (R-ID-3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
-    /// The full SSN; encrypted in the database, looked up by its keyed hash.
+    /// The person's key: the keyed hash of the ID number they were first registered with,
+    /// which their cards, account and history carry for ever (R-EXCH-1: a corrected ID
+    /// number keeps it). Filled when read from the store; empty before the first write.
+    #[serde(skip)]
+    pub key: String,
+    /// The full SSN as it is now; encrypted in the database, looked up by its keyed hash.
     pub ssn: String,
     pub name: String,
     /// `male` / `female`, from the SSN.
@@ -63,6 +68,14 @@ pub struct Person {
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; guards concurrent changes.
     pub version: i64,
+}
+
+impl Person {
+    /// The person's key: as stored, or for a person not stored yet the hash of their ID
+    /// number.
+    pub fn key_with(&self, k: &crate::DataKey) -> String {
+        if self.key.is_empty() { k.lookup_hash(&self.ssn) } else { self.key.clone() }
+    }
 }
 
 /// One dated information change (R-INFO-1).

@@ -17,6 +17,7 @@ async fn unit_u1(db: &TestDb) {
 
 fn person(ssn: &str) -> Person {
     Person {
+        key: String::new(),
         ssn: ssn.into(),
         name: "张三".into(),
         gender: "female".into(),
@@ -56,7 +57,9 @@ on_both_databases!(persons_are_encrypted_and_found_by_hash, |db: TestDb| async m
     let s = &db.store;
     let p = person("11010519491231002X");
     s.insert_person(&p).await.unwrap();
-    assert_eq!(s.get_person("11010519491231002X").await.unwrap(), Some(p.clone()));
+    let stored = s.get_person("11010519491231002X").await.unwrap().unwrap();
+    assert_eq!(stored.key, s.data_key().lookup_hash(&p.ssn), "the key is the hash of the number first registered");
+    assert_eq!(stored, Person { key: stored.key.clone(), ..p.clone() });
     assert_eq!(s.find_person_by_handbook("110105123S").await.unwrap().unwrap().ssn, p.ssn);
     assert!(matches!(s.insert_person(&p).await, Err(StoreError::Duplicate(m)) if m.contains("110105********002X")));
     assert_eq!(s.count_persons().await.unwrap(), 1);
@@ -85,6 +88,35 @@ on_both_databases!(sqlite_file_holds_no_plain_ssn, |db: TestDb| async move {
         let text = String::from_utf8_lossy(&b);
         assert!(!text.contains("11010519491231002X") && !text.contains("张三"));
     }
+});
+
+on_both_databases!(r_exch_1_a_corrected_number_keeps_the_key_and_one_number_names_one_person, |db: TestDb| async move {
+    unit_u1(&db).await;
+    let s = &db.store;
+    let (a, b) = (person("11010519491231002X"), Person { handbook_no: None, ..person("11010219900307123X") });
+    s.insert_person(&a).await.unwrap();
+    s.insert_person(&b).await.unwrap();
+    let key = s.get_person(&a.ssn).await.unwrap().unwrap().key;
+    let corrected = "110105194912300032";
+    let change = |p: &Person| PersonChange {
+        ssn: p.ssn.clone(),
+        changed_at: at("2026-04-01T02:00:00Z"),
+        effective_on: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+        actor: "unit:U1".into(),
+        fields: vec!["ssn".into()],
+        before: serde_json::json!({"ssn": p.ssn}),
+        after: serde_json::json!({"ssn": corrected}),
+    };
+    let stored_a = s.get_person(&a.ssn).await.unwrap().unwrap();
+    s.change_person(1, &Person { ssn: corrected.into(), version: 2, ..stored_a.clone() }, &change(&a)).await.unwrap();
+    let found = s.get_person(corrected).await.unwrap().unwrap();
+    assert_eq!((found.key.as_str(), found.ssn.as_str()), (key.as_str(), corrected), "the key stays, the number is the new one");
+    assert_eq!(s.get_person(&a.ssn).await.unwrap(), None, "the old number finds no one");
+    assert_eq!(s.person_history(corrected).await.unwrap().len(), 1, "the history follows the person");
+    // The database refuses a second person with the number, whatever the service checked.
+    let stored_b = s.get_person(&b.ssn).await.unwrap().unwrap();
+    let refused = s.change_person(1, &Person { ssn: corrected.into(), version: 2, ..stored_b }, &change(&b)).await;
+    assert!(matches!(refused, Err(StoreError::Duplicate(_))), "{refused:?}");
 });
 
 on_both_databases!(r_info_1_changes_keep_dated_history, |db: TestDb| async move {

@@ -102,6 +102,10 @@ pub struct PrintedData {
     pub name: String,
     pub category: String,
     pub flags: Vec<String>,
+    /// The ID number the card is made with (R-EXCH-1: a corrected number needs an
+    /// exchange); absent on cards applied for before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssn: Option<String>,
 }
 
 /// Why the card was applied for.
@@ -254,6 +258,12 @@ impl Card {
     /// A card that works for settlement: active and not superseded (one per person).
     pub fn is_working(&self) -> bool {
         self.state == CardState::Active
+    }
+
+    /// R-EXCH-1: the person's ID number was corrected after this card was applied for:
+    /// the card carries the old one until it is exchanged.
+    pub fn number_changed(&self, ssn_now: &str) -> bool {
+        self.printed.ssn.as_deref().is_some_and(|s| s != ssn_now)
     }
 
     /// The card data differs from the person's record (R-INFO-1).

@@ -162,6 +162,8 @@ pub struct HolderNow<'a> {
     /// The unit the person is insured through today.
     pub unit_code: Option<&'a str>,
     pub name: &'a str,
+    /// The person's ID number now (R-APP-4: changed after the application).
+    pub ssn: &'a str,
     /// A photo that passed the machine checks is on record.
     pub has_photo: bool,
     /// The city of the province whose working card the province's register shows.
@@ -189,6 +191,9 @@ pub fn batch_exclusion(card: &Card, holder: &HolderNow, snapshot: (DateTime<Utc>
     }
     if card.printed.name != holder.name {
         return Some("the name was changed after the application: the card would carry the old one; apply again".into());
+    }
+    if card.number_changed(holder.ssn) {
+        return Some("the ID number was corrected after the application: the card would carry the old one; apply again".into());
     }
     if person_flags.iter().any(|f| f == "second_collection_pending") {
         return Some("awaiting second collection (information comparison)".into());

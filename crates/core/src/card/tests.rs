@@ -27,7 +27,7 @@ impl World {
 }
 
 fn printed() -> PrintedData {
-    PrintedData { name: "张三".into(), category: "in_service".into(), flags: vec![] }
+    PrintedData { name: "张三".into(), category: "in_service".into(), flags: vec![], ssn: Some("11010519491231002X".into()) }
 }
 
 /// A Beijing card already handed over and active.
@@ -312,7 +312,7 @@ fn r_gen_1_an_upgrade_is_not_held_back_by_the_older_working_card() {
     let snapshot = t("2026-03-02T00:00:00+08:00");
     let insured = t("2020-01-01T00:00:00Z");
     let flags: Vec<String> = vec!["generation_upgrade".into()];
-    let holder = |flags: &'static [String]| HolderNow { insured_at: insured, flags, unit_code: Some("U1"), name: &card.printed.name, has_photo: true, card_elsewhere: None };
+    let holder = |flags: &'static [String]| HolderNow { ssn: "11010519491231002X", insured_at: insured, flags, unit_code: Some("U1"), name: &card.printed.name, has_photo: true, card_elsewhere: None };
     let upgrade = flags.leak();
     assert_eq!(batch_exclusion(&card, &holder(&[]), (snapshot, snapshot), true, false).as_deref(), Some("already holds a working card"));
     assert_eq!(batch_exclusion(&card, &holder(upgrade), (snapshot, snapshot), true, false), None);
@@ -326,13 +326,15 @@ fn r_app_4_a_cut_leaves_out_who_left_the_unit_changed_name_or_has_no_photo() {
     let card = unit_applied_card(&w);
     let snapshot = t("2026-03-02T00:00:00+08:00");
     let name = card.printed.name.clone();
-    let now = |unit: Option<&'static str>, name: &str, has_photo: bool| batch_exclusion(&card, &HolderNow { insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: unit, name, has_photo, card_elsewhere: None }, (snapshot, snapshot), false, true);
+    let now = |unit: Option<&'static str>, name: &str, has_photo: bool| batch_exclusion(&card, &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: unit, name, has_photo, card_elsewhere: None }, (snapshot, snapshot), false, true);
     assert_eq!(now(Some("U1"), &name, true), None);
     assert!(now(Some("U2"), &name, true).is_some_and(|r| r.contains("left unit U1") && r.contains("减员")));
     assert!(now(None, &name, true).is_some_and(|r| r.contains("left unit U1")));
     assert!(now(Some("U1"), "改名", true).is_some_and(|r| r.contains("name was changed")));
     assert!(now(Some("U1"), &name, false).is_some_and(|r| r.contains("no usable photo")));
-    let elsewhere = batch_exclusion(&card, &HolderNow { insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: true, card_elsewhere: Some("370200") }, (snapshot, snapshot), false, false);
+    let corrected = batch_exclusion(&card, &HolderNow { ssn: "11010219900307123X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: true, card_elsewhere: None }, (snapshot, snapshot), false, false);
+    assert!(corrected.is_some_and(|r| r.contains("ID number was corrected")), "R-APP-4: the number changed after the application");
+    let elsewhere = batch_exclusion(&card, &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: true, card_elsewhere: Some("370200") }, (snapshot, snapshot), false, false);
     assert!(elsewhere.is_some_and(|r| r.contains("370200") && r.contains("province")));
-    assert_eq!(batch_exclusion(&card, &HolderNow { insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: false, card_elsewhere: None }, (snapshot, snapshot), false, false), None, "the region's switch off: no photo needed");
+    assert_eq!(batch_exclusion(&card, &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: false, card_elsewhere: None }, (snapshot, snapshot), false, false), None, "the region's switch off: no photo needed");
 }

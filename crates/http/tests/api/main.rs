@@ -16,6 +16,7 @@ mod visit_cards;
 mod designated;
 mod family;
 mod delivery;
+mod id_correction;
 
 use std::sync::Arc;
 

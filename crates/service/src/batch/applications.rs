@@ -179,10 +179,12 @@ impl Service {
             return Ok(());
         }
         let hashes: Vec<String> = chunk.iter().map(|c| c.hash.clone()).collect();
-        let persons: HashMap<String, Person> = self.store.persons_by_hashes(&hashes).await?.into_iter().collect();
+        // By the number as it is now; their cards by their key (R-EXCH-1).
+        let persons: HashMap<String, Person> = self.store.persons_by_numbers(&hashes).await?.into_iter().collect();
+        let keys: Vec<String> = persons.values().map(|p| p.key.clone()).collect();
         let mut tx = self.begin_write().await?;
         let mut cards_of: HashMap<String, Vec<Card>> = HashMap::new();
-        for card in tx.lock_persons_cards(&hashes).await? {
+        for card in tx.lock_persons_cards(&keys).await? {
             cards_of.entry(card.person_hash.clone()).or_default().push(card);
         }
         let now = self.clock.now();
@@ -191,7 +193,7 @@ impl Service {
             let decided = persons
                 .get(&c.hash)
                 .ok_or_else(|| Refusal::bad_input("not_insured", "no insured person has this ID number").into())
-                .and_then(|person| self.application_of(as_unit, unit, applicant, &c, person, cards_of.get(&c.hash).map_or(&[][..], |v| v.as_slice()), now));
+                .and_then(|person| self.application_of(as_unit, unit, applicant, &c, person, cards_of.get(&person.key).map_or(&[][..], |v| v.as_slice()), now));
             match decided {
                 Ok(Some(card)) => new_cards.push(card),
                 Ok(None) => report.already_applied += 1,
@@ -226,7 +228,7 @@ impl Service {
             financial: c.financial,
             ..Default::default()
         };
-        let (card, event) = self.open_first_card(as_unit, person, c.hash.clone(), &ask, cards, applicant, now)?;
+        let (card, event) = self.open_first_card(as_unit, person, person.key.clone(), &ask, cards, applicant, now)?;
         Ok(Some((card, vec![event])))
     }
 }

@@ -244,7 +244,7 @@ impl Service {
     /// not yet in production takes them (so it is made with the corrected name, and a cut
     /// does not take it for a name changed after the application, R-APP-4).
     async fn correct_applied_cards(&self, person: &Person) -> ServiceResult<()> {
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         let record = crate::cards::printed_of(person);
         let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;

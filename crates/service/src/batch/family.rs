@@ -72,7 +72,7 @@ impl Service {
         if member.name != req.member_name.trim() {
             return Err(Refusal::bad_input("identity_not_confirmed", "confirm the family member: the name does not match the ID number").into());
         }
-        let (holder_hash, member_hash) = (self.store.data_key().lookup_hash(&holder.ssn), self.store.data_key().lookup_hash(member_ssn.expose()));
+        let (holder_hash, member_hash) = (holder.key.clone(), member.key.clone());
         if holder_hash == member_hash {
             return Err(Refusal::bad_input("same_person", "a holder is not their own family member").into());
         }
@@ -103,7 +103,7 @@ impl Service {
     pub async fn family_members(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<FamilyMemberView>> {
         let holder = self.visible_person(who, ssn, Operation::ReadPerson).await?;
         let mut out = Vec::new();
-        for m in self.store.family_members_of(&self.store.data_key().lookup_hash(&holder.ssn)).await? {
+        for m in self.store.family_members_of(&holder.key_with(self.store.data_key())).await? {
             if let Some(p) = self.store.get_person_by_hash(&m.member_hash).await? {
                 out.push(FamilyMemberView { member_ssn_masked: mask_ssn(&p.ssn), member_name: p.name, bound_at: m.bound_at, bound_by: m.bound_by });
             }

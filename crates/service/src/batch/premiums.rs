@@ -84,7 +84,7 @@ impl Service {
         if person.category != "resident" {
             return Err(Refusal::conflict("not_a_resident", "premiums here are for urban-rural resident insurance; employees contribute through their unit").into());
         }
-        let hash = self.store.data_key().lookup_hash(ssn.expose());
+        let hash = person.key.clone();
         let (channel, payer) = match who.role {
             Role::Holder => {
                 let channel = p.channel.clone().unwrap_or_else(|| "online".into());
@@ -138,8 +138,7 @@ impl Service {
                     "失败" | "failed" | "fail" => false,
                     other => return Err(Refusal::bad_input("invalid_result", format!("result must be 成功 or 失败, not {other:?}")).into()),
                 };
-                self.require_person(&ssn).await?;
-                let hash = self.store.data_key().lookup_hash(ssn.expose());
+                let hash = self.require_person(&ssn).await?.key;
                 let now = self.clock.now();
                 self.store.record_deduction(&PremiumDeduction { person_hash: hash.clone(), period: c[1].clone(), ok, reason: Some(c[4].clone()).filter(|r| !r.is_empty()) }, now).await?;
                 if ok {
@@ -163,7 +162,7 @@ impl Service {
         let view = self.get_person(who, ssn).await?;
         let parsed = Ssn::parse(ssn)?;
         let person = self.require_person(&parsed).await?;
-        let hash = self.store.data_key().lookup_hash(parsed.expose());
+        let hash = person.key.clone();
         let today = self.clock.today();
         let policy = self.policies.region(&person.region)?;
         let day = |name: &str| policy.day_of_month(name, today).map_err(ServiceError::from);

@@ -39,7 +39,7 @@ pub(crate) fn card_not_found(id: i64) -> ServiceError {
 
 /// What the card should say, from the person's record.
 pub(crate) fn printed_of(p: &Person) -> PrintedData {
-    PrintedData { name: p.name.clone(), category: p.category.clone(), flags: p.flags.clone() }
+    PrintedData { name: p.name.clone(), category: p.category.clone(), flags: p.flags.clone(), ssn: Some(p.ssn.clone()) }
 }
 
 impl Service {

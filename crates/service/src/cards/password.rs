@@ -153,8 +153,10 @@ impl Service {
             QueryTarget::Card(id) => id,
             QueryTarget::Person(ssn) => {
                 let ssn = yikatong_core::identity::Ssn::parse(ssn)?;
-                let hash = self.store.data_key().lookup_hash(ssn.expose());
-                let card = self.current_card(&hash).await?;
+                let card = match self.person_key(&ssn).await? {
+                    Some(key) => self.current_card(&key).await?,
+                    None => None,
+                };
                 card.ok_or_else(|| Refusal::not_found("person_not_found", "no person with a card whose query password could open the records is known by this ID number"))?.id
             }
         };

@@ -92,8 +92,8 @@ impl Service {
     pub async fn apply_for_card(&self, who: &Principal, ssn: &str, req: &ApplicationRequest) -> ServiceResult<CardView> {
         who.allow(Operation::ApplyForCard)?;
         let ssn = Ssn::parse(ssn)?;
-        let hash = self.store.data_key().lookup_hash(ssn.expose());
         let person = self.require_person(&ssn).await?;
+        let hash = person.key.clone();
         let visible = match who.role {
             Role::Unit => person.unit_code.is_some() && person.unit_code == who.unit,
             Role::Holder => who.person_hash.as_deref() == Some(hash.as_str()),
@@ -188,7 +188,7 @@ impl Service {
 
     /// The cards of a person (filled into `GET /v1/persons/{ssn}`).
     pub async fn person_cards(&self, person: &yikatong_store::Person) -> ServiceResult<Vec<CardView>> {
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         let now = self.clock.now();
         Ok(self.store.cards_of_person(&hash).await?.iter().map(|c| CardView::of(c, person, now)).collect())
     }
@@ -251,7 +251,7 @@ impl Service {
                 }
                 let person = persons.get(&card.person_hash).ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
                 let holds_working = working.get(&card.person_hash).is_some_and(|ids| ids.iter().any(|id| *id != card.id));
-                let holder = rules_p::HolderNow { insured_at: person.created_at, flags: &person.flags, unit_code: person.unit_code.as_deref(), name: &person.name, has_photo: person.photo_digest.is_some(), card_elsewhere: elsewhere.get(&card.person_hash).map(String::as_str) };
+                let holder = rules_p::HolderNow { insured_at: person.created_at, flags: &person.flags, unit_code: person.unit_code.as_deref(), name: &person.name, ssn: &person.ssn, has_photo: person.photo_digest.is_some(), card_elsewhere: elsewhere.get(&card.person_hash).map(String::as_str) };
                 match rules_p::batch_exclusion(card, &holder, (snapshot, applied_by), holds_working, photo_required) {
                     Some(reason) => {
                         // The unit sees why on the card; a reason kept from an earlier cut is not recorded again.
@@ -331,16 +331,22 @@ impl Service {
 
     /// R-DIST-1, R-CERT-1: the card reaches its holder.
     pub async fn hand_over(&self, who: &Principal, id: i64, req: &HandOverRequest) -> ServiceResult<CardView> {
-        let holder_id = req.holder_ssn.as_deref().map(Ssn::parse).transpose()?;
-        let proxy_id = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
-        let key = self.store.data_key().clone();
+        // The IDs presented, by the persons they are now (R-EXCH-1: a corrected number).
+        let holder_id = match req.holder_ssn.as_deref().map(Ssn::parse).transpose()? {
+            Some(s) => Some(self.person_key(&s).await?),
+            None => None,
+        };
+        let proxy_id = match req.proxy_ssn.as_deref().map(Ssn::parse).transpose()? {
+            Some(s) => Some(self.person_key(&s).await?),
+            None => None,
+        };
         let card = self
             .card_command(who, id, Operation::HandOver, |card, ctx| {
                 let check = CollectionCheck {
                     certificate_number: req.certificate_number.clone(),
-                    holder_id_matches: holder_id.as_ref().is_some_and(|s| key.lookup_hash(s.expose()) == card.person_hash),
+                    holder_id_matches: holder_id.as_ref().is_some_and(|k| k.as_deref() == Some(card.person_hash.as_str())),
                     proxy: proxy_id.is_some(),
-                    proxy_id_valid: proxy_id.as_ref().is_some_and(|p| key.lookup_hash(p.expose()) != card.person_hash),
+                    proxy_id_valid: proxy_id.as_ref().is_some_and(|k| k.as_deref() != Some(card.person_hash.as_str())),
                 };
                 rules::hand_over(card, &check, ctx)
             })

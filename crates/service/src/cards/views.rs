@@ -83,6 +83,8 @@ pub struct CardView {
     pub successor: Option<i64>,
     /// R-INFO-1: the card's data no longer matches the record; a clerk synchronises it.
     pub out_of_step: bool,
+    /// R-EXCH-1: the person's ID number was corrected after this card was made: exchange it.
+    pub number_changed: bool,
     pub certificate: Option<CertificateSummary>,
     pub batch_id: Option<i64>,
     pub applied_at: DateTime<Utc>,
@@ -147,6 +149,7 @@ impl CardView {
             replaced_by: card.superseded_by,
             successor: card.successor,
             out_of_step: card.state.is_alive() && card.out_of_step_with(&printed_of(person)),
+            number_changed: card.state.is_alive() && card.number_changed(&person.ssn),
             certificate: card.certificate.as_ref().map(CertificateSummary::of),
             batch_id: card.batch_id,
             applied_at: card.applied_at,

@@ -36,7 +36,7 @@ impl Service {
         who.may(Operation::ReadAccount)?;
         let person = self.get_person(who, ssn).await?;
         let ssn = Ssn::parse(ssn)?;
-        let hash = self.store.data_key().lookup_hash(ssn.expose());
+        let hash = self.person_key(&ssn).await?.ok_or_else(|| Refusal::not_found("person_not_found", "no insured person has this ID number"))?;
         who.allow_for(Operation::ReadAccount, &hash)?;
         Ok(account_view(person.ssn_masked, self.store.account_entries(&hash).await?))
     }
@@ -60,7 +60,7 @@ impl Service {
         }
         let ssn_ok = Ssn::parse(ssn)?;
         let person = self.get_person(who, ssn).await?;
-        let hash = self.store.data_key().lookup_hash(ssn_ok.expose());
+        let hash = self.person_key(&ssn_ok).await?.ok_or_else(|| Refusal::not_found("person_not_found", "no insured person has this ID number"))?;
         let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
         if tx.account_balance(&hash).await?.checked_add(amount_fen).is_none_or(|b| b < 0) {

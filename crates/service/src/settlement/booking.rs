@@ -380,7 +380,7 @@ impl Service {
         self.get_person(who, ssn).await?;
         let parsed = yikatong_core::identity::Ssn::parse(ssn)?;
         let person = self.require_person(&parsed).await?;
-        let hash = self.store.data_key().lookup_hash(parsed.expose());
+        let hash = person.key.clone();
         let mut out = Vec::new();
         for s in self.store.settlements_of_person(&hash).await?.into_iter().rev() {
             let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;

@@ -112,7 +112,7 @@ impl Service {
     /// A person's claims, newest first (the holder their own, a clerk, an operator).
     pub async fn reimbursements_of(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<ReimbursementView>> {
         let person = self.visible_person(who, ssn, Operation::ReadSettlements).await?;
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         Ok(self.store.reimbursement_claims_of(&hash).await?.iter().rev().map(claim_view).collect())
     }
 

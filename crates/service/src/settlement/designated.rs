@@ -116,14 +116,14 @@ impl Service {
         {
             return Err(Refusal::bad_input("too_many_institutions", format!("{} institutions chosen; the region allows at most {max}", codes.len())).into());
         }
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         self.store.set_designated_choice(&hash, &DesignatedChoice { valid_from, institutions: codes, chosen_by: crate::registry::recorded_by(who), created_at: self.clock.now() }).await?;
         self.designated_view(&person, &hash).await
     }
 
     pub async fn designated_institutions(&self, who: &Principal, ssn: &str) -> ServiceResult<DesignatedView> {
         let person = self.visible_person(who, ssn, Operation::ReadPerson).await?;
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         self.designated_view(&person, &hash).await
     }
 

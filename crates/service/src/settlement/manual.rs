@@ -180,7 +180,7 @@ impl Service {
             return Err(Refusal::bad_input("amount_out_of_range", format!("the reimbursement's lines add up to more than {} yuan", yikatong_core::money::limits::MAX_AMOUNT)).into());
         }
         let lines = self.priced_lines(fee_lines, &institution.region, visit_date).await?;
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         let mut tx = self.begin_write().await?;
         tx.lock_person(&hash).await?;
         let claim = Claim { person, hash: &hash, institution: &institution.code, level, date: visit_date, lines: &lines, visit: None, reason: &req.reason };
@@ -192,7 +192,7 @@ impl Service {
     /// it), then the person; its unclaimed lines are read under that lock and marked
     /// with the claim, so two clerks claiming one visit book it once.
     async fn certificate_claim(&self, who: &Principal, person: &Person, number: &str, mdtrt_id: Option<&str>) -> ServiceResult<(Settlement, ReimbursementView)> {
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         self.store.card_by_certificate(number).await?.filter(|c| c.person_hash == hash).ok_or_else(|| certificate_not_found(number))?;
         let mdtrt_id = self.claimed_visit(number, mdtrt_id).await?;
         // Read before the transaction: a request holding one reads only through it.

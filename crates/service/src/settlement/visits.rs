@@ -134,7 +134,7 @@ impl Service {
 
     /// The person's newest card that is still alive, if any.
     async fn current_card_of(&self, person: &Person) -> ServiceResult<Option<Card>> {
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         Ok(self.store.cards_of_person(&hash).await?.into_iter().filter(|c| c.state.is_alive()).max_by_key(|c| c.id))
     }
 
@@ -148,7 +148,7 @@ impl Service {
         if let Some(card) = card.as_ref().filter(|c| cert_type == "03" && c.state != CardState::Issued) {
             rules::usable_for_settlement(card, &crate::cards::printed_of(&person), self.clock.now())?;
         }
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         let balance = Fen(self.store.account_entries(&hash).await?.iter().map(|e| e.amount_fen).sum());
         let admdvs = self.policies.region(&person.region).map(|r| r.admdvs.clone()).unwrap_or_default();
         let visit_card_no = self.store.visit_card_of(&institution, &hash).await?;
@@ -166,7 +166,7 @@ impl Service {
         let begntime = yikatong_core::clock::parse_business_time("begntime", &reg.begntime)?.format("%Y-%m-%d %H:%M:%S").to_string();
         let person = self.person_by_psn_no(&reg.psn_no).await?;
         Self::check_insured(&person)?;
-        let hash = self.store.data_key().lookup_hash(&person.ssn);
+        let hash = person.key_with(self.store.data_key());
         let Presented { person: holder, card, voucher } = self.presented(&institution, &reg.mdtrt_cert_type, &reg.mdtrt_cert_no, reg.card_sn.as_deref(), false).await?;
         if holder.ssn != person.ssn {
             return Err(bad("card_not_the_persons", "the card or ID presented belongs to someone else".into()));

@@ -40,7 +40,7 @@ impl Service {
         let code = format!("YKT{}", hex::encode_upper(random));
         let expires_at = now + Duration::minutes(i64::from(minutes));
         let key = self.store.data_key();
-        self.store.insert_voucher(&key.lookup_hash(&code), &key.lookup_hash(&person.ssn), now, expires_at).await?;
+        self.store.insert_voucher(&key.lookup_hash(&code), &person.key_with(key), now, expires_at).await?;
         tracing::info!(expires_at = %expires_at, "voucher issued");
         Ok(IssuedVoucher { code, expires_at })
     }
