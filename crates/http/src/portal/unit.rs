@@ -184,13 +184,16 @@ struct Change {
     ssn: String,
     phone: Option<String>,
     address: Option<String>,
+    /// R-EXCH-1: the corrected ID number.
+    new_ssn: Option<String>,
 }
 
-/// R-INFO-1: an information change filed by the unit (phone, address), kept as dated
-/// history; the card is flagged out of step when its data no longer matches.
+/// R-INFO-1: an information change filed by the unit (phone, address, a corrected ID
+/// number), kept as dated history; the card is flagged out of step when its data no
+/// longer matches, or as carrying the old number until it is exchanged.
 async fn file_change(State(s): State<AppState>, me: Unit, axum::Form(f): axum::Form<Change>) -> Response {
     let filled = |v: Option<String>| v.map(|x| x.trim().to_string()).filter(|x| !x.is_empty());
-    let req = PersonChangeRequest { phone: filled(f.phone), address: filled(f.address), ..Default::default() };
+    let req = PersonChangeRequest { phone: filled(f.phone), address: filled(f.address), ssn: filled(f.new_ssn), ..Default::default() };
     match s.service.change_person(&me.who, f.ssn.trim(), &req).await {
         Ok(change) => page(&Slip {
             page: me.chrome("信息变更回执 Change slip"),

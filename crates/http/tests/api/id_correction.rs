@@ -71,3 +71,17 @@ on_both_databases!(r_exch_1_two_corrections_to_one_number_race_and_one_wins, |db
     let found = app.ok("GET", &format!("/v1/persons/{target}"), &app.operator, None).await;
     assert!(found["name"] == "张三" || found["name"] == "王五", "{found}");
 });
+
+on_both_databases!(r_exch_1_portal_the_unit_files_the_corrected_number, |db: TestDb| async move {
+    let (app, r) = start(db).await;
+    let cookie = app.post_form("/unit/sign-in", "", &[("token", &r.unit)]).await.1.unwrap();
+    let (_, home) = app.page("/unit", &cookie).await;
+    assert!(home.contains("name=\"new_ssn\""), "{home}");
+    let corrected = yikatong_service::demo::make_ssn("110105", "1949-12-30".parse().unwrap(), 3);
+    let (status, _, refused) = app.post_form("/unit/changes", &cookie, &[("ssn", SSN), ("new_ssn", "110105194912300033")]).await;
+    assert_eq!(status, 422, "a wrong check digit is refused: {refused}");
+    let (status, _, slip) = app.post_form("/unit/changes", &cookie, &[("ssn", SSN), ("new_ssn", &corrected)]).await;
+    assert_eq!(status, 200, "{slip}");
+    assert!(slip.contains("ssn"), "{slip}");
+    assert_eq!(app.ok("GET", &format!("/v1/persons/{corrected}"), &app.operator, None).await["name"], "张三");
+});
