@@ -51,7 +51,7 @@ fn bad_body(e: impl std::fmt::Display) -> ApiError {
 
 /// Whether `path` is one of the upload endpoints (which stream their bodies).
 pub fn is_upload_path(path: &str) -> bool {
-    path == "/unit/applications" || path == "/v1/persons/import" || path.strip_prefix("/v1/units/").and_then(|rest| rest.strip_suffix("/applications")).is_some_and(|code| !code.is_empty() && !code.contains('/'))
+    path == "/unit/applications" || path == "/operator/persons/import" || path == "/v1/persons/import" || path.strip_prefix("/v1/units/").and_then(|rest| rest.strip_suffix("/applications")).is_some_and(|code| !code.is_empty() && !code.contains('/'))
 }
 
 /// A keyed upload's body spooled to a temporary file while `hash` takes every chunk (the
@@ -108,13 +108,23 @@ fn new_upload() -> Upload {
 /// Streams the request's file (a multipart form's `file` field, or the body itself) to
 /// a temporary file.
 pub async fn receive(req: Request) -> Result<Upload, ApiError> {
+    receive_with_fields(req).await.map(|(upload, _)| upload)
+}
+
+/// The longest text field taken beside a form's file.
+const FIELD_LIMIT: usize = 1024;
+
+/// As [`receive`], with the form's short text fields that come before the file (a
+/// portal form's region, say), each at most [`FIELD_LIMIT`] bytes.
+pub async fn receive_with_fields(req: Request) -> Result<(Upload, std::collections::HashMap<String, String>), ApiError> {
+    let mut fields = std::collections::HashMap::new();
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > UPLOAD_LIMIT + 64 * 1024) {
         return Err(too_large());
     }
     let is_multipart = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
     if !is_multipart {
-        return spool_with(req.into_body(), |_| {}).await;
+        return Ok((spool_with(req.into_body(), |_| {}).await?, fields));
     }
     let upload = new_upload();
     let mut file = create(&upload).await?;
@@ -130,10 +140,16 @@ pub async fn receive(req: Request) -> Result<Upload, ApiError> {
             found = true;
             break;
         }
+        let name = field.name().unwrap_or_default().to_string();
+        let value = field.text().await.map_err(|e| ApiError::new(400, "invalid_body", e.body_text()))?;
+        if value.len() > FIELD_LIMIT {
+            return Err(ApiError::new(400, "invalid_body", format!("the form field {name} is longer than {FIELD_LIMIT} bytes")));
+        }
+        fields.insert(name, value);
     }
     if !found {
         return Err(ApiError::new(400, "invalid_body", "the upload has no file field"));
     }
     file.flush().await.map_err(bad_body)?;
-    Ok(upload)
+    Ok((upload, fields))
 }

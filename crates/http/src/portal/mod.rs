@@ -366,7 +366,7 @@ pub struct Next {
 /// The portal's file uploads, streamed under their own limit like the API's; the CSRF
 /// token is checked on them as on every form.
 pub fn upload_routes(state: &AppState) -> Router<AppState> {
-    unit::upload_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), csrf::guard))
+    unit::upload_routes().merge(operator::upload_routes()).route_layer(axum::middleware::from_fn_with_state(state.clone(), csrf::guard))
 }
 
 pub fn routes(state: &AppState) -> Router<AppState> {

@@ -136,6 +136,36 @@ async fn batch(State(s): State<AppState>, me: Operator, Path(id): Path<i64>) -> 
 }
 
 #[derive(Template)]
+#[template(path = "operator_persons_report.html")]
+struct PersonsReport {
+    page: Chrome,
+    report: yikatong_service::batch::PersonsImportReport,
+}
+
+/// The insurance system's extract of insured persons for a region (the `ykt import
+/// persons` file): every bad row reported by line, a file sent again creates no one twice.
+async fn import_persons(State(s): State<AppState>, me: Operator, req: axum::extract::Request) -> Response {
+    let (file, fields) = match crate::upload::receive_with_fields(req).await {
+        Ok(f) => f,
+        Err(e) => return super::refusal_with(me.chrome("参保人员导入"), e.status, &e.code, e.detail, "/operator/batches"),
+    };
+    let reader = match file.reader() {
+        Ok(r) => r,
+        Err(e) => return super::refusal_with(me.chrome("参保人员导入"), e.status, &e.code, e.detail, "/operator/batches"),
+    };
+    let region = fields.get("region").map(|r| r.trim().to_string()).unwrap_or_default();
+    match s.service.import_persons(&me.who, &region, reader, &|_| {}).await {
+        Ok(report) => page(&PersonsReport { page: me.chrome("参保人员导入结果 Persons import report"), report }),
+        Err(e) => refusal(me.chrome("参保人员导入"), e, "/operator/batches"),
+    }
+}
+
+/// The upload form's route, served without the JSON body limit (see `upload.rs`).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/operator/persons/import", axum::routing::post(import_persons))
+}
+
+#[derive(Template)]
 #[template(path = "operator_dispatch.html")]
 struct DispatchPage {
     page: Chrome,

@@ -703,3 +703,23 @@ on_both_databases!(r_cmp_5_r_app_2_qinhuangdao_photo_phone_snapshot_and_late_col
     assert_eq!(late["fee_fen"], 2000, "{late}");
     assert_eq!(card3["fee_fen"], 0, "{card3}");
 });
+
+on_both_databases!(persons_import_from_the_operators_page_reports_by_line, |db: TestDb| async move {
+    let (app, _r) = start(db).await;
+    let cookie = app.post_form("/operator/sign-in", "", &[("token", &app.operator)]).await.1.unwrap();
+    let (_, form) = app.page("/operator/batches", &cookie).await;
+    assert!(form.contains("action=\"/operator/persons/import\""), "{form}");
+    let ssn = yikatong_service::demo::make_ssn("370102", "1980-01-01".parse().unwrap(), 111);
+    let csv = format!("公民身份号码,姓名,民族,人员类别\n{ssn},济南人,01,在职\n370102198001011234,坏行,01,在职\n");
+    let upload = |csv: String, token: String| {
+        reqwest::multipart::Form::new().text("csrf", token).text("region", "jinan").part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("persons.csv"))
+    };
+    let token = app.csrf_of("/operator", &cookie).await;
+    let res = app.client.post(format!("{}/operator/persons/import", app.base)).header("cookie", &cookie).multipart(upload(csv.clone(), token.clone())).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<td id=\"accepted\">1</td>") && page.contains("<td>3</td>") && page.contains("invalid_ssn"), "{page}");
+    assert_eq!(app.ok("GET", &format!("/v1/persons/{ssn}"), &app.operator, None).await["region"], "jinan");
+    let res = app.client.post(format!("{}/operator/persons/import", app.base)).header("cookie", &cookie).multipart(upload(csv, String::from("forged"))).send().await.unwrap();
+    assert_eq!(res.status(), 403, "the CSRF token is checked on the upload too");
+});
