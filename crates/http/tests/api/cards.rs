@@ -1118,6 +1118,15 @@ on_both_databases!(r_loss_4_jinan_replaces_on_the_spot_where_the_outlet_makes_ca
     let new = app.card(rep["replacement_card_id"].as_i64().unwrap()).await;
     assert_eq!((new["state"].as_str(), new["card_number"].as_str()), (Some("issued"), Some("J90000001")), "handed over at once: {new}");
     assert_eq!(app.card(id).await["state"], "lost");
+    // At the counter's page: the form asks for it, and an ordinary counter refuses it.
+    let (_, clerk_cookie, _) = app.post_form("/outlet/sign-in", "", &[("token", &r.clerk)]).await;
+    let clerk_cookie = clerk_cookie.unwrap();
+    let other = app.jinan_card(&r, false, 4).await;
+    let (_, form) = app.page(&format!("/outlet/cards/{other}/formal-loss"), &clerk_cookie).await;
+    assert!(form.contains("name=\"immediate\"") && form.contains("name=\"card_number\""), "{form}");
+    let (status, _, refused) = app.post_form(&format!("/outlet/cards/{other}/formal-loss"), &clerk_cookie, &[("delivery", "outlet"), ("immediate", "yes"), ("card_number", "J90000002"), ("card_identification_code", VENDOR_CODE)]).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains("immediate_not_offered_here"), "{refused}");
     // Beijing's file makes replacements at the factory only, whatever the outlet.
     app.ok("POST", "/v1/outlets", &app.operator, Some(json!({"code": "O9", "name": "北京即时网点", "region": "beijing", "kind": "instant_issue"}))).await;
     let clerk = app.token(json!({"role": "clerk", "outlet": "O9"})).await;
