@@ -19,3 +19,6 @@ pub mod registry;
 pub mod settlement;
 
 pub use refusal::Refusal;
+
+#[cfg(test)]
+mod rules_doc;

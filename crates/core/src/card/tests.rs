@@ -56,7 +56,7 @@ fn run(card: Card, events: Vec<CardEvent>) -> Card {
 }
 
 #[test]
-fn r_loss_2_pre_loss_lifts_by_itself_after_ten_calendar_days() {
+fn r_loss_2_r_cal_3_pre_loss_lifts_by_itself_after_ten_calendar_days() {
     let w = World::new();
     let card = active_card(&w, false);
     let ctx = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Hotline);

@@ -52,7 +52,7 @@ fn adds_up(r: &Receipt) {
 }
 
 #[test]
-fn r_set_2_3_4_beijing_in_service_hospital_golden_receipt() {
+fn r_set_2_r_set_3_r_set_4_beijing_in_service_hospital_golden_receipt() {
     let diag = item("DIAG", ItemKind::DiagnosisFee, ItemClass::A, None);
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let b = item("B1", ItemKind::Drug, ItemClass::B, None);

@@ -164,7 +164,7 @@ on_both_databases!(r_app_4_production_files_and_the_units_list_of_who_has_a_card
     assert_ne!(first["persons"][0]["ssn_masked"], second["persons"][0]["ssn_masked"]);
 });
 
-on_both_databases!(r_cmp_1_to_3_comparison_holds_out_and_second_collection_releases, |db: TestDb| async move {
+on_both_databases!(r_cmp_1_r_cmp_3_r_cmp_4_comparison_in_scope_holds_out_and_second_collection_releases, |db: TestDb| async move {
     let (app, r) = start(db).await;
     app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &app.operator, Some(json!({"photo_digest": "p-zhang"}))).await;
     app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王伍", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;

@@ -207,7 +207,7 @@ on_both_databases!(r_app_4_factory_and_bank_failures_are_reasons_the_unit_sees, 
     assert_eq!(app.ok("GET", &format!("/v1/cards/{a}"), &r.unit, None).await["reason"], "chip defect");
 });
 
-on_both_databases!(r_loss_1_pre_loss_on_every_channel_but_the_unit, |db: TestDb| async move {
+on_both_databases!(r_loss_1_r_cal_3_pre_loss_on_every_channel_but_the_unit_for_ten_calendar_days, |db: TestDb| async move {
     let (app, r) = start(db).await;
     let id = app.active_card(&r, false).await;
     let (s, v) = app.call("POST", &format!("/v1/cards/{id}/pre-loss"), Some(&r.unit), Some(json!({}))).await;

@@ -483,6 +483,24 @@ on_both_databases!(r_cert_1_certificate_visit_is_claimed_from_the_uploaded_lines
 });
 
 // Fifty settlements of one person at once never use the deductible or the account twice.
+on_both_databases!(r_acc_2_every_movement_is_an_entry_the_balance_their_sum_and_none_changes, |db: TestDb| async move {
+    let (app, _r) = start(db).await;
+    let credits = format!("/v1/persons/{SSN}/account/credits");
+    app.ok("POST", &credits, &app.operator, Some(json!({"amount_fen": 4000, "reason": "transfer", "kind": "transfer_in"}))).await;
+    app.ok("POST", &credits, &app.operator, Some(json!({"amount_fen": 1234, "reason": "March", "kind": "credit"}))).await;
+    app.ok("POST", &credits, &app.operator, Some(json!({"amount_fen": -34, "reason": "wrong March figure", "kind": "correction"}))).await;
+    let account = app.ok("GET", &format!("/v1/persons/{SSN}/account"), &app.operator, None).await;
+    let entries = account["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "a correction is an entry of its own, not an edit: {account}");
+    assert_eq!(account["balance_fen"].as_i64().unwrap(), entries.iter().map(|e| e["amount_fen"].as_i64().unwrap()).sum::<i64>());
+    assert_eq!(account["balance_fen"], 5200);
+    // Nothing is updated in place, whoever tries: the database refuses it.
+    for sql in ["UPDATE account_entries SET amount_fen = 999999", "DELETE FROM account_entries"] {
+        assert!(yikatong_store::testing::run_raw_sql(&app.db.url, sql).await.is_err(), "{sql} must be refused");
+    }
+    assert_eq!(app.ok("GET", &format!("/v1/persons/{SSN}/account"), &app.operator, None).await["balance_fen"], 5200);
+});
+
 on_both_databases!(parallel_settlements_of_one_person_use_deductible_and_account_once, |db: TestDb| async move {
     let (app, r, card) = ready(db).await;
     let app = std::sync::Arc::new(app);
