@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of Yikatong: clippy with warnings as errors, then all tests, each store
+# Runs every test of Yikatong: the format check, clippy with warnings as errors, then all tests, each store
 # and API test on SQLite and on PostgreSQL.
 #
 # PostgreSQL: YKT_TEST_PG (default postgres://postgres@127.0.0.1:5432/test, trust auth).
@@ -62,6 +62,8 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/nu
   fi
 fi
 
+echo "test.sh: cargo fmt --check (rustfmt.toml)"
+cargo fmt --all --check
 echo "test.sh: clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 

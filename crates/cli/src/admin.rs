@@ -422,7 +422,15 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
             for r in &report.refused {
                 println!("line {}: {} {} ({})", r.line, r.ssn, r.reason, r.code);
             }
-            println!("persons of {} ({}): {} rows, {} accepted, {} already present, {} refused", report.region, report.encoding, report.rows, report.accepted, report.already_present, report.refused.len());
+            println!(
+                "persons of {} ({}): {} rows, {} accepted, {} already present, {} refused",
+                report.region,
+                report.encoding,
+                report.rows,
+                report.accepted,
+                report.already_present,
+                report.refused.len()
+            );
             Ok(())
         }
         ImportCommand::Applications { file, unit, db } => {
@@ -475,10 +483,7 @@ pub async fn run_batch(cmd: BatchCommand) -> Result<(), String> {
         BatchCommand::CreditAccounts { month, db } => {
             let service = config::open(&db).await?;
             let bar = crate::progress::Progress::new("credit-accounts");
-            let report = service
-                .credit_accounts(&month, yikatong_service::batch::credits::PAGE, None, &|done, total| bar.update(done, total))
-                .await
-                .map_err(|e| e.to_string())?;
+            let report = service.credit_accounts(&month, yikatong_service::batch::credits::PAGE, None, &|done, total| bar.update(done, total)).await.map_err(|e| e.to_string())?;
             bar.finish();
             for f in &report.failures {
                 println!("{}: {} ({})", f.ssn_masked, f.reason, f.code);

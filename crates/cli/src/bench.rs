@@ -180,11 +180,17 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Registry { count, concurrency, postgres, backends } => {
             println!("ykt bench registry: {count} persons per backend, {concurrency} concurrent clients");
-            compare_on_backends("req", &backends, Some("single-row INSERT transactions of the same rows into the persons table"), |b| registry_once(b, &postgres, count, concurrency)).await
+            compare_on_backends("req", &backends, Some("single-row INSERT transactions of the same rows into the persons table"), |b| {
+                registry_once(b, &postgres, count, concurrency)
+            })
+            .await
         }
         BenchCommand::CardLife { pairs, concurrency, postgres, backends } => {
             println!("ykt bench card-life: {pairs} pre-loss / revoke pairs per backend, {concurrency} concurrent clerks");
-            compare_on_backends("ops", &backends, Some("BEGIN; SELECT … FOR UPDATE; INSERT event; UPDATE state; COMMIT on a scratch copy of the same card rows"), |b| card_life_once(b, &postgres, pairs, concurrency)).await
+            compare_on_backends("ops", &backends, Some("BEGIN; SELECT … FOR UPDATE; INSERT event; UPDATE state; COMMIT on a scratch copy of the same card rows"), |b| {
+                card_life_once(b, &postgres, pairs, concurrency)
+            })
+            .await
         }
         BenchCommand::Settle { visits, concurrency, pgbench_seconds, postgres } => crate::bench_settle::run(visits, concurrency, pgbench_seconds, &postgres).await,
         BenchCommand::SettleEngine { receipts } => crate::bench_settle::engine(receipts),

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Datelike;
+use yikatong_core::access::Principal;
 use yikatong_core::clock::SystemClock;
 use yikatong_service::demo::{DemoRng, city_person};
-use yikatong_core::access::Principal;
 use yikatong_service::{NewOrganisation, Service};
 use yikatong_store::testing::{Backend, fresh_url};
 use yikatong_store::{DataKey, Store};
@@ -63,7 +63,18 @@ fn print_steps(backend: Backend, steps: &[Step]) {
         Backend::Postgres => "COPY",
         Backend::Sqlite => "INSERT…SELECT",
     };
-    println!("  {:<34} {:>9} {:>9} {:>9} {:>8}   {:<36} {:>9} {:>9} {:>7}", "step", "rows", "time s", "rows/s", "peak MB", format!("baseline ({how} of the rows written)"), "rows", "time s", "ratio");
+    println!(
+        "  {:<34} {:>9} {:>9} {:>9} {:>8}   {:<36} {:>9} {:>9} {:>7}",
+        "step",
+        "rows",
+        "time s",
+        "rows/s",
+        "peak MB",
+        format!("baseline ({how} of the rows written)"),
+        "rows",
+        "time s",
+        "ratio"
+    );
     for s in steps {
         let (tables, rows, took) = &s.baseline;
         println!(
@@ -152,7 +163,11 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let started = Instant::now();
         let cut = service.cut_batch(&op, "beijing", None, Some(batch)).await.map_err(e)?;
         let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
-        let base = baseline(&store, &[("cards", format!("SELECT * FROM cards WHERE batch_id = {}", cut.id)), ("card_events", "SELECT * FROM card_events WHERE kind = 'assigned_to_batch'".into())]).await?;
+        let base = baseline(
+            &store,
+            &[("cards", format!("SELECT * FROM cards WHERE batch_id = {}", cut.id)), ("card_events", "SELECT * FROM card_events WHERE kind = 'assigned_to_batch'".into())],
+        )
+        .await?;
         println!("  production batch {}: {} cards, {} held out on the way", cut.id, cut.card_ids.len(), cut.excluded.len());
         steps.push(Step { name: "cut a production batch", rows: cut.card_ids.len() as u64, took, peak_mb, baseline: base });
 
@@ -163,7 +178,14 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let credits = service.credit_accounts(&month, yikatong_service::batch::credits::PAGE, None, &|_, _| {}).await.map_err(e)?;
         let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
         let base = baseline(&store, &[("account_entries", "SELECT * FROM account_entries".into())]).await?;
-        println!("  credits {month}: {} credited ({} fen), {} not eligible, {} refused{}", credits.credited, credits.credited_fen, credits.not_eligible, credits.failed, credits.failures.first().map(|f| format!(" (first: {} {})", f.code, f.reason)).unwrap_or_default());
+        println!(
+            "  credits {month}: {} credited ({} fen), {} not eligible, {} refused{}",
+            credits.credited,
+            credits.credited_fen,
+            credits.not_eligible,
+            credits.failed,
+            credits.failures.first().map(|f| format!(" (first: {} {})", f.code, f.reason)).unwrap_or_default()
+        );
         steps.push(Step { name: "credit the month's accounts", rows: credits.persons, took, peak_mb, baseline: base });
 
         let audit = store.verify_audit().await.map_err(|e| e.to_string())?;

@@ -18,7 +18,8 @@ use crate::bench::{BenchServer, active_cards, ms, percentile};
 use crate::config;
 
 /// The five lines of every benchmark visit: code, quantity, price, amount (yuan).
-const LINES: [(&str, &str, &str, &str); 5] = [("DIAG", "1", "50", "50.00"), ("A1", "2", "15.5", "31.00"), ("B1", "1", "200", "200.00"), ("C1", "1", "100", "100.00"), ("A2", "3", "100", "300.00")];
+const LINES: [(&str, &str, &str, &str); 5] =
+    [("DIAG", "1", "50", "50.00"), ("A1", "2", "15.5", "31.00"), ("B1", "1", "200", "200.00"), ("C1", "1", "100", "100.00"), ("A2", "3", "100", "300.00")];
 
 pub async fn run(visits: usize, concurrency: usize, pgbench_seconds: u32, pg: &str) -> Result<(), String> {
     let concurrency = concurrency.max(1);
@@ -57,9 +58,26 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
     let persons = concurrency * 2;
     let (cards, _) = active_cards(&service, persons).await?;
     let op = crate::bench::operator(&service).await?;
-    let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem { code: code.into(), name: code.into(), kind: kind.into(), class: class.into(), price_ceiling_fen: ceiling, region: None, valid_from: None };
+    let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem {
+        code: code.into(),
+        name: code.into(),
+        kind: kind.into(),
+        class: class.into(),
+        price_ceiling_fen: ceiling,
+        region: None,
+        valid_from: None,
+    };
     service
-        .add_catalog_items(&op, &[item("DIAG", "diagnosis_fee", "A", None), item("A1", "drug", "A", None), item("B1", "drug", "B", None), item("C1", "treatment", "C", None), item("A2", "drug", "A", Some(8000))])
+        .add_catalog_items(
+            &op,
+            &[
+                item("DIAG", "diagnosis_fee", "A", None),
+                item("A1", "drug", "A", None),
+                item("B1", "drug", "B", None),
+                item("C1", "treatment", "C", None),
+                item("A2", "drug", "A", Some(8000)),
+            ],
+        )
         .await
         .map_err(e)?;
     for id in &cards {
@@ -133,12 +151,7 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
     drop(server);
     settle_lat.sort();
     let n = settle_lat.len() as f64;
-    Ok(SettleResult {
-        settlements_per_s: n / settle_secs,
-        visits_per_s: n / (prep_secs + settle_secs),
-        p50: percentile(&settle_lat, 0.50),
-        p99: percentile(&settle_lat, 0.99),
-    })
+    Ok(SettleResult { settlements_per_s: n / settle_secs, visits_per_s: n / (prep_secs + settle_secs), p50: percentile(&settle_lat, 0.50), p99: percentile(&settle_lat, 0.99) })
 }
 
 /// A cashier's HIS: calls the national interface with the envelope.
@@ -214,8 +227,20 @@ pub fn engine(receipts: usize) -> Result<(), String> {
                 (FeeLine { sn: k.to_string(), code: it.code.clone(), qty_e4, price_e6, amount: line_product(qty_e4, price_e6) }, it.clone())
             })
             .collect();
-        let r = settle(&SettlementInput { policy, date, category: if i % 3 == 0 { "retired" } else { "in_service" }, age: 50, level: InstitutionLevel::Level3, lines: &lines, totals: totals.clone(), account_balance: Fen(50_000), use_account: i % 2 == 0, flags: &[], mutual_aid_balance: Fen::ZERO })
-            .map_err(|e| e.to_string())?;
+        let r = settle(&SettlementInput {
+            policy,
+            date,
+            category: if i % 3 == 0 { "retired" } else { "in_service" },
+            age: 50,
+            level: InstitutionLevel::Level3,
+            lines: &lines,
+            totals: totals.clone(),
+            account_balance: Fen(50_000),
+            use_account: i % 2 == 0,
+            flags: &[],
+            mutual_aid_balance: Fen::ZERO,
+        })
+        .map_err(|e| e.to_string())?;
         checksum = checksum.wrapping_add(r.psn_part_amt.0);
         totals = if i % 1000 == 0 { YearTotals::default() } else { totals.plus(&r) };
     }

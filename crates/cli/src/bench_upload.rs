@@ -52,7 +52,10 @@ async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<Stri
         let op = crate::bench::operator(&service).await?;
         let units = ["UA".to_string(), "UB".to_string()];
         for code in &units {
-            service.create_unit(&op, &NewOrganisation { code: code.clone(), name: format!("上传基准单位 {code}"), region: "beijing".into(), ..Default::default() }).await.map_err(e)?;
+            service
+                .create_unit(&op, &NewOrganisation { code: code.clone(), name: format!("上传基准单位 {code}"), region: "beijing".into(), ..Default::default() })
+                .await
+                .map_err(e)?;
         }
         let mut rng = DemoRng::new(77);
         let now = service.clock().now();
@@ -78,7 +81,10 @@ async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<Stri
         }
         let size = std::fs::metadata(&files[1]).map_err(|e| e.to_string())?.len();
         // The command line's path: the service reads the file.
-        let unit_a = service.authenticate(&service.issue_token(&TokenRequest { role: "unit".into(), unit: Some(units[0].clone()), ..Default::default() }).await.map_err(e)?.token).await.map_err(e)?;
+        let unit_a = service
+            .authenticate(&service.issue_token(&TokenRequest { role: "unit".into(), unit: Some(units[0].clone()), ..Default::default() }).await.map_err(e)?.token)
+            .await
+            .map_err(e)?;
         let started = Instant::now();
         let report = service.import_applications(&unit_a, &units[0], std::io::BufReader::new(std::fs::File::open(&files[0]).map_err(|e| e.to_string())?)).await.map_err(e)?;
         let cli = started.elapsed();
@@ -100,13 +106,27 @@ async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<Stri
         let answer = post_file(&server.base, &units[1], &unit_b, &files[1], size).await?;
         let api = started.elapsed();
         sampler.abort();
-        let accepted: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or("{}")).map_err(|e| format!("the API's answer is not its report: {e}: {}", &answer[..answer.len().min(300)]))?;
+        let accepted: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or("{}"))
+            .map_err(|e| format!("the API's answer is not its report: {e}: {}", &answer[..answer.len().min(300)]))?;
         let per_s = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
         Ok(vec![
             format!("{:<34} {:>10} {:>12} {:>14}", "path", "rows", "seconds", "rows/s"),
             format!("{:<34} {:>10} {:>12.1} {:>14.0}", "command line (baseline)", report.rows, cli.as_secs_f64(), per_s(report.rows, cli)),
-            format!("{:<34} {:>10} {:>12.1} {:>14.0}", "API upload", accepted["rows"].as_u64().unwrap_or(0), api.as_secs_f64(), per_s(accepted["rows"].as_u64().unwrap_or(0) as usize, api)),
-            format!("file of {:.1} MB; accepted {} of {} through the API; resident memory {} MiB before, {} MiB at most during the upload", size as f64 / 1e6, accepted["accepted"], accepted["rows"], before / 1024, peak.load(Ordering::Relaxed) / 1024),
+            format!(
+                "{:<34} {:>10} {:>12.1} {:>14.0}",
+                "API upload",
+                accepted["rows"].as_u64().unwrap_or(0),
+                api.as_secs_f64(),
+                per_s(accepted["rows"].as_u64().unwrap_or(0) as usize, api)
+            ),
+            format!(
+                "file of {:.1} MB; accepted {} of {} through the API; resident memory {} MiB before, {} MiB at most during the upload",
+                size as f64 / 1e6,
+                accepted["accepted"],
+                accepted["rows"],
+                before / 1024,
+                peak.load(Ordering::Relaxed) / 1024
+            ),
         ])
     }
     .await;
@@ -118,7 +138,9 @@ async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<Stri
 /// Posts a file as the body of one HTTP/1.1 request, read from disk a chunk at a time.
 async fn post_file(base: &str, unit: &str, token: &str, path: &std::path::Path, size: u64) -> Result<String, String> {
     let mut conn = tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await.map_err(|e| e.to_string())?;
-    let head = format!("POST /v1/units/{unit}/applications HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {token}\r\ncontent-type: text/csv\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n");
+    let head = format!(
+        "POST /v1/units/{unit}/applications HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {token}\r\ncontent-type: text/csv\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n"
+    );
     conn.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
     let mut file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 256 * 1024];

@@ -70,10 +70,24 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         println!("Yikatong demo is serving on {url}");
         println!("  database      {path}");
         println!("  data key      YKT_DATA_KEY={key}");
-        println!("  registry      {} units, {} outlets, {} institutions, {} persons, {} active cards", summary.units.len(), summary.outlets.len(), summary.institutions.len(), summary.persons, summary.active_cards);
+        println!(
+            "  registry      {} units, {} outlets, {} institutions, {} persons, {} active cards",
+            summary.units.len(),
+            summary.outlets.len(),
+            summary.institutions.len(),
+            summary.persons,
+            summary.active_cards
+        );
         println!("  holder        {} (synthetic; its holder token is below)", summary.sample_person);
         let c = &summary.credits;
-        println!("  credits {}  {} persons credited ({} yuan), {} without a personal account, {} refused", c.month, c.credited + c.already_credited, yikatong_core::money::Fen(c.credited_fen), c.not_eligible, c.failed);
+        println!(
+            "  credits {}  {} persons credited ({} yuan), {} without a personal account, {} refused",
+            c.month,
+            c.credited + c.already_credited,
+            yikatong_core::money::Fen(c.credited_fen),
+            c.not_eligible,
+            c.failed
+        );
         println!();
         println!("Tokens (send as `Authorization: Bearer <token>`):");
         for (role, token) in &tokens {

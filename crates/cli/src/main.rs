@@ -6,9 +6,9 @@ mod bench_city;
 mod bench_portal;
 mod bench_settle;
 mod bench_upload;
-mod progress;
 mod config;
 mod demo;
+mod progress;
 mod serve;
 
 use std::process::ExitCode;

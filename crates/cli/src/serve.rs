@@ -67,7 +67,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let service = config::service(store, clock, policies).await?;
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| yikatong_service::default_checkpoints(&args.db.db));
     let service = Arc::into_inner(service).ok_or("the service is shared before it serves")?;
-    let service = Arc::new(service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()).with_session_rules(args.session_rules()));
+    let service = Arc::new(
+        service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()).with_session_rules(args.session_rules()),
+    );
     let periodic = {
         let (service, every) = (service.clone(), std::time::Duration::from_secs(args.checkpoint_minutes.max(1) * 60));
         tokio::spawn(async move {

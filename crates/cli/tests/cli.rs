@@ -227,7 +227,17 @@ fn audit_verify_detects_an_edited_event() {
             let op = service.authenticate(&op.token).await.unwrap();
             service.create_outlet(&op, &NewOrganisation { code: "O1".into(), name: "网点".into(), region: "beijing".into(), ..Default::default() }).await.unwrap();
             service
-                .create_person(&op, &NewPerson { ssn: "11010519491231002X".into(), name: "张三".into(), ethnicity: "01".into(), category: "retired".into(), region: "beijing".into(), ..Default::default() })
+                .create_person(
+                    &op,
+                    &NewPerson {
+                        ssn: "11010519491231002X".into(),
+                        name: "张三".into(),
+                        ethnicity: "01".into(),
+                        category: "retired".into(),
+                        region: "beijing".into(),
+                        ..Default::default()
+                    },
+                )
                 .await
                 .unwrap();
             let clerk = service.issue_token(&TokenRequest { role: "clerk".into(), outlet: Some("O1".into()), ..Default::default() }).await.unwrap();
@@ -343,7 +353,19 @@ fn import_applications_and_credit_accounts_from_the_command_line() {
             for i in 0..3u32 {
                 let ssn = yikatong_service::demo::make_ssn("110105", "1985-06-01".parse().unwrap(), 101 + 2 * i);
                 service
-                    .create_person(&op, &NewPerson { ssn: ssn.clone(), name: format!("职工{i}"), ethnicity: "01".into(), category: "in_service".into(), region: "beijing".into(), unit_code: Some("U1".into()), contribution_base_fen: Some(800_000), ..Default::default() })
+                    .create_person(
+                        &op,
+                        &NewPerson {
+                            ssn: ssn.clone(),
+                            name: format!("职工{i}"),
+                            ethnicity: "01".into(),
+                            category: "in_service".into(),
+                            region: "beijing".into(),
+                            unit_code: Some("U1".into()),
+                            contribution_base_fen: Some(800_000),
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .unwrap();
                 ssns.push(ssn);
@@ -396,10 +418,25 @@ fn registry_compare_and_production_files_from_the_command_line() {
             service.create_unit(&op, &NewOrganisation { code: "U1".into(), name: "单位".into(), region: "beijing".into(), ..Default::default() }).await.unwrap();
             let ssn = yikatong_service::demo::make_ssn("110105", "1985-06-01".parse().unwrap(), 201);
             service
-                .create_person(&op, &NewPerson { ssn: ssn.clone(), name: "职工".into(), ethnicity: "01".into(), category: "in_service".into(), region: "beijing".into(), unit_code: Some("U1".into()), photo_digest: Some("ph".into()), ..Default::default() })
+                .create_person(
+                    &op,
+                    &NewPerson {
+                        ssn: ssn.clone(),
+                        name: "职工".into(),
+                        ethnicity: "01".into(),
+                        category: "in_service".into(),
+                        region: "beijing".into(),
+                        unit_code: Some("U1".into()),
+                        photo_digest: Some("ph".into()),
+                        ..Default::default()
+                    },
+                )
                 .await
                 .unwrap();
-            let unit = service.authenticate(&service.issue_token(&TokenRequest { role: "unit".into(), unit: Some("U1".into()), ..Default::default() }).await.unwrap().token).await.unwrap();
+            let unit = service
+                .authenticate(&service.issue_token(&TokenRequest { role: "unit".into(), unit: Some("U1".into()), ..Default::default() }).await.unwrap().token)
+                .await
+                .unwrap();
             let card = service.apply_for_card(&unit, &ssn, &yikatong_service::ApplicationRequest::default()).await.unwrap().id;
             let batch = service.cut_batch(&op, "beijing", None, None).await.unwrap().id;
             (ssn, batch, card)
@@ -505,7 +542,13 @@ fn admin_his_credential_issues_an_access_id_that_signs_national_interface_reques
         let rt = tokio::runtime::Runtime::new().unwrap();
         let c = reqwest::Client::new();
         rt.block_on(async {
-            let res = c.post(format!("{url}/v1/institutions")).bearer_auth(&token).json(&serde_json::json!({"code": "H7", "name": "网关医院", "region": "beijing", "level": "2"})).send().await.unwrap();
+            let res = c
+                .post(format!("{url}/v1/institutions"))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"code": "H7", "name": "网关医院", "region": "beijing", "level": "2"}))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(res.status().as_u16(), 201);
         });
         let out = ykt(&["admin", "his-credential", "--db", db, "--institution", "H7"], Some(&key));

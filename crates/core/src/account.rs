@@ -64,11 +64,18 @@ mod tests {
         let set = PolicySet::shipped().unwrap();
         let bj = set.region("beijing").unwrap();
         let nov = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        assert_eq!(monthly_credit(bj, nov, "in_service", 40, Some(Fen(1_234_567))).unwrap(), MonthlyCredit::Credit(Fen(24_691), "account.monthly_credit_rate.in_service × 12345.67 yuan".into()));
+        assert_eq!(
+            monthly_credit(bj, nov, "in_service", 40, Some(Fen(1_234_567))).unwrap(),
+            MonthlyCredit::Credit(Fen(24_691), "account.monthly_credit_rate.in_service × 12345.67 yuan".into())
+        );
         assert!(matches!(monthly_credit(bj, nov, "resident", 40, None).unwrap(), MonthlyCredit::NotEligible(_)));
         assert_eq!(monthly_credit(bj, nov, "in_service", 40, None).unwrap_err().code, "no_contribution_base");
         assert_eq!(monthly_credit(bj, nov, "retired", 72, None).unwrap(), MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()));
-        assert_eq!(monthly_credit(bj, nov, "retired", 70, None).unwrap(), MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()), "70岁以上 includes 70");
+        assert_eq!(
+            monthly_credit(bj, nov, "retired", 70, None).unwrap(),
+            MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()),
+            "70岁以上 includes 70"
+        );
         assert_eq!(monthly_credit(bj, nov, "retired", 69, None).unwrap(), MonthlyCredit::Credit(Fen(10_000), "account.monthly_credit.retired.under_70".into()));
         let jinan = set.region("jinan").unwrap();
         assert_eq!(monthly_credit(jinan, nov, "in_service", 40, Some(Fen(100))).unwrap_err().code, "policy_not_in_force");

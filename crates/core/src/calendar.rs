@@ -58,8 +58,7 @@ impl CalendarYear {
     /// Parses one year's file (TOML: `year`, `source`, `holidays`, `workdays`) and checks
     /// it: every date inside the year, adjusted workdays on weekends, no date both.
     pub fn parse(file: &str, text: &str) -> Result<CalendarYear, CalendarError> {
-        let raw: YearFile = toml::from_str(text)
-            .map_err(|e| CalendarError::BadFile { file: file.into(), problem: e.to_string() })?;
+        let raw: YearFile = toml::from_str(text).map_err(|e| CalendarError::BadFile { file: file.into(), problem: e.to_string() })?;
         let bad = |problem: String| CalendarError::BadFile { file: file.into(), problem };
         let mut holidays = BTreeSet::new();
         for d in &raw.holidays {
@@ -92,13 +91,7 @@ impl CalendarYear {
     /// The year as a file again (what `ykt calendar load` stores and the service reloads).
     pub fn to_toml(&self) -> String {
         let list = |s: &BTreeSet<NaiveDate>| s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-        format!(
-            "year = {}\nsource = {:?}\nholidays = [{}]\nworkdays = [{}]\n",
-            self.year,
-            self.source,
-            list(&self.holidays),
-            list(&self.workdays)
-        )
+        format!("year = {}\nsource = {:?}\nholidays = [{}]\nworkdays = [{}]\n", self.year, self.source, list(&self.holidays), list(&self.workdays))
     }
 }
 
@@ -190,8 +183,7 @@ mod tests {
 
     #[test]
     fn bad_files_are_named() {
-        let e = CalendarYear::parse("x.toml", "year = 2027\nsource = \"n\"\nholidays = []\nworkdays = [2027-01-05]\n")
-            .unwrap_err();
+        let e = CalendarYear::parse("x.toml", "year = 2027\nsource = \"n\"\nholidays = []\nworkdays = [2027-01-05]\n").unwrap_err();
         assert!(e.to_string().contains("x.toml") && e.to_string().contains("not a weekend"), "{e}");
         let e = CalendarYear::parse("y.toml", "year = 2027\nsourc = \"n\"\n").unwrap_err();
         assert!(e.to_string().contains("y.toml"), "{e}");

@@ -100,7 +100,14 @@ mod tests {
     use super::*;
 
     fn items(name: &str, photo: Option<&str>) -> Items {
-        Items { ssn: "11010519491231002X".into(), name: name.into(), gender: "female".into(), ethnicity: "01".into(), birth_date: "19491231".into(), photo: photo.map(String::from) }
+        Items {
+            ssn: "11010519491231002X".into(),
+            name: name.into(),
+            gender: "female".into(),
+            ethnicity: "01".into(),
+            birth_date: "19491231".into(),
+            photo: photo.map(String::from),
+        }
     }
 
     #[test]

@@ -52,9 +52,8 @@ pub enum SsnError {
 /// The full county table changes every year; the province is what can be checked
 /// without a feed, and the registry comparison (R-CMP-1) checks the rest.
 const PROVINCES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-    "65", "71", "81", "82",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63",
+    "64", "65", "71", "81", "82",
 ];
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -89,8 +88,7 @@ impl Ssn {
         if !PROVINCES.contains(&&s[0..2]) {
             return Err(SsnError::Division(s[0..6].to_string()));
         }
-        if NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map(|d| d.year() < 1900).unwrap_or(true)
-        {
+        if NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map(|d| d.year() < 1900).unwrap_or(true) {
             return Err(SsnError::BirthDate(s[6..14].to_string()));
         }
         let expected = check_character(&b[..17]);
@@ -180,8 +178,7 @@ pub fn mask_ssns_in(text: &str) -> String {
         let starts_run = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
         if starts_run && i + 18 <= chars.len() {
             let cand = &chars[i..i + 18];
-            let body_ok = cand[..17].iter().all(|c| c.is_ascii_digit())
-                && (cand[17].is_ascii_digit() || cand[17] == 'X' || cand[17] == 'x');
+            let body_ok = cand[..17].iter().all(|c| c.is_ascii_digit()) && (cand[17].is_ascii_digit() || cand[17] == 'X' || cand[17] == 'x');
             let ends_run = i + 18 == chars.len() || !chars[i + 18].is_ascii_alphanumeric();
             if body_ok && ends_run {
                 out.push_str(&mask_ssn(&cand.iter().collect::<String>()));
@@ -212,9 +209,7 @@ pub struct CardNumber(String);
 impl CardNumber {
     pub fn parse(input: &str) -> Result<CardNumber, NumberError> {
         let s = input.trim().to_ascii_uppercase();
-        let ok = (9..=10).contains(&s.len())
-            && s.chars().all(|c| c.is_ascii_alphanumeric())
-            && s.ends_with(|c: char| c.is_ascii_digit() || c == 'X');
+        let ok = (9..=10).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()) && s.ends_with(|c: char| c.is_ascii_digit() || c == 'X');
         if ok { Ok(CardNumber(s)) } else { Err(NumberError::Card) }
     }
     pub fn as_str(&self) -> &str {
@@ -230,9 +225,7 @@ pub struct HandbookNumber(String);
 impl HandbookNumber {
     pub fn parse(input: &str) -> Result<HandbookNumber, NumberError> {
         let s = input.trim().to_ascii_uppercase();
-        let ok = s.len() == 10
-            && s.ends_with('S')
-            && s[..9].chars().all(|c| c.is_ascii_alphanumeric());
+        let ok = s.len() == 10 && s.ends_with('S') && s[..9].chars().all(|c| c.is_ascii_alphanumeric());
         if ok { Ok(HandbookNumber(s)) } else { Err(NumberError::Handbook) }
     }
     pub fn as_str(&self) -> &str {
@@ -271,16 +264,10 @@ mod tests {
     #[test]
     fn r_id_1_names_the_wrong_part() {
         assert_eq!(Ssn::parse("1101051949123100"), Err(SsnError::Length(16)));
-        assert!(matches!(
-            Ssn::parse("1101051949123100AX"),
-            Err(SsnError::Character { position: 17, found: 'A', .. })
-        ));
+        assert!(matches!(Ssn::parse("1101051949123100AX"), Err(SsnError::Character { position: 17, found: 'A', .. })));
         assert!(matches!(Ssn::parse(&with_check("99010519491231002")), Err(SsnError::Division(_))));
         assert!(matches!(Ssn::parse(&with_check("11010519490231002")), Err(SsnError::BirthDate(_))));
-        assert_eq!(
-            Ssn::parse("110105194912310021"),
-            Err(SsnError::Check { expected: 'X', found: '1' })
-        );
+        assert_eq!(Ssn::parse("110105194912310021"), Err(SsnError::Check { expected: 'X', found: '1' }));
         let msg = Ssn::parse("110105194912310021").unwrap_err().to_string();
         assert!(msg.contains("should be 'X'"), "{msg}");
     }
@@ -291,10 +278,7 @@ mod tests {
         assert_eq!(ssn.masked(), "110105********002X");
         assert_eq!(format!("{ssn}"), "110105********002X");
         assert!(!format!("{ssn:?}").contains("19491231"));
-        assert_eq!(
-            mask_ssns_in("/v1/persons/11010519491231002X/changes?x=1"),
-            "/v1/persons/110105********002X/changes?x=1"
-        );
+        assert_eq!(mask_ssns_in("/v1/persons/11010519491231002X/changes?x=1"), "/v1/persons/110105********002X/changes?x=1");
         // A longer digit run is not an ID number and stays as it is.
         assert_eq!(mask_ssns_in("1234567890123456789"), "1234567890123456789");
     }

@@ -10,7 +10,9 @@ const LINK_MARKS: [&str; 5] = ["://", "www.", "http", ".com", ".cn/"];
 pub fn check_no_link(text: &str) -> Result<(), Refusal> {
     let lower = text.to_ascii_lowercase();
     match LINK_MARKS.iter().find(|m| lower.contains(*m)) {
-        Some(mark) => Err(Refusal::bad_input("message_contains_link", format!("a message to a holder may not contain a link (found '{mark}'); the bureau never sends links by SMS"))),
+        Some(mark) => {
+            Err(Refusal::bad_input("message_contains_link", format!("a message to a holder may not contain a link (found '{mark}'); the bureau never sends links by SMS")))
+        }
         None => Ok(()),
     }
 }

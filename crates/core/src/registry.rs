@@ -32,9 +32,10 @@ impl Category {
     }
 
     pub fn parse(s: &str) -> Result<Category, Refusal> {
-        Category::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            Refusal::bad_input("invalid_category", format!("unknown insurance category '{s}'; use in_service, retired, resident or flexible"))
-        })
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| Refusal::bad_input("invalid_category", format!("unknown insurance category '{s}'; use in_service, retired, resident or flexible")))
     }
 }
 
@@ -54,13 +55,7 @@ pub enum InstitutionLevel {
 }
 
 impl InstitutionLevel {
-    pub const ALL: [InstitutionLevel; 5] = [
-        InstitutionLevel::Community,
-        InstitutionLevel::Level1,
-        InstitutionLevel::Level2,
-        InstitutionLevel::Level3,
-        InstitutionLevel::Pharmacy,
-    ];
+    pub const ALL: [InstitutionLevel; 5] = [InstitutionLevel::Community, InstitutionLevel::Level1, InstitutionLevel::Level2, InstitutionLevel::Level3, InstitutionLevel::Pharmacy];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,15 +68,17 @@ impl InstitutionLevel {
     }
 
     pub fn parse(s: &str) -> Result<InstitutionLevel, Refusal> {
-        InstitutionLevel::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| {
-            Refusal::bad_input("invalid_level", format!("unknown institution level '{s}'; use community, 1, 2, 3 or pharmacy"))
-        })
+        InstitutionLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| Refusal::bad_input("invalid_level", format!("unknown institution level '{s}'; use community, 1, 2, 3 or pharmacy")))
     }
 }
 
 /// Person flags: those that change what the card must say (R-ID-3, R-INFO-1) and those
 /// that keep a person out of card production (R-APP-1, R-APP-2, R-GEN-1).
-pub const PERSON_FLAGS: [&str; 7] = ["disabled_veteran", "civil_servant", "special_disease", "migrant_worker_1pct", "second_collection_pending", "generation_upgrade", "insurance_suspended"];
+pub const PERSON_FLAGS: [&str; 7] =
+    ["disabled_veteran", "civil_servant", "special_disease", "migrant_worker_1pct", "second_collection_pending", "generation_upgrade", "insurance_suspended"];
 
 /// An administrative division code (行政区划代码): six digits (110102 for Xicheng).
 pub fn is_division_code(code: &str) -> bool {
@@ -91,11 +88,7 @@ pub fn is_division_code(code: &str) -> bool {
 /// Checks an organisation code: 1-32 letters, digits, `-` or `_`.
 pub fn check_code(what: &str, code: &str) -> Result<(), Refusal> {
     let ok = !code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Refusal::bad_input("invalid_code", format!("the {what} code must be 1-32 letters, digits, '-' or '_', not {code:?}")))
-    }
+    if ok { Ok(()) } else { Err(Refusal::bad_input("invalid_code", format!("the {what} code must be 1-32 letters, digits, '-' or '_', not {code:?}"))) }
 }
 
 /// Checks a person's or organisation's name: 1-50 characters, no control characters.
@@ -110,13 +103,8 @@ pub fn check_name(what: &str, name: &str) -> Result<(), Refusal> {
 
 /// GB/T 3304 ethnicity codes: 01-56, 97 (other), 98 (naturalised foreigner).
 pub fn check_ethnicity(code: &str) -> Result<(), Refusal> {
-    let ok = code.len() == 2
-        && code.parse::<u8>().map(|n| (1..=56).contains(&n) || n == 97 || n == 98).unwrap_or(false);
-    if ok {
-        Ok(())
-    } else {
-        Err(Refusal::bad_input("invalid_ethnicity", format!("ethnicity must be a two-digit GB/T 3304 code (01-56, 97, 98), not {code:?}")))
-    }
+    let ok = code.len() == 2 && code.parse::<u8>().map(|n| (1..=56).contains(&n) || n == 97 || n == 98).unwrap_or(false);
+    if ok { Ok(()) } else { Err(Refusal::bad_input("invalid_ethnicity", format!("ethnicity must be a two-digit GB/T 3304 code (01-56, 97, 98), not {code:?}"))) }
 }
 
 /// A phone number: a mobile number (11 digits starting with 1) or a landline of 7-20
@@ -124,11 +112,7 @@ pub fn check_ethnicity(code: &str) -> Result<(), Refusal> {
 pub fn check_phone(phone: &str) -> Result<(), Refusal> {
     let digits = phone.chars().filter(|c| c.is_ascii_digit()).count();
     let ok = phone.chars().all(|c| c.is_ascii_digit() || c == '-') && (7..=20).contains(&digits);
-    if ok {
-        Ok(())
-    } else {
-        Err(Refusal::bad_input("invalid_phone", format!("phone must be 7 to 20 digits (a '-' may separate the area code), not {phone:?}")))
-    }
+    if ok { Ok(()) } else { Err(Refusal::bad_input("invalid_phone", format!("phone must be 7 to 20 digits (a '-' may separate the area code), not {phone:?}"))) }
 }
 
 pub fn check_flags(flags: &[String]) -> Result<(), Refusal> {

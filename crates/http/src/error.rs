@@ -87,11 +87,7 @@ pub async fn plain_rejections_as_problems(req: axum::extract::Request, next: axu
 
 /// A panic inside a handler becomes a logged 500, never a dropped connection.
 pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let what = err
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| err.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let what = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
     tracing::error!(panic = %yikatong_core::identity::mask_ssns_in(what), "handler panicked");
     problem_response(500, "internal_error", "the service could not complete the request; it has been logged")
 }

@@ -19,9 +19,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(Caller(p.clone()));
         }
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::new(401, "unauthenticated", "this call needs `Authorization: Bearer <token>` (tokens come from `ykt admin token`)")
-        })?;
+        let token = bearer(parts).ok_or_else(|| ApiError::new(401, "unauthenticated", "this call needs `Authorization: Bearer <token>` (tokens come from `ykt admin token`)"))?;
         let principal = state.service.authenticate(&token).await?;
         parts.extensions.insert(principal.clone());
         Ok(Caller(principal))

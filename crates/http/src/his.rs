@@ -125,8 +125,13 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, HisE
         return Ok(state.service.authenticate(&token).await?);
     }
     match (header("x-tif-paasid"), header("x-tif-timestamp"), header("x-tif-nonce"), header("x-tif-signature")) {
-        (Some(paasid), Some(timestamp), Some(nonce), Some(signature)) => Ok(state.service.authenticate_gateway(yikatong_service::GatewaySignature { paasid, timestamp, nonce, signature }).await?),
-        (None, None, None, None) => Err(HisError("[unauthenticated] sign the request with the gateway's x-tif-paasid, x-tif-timestamp, x-tif-nonce and x-tif-signature headers, or send the institution's bearer token".into())),
+        (Some(paasid), Some(timestamp), Some(nonce), Some(signature)) => {
+            Ok(state.service.authenticate_gateway(yikatong_service::GatewaySignature { paasid, timestamp, nonce, signature }).await?)
+        }
+        (None, None, None, None) => Err(HisError(
+            "[unauthenticated] sign the request with the gateway's x-tif-paasid, x-tif-timestamp, x-tif-nonce and x-tif-signature headers, or send the institution's bearer token"
+                .into(),
+        )),
         _ => Err(HisError("[unauthenticated] a signed request needs all of x-tif-paasid, x-tif-timestamp, x-tif-nonce and x-tif-signature".into())),
     }
 }
@@ -170,7 +175,13 @@ impl Envelope {
         if msgid.is_empty() || msgid.chars().count() > 30 {
             return Err("[invalid_msgid] msgid is required (30 characters: institution, time, sequence)".into());
         }
-        Ok(Envelope { infno, msgid, fixmedins_code: text(&req, "fixmedins_code"), mdtrtarea_admvs: text(&req, "mdtrtarea_admvs"), input: req.get("input").cloned().unwrap_or(Value::Null) })
+        Ok(Envelope {
+            infno,
+            msgid,
+            fixmedins_code: text(&req, "fixmedins_code"),
+            mdtrtarea_admvs: text(&req, "mdtrtarea_admvs"),
+            input: req.get("input").cloned().unwrap_or(Value::Null),
+        })
     }
 }
 
@@ -204,7 +215,9 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
         Ok(None) => {}
         Ok(Some(IdempotencyBegin::Replay { body, .. })) => return Json(kept_answer(&body)),
         Ok(Some(IdempotencyBegin::Mismatch)) => return fail("[msgid_reused] this msgid was already used for a different request".into()),
-        Ok(Some(IdempotencyBegin::InProgress | IdempotencyBegin::Fresh)) => return fail("[duplicate_request] a request with this msgid was interrupted before it was answered; send it again under a new msgid".into()),
+        Ok(Some(IdempotencyBegin::InProgress | IdempotencyBegin::Fresh)) => {
+            return fail("[duplicate_request] a request with this msgid was interrupted before it was answered; send it again under a new msgid".into());
+        }
         Err(e) => return fail(format!("[internal_error] {e}")),
     }
     // The claim of the msgid opens the transaction the work runs in, and the answer
@@ -331,7 +344,13 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                 t if t.is_empty() => None,
                 t => Some(Fen::parse_yuan(&t).ok_or_else(|| HisError(format!("[invalid_amount] medfee_sumamt {t:?} is not an amount in yuan")))?),
             };
-            let req = SettleRequest { mdtrt_id: required(d, "mdtrt_id")?, psn_no: required(d, "psn_no")?, use_account: text(d, "acct_used_flag") == "1", medfee_sumamt: medfee, med_type: Some(text(d, "med_type")).filter(|m| !m.is_empty()) };
+            let req = SettleRequest {
+                mdtrt_id: required(d, "mdtrt_id")?,
+                psn_no: required(d, "psn_no")?,
+                use_account: text(d, "acct_used_flag") == "1",
+                medfee_sumamt: medfee,
+                med_type: Some(text(d, "med_type")).filter(|m| !m.is_empty()),
+            };
             let settled = s.settle_visit(who, &req, infno == "2207").await?;
             Ok(settlement_output(&settled, msgid, d, false))
         }
@@ -348,7 +367,9 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
         "3201" => reconciliation::totals(s, who, input).await,
         "3202" => reconciliation::details(s, who, input).await,
         "9101" => reconciliation::upload(s, who, input).await,
-        other => Err(HisError(format!("[unknown_transaction] transaction {other:?} is not offered; offered: 9001, 1101, 2201, 2202, 2203, 2203A, 2204, 2205, 2206, 2207, 2208, 5203, 3201, 3202, 9101"))),
+        other => Err(HisError(format!(
+            "[unknown_transaction] transaction {other:?} is not offered; offered: 9001, 1101, 2201, 2202, 2203, 2203A, 2204, 2205, 2206, 2207, 2208, 5203, 3201, 3202, 9101"
+        ))),
     }
 }
 

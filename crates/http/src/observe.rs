@@ -22,9 +22,7 @@ use crate::AppState;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn request_id_layers() -> ServiceBuilder<Stack<PropagateRequestIdLayer, Stack<SetRequestIdLayer<MakeRequestUuid>, tower::layer::util::Identity>>> {
-    ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    ServiceBuilder::new().layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid)).layer(PropagateRequestIdLayer::new(REQUEST_ID))
 }
 
 /// One span per request, naming the request id and the path with ID numbers masked.
@@ -39,10 +37,7 @@ impl<B> MakeSpan<B> for RequestSpan {
 }
 
 pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSpan, (), DefaultOnResponse> {
-    TraceLayer::new_for_http()
-        .make_span_with(RequestSpan)
-        .on_request(())
-        .on_response(DefaultOnResponse::new().level(Level::INFO))
+    TraceLayer::new_for_http().make_span_with(RequestSpan).on_request(()).on_response(DefaultOnResponse::new().level(Level::INFO))
 }
 
 /// (method, route template, status).

@@ -48,7 +48,9 @@ struct TrueContract;
 
 /// Reads anyone may make without a token (policy and the calendar are public).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/metrics" | "/v1/openapi.json") || path.starts_with("/v1/policies/") || path.starts_with("/v1/calendar/") && !path.starts_with("/v1/calendar/years/")
+    matches!(path, "/healthz" | "/metrics" | "/v1/openapi.json")
+        || path.starts_with("/v1/policies/")
+        || path.starts_with("/v1/calendar/") && !path.starts_with("/v1/calendar/years/")
 }
 
 fn reason(status: &str) -> &'static str {
@@ -73,7 +75,12 @@ impl utoipa::Modify for TrueContract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, security::SecurityRequirement};
         let problem = |status: &str| {
-            RefOr::T(ResponseBuilder::new().description(reason(status)).content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()).build())
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(reason(status))
+                    .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                    .build(),
+            )
         };
         // Operation ids are the handlers' names; two modules' handlers of one name get
         // their path added, so that every id is unique.

@@ -51,7 +51,10 @@ fn bad_body(e: impl std::fmt::Display) -> ApiError {
 
 /// Whether `path` is one of the upload endpoints (which stream their bodies).
 pub fn is_upload_path(path: &str) -> bool {
-    path == "/unit/applications" || path == "/operator/persons/import" || path == "/v1/persons/import" || path.strip_prefix("/v1/units/").and_then(|rest| rest.strip_suffix("/applications")).is_some_and(|code| !code.is_empty() && !code.contains('/'))
+    path == "/unit/applications"
+        || path == "/operator/persons/import"
+        || path == "/v1/persons/import"
+        || path.strip_prefix("/v1/units/").and_then(|rest| rest.strip_suffix("/applications")).is_some_and(|code| !code.is_empty() && !code.contains('/'))
 }
 
 /// A keyed upload's body spooled to a temporary file while `hash` takes every chunk (the

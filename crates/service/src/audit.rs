@@ -42,7 +42,10 @@ pub fn default_checkpoints(db: &str) -> PathBuf {
 /// The newest checkpoint file in `dir`, if any.
 fn newest_checkpoint(dir: &Path) -> ServiceResult<Option<PathBuf>> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(None) };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("checkpoint-") && n.ends_with(".txt"))).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("checkpoint-") && n.ends_with(".txt")))
+        .collect();
     files.sort();
     Ok(files.pop())
 }

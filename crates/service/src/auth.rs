@@ -36,7 +36,15 @@ pub struct IssuedToken {
 /// The caller a token stands for.
 pub(crate) fn principal_of(record: yikatong_store::TokenRecord) -> ServiceResult<Principal> {
     let role = Role::parse(&record.grant.role).map_err(|_| ServiceError::Internal(format!("token {} has unknown role", record.id)))?;
-    Ok(Principal { token_id: record.id, role, outlet: record.grant.outlet, unit: record.grant.unit, institution: record.grant.institution, person_hash: record.grant.person_hash, unlocked: None })
+    Ok(Principal {
+        token_id: record.id,
+        role,
+        outlet: record.grant.outlet,
+        unit: record.grant.unit,
+        institution: record.grant.institution,
+        person_hash: record.grant.person_hash,
+        unlocked: None,
+    })
 }
 
 impl Service {
@@ -44,18 +52,9 @@ impl Service {
     pub async fn issue_token(&self, req: &TokenRequest) -> ServiceResult<IssuedToken> {
         let role = Role::parse(&req.role)?;
         let needs = |what: &str, v: &Option<String>| -> ServiceResult<String> {
-            v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
-                ServiceError::from(Refusal::bad_input("missing_binding", format!("a {} token needs --{what}", role.as_str())))
-            })
+            v.clone().filter(|s| !s.is_empty()).ok_or_else(|| ServiceError::from(Refusal::bad_input("missing_binding", format!("a {} token needs --{what}", role.as_str()))))
         };
-        let mut grant = TokenGrant {
-            role: role.as_str().into(),
-            outlet: None,
-            unit: None,
-            institution: None,
-            person_hash: None,
-            label: req.label.clone().unwrap_or_default(),
-        };
+        let mut grant = TokenGrant { role: role.as_str().into(), outlet: None, unit: None, institution: None, person_hash: None, label: req.label.clone().unwrap_or_default() };
         match role {
             Role::Clerk => {
                 let code = needs("outlet", &req.outlet)?;
@@ -92,11 +91,7 @@ impl Service {
 
     /// Resolves a bearer token to the caller, or refuses.
     pub async fn authenticate(&self, bearer: &str) -> ServiceResult<Principal> {
-        let record = self
-            .store
-            .find_token(&token_hash(bearer.trim()))
-            .await?
-            .ok_or_else(|| ServiceError::Unauthenticated("the bearer token is not known".into()))?;
+        let record = self.store.find_token(&token_hash(bearer.trim())).await?.ok_or_else(|| ServiceError::Unauthenticated("the bearer token is not known".into()))?;
         if record.revoked_at.is_some() {
             return Err(ServiceError::Unauthenticated("the bearer token has been revoked".into()));
         }

@@ -29,9 +29,7 @@ const DISTRICTS: [(&str, &str); 16] = [
     ("110119", "延庆"),
 ];
 const SURNAMES: [&str; 20] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗"];
-const GIVEN: [&str; 24] = [
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "建国", "志强", "桂英", "丹", "萍",
-];
+const GIVEN: [&str; 24] = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "建国", "志强", "桂英", "丹", "萍"];
 
 /// A small deterministic generator (xorshift64*), enough for demo data.
 pub struct DemoRng(u64);
@@ -95,7 +93,13 @@ pub fn city_person(n: u64, units: &[String], today: NaiveDate, rng: &mut DemoRng
 
 fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: NaiveDate, rng: &mut DemoRng) -> Person {
     let age = today.year() - birth.year();
-    let category = if age >= 60 { "retired" } else if rng.below(10) == 0 { "flexible" } else { "in_service" };
+    let category = if age >= 60 {
+        "retired"
+    } else if rng.below(10) == 0 {
+        "flexible"
+    } else {
+        "in_service"
+    };
     let name = format!("{}{}", SURNAMES[rng.below(20) as usize], GIVEN[rng.below(24) as usize]);
     let seq: u32 = ssn[14..17].parse().unwrap_or(0);
     let now = chrono::Utc::now();
@@ -197,13 +201,19 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
         // Every fifth unit is a street office, where retirees under social management collect (R-DIST-1).
         let kind = if i % 5 == 0 { "street_office" } else { "employer" };
         let name = if kind == "street_office" { format!("北京{district}示范街道办事处{i:02}") } else { format!("北京{district}示范单位{i:02}") };
-        store.insert_unit(&Organisation { code: code.clone(), name, region: "beijing".into(), created_at: now, kind: Some(kind.into()), district: Some(division.to_string()) }).await?;
+        store
+            .insert_unit(&Organisation { code: code.clone(), name, region: "beijing".into(), created_at: now, kind: Some(kind.into()), district: Some(division.to_string()) })
+            .await?;
         units.push(code);
     }
     let mut outlets = Vec::new();
     for (i, (_, district)) in DISTRICTS.iter().take(5).enumerate() {
         let code = format!("O{:03}", i + 1);
-        store.insert_outlet(&Organisation { code: code.clone(), name: format!("{district}区社保卡服务网点"), region: "beijing".into(), created_at: now, kind: None, district: None }).await?;
+        store
+            .insert_outlet(&Organisation {
+                code: code.clone(), name: format!("{district}区社保卡服务网点"), region: "beijing".into(), created_at: now, kind: None, district: None
+            })
+            .await?;
         outlets.push(code);
     }
     let mut institutions = Vec::new();
@@ -232,7 +242,13 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
     let holders: Vec<String> = people.iter().take(persons / 10).map(|p| p.ssn.clone()).collect();
     let active_cards = if holders.is_empty() { 0 } else { issue_active_cards(service, &holders, &outlets[0], &institutions[0]).await?.len() };
     // A small catalogue to settle against, and this month's account credits.
-    let item = |code: &str, name: &str, kind: ItemKind, class: ItemClass, ceiling: Option<i64>| CatalogItem { code: code.into(), name: name.into(), kind, class, price_ceiling_fen: ceiling };
+    let item = |code: &str, name: &str, kind: ItemKind, class: ItemClass, ceiling: Option<i64>| CatalogItem {
+        code: code.into(),
+        name: name.into(),
+        kind,
+        class,
+        price_ceiling_fen: ceiling,
+    };
     store
         .upsert_catalog_items(
             &[

@@ -89,16 +89,11 @@ impl From<CalendarError> for ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Duplicate(what) => {
-                ServiceError::Refused(Refusal::conflict("already_exists", format!("{what} already exists")))
+            StoreError::Duplicate(what) => ServiceError::Refused(Refusal::conflict("already_exists", format!("{what} already exists"))),
+            StoreError::UnknownUnit(code) => ServiceError::Refused(Refusal::not_found("unit_not_found", format!("there is no unit {code}"))),
+            StoreError::Conflict(what) => {
+                ServiceError::Refused(Refusal::conflict("concurrent_change", format!("{what} was changed by someone else at the same time; reload and try again")))
             }
-            StoreError::UnknownUnit(code) => {
-                ServiceError::Refused(Refusal::not_found("unit_not_found", format!("there is no unit {code}")))
-            }
-            StoreError::Conflict(what) => ServiceError::Refused(Refusal::conflict(
-                "concurrent_change",
-                format!("{what} was changed by someone else at the same time; reload and try again"),
-            )),
             other => ServiceError::Internal(other.to_string()),
         }
     }

@@ -166,7 +166,9 @@ impl Service {
                 Err(Refusal::conflict("duplicate_request", "this request was already answered; its first answer is returned").into())
             }
             IdempotencyBegin::Mismatch => Err(Refusal::bad_input("idempotency_key_reused", "this key was already used for a different request").into()),
-            IdempotencyBegin::InProgress => Err(Refusal::conflict("duplicate_request", "a request with this key was interrupted before it was answered; send it again under a new key").into()),
+            IdempotencyBegin::InProgress => {
+                Err(Refusal::conflict("duplicate_request", "a request with this key was interrupted before it was answered; send it again under a new key").into())
+            }
         }
     }
 

@@ -80,7 +80,13 @@ impl Service {
 
     pub async fn his_credentials(&self, who: &Principal) -> ServiceResult<Vec<HisCredentialView>> {
         who.allow(Operation::ListHisCredentials)?;
-        Ok(self.store.list_his_credentials().await?.into_iter().map(|c| HisCredentialView { id: c.id, institution: c.institution, paasid: c.paasid, created_at: c.created_at, revoked_at: c.revoked_at }).collect())
+        Ok(self
+            .store
+            .list_his_credentials()
+            .await?
+            .into_iter()
+            .map(|c| HisCredentialView { id: c.id, institution: c.institution, paasid: c.paasid, created_at: c.created_at, revoked_at: c.revoked_at })
+            .collect())
     }
 
     /// Revokes a credential: its signatures stop working at once.
@@ -108,7 +114,10 @@ impl Service {
         let sent = DateTime::<Utc>::from_timestamp(seconds, 0).ok_or_else(|| refused("invalid_timestamp", "x-tif-timestamp is not a time"))?;
         let window = self.gateway_window;
         if (now - sent).abs() > window {
-            return Err(refused("timestamp_out_of_window", format!("x-tif-timestamp is {} seconds from the service's clock; at most {} are taken", (now - sent).num_seconds().abs(), window.num_seconds())));
+            return Err(refused(
+                "timestamp_out_of_window",
+                format!("x-tif-timestamp is {} seconds from the service's clock; at most {} are taken", (now - sent).num_seconds().abs(), window.num_seconds()),
+            ));
         }
         if s.nonce.trim().is_empty() || s.nonce.len() > 128 {
             return Err(refused("invalid_nonce", "x-tif-nonce must be 1 to 128 characters"));

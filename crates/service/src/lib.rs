@@ -32,15 +32,15 @@ use yikatong_store::Store;
 pub use audit::{AuditView, default_checkpoints};
 pub use auth::{IssuedToken, TokenRequest};
 pub use cards::*;
-pub use settlement::*;
-pub use verify::{InvariantCheck, VerifyReport};
 pub use error::ServiceError;
 pub use exactly_once::{KeptAnswer, RequestClaim, RequestKey};
-pub use portal_session::{ActiveSession, OpenedSession, SessionRules};
-pub use sign_in::{CodeRequested, SIGN_IN_TOKEN_LABEL};
 pub use gateway::{DEFAULT_GATEWAY_WINDOW_SECONDS, GatewaySignature, HisCredentialView, IssuedHisCredential, gateway_signature};
 pub use notify::{MessageView, Notifier, OutboxNotifier};
+pub use portal_session::{ActiveSession, OpenedSession, SessionRules};
 pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
+pub use settlement::*;
+pub use sign_in::{CodeRequested, SIGN_IN_TOKEN_LABEL};
+pub use verify::{InvariantCheck, VerifyReport};
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 

@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
+use crate::views::mask_phone;
 use async_trait::async_trait;
 use yikatong_core::access::Operation;
 use yikatong_core::clock::Clock;
-use crate::views::mask_phone;
 use yikatong_core::message::check_no_link;
 use yikatong_store::{QueuedMessage, Store};
 

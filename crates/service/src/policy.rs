@@ -102,9 +102,7 @@ pub fn policy_view(set: &PolicySet, region: &str, at: NaiveDate) -> ServiceResul
     let parameters = r
         .in_force(at)
         .into_iter()
-        .map(|(p, v)| {
-            (p.name.clone(), ParameterView { value: v.value.clone(), unit: p.unit.key(), from: v.from, until: v.until, source: v.source.clone() })
-        })
+        .map(|(p, v)| (p.name.clone(), ParameterView { value: v.value.clone(), unit: p.unit.key(), from: v.from, until: v.until, source: v.source.clone() }))
         .collect();
     Ok(PolicyView { region: r.code.clone(), name: r.name.clone(), admdvs: r.admdvs.clone(), at, file: r.file.clone(), parameters })
 }

@@ -31,7 +31,13 @@ pub struct SessionRules {
 
 impl Default for SessionRules {
     fn default() -> Self {
-        SessionRules { idle: Duration::minutes(15), lifetime: Duration::hours(8), warn_before: Duration::minutes(2), code_valid: Duration::minutes(5), code_resend_after: Duration::seconds(60) }
+        SessionRules {
+            idle: Duration::minutes(15),
+            lifetime: Duration::hours(8),
+            warn_before: Duration::minutes(2),
+            code_valid: Duration::minutes(5),
+            code_resend_after: Duration::seconds(60),
+        }
     }
 }
 

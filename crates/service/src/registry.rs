@@ -124,10 +124,7 @@ impl Service {
     }
 
     pub(crate) async fn require_institution(&self, code: &str) -> ServiceResult<Institution> {
-        self.store
-            .get_institution(code)
-            .await?
-            .ok_or_else(|| Refusal::not_found("institution_not_found", format!("there is no institution {code}")).into())
+        self.store.get_institution(code).await?.ok_or_else(|| Refusal::not_found("institution_not_found", format!("there is no institution {code}")).into())
     }
 
     pub(crate) async fn require_person(&self, ssn: &Ssn) -> ServiceResult<Person> {
@@ -272,9 +269,7 @@ impl Service {
     }
 
     pub async fn get_person(&self, who: &Principal, ssn: &str) -> ServiceResult<PersonView> {
-        let p = self
-            .visible_person(who, ssn, Operation::ReadPerson)
-            .await?;
+        let p = self.visible_person(who, ssn, Operation::ReadPerson).await?;
         let mut view = PersonView::of(&p);
         view.cards = self.person_cards(&p).await?;
         Ok(view)
@@ -287,9 +282,13 @@ impl Service {
         if query.chars().count() == 18 {
             return self.get_person(who, query).await;
         }
-        let card = self.store.cards_by_number(&query.to_uppercase()).await?.into_iter().next().ok_or_else(|| {
-            ServiceError::from(Refusal::not_found("person_not_found", "no card has this number; give an 18-character ID number or a card number"))
-        })?;
+        let card = self
+            .store
+            .cards_by_number(&query.to_uppercase())
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::from(Refusal::not_found("person_not_found", "no card has this number; give an 18-character ID number or a card number")))?;
         let p = self.card_holder(&card).await?;
         let mut view = PersonView::of(&p);
         view.cards = self.person_cards(&p).await?;
@@ -300,9 +299,11 @@ impl Service {
     pub async fn person_by_handbook(&self, who: &Principal, handbook_no: &str) -> ServiceResult<PersonView> {
         who.allow(Operation::PersonByHandbook)?;
         let hb = HandbookNumber::parse(handbook_no).map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
-        let p = self.store.find_person_by_handbook(hb.as_str()).await?.ok_or_else(|| {
-            ServiceError::from(Refusal::not_found("person_not_found", "no insured person has this handbook number"))
-        })?;
+        let p = self
+            .store
+            .find_person_by_handbook(hb.as_str())
+            .await?
+            .ok_or_else(|| ServiceError::from(Refusal::not_found("person_not_found", "no insured person has this handbook number")))?;
         Ok(PersonView::of(&p))
     }
 
@@ -341,7 +342,11 @@ impl Service {
         }
         if let Some(u) = &req.unit_code {
             if who.role == Role::Unit && who.unit.as_deref() != Some(u.as_str()) {
-                return Err(Refusal::forbidden("unit_may_not_move_person", "a unit may not place a person in another unit; moving a person between units is the bureau's (a unit files that the person left with `leaves_unit`)").into());
+                return Err(Refusal::forbidden(
+                    "unit_may_not_move_person",
+                    "a unit may not place a person in another unit; moving a person between units is the bureau's (a unit files that the person left with `leaves_unit`)",
+                )
+                .into());
             }
             // The store refuses a unit that is not registered (`unit_not_found`).
             set!(unit_code, Some(u.clone()));

@@ -91,7 +91,11 @@ impl Service {
             && now < last.created_at + rules.code_resend_after
         {
             let wait = (last.created_at + rules.code_resend_after - now).num_seconds().max(1);
-            return Err(Refusal::conflict("code_sent_recently", format!("a code was sent less than {} seconds ago; wait {wait} seconds before asking again", rules.code_resend_after.num_seconds())).into());
+            return Err(Refusal::conflict(
+                "code_sent_recently",
+                format!("a code was sent less than {} seconds ago; wait {wait} seconds before asking again", rules.code_resend_after.num_seconds()),
+            )
+            .into());
         }
         let code = new_code();
         let code_hash = self.code_hash(&card.person_hash, &code);

@@ -145,7 +145,8 @@ impl Service {
         out.push(one_live);
         out.push(identities);
 
-        let mut totals = InvariantCheck::new("each person's year totals equal that year's receipts less reversals", "the person's row and year totals locked by every booking and reversal");
+        let mut totals =
+            InvariantCheck::new("each person's year totals equal that year's receipts less reversals", "the person's row and year totals locked by every booking and reversal");
         let mut after = (String::new(), i64::MIN);
         loop {
             let page = self.store.year_totals_page(&after, PAGE).await?;
@@ -166,7 +167,10 @@ impl Service {
         }
         out.push(totals);
 
-        let mut ledger = InvariantCheck::new("every account balance is its ledger's sum, never below zero, with one entry per account payment and reversal", "append-only account_entries; the person's row lock");
+        let mut ledger = InvariantCheck::new(
+            "every account balance is its ledger's sum, never below zero, with one entry per account payment and reversal",
+            "append-only account_entries; the person's row lock",
+        );
         let mut seen: HashMap<(String, String), i64> = HashMap::new();
         let mut after_id = 0;
         loop {
@@ -194,7 +198,10 @@ impl Service {
         }
         out.push(ledger);
 
-        let mut claims = InvariantCheck::new("every reimbursement claim pays its live manual settlement's fund share, one claim each (R-SET-6)", "the claim written in its settlement's transaction under the settlement's id (unique)");
+        let mut claims = InvariantCheck::new(
+            "every reimbursement claim pays its live manual settlement's fund share, one claim each (R-SET-6)",
+            "the claim written in its settlement's transaction under the settlement's id (unique)",
+        );
         let mut after = String::new();
         loop {
             let page = self.store.reimbursement_claims_page(&after, PAGE).await?;

@@ -27,10 +27,28 @@ pub struct OrganisationView {
 
 impl OrganisationView {
     pub fn from_org(o: &Organisation, level: Option<String>) -> Self {
-        OrganisationView { code: o.code.clone(), name: o.name.clone(), region: o.region.clone(), level, class: None, kind: o.kind.clone(), district: o.district.clone(), created_at: o.created_at }
+        OrganisationView {
+            code: o.code.clone(),
+            name: o.name.clone(),
+            region: o.region.clone(),
+            level,
+            class: None,
+            kind: o.kind.clone(),
+            district: o.district.clone(),
+            created_at: o.created_at,
+        }
     }
     pub fn from_institution(i: &Institution) -> Self {
-        OrganisationView { code: i.code.clone(), name: i.name.clone(), region: i.region.clone(), level: Some(i.level.clone()), class: i.class.clone(), kind: None, district: None, created_at: i.created_at }
+        OrganisationView {
+            code: i.code.clone(),
+            name: i.name.clone(),
+            region: i.region.clone(),
+            level: Some(i.level.clone()),
+            class: i.class.clone(),
+            kind: None,
+            district: None,
+            created_at: i.created_at,
+        }
     }
 }
 

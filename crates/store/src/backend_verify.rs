@@ -11,7 +11,11 @@ macro_rules! verify_impl {
         }
 
         async fn duplicate_live_settlements(pool: &sqlx::Pool<Db>) -> StoreResult<Vec<(String, i64)>> {
-            counted(pool, "SELECT mdtrt_id || ' (' || kind || ')', CAST(COUNT(*) AS BIGINT) FROM settlements WHERE state = 'settled' GROUP BY mdtrt_id, kind HAVING COUNT(*) > 1 ORDER BY 1").await
+            counted(
+                pool,
+                "SELECT mdtrt_id || ' (' || kind || ')', CAST(COUNT(*) AS BIGINT) FROM settlements WHERE state = 'settled' GROUP BY mdtrt_id, kind HAVING COUNT(*) > 1 ORDER BY 1",
+            )
+            .await
         }
 
         async fn persons_with_cards_that_settle(pool: &sqlx::Pool<Db>) -> StoreResult<Vec<(String, i64)>> {
@@ -33,12 +37,24 @@ macro_rules! verify_impl {
         }
 
         async fn year_totals_page(pool: &sqlx::Pool<Db>, after: &(String, i64), limit: i64) -> StoreResult<Vec<(String, i64, YearTotals)>> {
-            let rows = sqlx::query("SELECT * FROM year_totals WHERE person_hash > $1 OR (person_hash = $1 AND year > $2) ORDER BY person_hash, year LIMIT $3").bind(&after.0).bind(after.1).bind(limit).fetch_all(pool).await?;
+            let rows = sqlx::query("SELECT * FROM year_totals WHERE person_hash > $1 OR (person_hash = $1 AND year > $2) ORDER BY person_hash, year LIMIT $3")
+                .bind(&after.0)
+                .bind(after.1)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
             rows.iter().map(|r| Ok((r.try_get::<String, _>("person_hash")?, r.try_get::<i64, _>("year")?, totals_from_row(r)?))).collect()
         }
 
         async fn settled_lines_page(pool: &sqlx::Pool<Db>, after: &(String, String), limit: i64) -> StoreResult<Vec<(String, String, String)>> {
-            let rows = sqlx::query("SELECT mdtrt_id, sn, setl_id FROM fee_lines WHERE setl_id IS NOT NULL AND (mdtrt_id > $1 OR (mdtrt_id = $1 AND sn > $2)) ORDER BY mdtrt_id, sn LIMIT $3").bind(&after.0).bind(&after.1).bind(limit).fetch_all(pool).await?;
+            let rows = sqlx::query(
+                "SELECT mdtrt_id, sn, setl_id FROM fee_lines WHERE setl_id IS NOT NULL AND (mdtrt_id > $1 OR (mdtrt_id = $1 AND sn > $2)) ORDER BY mdtrt_id, sn LIMIT $3",
+            )
+            .bind(&after.0)
+            .bind(&after.1)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
             rows.iter().map(|r| Ok((r.try_get("mdtrt_id")?, r.try_get("sn")?, r.try_get("setl_id")?))).collect()
         }
 
@@ -54,7 +70,8 @@ macro_rules! verify_impl {
                 return Ok(cards);
             };
             let index: std::collections::HashMap<i64, usize> = cards.iter().enumerate().map(|(i, c)| (c.0.id, i)).collect();
-            let events = sqlx::query("SELECT card_id, payload FROM card_events WHERE card_id >= $1 AND card_id <= $2 ORDER BY card_id, seq").bind(first).bind(last).fetch_all(pool).await?;
+            let events =
+                sqlx::query("SELECT card_id, payload FROM card_events WHERE card_id >= $1 AND card_id <= $2 ORDER BY card_id, seq").bind(first).bind(last).fetch_all(pool).await?;
             for e in events {
                 let id: i64 = e.try_get("card_id")?;
                 let payload: String = e.try_get("payload")?;
@@ -77,7 +94,11 @@ macro_rules! verify_impl {
         }
 
         async fn event_hashes_of(pool: &sqlx::Pool<Db>, first: i64, last: i64) -> StoreResult<Vec<(i64, i64, String)>> {
-            let rows = sqlx::query("SELECT card_id, seq, hash FROM card_events WHERE card_id >= $1 AND card_id <= $2 ORDER BY card_id, seq").bind(first).bind(last).fetch_all(pool).await?;
+            let rows = sqlx::query("SELECT card_id, seq, hash FROM card_events WHERE card_id >= $1 AND card_id <= $2 ORDER BY card_id, seq")
+                .bind(first)
+                .bind(last)
+                .fetch_all(pool)
+                .await?;
             rows.iter().map(|r| Ok((r.try_get("card_id")?, r.try_get("seq")?, r.try_get("hash")?))).collect()
         }
 

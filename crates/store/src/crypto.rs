@@ -76,10 +76,7 @@ impl DataKey {
             return Err(StoreError::Corrupt("encrypted value too short".into()));
         }
         let nonce = Nonce::<U12>::try_from(&blob[..12]).map_err(|_| StoreError::Corrupt("bad nonce".into()))?;
-        let plain = self
-            .cipher
-            .decrypt(&nonce, &blob[12..])
-            .map_err(|_| StoreError::Corrupt("a value does not decrypt with this data key (wrong YKT_DATA_KEY?)".into()))?;
+        let plain = self.cipher.decrypt(&nonce, &blob[12..]).map_err(|_| StoreError::Corrupt("a value does not decrypt with this data key (wrong YKT_DATA_KEY?)".into()))?;
         String::from_utf8(plain).map_err(|_| StoreError::Corrupt("decrypted value is not UTF-8".into()))
     }
 

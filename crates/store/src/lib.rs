@@ -7,7 +7,6 @@
 //! layer above sees ciphertext and no table holds a readable ID number, name or phone.
 //! The store never decides business rules.
 
-pub mod crypto;
 mod backend;
 mod backend_bulk;
 mod backend_cards;
@@ -18,12 +17,13 @@ mod backend_his;
 mod backend_settlement;
 mod backend_sign_in;
 mod backend_verify;
-mod postgres;
-mod records;
+pub mod crypto;
 pub mod designated;
 pub mod family;
 pub mod gateway;
 pub mod his;
+mod postgres;
+mod records;
 pub mod sign_in;
 mod sqlite;
 pub mod testing;
@@ -34,14 +34,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use crypto::{DataKey, KeyError};
-use yikatong_core::card::{Card, CardEvent};
-use yikatong_core::settlement::{CatalogEntry, CatalogItem, YearTotals};
-pub use records::*;
-pub use gateway::{GatewayStore, HisCredential};
 pub use designated::{ChoiceCounts, DesignatedChoice, DesignatedStore};
 pub use family::{FamilyMember, FamilyStore};
+pub use gateway::{GatewayStore, HisCredential};
 pub use his::{HisFile, HisStore, Voucher};
+pub use records::*;
 pub use sign_in::{PortalSession, QueuedMessage, SignInCode, SignInStore};
+use yikatong_core::card::{Card, CardEvent};
+use yikatong_core::settlement::{CatalogEntry, CatalogItem, YearTotals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -59,7 +59,9 @@ async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) ->
     let scratch = format!("bench_copy_{table}");
     let path = std::env::temp_dir().join(format!("ykt-copy-{}-{scratch}.txt", std::process::id()));
     let mut conn = pool.acquire().await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {scratch}; CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"))).execute(&mut *conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {scratch}; CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)")))
+        .execute(&mut *conn)
+        .await?;
     {
         let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&path).await.map_err(io)?);
         let mut out = conn.copy_out_raw(&format!("COPY ({select}) TO STDOUT")).await?;
@@ -82,7 +84,9 @@ async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) ->
 /// trip per few thousand cards.
 async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
     for part in rows.chunks(rows_per_statement(9)) {
-        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cards SET state = v.column2, card_number = v.column3, certificate_number = v.column4, batch_id = v.column5, due_on = v.column6, version = cards.version + 1, head_hash = v.column7, last_seq = v.column8, data = v.column9 FROM (");
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "UPDATE cards SET state = v.column2, card_number = v.column3, certificate_number = v.column4, batch_id = v.column5, due_on = v.column6, version = cards.version + 1, head_hash = v.column7, last_seq = v.column8, data = v.column9 FROM (",
+        );
         q.push_values(part, |mut b, r| {
             let c = r.card;
             b.push("CAST(").push_bind_unseparated(c.id).push_unseparated(" AS BIGINT)");

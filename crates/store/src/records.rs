@@ -132,9 +132,7 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 }
 
 pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, crate::StoreError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| crate::StoreError::Corrupt(format!("bad instant {s:?}: {e}")))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| crate::StoreError::Corrupt(format!("bad instant {s:?}: {e}")))
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, crate::StoreError> {

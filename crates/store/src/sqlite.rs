@@ -30,11 +30,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub async fn open(url: &str, key: DataKey, pool_options: crate::PoolOptions) -> StoreResult<SqliteStore> {
         let connect_err = |e: sqlx::Error| StoreError::Connect { url: url.to_string(), reason: e.to_string() };
-        let options = if url.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url).map_err(connect_err)?
-        } else {
-            SqliteConnectOptions::new().filename(url)
-        };
+        let options = if url.starts_with("sqlite:") { SqliteConnectOptions::from_str(url).map_err(connect_err)? } else { SqliteConnectOptions::new().filename(url) };
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -59,7 +55,9 @@ crate::backend::store_impl!(SqliteStore);
 /// Ids for `n` new cards. The write transaction (`BEGIN IMMEDIATE`) holds the
 /// database's only write lock, so the ids after the highest ever given are free.
 async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Db>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
-    let top: i64 = sqlx::query_scalar("SELECT MAX(x) FROM (SELECT COALESCE(MAX(id), 0) AS x FROM cards UNION ALL SELECT seq AS x FROM sqlite_sequence WHERE name = 'cards')").fetch_one(&mut **tx).await?;
+    let top: i64 = sqlx::query_scalar("SELECT MAX(x) FROM (SELECT COALESCE(MAX(id), 0) AS x FROM cards UNION ALL SELECT seq AS x FROM sqlite_sequence WHERE name = 'cards')")
+        .fetch_one(&mut **tx)
+        .await?;
     Ok((top + 1..=top + n as i64).collect())
 }
 
@@ -67,7 +65,11 @@ async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Db>, n: usize) -> 
 /// (from the schema's own DDL), then the timed `INSERT … SELECT` in one transaction.
 async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
     let scratch = format!("bench_copy_{table}");
-    let ddl: Vec<(String, String)> = sqlx::query_as("SELECT type, sql FROM sqlite_master WHERE tbl_name = $1 AND sql IS NOT NULL AND type IN ('table', 'index') ORDER BY type DESC").bind(table).fetch_all(pool).await?;
+    let ddl: Vec<(String, String)> =
+        sqlx::query_as("SELECT type, sql FROM sqlite_master WHERE tbl_name = $1 AND sql IS NOT NULL AND type IN ('table', 'index') ORDER BY type DESC")
+            .bind(table)
+            .fetch_all(pool)
+            .await?;
     let mut script = format!("DROP TABLE IF EXISTS {scratch};");
     for (kind, sql) in ddl {
         let sql = if kind == "table" {

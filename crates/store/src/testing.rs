@@ -69,10 +69,7 @@ async fn make(backend: Backend, pg_base: &str) -> (String, Cleanup) {
                      Start one (see README: `scripts/test.sh` starts the local server) or set YKT_TEST_PG."
                 )
             });
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&mut conn)
-                .await
-                .expect("create a test schema");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.expect("create a test schema");
             let sep = if base.contains('?') { '&' } else { '?' };
             (format!("{base}{sep}options[search_path]={schema}"), Cleanup::Schema(schema, base))
         }
@@ -93,9 +90,7 @@ fn run_cleanup(c: &Cleanup) {
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
-                            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                                .execute(&mut conn)
-                                .await;
+                            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&mut conn).await;
                         }
                     });
                 }

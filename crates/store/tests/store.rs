@@ -11,7 +11,14 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn unit_u1(db: &TestDb) {
-    let u = Organisation { code: "U1".into(), name: "示例单位".into(), region: "beijing".into(), created_at: at("2026-03-02T02:00:00Z"), kind: Some("street_office".into()), district: Some("110105".into()) };
+    let u = Organisation {
+        code: "U1".into(),
+        name: "示例单位".into(),
+        region: "beijing".into(),
+        created_at: at("2026-03-02T02:00:00Z"),
+        kind: Some("street_office".into()),
+        district: Some("110105".into()),
+    };
     db.store.insert_unit(&u).await.unwrap();
 }
 
@@ -40,7 +47,14 @@ fn person(ssn: &str) -> Person {
 
 on_both_databases!(registry_round_trip, |db: TestDb| async move {
     let s = &db.store;
-    let u = Organisation { code: "U1".into(), name: "示例单位".into(), region: "beijing".into(), created_at: at("2026-03-02T02:00:00Z"), kind: Some("street_office".into()), district: Some("110105".into()) };
+    let u = Organisation {
+        code: "U1".into(),
+        name: "示例单位".into(),
+        region: "beijing".into(),
+        created_at: at("2026-03-02T02:00:00Z"),
+        kind: Some("street_office".into()),
+        district: Some("110105".into()),
+    };
     s.insert_unit(&u).await.unwrap();
     assert_eq!(s.get_unit("U1").await.unwrap(), Some(u.clone()));
     assert!(matches!(s.insert_unit(&u).await, Err(StoreError::Duplicate(_))));

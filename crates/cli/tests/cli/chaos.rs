@@ -31,9 +31,10 @@ use super::{YKT, text, ykt};
 const HOSPITAL: &str = "H0004";
 
 fn seed() -> u64 {
-    std::env::var("YKT_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) % 1_000_000
-    })
+    std::env::var("YKT_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) % 1_000_000)
 }
 
 /// A `ykt serve` child on a fixed port, killed and started again at will.
@@ -170,7 +171,12 @@ async fn city(db: &str, key: &str) -> (Vec<Holder>, String, String, Vec<(String,
     let service = Service::new(store.clone(), Arc::new(yikatong_core::clock::SystemClock), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
     yikatong_service::demo::fill(&service, 400).await.unwrap();
     let now = chrono::Utc::now();
-    store.insert_unit(&yikatong_store::Organisation { code: "UCHAOS".into(), name: "混沌测试单位".into(), region: "beijing".into(), created_at: now, kind: None, district: None }).await.unwrap();
+    store
+        .insert_unit(&yikatong_store::Organisation {
+            code: "UCHAOS".into(), name: "混沌测试单位".into(), region: "beijing".into(), created_at: now, kind: None, district: None
+        })
+        .await
+        .unwrap();
     let mut rng = DemoRng::new(7);
     let mut unit: Vec<yikatong_store::Person> = yikatong_service::demo::synthetic_persons(3000, &["UCHAOS".into()], service.clock().today(), &mut rng);
     for (i, p) in unit.iter_mut().enumerate() {
@@ -249,13 +255,7 @@ async fn cashier(client: reqwest::Client, base: String, token: String, h: Holder
                     None
                 }
             },
-            async {
-                if late_line {
-                    Some(his(&client, &base, &token, "2204", &m5, json!({"feedetail": [line("2", "6.78")]})).await)
-                } else {
-                    None
-                }
-            }
+            async { if late_line { Some(his(&client, &base, &token, "2204", &m5, json!({"feedetail": [line("2", "6.78")]})).await) } else { None } }
         );
         for a in [Some(&first), second.as_ref(), late.as_ref()].into_iter().flatten() {
             t.stuck += stuck(a);

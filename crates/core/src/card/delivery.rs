@@ -36,7 +36,10 @@ impl DeliveryWay {
     }
 
     pub fn parse(s: &str) -> Result<DeliveryWay, Refusal> {
-        DeliveryWay::ALL.into_iter().find(|w| w.as_str() == s).ok_or_else(|| Refusal::bad_input("invalid_delivery", format!("delivery must be one of unit, outlet, mail, bank, not {s:?}")))
+        DeliveryWay::ALL
+            .into_iter()
+            .find(|w| w.as_str() == s)
+            .ok_or_else(|| Refusal::bad_input("invalid_delivery", format!("delivery must be one of unit, outlet, mail, bank, not {s:?}")))
     }
 
     /// The way as a certificate prints it.
@@ -156,10 +159,17 @@ pub fn choose_way(policy: &RegionPolicy, on: NaiveDate, kind: NewCardKind, reque
         return Ok(way);
     }
     let listed = if offered.is_empty() { default.as_str().to_string() } else { offered.join(", ") };
-    Err(Refusal::conflict("delivery_not_offered", format!("this region delivers {} cards by {listed}, not by {}", match kind {
-        NewCardKind::FirstIssue => "new",
-        NewCardKind::Successor => "replacement and exchange",
-    }, way.as_str())))
+    Err(Refusal::conflict(
+        "delivery_not_offered",
+        format!(
+            "this region delivers {} cards by {listed}, not by {}",
+            match kind {
+                NewCardKind::FirstIssue => "new",
+                NewCardKind::Successor => "replacement and exchange",
+            },
+            way.as_str()
+        ),
+    ))
 }
 
 /// The delivery fee: a first card's mail delivery is priced by

@@ -28,26 +28,52 @@ pub enum CardEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mail_to: Option<super::delivery::MailAddress>,
     },
-    AssignedToBatch { batch_id: i64 },
+    AssignedToBatch {
+        batch_id: i64,
+    },
     /// R-APP-4: left out of a production cut for a reason the unit acts on; recorded when
     /// the reason changes, not at every cut.
-    HeldOutOfBatch { reason: String },
-    Produced { card_number: String, identification_code: String },
-    ProductionFailed { reason: String },
+    HeldOutOfBatch {
+        reason: String,
+    },
+    Produced {
+        card_number: String,
+        identification_code: String,
+    },
+    ProductionFailed {
+        reason: String,
+    },
     BankAccountOpened,
-    BankAccountRefused { reason: String },
+    BankAccountRefused {
+        reason: String,
+    },
     /// Sent to the unit (or outlet) that hands it out, by the region's day if it has one
     /// (R-DIST-1; absent in events recorded before it was kept).
     Dispatched {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hand_out_by: Option<NaiveDate>,
     },
-    HandedOver { proxy: bool },
-    ZoneActivated { zone: Zone },
-    PreLossReported { since: DateTime<Utc>, until: DateTime<Utc>, zone: Option<Zone> },
-    PreLossRevoked { zone: Option<Zone>, at: DateTime<Utc> },
-    FormallyLost { proxy: bool },
-    SuccessorApplied { successor: CardId },
+    HandedOver {
+        proxy: bool,
+    },
+    ZoneActivated {
+        zone: Zone,
+    },
+    PreLossReported {
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        zone: Option<Zone>,
+    },
+    PreLossRevoked {
+        zone: Option<Zone>,
+        at: DateTime<Utc>,
+    },
+    FormallyLost {
+        proxy: bool,
+    },
+    SuccessorApplied {
+        successor: CardId,
+    },
     /// The successor was activated: this card stops at once (R-ACT-2).
     /// R-ACT-2: stopped by the card that took over; for a card with a bank account, the
     /// holder's choice for it (`keep` or `close`), which the bank hears in the outbox's
@@ -71,19 +97,35 @@ pub enum CardEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mail_to: Option<super::delivery::MailAddress>,
     },
-    Cancelled { reason: String },
-    Synchronised { printed: PrintedData },
-    PasswordChanged { hash: String },
-    PasswordReset { hash: String },
-    PasswordFailed { on: NaiveDate },
+    Cancelled {
+        reason: String,
+    },
+    Synchronised {
+        printed: PrintedData,
+    },
+    PasswordChanged {
+        hash: String,
+    },
+    PasswordReset {
+        hash: String,
+    },
+    PasswordFailed {
+        on: NaiveDate,
+    },
     CertificateReprinted,
     /// The collection date, counted once the calendar year it fell in was loaded (R-CAL-2).
-    ReadyDateCounted { ready_on: NaiveDate },
+    ReadyDateCounted {
+        ready_on: NaiveDate,
+    },
     /// The collection date now waits for a later calendar year (R-CAL-2).
-    ReadyDateAwaits { year: i32 },
+    ReadyDateAwaits {
+        year: i32,
+    },
     /// The card was accepted for a settlement at an institution (R-SET-10); recorded in
     /// the card's history in the same transaction as the check.
-    UsedForSettlement { institution: String },
+    UsedForSettlement {
+        institution: String,
+    },
 }
 
 impl CardEvent {
@@ -278,5 +320,8 @@ pub fn projection_mismatch(stored: &Card, events: &[CardEvent]) -> Option<String
         ("superseded by", r.superseded_by == stored.superseded_by),
         ("batch", r.batch_id == stored.batch_id),
     ];
-    fields.iter().find(|(_, same)| !same).map(|(field, _)| format!("its {field} is not what its events make of it (events say {}, stored {})", r.state.as_str(), stored.state.as_str()))
+    fields
+        .iter()
+        .find(|(_, same)| !same)
+        .map(|(field, _)| format!("its {field} is not what its events make of it (events say {}, stored {})", r.state.as_str(), stored.state.as_str()))
 }

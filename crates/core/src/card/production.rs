@@ -44,9 +44,17 @@ pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category
     if !policy.flag("card.pilot.units_only", on).unwrap_or(false) {
         return Ok(());
     }
-    let until = policy.parameters.get("card.pilot.units_only").and_then(|p| p.values.iter().find(|v| v.from > on)).map(|v| format!(" (until {})", v.from.pred_opt().unwrap_or(v.from))).unwrap_or_default();
+    let until = policy
+        .parameters
+        .get("card.pilot.units_only")
+        .and_then(|p| p.values.iter().find(|v| v.from > on))
+        .map(|v| format!(" (until {})", v.from.pred_opt().unwrap_or(v.from)))
+        .unwrap_or_default();
     let Applicant::Unit { district, .. } = applicant else {
-        return Err(Refusal::conflict("pilot_units_only", format!("during the card pilot{until} cards are applied for by the person's unit only; an individual cannot apply alone")));
+        return Err(Refusal::conflict(
+            "pilot_units_only",
+            format!("during the card pilot{until} cards are applied for by the person's unit only; an individual cannot apply alone"),
+        ));
     };
     let categories = policy.list("card.pilot.categories", on).unwrap_or_default();
     if !categories.is_empty() && !categories.contains(&category) {
@@ -54,7 +62,10 @@ pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category
     }
     let districts = policy.list("card.pilot.districts", on).unwrap_or_default();
     if !districts.is_empty() && !district.is_some_and(|d| districts.contains(&d)) {
-        return Err(Refusal::conflict("outside_pilot", format!("the card pilot{until} covers units in the districts {} only; this unit is in {}", districts.join(", "), district.unwrap_or("no recorded district"))));
+        return Err(Refusal::conflict(
+            "outside_pilot",
+            format!("the card pilot{until} covers units in the districts {} only; this unit is in {}", districts.join(", "), district.unwrap_or("no recorded district")),
+        ));
     }
     Ok(())
 }

@@ -39,10 +39,7 @@ pub fn channel_allows(ctx: &RuleCtx, allowed: &[Channel], operation: &str) -> Re
         Ok(())
     } else {
         let names: Vec<_> = allowed.iter().map(|c| c.as_str()).collect();
-        Err(Refusal::forbidden(
-            "not_allowed_on_channel",
-            format!("{operation} is not done through the {} channel; it is done at: {}", ctx.channel.as_str(), names.join(", ")),
-        ))
+        Err(Refusal::forbidden("not_allowed_on_channel", format!("{operation} is not done through the {} channel; it is done at: {}", ctx.channel.as_str(), names.join(", "))))
     }
 }
 
@@ -78,7 +75,9 @@ fn loss_zone(card: &Card, zone: Option<Zone>, ctx: &RuleCtx) -> Result<Option<Zo
     let separate = ctx.policy.flag("card.pre_loss_separate_zones", ctx.today()).unwrap_or(false);
     match (separate, zone) {
         (true, None) if !card.financial => Ok(Some(Zone::Social)),
-        (true, None) => Err(Refusal::bad_input("zone_required", "in this region the social-security zone and the financial zone are reported separately: say which (social or financial)")),
+        (true, None) => {
+            Err(Refusal::bad_input("zone_required", "in this region the social-security zone and the financial zone are reported separately: say which (social or financial)"))
+        }
         (true, Some(Zone::Financial)) if !card.financial => Err(Refusal::bad_input("not_a_financial_card", "this card has no financial zone")),
         (false, Some(_)) => Err(Refusal::bad_input("zones_not_separate", "in this region a pre-loss covers the whole card; leave the zone out")),
         (_, z) => Ok(z),
@@ -95,7 +94,10 @@ fn bank_may(card: &Card, zone: Option<Zone>, operation: &str, elsewhere: &[Chann
         return Err(Refusal::forbidden("not_at_bank_in_region", format!("in this region banks do not take {operation}; it is done at: {}", names.join(", "))));
     }
     if zone != Some(Zone::Financial) {
-        return Err(Refusal::forbidden("not_at_bank_in_region", format!("the bank takes {operation} of the financial zone only; the social-security zone's is reported to the bureau")));
+        return Err(Refusal::forbidden(
+            "not_at_bank_in_region",
+            format!("the bank takes {operation} of the financial zone only; the social-security zone's is reported to the bureau"),
+        ));
     }
     if !card.financial_zone_active {
         return Err(Refusal::conflict("financial_zone_not_active", "the bank has not activated this card's financial zone"));
@@ -181,7 +183,15 @@ pub fn on_the_spot_terms(delivery: super::delivery::DeliveryWay, certificate_num
     Ok(SuccessorTerms {
         ready_on: Some(today),
         fee_fen: replacement_fee(ctx)?,
-        certificate: Certificate { number: certificate_number, issued_on: today, ready_on: Some(today), working_days: None, awaiting_year: None, prints: 1, delivery: delivery.as_str().into() },
+        certificate: Certificate {
+            number: certificate_number,
+            issued_on: today,
+            ready_on: Some(today),
+            working_days: None,
+            awaiting_year: None,
+            prints: 1,
+            delivery: delivery.as_str().into(),
+        },
     })
 }
 
@@ -247,16 +257,10 @@ pub fn check_online_window(ctx: &RuleCtx) -> Result<(), Refusal> {
     let closes = ctx.policy.time("card.online_window.closes", today).map_err(policy)?;
     let time = ctx.now.with_timezone(&shanghai()).time();
     if i64::from(today.day()) < first {
-        return Err(Refusal::conflict(
-            "outside_online_window",
-            format!("online applications open on day {first} of each month; today is day {}", today.day()),
-        ));
+        return Err(Refusal::conflict("outside_online_window", format!("online applications open on day {first} of each month; today is day {}", today.day())));
     }
     if time < opens || time >= closes {
-        return Err(Refusal::conflict(
-            "outside_online_window",
-            format!("online applications are taken from {} to {}", opens.format("%H:%M"), closes.format("%H:%M")),
-        ));
+        return Err(Refusal::conflict("outside_online_window", format!("online applications are taken from {} to {}", opens.format("%H:%M"), closes.format("%H:%M"))));
     }
     Ok(())
 }
@@ -408,7 +412,12 @@ pub fn return_to_bureau(card: &Card, ctx: &RuleCtx) -> Result<Vec<CardEvent>, Re
 /// R-SECOND-1: the holder claims a returned card (at an outlet, or online in the
 /// window); ready after the region's days, and collected with the certificate issued now
 /// (numbered `certificate_number`), like a replacement's (R-CERT-1).
-pub fn second_application(card: &Card, certificate_number: String, delivery: (super::delivery::Delivery, Option<super::delivery::MailAddress>), ctx: &RuleCtx) -> Result<Vec<CardEvent>, Refusal> {
+pub fn second_application(
+    card: &Card,
+    certificate_number: String,
+    delivery: (super::delivery::Delivery, Option<super::delivery::MailAddress>),
+    ctx: &RuleCtx,
+) -> Result<Vec<CardEvent>, Refusal> {
     channel_allows(ctx, &[Channel::Outlet, Channel::Web], "a second application")?;
     if ctx.channel == Channel::Web {
         check_online_window(ctx)?;
@@ -417,7 +426,15 @@ pub fn second_application(card: &Card, certificate_number: String, delivery: (su
     let days = ctx.policy.days("card.second_application_days", ctx.today()).map_err(policy)?;
     let ready_on = ctx.today().checked_add_days(Days::new(u64::from(days))).unwrap_or(ctx.today());
     let (delivery, mail_to) = delivery;
-    let certificate = Certificate { number: certificate_number, issued_on: ctx.today(), ready_on: Some(ready_on), working_days: None, awaiting_year: None, prints: 1, delivery: delivery.way.as_str().into() };
+    let certificate = Certificate {
+        number: certificate_number,
+        issued_on: ctx.today(),
+        ready_on: Some(ready_on),
+        working_days: None,
+        awaiting_year: None,
+        prints: 1,
+        delivery: delivery.way.as_str().into(),
+    };
     Ok(vec![CardEvent::SecondApplied { ready_on, certificate: Some(certificate), delivery: Some(delivery), mail_to }])
 }
 
@@ -477,9 +494,5 @@ pub fn password_change_allowed(ctx: &RuleCtx, reset: bool) -> Result<(), Refusal
 
 /// A new query password: six digits (what a kiosk keypad and the hotline take).
 pub fn check_new_password(p: &str) -> Result<(), Refusal> {
-    if p.len() == 6 && p.chars().all(|c| c.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Refusal::bad_input("invalid_password", "the query password is six digits"))
-    }
+    if p.len() == 6 && p.chars().all(|c| c.is_ascii_digit()) { Ok(()) } else { Err(Refusal::bad_input("invalid_password", "the query password is six digits")) }
 }

@@ -34,7 +34,20 @@ fn printed() -> PrintedData {
 fn active_card(w: &World, financial: bool) -> Card {
     let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
     let (mut card, _) = open_card(
-        NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial, origin: Origin::FirstIssue { unit: None }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None, delivery: None, mail_to: None },
+        NewCard {
+            person_hash: "p".into(),
+            region: "beijing".into(),
+            generation: 3,
+            financial,
+            origin: Origin::FirstIssue { unit: None },
+            printed: printed(),
+            ready_on: None,
+            fee_fen: 0,
+            certificate: None,
+            applied_at_bank: None,
+            delivery: None,
+            mail_to: None,
+        },
         &ctx,
     )
     .unwrap();
@@ -125,7 +138,20 @@ fn r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year() {
     assert_eq!(terms.certificate.working_days, Some(35));
     assert_eq!(terms.certificate.awaiting_year, Some(2027));
     let (new, event) = crate::card::production::open_card(
-        crate::card::production::NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: true, origin: Origin::Replacement { of: card.id }, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None, delivery: None, mail_to: None },
+        crate::card::production::NewCard {
+            person_hash: "p".into(),
+            region: "beijing".into(),
+            generation: 3,
+            financial: true,
+            origin: Origin::Replacement { of: card.id },
+            printed: printed(),
+            ready_on: terms.ready_on,
+            fee_fen: terms.fee_fen,
+            certificate: Some(terms.certificate),
+            applied_at_bank: None,
+            delivery: None,
+            mail_to: None,
+        },
         &ctx,
     )
     .unwrap();
@@ -264,7 +290,11 @@ fn property_random_commands_keep_the_card_invariants() {
                 2 => formal_loss(&card, false, &ctx),
                 3 => request_exchange(&card, "damaged", &ctx).map(|_| vec![]),
                 4 => activate(&card, Zone::Social, &ctx),
-                5 => hand_over(&card, &rules::CollectionCheck { certificate_number: card.certificate.as_ref().map(|c| c.number.clone()), holder_id_matches: true, ..Default::default() }, &ctx),
+                5 => hand_over(
+                    &card,
+                    &rules::CollectionCheck { certificate_number: card.certificate.as_ref().map(|c| c.number.clone()), holder_id_matches: true, ..Default::default() },
+                    &ctx,
+                ),
                 6 => super::production::dispatch(&card, &ctx),
                 7 => record_production(&card, Ok(("F41665315".into(), "110000D15600000500000000000000AB".into())), &ctx),
                 _ => super::production::assign_to_batch(&card, 1, &ctx),
@@ -272,11 +302,29 @@ fn property_random_commands_keep_the_card_invariants() {
             let Ok(events) = result else { continue };
             let mut updated = run(card.clone(), events.clone());
             // A formal loss or an exchange opens a successor, as the service does.
-            let opens_successor = events.iter().any(|e| matches!(e, CardEvent::FormallyLost { .. })) || (events.is_empty() && updated.successor.is_none() && updated.state.is_alive());
+            let opens_successor =
+                events.iter().any(|e| matches!(e, CardEvent::FormallyLost { .. })) || (events.is_empty() && updated.successor.is_none() && updated.state.is_alive());
             if opens_successor && updated.successor.is_none() {
                 let terms = successor_terms(&updated, DeliveryWay::Outlet, format!("C{}", cards.len()), &ctx).unwrap();
                 let origin = if updated.state == CardState::Lost { Origin::Replacement { of: updated.id } } else { Origin::Exchange { of: updated.id, reason: "damaged".into() } };
-                let (mut new, _) = open_card(NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: updated.financial, origin, printed: printed(), ready_on: terms.ready_on, fee_fen: terms.fee_fen, certificate: Some(terms.certificate), applied_at_bank: None, delivery: None, mail_to: None }, &ctx).unwrap();
+                let (mut new, _) = open_card(
+                    NewCard {
+                        person_hash: "p".into(),
+                        region: "beijing".into(),
+                        generation: 3,
+                        financial: updated.financial,
+                        origin,
+                        printed: printed(),
+                        ready_on: terms.ready_on,
+                        fee_fen: terms.fee_fen,
+                        certificate: Some(terms.certificate),
+                        applied_at_bank: None,
+                        delivery: None,
+                        mail_to: None,
+                    },
+                    &ctx,
+                )
+                .unwrap();
                 new.id = cards.len() as i64 + 1;
                 updated = apply(updated, &CardEvent::SuccessorApplied { successor: new.id });
                 cards.push(new);
@@ -300,7 +348,20 @@ fn property_random_commands_keep_the_card_invariants() {
 /// A first card applied for through unit U1 in Beijing.
 fn unit_applied_card(w: &World) -> Card {
     let ctx = w.ctx("beijing", "2026-03-01T10:00:00+08:00", Channel::Outlet);
-    let new = NewCard { person_hash: "p".into(), region: "beijing".into(), generation: 3, financial: false, origin: Origin::FirstIssue { unit: Some("U1".into()) }, printed: printed(), ready_on: None, fee_fen: 0, certificate: None, applied_at_bank: None, delivery: None, mail_to: None };
+    let new = NewCard {
+        person_hash: "p".into(),
+        region: "beijing".into(),
+        generation: 3,
+        financial: false,
+        origin: Origin::FirstIssue { unit: Some("U1".into()) },
+        printed: printed(),
+        ready_on: None,
+        fee_fen: 0,
+        certificate: None,
+        applied_at_bank: None,
+        delivery: None,
+        mail_to: None,
+    };
     open_card(new, &ctx).unwrap().0
 }
 
@@ -312,7 +373,15 @@ fn r_gen_1_an_upgrade_is_not_held_back_by_the_older_working_card() {
     let snapshot = t("2026-03-02T00:00:00+08:00");
     let insured = t("2020-01-01T00:00:00Z");
     let flags: Vec<String> = vec!["generation_upgrade".into()];
-    let holder = |flags: &'static [String]| HolderNow { ssn: "11010519491231002X", insured_at: insured, flags, unit_code: Some("U1"), name: &card.printed.name, has_photo: true, card_elsewhere: None };
+    let holder = |flags: &'static [String]| HolderNow {
+        ssn: "11010519491231002X",
+        insured_at: insured,
+        flags,
+        unit_code: Some("U1"),
+        name: &card.printed.name,
+        has_photo: true,
+        card_elsewhere: None,
+    };
     let upgrade = flags.leak();
     assert_eq!(batch_exclusion(&card, &holder(&[]), (snapshot, snapshot), true, false).as_deref(), Some("already holds a working card"));
     assert_eq!(batch_exclusion(&card, &holder(upgrade), (snapshot, snapshot), true, false), None);
@@ -326,15 +395,53 @@ fn r_app_4_a_cut_leaves_out_who_left_the_unit_changed_name_or_has_no_photo() {
     let card = unit_applied_card(&w);
     let snapshot = t("2026-03-02T00:00:00+08:00");
     let name = card.printed.name.clone();
-    let now = |unit: Option<&'static str>, name: &str, has_photo: bool| batch_exclusion(&card, &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: unit, name, has_photo, card_elsewhere: None }, (snapshot, snapshot), false, true);
+    let now = |unit: Option<&'static str>, name: &str, has_photo: bool| {
+        batch_exclusion(
+            &card,
+            &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: unit, name, has_photo, card_elsewhere: None },
+            (snapshot, snapshot),
+            false,
+            true,
+        )
+    };
     assert_eq!(now(Some("U1"), &name, true), None);
     assert!(now(Some("U2"), &name, true).is_some_and(|r| r.contains("left unit U1") && r.contains("减员")));
     assert!(now(None, &name, true).is_some_and(|r| r.contains("left unit U1")));
     assert!(now(Some("U1"), "改名", true).is_some_and(|r| r.contains("name was changed")));
     assert!(now(Some("U1"), &name, false).is_some_and(|r| r.contains("no usable photo")));
-    let corrected = batch_exclusion(&card, &HolderNow { ssn: "11010219900307123X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: true, card_elsewhere: None }, (snapshot, snapshot), false, false);
+    let corrected = batch_exclusion(
+        &card,
+        &HolderNow { ssn: "11010219900307123X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: true, card_elsewhere: None },
+        (snapshot, snapshot),
+        false,
+        false,
+    );
     assert!(corrected.is_some_and(|r| r.contains("ID number was corrected")), "R-APP-4: the number changed after the application");
-    let elsewhere = batch_exclusion(&card, &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: true, card_elsewhere: Some("370200") }, (snapshot, snapshot), false, false);
+    let elsewhere = batch_exclusion(
+        &card,
+        &HolderNow {
+            ssn: "11010519491231002X",
+            insured_at: t("2020-01-01T00:00:00Z"),
+            flags: &[],
+            unit_code: Some("U1"),
+            name: &name,
+            has_photo: true,
+            card_elsewhere: Some("370200"),
+        },
+        (snapshot, snapshot),
+        false,
+        false,
+    );
     assert!(elsewhere.is_some_and(|r| r.contains("370200") && r.contains("province")));
-    assert_eq!(batch_exclusion(&card, &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: false, card_elsewhere: None }, (snapshot, snapshot), false, false), None, "the region's switch off: no photo needed");
+    assert_eq!(
+        batch_exclusion(
+            &card,
+            &HolderNow { ssn: "11010519491231002X", insured_at: t("2020-01-01T00:00:00Z"), flags: &[], unit_code: Some("U1"), name: &name, has_photo: false, card_elsewhere: None },
+            (snapshot, snapshot),
+            false,
+            false
+        ),
+        None,
+        "the region's switch off: no photo needed"
+    );
 }

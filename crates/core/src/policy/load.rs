@@ -30,8 +30,7 @@ pub fn parse_region(file: &str, text: &str) -> Result<RegionPolicy, PolicyError>
         let at = e.span().map(|s| s.start).unwrap_or(0);
         cx.err(at, e.message().to_string())
     })?;
-    let known: HashMap<String, (Unit, &str)> =
-        schema::expanded().into_iter().map(|(n, u, d)| (n, (u, d))).collect();
+    let known: HashMap<String, (Unit, &str)> = schema::expanded().into_iter().map(|(n, u, d)| (n, (u, d))).collect();
 
     let mut header: Option<(String, String, String)> = None;
     let mut parameters = BTreeMap::new();
@@ -66,9 +65,7 @@ fn region_header(cx: &Ctx, value: &Spanned<DeValue>) -> Result<(String, String, 
         };
         fields.insert(k, s.to_string());
     }
-    let mut take = |k: &str| {
-        fields.remove(k).ok_or_else(|| cx.err(value.span().start, format!("region.{k} is missing")))
-    };
+    let mut take = |k: &str| fields.remove(k).ok_or_else(|| cx.err(value.span().start, format!("region.{k} is missing")));
     let code = take("code")?;
     let name = take("name")?;
     let admdvs = take("admdvs")?;
@@ -104,10 +101,7 @@ fn collect(
                 if let Some(prev) = values.last()
                     && v.from <= prev.from
                 {
-                    return Err(cx.err(item.span().start, format!(
-                        "{path}: dates out of order ({} does not come after {})",
-                        v.from, prev.from
-                    )));
+                    return Err(cx.err(item.span().start, format!("{path}: dates out of order ({} does not come after {})", v.from, prev.from)));
                 }
                 values.push(v);
             }
@@ -194,8 +188,7 @@ fn typed(cx: &Ctx, path: &str, unit: Unit, v: &Spanned<DeValue>) -> Result<Polic
         },
         (Unit::Flag | Unit::Text | Unit::Fund | Unit::ClockTime, _) => Err(cx.err(at, format!("{path}: {key} has the wrong type"))),
         (_, DeValue::Integer(i)) => {
-            let n = i64::from_str_radix(i.as_str(), i.radix())
-                .map_err(|_| cx.err(at, format!("{path}: {key} is out of range")))?;
+            let n = i64::from_str_radix(i.as_str(), i.radix()).map_err(|_| cx.err(at, format!("{path}: {key} is out of range")))?;
             let ok = match unit {
                 Unit::Bp => (0..=10_000).contains(&n),
                 Unit::DayOfMonth => (1..=31).contains(&n),

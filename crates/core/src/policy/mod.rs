@@ -106,9 +106,7 @@ impl PolicyError {
         match self {
             PolicyError::BadFile { .. } => "invalid_policy",
             PolicyError::UnknownRegion(..) => "unknown_region",
-            PolicyError::Missing { .. } | PolicyError::NotCovered { .. } | PolicyError::WrongUnit { .. } => {
-                "policy_not_in_force"
-            }
+            PolicyError::Missing { .. } | PolicyError::NotCovered { .. } | PolicyError::WrongUnit { .. } => "policy_not_in_force",
         }
     }
 }
@@ -127,29 +125,14 @@ pub struct RegionPolicy {
 impl RegionPolicy {
     /// The value of `name` in force on `on`, or an error naming the file and line.
     pub fn value_at(&self, name: &str, on: NaiveDate) -> Result<&DatedValue, PolicyError> {
-        let p = self.parameters.get(name).ok_or_else(|| PolicyError::Missing {
-            region: self.code.clone(),
-            file: self.file.clone(),
-            name: name.into(),
-        })?;
-        p.at(on).ok_or_else(|| PolicyError::NotCovered {
-            region: self.code.clone(),
-            file: self.file.clone(),
-            line: p.line,
-            name: name.into(),
-            on,
-        })
+        let p = self.parameters.get(name).ok_or_else(|| PolicyError::Missing { region: self.code.clone(), file: self.file.clone(), name: name.into() })?;
+        p.at(on).ok_or_else(|| PolicyError::NotCovered { region: self.code.clone(), file: self.file.clone(), line: p.line, name: name.into(), on })
     }
 
     fn integer(&self, name: &str, on: NaiveDate, wanted: Unit) -> Result<i64, PolicyError> {
         let unit = self.parameters.get(name).map(|p| p.unit);
         if let Some(actual) = unit.filter(|u| *u != wanted) {
-            return Err(PolicyError::WrongUnit {
-                region: self.code.clone(),
-                name: name.into(),
-                actual: actual.key(),
-                wanted: wanted.key(),
-            });
+            return Err(PolicyError::WrongUnit { region: self.code.clone(), name: name.into(), actual: actual.key(), wanted: wanted.key() });
         }
         match &self.value_at(name, on)?.value {
             PolicyValue::Integer(i) => Ok(*i),
@@ -249,9 +232,7 @@ impl PolicySet {
     }
 
     pub fn region(&self, code: &str) -> Result<&RegionPolicy, PolicyError> {
-        self.regions.get(code).ok_or_else(|| {
-            PolicyError::UnknownRegion(code.into(), self.regions.keys().cloned().collect::<Vec<_>>().join(", "))
-        })
+        self.regions.get(code).ok_or_else(|| PolicyError::UnknownRegion(code.into(), self.regions.keys().cloned().collect::<Vec<_>>().join(", ")))
     }
 
     pub fn regions(&self) -> impl Iterator<Item = &RegionPolicy> {

@@ -52,20 +52,8 @@ impl Unit {
         }
     }
 
-    pub const ALL: [Unit; 12] = [
-        Unit::Fen,
-        Unit::Days,
-        Unit::WorkingDays,
-        Unit::Bp,
-        Unit::Count,
-        Unit::DayOfMonth,
-        Unit::ClockTime,
-        Unit::Years,
-        Unit::Minutes,
-        Unit::Flag,
-        Unit::Fund,
-        Unit::Text,
-    ];
+    pub const ALL: [Unit; 12] =
+        [Unit::Fen, Unit::Days, Unit::WorkingDays, Unit::Bp, Unit::Count, Unit::DayOfMonth, Unit::ClockTime, Unit::Years, Unit::Minutes, Unit::Flag, Unit::Fund, Unit::Text];
 }
 
 /// Insurance categories as they appear in parameter names.
@@ -115,9 +103,17 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("card.pilot.categories", Unit::Text, "R-GEN-1: a pilot's insurance categories, comma-separated (empty: everyone)"),
     ("card.mail_delivery_fee", Unit::Fen, "R-LOSS-5: delivery by mail of an online application"),
     ("card.first_issue_mail_fee", Unit::Fen, "R-DIST-1: delivery by mail of a first or upgrade card (a region that mails first cards gives it, 0 when free)"),
-    ("card.delivery_ways.first_issue", Unit::Text, "R-DIST-1: ways a first or upgrade card may reach its holder besides its default (the unit's, or the outlet), comma-separated: unit, outlet, mail, bank"),
+    (
+        "card.delivery_ways.first_issue",
+        Unit::Text,
+        "R-DIST-1: ways a first or upgrade card may reach its holder besides its default (the unit's, or the outlet), comma-separated: unit, outlet, mail, bank",
+    ),
     ("card.delivery_ways.successor", Unit::Text, "R-LOSS-5: ways a replacement, exchange or second-application card may reach its holder besides the outlet, comma-separated"),
-    ("card.payment_methods.{payment_channel}", Unit::Text, "001: how card and delivery fees are paid on the channel, comma-separated, the first the default: wechat, alipay, unionpay_card, cash, bank_transfer"),
+    (
+        "card.payment_methods.{payment_channel}",
+        Unit::Text,
+        "001: how card and delivery fees are paid on the channel, comma-separated, the first the default: wechat, alipay, unionpay_card, cash, bank_transfer",
+    ),
     ("card.online_window.first_day", Unit::DayOfMonth, "R-ONLINE-1: first day of the month online applications open"),
     ("card.online_window.opens", Unit::ClockTime, "R-ONLINE-1: daily opening time of online applications"),
     ("card.online_window.closes", Unit::ClockTime, "R-ONLINE-1: daily closing time of online applications"),
@@ -141,10 +137,18 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("outpatient.annual_fund_cap.{category}.{age_band}", Unit::Fen, "annual outpatient fund cap, by category and age band"),
     ("outpatient.insured_amount_limit.{category}", Unit::Fen, "insured amount per year above the deductible within which the ratio applies"),
     ("outpatient.ratio_fund", Unit::Fund, "R-SET-3: the fund that pays the ratio above the deductible, less the other funds' shares (basic when absent)"),
-    ("outpatient.fund_share.{ratio_fund}.{category}", Unit::Bp, "R-SET-3: part of the ratio, as a share of the insured amount above the deductible, a fund other than the ratio fund pays"),
+    (
+        "outpatient.fund_share.{ratio_fund}.{category}",
+        Unit::Bp,
+        "R-SET-3: part of the ratio, as a share of the insured amount above the deductible, a fund other than the ratio fund pays",
+    ),
     ("outpatient.fund_share.{ratio_fund}.{category}.{level}", Unit::Bp, "R-SET-3: the same by institution level"),
     ("outpatient.fund_cap.{fund}.{category}", Unit::Fen, "R-SET-3: a fund's own yearly cap for the category (what it cannot pay is the holder's self-pay 1)"),
-    ("outpatient.self_pay_subsidy.{subsidised}", Unit::Bp, "R-SET-3: share of a flagged person's ratio share (the insured amount above the deductible the ratio leaves to the holder, caps aside) that the subsidy fund pays"),
+    (
+        "outpatient.self_pay_subsidy.{subsidised}",
+        Unit::Bp,
+        "R-SET-3: share of a flagged person's ratio share (the insured amount above the deductible the ratio leaves to the holder, caps aside) that the subsidy fund pays",
+    ),
     ("outpatient.retired_70_plus_from_age", Unit::Years, "age from which a retiree is settled with the retired_70_plus values"),
     ("outpatient.age_band_from_45_age", Unit::Years, "age from which the from_45 band of the caps applies"),
     ("account.age_band_from_70_age", Unit::Years, "R-ACC-1: age from which a retiree's credit is the from_70 amount"),
@@ -171,17 +175,19 @@ pub fn expanded() -> Vec<(String, Unit, &'static str)> {
     let mut out = Vec::new();
     for (pattern, unit, doc) in PARAMETERS {
         let mut names = vec![pattern.to_string()];
-        for (ph, values) in [("{category}", &CATEGORIES[..]), ("{level}", &LEVELS[..]), ("{age_band}", &AGE_BANDS[..]), ("{age70}", &AGE70_BANDS[..]), ("{credential}", &CREDENTIALS[..]), ("{ratio_fund}", &RATIO_FUNDS[..]), ("{fund}", &FUNDS[..]), ("{subsidised}", &SUBSIDISED[..]), ("{institution_class}", &INSTITUTION_CLASSES[..]), ("{payment_channel}", &crate::card::delivery::PAYMENT_CHANNELS[..])] {
-            names = names
-                .into_iter()
-                .flat_map(|n| {
-                    if n.contains(ph) {
-                        values.iter().map(|v| n.replacen(ph, v, 1)).collect::<Vec<_>>()
-                    } else {
-                        vec![n]
-                    }
-                })
-                .collect();
+        for (ph, values) in [
+            ("{category}", &CATEGORIES[..]),
+            ("{level}", &LEVELS[..]),
+            ("{age_band}", &AGE_BANDS[..]),
+            ("{age70}", &AGE70_BANDS[..]),
+            ("{credential}", &CREDENTIALS[..]),
+            ("{ratio_fund}", &RATIO_FUNDS[..]),
+            ("{fund}", &FUNDS[..]),
+            ("{subsidised}", &SUBSIDISED[..]),
+            ("{institution_class}", &INSTITUTION_CLASSES[..]),
+            ("{payment_channel}", &crate::card::delivery::PAYMENT_CHANNELS[..]),
+        ] {
+            names = names.into_iter().flat_map(|n| if n.contains(ph) { values.iter().map(|v| n.replacen(ph, v, 1)).collect::<Vec<_>>() } else { vec![n] }).collect();
         }
         out.extend(names.into_iter().map(|n| (n, *unit, *doc)));
     }

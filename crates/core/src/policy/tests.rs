@@ -40,10 +40,8 @@ fn shipped_regions_load_with_spec_numbers() {
 
 #[test]
 fn values_follow_their_dates() {
-    let p = load(
-        "[card]\npre_loss_days = [\n  { from = 2020-01-01, days = 10, source = \"a\" },\n  { from = 2024-03-01, days = 7, source = \"b\", until = 2025-01-01 },\n]\n",
-    )
-    .unwrap();
+    let p = load("[card]\npre_loss_days = [\n  { from = 2020-01-01, days = 10, source = \"a\" },\n  { from = 2024-03-01, days = 7, source = \"b\", until = 2025-01-01 },\n]\n")
+        .unwrap();
     assert_eq!(p.days("card.pre_loss_days", d("2024-02-29")).unwrap(), 10);
     assert_eq!(p.days("card.pre_loss_days", d("2024-03-01")).unwrap(), 7);
     let e = p.days("card.pre_loss_days", d("2019-12-31")).unwrap_err();
@@ -69,7 +67,8 @@ fn missing_or_wrong_unit_is_an_error() {
     assert!(e.to_string().contains("is in days, not fen"), "{e}");
     let e = load("[card]\npre_loss_days = [{ from = 2020-01-01, days = 10 }]\n").unwrap_err();
     assert!(e.to_string().contains("source"), "{e}");
-    let e = load("[card]\npre_loss_days = [{ from = 2020-01-01, days = 10, source = \"a\" }]\nreplacement_fee = [{ from = 2020-01-01, fen = 20.5, source = \"a\" }]\n").unwrap_err();
+    let e =
+        load("[card]\npre_loss_days = [{ from = 2020-01-01, days = 10, source = \"a\" }]\nreplacement_fee = [{ from = 2020-01-01, fen = 20.5, source = \"a\" }]\n").unwrap_err();
     assert!(e.to_string().contains("whole number"), "{e}");
 }
 
@@ -98,7 +97,8 @@ fn unknown_region_lists_known_ones() {
 
 #[test]
 fn a_fund_must_be_one_the_receipt_knows() {
-    let body = "[card]\npre_loss_days = [{ from = 2020-01-01, days = 10, source = \"a\" }]\n[outpatient]\nratio_fund = [{ from = 2020-01-01, fund = \"big_fund\", source = \"a\" }]\n";
+    let body =
+        "[card]\npre_loss_days = [{ from = 2020-01-01, days = 10, source = \"a\" }]\n[outpatient]\nratio_fund = [{ from = 2020-01-01, fund = \"big_fund\", source = \"a\" }]\n";
     let e = load(body).unwrap_err();
     assert!(e.to_string().contains("\"big_fund\" is not a fund"), "{e}");
     let e = load(&body.replace("fund = \"big_fund\"", "bp = 10")).unwrap_err();

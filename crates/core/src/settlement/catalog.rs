@@ -194,12 +194,21 @@ mod entry_tests {
     use super::*;
 
     fn entry(class: ItemClass, region: Option<&str>, from: Option<&str>) -> CatalogEntry {
-        CatalogEntry { item: CatalogItem { code: "D1".into(), name: "d".into(), kind: ItemKind::Drug, class, price_ceiling_fen: None }, region: region.map(String::from), valid_from: from.map(|d| d.parse().unwrap()) }
+        CatalogEntry {
+            item: CatalogItem { code: "D1".into(), name: "d".into(), kind: ItemKind::Drug, class, price_ceiling_fen: None },
+            region: region.map(String::from),
+            valid_from: from.map(|d| d.parse().unwrap()),
+        }
     }
 
     #[test]
     fn r_xreg_2_the_regions_dated_entry_wins_over_the_region_independent_one() {
-        let entries = [entry(ItemClass::A, None, None), entry(ItemClass::B, Some("hebei"), Some("2025-01-01")), entry(ItemClass::C, Some("hebei"), Some("2026-01-01")), entry(ItemClass::B, None, Some("2026-07-01"))];
+        let entries = [
+            entry(ItemClass::A, None, None),
+            entry(ItemClass::B, Some("hebei"), Some("2025-01-01")),
+            entry(ItemClass::C, Some("hebei"), Some("2026-01-01")),
+            entry(ItemClass::B, None, Some("2026-07-01")),
+        ];
         let class = |region: &str, on: &str| entry_in_force(&entries, region, on.parse().unwrap()).map(|e| e.item.class);
         assert_eq!(class("hebei", "2024-12-31"), Some(ItemClass::A), "before Hebei's own entry: the region-independent one");
         assert_eq!(class("hebei", "2025-06-01"), Some(ItemClass::B));

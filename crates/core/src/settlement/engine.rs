@@ -165,10 +165,18 @@ impl Receipt {
         let sum = |parts: &[Fen]| Fen::checked_sum(parts.iter().copied());
         let lines = Fen::checked_sum(self.lines.iter().map(|l| l.amount));
         let funds = if self.funds.is_empty() { Some(self.hifp_pay) } else { Fen::checked_sum(self.funds.iter().map(|f| f.amount).chain([self.fixed_fund])) };
-        let basic = if self.funds.is_empty() { Some(self.hifp_pay) } else { Fen::checked_sum(self.funds.iter().filter(|f| f.fund == Fund::Basic).map(|f| f.amount).chain([self.fixed_fund])) };
+        let basic = if self.funds.is_empty() {
+            Some(self.hifp_pay)
+        } else {
+            Fen::checked_sum(self.funds.iter().filter(|f| f.fund == Fund::Basic).map(|f| f.amount).chain([self.fixed_fund]))
+        };
         let checks: [(&str, Option<Fen>, Fen); 6] = [
             ("total = fund_pay_sumamt + psn_part_amt", sum(&[self.fund_pay_sumamt, self.psn_part_amt]), self.total),
-            ("psn_part_amt = self-pay 1 + preselfpay + fulamt_ownpay + overlmt_selfpay", sum(&[self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay]), self.psn_part_amt),
+            (
+                "psn_part_amt = self-pay 1 + preselfpay + fulamt_ownpay + overlmt_selfpay",
+                sum(&[self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay]),
+                self.psn_part_amt,
+            ),
             ("psn_part_amt = acct_pay + acct_mulaid_pay + psn_cash_pay", sum(&[self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay]), self.psn_part_amt),
             ("fund_pay_sumamt = the funds' parts + the fixed payments", funds, self.fund_pay_sumamt),
             ("hifp_pay = the basic fund's part + the fixed payments", basic, self.hifp_pay),
@@ -179,7 +187,19 @@ impl Receipt {
                 return Err(format!("receipt identity {identity} does not hold: {left:?} against {right}"));
             }
         }
-        let parts = [self.total, self.fund_pay_sumamt, self.psn_part_amt, self.self_pay_1, self.preselfpay, self.fulamt_ownpay, self.overlmt_selfpay, self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay, self.hifp_pay];
+        let parts = [
+            self.total,
+            self.fund_pay_sumamt,
+            self.psn_part_amt,
+            self.self_pay_1,
+            self.preselfpay,
+            self.fulamt_ownpay,
+            self.overlmt_selfpay,
+            self.acct_pay,
+            self.acct_mulaid_pay,
+            self.psn_cash_pay,
+            self.hifp_pay,
+        ];
         if parts.iter().chain(self.funds.iter().map(|f| &f.amount)).any(|p| p.0 < 0) {
             return Err(format!("a part of the receipt is negative: {parts:?}"));
         }
@@ -452,7 +472,14 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
 /// Splits the ratio payment `paid` (the funds' share after the annual cap) among the
 /// ratio funds: each fund with a share parameter gets `paid × share / ratio` (rounded
 /// half up); the region's ratio fund gets the rest, so the parts add up to `paid`.
-fn ratio_parts(policy: &RegionPolicy, on: NaiveDate, by_cat_level: &dyn Fn(&str) -> Vec<String>, ratio: BasisPoints, paid: Fen, trace: &mut Vec<TraceStep>) -> Result<Vec<FundPart>, Refusal> {
+fn ratio_parts(
+    policy: &RegionPolicy,
+    on: NaiveDate,
+    by_cat_level: &dyn Fn(&str) -> Vec<String>,
+    ratio: BasisPoints,
+    paid: Fen,
+    trace: &mut Vec<TraceStep>,
+) -> Result<Vec<FundPart>, Refusal> {
     let primary = match policy.parameters.get("outpatient.ratio_fund") {
         Some(_) => {
             let key = policy.fund("outpatient.ratio_fund", on).map_err(refusal)?;
@@ -466,7 +493,10 @@ fn ratio_parts(policy: &RegionPolicy, on: NaiveDate, by_cat_level: &dyn Fn(&str)
         let Some(p) = first_of(policy, &by_cat_level(&format!("outpatient.fund_share.{}", fund.key())), on, Unit::Bp)? else { continue };
         shares += p.n;
         if shares > i64::from(ratio.0) {
-            return Err(Refusal::conflict("policy_not_in_force", format!("policy {}: the funds' shares ({shares} bp with {}) exceed the ratio {} bp", policy.code, p.name, ratio.0)));
+            return Err(Refusal::conflict(
+                "policy_not_in_force",
+                format!("policy {}: the funds' shares ({shares} bp with {}) exceed the ratio {} bp", policy.code, p.name, ratio.0),
+            ));
         }
         let exact = if ratio.0 == 0 { Fen::ZERO } else { Fen((paid.0 * p.n * 2 + i64::from(ratio.0)) / (2 * i64::from(ratio.0))) };
         let amount = exact.min(parts[0].amount);

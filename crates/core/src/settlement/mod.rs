@@ -5,8 +5,8 @@ pub mod engine;
 pub mod funds;
 
 pub use catalog::{CatalogEntry, CatalogItem, FeeLine, ItemClass, ItemKind, entry_in_force};
-pub use funds::{Fund, FundPart, FundTotals};
 pub use engine::{LineSplit, Receipt, SettlementInput, TraceStep, YearTotals, settle, split_line};
+pub use funds::{Fund, FundPart, FundTotals};
 
 #[cfg(test)]
 mod tests;

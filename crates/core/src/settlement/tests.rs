@@ -20,7 +20,17 @@ fn line(sn: &str, it: &CatalogItem, qty: &str, price: &str) -> (FeeLine, Catalog
 }
 
 #[allow(clippy::too_many_arguments)] // a golden receipt names every input
-fn run(region: &str, date: &str, category: &str, age: u32, level: InstitutionLevel, lines: &[(FeeLine, CatalogItem)], totals: YearTotals, balance: i64, use_account: bool) -> Receipt {
+fn run(
+    region: &str,
+    date: &str,
+    category: &str,
+    age: u32,
+    level: InstitutionLevel,
+    lines: &[(FeeLine, CatalogItem)],
+    totals: YearTotals,
+    balance: i64,
+    use_account: bool,
+) -> Receipt {
     let set = PolicySet::shipped().unwrap();
     settle(&SettlementInput {
         policy: set.region(region).unwrap(),
@@ -46,7 +56,20 @@ fn adds_up(r: &Receipt) {
     let parts: i64 = r.funds.iter().map(|f| f.amount.0).sum();
     assert_eq!(r.fund_pay_sumamt, Fen(parts) + r.fixed_fund, "the funds' parts add up to the fund payment");
     assert_eq!(r.total, r.fulamt_ownpay + r.overlmt_selfpay + r.preselfpay + r.inscp + r.fixed_fund);
-    for v in [r.total, r.fulamt_ownpay, r.overlmt_selfpay, r.preselfpay, r.inscp, r.deductible_applied, r.hifp_pay, r.self_pay_1, r.psn_part_amt, r.acct_pay, r.psn_cash_pay, r.balance_after] {
+    for v in [
+        r.total,
+        r.fulamt_ownpay,
+        r.overlmt_selfpay,
+        r.preselfpay,
+        r.inscp,
+        r.deductible_applied,
+        r.hifp_pay,
+        r.self_pay_1,
+        r.psn_part_amt,
+        r.acct_pay,
+        r.psn_cash_pay,
+        r.balance_after,
+    ] {
         assert!(v.0 >= 0, "no amount is negative: {r:?}");
     }
 }
@@ -92,7 +115,11 @@ fn beijing_retired_community_deductible_part_used_and_cap_reached() {
     assert_eq!((r.acct_pay, r.psn_cash_pay), (Fen(0), Fen(99_000)), "acct_used_flag 0: all cash");
     adds_up(&r);
     let after = totals.plus(&r);
-    assert_eq!(r.funds, vec![FundPart { fund: Fund::LargeAmount, amount: Fen(889) }, FundPart { fund: Fund::RetireeSupplementary, amount: Fen(111) }], "10 of the 90 points: 10 yuan × 10/90 = 1.11 yuan is the supplementary insurance's");
+    assert_eq!(
+        r.funds,
+        vec![FundPart { fund: Fund::LargeAmount, amount: Fen(889) }, FundPart { fund: Fund::RetireeSupplementary, amount: Fen(111) }],
+        "10 of the 90 points: 10 yuan × 10/90 = 1.11 yuan is the supplementary insurance's"
+    );
     let by_fund = [(Fund::LargeAmount, Fen(889)), (Fund::RetireeSupplementary, Fen(111))].into_iter().collect();
     assert_eq!(after, YearTotals { deductible_used: Fen(130_000), fund_paid: Fen(2_000_000), insured_used: Fen(70_000), by_fund });
     assert_eq!(after.minus(&r), totals, "R-SET-7: a reversal restores the totals exactly");
@@ -101,7 +128,17 @@ fn beijing_retired_community_deductible_part_used_and_cap_reached() {
 #[test]
 fn class_b_share_rounds_half_up_and_the_remainder_is_the_holders() {
     let b = item("B1", ItemKind::Drug, ItemClass::B, None);
-    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level2, &[line("1", &b, "1", "33.35")], YearTotals { deductible_used: Fen(180_000), ..Default::default() }, 0, true);
+    let r = run(
+        "beijing",
+        "2026-03-02",
+        "in_service",
+        40,
+        InstitutionLevel::Level2,
+        &[line("1", &b, "1", "33.35")],
+        YearTotals { deductible_used: Fen(180_000), ..Default::default() },
+        0,
+        true,
+    );
     assert_eq!(r.preselfpay, Fen(334), "333.5 rounds up");
     assert_eq!(r.inscp, Fen(3_001));
     assert_eq!(r.ratio_fund, Fen(2_101), "70 % of 30.01 = 21.007");
@@ -140,12 +177,38 @@ fn missing_parameters_and_bad_lines_are_refused() {
     let set = PolicySet::shipped().unwrap();
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let lines = [line("1", &a, "1", "10")];
-    let e = settle(&SettlementInput { policy: set.region("suzhou").unwrap(), date: "2026-03-02".parse().unwrap(), category: "resident", age: 40, level: InstitutionLevel::Level1, lines: &lines, totals: YearTotals::default(), account_balance: Fen(0), use_account: false, flags: &[], mutual_aid_balance: Fen::ZERO }).unwrap_err();
+    let e = settle(&SettlementInput {
+        policy: set.region("suzhou").unwrap(),
+        date: "2026-03-02".parse().unwrap(),
+        category: "resident",
+        age: 40,
+        level: InstitutionLevel::Level1,
+        lines: &lines,
+        totals: YearTotals::default(),
+        account_balance: Fen(0),
+        use_account: false,
+        flags: &[],
+        mutual_aid_balance: Fen::ZERO,
+    })
+    .unwrap_err();
     assert_eq!(e.code, "policy_not_in_force");
     assert!(e.message.contains("outpatient.deductible.resident"), "Suzhou's file has no resident rules: {}", e.message);
     let mut bad = lines.clone();
     bad[0].0.amount = Fen(1001);
-    let e = settle(&SettlementInput { policy: set.region("beijing").unwrap(), date: "2026-03-02".parse().unwrap(), category: "in_service", age: 40, level: InstitutionLevel::Level1, lines: &bad, totals: YearTotals::default(), account_balance: Fen(0), use_account: false, flags: &[], mutual_aid_balance: Fen::ZERO }).unwrap_err();
+    let e = settle(&SettlementInput {
+        policy: set.region("beijing").unwrap(),
+        date: "2026-03-02".parse().unwrap(),
+        category: "in_service",
+        age: 40,
+        level: InstitutionLevel::Level1,
+        lines: &bad,
+        totals: YearTotals::default(),
+        account_balance: Fen(0),
+        use_account: false,
+        flags: &[],
+        mutual_aid_balance: Fen::ZERO,
+    })
+    .unwrap_err();
     assert_eq!(e.code, "amount_mismatch");
 }
 
@@ -185,19 +248,26 @@ fn property_every_receipt_adds_up() {
                     } else {
                         ([ItemKind::Drug, ItemKind::Treatment, ItemKind::RegistrationFee][next(3) as usize], [ItemClass::A, ItemClass::C][next(2) as usize])
                     };
-                    let it = CatalogItem {
-                        code: format!("X{i}"),
-                        name: "x".into(),
-                        kind,
-                        class,
-                        price_ceiling_fen: if next(4) == 0 { Some(next(50_000) as i64) } else { None },
-                    };
+                    let it = CatalogItem { code: format!("X{i}"), name: "x".into(), kind, class, price_ceiling_fen: if next(4) == 0 { Some(next(50_000) as i64) } else { None } };
                     let qty_e4 = 1 + next(50_000) as i64;
                     let price_e6 = next(2_000_000_000) as i64;
                     (FeeLine { sn: i.to_string(), code: it.code.clone(), qty_e4, price_e6, amount: catalog::line_product(qty_e4, price_e6) }, it)
                 })
                 .collect();
-            let r = settle(&SettlementInput { policy, date: "2026-05-01".parse().unwrap(), category, age: 30 + next(50) as u32, level, lines: &lines, totals: totals.clone(), account_balance: balance, use_account: next(2) == 0, flags: &[], mutual_aid_balance: Fen::ZERO }).unwrap();
+            let r = settle(&SettlementInput {
+                policy,
+                date: "2026-05-01".parse().unwrap(),
+                category,
+                age: 30 + next(50) as u32,
+                level,
+                lines: &lines,
+                totals: totals.clone(),
+                account_balance: balance,
+                use_account: next(2) == 0,
+                flags: &[],
+                mutual_aid_balance: Fen::ZERO,
+            })
+            .unwrap();
             adds_up(&r);
             totals = totals.plus(&r);
             balance = r.balance_after;
@@ -241,8 +311,27 @@ fn policy_with(extra: &str) -> crate::policy::RegionPolicy {
     crate::policy::parse_region("t.toml", &format!("{base}{extra}")).unwrap()
 }
 
-fn settle_with(policy: &crate::policy::RegionPolicy, category: &str, age: u32, lines: &[(FeeLine, CatalogItem)], totals: YearTotals, flags: &[String]) -> Result<Receipt, crate::Refusal> {
-    settle(&SettlementInput { policy, date: "2026-03-02".parse().unwrap(), category, age, level: InstitutionLevel::Level3, lines, totals, account_balance: Fen(0), use_account: false, flags, mutual_aid_balance: Fen::ZERO })
+fn settle_with(
+    policy: &crate::policy::RegionPolicy,
+    category: &str,
+    age: u32,
+    lines: &[(FeeLine, CatalogItem)],
+    totals: YearTotals,
+    flags: &[String],
+) -> Result<Receipt, crate::Refusal> {
+    settle(&SettlementInput {
+        policy,
+        date: "2026-03-02".parse().unwrap(),
+        category,
+        age,
+        level: InstitutionLevel::Level3,
+        lines,
+        totals,
+        account_balance: Fen(0),
+        use_account: false,
+        flags,
+        mutual_aid_balance: Fen::ZERO,
+    })
 }
 
 #[test]
@@ -308,7 +397,8 @@ fn the_age_thresholds_are_the_regions_and_a_missing_one_is_named() {
     let lines = [line("1", &a, "1", "3000")];
     let at = |age| run("hebei", "2025-06-02", "retired", age, InstitutionLevel::Level3, &lines, YearTotals::default(), 0, false).ratio;
     assert_eq!((at(69), at(70)), (BasisPoints(7_000), BasisPoints(8_000)), "Hebei: 70岁以上 from 70");
-    let cap = |age| run("hebei", "2025-06-02", "in_service", age, InstitutionLevel::Level3, &lines, YearTotals { fund_paid: Fen(295_000), ..Default::default() }, 0, false).ratio_fund;
+    let cap =
+        |age| run("hebei", "2025-06-02", "in_service", age, InstitutionLevel::Level3, &lines, YearTotals { fund_paid: Fen(295_000), ..Default::default() }, 0, false).ratio_fund;
     assert_eq!((cap(44), cap(45)), (Fen(0), Fen(100_000)), "2,950 paid: past 2,000 under 45; within 4,500 from 45 in 2025 (3,000 would leave 50)");
     let p = policy_with(concat!(
         "[outpatient.deductible]\nretired = [{ from = 2020-01-01, fen = 0, source = \"t\" }]\n",
@@ -322,7 +412,9 @@ fn the_age_thresholds_are_the_regions_and_a_missing_one_is_named() {
 fn r_set_3_a_parameter_in_the_wrong_unit_is_refused_not_read_as_zero() {
     // The loader refuses a value in another unit; a region built in code with one
     // is refused by the engine too.
-    let mut p = policy_with("[outpatient.deductible]\nretired = [{ from = 2020-01-01, fen = 0, source = \"t\" }]\n[outpatient.fund_ratio]\nretired = [{ from = 2020-01-01, bp = 7000, source = \"t\" }]\n");
+    let mut p = policy_with(
+        "[outpatient.deductible]\nretired = [{ from = 2020-01-01, fen = 0, source = \"t\" }]\n[outpatient.fund_ratio]\nretired = [{ from = 2020-01-01, bp = 7000, source = \"t\" }]\n",
+    );
     p.parameters.get_mut("outpatient.deductible.retired").unwrap().unit = crate::policy::schema::Unit::Bp;
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let e = settle_with(&p, "retired", 60, &[line("1", &a, "1", "10")], YearTotals::default(), &[]).unwrap_err();
@@ -334,7 +426,19 @@ fn r_pay_2_the_family_mutual_aid_account_pays_after_the_own_account() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let set = PolicySet::shipped().unwrap();
     let lines = [line("1", &a, "1", "1000")];
-    let input = |own: i64, family: i64, use_account: bool| SettlementInput { policy: set.region("beijing").unwrap(), date: "2026-03-02".parse().unwrap(), category: "in_service", age: 40, level: InstitutionLevel::Level3, lines: &lines, totals: YearTotals::default(), account_balance: Fen(own), use_account, flags: &[], mutual_aid_balance: Fen(family) };
+    let input = |own: i64, family: i64, use_account: bool| SettlementInput {
+        policy: set.region("beijing").unwrap(),
+        date: "2026-03-02".parse().unwrap(),
+        category: "in_service",
+        age: 40,
+        level: InstitutionLevel::Level3,
+        lines: &lines,
+        totals: YearTotals::default(),
+        account_balance: Fen(own),
+        use_account,
+        flags: &[],
+        mutual_aid_balance: Fen(family),
+    };
     let r = settle(&input(30_000, 50_000, true)).unwrap();
     assert_eq!((r.acct_pay, r.acct_mulaid_pay, r.psn_cash_pay), (Fen(30_000), Fen(50_000), Fen(20_000)), "own 300, then the family's 500, the rest in cash");
     adds_up(&r);

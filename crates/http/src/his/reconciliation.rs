@@ -47,7 +47,11 @@ pub(super) async fn totals(s: &Service, who: &Principal, input: &Value) -> HisRe
     if theirs.count != ours.count {
         differ.push(format!("fixmedins_setl_cnt {} here {}", theirs.count, ours.count));
     }
-    differ.extend(amount_differences([("medfee_sumamt", theirs.medfee_sumamt, ours.medfee_sumamt), ("fund_pay_sumamt", theirs.fund_pay_sumamt, ours.fund_pay_sumamt), ("acct_pay", theirs.acct_pay, ours.acct_pay)]));
+    differ.extend(amount_differences([
+        ("medfee_sumamt", theirs.medfee_sumamt, ours.medfee_sumamt),
+        ("fund_pay_sumamt", theirs.fund_pay_sumamt, ours.fund_pay_sumamt),
+        ("acct_pay", theirs.acct_pay, ours.acct_pay),
+    ]));
     let dscr = if differ.is_empty() { format!("{} records agree", ours.count) } else { differ.join("; ") };
     Ok(json!({"stmtinfo": {
         "setl_optins": text(d, "setl_optins"),
@@ -83,7 +87,11 @@ pub(super) async fn details(s: &Service, who: &Principal, input: &Value) -> HisR
     let ours = s.reconciliation_records(who, &scope).await?;
     let differences = compare_details(&theirs, &ours);
     let result: Vec<Value> = differences.iter().map(difference_json).collect();
-    let dscr = if differences.is_empty() { format!("{} records agree", ours.len()) } else { format!("{} of {} lines differ or are missing", differences.len(), theirs.len().max(ours.len())) };
+    let dscr = if differences.is_empty() {
+        format!("{} records agree", ours.len())
+    } else {
+        format!("{} of {} lines differ or are missing", differences.len(), theirs.len().max(ours.len()))
+    };
     Ok(json!({
         "fileinfo": {
             "file_qury_no": file.as_ref().map(|f| f.file_qury_no.clone()).unwrap_or_default(),
@@ -96,7 +104,17 @@ pub(super) async fn details(s: &Service, who: &Principal, input: &Value) -> HisR
 }
 
 fn difference_json(x: &ReconDifference) -> Value {
-    let shown = x.ours.as_ref().or(x.theirs.as_ref()).cloned().unwrap_or_else(|| ReconRecord { setl_id: String::new(), mdtrt_id: String::new(), psn_no: String::new(), insutype: String::new(), clr_type: String::new(), medfee_sumamt: Fen::ZERO, fund_pay_sumamt: Fen::ZERO, acct_pay: Fen::ZERO, refund: false });
+    let shown = x.ours.as_ref().or(x.theirs.as_ref()).cloned().unwrap_or_else(|| ReconRecord {
+        setl_id: String::new(),
+        mdtrt_id: String::new(),
+        psn_no: String::new(),
+        insutype: String::new(),
+        clr_type: String::new(),
+        medfee_sumamt: Fen::ZERO,
+        fund_pay_sumamt: Fen::ZERO,
+        acct_pay: Fen::ZERO,
+        refund: false,
+    });
     json!({
         "psn_no": shown.psn_no,
         "mdtrt_id": shown.mdtrt_id,
@@ -117,7 +135,9 @@ fn difference_json(x: &ReconDifference) -> Value {
 pub(super) async fn upload(s: &Service, who: &Principal, input: &Value) -> HisResult {
     let f = input.get("fsUploadIn").unwrap_or(input);
     let bytes = match f.get("in") {
-        Some(Value::String(b64)) => base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|e| HisError(format!("[invalid_file] fsUploadIn.in is not base64: {e}")))?,
+        Some(Value::String(b64)) => {
+            base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|e| HisError(format!("[invalid_file] fsUploadIn.in is not base64: {e}")))?
+        }
         Some(Value::Array(values)) => values
             .iter()
             .map(|v| v.as_i64().and_then(|b| u8::try_from(b).ok().or_else(|| i8::try_from(b).ok().map(|b| b as u8))))

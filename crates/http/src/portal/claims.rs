@@ -46,7 +46,15 @@ struct CertificateClaim {
 /// R-CERT-1: a certificate visit claimed from the lines the hospital uploaded.
 async fn certificate_claim(State(s): State<AppState>, me: Clerk, Path(number): Path<String>, axum::Form(f): axum::Form<CertificateClaim>) -> Response {
     let back = format!("/outlet/certificates/{number}");
-    let req = ManualReimbursement { ssn: f.ssn, institution_code: None, visit_date: None, reason: "certificate_period".into(), lines: Vec::new(), certificate_number: Some(number), mdtrt_id: Some(f.mdtrt_id) };
+    let req = ManualReimbursement {
+        ssn: f.ssn,
+        institution_code: None,
+        visit_date: None,
+        reason: "certificate_period".into(),
+        lines: Vec::new(),
+        certificate_number: Some(number),
+        mdtrt_id: Some(f.mdtrt_id),
+    };
     match s.service.manual_reimbursement(&me.who, &req).await {
         Ok((settled, c)) => claim_slip(&me, &settled, &c, back),
         Err(e) => refusal(me.chrome("手工报销"), e, back),
@@ -81,7 +89,15 @@ fn typed_lines(text: &str) -> Result<Vec<ManualLine>, ServiceError> {
 async fn counter_claim(State(s): State<AppState>, me: Clerk, axum::Form(f): axum::Form<CounterClaim>) -> Response {
     let result = async {
         let visit_date = f.visit_date.trim().parse().map_err(|_| ServiceError::from(yikatong_core::Refusal::bad_input("invalid_date", "the visit date is YYYY-MM-DD")))?;
-        let req = ManualReimbursement { ssn: f.ssn, institution_code: Some(f.institution_code), visit_date: Some(visit_date), reason: f.reason, lines: typed_lines(&f.lines)?, certificate_number: None, mdtrt_id: None };
+        let req = ManualReimbursement {
+            ssn: f.ssn,
+            institution_code: Some(f.institution_code),
+            visit_date: Some(visit_date),
+            reason: f.reason,
+            lines: typed_lines(&f.lines)?,
+            certificate_number: None,
+            mdtrt_id: None,
+        };
         s.service.manual_reimbursement(&me.who, &req).await
     }
     .await;
@@ -97,7 +113,11 @@ async fn approve(State(s): State<AppState>, me: Clerk, Path(id): Path<String>) -
         Ok(c) => page(&Slip {
             page: me.chrome("手工报销 Manual reimbursement"),
             heading: "报销申请已审核 The claim is approved".into(),
-            rows: vec![("申请号 Claim".into(), c.id), ("报销金额 Reimbursed".into(), fen_yuan(c.amount_fen)), ("预计到账 Due on".into(), c.due_on.map_or_else(|| "—".into(), |d| d.to_string()))],
+            rows: vec![
+                ("申请号 Claim".into(), c.id),
+                ("报销金额 Reimbursed".into(), fen_yuan(c.amount_fen)),
+                ("预计到账 Due on".into(), c.due_on.map_or_else(|| "—".into(), |d| d.to_string())),
+            ],
             next: "/outlet".into(),
             next_label: "返回柜台 Back to the counter".into(),
         }),
@@ -110,7 +130,8 @@ async fn payment_file(State(s): State<AppState>, me: Operator) -> Response {
     match s.service.reimbursement_payment_file(&me.who).await {
         Ok(file) => {
             let name = file.lines().nth(1).and_then(|l| l.split(',').next()).unwrap_or("empty").to_string();
-            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"payment-file-{name}.csv\""))], file).into_response()
+            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"payment-file-{name}.csv\""))], file)
+                .into_response()
         }
         Err(e) => refusal(me.chrome("报销支付 Reimbursement payment"), e, "/operator/batches"),
     }

@@ -93,7 +93,10 @@ async fn request_code(State(s): State<AppState>, axum::Form(f): axum::Form<CodeR
     match s.service.request_sign_in_code(ssn).await {
         Ok(sent) => code_page(
             ssn,
-            format!("如该身份证号持有社保卡并登记了手机号，验证码已发送至该手机，{} 分钟内有效；短信中没有任何链接。未登记手机的，请先在自助终端、96102 热线或网点修改查询密码。 If this ID number holds a card with a phone on record, a code has been sent to it.", sent.valid_minutes),
+            format!(
+                "如该身份证号持有社保卡并登记了手机号，验证码已发送至该手机，{} 分钟内有效；短信中没有任何链接。未登记手机的，请先在自助终端、96102 热线或网点修改查询密码。 If this ID number holds a card with a phone on record, a code has been sent to it.",
+                sent.valid_minutes
+            ),
             false,
             f.next.as_deref(),
         ),
@@ -108,7 +111,9 @@ async fn home(State(s): State<AppState>, me: Holder) -> Response {
     }
     .await;
     match result {
-        Ok(p) => page(&Home { page: me.chrome("我的社保卡 My cards"), name: p.name.clone(), ssn_masked: p.ssn_masked.clone(), cards: p.cards.iter().map(CardRow::of).collect() }),
+        Ok(p) => {
+            page(&Home { page: me.chrome("我的社保卡 My cards"), name: p.name.clone(), ssn_masked: p.ssn_masked.clone(), cards: p.cards.iter().map(CardRow::of).collect() })
+        }
         Err(e) => refusal(me.chrome("我的社保卡"), e, "/holder"),
     }
 }
@@ -131,7 +136,15 @@ async fn account(State(s): State<AppState>, me: Holder) -> Response {
 
 async fn confirm_pre_loss(State(s): State<AppState>, me: Holder, Path(id): Path<i64>) -> Response {
     match s.service.get_card(&me.who, id).await {
-        Ok(card) => page(&Confirm::for_card(me.chrome("预挂失 Report a pre-loss"), &card, "确认对这张卡预挂失吗？预挂失期间卡不能使用，到期自动解除。", format!("/holder/cards/{id}/pre-loss"), vec![], "确认预挂失 Report the pre-loss", "/holder")),
+        Ok(card) => page(&Confirm::for_card(
+            me.chrome("预挂失 Report a pre-loss"),
+            &card,
+            "确认对这张卡预挂失吗？预挂失期间卡不能使用，到期自动解除。",
+            format!("/holder/cards/{id}/pre-loss"),
+            vec![],
+            "确认预挂失 Report the pre-loss",
+            "/holder",
+        )),
         Err(e) => refusal(me.chrome("预挂失"), e, "/holder"),
     }
 }
@@ -240,7 +253,10 @@ async fn family(State(s): State<AppState>, me: Holder) -> Response {
     }
     .await;
     match result {
-        Ok(list) => page(&FamilyPage { page: me.chrome("家庭共济 Family mutual aid"), members: list.into_iter().map(|m| (m.member_name, m.member_ssn_masked, shanghai_time(&m.bound_at))).collect() }),
+        Ok(list) => page(&FamilyPage {
+            page: me.chrome("家庭共济 Family mutual aid"),
+            members: list.into_iter().map(|m| (m.member_name, m.member_ssn_masked, shanghai_time(&m.bound_at))).collect(),
+        }),
         Err(e) => refusal(me.chrome("家庭共济"), e, "/holder"),
     }
 }
@@ -273,7 +289,9 @@ async fn bind_family(State(s): State<AppState>, me: Holder, axum::Form(f): axum:
 async fn certificate_pdf(State(s): State<AppState>, me: Holder, Path(file): Path<String>) -> Response {
     let number = file.strip_suffix(".pdf").unwrap_or(&file);
     match s.service.certificate_pdf(&me.who, number).await {
-        Ok(pdf) => ([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"certificate-{number}.pdf\""))], pdf).into_response(),
+        Ok(pdf) => {
+            ([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("inline; filename=\"certificate-{number}.pdf\""))], pdf).into_response()
+        }
         Err(e) => refusal(me.chrome("临时凭证"), e, "/holder"),
     }
 }
@@ -366,7 +384,15 @@ async fn reimbursements(State(s): State<AppState>, me: Holder) -> Response {
             page: me.chrome("手工报销 My reimbursements"),
             rows: list
                 .into_iter()
-                .map(|c| [shanghai_time(&c.submitted_at), fen_yuan(c.amount_fen), claim_state(&c.state).to_string(), c.due_on.map_or_else(|| "—".to_string(), |d| d.to_string()), c.failure_reason.unwrap_or_default()])
+                .map(|c| {
+                    [
+                        shanghai_time(&c.submitted_at),
+                        fen_yuan(c.amount_fen),
+                        claim_state(&c.state).to_string(),
+                        c.due_on.map_or_else(|| "—".to_string(), |d| d.to_string()),
+                        c.failure_reason.unwrap_or_default(),
+                    ]
+                })
                 .collect(),
         }),
         Err(e) => refusal(me.chrome("手工报销"), e, "/holder"),
@@ -412,7 +438,11 @@ async fn voucher(State(s): State<AppState>, me: Holder) -> Response {
     }
     .await;
     match result {
-        Ok(v) => page(&VoucherPage { page: me.chrome("医保电子凭证 Electronic voucher"), svg: super::labels::qr_svg(&v.code), code: v.code, expires: shanghai_time(&v.expires_at) }),
+        Ok(v) => {
+            page(&VoucherPage {
+                page: me.chrome("医保电子凭证 Electronic voucher"), svg: super::labels::qr_svg(&v.code), code: v.code, expires: shanghai_time(&v.expires_at)
+            })
+        }
         Err(e) => refusal(me.chrome("医保电子凭证"), e, "/holder"),
     }
 }

@@ -139,7 +139,10 @@ mod contrast {
         let css = css();
         let rule = css.split('}').find(|r| r.trim_start().starts_with(selector)).unwrap_or_else(|| panic!("no rule {selector}"));
         let body = rule.split_once('{').map_or(rule, |(_, b)| b);
-        let value = body.split(';').find_map(|d| d.split_once(':').filter(|(p, _)| p.trim() == property).map(|(_, v)| v.trim().to_string())).unwrap_or_else(|| panic!("no {property} in {selector}"));
+        let value = body
+            .split(';')
+            .find_map(|d| d.split_once(':').filter(|(p, _)| p.trim() == property).map(|(_, v)| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {property} in {selector}"));
         let var = |name: &str| css.split(&format!("{name}:")).nth(1).and_then(|v| v.split(';').next()).map(|v| v.trim().to_string()).unwrap_or_default();
         match value.strip_prefix("var(").and_then(|v| v.strip_suffix(')')) {
             Some(name) => var(name),
@@ -176,7 +179,10 @@ pub fn qr_svg(text: &str) -> String {
     };
     let width = code.width();
     let side = width + 8;
-    let mut svg = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{px}" height="{px}" shape-rendering="crispEdges" role="img"><rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d=""##, px = side * 6);
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{px}" height="{px}" shape-rendering="crispEdges" role="img"><rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d=""##,
+        px = side * 6
+    );
     for (i, _) in code.to_colors().iter().enumerate().filter(|(_, c)| **c == qrcode::Color::Dark) {
         svg.push_str(&format!("M{} {}h1v1h-1z", i % width + 4, i / width + 4));
     }

@@ -212,7 +212,13 @@ impl Confirm {
 pub fn delivery_inputs(holder: bool) -> Vec<Input> {
     let optional = |name: &str, label: &str| Input { name: name.into(), label: label.into(), kind: "text".into(), value: String::new(), required: false };
     let mut inputs = vec![
-        Input { name: "delivery".into(), label: "领取方式 Delivery".into(), kind: "select:outlet=网点领取 at an outlet,mail=邮寄 by mail".into(), value: "outlet".into(), required: true },
+        Input {
+            name: "delivery".into(),
+            label: "领取方式 Delivery".into(),
+            kind: "select:outlet=网点领取 at an outlet,mail=邮寄 by mail".into(),
+            value: "outlet".into(),
+            required: true,
+        },
         optional("address", "邮寄地址（邮寄时填写，留空用登记地址）Mail address (empty: the one on record)"),
         optional("postcode", "邮政编码 Postcode"),
         Input {
@@ -224,7 +230,13 @@ pub fn delivery_inputs(holder: bool) -> Vec<Input> {
         },
     ];
     if holder {
-        inputs.push(Input { name: "via".into(), label: "办理渠道 Channel".into(), kind: "select:web=网上服务平台 web platform,app=12333 APP / 公众号 app".into(), value: "web".into(), required: false });
+        inputs.push(Input {
+            name: "via".into(),
+            label: "办理渠道 Channel".into(),
+            kind: "select:web=网上服务平台 web platform,app=12333 APP / 公众号 app".into(),
+            value: "web".into(),
+            required: false,
+        });
     }
     inputs
 }
@@ -396,8 +408,11 @@ pub fn token_sign_in_routes<const P: u8>() -> Router<AppState> {
     Router::new()
         .route(
             &format!("/{}/sign-in", part.path()),
-            get(move |Query(n): Query<Next>| async move { sign_in_page(part, None, n.next.as_deref()) })
-                .post(move |State(s): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<TokenForm>| async move { sign_in_with_token(&s, &headers, part, &f.token, f.next.as_deref()).await }),
+            get(move |Query(n): Query<Next>| async move { sign_in_page(part, None, n.next.as_deref()) }).post(
+                move |State(s): State<AppState>, headers: HeaderMap, axum::Form(f): axum::Form<TokenForm>| async move {
+                    sign_in_with_token(&s, &headers, part, &f.token, f.next.as_deref()).await
+                },
+            ),
         )
         .route(&format!("/{}/sign-out", part.path()), axum::routing::post(sign_out::<P>))
         .route(&format!("/{}/session", part.path()), get(session_left::<P>).post(keep_session::<P>))

@@ -90,7 +90,11 @@ struct Batches {
 
 async fn batches(State(s): State<AppState>, me: Operator) -> Response {
     let today = s.service.clock().today();
-    page(&Batches { page: me.chrome("制卡批次与作业 Batches and jobs"), regions: s.service.policies().regions().map(|r| r.code.clone()).collect(), month: today.format("%Y-%m").to_string() })
+    page(&Batches {
+        page: me.chrome("制卡批次与作业 Batches and jobs"),
+        regions: s.service.policies().regions().map(|r| r.code.clone()).collect(),
+        month: today.format("%Y-%m").to_string(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -102,13 +106,26 @@ struct Cut {
 async fn cut(State(s): State<AppState>, me: Operator, axum::Form(f): axum::Form<Cut>) -> Response {
     let max_cards = match f.max_cards.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::parse::<usize>).transpose() {
         Ok(m) => m,
-        Err(_) => return refusal(me.chrome("制卡批次"), yikatong_core::Refusal::bad_input("invalid_max_cards", "the batch size is a whole number of cards").into(), "/operator/batches"),
+        Err(_) => {
+            return refusal(me.chrome("制卡批次"), yikatong_core::Refusal::bad_input("invalid_max_cards", "the batch size is a whole number of cards").into(), "/operator/batches");
+        }
     };
     match s.service.cut_batch(&me.who, &f.region, None, max_cards).await {
         Ok(b) => {
-            let mut rows = vec![("批次 Batch".to_string(), format!("#{}", b.id)), ("地区 Region".into(), b.region.clone()), ("入批卡数 Cards".into(), b.card_ids.len().to_string()), ("未入批 Held out".into(), b.excluded.len().to_string())];
+            let mut rows = vec![
+                ("批次 Batch".to_string(), format!("#{}", b.id)),
+                ("地区 Region".into(), b.region.clone()),
+                ("入批卡数 Cards".into(), b.card_ids.len().to_string()),
+                ("未入批 Held out".into(), b.excluded.len().to_string()),
+            ];
             rows.extend(b.excluded.iter().take(50).map(|e| (format!("#{} {}", e.card_id, e.ssn), e.reason.clone())));
-            page(&Slip { page: me.chrome("制卡批次 Production batch"), heading: "批次已生成 The batch is cut".into(), rows, next: format!("/operator/batches/{}", b.id), next_label: "查看进度 See its progress".into() })
+            page(&Slip {
+                page: me.chrome("制卡批次 Production batch"),
+                heading: "批次已生成 The batch is cut".into(),
+                rows,
+                next: format!("/operator/batches/{}", b.id),
+                next_label: "查看进度 See its progress".into(),
+            })
         }
         Err(e) => refusal(me.chrome("制卡批次"), e, "/operator/batches"),
     }

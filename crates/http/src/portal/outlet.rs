@@ -47,7 +47,14 @@ struct ClaimRow {
 
 impl ClaimRow {
     fn of(c: yikatong_service::ReimbursementView) -> Self {
-        ClaimRow { approvable: c.state == "submitted", submitted: shanghai_time(&c.submitted_at), amount: fen_yuan(c.amount_fen), due_on: c.due_on.map_or_else(|| "—".into(), |d| d.to_string()), state: c.state, id: c.id }
+        ClaimRow {
+            approvable: c.state == "submitted",
+            submitted: shanghai_time(&c.submitted_at),
+            amount: fen_yuan(c.amount_fen),
+            due_on: c.due_on.map_or_else(|| "—".into(), |d| d.to_string()),
+            state: c.state,
+            id: c.id,
+        }
     }
 }
 
@@ -147,13 +154,23 @@ fn operation(op: &str) -> Option<Operation> {
                 .into_iter()
                 .chain([
                     text_input("proxy_ssn", "代办人身份证号（本人办理留空）Proxy's ID number", "text", false),
-                    Input { name: "immediate".into(), label: "即时补卡 Made on the spot".into(), kind: "select:no=否，工厂制卡 no, at the factory,yes=是，本网点即时制卡 yes, here and now".into(), value: "no".into(), required: false },
+                    Input {
+                        name: "immediate".into(),
+                        label: "即时补卡 Made on the spot".into(),
+                        kind: "select:no=否，工厂制卡 no, at the factory,yes=是，本网点即时制卡 yes, here and now".into(),
+                        value: "no".into(),
+                        required: false,
+                    },
                     text_input("card_number", "即时制卡卡号 Card number (on the spot)", "text", false),
                     text_input("card_identification_code", "即时制卡识别码 Card identification code (on the spot)", "text", false),
                 ])
                 .collect(),
         ),
-        "exchange" => ("确认换卡吗？新卡启用前原卡照常使用。", "确认换卡 Exchange the card", std::iter::once(text_input("reason", "换卡原因 Reason", "text", true)).chain(delivery_inputs(false)).collect()),
+        "exchange" => (
+            "确认换卡吗？新卡启用前原卡照常使用。",
+            "确认换卡 Exchange the card",
+            std::iter::once(text_input("reason", "换卡原因 Reason", "text", true)).chain(delivery_inputs(false)).collect(),
+        ),
         "hand-over" => (
             "核验身份证件后发卡。Check the ID card, then hand the card over.",
             "确认发卡 Hand the card over",
@@ -163,12 +180,20 @@ fn operation(op: &str) -> Option<Operation> {
                 text_input("certificate_number", "临时凭证编号（补换卡）Certificate number", "text", false),
             ],
         ),
-        "password-reset" => ("确认重置查询密码吗？需核验本人身份证件。", "确认重置 Reset the password", vec![text_input("new_password", "新密码（6位数字）New password", "password", true)]),
+        "password-reset" => {
+            ("确认重置查询密码吗？需核验本人身份证件。", "确认重置 Reset the password", vec![text_input("new_password", "新密码（6位数字）New password", "password", true)])
+        }
         "synchronisation" => ("确认将卡面信息与参保记录同步吗？", "确认同步 Synchronise", vec![]),
         "activation" => (
             "核验身份证件后启用社保功能。新卡启用后旧卡停用；请持卡人选择旧卡银行账户保留或注销。Check the ID card, then start the card; the card it replaces stops. Ask the holder whether the old card's bank account is kept or closed.",
             "确认启用 Start the card",
-            vec![Input { name: "old_card_account".into(), label: "旧卡银行账户 The old card's bank account".into(), kind: "select:keep=保留 keep,close=注销 close".into(), value: "keep".into(), required: true }],
+            vec![Input {
+                name: "old_card_account".into(),
+                label: "旧卡银行账户 The old card's bank account".into(),
+                kind: "select:keep=保留 keep,close=注销 close".into(),
+                value: "keep".into(),
+                required: true,
+            }],
         ),
         _ => return None,
     };
@@ -207,7 +232,14 @@ struct OperationForm {
 
 impl OperationForm {
     fn delivery_request(&self) -> yikatong_service::DeliveryRequest {
-        super::DeliveryForm { delivery: self.delivery.clone(), address: self.address.clone(), postcode: self.postcode.clone(), payment_method: self.payment_method.clone(), via: None }.request()
+        super::DeliveryForm {
+            delivery: self.delivery.clone(),
+            address: self.address.clone(),
+            postcode: self.postcode.clone(),
+            payment_method: self.payment_method.clone(),
+            via: None,
+        }
+        .request()
     }
 }
 
@@ -237,7 +269,11 @@ async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
         Err(e) => return refusal(me.chrome("柜台业务"), e, "/outlet"),
     };
     let card_rows = |service: &str, c: &yikatong_service::CardView| -> Rows {
-        vec![("业务 Service".into(), service.into()), ("卡号 Card".into(), c.card_number.clone().unwrap_or_else(|| old.clone())), ("状态 State".into(), format!("{}（{}）", super::card_state_label(&c.state), c.state))]
+        vec![
+            ("业务 Service".into(), service.into()),
+            ("卡号 Card".into(), c.card_number.clone().unwrap_or_else(|| old.clone())),
+            ("状态 State".into(), format!("{}（{}）", super::card_state_label(&c.state), c.state)),
+        ]
     };
     let svc = &s.service;
     let outcome: Result<Rows, yikatong_service::ServiceError> = match op.as_str() {
@@ -262,14 +298,22 @@ async fn perform(State(s): State<AppState>, me: Clerk, Path((id, op)): Path<(i64
         }
         "exchange" => {
             let d = f.delivery_request();
-            let req = ExchangeRequest { reason: f.reason.unwrap_or_default(), delivery: d.delivery.unwrap_or_else(|| "outlet".into()), address: d.address, payment_method: d.payment_method };
+            let req = ExchangeRequest {
+                reason: f.reason.unwrap_or_default(),
+                delivery: d.delivery.unwrap_or_else(|| "outlet".into()),
+                address: d.address,
+                payment_method: d.payment_method,
+            };
             svc.exchange(&me.who, id, &req).await.map(|r| replacement_rows("换卡 Exchange", &old, &r))
         }
         "hand-over" => {
             let req = HandOverRequest { holder_ssn: filled(f.holder_ssn), proxy_ssn: filled(f.proxy_ssn), certificate_number: filled(f.certificate_number) };
             svc.hand_over(&me.who, id, &req).await.map(|c| card_rows("发卡 Hand-over", &c))
         }
-        "password-reset" => svc.reset_password(&me.who, id, f.new_password.as_deref().unwrap_or_default()).await.map(|()| vec![("业务 Service".into(), "重置查询密码 Password reset".into()), ("卡号 Card".into(), old.clone())]),
+        "password-reset" => svc
+            .reset_password(&me.who, id, f.new_password.as_deref().unwrap_or_default())
+            .await
+            .map(|()| vec![("业务 Service".into(), "重置查询密码 Password reset".into()), ("卡号 Card".into(), old.clone())]),
         "synchronisation" => svc.synchronise_card(&me.who, id).await.map(|c| card_rows("信息同步 Synchronised", &c)),
         "activation" => {
             let choice = match filled(f.old_card_account).as_deref() {

@@ -156,7 +156,15 @@ async fn second_collection_form(State(s): State<AppState>, me: Unit, Path(card):
 
 async fn confirm_hand_over(State(s): State<AppState>, me: Unit, Path(id): Path<i64>) -> Response {
     match s.service.get_card(&me.who, id).await {
-        Ok(card) => page(&Confirm::for_card(me.chrome("单位发卡 Hand-over"), &card, "确认已将这张卡交给本人吗？", format!("/unit/cards/{id}/hand-over"), vec![], "确认发卡 Record the hand-over", "/unit")),
+        Ok(card) => page(&Confirm::for_card(
+            me.chrome("单位发卡 Hand-over"),
+            &card,
+            "确认已将这张卡交给本人吗？",
+            format!("/unit/cards/{id}/hand-over"),
+            vec![],
+            "确认发卡 Record the hand-over",
+            "/unit",
+        )),
         Err(e) => refusal(me.chrome("单位发卡"), e, "/unit"),
     }
 }

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_core::card::Zone;
 use yikatong_service::{
-    ApplicationRequest, BatchView, CardEventView, CardView, CertificateView, DeliveryRequest, DispatchLine, ExchangeRequest, FormalLossRequest, HandOverRequest, ProductionResult, ReplacementView, ResultReport, ServiceError,
+    ApplicationRequest, BatchView, CardEventView, CardView, CertificateView, DeliveryRequest, DispatchLine, ExchangeRequest, FormalLossRequest, HandOverRequest, ProductionResult,
+    ReplacementView, ResultReport, ServiceError,
 };
 use yikatong_store::OutboxMessage;
 
 use crate::extract::{Caller, JsonBody, OptionalJsonBody, QueryPassword};
-use yikatong_service::QueryTarget;
 use crate::{ApiError, AppState};
+use yikatong_service::QueryTarget;
 
 type Created<T> = (StatusCode, Json<T>);
 
@@ -46,7 +47,12 @@ pub async fn cut_batch(State(s): State<AppState>, Caller(who): Caller, JsonBody(
 /// The factory's results for a batch (vendor); each line is reported.
 #[utoipa::path(post, path = "/v1/production-batches/{id}/results", tag = "cards", params(("id" = i64, Path)), request_body = Vec<ProductionResult>,
     responses((status = 200, body = Vec<ResultReport>)))]
-pub async fn results(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, JsonBody(b): JsonBody<Vec<ProductionResult>>) -> Result<Json<Vec<ResultReport>>, ApiError> {
+pub async fn results(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<Vec<ProductionResult>>,
+) -> Result<Json<Vec<ResultReport>>, ApiError> {
     Ok(Json(s.service.record_production_results(&who, id, &b).await?))
 }
 
@@ -174,7 +180,12 @@ pub async fn revoke_pre_loss(State(s): State<AppState>, Caller(who): Caller, Pat
 
 /// Formal loss with the replacement application (clerk, at an outlet).
 #[utoipa::path(post, path = "/v1/cards/{id}/formal-loss", tag = "cards", params(("id" = i64, Path)), request_body = FormalLossRequest, responses((status = 201, body = ReplacementView)))]
-pub async fn formal_loss(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, JsonBody(b): JsonBody<FormalLossRequest>) -> Result<Created<ReplacementView>, ApiError> {
+pub async fn formal_loss(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<FormalLossRequest>,
+) -> Result<Created<ReplacementView>, ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.formal_loss(&who, id, &b).await?)))
 }
 
@@ -186,7 +197,12 @@ pub async fn exchange(State(s): State<AppState>, Caller(who): Caller, Path(id): 
 
 /// The holder's online replacement application (R-ONLINE-1), with its delivery (R-LOSS-5).
 #[utoipa::path(post, path = "/v1/cards/{id}/replacement-application", tag = "cards", params(("id" = i64, Path)), request_body = DeliveryRequest, responses((status = 201, body = ReplacementView)))]
-pub async fn replacement_application(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, JsonBody(b): JsonBody<DeliveryRequest>) -> Result<Created<ReplacementView>, ApiError> {
+pub async fn replacement_application(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    JsonBody(b): JsonBody<DeliveryRequest>,
+) -> Result<Created<ReplacementView>, ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.online_replacement(&who, id, &b).await?)))
 }
 
@@ -238,7 +254,12 @@ pub async fn return_card(State(s): State<AppState>, Caller(who): Caller, Path(id
 /// The holder claims a returned card (R-SECOND-1; clerk or holder online); the body,
 /// optional, says how it reaches them (outlet when absent).
 #[utoipa::path(post, path = "/v1/cards/{id}/second-application", tag = "cards", params(("id" = i64, Path)), request_body(content = Option<DeliveryRequest>), responses((status = 200, body = CardView)))]
-pub async fn second_application(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>, OptionalJsonBody(b): OptionalJsonBody<DeliveryRequest>) -> Result<Json<CardView>, ApiError> {
+pub async fn second_application(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    OptionalJsonBody(b): OptionalJsonBody<DeliveryRequest>,
+) -> Result<Json<CardView>, ApiError> {
     Ok(Json(s.service.second_application(&who, id, &b).await?))
 }
 
@@ -345,6 +366,11 @@ pub struct PageQuery {
 /// A unit's people: who has a card, who does not, and why (unit, clerk, operator).
 #[utoipa::path(get, path = "/v1/units/{code}/persons", tag = "cards", params(("code" = String, Path), PageQuery),
     responses((status = 200, body = yikatong_service::batch::UnitPersonsPage)))]
-pub async fn unit_persons(State(s): State<AppState>, Caller(who): Caller, Path(code): Path<String>, Query(q): Query<PageQuery>) -> Result<Json<yikatong_service::batch::UnitPersonsPage>, ApiError> {
+pub async fn unit_persons(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(code): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<yikatong_service::batch::UnitPersonsPage>, ApiError> {
     Ok(Json(s.service.unit_persons(&who, &code, q.after.as_deref(), q.limit.unwrap_or(100)).await?))
 }

@@ -3,13 +3,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use yikatong_service::views::{OrganisationView, PersonChangeView, PersonView};
 use yikatong_core::access::Operation;
+use yikatong_service::views::{OrganisationView, PersonChangeView, PersonView};
 use yikatong_service::{NewInstitution, NewOrganisation, NewPerson, PersonChangeRequest};
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
-use yikatong_service::QueryTarget;
 use crate::{ApiError, AppState};
+use yikatong_service::QueryTarget;
 
 type Created<T> = (StatusCode, Json<T>);
 
@@ -64,7 +64,12 @@ pub async fn get_person(State(s): State<AppState>, Caller(who): Caller, Path(ssn
 /// Files an information change (R-INFO-1), kept as dated history (operator, unit).
 #[utoipa::path(post, path = "/v1/persons/{ssn}/changes", tag = "registry", params(("ssn" = String, Path)), request_body = PersonChangeRequest,
     responses((status = 201, body = PersonChangeView), (status = 422, body = crate::error::Problem)))]
-pub async fn change_person(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<PersonChangeRequest>) -> Result<Created<PersonChangeView>, ApiError> {
+pub async fn change_person(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    JsonBody(b): JsonBody<PersonChangeRequest>,
+) -> Result<Created<PersonChangeView>, ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.change_person(&who, &ssn, &b).await?)))
 }
 
@@ -88,7 +93,12 @@ pub async fn person_by_handbook(State(s): State<AppState>, Caller(who): Caller, 
 #[utoipa::path(post, path = "/v1/units/{code}/applications", tag = "registry", params(("code" = String, Path)),
     request_body(content = String, content_type = "multipart/form-data"),
     responses((status = 200, body = yikatong_service::batch::ApplicationReport), (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn applications(State(s): State<AppState>, Caller(who): Caller, Path(code): Path<String>, req: axum::extract::Request) -> Result<Json<yikatong_service::batch::ApplicationReport>, ApiError> {
+pub async fn applications(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(code): Path<String>,
+    req: axum::extract::Request,
+) -> Result<Json<yikatong_service::batch::ApplicationReport>, ApiError> {
     let file = crate::upload::receive(req).await?;
     Ok(Json(s.service.import_applications(&who, &code, file.reader()?).await?))
 }
@@ -106,7 +116,12 @@ pub struct RegionQuery {
 #[utoipa::path(post, path = "/v1/persons/import", tag = "registry", params(RegionQuery),
     request_body(content = String, content_type = "multipart/form-data"),
     responses((status = 200, body = yikatong_service::batch::PersonsImportReport), (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn import_persons(State(s): State<AppState>, Caller(who): Caller, axum::extract::Query(q): axum::extract::Query<RegionQuery>, req: axum::extract::Request) -> Result<Json<yikatong_service::batch::PersonsImportReport>, ApiError> {
+pub async fn import_persons(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    axum::extract::Query(q): axum::extract::Query<RegionQuery>,
+    req: axum::extract::Request,
+) -> Result<Json<yikatong_service::batch::PersonsImportReport>, ApiError> {
     let file = crate::upload::receive(req).await?;
     Ok(Json(s.service.import_persons(&who, &q.region, file.reader()?, &|_| {}).await?))
 }
@@ -121,7 +136,12 @@ pub async fn comparison(State(s): State<AppState>, Caller(who): Caller, Path(ssn
 /// R-CMP-3: corrected items from the unit or the holder, compared again at once.
 #[utoipa::path(post, path = "/v1/persons/{ssn}/second-collection", tag = "registry", params(("ssn" = String, Path)),
     request_body = yikatong_service::batch::SecondCollection, responses((status = 200, body = yikatong_service::batch::ComparisonView)))]
-pub async fn second_collection(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<yikatong_service::batch::SecondCollection>) -> Result<Json<yikatong_service::batch::ComparisonView>, ApiError> {
+pub async fn second_collection(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    JsonBody(b): JsonBody<yikatong_service::batch::SecondCollection>,
+) -> Result<Json<yikatong_service::batch::ComparisonView>, ApiError> {
     Ok(Json(s.service.second_collection(&who, &ssn, &b).await?))
 }
 
@@ -135,7 +155,12 @@ pub struct FormQuery {
 /// The printable second-collection form in Chinese, as HTML or PDF (`?format=pdf`).
 #[utoipa::path(get, path = "/v1/persons/{ssn}/second-collection-form", tag = "registry", params(("ssn" = String, Path), FormQuery),
     responses((status = 200, content_type = "text/html", body = String)))]
-pub async fn second_collection_form(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, axum::extract::Query(q): axum::extract::Query<FormQuery>) -> Result<axum::response::Response, ApiError> {
+pub async fn second_collection_form(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<FormQuery>,
+) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     if q.format.as_deref() == Some("pdf") {
         let pdf = s.service.second_collection_pdf(&who, &ssn).await?;
@@ -149,6 +174,11 @@ pub async fn second_collection_form(State(s): State<AppState>, Caller(who): Call
 /// when it passes the photo becomes the person's (unit, holder, clerk).
 #[utoipa::path(put, path = "/v1/persons/{ssn}/photo", tag = "registry", params(("ssn" = String, Path)),
     request_body(content = Vec<u8>, content_type = "image/jpeg"), responses((status = 200, body = yikatong_service::batch::PhotoCheck)))]
-pub async fn photo(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, body: axum::body::Bytes) -> Result<Json<yikatong_service::batch::PhotoCheck>, ApiError> {
+pub async fn photo(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<yikatong_service::batch::PhotoCheck>, ApiError> {
     Ok(Json(s.service.upload_photo(&who, &ssn, &body).await?))
 }

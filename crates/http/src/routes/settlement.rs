@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_core::money::Fen;
 use yikatong_core::settlement::Fund;
-use yikatong_service::{AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, ReimbursementView, Settlement, WorkInjuryClaimView};
+use yikatong_service::{
+    AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, ReimbursementView, Settlement, WorkInjuryClaimView,
+};
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
-use yikatong_service::QueryTarget;
 use crate::{ApiError, AppState};
+use yikatong_service::QueryTarget;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Accepted {
@@ -45,7 +47,12 @@ pub struct CreditBody {
 
 /// A credit outside the monthly run (operator).
 #[utoipa::path(post, path = "/v1/persons/{ssn}/account/credits", tag = "settlement", params(("ssn" = String, Path)), request_body = CreditBody, responses((status = 201, body = AccountView)))]
-pub async fn credit(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<CreditBody>) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+pub async fn credit(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    JsonBody(b): JsonBody<CreditBody>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.credit_account(&who, &ssn, b.amount_fen, b.kind.as_deref(), &b.reason).await?)))
 }
 
@@ -61,7 +68,12 @@ pub async fn voucher(State(s): State<AppState>, Caller(who): Caller, Path(ssn): 
 /// R-PAY-2: binds a family member to the holder's mutual-aid account (共济账户), the
 /// member's identity confirmed by name and ID number (the holder, or a clerk).
 #[utoipa::path(post, path = "/v1/persons/{ssn}/family", tag = "settlement", params(("ssn" = String, Path)), request_body = yikatong_service::batch::family::NewFamilyMember, responses((status = 201, body = yikatong_service::batch::family::FamilyMemberView)))]
-pub async fn bind_family(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<yikatong_service::batch::family::NewFamilyMember>) -> Result<(StatusCode, Json<yikatong_service::batch::family::FamilyMemberView>), ApiError> {
+pub async fn bind_family(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    JsonBody(b): JsonBody<yikatong_service::batch::family::NewFamilyMember>,
+) -> Result<(StatusCode, Json<yikatong_service::batch::family::FamilyMemberView>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.bind_family_member(&who, &ssn, &b).await?)))
 }
 
@@ -80,7 +92,11 @@ pub struct FamilyDeductionRun {
 /// R-PAY-2: the month-end deductions of the family members' premiums from the
 /// holders' accounts (operator); a run started again pays nobody twice.
 #[utoipa::path(post, path = "/v1/premiums/family-deductions", tag = "settlement", request_body = FamilyDeductionRun, responses((status = 200, body = yikatong_service::batch::family::FamilyDeductionReport)))]
-pub async fn family_deductions(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<FamilyDeductionRun>) -> Result<Json<yikatong_service::batch::family::FamilyDeductionReport>, ApiError> {
+pub async fn family_deductions(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    JsonBody(b): JsonBody<FamilyDeductionRun>,
+) -> Result<Json<yikatong_service::batch::family::FamilyDeductionReport>, ApiError> {
     Ok(Json(s.service.deduct_family_premiums(&who, &b.month).await?))
 }
 
@@ -114,7 +130,12 @@ pub async fn work_injury_claim(State(s): State<AppState>, Caller(who): Caller, P
 /// R-SET-12: records the designated institutions a holder chose, from a date (the
 /// holder's unit, a clerk at an outlet, or the operator).
 #[utoipa::path(put, path = "/v1/persons/{ssn}/designated-institutions", tag = "settlement", params(("ssn" = String, Path)), request_body = DesignatedInstitutions, responses((status = 200, body = DesignatedView)))]
-pub async fn set_designated(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<DesignatedInstitutions>) -> Result<Json<DesignatedView>, ApiError> {
+pub async fn set_designated(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    JsonBody(b): JsonBody<DesignatedInstitutions>,
+) -> Result<Json<DesignatedView>, ApiError> {
     Ok(Json(s.service.set_designated_institutions(&who, &ssn, &b).await?))
 }
 
@@ -188,7 +209,12 @@ impl FundView {
         // payment on a receipt booked before the split by fund).
         let basic = r.hifp_pay;
         let mut out = Vec::new();
-        let view = |fund: Fund, amount: Fen| FundView { fund: fund.key().into(), fund_pay_type: fund.fund_pay_type(insutype).into(), name: fund.name_zh(insutype).into(), amount_fen: amount.0 };
+        let view = |fund: Fund, amount: Fen| FundView {
+            fund: fund.key().into(),
+            fund_pay_type: fund.fund_pay_type(insutype).into(),
+            name: fund.name_zh(insutype).into(),
+            amount_fen: amount.0,
+        };
         if basic.0 != 0 {
             out.push(view(Fund::Basic, basic));
         }
@@ -266,7 +292,11 @@ pub async fn reimbursement_payment_file_again(State(s): State<AppState>, Caller(
 /// R-SET-6: the bank's result of a payment file (bank): each claim paid or failed with
 /// its reason, reported by line.
 #[utoipa::path(post, path = "/v1/reimbursements/payment-results", tag = "settlement", request_body = Vec<yikatong_service::PaymentResult>, responses((status = 200, body = Vec<yikatong_service::PaymentResultReport>)))]
-pub async fn reimbursement_results(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<Vec<yikatong_service::PaymentResult>>) -> Result<Json<Vec<yikatong_service::PaymentResultReport>>, ApiError> {
+pub async fn reimbursement_results(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    JsonBody(b): JsonBody<Vec<yikatong_service::PaymentResult>>,
+) -> Result<Json<Vec<yikatong_service::PaymentResultReport>>, ApiError> {
     Ok(Json(s.service.record_reimbursement_results(&who, &b).await?))
 }
 
@@ -339,14 +369,30 @@ pub struct JobView {
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = JobView)))]
 pub async fn job(State(s): State<AppState>, Caller(who): Caller, Path(id): Path<i64>) -> Result<Json<JobView>, ApiError> {
     let j = s.service.job(&who, id).await?;
-    Ok(Json(JobView { id: j.id, kind: j.kind, params: j.params, state: j.state, total: j.total, done: j.done, report: j.report, started_at: j.started_at, updated_at: j.updated_at, finished_at: j.finished_at }))
+    Ok(Json(JobView {
+        id: j.id,
+        kind: j.kind,
+        params: j.params,
+        state: j.state,
+        total: j.total,
+        done: j.done,
+        report: j.report,
+        started_at: j.started_at,
+        updated_at: j.updated_at,
+        finished_at: j.finished_at,
+    }))
 }
 
 /// Records a resident premium payment (holder online or by mini-program, clerk at a
 /// street office, bank at its counter).
 #[utoipa::path(post, path = "/v1/persons/{ssn}/premiums", tag = "premiums", params(("ssn" = String, Path)),
     request_body = yikatong_service::batch::NewPremium, responses((status = 201, body = yikatong_service::batch::PremiumView)))]
-pub async fn pay_premium(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>, JsonBody(b): JsonBody<yikatong_service::batch::NewPremium>) -> Result<(StatusCode, Json<yikatong_service::batch::PremiumView>), ApiError> {
+pub async fn pay_premium(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    JsonBody(b): JsonBody<yikatong_service::batch::NewPremium>,
+) -> Result<(StatusCode, Json<yikatong_service::batch::PremiumView>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.pay_premium(&who, &ssn, &b).await?)))
 }
 
@@ -367,6 +413,10 @@ pub struct PeriodQuery {
 /// A period's arrears (operator).
 #[utoipa::path(get, path = "/v1/premiums/arrears", tag = "premiums", params(PeriodQuery),
     responses((status = 200, body = Vec<yikatong_service::batch::ArrearView>)))]
-pub async fn arrears(State(s): State<AppState>, Caller(who): Caller, axum::extract::Query(q): axum::extract::Query<PeriodQuery>) -> Result<Json<Vec<yikatong_service::batch::ArrearView>>, ApiError> {
+pub async fn arrears(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    axum::extract::Query(q): axum::extract::Query<PeriodQuery>,
+) -> Result<Json<Vec<yikatong_service::batch::ArrearView>>, ApiError> {
     Ok(Json(s.service.arrears(&who, &q.period).await?))
 }

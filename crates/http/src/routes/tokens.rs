@@ -74,7 +74,11 @@ pub struct HisCredentialRequest {
 /// institution's HIS (operator).
 #[utoipa::path(post, path = "/v1/his-credentials", tag = "tokens", request_body = HisCredentialRequest,
     responses((status = 201, body = yikatong_service::IssuedHisCredential)))]
-pub async fn issue_his_credential(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<HisCredentialRequest>) -> Result<(StatusCode, Json<yikatong_service::IssuedHisCredential>), ApiError> {
+pub async fn issue_his_credential(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    JsonBody(b): JsonBody<HisCredentialRequest>,
+) -> Result<(StatusCode, Json<yikatong_service::IssuedHisCredential>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.service.issue_his_credential(&who, &b.institution).await?)))
 }
 

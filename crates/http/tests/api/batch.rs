@@ -18,8 +18,15 @@ impl TestApp {
 on_both_databases!(r_app_3_unit_batch_file_in_gbk_with_row_errors_and_no_duplicates, |db: TestDb| async move {
     let (app, r) = start(db).await;
     let in_other_unit = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 31);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": in_other_unit, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U2"}))).await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok(
+        "POST",
+        "/v1/persons",
+        &app.operator,
+        Some(json!({"ssn": in_other_unit, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U2"})),
+    )
+    .await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let not_insured = yikatong_service::demo::make_ssn("110105", "1981-01-01".parse().unwrap(), 33);
     let csv = format!(
         "公民身份号码,姓名,联系电话,金融卡\n{SSN},张三,13800138000,否\n110105194912310021,李四,,否\n{in_other_unit},赵六,,否\n{not_insured},钱七,,否\n\n{OTHER},王五,,是\n{SSN},张三,,否\n{OTHER},王五,,maybe\n"
@@ -50,11 +57,14 @@ on_both_databases!(r_app_3_unit_batch_file_in_gbk_with_row_errors_and_no_duplica
 
 on_both_databases!(r_dist_1_a_units_file_says_how_each_card_reaches_its_holder, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let third = yikatong_service::demo::make_ssn("110105", "1982-02-02".parse().unwrap(), 35);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "孙八", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "孙八", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let fourth = yikatong_service::demo::make_ssn("110105", "1983-03-03".parse().unwrap(), 37);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": fourth, "name": "周九", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": fourth, "name": "周九", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let csv = format!("公民身份号码,姓名,领取方式,邮寄地址\n{SSN},张三,邮寄,北京市西城区金融大街7号\n{OTHER},王五,银行,\n{third},孙八,,\n{fourth},周九,信鸽,\n");
     let (s, v) = app.upload_applications(&r.unit, "U1", csv.into_bytes()).await;
     assert_eq!(s.as_u16(), 200, "{v}");
@@ -121,7 +131,13 @@ on_both_databases!(r_acc_1_monthly_credits_once_per_person_and_month_even_after_
 
 on_both_databases!(r_app_4_production_files_and_the_units_list_of_who_has_a_card, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五, 小", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok(
+        "POST",
+        "/v1/persons",
+        &app.operator,
+        Some(json!({"ssn": OTHER, "name": "王五, 小", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})),
+    )
+    .await;
     let plain = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
     let fin = app.ok("POST", &format!("/v1/persons/{OTHER}/cards"), &r.unit, Some(json!({"financial": true}))).await["id"].as_i64().unwrap();
     // The bank's file: the financial card's account fails, with a reason; a bad line is reported.
@@ -144,7 +160,8 @@ on_both_databases!(r_app_4_production_files_and_the_units_list_of_who_has_a_card
     assert_problem(s, &v, 403, "not_allowed_on_channel");
     // The factory's result file, with a bad line.
     let vendor = app.service.authenticate(&r.vendor).await.unwrap();
-    let results = format!("card_id,card_number,card_identification_code,failed\n{plain},F00000077,110000D15600000500000000000000AB,\n{fin},F00000078,110000D15600000500000000000000AC,\n");
+    let results =
+        format!("card_id,card_number,card_identification_code,failed\n{plain},F00000077,110000D15600000500000000000000AB,\n{fin},F00000078,110000D15600000500000000000000AC,\n");
     let report = app.service.import_production_results(&vendor, batch_id, results.as_bytes()).await.unwrap();
     assert_eq!((report.accepted, report.refused.len()), (1, 1));
     assert_eq!(report.refused[0].code, "not_in_batch");
@@ -167,7 +184,8 @@ on_both_databases!(r_app_4_production_files_and_the_units_list_of_who_has_a_card
 on_both_databases!(r_cmp_1_r_cmp_3_r_cmp_4_comparison_in_scope_holds_out_and_second_collection_releases, |db: TestDb| async move {
     let (app, r) = start(db).await;
     app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &app.operator, Some(json!({"photo_digest": "p-zhang"}))).await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王伍", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王伍", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     // The registry: 张三 matches; 王五's name is written differently and his photo is missing.
     let extract = format!("公民身份号码,姓名,性别,民族,出生日期,照片摘要\n{SSN},张三,女,01,19491231,p-zhang\n{OTHER},王五,男,01,19900307,\n1101051949,坏行,女,01,19491231,\n");
     let report = app.service.import_registry(extract.as_bytes()).await.unwrap();
@@ -177,7 +195,10 @@ on_both_databases!(r_cmp_1_r_cmp_3_r_cmp_4_comparison_in_scope_holds_out_and_sec
     let cmp = app.service.compare_all(&|_, _| {}).await.unwrap();
     assert_eq!((cmp.persons, cmp.matched, cmp.held, cmp.out_of_scope), (3, 1, 1, 1), "R-CMP-4: flexible employment is not compared");
     let wang = app.ok("GET", &format!("/v1/persons/{OTHER}/comparison"), &r.unit, None).await;
-    assert_eq!((wang["marks"]["name"].as_str(), wang["marks"]["photo"].as_str(), wang["marks"]["gender"].as_str(), wang["held"].as_bool()), (Some("×"), Some("无"), Some("√"), Some(true)));
+    assert_eq!(
+        (wang["marks"]["name"].as_str(), wang["marks"]["photo"].as_str(), wang["marks"]["gender"].as_str(), wang["held"].as_bool()),
+        (Some("×"), Some("无"), Some("√"), Some(true))
+    );
     // Held out of production with the reason.
     let a = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
     let b = app.ok("POST", &format!("/v1/persons/{OTHER}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
@@ -313,10 +334,15 @@ on_both_databases!(r_cmp_5_photo_machine_checks_by_region_rules, |db: TestDb| as
 
 on_both_databases!(r_app_3_unit_batch_file_as_an_xlsx_workbook, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (row, cells) in [["公民身份号码", "姓名", "联系电话", "金融卡"], [SSN, "张三", "13800138000", "否"], ["", "", "", ""], [OTHER, "王五", "", "是"], ["110105194912310021", "李四", "", "否"]].iter().enumerate() {
+    for (row, cells) in
+        [["公民身份号码", "姓名", "联系电话", "金融卡"], [SSN, "张三", "13800138000", "否"], ["", "", "", ""], [OTHER, "王五", "", "是"], ["110105194912310021", "李四", "", "否"]]
+            .iter()
+            .enumerate()
+    {
         for (col, text) in cells.iter().enumerate() {
             if !text.is_empty() {
                 sheet.write_string(row as u32, col as u16, *text).unwrap();
@@ -329,7 +355,8 @@ on_both_databases!(r_app_3_unit_batch_file_as_an_xlsx_workbook, |db: TestDb| asy
     let (s, v) = app.upload_applications(&r.unit, "U1", bytes).await;
     assert_eq!(s.as_u16(), 200, "{v}");
     assert_eq!((v["rows"].as_i64(), v["accepted"].as_i64()), (Some(4), Some(2)), "{v}");
-    let refused: Vec<(i64, &str, &str)> = v["refused"].as_array().unwrap().iter().map(|x| (x["line"].as_i64().unwrap(), x["code"].as_str().unwrap(), x["ssn"].as_str().unwrap())).collect();
+    let refused: Vec<(i64, &str, &str)> =
+        v["refused"].as_array().unwrap().iter().map(|x| (x["line"].as_i64().unwrap(), x["code"].as_str().unwrap(), x["ssn"].as_str().unwrap())).collect();
     assert_eq!(refused, [(5, "invalid_ssn", "110105********0021"), (6, "invalid_ssn", "12345")], "row numbers as the sheet shows them: {v}");
     let person = app.ok("GET", &format!("/v1/persons/{OTHER}"), &app.operator, None).await;
     assert_eq!(person["cards"][0]["financial"], true);
@@ -381,7 +408,21 @@ on_both_databases!(city_scale_paths_write_in_bulk_with_chained_events_fresh_ids_
     let verify = app.ok("GET", "/v1/audit/verify", &app.operator, None).await;
     assert_eq!(verify["ok"], true, "{verify}");
     // The comparison's holds are written a page at a time and kept in the history.
-    let registry: String = people.iter().take(3).map(|p| format!("{},{},{},{},{},{}\n", p.ssn, p.name, if p.gender == "male" { "男" } else { "女" }, p.ethnicity, p.birth_date.format("%Y%m%d"), p.photo_digest.as_deref().unwrap_or(""))).collect();
+    let registry: String = people
+        .iter()
+        .take(3)
+        .map(|p| {
+            format!(
+                "{},{},{},{},{},{}\n",
+                p.ssn,
+                p.name,
+                if p.gender == "male" { "男" } else { "女" },
+                p.ethnicity,
+                p.birth_date.format("%Y%m%d"),
+                p.photo_digest.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
     app.service.import_registry(format!("ssn,name,gender,ethnicity,birth_date,photo_digest\n{registry}").as_bytes()).await.unwrap();
     let report = app.service.compare_all(&|_, _| {}).await.unwrap();
     let in_scope = |p: &yikatong_store::Person| p.category != "flexible";
@@ -400,7 +441,10 @@ impl TestApp {
     async fn insured_in_u1(&self, n: u64, seed: u64) -> Vec<yikatong_store::Person> {
         let clock = self.service.clock();
         let mut rng = yikatong_service::demo::DemoRng::new(seed);
-        let people: Vec<yikatong_store::Person> = (0..n).map(|i| yikatong_service::demo::city_person(i, &["U1".to_string()], clock.today(), &mut rng)).map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p }).collect();
+        let people: Vec<yikatong_store::Person> = (0..n)
+            .map(|i| yikatong_service::demo::city_person(i, &["U1".to_string()], clock.today(), &mut rng))
+            .map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p })
+            .collect();
         self.service.store().insert_persons(&people).await.unwrap();
         people
     }
@@ -433,7 +477,11 @@ on_both_databases!(a_unit_file_of_megabytes_goes_through_the_api_and_a_larger_on
     // Over the limit: refused from the declared length, with the limit named.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut conn = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
-    let head = format!("POST /v1/units/U1/applications HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: text/csv\r\ncontent-length: {}\r\n\r\nssn,name\n", r.unit, 70 * 1024 * 1024);
+    let head = format!(
+        "POST /v1/units/U1/applications HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: text/csv\r\ncontent-length: {}\r\n\r\nssn,name\n",
+        r.unit,
+        70 * 1024 * 1024
+    );
     conn.write_all(head.as_bytes()).await.unwrap();
     let mut answer = vec![0u8; 4096];
     let n = conn.read(&mut answer).await.unwrap();
@@ -458,7 +506,15 @@ on_both_databases!(a_keyed_upload_over_the_json_limit_is_answered_once_and_the_p
     };
     let csv = file(&people[..1500]);
     assert!(csv.len() > 8 * 1024 * 1024, "over the JSON limit: {}", csv.len());
-    let send = |body: String| app.client.post(format!("{}/v1/units/U1/applications", app.base)).bearer_auth(&r.unit).header("content-type", "text/csv").header("idempotency-key", "file-2026-03-A").body(body).send();
+    let send = |body: String| {
+        app.client
+            .post(format!("{}/v1/units/U1/applications", app.base))
+            .bearer_auth(&r.unit)
+            .header("content-type", "text/csv")
+            .header("idempotency-key", "file-2026-03-A")
+            .body(body)
+            .send()
+    };
     let first: Value = send(csv.clone()).await.unwrap().json().await.unwrap();
     assert_eq!((first["rows"].as_i64(), first["accepted"].as_i64()), (Some(1500), Some(1500)), "{first}");
     let again: Value = send(csv.clone()).await.unwrap().json().await.unwrap();
@@ -556,7 +612,8 @@ on_both_databases!(r_gen_1_the_pilot_takes_units_of_its_districts_only_until_it_
     let xicheng = app.token(json!({"role": "unit", "unit": "UXC"})).await;
     let retired = yikatong_service::demo::make_ssn("110102", "1950-01-01".parse().unwrap(), 123);
     for (ssn, category) in [(OTHER, "in_service"), (retired.as_str(), "retired")] {
-        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn, "name": "王五", "ethnicity": "01", "category": category, "region": "beijing", "unit_code": "UXC"}))).await;
+        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn, "name": "王五", "ethnicity": "01", "category": category, "region": "beijing", "unit_code": "UXC"})))
+            .await;
     }
     let apply = |token: String, ssn: &str| {
         let (app, path) = (&app, format!("/v1/persons/{ssn}/cards"));
@@ -588,7 +645,8 @@ on_both_databases!(r_gen_1_the_pilot_takes_units_of_its_districts_only_until_it_
 // with what to do; the reason is recorded once, not at every cut.
 on_both_databases!(r_app_4_left_the_unit_or_renamed_after_applying_is_left_out_with_the_reason, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let mut ids = Vec::new();
     for ssn in [SSN, OTHER] {
         ids.push(app.ok("POST", &format!("/v1/persons/{ssn}/cards"), &r.unit, Some(json!({"financial": false}))).await["id"].as_i64().unwrap());
@@ -597,7 +655,8 @@ on_both_databases!(r_app_4_left_the_unit_or_renamed_after_applying_is_left_out_w
     app.ok("POST", &format!("/v1/persons/{OTHER}/changes"), &r.unit, Some(json!({"name": "王五改"}))).await;
     for _ in 0..2 {
         let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
-        let reasons: Vec<(i64, String)> = batch["excluded"].as_array().unwrap().iter().map(|e| (e["card_id"].as_i64().unwrap(), e["reason"].as_str().unwrap().to_string())).collect();
+        let reasons: Vec<(i64, String)> =
+            batch["excluded"].as_array().unwrap().iter().map(|e| (e["card_id"].as_i64().unwrap(), e["reason"].as_str().unwrap().to_string())).collect();
         assert!(reasons.iter().any(|(id, r)| *id == ids[0] && r.contains("left unit U1") && r.contains("减员")), "{batch}");
         assert!(reasons.iter().any(|(id, r)| *id == ids[1] && r.contains("name was changed")), "{batch}");
         assert!(batch["card_ids"].as_array().unwrap().is_empty(), "{batch}");
@@ -623,7 +682,13 @@ on_both_databases!(r_app_4_a_working_card_elsewhere_in_the_province_is_seen_from
     let ssn = |n: u32| yikatong_service::demo::make_ssn("370102", "1980-02-02".parse().unwrap(), 31 + 2 * n);
     let mut ids = Vec::new();
     for n in 0..3 {
-        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn(n), "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"}))).await;
+        app.ok(
+            "POST",
+            "/v1/persons",
+            &app.operator,
+            Some(json!({"ssn": ssn(n), "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"})),
+        )
+        .await;
         ids.push(app.ok("POST", &format!("/v1/persons/{}/cards", ssn(n)), &r.clerk, Some(json!({"financial": false}))).await["id"].as_i64().unwrap());
     }
     let register = format!("公民身份号码,发卡地,卡状态\n{},370200,正常\n{},370100,正常\n{},370200,注销\n{},青岛,正常\n", ssn(0), ssn(1), ssn(2), ssn(2));
@@ -658,7 +723,8 @@ on_both_databases!(r_app_3_a_partner_bank_takes_a_units_batch_and_is_named_on_it
     let events = app.ok("GET", &format!("/v1/cards/{}/events", card["id"]), &app.operator, None).await;
     assert!(events.to_string().contains("ICBC-BJ-0101"), "in the card's history: {events}");
     // The unit's own upload names no bank.
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let (_, v) = app.upload_applications(&r.unit, "U1", format!("ssn,name\n{OTHER},王五\n").into_bytes()).await;
     assert!(app.card(v["card_ids"][0].as_i64().unwrap()).await["applied_at_bank"].is_null());
 });
@@ -674,10 +740,22 @@ on_both_databases!(r_cmp_5_r_app_2_qinhuangdao_photo_phone_snapshot_and_late_col
     let ssn = |n: u32| yikatong_service::demo::make_ssn("130302", "1980-03-03".parse().unwrap(), 41 + 2 * n);
     for n in 0..3 {
         let phone = if n == 1 { json!(null) } else { json!("13800000000") };
-        app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn(n), "name": "秦皇岛人", "ethnicity": "01", "category": "in_service", "region": "qinhuangdao", "unit_code": "QHD1", "phone": phone}))).await;
+        app.ok(
+            "POST",
+            "/v1/persons",
+            &app.operator,
+            Some(json!({"ssn": ssn(n), "name": "秦皇岛人", "ethnicity": "01", "category": "in_service", "region": "qinhuangdao", "unit_code": "QHD1", "phone": phone})),
+        )
+        .await;
     }
     app.set_now("2026-03-02T10:00:00+08:00").await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": ssn(3), "name": "新参保", "ethnicity": "01", "category": "in_service", "region": "qinhuangdao", "unit_code": "QHD1", "phone": "13800000003"}))).await;
+    app.ok(
+        "POST",
+        "/v1/persons",
+        &app.operator,
+        Some(json!({"ssn": ssn(3), "name": "新参保", "ethnicity": "01", "category": "in_service", "region": "qinhuangdao", "unit_code": "QHD1", "phone": "13800000003"})),
+    )
+    .await;
     // The photo: Beijing's 1-inch size is too small here; the clerk confirms the rest.
     let res = app.client.put(format!("{}/v1/persons/{}/photo", app.base, ssn(0))).bearer_auth(&qhd).body(photo(300, 420, 250, true)).send().await.unwrap();
     let v: Value = res.json().await.unwrap();

@@ -66,7 +66,12 @@ impl TestApp {
         assert!(batch["card_ids"].as_array().unwrap().contains(&json!(id)), "{batch}");
         let number = format!("F{:08}", id);
         let report = self
-            .ok("POST", &format!("/v1/production-batches/{batch_id}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": number, "card_identification_code": VENDOR_CODE}])))
+            .ok(
+                "POST",
+                &format!("/v1/production-batches/{batch_id}/results"),
+                &r.vendor,
+                Some(json!([{"card_id": id, "card_number": number, "card_identification_code": VENDOR_CODE}])),
+            )
             .await;
         assert_eq!(report[0]["status"], "produced", "{report}");
         self.ok("POST", &format!("/v1/production-batches/{batch_id}/dispatch"), &self.operator, None).await;
@@ -85,7 +90,13 @@ impl TestApp {
     pub(crate) async fn active_card_of(&self, r: &Roles, ssn: &str) -> i64 {
         let (s, _) = self.call("GET", &format!("/v1/persons/{ssn}"), Some(&self.operator), None).await;
         if s == StatusCode::NOT_FOUND {
-            self.ok("POST", "/v1/persons", &self.operator, Some(json!({"ssn": ssn, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+            self.ok(
+                "POST",
+                "/v1/persons",
+                &self.operator,
+                Some(json!({"ssn": ssn, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})),
+            )
+            .await;
         }
         let id = self.produced_card(r, ssn, false).await;
         self.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.unit, Some(json!({}))).await;
@@ -147,16 +158,24 @@ on_both_databases!(r_app_2_batch_snapshot_leaves_people_out_with_reasons, |db: T
     let a = app.ok("POST", &format!("/v1/persons/{SSN}/cards"), &r.clerk, Some(json!({}))).await["id"].as_i64().unwrap();
     // A migrant worker on the 1 % rate.
     let migrant = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 11);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": migrant, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "flags": ["migrant_worker_1pct"]}))).await;
+    app.ok(
+        "POST",
+        "/v1/persons",
+        &app.operator,
+        Some(json!({"ssn": migrant, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "flags": ["migrant_worker_1pct"]})),
+    )
+    .await;
     let m = app.ok("POST", &format!("/v1/persons/{migrant}/cards"), &r.clerk, Some(json!({}))).await["id"].as_i64().unwrap();
     // A financial card whose account is not open yet.
     let fin = yikatong_service::demo::make_ssn("110105", "1981-01-01".parse().unwrap(), 13);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": fin, "name": "钱七", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": fin, "name": "钱七", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let f = app.ok("POST", &format!("/v1/persons/{fin}/cards"), &r.clerk, Some(json!({"financial": true}))).await["id"].as_i64().unwrap();
     // Insured after the snapshot instant.
     app.set_now("2026-03-03T10:00:00+08:00").await;
     let late = yikatong_service::demo::make_ssn("110105", "1982-01-01".parse().unwrap(), 15);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": late, "name": "孙八", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": late, "name": "孙八", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let l = app.ok("POST", &format!("/v1/persons/{late}/cards"), &r.clerk, Some(json!({}))).await["id"].as_i64().unwrap();
     let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing", "snapshot_at": "2026-03-03T00:00:00+08:00"}))).await;
     assert_eq!(batch["card_ids"], json!([a]));
@@ -193,13 +212,20 @@ on_both_databases!(r_app_4_factory_and_bank_failures_are_reasons_the_unit_sees, 
     let seen = app.ok("GET", &format!("/v1/cards/{id}"), &r.unit, None).await;
     assert_eq!(seen["reason"], "bank: identity check failed");
     // A factory failure, and a bad result line that is reported while the others go through.
-    let other = app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let other = app
+        .ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     assert_eq!(other["ssn_masked"], "110102********123X");
     let a = app.ok("POST", &format!("/v1/persons/{OTHER}/cards"), &r.unit, Some(json!({}))).await["id"].as_i64().unwrap();
     let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;
     let b = batch["id"].as_i64().unwrap();
     let report = app
-        .ok("POST", &format!("/v1/production-batches/{b}/results"), &r.vendor, Some(json!([{"card_id": a, "failed": "chip defect"}, {"card_id": 999, "card_number": "F00000999", "card_identification_code": VENDOR_CODE}])))
+        .ok(
+            "POST",
+            &format!("/v1/production-batches/{b}/results"),
+            &r.vendor,
+            Some(json!([{"card_id": a, "failed": "chip defect"}, {"card_id": 999, "card_number": "F00000999", "card_identification_code": VENDOR_CODE}])),
+        )
         .await;
     assert_eq!(report[0]["status"], "failed");
     assert_eq!(report[1]["status"], "refused");
@@ -286,7 +312,9 @@ on_both_databases!(r_loss_4_r_loss_5_r_cal_1_replacement_ready_in_working_days_w
     let new = app.card(rep["replacement_card_id"].as_i64().unwrap()).await;
     assert_eq!((new["state"].as_str(), new["origin"].as_str(), new["replaces"].as_i64()), (Some("applied"), Some("replacement"), Some(id)));
     // A financial card takes 35 working days.
-    let fin = app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    let fin = app
+        .ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     assert!(fin["ssn_masked"].is_string());
     let fid = app.produced_card(&r, OTHER, true).await;
     app.ok("POST", &format!("/v1/cards/{fid}/hand-over"), &r.unit, Some(json!({}))).await;
@@ -296,7 +324,8 @@ on_both_databases!(r_loss_4_r_loss_5_r_cal_1_replacement_ready_in_working_days_w
     // is not refused for it: the date waits for the year.
     app.set_now("2026-12-20T10:00:00+08:00").await;
     let third = yikatong_service::demo::make_ssn("110105", "1983-01-01".parse().unwrap(), 17);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "周九", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "周九", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let tid = app.produced_card(&r, &third, false).await;
     app.ok("POST", &format!("/v1/cards/{tid}/hand-over"), &r.unit, Some(json!({}))).await;
     let rep = app.ok("POST", &format!("/v1/cards/{tid}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await;
@@ -553,14 +582,26 @@ impl TestApp {
             self.ok("POST", "/v1/units", &self.operator, Some(json!({"code": "JN1", "name": "济南单位", "region": "jinan"}))).await;
         }
         let jinan = yikatong_service::demo::make_ssn("370102", "1985-05-05".parse().unwrap(), 21 + 2 * n);
-        self.ok("POST", "/v1/persons", &self.operator, Some(json!({"ssn": jinan, "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"}))).await;
+        self.ok(
+            "POST",
+            "/v1/persons",
+            &self.operator,
+            Some(json!({"ssn": jinan, "name": "济南人", "ethnicity": "01", "category": "in_service", "region": "jinan", "unit_code": "JN1"})),
+        )
+        .await;
         let id = self.ok("POST", &format!("/v1/persons/{jinan}/cards"), &r.clerk, Some(json!({"financial": financial}))).await["id"].as_i64().unwrap();
         if financial {
             self.ok("POST", &format!("/v1/cards/{id}/bank-account"), &r.bank, Some(json!({"opened": true}))).await;
         }
         let batch = self.ok("POST", "/v1/production-batches", &self.operator, Some(json!({"region": "jinan"}))).await;
         let b = batch["id"].as_i64().unwrap();
-        self.ok("POST", &format!("/v1/production-batches/{b}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": format!("J{id:08}"), "card_identification_code": VENDOR_CODE}]))).await;
+        self.ok(
+            "POST",
+            &format!("/v1/production-batches/{b}/results"),
+            &r.vendor,
+            Some(json!([{"card_id": id, "card_number": format!("J{id:08}"), "card_identification_code": VENDOR_CODE}])),
+        )
+        .await;
         self.ok("POST", &format!("/v1/production-batches/{b}/dispatch"), &self.operator, None).await;
         self.ok("POST", &format!("/v1/cards/{id}/hand-over"), &r.clerk, Some(json!({"holder_ssn": jinan}))).await;
         self.ok("POST", &format!("/v1/cards/{id}/activation"), &r.institution, Some(json!({"zone": "social"}))).await;
@@ -655,7 +696,8 @@ on_both_databases!(r_act_2_a_replacement_started_by_its_first_swipe_stops_the_ol
     let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
     assert_eq!(person["cards"].as_array().unwrap().iter().filter(|c| c["state"] == "active").count(), 1);
     let body = json!({"infno": "2201", "msgid": "H120260323100000000099", "mdtrtarea_admvs": "110000", "insuplc_admdvs": "110000", "fixmedins_code": "H1", "input": {"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-23 10:00:00", "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{old:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": "MZOLD"}}});
-    let res: Value = app.client.post(format!("{}/fsi/api/rsfComIfsService/callService", app.base)).bearer_auth(&r.institution).json(&body).send().await.unwrap().json().await.unwrap();
+    let res: Value =
+        app.client.post(format!("{}/fsi/api/rsfComIfsService/callService", app.base)).bearer_auth(&r.institution).json(&body).send().await.unwrap().json().await.unwrap();
     assert_eq!(res["infcode"], -1, "the old card registers nothing: {res}");
     assert!(res["err_msg"].as_str().unwrap().contains("exchanged"), "{res}");
     assert!(app.outbox_topics().await.contains(&"card.replaced".to_string()));
@@ -724,7 +766,10 @@ on_both_databases!(r_cal_2_a_loss_is_never_refused_for_want_of_a_calendar_year, 
 // answers 5xx; at the end `GET /v1/verify` finds no violation.
 on_both_databases!(property_random_card_lives_through_the_service_keep_one_card_that_settles, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    let seed: u64 = std::env::var("YKT_PROPERTY_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64);
+    let seed: u64 = std::env::var("YKT_PROPERTY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64);
     println!("card property seed {seed} (YKT_PROPERTY_SEED={seed} replays it)");
     let mut rng = yikatong_service::demo::DemoRng::new(seed);
     app.active_card(&r, false).await;
@@ -736,7 +781,8 @@ on_both_databases!(property_random_card_lives_through_the_service_keep_one_card_
         let person = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await;
         let cards: Vec<Value> = person["cards"].as_array().unwrap().clone();
         // Mostly a card still in use, sometimes any (a dead card must refuse).
-        let alive: Vec<&Value> = cards.iter().filter(|c| !["lost", "replaced", "exchanged", "cancelled", "production_failed"].contains(&c["base_state"].as_str().unwrap_or_default())).collect();
+        let alive: Vec<&Value> =
+            cards.iter().filter(|c| !["lost", "replaced", "exchanged", "cancelled", "production_failed"].contains(&c["base_state"].as_str().unwrap_or_default())).collect();
         let card = if !alive.is_empty() && rng.below(6) > 0 { alive[rng.below(alive.len() as u64) as usize] } else { &cards[rng.below(cards.len() as u64) as usize] };
         let id = card["id"].as_i64().unwrap();
         let with_base = |state: &str| cards.iter().filter(|c| c["base_state"] == state).map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>();
@@ -756,7 +802,9 @@ on_both_databases!(property_random_card_lives_through_the_service_keep_one_card_
                 Some(c) => {
                     let cid = c["id"].as_i64().unwrap();
                     match c["certificate"]["number"].as_str() {
-                        Some(number) => app.call("POST", &format!("/v1/cards/{cid}/hand-over"), Some(&r.clerk), Some(json!({"certificate_number": number, "holder_ssn": SSN}))).await,
+                        Some(number) => {
+                            app.call("POST", &format!("/v1/cards/{cid}/hand-over"), Some(&r.clerk), Some(json!({"certificate_number": number, "holder_ssn": SSN}))).await
+                        }
                         None => app.call("POST", &format!("/v1/cards/{cid}/hand-over"), Some(&r.unit), Some(json!({}))).await,
                     }
                 }
@@ -768,7 +816,14 @@ on_both_databases!(property_random_card_lives_through_the_service_keep_one_card_
             },
             7 => match with_base("issued").first() {
                 Some(issued) => {
-                    let info = app.his(&r.institution, "1101", &format!("P{seed:08}{step:03}1"), json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE}})).await;
+                    let info = app
+                        .his(
+                            &r.institution,
+                            "1101",
+                            &format!("P{seed:08}{step:03}1"),
+                            json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE}}),
+                        )
+                        .await;
                     let psn_no = info["output"]["baseinfo"]["psn_no"].as_str().unwrap_or_default().to_string();
                     let reg = app.his(&r.institution, "2201", &format!("P{seed:08}{step:03}2"), json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": now.format("%Y-%m-%d %H:%M:%S").to_string(), "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": format!("PR{seed}{step}")}})).await;
                     assert!(!reg["err_msg"].as_str().unwrap_or_default().contains("internal_error"), "{reg}");
@@ -867,8 +922,17 @@ on_both_databases!(fifty_operations_on_one_card_and_fifty_wrong_passwords_answer
 // in a pg_dump of the PostgreSQL schema.
 on_both_databases!(no_personal_data_in_clear_at_rest, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    let (ssn, name, renamed, phone, address) = (yikatong_service::demo::make_ssn("110105", "1977-07-07".parse().unwrap(), 35), "欧阳明", "欧阳明远", "13912345678", "北京市朝阳区光华路甲8号");
-    let (s, _, _) = app.call_full("POST", "/v1/persons", Some(&app.operator), Some(json!({"ssn": ssn, "name": name, "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "phone": phone})), Some("create-1")).await;
+    let (ssn, name, renamed, phone, address) =
+        (yikatong_service::demo::make_ssn("110105", "1977-07-07".parse().unwrap(), 35), "欧阳明", "欧阳明远", "13912345678", "北京市朝阳区光华路甲8号");
+    let (s, _, _) = app
+        .call_full(
+            "POST",
+            "/v1/persons",
+            Some(&app.operator),
+            Some(json!({"ssn": ssn, "name": name, "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "phone": phone})),
+            Some("create-1"),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     app.ok("POST", &format!("/v1/persons/{ssn}/changes"), &r.unit, Some(json!({"address": address}))).await;
     let id = app.active_card_of(&r, &ssn).await;
@@ -933,7 +997,11 @@ on_both_databases!(audit_finds_each_tampering_a_plain_chain_would_miss, |db: Tes
         }
         let payload = payload.to_string();
         let hash = yikatong_store::event_hash(&theirs, &prev, a, e.seq, &e.kind, &payload, &e.meta);
-        script.push_str(&format!("UPDATE card_events SET payload = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE card_id = {a} AND seq = {};", payload.replace('\'', "''"), e.seq));
+        script.push_str(&format!(
+            "UPDATE card_events SET payload = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE card_id = {a} AND seq = {};",
+            payload.replace('\'', "''"),
+            e.seq
+        ));
         prev = hash;
     }
     script.push_str(&format!("UPDATE cards SET head_hash = '{prev}' WHERE id = {a};"));
@@ -956,19 +1024,33 @@ on_both_databases!(audit_finds_each_tampering_a_plain_chain_would_miss, |db: Tes
 // handed over.
 on_both_databases!(r_dist_1_cards_not_handed_out_in_the_regions_days_are_overdue_for_the_unit, |db: TestDb| async move {
     let (app, r) = start(db).await;
-    let office = app.ok("POST", "/v1/units", &app.operator, Some(json!({"code": "JNSO", "name": "济南示范街道办事处", "region": "jinan", "kind": "street_office", "district": "370102"}))).await;
+    let office = app
+        .ok("POST", "/v1/units", &app.operator, Some(json!({"code": "JNSO", "name": "济南示范街道办事处", "region": "jinan", "kind": "street_office", "district": "370102"})))
+        .await;
     assert_eq!(office["kind"], "street_office");
     let (s, v) = app.call("POST", "/v1/units", Some(&app.operator), Some(json!({"code": "JNX", "name": "单位", "region": "jinan", "kind": "factory"}))).await;
     assert_problem(s, &v, 422, "invalid_unit_kind");
     let retiree = yikatong_service::demo::make_ssn("370102", "1955-05-05".parse().unwrap(), 135);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": retiree, "name": "刘七", "ethnicity": "01", "category": "retired", "region": "jinan", "unit_code": "JNSO", "phone": "13900139000"}))).await;
+    app.ok(
+        "POST",
+        "/v1/persons",
+        &app.operator,
+        Some(json!({"ssn": retiree, "name": "刘七", "ethnicity": "01", "category": "retired", "region": "jinan", "unit_code": "JNSO", "phone": "13900139000"})),
+    )
+    .await;
     let street = app.token(json!({"role": "unit", "unit": "JNSO"})).await;
     let card = app.ok("POST", &format!("/v1/persons/{retiree}/cards"), &street, Some(json!({"financial": false}))).await;
     let id = card["id"].as_i64().unwrap();
     let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "jinan"}))).await;
     assert!(batch["card_ids"].as_array().unwrap().contains(&json!(id)), "{batch}");
     let batch_id = batch["id"].as_i64().unwrap();
-    app.ok("POST", &format!("/v1/production-batches/{batch_id}/results"), &r.vendor, Some(json!([{"card_id": id, "card_number": format!("F{id:08}"), "card_identification_code": crate::settlement::VENDOR_CODE}]))).await;
+    app.ok(
+        "POST",
+        &format!("/v1/production-batches/{batch_id}/results"),
+        &r.vendor,
+        Some(json!([{"card_id": id, "card_number": format!("F{id:08}"), "card_identification_code": crate::settlement::VENDOR_CODE}])),
+    )
+    .await;
     app.ok("POST", &format!("/v1/production-batches/{batch_id}/dispatch"), &app.operator, None).await;
     let overdue = |token: String| {
         let app = &app;
@@ -1124,7 +1206,13 @@ on_both_databases!(r_loss_4_jinan_replaces_on_the_spot_where_the_outlet_makes_ca
     let other = app.jinan_card(&r, false, 4).await;
     let (_, form) = app.page(&format!("/outlet/cards/{other}/formal-loss"), &clerk_cookie).await;
     assert!(form.contains("name=\"immediate\"") && form.contains("name=\"card_number\""), "{form}");
-    let (status, _, refused) = app.post_form(&format!("/outlet/cards/{other}/formal-loss"), &clerk_cookie, &[("delivery", "outlet"), ("immediate", "yes"), ("card_number", "J90000002"), ("card_identification_code", VENDOR_CODE)]).await;
+    let (status, _, refused) = app
+        .post_form(
+            &format!("/outlet/cards/{other}/formal-loss"),
+            &clerk_cookie,
+            &[("delivery", "outlet"), ("immediate", "yes"), ("card_number", "J90000002"), ("card_identification_code", VENDOR_CODE)],
+        )
+        .await;
     assert_eq!(status, 409, "{refused}");
     assert!(refused.contains("immediate_not_offered_here"), "{refused}");
     // Beijing's file makes replacements at the factory only, whatever the outlet.

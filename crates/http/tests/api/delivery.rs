@@ -15,7 +15,11 @@ on_both_databases!(r_dist_1_first_cards_go_by_outlet_mail_bank_or_unit_and_mail_
     let (app, r) = start(db).await;
     let apply = format!("/v1/persons/{SSN}/cards");
     // Every part of a bad address is named.
-    for (address, part) in [(json!({"address": "北京"}), "address.address"), (json!({"address": ADDRESS, "postcode": "10003"}), "address.postcode"), (json!({"address": ADDRESS, "phone": "call me"}), "address.phone")] {
+    for (address, part) in [
+        (json!({"address": "北京"}), "address.address"),
+        (json!({"address": ADDRESS, "postcode": "10003"}), "address.postcode"),
+        (json!({"address": ADDRESS, "phone": "call me"}), "address.phone"),
+    ] {
         let (s, v) = app.call("POST", &apply, Some(&r.clerk), Some(json!({"delivery": "mail", "address": address}))).await;
         assert_problem(s, &v, 422, "invalid_address");
         assert!(v["detail"].as_str().unwrap().contains(part), "{part}: {v}");
@@ -29,11 +33,13 @@ on_both_databases!(r_dist_1_first_cards_go_by_outlet_mail_bank_or_unit_and_mail_
     assert_eq!((mailed["delivery"].as_str(), mailed["fee_fen"].as_i64(), mailed["delivery_fee_fen"].as_i64()), (Some("mail"), Some(0), Some(0)), "{mailed}");
     assert!(mailed["payment_method"].is_null());
     // The unit's own application goes to the unit unless it asks otherwise; the bank may deliver.
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let by_bank = app.ok("POST", &format!("/v1/persons/{OTHER}/cards"), &r.unit, Some(json!({"delivery": "bank"}))).await;
     assert_eq!(by_bank["delivery"], "bank");
     let third = yikatong_service::demo::make_ssn("110105", "1985-05-05".parse().unwrap(), 31);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": third, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let by_unit = app.ok("POST", &format!("/v1/persons/{third}/cards"), &r.unit, Some(json!({}))).await;
     assert_eq!(by_unit["delivery"], "unit", "R-DIST-1: the unit hands out what it applied for");
     // The address is readable nowhere at rest: not in the card, not in its events.
@@ -62,7 +68,9 @@ on_both_databases!(r_loss_5_fees_are_paid_the_way_each_channel_takes, |db: TestD
     let (app, r) = start(db).await;
     // At the outlet: WeChat or Alipay (001); the first the region lists when unsaid.
     let id = app.active_card(&r, false).await;
-    let (s, v) = app.call("POST", &format!("/v1/cards/{id}/exchange"), Some(&r.clerk), Some(json!({"reason": "chip unreadable", "delivery": "outlet", "payment_method": "unionpay_card"}))).await;
+    let (s, v) = app
+        .call("POST", &format!("/v1/cards/{id}/exchange"), Some(&r.clerk), Some(json!({"reason": "chip unreadable", "delivery": "outlet", "payment_method": "unionpay_card"})))
+        .await;
     assert_problem(s, &v, 409, "payment_method_not_accepted");
     let (s, v) = app.call("POST", &format!("/v1/cards/{id}/exchange"), Some(&r.clerk), Some(json!({"reason": "chip unreadable", "delivery": "bank"}))).await;
     assert_problem(s, &v, 409, "delivery_not_offered");
@@ -117,10 +125,17 @@ on_both_databases!(r_dist_1_portal_holder_asks_for_mail_and_the_operator_sees_th
     app.post_form(&format!("/holder/cards/{id}/pre-loss"), &cookie, &[]).await;
     let (_, form) = app.page(&format!("/holder/cards/{id}/replacement"), &cookie).await;
     assert!(form.contains("name=\"address\"") && form.contains("unionpay_card") && form.contains("name=\"via\""), "{form}");
-    let (status, _, refused) = app.post_form(&format!("/holder/cards/{id}/replacement"), &cookie, &[("delivery", "mail"), ("address", ADDRESS), ("postcode", "1000"), ("via", "app")]).await;
+    let (status, _, refused) =
+        app.post_form(&format!("/holder/cards/{id}/replacement"), &cookie, &[("delivery", "mail"), ("address", ADDRESS), ("postcode", "1000"), ("via", "app")]).await;
     assert_eq!(status, 422, "{refused}");
     assert!(refused.contains("address.postcode"), "{refused}");
-    let (status, _, slip) = app.post_form(&format!("/holder/cards/{id}/replacement"), &cookie, &[("delivery", "mail"), ("address", ADDRESS), ("postcode", "100033"), ("payment_method", ""), ("via", "app")]).await;
+    let (status, _, slip) = app
+        .post_form(
+            &format!("/holder/cards/{id}/replacement"),
+            &cookie,
+            &[("delivery", "mail"), ("address", ADDRESS), ("postcode", "100033"), ("payment_method", ""), ("via", "app")],
+        )
+        .await;
     assert_eq!(status, 200, "{slip}");
     assert!(slip.contains("银联卡 UnionPay card"), "the app takes a UnionPay card: {slip}");
     let batch = app.ok("POST", "/v1/production-batches", &app.operator, Some(json!({"region": "beijing"}))).await;

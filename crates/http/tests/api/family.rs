@@ -14,7 +14,11 @@ use super::{SSN, assert_problem};
 /// public figure is in Beijing's file; see the README).
 fn policies_with_a_mutual_aid_premium() -> PolicySet {
     let files = SHIPPED.iter().map(|(f, t)| {
-        let text = if f.ends_with("beijing.toml") { format!("{t}\n[premium.mutual_aid_fen]\nresident = [{{ from = 2020-01-01, fen = 3000, source = \"test: 30 yuan a month\" }}]\n") } else { t.to_string() };
+        let text = if f.ends_with("beijing.toml") {
+            format!("{t}\n[premium.mutual_aid_fen]\nresident = [{{ from = 2020-01-01, fen = 3000, source = \"test: 30 yuan a month\" }}]\n")
+        } else {
+            t.to_string()
+        };
         (f.to_string(), text)
     });
     PolicySet::from_files(files).unwrap()
@@ -64,7 +68,8 @@ on_both_databases!(r_pay_2_the_family_mutual_aid_account_pays_on_the_months_last
     let again = app.ok("POST", "/v1/premiums/family-deductions", &app.operator, Some(run("2026-03"))).await;
     assert_eq!((again["deducted"].as_u64(), again["already_paid"].as_u64(), again["insufficient"].as_u64()), (Some(0), Some(1), Some(1)), "{again}");
     // Which member was paid, which is in arrears.
-    let paid_child = app.ok("GET", &format!("/v1/persons/{child}/premiums"), &app.operator, None).await["payments"].as_array().unwrap().iter().any(|p| p["channel"] == "mutual_aid");
+    let paid_child =
+        app.ok("GET", &format!("/v1/persons/{child}/premiums"), &app.operator, None).await["payments"].as_array().unwrap().iter().any(|p| p["channel"] == "mutual_aid");
     let unpaid = if paid_child { &grandma } else { &child };
     let arrears = app.ok("GET", "/v1/premiums/arrears?period=2026-03", &app.operator, None).await;
     assert_eq!(arrears.as_array().unwrap().len(), 1, "{arrears}");
@@ -110,7 +115,11 @@ on_both_databases!(r_pay_2_a_family_members_settlement_is_paid_by_the_mutual_aid
     app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302160000000001", &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
     let out = app.settle(&r.institution, "2207", "H120260302160000000002", &psn_no, &mdtrt_id, "1000.00", "1").await;
     let s = &out["output"]["setlinfo"];
-    assert_eq!((s["acct_pay"].as_str(), s["acct_mulaid_pay"].as_str(), s["psn_cash_pay"].as_str(), s["psn_part_amt"].as_str()), (Some("0.00"), Some("500.00"), Some("500.00"), Some("1000.00")), "{s}");
+    assert_eq!(
+        (s["acct_pay"].as_str(), s["acct_mulaid_pay"].as_str(), s["psn_cash_pay"].as_str(), s["psn_part_amt"].as_str()),
+        (Some("0.00"), Some("500.00"), Some("500.00"), Some("1000.00")),
+        "{s}"
+    );
     assert_eq!(balance(SSN.to_string()).await, 0, "the holder's account paid 500");
     let rev = app.his_ok(&r.institution, "2208", "H120260302160000000003", json!({"data": {"setl_id": s["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": psn_no}})).await;
     assert_eq!(rev["setlinfo"]["acct_mulaid_pay"], "-500.00");

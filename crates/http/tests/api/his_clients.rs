@@ -85,21 +85,74 @@ fn complete(what: &str, v: &Value, fields: &[&str], decimals: &[(&str, u32)], da
     }
     for (f, format) in dates {
         let text = v[*f].as_str().unwrap_or_else(|| panic!("{what}.{f} is not a date: {v:#}"));
-        assert!(chrono::NaiveDateTime::parse_from_str(text, format).is_ok() || chrono::NaiveDate::parse_from_str(text, format).is_ok(), "{what}.{f} {text:?} does not parse as {format}");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(text, format).is_ok() || chrono::NaiveDate::parse_from_str(text, format).is_ok(),
+            "{what}.{f} {text:?} does not parse as {format}"
+        );
     }
 }
 
-const SETLINFO: [&str; 19] = ["setl_id", "mdtrt_id", "psn_no", "psn_name", "psn_cert_type", "certno", "gend", "naty", "insutype", "psn_type", "cvlserv_flag", "flxempe_flag", "mdtrt_cert_type", "med_type", "medins_setl_id", "clr_optins", "clr_way", "clr_type", "memo"];
+const SETLINFO: [&str; 19] = [
+    "setl_id",
+    "mdtrt_id",
+    "psn_no",
+    "psn_name",
+    "psn_cert_type",
+    "certno",
+    "gend",
+    "naty",
+    "insutype",
+    "psn_type",
+    "cvlserv_flag",
+    "flxempe_flag",
+    "mdtrt_cert_type",
+    "med_type",
+    "medins_setl_id",
+    "clr_optins",
+    "clr_way",
+    "clr_type",
+    "memo",
+];
 const SETL_AMOUNTS: [&str; 26] = [
-    "medfee_sumamt", "med_sumfee", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay",
-    "hifdm_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "hosp_part_amt", "balc", "acct_mulaid_pay", "age", "pool_prop_selfpay", "inscp_scp_amt", "medfee_sumamt",
+    "medfee_sumamt",
+    "med_sumfee",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "hifdm_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
+    "hosp_part_amt",
+    "balc",
+    "acct_mulaid_pay",
+    "age",
+    "pool_prop_selfpay",
+    "inscp_scp_amt",
+    "medfee_sumamt",
 ];
 
 fn complete_settlement(what: &str, out: &Value) {
     let decimals: Vec<(&str, u32)> = SETL_AMOUNTS.iter().map(|f| (*f, if *f == "pool_prop_selfpay" { 4 } else { 2 })).collect();
     complete(what, &out["setlinfo"], &SETLINFO, &decimals, &[("brdy", "%Y-%m-%d"), ("setl_time", "%Y-%m-%d %H:%M:%S")]);
     for d in out["setldetail"].as_array().unwrap() {
-        complete(&format!("{what} setldetail"), d, &["fund_pay_type", "fund_pay_type_name", "setl_proc_info"], &[("inscp_scp_amt", 2), ("crt_payb_lmt_amt", 2), ("fund_payamt", 2)], &[]);
+        complete(
+            &format!("{what} setldetail"),
+            d,
+            &["fund_pay_type", "fund_pay_type_name", "setl_proc_info"],
+            &[("inscp_scp_amt", 2), ("crt_payb_lmt_amt", 2), ("fund_payamt", 2)],
+            &[],
+        );
     }
 }
 
@@ -113,7 +166,13 @@ on_both_databases!(r_set_3_a_whole_visit_in_real_client_shapes_is_answered_compl
     app.client_ok(&g, "9001", "H12026030210000000C001", json!({"signIn": {"opter_no": "001", "mac": null, "ip": "127.0.0.1"}})).await;
     let info = app.client_ok(&g, "1101", "H12026030210000000C002", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02T10:00:00", "psn_cert_type": null, "certno": null, "psn_name": null}})).await;
     complete("baseinfo", &info["baseinfo"], &["psn_no", "psn_cert_type", "certno", "psn_name", "gend", "naty"], &[("age", 1)], &[("brdy", "%Y-%m-%d")]);
-    complete("insuinfo", &info["insuinfo"][0], &["insutype", "psn_type", "psn_insu_stas", "paus_insu_date", "cvlserv_flag", "insuplc_admdvs", "emp_name", "certno"], &[("balc", 2)], &[("psn_insu_date", "%Y-%m-%d")]);
+    complete(
+        "insuinfo",
+        &info["insuinfo"][0],
+        &["insutype", "psn_type", "psn_insu_stas", "paus_insu_date", "cvlserv_flag", "insuplc_admdvs", "emp_name", "certno"],
+        &[("balc", 2)],
+        &[("psn_insu_date", "%Y-%m-%d")],
+    );
     complete("idetinfo", &info["idetinfo"][0], &["psn_idet_type", "psn_type_lv", "memo", "endtime"], &[], &[("begntime", "%Y-%m-%d %H:%M:%S")]);
     assert_eq!(info["baseinfo"]["certno"], "110105********002X", "by card the number stays masked");
     let psn_no = info["baseinfo"]["psn_no"].as_str().unwrap().to_string();
@@ -130,10 +189,28 @@ on_both_databases!(r_set_3_a_whole_visit_in_real_client_shapes_is_answered_compl
     assert_eq!(removed["removed"], 1);
     let up = app.client_ok(&g, "2204", "H12026030210000000C008", json!({"feedetail": [line("1", "DIAG", "1.0000", "50.000000", "50.0000"), line("2", "A1", "2", "1500.000000", "3000.00"), line("3", "B1", "1.0000", "200", "200.0"), line("4", "C1", "1", "100.00", "100"), line("5", "A2", "3.0000", "100.000000", "300.0000")]})).await;
     for l in up["result"].as_array().unwrap() {
-        complete("2204 result", l, &["feedetl_sn", "chrgitm_lv", "med_chrgitm_type", "bas_medn_flag", "hi_nego_drug_flag", "lmt_used_flag", "drt_reim_flag", "memo"], &[("det_item_fee_sumamt", 2), ("cnt", 4), ("pric", 6), ("pric_uplmt_amt", 6), ("selfpay_prop", 4), ("fulamt_ownpay_amt", 2), ("overlmt_amt", 2), ("preselfpay_amt", 2), ("inscp_scp_amt", 2)], &[]);
+        complete(
+            "2204 result",
+            l,
+            &["feedetl_sn", "chrgitm_lv", "med_chrgitm_type", "bas_medn_flag", "hi_nego_drug_flag", "lmt_used_flag", "drt_reim_flag", "memo"],
+            &[
+                ("det_item_fee_sumamt", 2),
+                ("cnt", 4),
+                ("pric", 6),
+                ("pric_uplmt_amt", 6),
+                ("selfpay_prop", 4),
+                ("fulamt_ownpay_amt", 2),
+                ("overlmt_amt", 2),
+                ("preselfpay_amt", 2),
+                ("inscp_scp_amt", 2),
+            ],
+            &[],
+        );
     }
     assert_eq!((up["result"][0]["pric_uplmt_amt"].as_str(), up["result"][4]["pric_uplmt_amt"].as_str()), (Some("0.000000"), Some("80.000000")), "no ceiling is 0, never null");
-    let settle = |infno: &'static str, msgid: &'static str| app.client(&g, infno, msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "med_type": "11", "medfee_sumamt": "3650.0000", "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B-C1", "insutype": "310", "acct_used_flag": "1", "invono": null, "fulamt_ownpay_amt": null, "overlmt_selfpay": null, "preselfpay_amt": null, "inscp_scp_amt": null, "mid_setl_flag": "0", "exp_content": null}}));
+    let settle = |infno: &'static str, msgid: &'static str| {
+        app.client(&g, infno, msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "med_type": "11", "medfee_sumamt": "3650.0000", "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B-C1", "insutype": "310", "acct_used_flag": "1", "invono": null, "fulamt_ownpay_amt": null, "overlmt_selfpay": null, "preselfpay_amt": null, "inscp_scp_amt": null, "mid_setl_flag": "0", "exp_content": null}}))
+    };
     let pre = settle("2206", "H12026030210000000C009").await;
     assert_eq!(pre["infcode"], 0, "{pre:#}");
     complete_settlement("2206", &pre["output"]);
@@ -141,7 +218,10 @@ on_both_databases!(r_set_3_a_whole_visit_in_real_client_shapes_is_answered_compl
     assert_eq!(out["infcode"], 0, "{out:#}");
     complete_settlement("2207", &out["output"]);
     let s = &out["output"]["setlinfo"];
-    assert_eq!((s["medfee_sumamt"].as_str(), s["med_sumfee"].as_str(), s["fund_pay_sumamt"].as_str(), s["psn_cash_pay"].as_str(), s["medins_setl_id"].as_str()), (Some("3650.00"), Some("3650.00"), Some("1136.00"), Some("2014.00"), Some("H12026030210000000C010")));
+    assert_eq!(
+        (s["medfee_sumamt"].as_str(), s["med_sumfee"].as_str(), s["fund_pay_sumamt"].as_str(), s["psn_cash_pay"].as_str(), s["medins_setl_id"].as_str()),
+        (Some("3650.00"), Some("3650.00"), Some("1136.00"), Some("2014.00"), Some("H12026030210000000C010"))
+    );
     let fen = |f: &str| parse_decimal(s[f].as_str().unwrap(), 2).unwrap();
     assert_eq!(fen("medfee_sumamt"), fen("fund_pay_sumamt") + fen("psn_part_amt"), "total = fund + personal");
     assert_eq!(fen("psn_part_amt"), fen("acct_pay") + fen("psn_cash_pay"));
@@ -160,12 +240,21 @@ on_both_databases!(r_set_3_a_whole_visit_in_real_client_shapes_is_answered_compl
 on_both_databases!(r_set_11_the_id_number_round_trip_registers_and_settles, |db: TestDb| async move {
     let (app, _r, card) = ready(db).await;
     let g = app.gateway().await;
-    let info = app.client_ok(&g, "1101", "H12026030211000000D001", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "card_sn": null, "begntime": null, "psn_cert_type": "01", "certno": SSN, "psn_name": null}})).await;
+    let info = app
+        .client_ok(
+            &g,
+            "1101",
+            "H12026030211000000D001",
+            json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "card_sn": null, "begntime": null, "psn_cert_type": "01", "certno": SSN, "psn_name": null}}),
+        )
+        .await;
     assert_eq!((info["baseinfo"]["certno"].as_str(), info["insuinfo"][0]["certno"].as_str()), (Some(SSN), Some(SSN)));
     assert_eq!(info["cardinfo"]["card_id"], card);
     let certno = info["baseinfo"]["certno"].as_str().unwrap().to_string();
     let psn_no = info["baseinfo"]["psn_no"].as_str().unwrap().to_string();
-    let register = |msgid: &'static str, cert_type: &'static str, cert_no: String, otp: &'static str| app.client(&g, "2201", msgid, json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no, "card_sn": VENDOR_CODE, "ipt_otp_no": otp}}));
+    let register = |msgid: &'static str, cert_type: &'static str, cert_no: String, otp: &'static str| {
+        app.client(&g, "2201", msgid, json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no, "card_sn": VENDOR_CODE, "ipt_otp_no": otp}}))
+    };
     // The number sent back as 02 registers; as 03 with the card's code it registers the card.
     let by_id = register("H12026030211000000D002", "02", certno.clone(), "D-1").await;
     assert_eq!(by_id["infcode"], 0, "{by_id:#}");
@@ -179,15 +268,24 @@ on_both_databases!(r_set_11_the_id_number_round_trip_registers_and_settles, |db:
     let masked = register("H12026030211000000D006", "03", "110105********002X".into(), "D-3").await;
     assert!(masked["err_msg"].as_str().unwrap().contains("[invalid_ssn]"), "{masked}");
     let other = crate::cards::OTHER;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let theirs = register("H12026030211000000D007", "02", other.into(), "D-4").await;
     assert!(theirs["err_msg"].as_str().unwrap().contains("[card_not_the_persons]"), "{theirs}");
     let wrong_code = app.client(&g, "2201", "H12026030211000000D008", json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": "03", "mdtrt_cert_no": SSN, "card_sn": "110000D15600000500000000000000FF", "ipt_otp_no": "D-5"}})).await;
     assert!(wrong_code["err_msg"].as_str().unwrap().contains("[card_not_found]"), "{wrong_code}");
     // An ID-card visit registers, but Beijing's file settles only card visits in real time.
     let id_visit = by_id["output"]["data"]["mdtrt_id"].as_str().unwrap().to_string();
-    app.client_ok(&g, "2204", "H12026030211000000D009", json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": id_visit, "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": "10", "det_item_fee_sumamt": "10.00"}]})).await;
-    let msg = app.client_refused(&g, "2206", "H12026030211000000D010", json!({"data": {"psn_no": psn_no, "mdtrt_id": id_visit, "acct_used_flag": "0"}}), "credential_not_for_realtime").await;
+    app.client_ok(
+        &g,
+        "2204",
+        "H12026030211000000D009",
+        json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": id_visit, "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": "10", "det_item_fee_sumamt": "10.00"}]}),
+    )
+    .await;
+    let msg = app
+        .client_refused(&g, "2206", "H12026030211000000D010", json!({"data": {"psn_no": psn_no, "mdtrt_id": id_visit, "acct_used_flag": "0"}}), "credential_not_for_realtime")
+        .await;
     assert!(msg.contains("settlement.realtime_credential.id_card"), "{msg}");
 });
 
@@ -218,14 +316,31 @@ on_both_databases!(r_set_11_the_electronic_voucher_serves_one_visit, |db: TestDb
     let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/vouchers"), Some(&r.unit), None).await;
     assert_problem(s, &v, 403, "not_allowed_on_channel");
     app.ok("POST", &format!("/v1/persons/{SSN}/vouchers"), &r.clerk, None).await;
-    let info = app.client_ok(&g, "1101", "H12026030212000000E001", json!({"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": code, "card_sn": null, "begntime": null, "psn_cert_type": null, "certno": null, "psn_name": null}})).await;
+    let info = app
+        .client_ok(
+            &g,
+            "1101",
+            "H12026030212000000E001",
+            json!({"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": code, "card_sn": null, "begntime": null, "psn_cert_type": null, "certno": null, "psn_name": null}}),
+        )
+        .await;
     assert_eq!(info["baseinfo"]["certno"], "110105********002X", "by voucher the number stays masked");
     let psn_no = info["baseinfo"]["psn_no"].as_str().unwrap().to_string();
     // Another institution may not take a code H1 read.
     app.ok("POST", "/v1/institutions", &app.operator, Some(json!({"code": "H2", "name": "另一医院", "region": "beijing", "level": "2"}))).await;
     let h2 = app.token(json!({"role": "institution", "institution": "H2"})).await;
     let body = |msgid: &str, infno: &str, data: Value| json!({"infno": infno, "msgid": msgid, "fixmedins_code": "H2", "input": {"data": data}});
-    let v: Value = app.client.post(format!("{}{PLAIN}", app.base)).bearer_auth(&h2).json(&body("H22026030212000000E002", "1101", json!({"mdtrt_cert_type": "01", "mdtrt_cert_no": code}))).send().await.unwrap().json().await.unwrap();
+    let v: Value = app
+        .client
+        .post(format!("{}{PLAIN}", app.base))
+        .bearer_auth(&h2)
+        .json(&body("H22026030212000000E002", "1101", json!({"mdtrt_cert_type": "01", "mdtrt_cert_no": code})))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(v["err_msg"].as_str().unwrap().contains("[voucher_elsewhere]"), "{v}");
     // Ten registrations race with the one code: one visit is registered.
     let app = std::sync::Arc::new(app);
@@ -249,8 +364,15 @@ on_both_databases!(r_set_11_the_electronic_voucher_serves_one_visit, |db: TestDb
     app.client_refused(&g, "1101", "H12026030212000000E003", json!({"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": code}}), "voucher_used").await;
     app.client_refused(&g, "1101", "H12026030212000000E004", json!({"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": "YKT-NOT-A-CODE"}}), "voucher_unknown").await;
     // Beijing's file: the voucher visit registers but is not settled in real time.
-    app.client_ok(&g, "2204", "H12026030212000000E005", json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": registered[0], "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": "10", "det_item_fee_sumamt": "10.00"}]})).await;
-    app.client_refused(&g, "2207", "H12026030212000000E006", json!({"data": {"psn_no": psn_no, "mdtrt_id": registered[0], "acct_used_flag": "0"}}), "credential_not_for_realtime").await;
+    app.client_ok(
+        &g,
+        "2204",
+        "H12026030212000000E005",
+        json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": registered[0], "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": "10", "det_item_fee_sumamt": "10.00"}]}),
+    )
+    .await;
+    app.client_refused(&g, "2207", "H12026030212000000E006", json!({"data": {"psn_no": psn_no, "mdtrt_id": registered[0], "acct_used_flag": "0"}}), "credential_not_for_realtime")
+        .await;
     // A code past its minutes is refused with the time it expired.
     let late = app.ok("POST", &format!("/v1/persons/{SSN}/vouchers"), &r.holder, None).await;
     app.clock.set(app.service.clock().now() + chrono::Duration::minutes(6));
@@ -264,12 +386,38 @@ on_both_databases!(r_set_11_a_voucher_visit_settles_where_the_dated_policy_allow
     // The card is pre-lost: the voucher identifies the holder all the same.
     app.ok("POST", &format!("/v1/cards/{card}/pre-loss"), &r.hotline, Some(json!({}))).await;
     let code = app.ok("POST", &format!("/v1/persons/{SSN}/vouchers"), &r.holder, None).await["code"].as_str().unwrap().to_string();
-    let psn_no = app.client_ok(&g, "1101", "H12026030213000000F001", json!({"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": code}})).await["baseinfo"]["psn_no"].as_str().unwrap().to_string();
-    let reg = app.client_ok(&g, "2201", "H12026030213000000F002", json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": "01", "mdtrt_cert_no": code, "ipt_otp_no": "F-1"}})).await;
+    let psn_no = app.client_ok(&g, "1101", "H12026030213000000F001", json!({"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": code}})).await["baseinfo"]["psn_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reg = app
+        .client_ok(
+            &g,
+            "2201",
+            "H12026030213000000F002",
+            json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": "01", "mdtrt_cert_no": code, "ipt_otp_no": "F-1"}}),
+        )
+        .await;
     let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_string();
-    app.client_ok(&g, "2204", "H12026030213000000F003", json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": "100", "det_item_fee_sumamt": "100.00"}]})).await;
-    let out = app.client_ok(&g, "2207", "H12026030213000000F004", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "mdtrt_cert_type": "01", "acct_used_flag": "1", "medfee_sumamt": "100.00"}})).await;
-    assert_eq!((out["setlinfo"]["medfee_sumamt"].as_str(), out["setlinfo"]["acct_pay"].as_str(), out["setlinfo"]["mdtrt_cert_type"].as_str()), (Some("100.00"), Some("100.00"), Some("01")));
+    app.client_ok(
+        &g,
+        "2204",
+        "H12026030213000000F003",
+        json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": "100", "det_item_fee_sumamt": "100.00"}]}),
+    )
+    .await;
+    let out = app
+        .client_ok(
+            &g,
+            "2207",
+            "H12026030213000000F004",
+            json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "mdtrt_cert_type": "01", "acct_used_flag": "1", "medfee_sumamt": "100.00"}}),
+        )
+        .await;
+    assert_eq!(
+        (out["setlinfo"]["medfee_sumamt"].as_str(), out["setlinfo"]["acct_pay"].as_str(), out["setlinfo"]["mdtrt_cert_type"].as_str()),
+        (Some("100.00"), Some("100.00"), Some("01"))
+    );
     // Paid once, whatever the retries.
     app.client_refused(&g, "2207", "H12026030213000000F005", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1"}}), "already_settled").await;
     app.verified().await;
@@ -277,11 +425,23 @@ on_both_databases!(r_set_11_a_voucher_visit_settles_where_the_dated_policy_allow
 
 /// One settled visit of `total` yuan at H1 (card, account unused); its `setl_id`.
 async fn settled_visit(app: &TestApp, g: &Gateway, card: i64, tag: &str, total: &str) -> (String, String, String) {
-    let psn_no = app.client_ok(g, "1101", &format!("H1202603021400{tag}01"), json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE}})).await["baseinfo"]["psn_no"].as_str().unwrap().to_string();
+    let psn_no = app
+        .client_ok(g, "1101", &format!("H1202603021400{tag}01"), json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE}}))
+        .await["baseinfo"]["psn_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let reg = app.client_ok(g, "2201", &format!("H1202603021400{tag}02"), json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": format!("R-{tag}")}})).await;
     let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_string();
-    app.client_ok(g, "2204", &format!("H1202603021400{tag}03"), json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": total, "det_item_fee_sumamt": total}]})).await;
-    let out = app.client_ok(g, "2207", &format!("H1202603021400{tag}04"), json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "0", "medfee_sumamt": total}})).await;
+    app.client_ok(
+        g,
+        "2204",
+        &format!("H1202603021400{tag}03"),
+        json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1", "med_list_codg": "A1", "cnt": "1", "pric": total, "det_item_fee_sumamt": total}]}),
+    )
+    .await;
+    let out =
+        app.client_ok(g, "2207", &format!("H1202603021400{tag}04"), json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "0", "medfee_sumamt": total}})).await;
     (out["setlinfo"]["setl_id"].as_str().unwrap().to_string(), mdtrt_id, psn_no)
 }
 
@@ -325,11 +485,22 @@ on_both_databases!(his_reconciliation_3201_3202_agree_and_name_each_difference, 
     assert_eq!((same["stmtinfo"]["stmt_rslt"].as_str(), same["result"].as_array().unwrap().len()), (Some("0"), 0), "{same:#}");
     let wrong = vec![line(&a, &a_visit, "99.00", yuan(fa), "0"), line(&b, &b_visit, "40.00", yuan(fb), "0"), line("S-UNKNOWN", "V", "5.00", "0".into(), "0")];
     let out = app.client_ok(&g, "3202", "H12026030214000000G007", period(json!({"details": wrong}))).await;
-    let rows: Vec<(String, String, String)> = out["result"].as_array().unwrap().iter().map(|r| (r["setl_id"].as_str().unwrap().into(), r["stmt_rslt"].as_str().unwrap().into(), r["refd_setl_flag"].as_str().unwrap().into())).collect();
+    let rows: Vec<(String, String, String)> = out["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["setl_id"].as_str().unwrap().into(), r["stmt_rslt"].as_str().unwrap().into(), r["refd_setl_flag"].as_str().unwrap().into()))
+        .collect();
     assert_eq!(rows.len(), 3, "{out:#}");
-    assert!(rows.contains(&(a.clone(), "1".into(), "0".into())) && rows.contains(&("S-UNKNOWN".into(), "2".into(), "0".into())) && rows.contains(&(b.clone(), "3".into(), "1".into())), "{rows:?}");
+    assert!(
+        rows.contains(&(a.clone(), "1".into(), "0".into())) && rows.contains(&("S-UNKNOWN".into(), "2".into(), "0".into())) && rows.contains(&(b.clone(), "3".into(), "1".into())),
+        "{rows:?}"
+    );
     // The same list as a file: zipped, uploaded with 9101 as base64, then as byte values.
-    let text: String = all.iter().map(|l| ["setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "refd_setl_flag"].map(|k| l[k].as_str().unwrap().to_string()).join("\t") + "\n").collect();
+    let text: String = all
+        .iter()
+        .map(|l| ["setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "refd_setl_flag"].map(|k| l[k].as_str().unwrap().to_string()).join("\t") + "\n")
+        .collect();
     let mut zipped = Vec::new();
     {
         let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut zipped));
@@ -338,7 +509,14 @@ on_both_databases!(his_reconciliation_3201_3202_agree_and_name_each_difference, 
         w.finish().unwrap();
     }
     use base64::Engine;
-    let up = app.client_ok(&g, "9101", "H12026030214000000G008", json!({"fsUploadIn": {"in": base64::engine::general_purpose::STANDARD.encode(&zipped), "filename": "H1_20260302.zip", "fixmedins_code": "H1"}})).await;
+    let up = app
+        .client_ok(
+            &g,
+            "9101",
+            "H12026030214000000G008",
+            json!({"fsUploadIn": {"in": base64::engine::general_purpose::STANDARD.encode(&zipped), "filename": "H1_20260302.zip", "fixmedins_code": "H1"}}),
+        )
+        .await;
     let file = up["file_qury_no"].as_str().unwrap().to_string();
     let by_file = app.client_ok(&g, "3202", "H12026030214000000G009", period(json!({"file_qury_no": file}))).await;
     assert_eq!((by_file["stmtinfo"]["stmt_rslt"].as_str(), by_file["fileinfo"]["file_qury_no"].as_str()), (Some("0"), Some(file.as_str())), "{by_file:#}");
@@ -348,7 +526,9 @@ on_both_databases!(his_reconciliation_3201_3202_agree_and_name_each_difference, 
     assert_eq!(differs["result"][0]["stmt_rslt"], "1", "{differs:#}");
     assert!(differs["result"][0]["memo"].as_str().unwrap().contains("medfee_sumamt 100.10 here 100.00"), "{differs:#}");
     // A bad line is named; another institution's file does not exist for it.
-    let bad = app.client_refused(&g, "3202", "H12026030214000000G012", period(json!({"details": [{"setl_id": a, "medfee_sumamt": "ten", "refd_setl_flag": "0"}]})), "invalid_detail_line").await;
+    let bad = app
+        .client_refused(&g, "3202", "H12026030214000000G012", period(json!({"details": [{"setl_id": a, "medfee_sumamt": "ten", "refd_setl_flag": "0"}]})), "invalid_detail_line")
+        .await;
     assert!(bad.contains("medfee_sumamt"), "{bad}");
     app.client_refused(&g, "3202", "H12026030214000000G013", period(json!({"file_qury_no": "F-NOT-A-FILE"})), "file_not_found").await;
 });

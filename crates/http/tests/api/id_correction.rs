@@ -20,7 +20,8 @@ on_both_databases!(r_exch_1_a_corrected_id_number_keeps_cards_account_and_histor
     let (s, v) = app.call("POST", &change, Some(&r.unit), Some(json!({"ssn": bad}))).await;
     assert_eq!(s.as_u16(), 422, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("check"), "{v}");
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let (s, v) = app.call("POST", &change, Some(&r.unit), Some(json!({"ssn": OTHER}))).await;
     assert_problem(s, &v, 409, "ssn_taken");
     // The unit files the correction.
@@ -37,7 +38,9 @@ on_both_databases!(r_exch_1_a_corrected_id_number_keeps_cards_account_and_histor
     let history = app.ok("GET", &format!("/v1/persons/{corrected}/changes"), &app.operator, None).await;
     assert!(history.as_array().unwrap().iter().any(|c| c["fields"][0] == "ssn"), "{history}");
     // No one else registers with the new number.
-    let (s, v) = app.call("POST", "/v1/persons", Some(&app.operator), Some(json!({"ssn": corrected, "name": "冒名", "ethnicity": "01", "category": "in_service", "region": "beijing"}))).await;
+    let (s, v) = app
+        .call("POST", "/v1/persons", Some(&app.operator), Some(json!({"ssn": corrected, "name": "冒名", "ethnicity": "01", "category": "in_service", "region": "beijing"})))
+        .await;
     assert_eq!(s.as_u16(), 409, "{v}");
     // The holder signs in and applies by the new number; the old card works until the
     // exchanged one is activated.
@@ -60,7 +63,8 @@ on_both_databases!(r_exch_1_a_corrected_id_number_keeps_cards_account_and_histor
 
 on_both_databases!(r_exch_1_two_corrections_to_one_number_race_and_one_wins, |db: TestDb| async move {
     let (app, _r) = start(db).await;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let target = yikatong_service::demo::make_ssn("110105", "1970-07-07".parse().unwrap(), 9);
     let body = json!({"ssn": target});
     let (first, second) = (format!("/v1/persons/{SSN}/changes"), format!("/v1/persons/{OTHER}/changes"));

@@ -3,20 +3,20 @@
 
 #![allow(clippy::unwrap_used)] // tests state their expectations by unwrapping
 
-mod cards;
-mod settlement;
-mod batch;
-mod portal;
-mod sign_in;
 mod access;
-mod webdriver;
-mod his_clients;
-mod scenarios;
-mod visit_cards;
+mod batch;
+mod cards;
+mod delivery;
 mod designated;
 mod family;
-mod delivery;
+mod his_clients;
 mod id_correction;
+mod portal;
+mod scenarios;
+mod settlement;
+mod sign_in;
+mod visit_cards;
+mod webdriver;
 
 use std::sync::Arc;
 
@@ -103,7 +103,10 @@ impl TestApp {
             ("/v1/units", json!({"code": "U2", "name": "示范单位二", "region": "beijing"})),
             ("/v1/outlets", json!({"code": "O1", "name": "西城网点", "region": "beijing"})),
             ("/v1/institutions", json!({"code": "H1", "name": "示范医院", "region": "beijing", "level": "3"})),
-            ("/v1/persons", json!({"ssn": SSN, "name": "张三", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "phone": "13800138000", "handbook_no": "110105123S"})),
+            (
+                "/v1/persons",
+                json!({"ssn": SSN, "name": "张三", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1", "phone": "13800138000", "handbook_no": "110105123S"}),
+            ),
         ] {
             let (s, v) = self.op("POST", path, Some(body)).await;
             assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
@@ -222,7 +225,13 @@ on_both_databases!(bad_input_is_named_and_writes_nothing, |db: TestDb| async mov
     assert_problem(s, &v, 422, "invalid_level");
     let (s, v) = app.op("POST", "/v1/persons", Some(json!({"ssn": "11010219900307123X", "name": "王五", "ethnicity": "99", "category": "in_service", "region": "beijing"}))).await;
     assert_problem(s, &v, 422, "invalid_ethnicity");
-    let (s, v) = app.op("POST", "/v1/persons", Some(json!({"ssn": "11010219900307123X", "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "NOPE"}))).await;
+    let (s, v) = app
+        .op(
+            "POST",
+            "/v1/persons",
+            Some(json!({"ssn": "11010219900307123X", "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "NOPE"})),
+        )
+        .await;
     assert_problem(s, &v, 404, "unit_not_found");
     assert_eq!(app.db.store.count_persons().await.unwrap(), 1);
     assert!(app.db.store.get_unit("U3").await.unwrap().is_none());
@@ -270,9 +279,7 @@ on_both_databases!(concurrent_changes_lose_nothing, |db: TestDb| async move {
     let mut tasks = Vec::new();
     for i in 0..8 {
         let app = app.clone();
-        tasks.push(tokio::spawn(async move {
-            app.op("POST", &format!("/v1/persons/{SSN}/changes"), Some(json!({"phone": format!("1390013900{i}")}))).await
-        }));
+        tasks.push(tokio::spawn(async move { app.op("POST", &format!("/v1/persons/{SSN}/changes"), Some(json!({"phone": format!("1390013900{i}")}))).await }));
     }
     let mut created = 0;
     for t in tasks {
@@ -330,7 +337,15 @@ on_both_databases!(idempotency_key_makes_a_retry_safe, |db: TestDb| async move {
     assert_eq!(h["idempotent-replayed"], "true");
     // After 24 hours the key is forgotten: the same request runs again.
     app.clock.set("2026-03-03T02:00:01Z".parse().unwrap());
-    let (s, h, v) = app.call_full("POST", "/v1/persons", Some(&app.operator), Some(json!({"ssn": "110102199003071232", "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing"})), Some("k-2")).await;
+    let (s, h, v) = app
+        .call_full(
+            "POST",
+            "/v1/persons",
+            Some(&app.operator),
+            Some(json!({"ssn": "110102199003071232", "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing"})),
+            Some("k-2"),
+        )
+        .await;
     assert_problem(s, &v, 422, "invalid_ssn");
     assert!(h.get("idempotent-replayed").is_none(), "an expired key does not replay");
     // Without a key, a retry is a duplicate.
@@ -485,7 +500,12 @@ on_both_databases!(more_keyed_requests_at_once_than_pooled_connections_all_finis
 // problem+json like every refusal, and an id at the edge of i64 is not a 500.
 on_both_databases!(malformed_paths_and_queries_are_problems_and_edge_ids_never_a_server_error, |db: TestDb| async move {
     let app = spawn_app(db).await;
-    for (method, path) in [("DELETE", "/v1/tokens/9223372036854775808"), ("GET", "/v1/calendar/working-days?from="), ("POST", "/v1/messages/-9223372036854775808/sent"), ("GET", "/v1/messages?after=-1")] {
+    for (method, path) in [
+        ("DELETE", "/v1/tokens/9223372036854775808"),
+        ("GET", "/v1/calendar/working-days?from="),
+        ("POST", "/v1/messages/-9223372036854775808/sent"),
+        ("GET", "/v1/messages?after=-1"),
+    ] {
         let req = app.client.request(method.parse().unwrap(), format!("{}{path}", app.base)).bearer_auth(&app.operator);
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();

@@ -151,7 +151,8 @@ on_both_databases!(portal_a_clerk_reports_a_formal_loss_and_prints_the_certifica
     let number = b.text("#certificate-number").await;
     let card = app.card(id).await;
     assert_eq!(card["state"], "lost");
-    let replacement = app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await["cards"].as_array().unwrap().iter().find(|c| c["replaces"] == json!(id)).unwrap().clone();
+    let replacement =
+        app.ok("GET", &format!("/v1/persons/{SSN}"), &app.operator, None).await["cards"].as_array().unwrap().iter().find(|c| c["replaces"] == json!(id)).unwrap().clone();
     assert_eq!(replacement["certificate"]["number"].as_str(), Some(number.as_str()));
     assert_eq!(b.text("#ready-on").await, replacement["certificate"]["ready_on"].as_str().unwrap());
     b.screenshot("outlet-certificate").await;
@@ -249,7 +250,13 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     assert!(js.starts_with("var htmx="));
     // The holder's sign-in answers alike for an unknown ID number and a person without a card.
     let stranger = yikatong_service::demo::make_ssn("110105", "1981-01-01".parse().unwrap(), 33);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": crate::cards::OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok(
+        "POST",
+        "/v1/persons",
+        &app.operator,
+        Some(json!({"ssn": crate::cards::OTHER, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})),
+    )
+    .await;
     let (unknown_status, _, unknown) = app.post_form("/holder/sign-in", "", &[("ssn", &stranger), ("password", "123456")]).await;
     let (cardless_status, _, cardless) = app.post_form("/holder/sign-in", "", &[("ssn", crate::cards::OTHER), ("password", "123456")]).await;
     assert_eq!((unknown_status, cardless_status), (401, 401));
@@ -368,7 +375,8 @@ on_both_databases!(portal_a_unit_prints_second_collection_forms_hands_cards_over
     assert_eq!(res.headers()["content-type"], "application/pdf");
     // A produced card of the unit's person is handed over by the unit.
     let other = crate::cards::OTHER;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let card = app.produced_card(&r, other, false).await;
     let (_, list) = app.page("/unit", &cookie).await;
     assert!(list.contains(&format!("id=\"hand-over-{card}\"")), "{list}");
@@ -383,7 +391,13 @@ on_both_databases!(portal_a_unit_prints_second_collection_forms_hands_cards_over
     assert_eq!(history.as_array().unwrap().last().unwrap()["fields"], json!(["phone"]));
     // Another unit's person is not found.
     let stranger = yikatong_service::demo::make_ssn("110105", "1980-01-01".parse().unwrap(), 31);
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": stranger, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U2"}))).await;
+    app.ok(
+        "POST",
+        "/v1/persons",
+        &app.operator,
+        Some(json!({"ssn": stranger, "name": "赵六", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U2"})),
+    )
+    .await;
     let (status, _, refused) = app.post_form("/unit/changes", &cookie, &[("ssn", &stranger), ("phone", "13911112222")]).await;
     assert_eq!(status, 404, "{refused}");
 });
@@ -404,13 +418,28 @@ on_both_databases!(portal_an_operator_cuts_a_batch_follows_it_and_runs_the_month
     let (_, progress) = app.page(&format!("/operator/batches/{batch}"), &cookie).await;
     assert!(progress.contains("制卡中") && progress.contains("<td id=\"cards\">1</td>"), "{progress}");
     assert_eq!(app.card(a).await["batch_id"].as_i64().unwrap().to_string(), batch);
-    let res = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap().get(format!("{}/operator/batches/lookup?id={batch}", app.base)).header("cookie", &cookie).send().await.unwrap();
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/operator/batches/lookup?id={batch}", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["location"].to_str().unwrap(), format!("/operator/batches/{batch}"));
     // The month's credits as a job, followed on its page until it finishes.
     let (status, _, _) = app.post_form("/operator/jobs/credit-accounts", &cookie, &[("month", "2026-03")]).await;
     assert_eq!(status, 303);
     let jobs = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let res = jobs.post(format!("{}/operator/jobs/credit-accounts", app.base)).header("cookie", &cookie).header("content-type", "application/x-www-form-urlencoded").body(format!("csrf={}&month=2026-03", app.csrf_of("/operator", &cookie).await)).send().await.unwrap();
+    let res = jobs
+        .post(format!("{}/operator/jobs/credit-accounts", app.base))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&month=2026-03", app.csrf_of("/operator", &cookie).await))
+        .send()
+        .await
+        .unwrap();
     let job = res.headers()["location"].to_str().unwrap().to_string();
     let mut page = String::new();
     for _ in 0..50 {
@@ -443,7 +472,8 @@ on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premium
     // R-SET-3: a fund payment from two funds names each (800 left of the deductible,
     // 2,200 at 70 % from the mutual aid, the diagnosis fee's 2 yuan from the basic fund).
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "PQ").await;
-    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000003", &[("1", "A1", json!("1"), json!("3000"), "3000.00"), ("2", "DIAG", json!("1"), json!("50"), "50.00")]).await;
+    app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302140000000003", &[("1", "A1", json!("1"), json!("3000"), "3000.00"), ("2", "DIAG", json!("1"), json!("50"), "50.00")])
+        .await;
     let two = app.settle(&r.institution, "2207", "H120260302140000000004", &psn_no, &mdtrt_id, "3050.00", "0").await;
     assert_eq!(two["output"]["setlinfo"]["hifob_pay"], "1540.00", "{two}");
     let (_, page) = app.page("/holder/settlements", &cookie).await;
@@ -463,9 +493,6 @@ on_both_databases!(portal_a_holder_sees_settlements_with_their_split_and_premium
     let after = payments(app.page("/holder/premiums", &cookie).await.1);
     assert!(after.contains(period) && after.contains("380.00"), "{after}");
 });
-
-
-
 
 // R-CERT-1, R-SET-6 in the portal: the clerk sees the certificate's visit, claims it
 // with the holder's ID number, claims a visit from typed receipt lines, approves both;

@@ -16,12 +16,8 @@ use super::TestApp;
 /// The year's visits: (date, [(catalogue code, amount in yuan)]).
 type Visits = [(&'static str, &'static [(&'static str, &'static str)]); 4];
 
-const BEIJING_VISITS: Visits = [
-    ("2026-03-02", &[("DIAG", "50.00"), ("A1", "1000.00")]),
-    ("2026-06-01", &[("A1", "2000.00")]),
-    ("2026-09-01", &[("A1", "30000.00")]),
-    ("2026-12-01", &[("A1", "10000.00")]),
-];
+const BEIJING_VISITS: Visits =
+    [("2026-03-02", &[("DIAG", "50.00"), ("A1", "1000.00")]), ("2026-06-01", &[("A1", "2000.00")]), ("2026-09-01", &[("A1", "30000.00")]), ("2026-12-01", &[("A1", "10000.00")])];
 const VISITS: Visits = [("2026-03-02", &[("A1", "1000.00")]), ("2026-06-01", &[("A1", "2000.00")]), ("2026-09-01", &[("A1", "30000.00")]), ("2026-12-01", &[("A1", "10000.00")])];
 
 /// One receipt as worked by hand: act_pay_dedc, hifp_pay (basic fund), hifob_pay
@@ -159,13 +155,7 @@ const SUZHOU_EMPLOYEE: [Worked; 4] = [
 /// Suzhou: deductible 600 in service / 400 retired, then within 13,000 a year 60 % /
 /// 70 % at level 3; all the basic fund's; no subsidy figure for veterans.
 const SUZHOU: [Holder; 3] = [
-    Holder {
-        label: "in service, 40",
-        birth: "1986-01-01",
-        category: "in_service",
-        flags: &[],
-        receipts: SUZHOU_EMPLOYEE,
-    },
+    Holder { label: "in service, 40", birth: "1986-01-01", category: "in_service", flags: &[], receipts: SUZHOU_EMPLOYEE },
     Holder {
         label: "retired, 72",
         birth: "1954-01-01",
@@ -201,9 +191,11 @@ pub(crate) struct Hospital {
 impl TestApp {
     /// Registers the institution (level, optional class) and gives it a token.
     pub(crate) async fn hospital(&self, region: &'static str, admdvs: &'static str, division: &'static str, code: &str, level: &str, class: Option<&str>) -> Hospital {
-        let (s, v) = self.op("POST", "/v1/institutions", Some(json!({"code": code, "name": format!("{region} hospital {code}"), "region": region, "level": level, "class": class}))).await;
+        let (s, v) =
+            self.op("POST", "/v1/institutions", Some(json!({"code": code, "name": format!("{region} hospital {code}"), "region": region, "level": level, "class": class}))).await;
         assert_eq!(s.as_u16(), 201, "{v}");
-        let token = self.service.issue_token(&yikatong_service::TokenRequest { role: "institution".into(), institution: Some(code.into()), ..Default::default() }).await.unwrap().token;
+        let token =
+            self.service.issue_token(&yikatong_service::TokenRequest { role: "institution".into(), institution: Some(code.into()), ..Default::default() }).await.unwrap().token;
         Hospital { region, admdvs, division, institution: code.into(), token }
     }
 
@@ -275,7 +267,15 @@ impl TestApp {
             for (n, ((date, lines), worked)) in visits.iter().zip(&h.receipts).enumerate() {
                 let tag = format!("{card}{n}");
                 let (s, receipt) = self.visit(region, &number, insutype, &tag, date, lines).await;
-                let got = (s["act_pay_dedc"].as_str(), s["hifp_pay"].as_str(), s["hifob_pay"].as_str(), s["hifes_pay"].as_str(), s["oth_pay"].as_str(), s["psn_cash_pay"].as_str(), Some(Fen(receipt["self_pay_1_fen"].as_i64().unwrap()).to_string()));
+                let got = (
+                    s["act_pay_dedc"].as_str(),
+                    s["hifp_pay"].as_str(),
+                    s["hifob_pay"].as_str(),
+                    s["hifes_pay"].as_str(),
+                    s["oth_pay"].as_str(),
+                    s["psn_cash_pay"].as_str(),
+                    Some(Fen(receipt["self_pay_1_fen"].as_i64().unwrap()).to_string()),
+                );
                 let want = (Some(worked.0), Some(worked.1), Some(worked.2), Some(worked.3), Some(worked.4), Some(worked.5), Some(worked.6.to_string()));
                 assert_eq!(got, want, "{} {}, visit {} on {date}: {s}", region.region, h.label, n + 1);
                 let fen = |f: &str| Fen::parse_yuan(s[f].as_str().unwrap()).unwrap();
@@ -343,7 +343,11 @@ on_both_databases!(r_xreg_2_the_catalogue_is_the_place_of_cares_on_the_visit_dat
     assert_eq!((june["inscp_scp_amt"].as_str(), june["fulamt_ownpay_amt"].as_str()), (Some("100.00"), Some("0.00")), "class A before Hebei's entry: {june}");
     let (july, _) = app.visit(&hebei, &number, "310", "C2", "2026-07-02", &[("D1", "100.00")]).await;
     assert_eq!((july["inscp_scp_amt"].as_str(), july["fulamt_ownpay_amt"].as_str()), (Some("0.00"), Some("100.00")), "class C in Hebei from July: {july}");
-    assert_eq!(app.service.store().catalog_items(&["D1".into()], "beijing", "2026-07-02".parse().unwrap()).await.unwrap()[0].class, ItemClass::A, "Beijing keeps the region-independent entry");
+    assert_eq!(
+        app.service.store().catalog_items(&["D1".into()], "beijing", "2026-07-02".parse().unwrap()).await.unwrap()[0].class,
+        ItemClass::A,
+        "Beijing keeps the region-independent entry"
+    );
     let suzhou = app.service.store().catalog_items(&["D3".into()], "suzhou", "2026-03-01".parse().unwrap()).await.unwrap();
     assert_eq!(suzhou[0].class, ItemClass::B);
 });

@@ -101,7 +101,14 @@ impl TestApp {
         let rep = self.ok("POST", &format!("/v1/cards/{card}/formal-loss"), &r.clerk, Some(json!({"delivery": "outlet"}))).await;
         let number = rep["certificate"]["number"].as_str().unwrap().to_string();
         let inst = &r.institution;
-        let out = self.his_ok(inst, "1101", "H120260302100000CC01", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "01", "certno": SSN, "psn_name": "张三"}})).await;
+        let out = self
+            .his_ok(
+                inst,
+                "1101",
+                "H120260302100000CC01",
+                json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "01", "certno": SSN, "psn_name": "张三"}}),
+            )
+            .await;
         let psn_no = out["baseinfo"]["psn_no"].as_str().unwrap().to_string();
         let reg = self.his_ok(inst, "2201", "H120260302100000CC04", json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-03-02 10:00:00", "mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "ipt_otp_no": "MZCC", "certificate_no": number}})).await;
         let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_string();
@@ -143,16 +150,31 @@ pub(crate) async fn ready(db: TestDb) -> (TestApp, Roles, i64) {
 pub(crate) async fn ready_app((app, r): (TestApp, Roles)) -> (TestApp, Roles, i64) {
     app.catalogue().await;
     let card = app.active_card(&r, false).await;
-    app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 50000, "reason": "transfer from Tianjin", "kind": "transfer_in"}))).await;
+    app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 50000, "reason": "transfer from Tianjin", "kind": "transfer_in"})))
+        .await;
     (app, r, card)
 }
 
 /// The golden receipt of the core tests, through the interface.
-const GOLDEN_LINES: [(&str, &str, &str, &str, &str); 5] = [("1", "DIAG", "1", "50", "50.00"), ("2", "A1", "2", "1500", "3000.00"), ("3", "B1", "1.0000", "200.000000", "200.00"), ("4", "C1", "1", "100", "100.00"), ("5", "A2", "3", "100", "300.00")];
+const GOLDEN_LINES: [(&str, &str, &str, &str, &str); 5] = [
+    ("1", "DIAG", "1", "50", "50.00"),
+    ("2", "A1", "2", "1500", "3000.00"),
+    ("3", "B1", "1.0000", "200.000000", "200.00"),
+    ("4", "C1", "1", "100", "100.00"),
+    ("5", "A2", "3", "100", "300.00"),
+];
 
 fn golden() -> Vec<(&'static str, &'static str, Value, Value, &'static str)> {
     // cnt and pric arrive as JSON numbers from some clients and as strings from others.
-    GOLDEN_LINES.iter().enumerate().map(|(i, (sn, code, cnt, pric, amt))| if i % 2 == 0 { (*sn, *code, json!(cnt.parse::<f64>().unwrap()), json!(pric.parse::<f64>().unwrap()), *amt) } else { (*sn, *code, json!(cnt), json!(pric), *amt) }).collect()
+    GOLDEN_LINES
+        .iter()
+        .enumerate()
+        .map(
+            |(i, (sn, code, cnt, pric, amt))| {
+                if i % 2 == 0 { (*sn, *code, json!(cnt.parse::<f64>().unwrap()), json!(pric.parse::<f64>().unwrap()), *amt) } else { (*sn, *code, json!(cnt), json!(pric), *amt) }
+            },
+        )
+        .collect()
 }
 
 on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db: TestDb| async move {
@@ -161,9 +183,19 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     assert!(!sign["signinoutb"]["sign_no"].as_str().unwrap().is_empty());
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "AA").await;
     // 1101 shows the person with the account balance; by ID card, the number sent.
-    let info = app.his_ok(&r.institution, "1101", "H120260302100000000002", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "card_sn": "", "begntime": "", "psn_cert_type": "01", "certno": SSN, "psn_name": ""}})).await;
+    let info = app
+        .his_ok(
+            &r.institution,
+            "1101",
+            "H120260302100000000002",
+            json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SSN, "card_sn": "", "begntime": "", "psn_cert_type": "01", "certno": SSN, "psn_name": ""}}),
+        )
+        .await;
     assert_eq!((info["baseinfo"]["psn_no"].as_str(), info["baseinfo"]["certno"].as_str(), info["baseinfo"]["gend"].as_str()), (Some(psn_no.as_str()), Some(SSN), Some("2")));
-    assert_eq!((info["insuinfo"][0]["balc"].as_str(), info["insuinfo"][0]["insutype"].as_str(), info["insuinfo"][0]["psn_type"].as_str()), (Some("500.00"), Some("310"), Some("1101")));
+    assert_eq!(
+        (info["insuinfo"][0]["balc"].as_str(), info["insuinfo"][0]["insutype"].as_str(), info["insuinfo"][0]["psn_type"].as_str()),
+        (Some("500.00"), Some("310"), Some("1101"))
+    );
     let up = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302100000000003", &golden()).await;
     assert_eq!(up["infcode"], 0, "{up}");
     let result = &up["output"]["result"];
@@ -211,7 +243,10 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     let q = app.his_ok(&r.institution, "5203", "H120260302100000000006", json!({"data": {"psn_no": psn_no, "setl_id": setl_id, "mdtrt_id": mdtrt_id}})).await;
     assert_eq!(q["setlinfo"]["psn_cash_pay"], "2014.00");
     let trace = app.ok("GET", &format!("/v1/settlements/{setl_id}/trace"), &app.operator, None).await;
-    assert_eq!((trace["receipt"]["total_fen"].as_i64(), trace["receipt"]["self_pay_2_fen"].as_i64(), trace["receipt"]["own_expense_fen"].as_i64()), (Some(365000), Some(2000), Some(20800)));
+    assert_eq!(
+        (trace["receipt"]["total_fen"].as_i64(), trace["receipt"]["self_pay_2_fen"].as_i64(), trace["receipt"]["own_expense_fen"].as_i64()),
+        (Some(365000), Some(2000), Some(20800))
+    );
     let funds: Vec<(&str, i64)> = trace["receipt"]["funds"].as_array().unwrap().iter().map(|f| (f["fund"].as_str().unwrap(), f["amount_fen"].as_i64().unwrap())).collect();
     assert_eq!(funds, [("basic", 200), ("large_amount", 113_400)], "the receipt names each fund: {trace}");
     let steps = trace["trace"].as_array().unwrap();
@@ -230,7 +265,10 @@ on_both_databases!(r_set_7_reversal_restores_year_totals_and_account_exactly, |d
     let first = app.settle(&r.institution, "2207", "H120260302110000000002", &psn_no, &mdtrt_id, "3650.00", "1").await;
     let setl_id = first["output"]["setlinfo"]["setl_id"].as_str().unwrap().to_string();
     let rev = app.his_ok(&r.institution, "2208", "H120260302110000000003", json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})).await;
-    assert_eq!((rev["setlinfo"]["medfee_sumamt"].as_str(), rev["setlinfo"]["acct_pay"].as_str(), rev["setlinfo"]["setl_stas"].as_str()), (Some("-3650.00"), Some("-500.00"), Some("reversed")));
+    assert_eq!(
+        (rev["setlinfo"]["medfee_sumamt"].as_str(), rev["setlinfo"]["acct_pay"].as_str(), rev["setlinfo"]["setl_stas"].as_str()),
+        (Some("-3650.00"), Some("-500.00"), Some("reversed"))
+    );
     assert_eq!(app.balance().await, 50000, "the account is restored");
     app.his_refused(&r.institution, "2208", "H120260302110000000004", json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}}), "already_reversed").await;
     // Settled again, the receipt is the same: the deductible and cap were restored.
@@ -295,7 +333,9 @@ on_both_databases!(r_set_5_the_registration_fee_is_its_own_settlement, |db: Test
     let settle_registration = |msgid: &'static str, psn_no: String, mdtrt_id: String, total: &'static str| {
         let app = &app;
         let inst = r.institution.clone();
-        async move { app.his(&inst, "2207", msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "med_type": "12", "medfee_sumamt": total, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "insutype": "310"}})).await }
+        async move {
+            app.his(&inst, "2207", msgid, json!({"data": {"psn_no": psn_no, "mdtrt_cert_type": "03", "med_type": "12", "medfee_sumamt": total, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "insutype": "310"}})).await
+        }
     };
     // Registered, the fee paid at once as its own settlement, then the visit.
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "RG").await;
@@ -303,13 +343,21 @@ on_both_databases!(r_set_5_the_registration_fee_is_its_own_settlement, |db: Test
     let reg = settle_registration("H120260302150000000002", psn_no.clone(), mdtrt_id.clone(), "5.00").await;
     assert_eq!(reg["infcode"], 0, "{reg}");
     let rs = &reg["output"]["setlinfo"];
-    assert_eq!((rs["medfee_sumamt"].as_str(), rs["fulamt_ownpay_amt"].as_str(), rs["fund_pay_sumamt"].as_str(), rs["acct_pay"].as_str(), rs["act_pay_dedc"].as_str()), (Some("5.00"), Some("5.00"), Some("0.00"), Some("0.00"), Some("0.00")), "the holder pays the fee, nothing counts toward the deductible: {rs}");
+    assert_eq!(
+        (rs["medfee_sumamt"].as_str(), rs["fulamt_ownpay_amt"].as_str(), rs["fund_pay_sumamt"].as_str(), rs["acct_pay"].as_str(), rs["act_pay_dedc"].as_str()),
+        (Some("5.00"), Some("5.00"), Some("0.00"), Some("0.00"), Some("0.00")),
+        "the holder pays the fee, nothing counts toward the deductible: {rs}"
+    );
     let again = settle_registration("H120260302150000000003", psn_no.clone(), mdtrt_id.clone(), "5.00").await;
     assert!(refusal_of(&again, "2207", "already_settled").contains(rs["setl_id"].as_str().unwrap()));
     app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302150000000004", &[("2", "A1", json!("1"), json!("100"), "100.00")]).await;
     let visit = app.settle(&r.institution, "2207", "H120260302150000000005", &psn_no, &mdtrt_id, "100.00", "0").await;
     let vs = &visit["output"]["setlinfo"];
-    assert_eq!((vs["medfee_sumamt"].as_str(), vs["fulamt_ownpay_amt"].as_str(), vs["act_pay_dedc"].as_str()), (Some("100.00"), Some("0.00"), Some("100.00")), "the visit's receipt has no registration fee: {vs}");
+    assert_eq!(
+        (vs["medfee_sumamt"].as_str(), vs["fulamt_ownpay_amt"].as_str(), vs["act_pay_dedc"].as_str()),
+        (Some("100.00"), Some("0.00"), Some("100.00")),
+        "the visit's receipt has no registration fee: {vs}"
+    );
     assert_ne!(vs["setl_id"], rs["setl_id"]);
 
     // Sent together, the visit's 2207 books the fee as its own settlement beside it.
@@ -344,16 +392,32 @@ on_both_databases!(r_set_10_refusals_name_the_reason, |db: TestDb| async move {
     assert_eq!(ok["infcode"], 0, "{ok}");
     // Pre-lost card: refused with the reason, nothing booked.
     app.ok("POST", &format!("/v1/cards/{card}/pre-loss"), &r.hotline, Some(json!({}))).await;
-    let msg = app.his_refused(&r.institution, "2207", "H120260302120000000005", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "medfee_sumamt": "37.04"}}), "card_pre_lost").await;
+    let msg = app
+        .his_refused(
+            &r.institution,
+            "2207",
+            "H120260302120000000005",
+            json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "medfee_sumamt": "37.04"}}),
+            "card_pre_lost",
+        )
+        .await;
     assert!(msg.contains("pre-lost until"), "{msg}");
     app.ok("DELETE", &format!("/v1/cards/{card}/pre-loss"), &r.clerk, None).await;
-    app.his_refused(&r.institution, "2207", "H120260302120000000006", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "medfee_sumamt": "99.00"}}), "amount_mismatch").await;
+    app.his_refused(
+        &r.institution,
+        "2207",
+        "H120260302120000000006",
+        json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1", "medfee_sumamt": "99.00"}}),
+        "amount_mismatch",
+    )
+    .await;
     // Out of step, then suspended insurance.
     app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &r.unit, Some(json!({"category": "retired"}))).await;
     app.his_refused(&r.institution, "2207", "H120260302120000000007", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1"}}), "card_out_of_step").await;
     app.ok("POST", &format!("/v1/cards/{card}/synchronisation"), &r.clerk, None).await;
     app.ok("POST", &format!("/v1/persons/{SSN}/changes"), &app.operator, Some(json!({"flags": ["insurance_suspended"]}))).await;
-    app.his_refused(&r.institution, "2207", "H120260302120000000008", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1"}}), "insurance_suspended").await;
+    app.his_refused(&r.institution, "2207", "H120260302120000000008", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "1"}}), "insurance_suspended")
+        .await;
     assert_eq!(app.balance().await, 50000);
     // Another institution neither sees nor settles this visit; a token speaks only for its own institution.
     app.ok("POST", "/v1/institutions", &app.operator, Some(json!({"code": "H2", "name": "另一医院", "region": "beijing", "level": "2"}))).await;
@@ -381,7 +445,10 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     let (s, v) = app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(body("vacation", 100000))).await;
     assert_problem(s, &v, 422, "invalid_reason");
     let manual = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(body("before_card", 100000))).await;
-    assert_eq!((manual["kind"].as_str(), manual["deductible_fen"].as_i64(), manual["fund_fen"].as_i64(), manual["account_fen"].as_i64()), (Some("manual"), Some(100000), Some(0), Some(0)));
+    assert_eq!(
+        (manual["kind"].as_str(), manual["deductible_fen"].as_i64(), manual["fund_fen"].as_i64(), manual["account_fen"].as_i64()),
+        (Some("manual"), Some(100000), Some(0), Some(0))
+    );
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "EE").await;
     app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302130000000001", &[("1", "A1", json!("1"), json!("1000"), "1000.00")]).await;
     let out = app.settle(&r.institution, "2207", "H120260302130000000002", &psn_no, &mdtrt_id, "1000.00", "0").await;
@@ -389,11 +456,19 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     assert_eq!(out["output"]["setlinfo"]["hifob_pay"], "140.00", "70 % of 200, paid by the mutual aid");
     // The claims the holder follows: what the funds reimburse and when it is due, 15
     // working days after Monday 2026-03-02 (Beijing's file, 000).
-    assert_eq!((manual["id"].as_str(), manual["state"].as_str(), manual["amount_fen"].as_i64(), manual["due_on"].as_str()), (manual["setl_id"].as_str(), Some("submitted"), Some(0), Some("2026-03-23")), "{manual}");
+    assert_eq!(
+        (manual["id"].as_str(), manual["state"].as_str(), manual["amount_fen"].as_i64(), manual["due_on"].as_str()),
+        (manual["setl_id"].as_str(), Some("submitted"), Some(0), Some("2026-03-23")),
+        "{manual}"
+    );
     let second = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(body("no_card", 100000))).await;
     assert_eq!(second["amount_fen"], 70000, "the deductible is used: 70 % of 1,000 {second}");
     let claims = app.ok("GET", &format!("/v1/persons/{SSN}/reimbursements"), &r.holder, None).await;
-    assert_eq!(claims.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect::<Vec<_>>(), [second["id"].as_str().unwrap(), manual["id"].as_str().unwrap()], "newest first: {claims}");
+    assert_eq!(
+        claims.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        [second["id"].as_str().unwrap(), manual["id"].as_str().unwrap()],
+        "newest first: {claims}"
+    );
     let approval = format!("/v1/reimbursements/{}/approval", second["id"].as_str().unwrap());
     let (s, v) = app.call("POST", &approval, Some(&r.holder), None).await;
     assert_problem(s, &v, 403, "not_allowed_on_channel");
@@ -426,7 +501,11 @@ on_both_databases!(r_set_6_and_r_set_8_manual_reimbursement_never_charges_the_de
     let report = results(json!([{"id": second["id"], "paid": false, "reason": "账户已销户 account closed"}])).await;
     assert_eq!(report[0]["state"], "failed", "{report}");
     let claims = app.ok("GET", &format!("/v1/persons/{SSN}/reimbursements"), &r.holder, None).await;
-    assert_eq!((claims[0]["state"].as_str(), claims[0]["failure_reason"].as_str(), claims[1]["state"].as_str()), (Some("failed"), Some("账户已销户 account closed"), Some("paid")), "{claims}");
+    assert_eq!(
+        (claims[0]["state"].as_str(), claims[0]["failure_reason"].as_str(), claims[1]["state"].as_str()),
+        (Some("failed"), Some("账户已销户 account closed"), Some("paid")),
+        "{claims}"
+    );
     // Two payment files made at once take each approved claim once between them.
     for _ in 0..6 {
         let c = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(body("no_card", 10000))).await;
@@ -463,16 +542,22 @@ on_both_databases!(r_cert_1_certificate_visit_is_claimed_from_the_uploaded_lines
     let (s, v) = app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(json!({"ssn": SSN, "reason": "no_card", "lines": []}))).await;
     assert_problem(s, &v, 422, "missing_field");
     // Two clerks claim the visit at once: one claim, the other learns it is taken.
-    let (a, b) = tokio::join!(app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())), app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())));
+    let (a, b) =
+        tokio::join!(app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())), app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())));
     let (won, lost) = if a.0.as_u16() == 201 { (a, b) } else { (b, a) };
     assert_eq!(won.0.as_u16(), 201, "{}", won.1);
     assert!(lost.0.as_u16() == 409 && ["already_claimed", "no_fee_lines"].contains(&lost.1["code"].as_str().unwrap()), "{:?}", lost);
     // Under the policy of the visit's day: 1,800 deductible, then 70 % of 1,200.
     let won = won.1;
-    assert_eq!((won["kind"].as_str(), won["mdtrt_id"].as_str(), won["deductible_fen"].as_i64(), won["amount_fen"].as_i64(), won["state"].as_str()), (Some("manual"), Some(mdtrt_id.as_str()), Some(180000), Some(84000), Some("submitted")), "{won}");
+    assert_eq!(
+        (won["kind"].as_str(), won["mdtrt_id"].as_str(), won["deductible_fen"].as_i64(), won["amount_fen"].as_i64(), won["state"].as_str()),
+        (Some("manual"), Some(mdtrt_id.as_str()), Some(180000), Some(84000), Some("submitted")),
+        "{won}"
+    );
     let visits = app.ok("GET", &format!("/v1/certificates/{number}/visits"), &r.clerk, None).await;
     assert_eq!((visits[0]["unclaimed_fen"].as_i64(), visits[0]["claim_id"].as_str()), (Some(0), won["id"].as_str()), "{visits}");
-    let (s, v) = app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(json!({"ssn": SSN, "reason": "certificate_period", "certificate_number": number, "mdtrt_id": mdtrt_id}))).await;
+    let (s, v) =
+        app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(json!({"ssn": SSN, "reason": "certificate_period", "certificate_number": number, "mdtrt_id": mdtrt_id}))).await;
     assert_problem(s, &v, 409, "already_claimed");
     // The deductible was charged once: a counter claim afterwards pays 70 % at once.
     let counter = app.ok("POST", "/v1/reimbursements", &r.clerk, Some(json!({"ssn": SSN, "institution_code": "H1", "visit_date": "2026-03-02", "reason": "certificate_period", "lines": [{"code": "A1", "quantity": "1", "unit_price": "100.00", "amount_fen": 10000}]}))).await;
@@ -571,7 +656,9 @@ on_both_databases!(r_set_1_one_payment_per_visit_whatever_the_retries, |db: Test
     for (i, (psn_no, mdtrt_id)) in visits.iter().enumerate() {
         for retry in 0..4 {
             let (app, inst, psn_no, mdtrt_id) = (app.clone(), r.institution.clone(), psn_no.clone(), mdtrt_id.clone());
-            tasks.push(tokio::spawn(async move { (mdtrt_id.clone(), app.settle(&inst, "2207", &format!("H12026030218000000{i:02}{retry:02}"), &psn_no, &mdtrt_id, "100.00", "1").await) }));
+            tasks.push(tokio::spawn(async move {
+                (mdtrt_id.clone(), app.settle(&inst, "2207", &format!("H12026030218000000{i:02}{retry:02}"), &psn_no, &mdtrt_id, "100.00", "1").await)
+            }));
         }
     }
     let mut booked: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
@@ -610,7 +697,9 @@ on_both_databases!(a_fee_line_uploaded_during_a_settlement_is_billed_or_left_uns
         app.upload(&r.institution, &mdtrt_id, &psn_no, &format!("H1202603021900000000{round:02}"), &[("1", "A1", json!("1"), json!("10"), "10.00")]).await;
         let settle = {
             let (app, inst, psn_no, mdtrt_id) = (app.clone(), r.institution.clone(), psn_no.clone(), mdtrt_id.clone());
-            tokio::spawn(async move { app.his(&inst, "2207", &format!("H1202603022000000000{round:02}"), json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "0"}})).await })
+            tokio::spawn(async move {
+                app.his(&inst, "2207", &format!("H1202603022000000000{round:02}"), json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "0"}})).await
+            })
         };
         let upload = {
             let (app, inst, psn_no, mdtrt_id) = (app.clone(), r.institution.clone(), psn_no.clone(), mdtrt_id.clone());
@@ -642,7 +731,15 @@ on_both_databases!(amounts_past_the_bounds_are_refused_with_the_field_named, |db
     let (app, r, card) = ready(db).await;
     app.ok("POST", "/v1/catalog/items", &app.operator, Some(json!([{"code": "BIG", "name": "大额治疗", "kind": "treatment", "class": "C"}]))).await;
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "OV").await;
-    let huge = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302220000000001", &[("1", "BIG", json!("1"), json!("50000000000000000"), "50000000000000000.00"), ("2", "BIG", json!("1"), json!("50000000000000000"), "50000000000000000.00")]).await;
+    let huge = app
+        .upload(
+            &r.institution,
+            &mdtrt_id,
+            &psn_no,
+            "H120260302220000000001",
+            &[("1", "BIG", json!("1"), json!("50000000000000000"), "50000000000000000.00"), ("2", "BIG", json!("1"), json!("50000000000000000"), "50000000000000000.00")],
+        )
+        .await;
     let msg = huge["err_msg"].as_str().unwrap();
     assert!(msg.contains("[amount_out_of_range]") && msg.contains("fee line 1") && msg.contains("pric"), "{huge}");
     let over = app.upload(&r.institution, &mdtrt_id, &psn_no, "H120260302220000000002", &[("1", "BIG", json!("1"), json!("10000000.01"), "10000000.01")]).await;
@@ -656,13 +753,17 @@ on_both_databases!(amounts_past_the_bounds_are_refused_with_the_field_named, |db
     let out = app.settle(&r.institution, "2207", "H120260302220000000006", &psn_no, &mdtrt_id, "10000000.00", "0").await;
     assert_eq!(out["output"]["setlinfo"]["medfee_sumamt"], "10000000.00", "{out}");
     // An account credit of i64::MAX fen is refused; the bound is taken.
-    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": i64::MAX, "reason": "test", "kind": "credit"}))).await;
+    let (s, v) =
+        app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": i64::MAX, "reason": "test", "kind": "credit"}))).await;
     assert_problem(s, &v, 422, "amount_out_of_range");
     assert!(v["detail"].as_str().unwrap().contains("amount_fen"), "{v}");
-    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": 1_000_000_001i64, "reason": "test", "kind": "credit"}))).await;
+    let (s, v) = app
+        .call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": 1_000_000_001i64, "reason": "test", "kind": "credit"})))
+        .await;
     assert_problem(s, &v, 422, "amount_out_of_range");
     app.ok("POST", &format!("/v1/persons/{SSN}/account/credits"), &app.operator, Some(json!({"amount_fen": 1_000_000_000i64, "reason": "test", "kind": "credit"}))).await;
-    let (s, v) = app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": i64::MIN, "reason": "test", "kind": "correction"}))).await;
+    let (s, v) =
+        app.call("POST", &format!("/v1/persons/{SSN}/account/credits"), Some(&app.operator), Some(json!({"amount_fen": i64::MIN, "reason": "test", "kind": "correction"}))).await;
     assert_problem(s, &v, 422, "amount_out_of_range");
 });
 
@@ -686,7 +787,13 @@ on_both_databases!(verify_finds_each_broken_invariant, |db: TestDb| async move {
     app.tamper("DELETE FROM outbox").await;
     app.tamper(&format!("UPDATE reimbursement_claims SET amount_fen = amount_fen + 100 WHERE id = '{}'", claim["id"].as_str().unwrap())).await;
     let report = app.ok("GET", "/v1/verify", &app.operator, None).await;
-    let broken: Vec<(String, i64)> = report["invariants"].as_array().unwrap().iter().filter(|i| i["violations"].as_i64().unwrap() > 0).map(|i| (i["name"].as_str().unwrap().to_string(), i["violations"].as_i64().unwrap())).collect();
+    let broken: Vec<(String, i64)> = report["invariants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["violations"].as_i64().unwrap() > 0)
+        .map(|i| (i["name"].as_str().unwrap().to_string(), i["violations"].as_i64().unwrap()))
+        .collect();
     let names: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.iter().any(|n| n.contains("year totals")), "{report:#}");
     assert!(names.iter().any(|n| n.contains("settled fee line")), "{report:#}");
@@ -709,8 +816,20 @@ on_both_databases!(his_envelopes_and_amounts_of_any_shape_get_an_answer_and_brea
     let (psn_no, mdtrt_id) = app.register(&r.institution, card, "PZ").await;
     let amount = "-?[0-9]{0,12}(\\.[0-9]{0,4})?|[0-9.e+-]{0,8}|\\PC{0,6}";
     let strategy = (
-        prop_oneof![Just("2204"), Just("2206"), Just("2207"), Just("2208"), Just("1101"), Just("2201"), Just("9999"), "\\PC{0,6}".prop_map(|s| Box::leak(s.into_boxed_str()) as &str)],
-        amount, amount, amount, amount,
+        prop_oneof![
+            Just("2204"),
+            Just("2206"),
+            Just("2207"),
+            Just("2208"),
+            Just("1101"),
+            Just("2201"),
+            Just("9999"),
+            "\\PC{0,6}".prop_map(|s| Box::leak(s.into_boxed_str()) as &str)
+        ],
+        amount,
+        amount,
+        amount,
+        amount,
         prop_oneof![Just(json!({})), Just(json!(null)), Just(json!([1, 2])), Just(json!("text")), Just(json!({"data": {}})), Just(json!({"feedetail": "x"}))],
         any::<bool>(),
     );
@@ -785,11 +904,20 @@ on_both_databases!(his_software_signs_with_the_gateway_headers_and_each_fault_is
     let out = app.his_signed(plain, &paasid, &secret, now, "v-1", "1101", "H120260302100000000010", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
     assert_eq!(out["infcode"], 0, "{out}");
     // Two copies of one signed request racing: one is taken, the other is a replay.
-    let copies: Vec<Value> = futures_util::future::join_all((0..2).map(|_| app.his_signed(plain, &paasid, &secret, now, "race-1", "9001", "H120260302100000000020", sign_in.clone()))).await;
+    let copies: Vec<Value> =
+        futures_util::future::join_all((0..2).map(|_| app.his_signed(plain, &paasid, &secret, now, "race-1", "9001", "H120260302100000000020", sign_in.clone()))).await;
     let taken = copies.iter().filter(|v| v["infcode"] == 0).count();
     assert_eq!(taken, 1, "{copies:?}");
     // A bearer token decides alone, whatever x-tif-* headers come with it.
-    let res = app.client.post(format!("{}{plain}", app.base)).bearer_auth(&r.institution).header("x-tif-paasid", "nobody").json(&json!({"infno": "9001", "msgid": "H120260302100000000030", "fixmedins_code": "H1", "input": sign_in})).send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{}{plain}", app.base))
+        .bearer_auth(&r.institution)
+        .header("x-tif-paasid", "nobody")
+        .json(&json!({"infno": "9001", "msgid": "H120260302100000000030", "fixmedins_code": "H1", "input": sign_in}))
+        .send()
+        .await
+        .unwrap();
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["infcode"], 0, "{v}");
     // Revoked, the credential signs nothing.
@@ -823,7 +951,9 @@ on_both_databases!(his_amounts_in_any_exact_form_are_taken_and_a_digit_below_the
 // is revoked; an issued card whose social zone starts at this visit is not refused.
 on_both_databases!(r_set_10_1101_refuses_a_card_that_may_not_settle_with_2201s_reason, |db: TestDb| async move {
     let (app, r, card) = ready(db).await;
-    let ask = |msgid: &'static str| app.his(&r.institution, "1101", msgid, json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}}));
+    let ask = |msgid: &'static str| {
+        app.his(&r.institution, "1101", msgid, json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}}))
+    };
     let v = ask("H120260302150000000001").await;
     assert_eq!((v["infcode"].as_i64(), v["output"]["cardinfo"]["card_stas"].as_str()), (Some(0), Some("active")), "{v}");
     app.ok("POST", &format!("/v1/cards/{card}/pre-loss"), &r.hotline, Some(json!({}))).await;
@@ -834,7 +964,8 @@ on_both_databases!(r_set_10_1101_refuses_a_card_that_may_not_settle_with_2201s_r
     assert_eq!(ask("H120260302150000000003").await["output"]["cardinfo"]["card_stas"], "active");
     // A card handed over but not yet used is not refused: its first swipe is at this visit.
     let other = crate::cards::OTHER;
-    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"}))).await;
+    app.ok("POST", "/v1/persons", &app.operator, Some(json!({"ssn": other, "name": "王五", "ethnicity": "01", "category": "in_service", "region": "beijing", "unit_code": "U1"})))
+        .await;
     let issued = app.produced_card(&r, other, false).await;
     app.ok("POST", &format!("/v1/cards/{issued}/hand-over"), &r.unit, Some(json!({}))).await;
     let v = app.his(&r.institution, "1101", "H120260302150000000004", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{issued:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
@@ -847,8 +978,18 @@ on_both_databases!(his_times_are_read_in_every_form_clients_send_and_nothing_els
     let (app, r, card) = ready(db).await;
     let out = app.his_ok(&r.institution, "1101", "H120260302160000000001", json!({"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "begntime": "2026-03-02 10:00:00", "psn_cert_type": "", "certno": "", "psn_name": ""}})).await;
     let psn_no = out["baseinfo"]["psn_no"].as_str().unwrap().to_string();
-    let register = |msgid: &'static str, begntime: &'static str, otp: &'static str| app.his(&r.institution, "2201", msgid, json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": begntime, "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": otp, "atddr_no": "D001", "dr_name": "李医生", "dept_code": "A01", "dept_name": "内科", "caty": "A03"}}));
-    for (n, (msgid, begntime, otp)) in [("H120260302160000000002", "2026-03-02T10:01:00", "T1"), ("H120260302160000000003", "2026/3/2 10:02:00", "T2"), ("H120260302160000000004", "2026-03-02T02:03:00Z", "T3"), ("H120260302160000000005", "2026-03-03 09:00:00", "T4")].into_iter().enumerate() {
+    let register = |msgid: &'static str, begntime: &'static str, otp: &'static str| {
+        app.his(&r.institution, "2201", msgid, json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": begntime, "mdtrt_cert_type": "03", "mdtrt_cert_no": format!("F{card:08}"), "card_sn": VENDOR_CODE, "ipt_otp_no": otp, "atddr_no": "D001", "dr_name": "李医生", "dept_code": "A01", "dept_name": "内科", "caty": "A03"}}))
+    };
+    for (n, (msgid, begntime, otp)) in [
+        ("H120260302160000000002", "2026-03-02T10:01:00", "T1"),
+        ("H120260302160000000003", "2026/3/2 10:02:00", "T2"),
+        ("H120260302160000000004", "2026-03-02T02:03:00Z", "T3"),
+        ("H120260302160000000005", "2026-03-03 09:00:00", "T4"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let v = register(msgid, begntime, otp).await;
         assert_eq!(v["infcode"], 0, "form {n} {begntime}: {v}");
     }

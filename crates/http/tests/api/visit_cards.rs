@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use yikatong_store::on_both_databases;
 use yikatong_store::testing::TestDb;
 
-use super::settlement::{VENDOR_CODE, ready, refusal_of};
 use super::TestApp;
+use super::settlement::{VENDOR_CODE, ready, refusal_of};
 
 impl TestApp {
     /// 1101 by card at H1: the answer's `visit_card_no` and `psn_no`.

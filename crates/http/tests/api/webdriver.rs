@@ -26,8 +26,10 @@ fn find_binary(names: &[&str]) -> Option<PathBuf> {
 
 impl Browser {
     pub async fn start() -> Browser {
-        let driver_bin = find_binary(&["chromedriver"]).expect("chromedriver is needed for the portal's browser tests: apt-get install chromium chromium-driver (scripts/test.sh does this)");
-        let chromium = find_binary(&["chromium", "chromium-browser"]).expect("chromium is needed for the portal's browser tests: apt-get install chromium chromium-driver (scripts/test.sh does this)");
+        let driver_bin =
+            find_binary(&["chromedriver"]).expect("chromedriver is needed for the portal's browser tests: apt-get install chromium chromium-driver (scripts/test.sh does this)");
+        let chromium = find_binary(&["chromium", "chromium-browser"])
+            .expect("chromium is needed for the portal's browser tests: apt-get install chromium chromium-driver (scripts/test.sh does this)");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // Its own process group, so that the browser it starts is stopped with it.
         let driver = {

@@ -115,7 +115,9 @@ impl Service {
         let unit_record = self.require_unit(unit).await?;
         // R-APP-3: a partner bank takes a unit's batch; its token names the bank.
         let bank = match who.role {
-            Role::Bank => Some(who.outlet.clone().ok_or_else(|| ServiceError::from(Refusal::bad_input("bank_code_required", "a partner bank's token names the bank (issue it with --bank) to take a unit's batch")))?),
+            Role::Bank => Some(who.outlet.clone().ok_or_else(|| {
+                ServiceError::from(Refusal::bad_input("bank_code_required", "a partner bank's token names the bank (issue it with --bank) to take a unit's batch"))
+            })?),
             _ => None,
         };
         // Who applies, the same for every row of the file (R-GEN-1, R-APP-3, the
@@ -211,7 +213,16 @@ impl Service {
     /// One row's decision: a new card and its event, `None` when this unit's application
     /// for the person already exists, or the refusal.
     #[allow(clippy::too_many_arguments)] // the row, its person and cards, who applies
-    fn application_of(&self, as_unit: &Principal, unit: &str, applicant: &Applicant, c: &Candidate, person: &Person, cards: &[Card], now: chrono::DateTime<chrono::Utc>) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
+    fn application_of(
+        &self,
+        as_unit: &Principal,
+        unit: &str,
+        applicant: &Applicant,
+        c: &Candidate,
+        person: &Person,
+        cards: &[Card],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<Option<(Card, Vec<CardEvent>)>> {
         if person.unit_code.as_deref() != Some(unit) {
             return Err(Refusal::bad_input("not_in_unit", format!("the person is not insured through unit {unit}")).into());
         }

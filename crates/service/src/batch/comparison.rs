@@ -51,7 +51,14 @@ pub struct SecondCollection {
 }
 
 fn items_of(p: &Person) -> Items {
-    Items { ssn: p.ssn.clone(), name: p.name.clone(), gender: p.gender.clone(), ethnicity: p.ethnicity.clone(), birth_date: p.birth_date.format("%Y%m%d").to_string(), photo: p.photo_digest.clone() }
+    Items {
+        ssn: p.ssn.clone(),
+        name: p.name.clone(),
+        gender: p.gender.clone(),
+        ethnicity: p.ethnicity.clone(),
+        birth_date: p.birth_date.format("%Y%m%d").to_string(),
+        photo: p.photo_digest.clone(),
+    }
 }
 
 /// The person's flags after these marks, when the hold changes.
@@ -115,7 +122,14 @@ impl Service {
                 let gender = parse_gender(&c[2]).ok_or_else(|| Refusal::bad_input("invalid_gender", format!("性别 / gender must be 男 or 女, not {:?}", c[2])))?;
                 check_ethnicity(&c[3])?;
                 let birth = parse_birth(&c[4]).ok_or_else(|| Refusal::bad_input("invalid_date", format!("出生日期 / birth_date must be YYYYMMDD, not {:?}", c[4])))?;
-                Ok(RegistryRow { ssn: ssn.expose().into(), name: c[1].clone(), gender: gender.into(), ethnicity: c[3].clone(), birth_date: birth, photo_digest: Some(c[5].clone()).filter(|p| !p.is_empty()) })
+                Ok(RegistryRow {
+                    ssn: ssn.expose().into(),
+                    name: c[1].clone(),
+                    gender: gender.into(),
+                    ethnicity: c[3].clone(),
+                    birth_date: birth,
+                    photo_digest: Some(c[5].clone()).filter(|p| !p.is_empty()),
+                })
             })();
             match parsed {
                 Ok(r) => chunk.push(r),
@@ -215,7 +229,11 @@ impl Service {
     pub async fn comparison(&self, who: &Principal, ssn: &str) -> ServiceResult<ComparisonView> {
         let view = self.get_person(who, ssn).await?;
         let ssn = Ssn::parse(ssn)?;
-        let (marks, _) = self.store.comparison(ssn.expose()).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("not_compared", "the person has not been compared with the registry yet")))?;
+        let (marks, _) = self
+            .store
+            .comparison(ssn.expose())
+            .await?
+            .ok_or_else(|| ServiceError::from(Refusal::not_found("not_compared", "the person has not been compared with the registry yet")))?;
         let marks: Marks = serde_json::from_value(marks).map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(ComparisonView { ssn_masked: view.ssn_masked, held: !marks.all_match(), marks })
     }
@@ -266,7 +284,9 @@ impl Service {
         let view = self.comparison(who, ssn).await?;
         let mut lines = vec![
             TextLine { x: 160, y: 780, size: 20, text: "社会保障卡信息二次采集表".into() },
-            TextLine { x: 60, y: 740, size: 12, text: format!("姓名：{}　公民身份号码：{}　单位：{}", person.name, person.ssn_masked, person.unit_code.as_deref().unwrap_or("")) },
+            TextLine {
+                x: 60, y: 740, size: 12, text: format!("姓名：{}　公民身份号码：{}　单位：{}", person.name, person.ssn_masked, person.unit_code.as_deref().unwrap_or(""))
+            },
             TextLine { x: 60, y: 705, size: 12, text: "项目".into() },
             TextLine { x: 200, y: 705, size: 12, text: "比对结果".into() },
             TextLine { x: 300, y: 705, size: 12, text: "需填写内容（以身份证或户口簿为准）".into() },

@@ -72,7 +72,12 @@ impl Service {
                 let age = super::super::settlement::age_on(p.birth_date, first);
                 match monthly_credit(policy, first, &p.category, age, p.contribution_base_fen.map(Fen)) {
                     Ok(Decision::Credit(amount, rule)) if amount.0 > 0 => {
-                        batch.push(MonthlyCredit { person_hash: hash.clone(), amount_fen: amount.0, reference: reference.clone(), reason: format!("monthly credit {month} ({rule})") });
+                        batch.push(MonthlyCredit {
+                            person_hash: hash.clone(),
+                            amount_fen: amount.0,
+                            reference: reference.clone(),
+                            reason: format!("monthly credit {month} ({rule})"),
+                        });
                     }
                     Ok(Decision::Credit(..)) | Ok(Decision::NotEligible(_)) => report.not_eligible += 1,
                     Err(r) => {

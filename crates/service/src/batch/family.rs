@@ -153,7 +153,15 @@ impl Service {
                 tx.lock_person(&m.holder_hash).await?;
                 let covered = tx.account_balance(&m.holder_hash).await? >= amount;
                 if covered {
-                    let payment = PremiumPayment { person_hash: m.member_hash.clone(), period: month.into(), amount_fen: amount, channel: "mutual_aid".into(), payer_hash: Some(m.holder_hash.clone()), paid_at: now, reference: reference.clone() };
+                    let payment = PremiumPayment {
+                        person_hash: m.member_hash.clone(),
+                        period: month.into(),
+                        amount_fen: amount,
+                        channel: "mutual_aid".into(),
+                        payer_hash: Some(m.holder_hash.clone()),
+                        paid_at: now,
+                        reference: reference.clone(),
+                    };
                     if !tx.insert_premium_payment(&payment).await? {
                         // Another run paid it meanwhile: dropping the transaction keeps nothing.
                         report.already_paid += 1;

@@ -10,8 +10,8 @@ pub mod pdf;
 pub mod persons;
 pub mod photos;
 pub mod premiums;
-pub mod province;
 pub mod production_files;
+pub mod province;
 pub mod table;
 
 pub use applications::{ApplicationReport, RowRefusal};

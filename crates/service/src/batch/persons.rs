@@ -55,7 +55,13 @@ fn category_code(written: &str) -> &str {
 impl Service {
     /// Imports the persons of `region` from `input`; `progress` is told the rows read so
     /// far after each written thousand.
-    pub async fn import_persons(&self, who: &Principal, region: &str, input: impl std::io::BufRead + Send, progress: &(dyn Fn(usize) + Sync)) -> ServiceResult<PersonsImportReport> {
+    pub async fn import_persons(
+        &self,
+        who: &Principal,
+        region: &str,
+        input: impl std::io::BufRead + Send,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> ServiceResult<PersonsImportReport> {
         who.allow(Operation::CreatePerson)?;
         self.check_region(region)?;
         let mut table = Table::read(input, &COLUMNS)?;

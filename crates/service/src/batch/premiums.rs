@@ -108,9 +108,23 @@ impl Service {
             Role::Clerk => ("street_office".to_string(), None),
             _ => ("bank_counter".to_string(), None),
         };
-        let payment = PremiumPayment { person_hash: hash, period: p.period.clone(), amount_fen: p.amount_fen, channel, payer_hash: payer, paid_at: self.clock.now(), reference: p.reference.trim().into() };
+        let payment = PremiumPayment {
+            person_hash: hash,
+            period: p.period.clone(),
+            amount_fen: p.amount_fen,
+            channel,
+            payer_hash: payer,
+            paid_at: self.clock.now(),
+            reference: p.reference.trim().into(),
+        };
         self.store.insert_premium_payment(&payment).await?;
-        Ok(PremiumView { period: payment.period, amount_fen: payment.amount_fen, channel: payment.channel, paid_by_someone_else: payment.payer_hash.is_some(), reference: payment.reference })
+        Ok(PremiumView {
+            period: payment.period,
+            amount_fen: payment.amount_fen,
+            channel: payment.channel,
+            paid_by_someone_else: payment.payer_hash.is_some(),
+            reference: payment.reference,
+        })
     }
 
     /// The bank's withholding result file (`ssn`, `period`, `amount_fen`, `result`
@@ -140,9 +154,19 @@ impl Service {
                 };
                 let hash = self.require_person(&ssn).await?.key;
                 let now = self.clock.now();
-                self.store.record_deduction(&PremiumDeduction { person_hash: hash.clone(), period: c[1].clone(), ok, reason: Some(c[4].clone()).filter(|r| !r.is_empty()) }, now).await?;
+                self.store
+                    .record_deduction(&PremiumDeduction { person_hash: hash.clone(), period: c[1].clone(), ok, reason: Some(c[4].clone()).filter(|r| !r.is_empty()) }, now)
+                    .await?;
                 if ok {
-                    let payment = PremiumPayment { person_hash: hash, period: c[1].clone(), amount_fen: amount, channel: "bank_withholding".into(), payer_hash: None, paid_at: now, reference: format!("withholding:{}:{}", c[1], &ssn.expose()[12..]) };
+                    let payment = PremiumPayment {
+                        person_hash: hash,
+                        period: c[1].clone(),
+                        amount_fen: amount,
+                        channel: "bank_withholding".into(),
+                        payer_hash: None,
+                        paid_at: now,
+                        reference: format!("withholding:{}:{}", c[1], &ssn.expose()[12..]),
+                    };
                     self.store.insert_premium_payment(&payment).await?;
                 }
                 Ok(())

@@ -88,7 +88,12 @@ impl Service {
             report.rows += 1;
             let Some(row) = readable(row, &mut report.refused, |line, r| RowRefusal::new(line, "", r)) else { continue };
             let Ok(card_id) = row.cells[0].parse::<i64>() else {
-                report.refused.push(RowRefusal { line: row.line, ssn: String::new(), code: "invalid_card_id".into(), reason: format!("card_id {:?} is not a number", row.cells[0]) });
+                report.refused.push(RowRefusal {
+                    line: row.line,
+                    ssn: String::new(),
+                    code: "invalid_card_id".into(),
+                    reason: format!("card_id {:?} is not a number", row.cells[0]),
+                });
                 continue;
             };
             let some = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
@@ -96,7 +101,9 @@ impl Service {
             let outcome = self.record_production_results(who, batch_id, std::slice::from_ref(&line)).await?;
             match outcome.first() {
                 Some(r) if r.status != "refused" => report.accepted += 1,
-                Some(r) => report.refused.push(RowRefusal { line: row.line, ssn: String::new(), code: r.code.clone().unwrap_or_default(), reason: r.message.clone().unwrap_or_default() }),
+                Some(r) => {
+                    report.refused.push(RowRefusal { line: row.line, ssn: String::new(), code: r.code.clone().unwrap_or_default(), reason: r.message.clone().unwrap_or_default() })
+                }
                 None => {}
             }
         }
@@ -105,7 +112,8 @@ impl Service {
 
     /// The bank's account-opening result file (`card_id`, `opened` 是/否, `reason`).
     pub async fn import_bank_results(&self, who: &Principal, input: impl std::io::BufRead + Send) -> ServiceResult<FileReport> {
-        let cols = [Column { en: "card_id", zh: "卡序号", required: true }, Column { en: "opened", zh: "开户成功", required: true }, Column { en: "reason", zh: "原因", required: false }];
+        let cols =
+            [Column { en: "card_id", zh: "卡序号", required: true }, Column { en: "opened", zh: "开户成功", required: true }, Column { en: "reason", zh: "原因", required: false }];
         let mut report = FileReport::default();
         for row in Table::read(input, &cols)? {
             report.rows += 1;
@@ -152,10 +160,20 @@ impl Service {
             let (status, card, reason) = match (alive, last) {
                 (Some(c), _) if matches!(c.state.as_str(), "issued" | "active") => ("has_card", Some(c), None),
                 // Held out of production until a second collection (R-CMP-3): the unit acts.
-                (Some(c), _) if p.flags.iter().any(|f| f == "second_collection_pending") => ("in_progress", Some(c), Some("awaiting second collection (information comparison)".to_string())),
+                (Some(c), _) if p.flags.iter().any(|f| f == "second_collection_pending") => {
+                    ("in_progress", Some(c), Some("awaiting second collection (information comparison)".to_string()))
+                }
                 (Some(c), _) => ("in_progress", Some(c), c.held_reason.clone()),
                 (None, Some(c)) => ("no_card", Some(c), c.failure_reason.clone().or_else(|| Some(format!("the last card is {}", c.state.as_str())))),
-                (None, None) => ("no_card", None, p.flags.iter().find(|f| *f == "second_collection_pending" || *f == "migrant_worker_1pct").map(|f| f.replace('_', " ")).or_else(|| Some("no application yet".into()))),
+                (None, None) => (
+                    "no_card",
+                    None,
+                    p.flags
+                        .iter()
+                        .find(|f| *f == "second_collection_pending" || *f == "migrant_worker_1pct")
+                        .map(|f| f.replace('_', " "))
+                        .or_else(|| Some("no application yet".into())),
+                ),
             };
             persons.push(UnitPerson {
                 ssn_masked: mask_ssn(&p.ssn),

@@ -13,11 +13,8 @@ use super::production_files::FileReport;
 use super::table::{Column, Table, readable};
 use crate::{Service, ServiceResult};
 
-const COLUMNS: [Column; 3] = [
-    Column { en: "ssn", zh: "公民身份号码", required: true },
-    Column { en: "city", zh: "发卡地", required: true },
-    Column { en: "state", zh: "卡状态", required: true },
-];
+const COLUMNS: [Column; 3] =
+    [Column { en: "ssn", zh: "公民身份号码", required: true }, Column { en: "city", zh: "发卡地", required: true }, Column { en: "state", zh: "卡状态", required: true }];
 
 /// Rows written per transaction.
 const CHUNK: usize = 1000;

@@ -170,7 +170,10 @@ impl<R: std::io::BufRead> Table<R> {
         let is_zip = input.fill_buf().map(|b| b.starts_with(b"PK\x03\x04")).unwrap_or(false);
         if is_zip {
             let mut rows = read_sheet(input)?.into_iter().enumerate().map(|(i, r)| (i + 1, r));
-            let (_, names) = rows.next().filter(|(_, h)| h.iter().any(|c| !c.trim().is_empty())).ok_or_else(|| Refusal::bad_input("empty_file", "the sheet is empty: it needs a header row and data rows"))?;
+            let (_, names) = rows
+                .next()
+                .filter(|(_, h)| h.iter().any(|c| !c.trim().is_empty()))
+                .ok_or_else(|| Refusal::bad_input("empty_file", "the sheet is empty: it needs a header row and data rows"))?;
             let index = Self::map_columns(&names, columns)?;
             let rest: Vec<(usize, Vec<String>)> = rows.collect();
             return Ok(Table { source: Source::Sheet(rest.into_iter()), index, line: 1 });

@@ -61,7 +61,15 @@ pub struct DispatchLine {
 impl Service {
     /// R-DIST-1, R-LOSS-5: the delivery of a new card of `kind` for `person`, whose card
     /// fee (before delivery) is `card_fee_fen`.
-    pub(crate) fn delivery_terms(&self, who: &Principal, policy: &RegionPolicy, kind: NewCardKind, ask: &DeliveryRequest, person: &Person, card_fee_fen: i64) -> ServiceResult<DeliveryTerms> {
+    pub(crate) fn delivery_terms(
+        &self,
+        who: &Principal,
+        policy: &RegionPolicy,
+        kind: NewCardKind,
+        ask: &DeliveryRequest,
+        person: &Person,
+        card_fee_fen: i64,
+    ) -> ServiceResult<DeliveryTerms> {
         let today = self.clock.today();
         let via_app = match ask.via.as_deref() {
             None | Some("web") => false,

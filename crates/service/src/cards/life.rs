@@ -6,16 +6,16 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
+use yikatong_core::card::delivery::{MailAddress, NewCardKind};
 use yikatong_core::card::production::{self as rules_p, NewCard};
 use yikatong_core::card::rules::{self, RuleCtx, SuccessorTerms};
-use yikatong_core::card::delivery::{MailAddress, NewCardKind};
 use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
 use yikatong_core::identity::Ssn;
 use yikatong_store::CardTx;
 
 use super::delivery::DeliveryRequest;
-use super::views::{CardView, CertificateSummary};
 use super::printed_of;
+use super::views::{CardView, CertificateSummary};
 use crate::{Service, ServiceResult};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -262,7 +262,9 @@ impl Service {
         let policy = self.policies.region(&current.region)?;
         let d = self.delivery_terms(who, policy, NewCardKind::Successor, ask, &holder, 0)?;
         let terms = (d.delivery, d.mail_to);
-        let changed = self.card_command(who, id, Operation::SecondApplication, |c, ctx| rules::second_application(c, self.certificate_number(&c.region, ctx.today()), terms.clone(), ctx)).await?;
+        let changed = self
+            .card_command(who, id, Operation::SecondApplication, |c, ctx| rules::second_application(c, self.certificate_number(&c.region, ctx.today()), terms.clone(), ctx))
+            .await?;
         Ok(changed.view(self.clock.now()))
     }
 

@@ -19,11 +19,11 @@ use yikatong_core::card::{Card, CardEvent, PrintedData, apply};
 use yikatong_store::{CardTx, EventMeta, Person};
 
 pub use certificate::CertificateView;
-pub use delivery::{DeliveryRequest, DispatchLine};
 pub(crate) use certificate::certificate_valid;
-pub(crate) use password::{PasswordGates, Secret};
-pub use password::QueryTarget;
+pub use delivery::{DeliveryRequest, DispatchLine};
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
+pub use password::QueryTarget;
+pub(crate) use password::{PasswordGates, Secret};
 pub use production::{ApplicationRequest, BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
 pub use views::{CardEventView, CardView, ready_on_text};
 
@@ -53,10 +53,7 @@ impl Service {
     }
 
     pub(crate) async fn card_holder(&self, card: &Card) -> ServiceResult<Person> {
-        self.store
-            .get_person_by_hash(&card.person_hash)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))
+        self.store.get_person_by_hash(&card.person_hash).await?.ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))
     }
 
     /// A holder sees their own cards, a unit its people's, the roles of `SEE_ALL` any.

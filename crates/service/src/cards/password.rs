@@ -2,8 +2,8 @@
 //! the channels SPEC §6 allows, reset only at an outlet; stored as an Argon2id hash;
 //! locked after the region's number of wrong tries for the rest of the day.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
 use yikatong_core::card::rules::{self, RuleCtx};
@@ -112,7 +112,10 @@ impl Service {
             tx.commit().await?;
             return Err(match secret {
                 Secret::QueryPassword(_) => Refusal::bad_input("wrong_password", format!("the query password is wrong; {left} tries left today")),
-                Secret::SignInCode { .. } => Refusal::bad_input("wrong_code", format!("the sign-in code is wrong or no longer valid; {left} tries left today (wrong codes count like wrong query passwords)")),
+                Secret::SignInCode { .. } => Refusal::bad_input(
+                    "wrong_code",
+                    format!("the sign-in code is wrong or no longer valid; {left} tries left today (wrong codes count like wrong query passwords)"),
+                ),
             }
             .into());
         }

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::card::delivery::{MailAddress, NewCardKind};
 use yikatong_core::card::production::{self as rules_p, Applicant, NewCard};
 use yikatong_core::card::rules::{self, CollectionCheck, RuleCtx};
-use yikatong_core::card::delivery::{MailAddress, NewCardKind};
 use yikatong_core::card::{AccountChoice, Card, CardEvent, Origin, Zone, apply};
 use yikatong_core::identity::{Ssn, mask_ssn};
 
@@ -136,7 +136,16 @@ impl Service {
     /// unless a card they hold (`existing`) already serves, within a pilot's scope; the
     /// fee from the region's file.
     #[allow(clippy::too_many_arguments)] // the person, who applies and what they hold
-    pub(crate) fn open_first_card(&self, who: &Principal, person: &yikatong_store::Person, person_hash: String, req: &ApplicationRequest, existing: &[Card], applicant: &Applicant, now: DateTime<Utc>) -> ServiceResult<(Card, CardEvent)> {
+    pub(crate) fn open_first_card(
+        &self,
+        who: &Principal,
+        person: &yikatong_store::Person,
+        person_hash: String,
+        req: &ApplicationRequest,
+        existing: &[Card],
+        applicant: &Applicant,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(Card, CardEvent)> {
         let (policy, calendar) = self.rule_parts(&person.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
         rules_p::check_pilot(policy, ctx.today(), &person.category, applicant)?;
@@ -251,7 +260,15 @@ impl Service {
                 }
                 let person = persons.get(&card.person_hash).ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))?;
                 let holds_working = working.get(&card.person_hash).is_some_and(|ids| ids.iter().any(|id| *id != card.id));
-                let holder = rules_p::HolderNow { insured_at: person.created_at, flags: &person.flags, unit_code: person.unit_code.as_deref(), name: &person.name, ssn: &person.ssn, has_photo: person.photo_digest.is_some(), card_elsewhere: elsewhere.get(&card.person_hash).map(String::as_str) };
+                let holder = rules_p::HolderNow {
+                    insured_at: person.created_at,
+                    flags: &person.flags,
+                    unit_code: person.unit_code.as_deref(),
+                    name: &person.name,
+                    ssn: &person.ssn,
+                    has_photo: person.photo_digest.is_some(),
+                    card_elsewhere: elsewhere.get(&card.person_hash).map(String::as_str),
+                };
                 match rules_p::batch_exclusion(card, &holder, (snapshot, applied_by), holds_working, photo_required) {
                     Some(reason) => {
                         // The unit sees why on the card; a reason kept from an earlier cut is not recorded again.
@@ -298,7 +315,12 @@ impl Service {
                 })
                 .await;
             report.push(match outcome {
-                Ok(changed) => ResultReport { card_id: r.card_id, status: if changed.card.failure_reason.is_some() { "failed" } else { "produced" }.into(), code: None, message: changed.card.failure_reason },
+                Ok(changed) => ResultReport {
+                    card_id: r.card_id,
+                    status: if changed.card.failure_reason.is_some() { "failed" } else { "produced" }.into(),
+                    code: None,
+                    message: changed.card.failure_reason,
+                },
                 Err(e) => ResultReport { card_id: r.card_id, status: "refused".into(), code: Some(e.code().into()), message: Some(e.public_message()) },
             });
         }
@@ -387,7 +409,14 @@ impl Service {
     /// R-ACT-1, R-ACT-2 inside `tx`: the holder is locked first (the order settlement
     /// keeps: person, then cards), then the card and every other card of the holder;
     /// the card's social zone starts and the cards it supersedes stop, together.
-    pub(crate) async fn start_social_zone_in(&self, tx: &mut Box<dyn yikatong_store::CardTx>, who: &Principal, id: i64, holder: &str, old_account: AccountChoice) -> ServiceResult<Card> {
+    pub(crate) async fn start_social_zone_in(
+        &self,
+        tx: &mut Box<dyn yikatong_store::CardTx>,
+        who: &Principal,
+        id: i64,
+        holder: &str,
+        old_account: AccountChoice,
+    ) -> ServiceResult<Card> {
         tx.lock_person(holder).await?;
         let card = self.lock_visible(tx, who, id).await?;
         if card.person_hash != holder {
@@ -440,12 +469,7 @@ impl Service {
 
     /// The events of a card as stored (for checks and the operator).
     pub async fn raw_card_events(&self, id: i64) -> ServiceResult<Vec<CardEvent>> {
-        self.store
-            .card_events(id)
-            .await?
-            .into_iter()
-            .map(|e| serde_json::from_value(e.event).map_err(|e| ServiceError::Internal(e.to_string())))
-            .collect()
+        self.store.card_events(id).await?.into_iter().map(|e| serde_json::from_value(e.event).map_err(|e| ServiceError::Internal(e.to_string()))).collect()
     }
 }
 
@@ -469,11 +493,7 @@ impl Service {
         let batch = self.store.get_batch(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("batch_not_found", format!("there is no production batch {id}"))))?;
         let cards = self.store.cards_in_batch(id).await?;
         let order = ["in_production", "produced", "production_failed", "at_distributor", "issued", "active", "returned", "lost", "replaced", "exchanged", "cancelled", "applied"];
-        let states = order
-            .iter()
-            .map(|s| (s.to_string(), cards.iter().filter(|c| c.state.as_str() == *s).count()))
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let states = order.iter().map(|s| (s.to_string(), cards.iter().filter(|c| c.state.as_str() == *s).count())).filter(|(_, n)| *n > 0).collect();
         Ok(BatchProgress { id, region: batch.region, snapshot_at: batch.snapshot_at, cards: cards.len(), states, excluded: batch.excluded.as_array().map_or(0, Vec::len) })
     }
 }

@@ -41,7 +41,14 @@ pub struct CertificateSummary {
 
 impl CertificateSummary {
     pub fn of(c: &Certificate) -> Self {
-        CertificateSummary { number: c.number.clone(), issued_on: c.issued_on, ready_on: c.ready_on, ready_pending_year: ready_pending_year(c), delivery: c.delivery.clone(), prints: c.prints }
+        CertificateSummary {
+            number: c.number.clone(),
+            issued_on: c.issued_on,
+            ready_on: c.ready_on,
+            ready_pending_year: ready_pending_year(c),
+            delivery: c.delivery.clone(),
+            prints: c.prints,
+        }
     }
 }
 

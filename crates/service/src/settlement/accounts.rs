@@ -75,6 +75,7 @@ impl Service {
 }
 
 fn account_view(ssn_masked: String, entries: Vec<yikatong_store::AccountEntry>) -> AccountView {
-    let entries: Vec<AccountEntryView> = entries.into_iter().map(|e| AccountEntryView { id: e.id, at: e.at, kind: e.kind, amount_fen: e.amount_fen, reference: e.reference, reason: e.reason }).collect();
+    let entries: Vec<AccountEntryView> =
+        entries.into_iter().map(|e| AccountEntryView { id: e.id, at: e.at, kind: e.kind, amount_fen: e.amount_fen, reference: e.reference, reason: e.reason }).collect();
     AccountView { ssn_masked, balance_fen: entries.iter().map(|e| e.amount_fen).sum(), entries }
 }

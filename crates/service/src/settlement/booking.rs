@@ -52,7 +52,9 @@ pub struct Settlement {
 /// registered). A visit whose time cannot be read is refused, never dated from elsewhere.
 pub(crate) fn visit_date(visit: &VisitRecord) -> ServiceResult<NaiveDate> {
     let begn = visit.data.get("begntime").and_then(|v| v.as_str()).unwrap_or_default();
-    Ok(yikatong_core::clock::parse_business_time("begntime", begn).map_err(|e| Refusal::bad_input("invalid_time", format!("the visit {}'s registration time cannot be read ({}); register the visit again", visit.mdtrt_id, e.message)))?.date())
+    Ok(yikatong_core::clock::parse_business_time("begntime", begn)
+        .map_err(|e| Refusal::bad_input("invalid_time", format!("the visit {}'s registration time cannot be read ({}); register the visit again", visit.mdtrt_id, e.message)))?
+        .date())
 }
 
 /// The kind of a card-swipe settlement (a manual reimbursement is `manual`).
@@ -116,7 +118,16 @@ impl Service {
 
     /// Runs the engine for `person` inside `tx` (whose person row is locked).
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn compute(&self, tx: &mut Box<dyn CardTx>, person: &Person, hash: &str, level: InstitutionLevel, date: NaiveDate, lines: &[(FeeLine, CatalogItem)], use_account: bool) -> ServiceResult<(Receipt, i64)> {
+    pub(super) async fn compute(
+        &self,
+        tx: &mut Box<dyn CardTx>,
+        person: &Person,
+        hash: &str,
+        level: InstitutionLevel,
+        date: NaiveDate,
+        lines: &[(FeeLine, CatalogItem)],
+        use_account: bool,
+    ) -> ServiceResult<(Receipt, i64)> {
         let year = i64::from(chrono::Datelike::year(&date));
         let totals = tx.lock_year_totals(hash, year).await?;
         let balance = Fen(tx.account_balance(hash).await?);
@@ -187,7 +198,8 @@ impl Service {
             return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
         }
         let lines = priced(tx.catalog_items(&codes_of(&stored), &institution_record.region, date).await?, stored)?;
-        let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount)).ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
+        let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount))
+            .ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
         // R-SET-5: the registration fee is settled apart from the visit's other costs.
         let (registration, care): (Vec<_>, Vec<_>) = lines.into_iter().partition(|(_, item)| item.kind == ItemKind::RegistrationFee);
         let settled_here = if registration_only { Fen::checked_sum(registration.iter().map(|(l, _)| l.amount)).unwrap_or(Fen::ZERO) } else { total };
@@ -198,7 +210,13 @@ impl Service {
             (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
             (true, false, _) => (Vec::new(), registration),
             (false, false, false) => match tx.live_settlement(&visit.mdtrt_id, REGISTRATION).await? {
-                Some(first) => return Err(Refusal::conflict("registration_already_settled", format!("the visit's registration fee is settled already ({first}); remove the extra registration line (2205)")).into()),
+                Some(first) => {
+                    return Err(Refusal::conflict(
+                        "registration_already_settled",
+                        format!("the visit's registration fee is settled already ({first}); remove the extra registration line (2205)"),
+                    )
+                    .into());
+                }
                 None => (registration, care),
             },
             // Only the registration fee is left: it is the registration's settlement.
@@ -239,13 +257,35 @@ impl Service {
             tracing::info!(setl_id = %setl_id, total = %receipt.total, fund = %receipt.fund_pay_sumamt, "settled");
         }
         // Without booking, dropping the transaction rolls everything back.
-        Ok(Settlement { setl_id, mdtrt_id: visit.mdtrt_id, psn_no: psn_no(&visit.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: if book { "settled" } else { "preview" }.into(), kind: kind.into(), registration_setl_id })
+        Ok(Settlement {
+            setl_id,
+            mdtrt_id: visit.mdtrt_id,
+            psn_no: psn_no(&visit.person_hash),
+            admdvs: self.admdvs_of(&person.region),
+            person,
+            receipt,
+            settled_at: now,
+            state: if book { "settled" } else { "preview" }.into(),
+            kind: kind.into(),
+            registration_setl_id,
+        })
     }
 
     /// Books one settlement of a visit in `tx`: its record, the account's debit and its
     /// lines marked (every one, or nothing is booked).
     #[allow(clippy::too_many_arguments)] // one booking names all it writes
-    async fn book(&self, tx: &mut Box<dyn CardTx>, visit: &VisitRecord, kind: &str, setl_id: &str, date: NaiveDate, year: i64, receipt: &Receipt, lines: &[(FeeLine, CatalogItem)], now: DateTime<Utc>) -> ServiceResult<()> {
+    async fn book(
+        &self,
+        tx: &mut Box<dyn CardTx>,
+        visit: &VisitRecord,
+        kind: &str,
+        setl_id: &str,
+        date: NaiveDate,
+        year: i64,
+        receipt: &Receipt,
+        lines: &[(FeeLine, CatalogItem)],
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
         let record = SettlementRecord {
             setl_id: setl_id.into(),
             mdtrt_id: visit.mdtrt_id.clone(),
@@ -264,7 +304,15 @@ impl Service {
             tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {}", visit.institution)).await?;
         }
         if let Some(holder) = receipt.mutual_aid_from.as_deref().filter(|_| receipt.acct_mulaid_pay.0 > 0) {
-            tx.append_account_entry(holder, now, "settlement", -receipt.acct_mulaid_pay.0, Some(setl_id), &format!("family mutual aid: a member's outpatient settlement at {}", visit.institution)).await?;
+            tx.append_account_entry(
+                holder,
+                now,
+                "settlement",
+                -receipt.acct_mulaid_pay.0,
+                Some(setl_id),
+                &format!("family mutual aid: a member's outpatient settlement at {}", visit.institution),
+            )
+            .await?;
         }
         let sns: Vec<String> = lines.iter().map(|(l, _)| l.sn.clone()).collect();
         let marked = tx.mark_lines_settled(&visit.mdtrt_id, setl_id, &sns).await?;
@@ -346,7 +394,18 @@ impl Service {
 
     /// The reversed settlement as answered.
     pub(crate) fn reversed(&self, s: SettlementRecord, person: Person, receipt: Receipt) -> Settlement {
-        Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: "reversed".into(), kind: s.kind, registration_setl_id: None }
+        Settlement {
+            setl_id: s.setl_id,
+            mdtrt_id: s.mdtrt_id,
+            psn_no: psn_no(&s.person_hash),
+            admdvs: self.admdvs_of(&person.region),
+            person,
+            receipt,
+            settled_at: s.created_at,
+            state: "reversed".into(),
+            kind: s.kind,
+            registration_setl_id: None,
+        }
     }
 
     /// 5203 and the operator's view: a settlement of the caller's institution.
@@ -362,7 +421,18 @@ impl Service {
         }
         let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
         let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: s.created_at, state: s.state, kind: s.kind, registration_setl_id: None })
+        Ok(Settlement {
+            setl_id: s.setl_id,
+            mdtrt_id: s.mdtrt_id,
+            psn_no: psn_no(&s.person_hash),
+            admdvs: self.admdvs_of(&person.region),
+            person,
+            receipt,
+            settled_at: s.created_at,
+            state: s.state,
+            kind: s.kind,
+            registration_setl_id: None,
+        })
     }
 
     /// The trace of a settlement (operator): which parameter, value and date produced
@@ -384,7 +454,18 @@ impl Service {
         let mut out = Vec::new();
         for s in self.store.settlements_of_person(&hash).await?.into_iter().rev() {
             let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            out.push(Settlement { setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: psn_no(&s.person_hash), admdvs: self.admdvs_of(&person.region), person: person.clone(), receipt, settled_at: s.created_at, state: s.state, kind: s.kind, registration_setl_id: None });
+            out.push(Settlement {
+                setl_id: s.setl_id,
+                mdtrt_id: s.mdtrt_id,
+                psn_no: psn_no(&s.person_hash),
+                admdvs: self.admdvs_of(&person.region),
+                person: person.clone(),
+                receipt,
+                settled_at: s.created_at,
+                state: s.state,
+                kind: s.kind,
+                registration_setl_id: None,
+            });
         }
         Ok(out)
     }

@@ -61,7 +61,8 @@ pub struct CatalogImportReport {
 
 /// Columns of a catalogue file (English or Chinese headers); region and the date it
 /// takes effect are optional.
-const COLUMNS: [(&str, &str); 7] = [("code", "编码"), ("name", "名称"), ("kind", "类别"), ("class", "等级"), ("price_ceiling_fen", "限价分"), ("region", "地区"), ("valid_from", "生效日期")];
+const COLUMNS: [(&str, &str); 7] =
+    [("code", "编码"), ("name", "名称"), ("kind", "类别"), ("class", "等级"), ("price_ceiling_fen", "限价分"), ("region", "地区"), ("valid_from", "生效日期")];
 
 impl Service {
     /// The entry a new item makes: its region must be one the service has a policy for.
@@ -97,10 +98,22 @@ impl Service {
             let Some(row) = readable(row, &mut report.refused, |line, r| RowError { line, code: r.code.into(), reason: r.message }) else { continue };
             let cell = |k: usize| row.cells[k].clone();
             let ceiling = cell(4);
-            let parsed = if ceiling.is_empty() { Ok(None) } else { ceiling.parse::<i64>().map(Some).map_err(|_| Refusal::bad_input("invalid_price_ceiling", format!("price ceiling {ceiling:?} is not a whole number of fen"))) };
+            let parsed = if ceiling.is_empty() {
+                Ok(None)
+            } else {
+                ceiling.parse::<i64>().map(Some).map_err(|_| Refusal::bad_input("invalid_price_ceiling", format!("price ceiling {ceiling:?} is not a whole number of fen")))
+            };
             let from = cell(6);
-            let valid_from = if from.is_empty() { Ok(None) } else { from.parse::<NaiveDate>().map(Some).map_err(|_| Refusal::bad_input("invalid_date", format!("valid_from {from:?} is not a date like 2025-01-01"))) };
-            let item = parsed.and_then(|c| valid_from.and_then(|valid_from| self.to_entry(&NewCatalogItem { code: cell(0), name: cell(1), kind: cell(2), class: cell(3), price_ceiling_fen: c, region: Some(cell(5)), valid_from })));
+            let valid_from = if from.is_empty() {
+                Ok(None)
+            } else {
+                from.parse::<NaiveDate>().map(Some).map_err(|_| Refusal::bad_input("invalid_date", format!("valid_from {from:?} is not a date like 2025-01-01")))
+            };
+            let item = parsed.and_then(|c| {
+                valid_from.and_then(|valid_from| {
+                    self.to_entry(&NewCatalogItem { code: cell(0), name: cell(1), kind: cell(2), class: cell(3), price_ceiling_fen: c, region: Some(cell(5)), valid_from })
+                })
+            });
             match item {
                 Ok(it) => chunk.push(it),
                 Err(r) => report.refused.push(RowError { line: row.line, code: r.code.into(), reason: r.message }),

@@ -75,7 +75,15 @@ fn payment_line(file_id: &str, c: &ReimbursementClaim, person: &yikatong_store::
 }
 
 pub(crate) fn claim_view(c: &ReimbursementClaim) -> ReimbursementView {
-    ReimbursementView { id: c.id.clone(), state: c.state.clone(), amount_fen: c.amount_fen, due_on: c.due_on, submitted_at: c.created_at, approved_at: c.approved_at, failure_reason: c.failure_reason.clone() }
+    ReimbursementView {
+        id: c.id.clone(),
+        state: c.state.clone(),
+        amount_fen: c.amount_fen,
+        due_on: c.due_on,
+        submitted_at: c.created_at,
+        approved_at: c.approved_at,
+        failure_reason: c.failure_reason.clone(),
+    }
 }
 
 impl Service {
@@ -95,7 +103,8 @@ impl Service {
 
     /// The claim of a manual reimbursement.
     pub async fn reimbursement(&self, id: &str) -> ServiceResult<ReimbursementView> {
-        let c = self.store.reimbursement_claim(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("claim_not_found", format!("there is no reimbursement claim {id}"))))?;
+        let c =
+            self.store.reimbursement_claim(id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("claim_not_found", format!("there is no reimbursement claim {id}"))))?;
         Ok(claim_view(&c))
     }
 

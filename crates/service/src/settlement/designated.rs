@@ -102,9 +102,14 @@ impl Service {
             if codes.contains(&code) {
                 return Err(Refusal::bad_input("duplicate_institution", format!("{code} is chosen twice")).into());
             }
-            let inst = self.require_institution(&code).await.map_err(|_| ServiceError::from(Refusal::bad_input("unknown_institution", format!("there is no designated institution {code}"))))?;
+            let inst = self
+                .require_institution(&code)
+                .await
+                .map_err(|_| ServiceError::from(Refusal::bad_input("unknown_institution", format!("there is no designated institution {code}"))))?;
             if inst.region != person.region {
-                return Err(Refusal::bad_input("institution_not_in_region", format!("{code} is an institution of {}, the holder is insured in {}", inst.region, person.region)).into());
+                return Err(
+                    Refusal::bad_input("institution_not_in_region", format!("{code} is an institution of {}, the holder is insured in {}", inst.region, person.region)).into()
+                );
             }
             codes.push(code);
         }
@@ -117,7 +122,9 @@ impl Service {
             return Err(Refusal::bad_input("too_many_institutions", format!("{} institutions chosen; the region allows at most {max}", codes.len())).into());
         }
         let hash = person.key_with(self.store.data_key());
-        self.store.set_designated_choice(&hash, &DesignatedChoice { valid_from, institutions: codes, chosen_by: crate::registry::recorded_by(who), created_at: self.clock.now() }).await?;
+        self.store
+            .set_designated_choice(&hash, &DesignatedChoice { valid_from, institutions: codes, chosen_by: crate::registry::recorded_by(who), created_at: self.clock.now() })
+            .await?;
         self.designated_view(&person, &hash).await
     }
 

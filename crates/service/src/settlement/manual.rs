@@ -97,7 +97,10 @@ pub(crate) fn not_on_certificate(visit: &VisitRecord) -> ServiceResult<()> {
     match visit.data.get("certificate_no").and_then(|n| n.as_str()) {
         Some(number) => Err(Refusal::conflict(
             "certificate_visit",
-            format!("visit {} was registered on collection certificate {number}: the holder pays in cash and the fund's share is reimbursed by hand (POST /v1/reimbursements)", visit.mdtrt_id),
+            format!(
+                "visit {} was registered on collection certificate {number}: the holder pays in cash and the fund's share is reimbursed by hand (POST /v1/reimbursements)",
+                visit.mdtrt_id
+            ),
         )
         .into()),
         None => Ok(()),
@@ -171,13 +174,19 @@ impl Service {
         let mut fee_lines = Vec::new();
         for (i, l) in req.lines.iter().enumerate() {
             let sn = (i + 1).to_string();
-            let qty_e4 = parse_fixed(&l.quantity, 4).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: quantity {:?} is not a number with at most 4 decimals", l.quantity))))?;
-            let price_e6 = parse_fixed(&l.unit_price, 6).ok_or_else(|| ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: unit price {:?} is not a number with at most 6 decimals", l.unit_price))))?;
+            let qty_e4 = parse_fixed(&l.quantity, 4).ok_or_else(|| {
+                ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: quantity {:?} is not a number with at most 4 decimals", l.quantity)))
+            })?;
+            let price_e6 = parse_fixed(&l.unit_price, 6).ok_or_else(|| {
+                ServiceError::from(Refusal::bad_input("invalid_fee_line", format!("line {sn}: unit price {:?} is not a number with at most 6 decimals", l.unit_price)))
+            })?;
             super::visits::check_line_bounds(&sn, qty_e4, price_e6, Fen(l.amount_fen))?;
             fee_lines.push(FeeLine { sn, code: l.code.clone(), qty_e4, price_e6, amount: Fen(l.amount_fen) });
         }
         if !Fen::checked_sum(fee_lines.iter().map(|l| l.amount)).is_some_and(Fen::within_limits) {
-            return Err(Refusal::bad_input("amount_out_of_range", format!("the reimbursement's lines add up to more than {} yuan", yikatong_core::money::limits::MAX_AMOUNT)).into());
+            return Err(
+                Refusal::bad_input("amount_out_of_range", format!("the reimbursement's lines add up to more than {} yuan", yikatong_core::money::limits::MAX_AMOUNT)).into()
+            );
         }
         let lines = self.priced_lines(fee_lines, &institution.region, visit_date).await?;
         let hash = person.key_with(self.store.data_key());
@@ -290,7 +299,18 @@ impl Service {
         tx.insert_reimbursement_claim(&claim).await?;
         self.commit(tx).await?;
         let person = c.person.clone();
-        let settlement = Settlement { setl_id, mdtrt_id, psn_no: psn_no(c.hash), admdvs: self.admdvs_of(&person.region), person, receipt, settled_at: now, state: "settled".into(), kind: MANUAL.into(), registration_setl_id: None };
+        let settlement = Settlement {
+            setl_id,
+            mdtrt_id,
+            psn_no: psn_no(c.hash),
+            admdvs: self.admdvs_of(&person.region),
+            person,
+            receipt,
+            settled_at: now,
+            state: "settled".into(),
+            kind: MANUAL.into(),
+            registration_setl_id: None,
+        };
         Ok((settlement, claim_view(&claim)))
     }
 
@@ -298,7 +318,10 @@ impl Service {
     /// clerk, an operator).
     pub async fn certificate_visits(&self, who: &Principal, number: &str) -> ServiceResult<Vec<CertificateVisitView>> {
         who.allow(Operation::ManualReimbursement)?;
-        self.store.card_by_certificate(number).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("certificate_not_found", format!("there is no certificate {number}"))))?;
+        self.store
+            .card_by_certificate(number)
+            .await?
+            .ok_or_else(|| ServiceError::from(Refusal::not_found("certificate_not_found", format!("there is no certificate {number}"))))?;
         let mut out = Vec::new();
         for id in self.store.certificate_visits(number).await? {
             let Some(v) = self.store.get_visit(&id).await? else { continue };

@@ -22,15 +22,15 @@ use yikatong_store::{Person, VisitRecord};
 
 pub use accounts::{AccountEntryView, AccountView};
 pub use booking::{SettleRequest, Settlement};
-pub use manual::{CertificateVisitView, MANUAL_REASONS, ManualLine, ManualReimbursement};
 pub use catalog::{CatalogImportReport, NewCatalogItem};
 pub use claims::{PaymentResult, PaymentResultReport, ReimbursementView};
-pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstitutions, DesignatedView};
 pub(crate) use designated::checked_class;
+pub use designated::{DesignatedChoiceView, DesignatedCounts, DesignatedInstitutions, DesignatedView};
+pub use manual::{CertificateVisitView, MANUAL_REASONS, ManualLine, ManualReimbursement};
+pub use reconciliation::{ReconDifference, ReconRecord, ReconScope, ReconTotals, amount_differences, compare_details, detail_file_text, parse_detail_text};
 pub use visits::{FeeLineInput, LineResult, PersonInfo, Registration, parse_fee_lines};
 pub use vouchers::IssuedVoucher;
 pub use work_injury::WorkInjuryClaimView;
-pub use reconciliation::{ReconDifference, ReconRecord, ReconScope, ReconTotals, amount_differences, compare_details, detail_file_text, parse_detail_text};
 
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -40,7 +40,10 @@ use crate::{Service, ServiceError, ServiceResult};
 pub(crate) fn still_open(visit: &VisitRecord) -> ServiceResult<()> {
     match visit.state.as_str() {
         "registered" => Ok(()),
-        "work_injury" => Err(Refusal::conflict("work_injury", format!("visit {} was declared a work injury: the holder pays in full and claims from work-injury insurance", visit.mdtrt_id)).into()),
+        "work_injury" => {
+            Err(Refusal::conflict("work_injury", format!("visit {} was declared a work injury: the holder pays in full and claims from work-injury insurance", visit.mdtrt_id))
+                .into())
+        }
         _ => Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into()),
     }
 }
@@ -91,10 +94,7 @@ impl Service {
     }
 
     pub(crate) async fn person_by_psn_no(&self, psn_no: &str) -> ServiceResult<Person> {
-        self.store
-            .person_by_hash_prefix(psn_no)
-            .await?
-            .ok_or_else(|| Refusal::not_found("person_not_found", format!("there is no insured person {psn_no}")).into())
+        self.store.person_by_hash_prefix(psn_no).await?.ok_or_else(|| Refusal::not_found("person_not_found", format!("there is no insured person {psn_no}")).into())
     }
 
     /// R-SET-10: suspended insurance gets no fund payment.

@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use yikatong_core::Refusal;
+use yikatong_core::access::Principal;
 use yikatong_core::clock::shanghai;
 use yikatong_core::money::Fen;
-use yikatong_core::access::Principal;
 use yikatong_core::settlement::Receipt;
 
 use super::{institution_of, insutype, psn_no};
@@ -44,7 +44,12 @@ pub struct ReconTotals {
 
 impl ReconTotals {
     pub fn of<'a>(records: impl IntoIterator<Item = &'a ReconRecord>) -> ReconTotals {
-        records.into_iter().fold(ReconTotals::default(), |t, r| ReconTotals { count: t.count + 1, medfee_sumamt: t.medfee_sumamt + r.medfee_sumamt, fund_pay_sumamt: t.fund_pay_sumamt + r.fund_pay_sumamt, acct_pay: t.acct_pay + r.acct_pay })
+        records.into_iter().fold(ReconTotals::default(), |t, r| ReconTotals {
+            count: t.count + 1,
+            medfee_sumamt: t.medfee_sumamt + r.medfee_sumamt,
+            fund_pay_sumamt: t.fund_pay_sumamt + r.fund_pay_sumamt,
+            acct_pay: t.acct_pay + r.acct_pay,
+        })
     }
 }
 
@@ -88,7 +93,13 @@ impl Service {
             return Err(Refusal::bad_input("empty_file", "fsUploadIn.in holds no bytes").into());
         }
         let r: [u8; 12] = yikatong_store::crypto::random_bytes();
-        let file = yikatong_store::HisFile { file_qury_no: format!("F{}", hex::encode_upper(r)), institution, filename: filename.chars().take(200).collect(), content, created_at: self.clock.now() };
+        let file = yikatong_store::HisFile {
+            file_qury_no: format!("F{}", hex::encode_upper(r)),
+            institution,
+            filename: filename.chars().take(200).collect(),
+            content,
+            created_at: self.clock.now(),
+        };
         self.store.insert_his_file(&file).await?;
         Ok(file)
     }
@@ -96,7 +107,10 @@ impl Service {
     /// A file the caller institution uploaded with 9101.
     pub async fn his_file(&self, who: &Principal, file_qury_no: &str) -> ServiceResult<yikatong_store::HisFile> {
         let institution = institution_of(who)?;
-        self.store.his_file(file_qury_no, &institution).await?.ok_or_else(|| Refusal::not_found("file_not_found", format!("there is no uploaded file {file_qury_no} of this institution")).into())
+        self.store
+            .his_file(file_qury_no, &institution)
+            .await?
+            .ok_or_else(|| Refusal::not_found("file_not_found", format!("there is no uploaded file {file_qury_no} of this institution")).into())
     }
 
     /// The caller institution's records in `scope` (3201, 3202).
@@ -151,9 +165,18 @@ pub fn compare_details(theirs: &[ReconRecord], ours: &[ReconRecord]) -> Vec<Reco
     let mut out = Vec::new();
     for t in theirs {
         match ours_by.remove(&key(t)) {
-            None => out.push(ReconDifference { theirs: Some(t.clone()), ours: None, stmt_rslt: "2", memo: format!("settlement {} is not one of this institution's records in the period", t.setl_id) }),
+            None => out.push(ReconDifference {
+                theirs: Some(t.clone()),
+                ours: None,
+                stmt_rslt: "2",
+                memo: format!("settlement {} is not one of this institution's records in the period", t.setl_id),
+            }),
             Some(o) => {
-                let mut differ = amount_differences([("medfee_sumamt", t.medfee_sumamt, o.medfee_sumamt), ("fund_pay_sumamt", t.fund_pay_sumamt, o.fund_pay_sumamt), ("acct_pay", t.acct_pay, o.acct_pay)]);
+                let mut differ = amount_differences([
+                    ("medfee_sumamt", t.medfee_sumamt, o.medfee_sumamt),
+                    ("fund_pay_sumamt", t.fund_pay_sumamt, o.fund_pay_sumamt),
+                    ("acct_pay", t.acct_pay, o.acct_pay),
+                ]);
                 if !t.mdtrt_id.is_empty() && t.mdtrt_id != o.mdtrt_id {
                     differ.push(format!("mdtrt_id {} here {}", t.mdtrt_id, o.mdtrt_id));
                 }
@@ -164,7 +187,12 @@ pub fn compare_details(theirs: &[ReconRecord], ours: &[ReconRecord]) -> Vec<Reco
         }
     }
     for (_, o) in ours_by {
-        out.push(ReconDifference { theirs: None, ours: Some(o.clone()), stmt_rslt: "3", memo: format!("settlement {} of the period is missing from the institution's list", o.setl_id) });
+        out.push(ReconDifference {
+            theirs: None,
+            ours: Some(o.clone()),
+            stmt_rslt: "3",
+            memo: format!("settlement {} of the period is missing from the institution's list", o.setl_id),
+        });
     }
     out.sort_by(|a, b| {
         let id = |d: &ReconDifference| d.theirs.as_ref().or(d.ours.as_ref()).map(|r| (r.setl_id.clone(), r.refund));
@@ -201,7 +229,17 @@ pub fn parse_detail_text(text: &str) -> ServiceResult<Vec<ReconRecord>> {
             "1" => true,
             other => return Err(bad(format!("refd_setl_flag {other:?} is not 0 or 1"))),
         };
-        out.push(ReconRecord { setl_id: f[0].into(), mdtrt_id: f[1].into(), psn_no: f[2].into(), insutype: String::new(), clr_type: String::new(), medfee_sumamt: amount(3, "medfee_sumamt")?, fund_pay_sumamt: amount(4, "fund_pay_sumamt")?, acct_pay: amount(5, "acct_pay")?, refund });
+        out.push(ReconRecord {
+            setl_id: f[0].into(),
+            mdtrt_id: f[1].into(),
+            psn_no: f[2].into(),
+            insutype: String::new(),
+            clr_type: String::new(),
+            medfee_sumamt: amount(3, "medfee_sumamt")?,
+            fund_pay_sumamt: amount(4, "fund_pay_sumamt")?,
+            acct_pay: amount(5, "acct_pay")?,
+            refund,
+        });
     }
     Ok(out)
 }

@@ -104,7 +104,8 @@ impl Service {
                 let ssn = Ssn::parse(cert_no)?;
                 let person = self.require_person(&ssn).await?;
                 let card = self.current_card_of(&person).await?.filter(|c| card_sn.is_none_or(|sn| c.identification_code.as_deref() == Some(sn)));
-                let card = card.ok_or_else(|| ServiceError::from(Refusal::not_found("card_not_found", "the holder of this ID number has no card in use with this identification code")))?;
+                let card =
+                    card.ok_or_else(|| ServiceError::from(Refusal::not_found("card_not_found", "the holder of this ID number has no card in use with this identification code")))?;
                 Ok(Presented { person, card: Some(card), voucher: None })
             }
             "03" => {
@@ -209,16 +210,7 @@ impl Service {
                 o.insert("certificate_no".into(), serde_json::json!(number));
             }
         }
-        let visit = VisitRecord {
-            mdtrt_id,
-            institution,
-            person_hash: hash,
-            card_id,
-            ipt_otp_no: reg.ipt_otp_no.clone(),
-            state: "registered".into(),
-            data,
-            created_at: now,
-        };
+        let visit = VisitRecord { mdtrt_id, institution, person_hash: hash, card_id, ipt_otp_no: reg.ipt_otp_no.clone(), state: "registered".into(), data, created_at: now };
         tx.insert_visit(&visit).await?;
         if let Some(number) = &certificate {
             tx.insert_certificate_visit(&visit.mdtrt_id, number, &visit.person_hash, now).await?;
@@ -245,7 +237,10 @@ impl Service {
         let certificate = card.certificate.as_ref().ok_or_else(not_theirs)?;
         let day = yikatong_core::clock::parse_business_time("begntime", begntime)?.date();
         if !crate::cards::certificate_valid(&card) || day < certificate.issued_on {
-            return Err(bad_conflict("certificate_not_valid", format!("certificate {number} does not cover a visit on {day}: it is valid from {} until the new card is collected", certificate.issued_on)));
+            return Err(bad_conflict(
+                "certificate_not_valid",
+                format!("certificate {number} does not cover a visit on {day}: it is valid from {} until the new card is collected", certificate.issued_on),
+            ));
         }
         Ok(certificate.number.clone())
     }

@@ -50,7 +50,11 @@ impl Service {
     /// it to this institution.
     pub(crate) async fn presented_voucher(&self, institution: &str, code: &str, read: bool) -> ServiceResult<PresentedVoucher> {
         let code_hash = self.store.data_key().lookup_hash(code.trim());
-        let voucher = self.store.voucher(&code_hash).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("voucher_unknown", "no electronic voucher has this code; ask the holder to show a new one")))?;
+        let voucher = self
+            .store
+            .voucher(&code_hash)
+            .await?
+            .ok_or_else(|| ServiceError::from(Refusal::not_found("voucher_unknown", "no electronic voucher has this code; ask the holder to show a new one")))?;
         check_voucher(&voucher, institution, self.clock.now())?;
         if read && !self.store.mark_voucher_read(&code_hash, institution).await? {
             return Err(voucher_used());

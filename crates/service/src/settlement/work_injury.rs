@@ -67,7 +67,11 @@ impl Service {
     /// A work-injury claim (operator).
     pub async fn work_injury_claim(&self, who: &Principal, claim_id: &str) -> ServiceResult<WorkInjuryClaimView> {
         who.allow(Operation::DeclareWorkInjury)?;
-        let claim = self.store.work_injury_claim(claim_id).await?.ok_or_else(|| ServiceError::from(Refusal::not_found("claim_not_found", format!("there is no work-injury claim {claim_id}"))))?;
+        let claim = self
+            .store
+            .work_injury_claim(claim_id)
+            .await?
+            .ok_or_else(|| ServiceError::from(Refusal::not_found("claim_not_found", format!("there is no work-injury claim {claim_id}"))))?;
         let person = self.store.get_person_by_hash(&claim.person_hash).await?.ok_or_else(|| ServiceError::Internal("claim without person".into()))?;
         Ok(claim_view(&claim, &person.ssn))
     }
