@@ -264,14 +264,23 @@ pub struct DeliveryForm {
 
 impl DeliveryForm {
     pub fn request(&self) -> yikatong_service::DeliveryRequest {
-        let filled = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         yikatong_service::DeliveryRequest {
-            delivery: filled(&self.delivery),
-            address: filled(&self.address).map(|address| yikatong_core::card::delivery::MailAddress { recipient: None, phone: None, address, postcode: filled(&self.postcode) }),
-            payment_method: filled(&self.payment_method),
-            via: filled(&self.via),
+            delivery: filled(self.delivery.clone()),
+            address: filled(self.address.clone()).map(|address| yikatong_core::card::delivery::MailAddress {
+                recipient: None,
+                phone: None,
+                address,
+                postcode: filled(self.postcode.clone()),
+            }),
+            payment_method: filled(self.payment_method.clone()),
+            via: filled(self.via.clone()),
         }
     }
+}
+
+/// A form field as the service takes it: trimmed, and absent when left empty.
+pub fn filled(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 pub struct Input {

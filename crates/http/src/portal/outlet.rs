@@ -12,7 +12,7 @@ use serde::Deserialize;
 use yikatong_service::{ExchangeRequest, FormalLossRequest, HandOverRequest};
 
 use super::labels::{CardRow, fen_yuan, shanghai_time};
-use super::{Chrome, Confirm, Input, OUTLET, Session, Slip, delivery_inputs, page, refusal};
+use super::{Chrome, Confirm, Input, OUTLET, Session, Slip, delivery_inputs, filled, page, refusal};
 use crate::AppState;
 
 type Clerk = Session<OUTLET>;
@@ -241,10 +241,6 @@ impl OperationForm {
         }
         .request()
     }
-}
-
-fn filled(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 type Rows = Vec<(String, String)>;

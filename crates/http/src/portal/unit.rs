@@ -12,7 +12,7 @@ use serde::Deserialize;
 use yikatong_service::{HandOverRequest, PersonChangeRequest};
 
 use super::labels::shanghai_time;
-use super::{Chrome, Confirm, Session, Slip, UNIT, page, refusal};
+use super::{Chrome, Confirm, Session, Slip, UNIT, filled, page, refusal};
 use crate::AppState;
 
 type Unit = Session<UNIT>;
@@ -200,7 +200,6 @@ struct Change {
 /// number), kept as dated history; the card is flagged out of step when its data no
 /// longer matches, or as carrying the old number until it is exchanged.
 async fn file_change(State(s): State<AppState>, me: Unit, axum::Form(f): axum::Form<Change>) -> Response {
-    let filled = |v: Option<String>| v.map(|x| x.trim().to_string()).filter(|x| !x.is_empty());
     let req = PersonChangeRequest { phone: filled(f.phone), address: filled(f.address), ssn: filled(f.new_ssn), ..Default::default() };
     match s.service.change_person(&me.who, f.ssn.trim(), &req).await {
         Ok(change) => page(&Slip {

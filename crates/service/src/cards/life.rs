@@ -155,11 +155,7 @@ impl Service {
         old_events.push(link);
         let old_after = old_events.iter().fold(old, apply);
         tx.record(&old_after, &old_events, &meta).await?;
-        for (kind, amount) in [("replacement", fee), ("delivery", delivery_fee_fen)] {
-            if amount > 0 {
-                tx.record_fee(new.id, &new.person_hash, (kind, amount), payment.as_deref(), &meta).await?;
-            }
-        }
+        super::record_card_fees(tx, &new, "replacement", &meta).await?;
         Ok(ReplacementView {
             replacement_card_id: new.id,
             certificate: CertificateSummary::of(&successor.terms.certificate),

@@ -37,6 +37,18 @@ pub(crate) fn card_not_found(id: i64) -> ServiceError {
     Refusal::not_found("card_not_found", format!("there is no card {id} visible to you")).into()
 }
 
+/// A new card's fees as charged (R-LOSS-5): its own fee, recorded as `kind`, and its
+/// delivery fee, each when there is one, with how they were paid (001).
+pub(crate) async fn record_card_fees(tx: &mut Box<dyn CardTx>, card: &Card, kind: &str, meta: &EventMeta) -> ServiceResult<()> {
+    let (delivery_fee, paid) = card.delivery.as_ref().map(|d| (d.fee_fen, d.payment_method.clone())).unwrap_or_default();
+    for (kind, amount) in [(kind, card.fee_fen - delivery_fee), ("delivery", delivery_fee)] {
+        if amount > 0 {
+            tx.record_fee(card.id, &card.person_hash, (kind, amount), paid.as_deref(), meta).await?;
+        }
+    }
+    Ok(())
+}
+
 /// What the card should say, from the person's record.
 pub(crate) fn printed_of(p: &Person) -> PrintedData {
     PrintedData { name: p.name.clone(), category: p.category.clone(), flags: p.flags.clone(), ssn: Some(p.ssn.clone()) }

@@ -122,12 +122,7 @@ impl Service {
         let (mut card, event) = self.open_first_card(who, &person, hash, req, &existing, &applicant, self.clock.now())?;
         let meta = self.meta(who);
         card.id = tx.insert_card(&card, &[event], &meta).await?;
-        let (delivery_fee, paid) = card.delivery.as_ref().map(|d| (d.fee_fen, d.payment_method.clone())).unwrap_or_default();
-        for (kind, amount) in [("card", card.fee_fen - delivery_fee), ("delivery", delivery_fee)] {
-            if amount > 0 {
-                tx.record_fee(card.id, &card.person_hash, (kind, amount), paid.as_deref(), &meta).await?;
-            }
-        }
+        super::record_card_fees(&mut tx, &card, "card", &meta).await?;
         self.commit(tx).await?;
         Ok(CardView::of(&card, &person, self.clock.now()))
     }
