@@ -208,7 +208,7 @@ pub(crate) async fn operator(service: &yikatong_service::Service) -> Result<yika
 
 /// Active cards for the benchmark, made through the service as in life; returns them
 /// and a clerk token of their outlet.
-pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usize) -> Result<(Vec<i64>, String), String> {
+pub(crate) async fn active_cards(service: &yikatong_service::Service, store: &dyn yikatong_store::Store, count: usize) -> Result<(Vec<i64>, String), String> {
     use yikatong_service::NewInstitution;
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let op = operator(service).await?;
@@ -218,7 +218,7 @@ pub(crate) async fn active_cards(service: &yikatong_service::Service, count: usi
     service.create_institution(&op, &NewInstitution { code: "BENCH".into(), name: "基准医院".into(), region: region(), level: "3".into(), class: None }).await.map_err(e)?;
     let mut rng = yikatong_service::demo::DemoRng::new(7);
     let people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], service.clock().today(), &mut rng);
-    service.store().insert_persons(&people).await.map_err(|e| e.to_string())?;
+    store.insert_persons(&people).await.map_err(|e| e.to_string())?;
     let ssns: Vec<String> = people.into_iter().map(|p| p.ssn).collect();
     let ids = yikatong_service::demo::issue_active_cards(service, &ssns, "BENCH", "BENCH").await.map_err(e)?;
     let clerk = service.issue_token(&TokenRequest { role: "clerk".into(), outlet: Some("BENCH".into()), ..Default::default() }).await.map_err(e)?;
@@ -231,7 +231,7 @@ async fn card_life_once(backend: Backend, pg: &str, pairs: usize, concurrency: u
         let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
         let concurrency = concurrency.max(1);
-        let (cards, clerk) = active_cards(&service, concurrency * 4).await?;
+        let (cards, clerk) = active_cards(&service, store.as_ref(), concurrency * 4).await?;
         let server = BenchServer::start(service.clone()).await?;
         let client = reqwest::Client::new();
         let started = Instant::now();

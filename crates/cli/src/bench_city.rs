@@ -124,7 +124,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let op = crate::bench::operator(&service).await?;
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let units = make_city(&service, &op, &dir, persons).await?;
+        let units = make_city(&service, store.as_ref(), &op, &dir, persons).await?;
         println!("  setup: {persons} persons loaded and their files written in {:.1} s (not compared)", started.elapsed().as_secs_f64());
         let mut steps = Vec::new();
 
@@ -202,7 +202,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
 
 /// Units, persons (loaded 10,000 at a time), each unit's application file and the
 /// registry extract, made in one pass over the city in bounded memory.
-async fn make_city(service: &Arc<Service>, op: &Principal, dir: &std::path::Path, persons: usize) -> Result<Vec<String>, String> {
+async fn make_city(service: &Arc<Service>, store: &dyn Store, op: &Principal, dir: &std::path::Path, persons: usize) -> Result<Vec<String>, String> {
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let io = |e: std::io::Error| e.to_string();
     let units: Vec<String> = (1..=UNITS).map(|i| format!("C{i:02}")).collect();
@@ -224,16 +224,16 @@ async fn make_city(service: &Arc<Service>, op: &Principal, dir: &std::path::Path
         writeln!(files[unit], "{},{},{},否", p.ssn, p.name, p.phone.as_deref().unwrap_or("")).map_err(io)?;
         if n % MISSING_EVERY != MISSING_EVERY - 1 {
             let name = if n % NAME_DIFFERS_EVERY == 3 { format!("{}某", p.name) } else { p.name.clone() };
-            let gender = if p.gender == "male" { "男" } else { "女" };
+            let gender = p.gender.name_zh();
             writeln!(registry, "{},{name},{gender},{},{},{}", p.ssn, p.ethnicity, p.birth_date.format("%Y%m%d"), p.photo_digest.as_deref().unwrap_or("")).map_err(io)?;
         }
         chunk.push(p);
         if chunk.len() == 10_000 {
-            service.store().insert_persons(&chunk).await.map_err(|e| e.to_string())?;
+            store.insert_persons(&chunk).await.map_err(|e| e.to_string())?;
             chunk.clear();
         }
     }
-    service.store().insert_persons(&chunk).await.map_err(|e| e.to_string())?;
+    store.insert_persons(&chunk).await.map_err(|e| e.to_string())?;
     for mut f in files {
         f.flush().map_err(io)?;
     }

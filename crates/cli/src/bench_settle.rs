@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use yikatong_core::clock::SystemClock;
 use yikatong_core::money::Fen;
 use yikatong_core::policy::PolicySet;
-use yikatong_core::registry::InstitutionLevel;
+use yikatong_core::registry::{Category, InstitutionLevel};
 use yikatong_core::settlement::catalog::line_product;
 use yikatong_core::settlement::{CatalogItem, FeeLine, ItemClass, ItemKind, SettlementInput, YearTotals, settle};
 use yikatong_service::{NewCatalogItem, TokenRequest};
@@ -53,10 +53,10 @@ struct SettleResult {
 
 async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<SettleResult, String> {
     let store = config::open_store(url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
-    let service = config::service(store, Arc::new(SystemClock), config::policies(None)?).await?;
+    let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let persons = concurrency * 2;
-    let (cards, _) = active_cards(&service, persons).await?;
+    let (cards, _) = active_cards(&service, store.as_ref(), persons).await?;
     let op = crate::bench::operator(&service).await?;
     let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem {
         code: code.into(),
@@ -81,8 +81,8 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
         .await
         .map_err(e)?;
     for id in &cards {
-        let card = service.store().get_card(*id).await.map_err(|e| e.to_string())?.ok_or("card")?;
-        let person = service.store().get_person_by_hash(&card.person_hash).await.map_err(|e| e.to_string())?.ok_or("person")?;
+        let card = store.get_card(*id).await.map_err(|e| e.to_string())?.ok_or("card")?;
+        let person = store.get_person_by_hash(&card.person_hash).await.map_err(|e| e.to_string())?.ok_or("person")?;
         service.credit_account(&op, &person.ssn, 100_000, None, "benchmark").await.map_err(e)?;
     }
     let inst = service.issue_token(&TokenRequest { role: "institution".into(), institution: Some("BENCH".into()), ..Default::default() }).await.map_err(e)?.token;
@@ -230,7 +230,7 @@ pub fn engine(receipts: usize) -> Result<(), String> {
         let r = settle(&SettlementInput {
             policy,
             date,
-            category: if i % 3 == 0 { "retired" } else { "in_service" },
+            category: if i % 3 == 0 { Category::Retired } else { Category::InService },
             age: 50,
             level: InstitutionLevel::Level3,
             lines: &lines,

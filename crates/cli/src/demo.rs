@@ -106,12 +106,13 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
 
 /// The demo's SMS gateway: prints each message waiting in the outbox and reports it sent.
 async fn print_messages(service: Arc<yikatong_service::Service>) {
+    let gateway = yikatong_core::access::Principal::bureau(0);
     loop {
-        match service.store().messages(0, true, 100).await {
+        match service.messages(&gateway, 0, true, 100).await {
             Ok(waiting) => {
                 for m in waiting {
                     println!("[SMS to {}] {}", m.phone, m.body);
-                    if let Err(e) = service.store().mark_message_sent(m.id, service.clock().now()).await {
+                    if let Err(e) = service.message_sent(&gateway, m.id).await {
                         tracing::warn!(error = %e, "the demo gateway could not mark a message sent");
                     }
                 }

@@ -103,7 +103,8 @@ pub async fn listen_and_serve(service: Arc<Service>, test_clock: Option<TestCloc
     // sent as soon as the service answers stops it gracefully, never by default.
     #[cfg(unix)]
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
-    tracing::info!(%addr, backend = service.store().backend(), "serving");
+    let backend = service.check_database().await.map_err(|e| format!("the database does not answer: {e}"))?;
+    tracing::info!(%addr, backend, "serving");
     announce(&format!("http://{addr}"));
     let state = AppState::new(service, test_clock);
     let shutdown = async move {

@@ -405,6 +405,9 @@ pub struct Principal {
     pub unlocked: Option<String>,
 }
 
+/// The roles that may look at any card.
+pub const SEES_EVERY_CARD: [Role; 6] = [Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Institution, Role::Bank];
+
 /// The refusal of a query-password cell without the password.
 pub fn query_password_required() -> Refusal {
     Refusal::forbidden("query_password_required", "information at a kiosk or on the hotline needs the query password of the card asked about (X-Query-Password)")
@@ -447,6 +450,54 @@ impl Principal {
             Access::Allowed => Ok(()),
             Access::WithQueryPassword if self.unlocked.as_deref() == Some(person_hash) => Ok(()),
             Access::WithQueryPassword => Err(query_password_required()),
+        }
+    }
+
+    /// The outlet, unit or institution the caller acts for, if any.
+    pub fn place(&self) -> Option<&str> {
+        self.outlet.as_deref().or(self.unit.as_deref()).or(self.institution.as_deref())
+    }
+
+    /// How the caller is recorded as an actor: role, what it acts for and the token,
+    /// e.g. `clerk:O001#12` (`operator#1` when it acts for no place).
+    pub fn actor(&self) -> String {
+        match self.place() {
+            Some(place) => format!("{}:{place}#{}", self.role.as_str(), self.token_id),
+            None => format!("{}#{}", self.role.as_str(), self.token_id),
+        }
+    }
+
+    /// Who recorded something, as a record shows it to people: `unit U1`, `clerk at O1`,
+    /// or the role.
+    pub fn recorded_by(&self) -> String {
+        match (self.role, &self.unit, &self.outlet) {
+            (Role::Unit, Some(u), _) => format!("unit {u}"),
+            (Role::Clerk, _, Some(o)) => format!("clerk at {o}"),
+            (role, ..) => role.as_str().to_string(),
+        }
+    }
+
+    /// Whether the caller may see the person `key` (their lookup hash), insured through
+    /// `unit`: a unit sees its own people, a holder only themself, every other role anyone
+    /// its cell of the matrix lets it read. Callers who may not see a person are told
+    /// there is none, so existence does not leak.
+    pub fn sees_person(&self, key: &str, unit: Option<&str>) -> bool {
+        match self.role {
+            Role::Unit => unit.is_some() && unit == self.unit.as_deref(),
+            Role::Holder => self.person_hash.as_deref() == Some(key),
+            _ => true,
+        }
+    }
+
+    /// Whether the caller may see a card of the person `holder_key`, insured through
+    /// `holder_unit`: a holder their own cards, a unit its people's, a card factory the
+    /// cards it makes, and the roles of [`SEES_EVERY_CARD`] any.
+    pub fn sees_card(&self, holder_key: &str, holder_unit: Option<&str>) -> bool {
+        match self.role {
+            Role::Holder => self.person_hash.as_deref() == Some(holder_key),
+            Role::Unit => holder_unit.is_some_and(|u| Some(u) == self.unit.as_deref()),
+            Role::Vendor => true,
+            r => SEES_EVERY_CARD.contains(&r),
         }
     }
 

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use crate::Refusal;
 use crate::money::{BasisPoints, Fen};
 use crate::policy::RegionPolicy;
+use crate::registry::Category;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MonthlyCredit {
@@ -16,7 +17,7 @@ pub enum MonthlyCredit {
 }
 
 /// The credit for a person in the month starting `month`.
-pub fn monthly_credit(policy: &RegionPolicy, month: NaiveDate, category: &str, age: u32, base: Option<Fen>) -> Result<MonthlyCredit, Refusal> {
+pub fn monthly_credit(policy: &RegionPolicy, month: NaiveDate, category: Category, age: u32, base: Option<Fen>) -> Result<MonthlyCredit, Refusal> {
     let missing = |names: &[String]| Refusal::conflict("policy_not_in_force", format!("policy {} has none of {} for {month}", policy.code, names.join(", ")));
     let flag = format!("account.has_personal_account.{category}");
     if !policy.parameters.contains_key(&flag) {
@@ -65,19 +66,19 @@ mod tests {
         let bj = set.region("beijing").unwrap();
         let nov = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         assert_eq!(
-            monthly_credit(bj, nov, "in_service", 40, Some(Fen(1_234_567))).unwrap(),
+            monthly_credit(bj, nov, Category::InService, 40, Some(Fen(1_234_567))).unwrap(),
             MonthlyCredit::Credit(Fen(24_691), "account.monthly_credit_rate.in_service × 12345.67 yuan".into())
         );
-        assert!(matches!(monthly_credit(bj, nov, "resident", 40, None).unwrap(), MonthlyCredit::NotEligible(_)));
-        assert_eq!(monthly_credit(bj, nov, "in_service", 40, None).unwrap_err().code, "no_contribution_base");
-        assert_eq!(monthly_credit(bj, nov, "retired", 72, None).unwrap(), MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()));
+        assert!(matches!(monthly_credit(bj, nov, Category::Resident, 40, None).unwrap(), MonthlyCredit::NotEligible(_)));
+        assert_eq!(monthly_credit(bj, nov, Category::InService, 40, None).unwrap_err().code, "no_contribution_base");
+        assert_eq!(monthly_credit(bj, nov, Category::Retired, 72, None).unwrap(), MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()));
         assert_eq!(
-            monthly_credit(bj, nov, "retired", 70, None).unwrap(),
+            monthly_credit(bj, nov, Category::Retired, 70, None).unwrap(),
             MonthlyCredit::Credit(Fen(11_000), "account.monthly_credit.retired.from_70".into()),
             "70岁以上 includes 70"
         );
-        assert_eq!(monthly_credit(bj, nov, "retired", 69, None).unwrap(), MonthlyCredit::Credit(Fen(10_000), "account.monthly_credit.retired.under_70".into()));
+        assert_eq!(monthly_credit(bj, nov, Category::Retired, 69, None).unwrap(), MonthlyCredit::Credit(Fen(10_000), "account.monthly_credit.retired.under_70".into()));
         let jinan = set.region("jinan").unwrap();
-        assert_eq!(monthly_credit(jinan, nov, "in_service", 40, Some(Fen(100))).unwrap_err().code, "policy_not_in_force");
+        assert_eq!(monthly_credit(jinan, nov, Category::InService, 40, Some(Fen(100))).unwrap_err().code, "policy_not_in_force");
     }
 }

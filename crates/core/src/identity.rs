@@ -10,7 +10,7 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate};
 
 /// Gender as encoded by the sequence digits of the SSN: odd male, even female.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     Male,
@@ -24,12 +24,31 @@ impl Gender {
             Gender::Female => "female",
         }
     }
+    /// `male` or `female` (as stored and as API.md spells it).
+    pub fn parse(s: &str) -> Option<Gender> {
+        [Gender::Male, Gender::Female].into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// 男 / 女, as forms and factory files print it.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Gender::Male => "男",
+            Gender::Female => "女",
+        }
+    }
+
     /// GB/T 2261.1 code as the national interface uses it (`gend`): 1 male, 2 female.
     pub fn code(self) -> &'static str {
         match self {
             Gender::Male => "1",
             Gender::Female => "2",
         }
+    }
+}
+
+impl std::fmt::Display for Gender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -2,7 +2,7 @@
 //! No floating point anywhere near an amount.
 
 use std::fmt;
-use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -134,6 +134,12 @@ impl Sub for Fen {
     type Output = Fen;
     fn sub(self, o: Fen) -> Fen {
         Fen(self.0 - o.0)
+    }
+}
+impl Neg for Fen {
+    type Output = Fen;
+    fn neg(self) -> Fen {
+        Fen(-self.0)
     }
 }
 impl AddAssign for Fen {

@@ -31,6 +31,23 @@ impl Category {
         }
     }
 
+    /// `insutype` of the national interface: 310 employee basic medical insurance, 390
+    /// urban-rural resident medical insurance.
+    pub fn insutype(self) -> &'static str {
+        if self == Category::Resident { "390" } else { "310" }
+    }
+
+    /// `psn_type` of the national interface: 1101 in service, 1201 retired, 1103
+    /// flexible employment, 1501 resident.
+    pub fn psn_type(self) -> &'static str {
+        match self {
+            Category::InService => "1101",
+            Category::Retired => "1201",
+            Category::Flexible => "1103",
+            Category::Resident => "1501",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Category, Refusal> {
         Category::ALL
             .into_iter()
@@ -54,6 +71,12 @@ pub enum InstitutionLevel {
     Pharmacy,
 }
 
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl InstitutionLevel {
     pub const ALL: [InstitutionLevel; 5] = [InstitutionLevel::Community, InstitutionLevel::Level1, InstitutionLevel::Level2, InstitutionLevel::Level3, InstitutionLevel::Pharmacy];
 
@@ -75,10 +98,94 @@ impl InstitutionLevel {
     }
 }
 
-/// Person flags: those that change what the card must say (R-ID-3, R-INFO-1) and those
-/// that keep a person out of card production (R-APP-1, R-APP-2, R-GEN-1).
-pub const PERSON_FLAGS: [&str; 7] =
-    ["disabled_veteran", "civil_servant", "special_disease", "migrant_worker_1pct", "second_collection_pending", "generation_upgrade", "insurance_suspended"];
+/// A person's flag (标记): those that change what the card must say (R-ID-3, R-INFO-1),
+/// those that keep a person out of card production (R-APP-1, R-APP-2, R-GEN-1) and the
+/// suspension of their insurance (R-SET-10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonFlag {
+    /// 伤残军人 disabled veteran.
+    DisabledVeteran,
+    /// 公务员 civil servant.
+    CivilServant,
+    /// 特殊病 special-disease approval.
+    SpecialDisease,
+    /// 农民工 1 % scheme.
+    #[serde(rename = "migrant_worker_1pct")]
+    MigrantWorker1Pct,
+    /// 二次采集 held for a second collection of the person's data (R-CMP-2).
+    SecondCollectionPending,
+    /// 换发 due for a new generation of card (R-GEN-1).
+    GenerationUpgrade,
+    /// 暂停参保 insurance suspended: the fund pays nothing (R-SET-10).
+    InsuranceSuspended,
+}
+
+impl PersonFlag {
+    pub const ALL: [PersonFlag; 7] = [
+        PersonFlag::DisabledVeteran,
+        PersonFlag::CivilServant,
+        PersonFlag::SpecialDisease,
+        PersonFlag::MigrantWorker1Pct,
+        PersonFlag::SecondCollectionPending,
+        PersonFlag::GenerationUpgrade,
+        PersonFlag::InsuranceSuspended,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonFlag::DisabledVeteran => "disabled_veteran",
+            PersonFlag::CivilServant => "civil_servant",
+            PersonFlag::SpecialDisease => "special_disease",
+            PersonFlag::MigrantWorker1Pct => "migrant_worker_1pct",
+            PersonFlag::SecondCollectionPending => "second_collection_pending",
+            PersonFlag::GenerationUpgrade => "generation_upgrade",
+            PersonFlag::InsuranceSuspended => "insurance_suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<PersonFlag, Refusal> {
+        PersonFlag::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = PersonFlag::ALL.iter().map(|f| f.as_str()).collect();
+            Refusal::bad_input("invalid_flag", format!("unknown person flag '{s}'; flags are {}", known.join(", ")))
+        })
+    }
+
+    /// Reads a request's flags, refusing the first unknown one.
+    pub fn parse_all(flags: &[String]) -> Result<Vec<PersonFlag>, Refusal> {
+        flags.iter().map(|f| PersonFlag::parse(f)).collect()
+    }
+
+    /// Whether the national interface lists this flag among a person's identities
+    /// (人员身份, 1101's `idetinfo`).
+    pub fn is_identity(self) -> bool {
+        matches!(self, PersonFlag::SpecialDisease | PersonFlag::DisabledVeteran)
+    }
+
+    /// Whether this flag is named `name` (policy files name flags as text).
+    pub fn is(self, name: &str) -> bool {
+        self.as_str() == name
+    }
+}
+
+impl std::fmt::Display for PersonFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether `flags` hold `flag`.
+pub fn has_flag(flags: &[PersonFlag], flag: PersonFlag) -> bool {
+    flags.contains(&flag)
+}
+
+/// R-SET-10: a person whose insurance is suspended gets no fund payment.
+pub fn check_insured(flags: &[PersonFlag]) -> Result<(), Refusal> {
+    if has_flag(flags, PersonFlag::InsuranceSuspended) {
+        return Err(Refusal::conflict("insurance_suspended", "the person's insurance is suspended; the fund pays nothing until it is resumed"));
+    }
+    Ok(())
+}
 
 /// An administrative division code (行政区划代码): six digits (110102 for Xicheng).
 pub fn is_division_code(code: &str) -> bool {
@@ -115,13 +222,6 @@ pub fn check_phone(phone: &str) -> Result<(), Refusal> {
     if ok { Ok(()) } else { Err(Refusal::bad_input("invalid_phone", format!("phone must be 7 to 20 digits (a '-' may separate the area code), not {phone:?}"))) }
 }
 
-pub fn check_flags(flags: &[String]) -> Result<(), Refusal> {
-    match flags.iter().find(|f| !PERSON_FLAGS.contains(&f.as_str())) {
-        Some(f) => Err(Refusal::bad_input("invalid_flag", format!("unknown person flag '{f}'; flags are {}", PERSON_FLAGS.join(", ")))),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,8 +236,15 @@ mod tests {
         assert!(check_phone("call me").is_err());
         assert!(check_name("name", "张三").is_ok() && check_name("name", " ").is_err());
         assert_eq!(Category::parse("retired").unwrap(), Category::Retired);
+        assert_eq!(Category::ALL.map(Category::insutype), ["310", "310", "390", "310"]);
+        assert_eq!(Category::ALL.map(Category::psn_type), ["1101", "1201", "1501", "1103"]);
+        assert!(PersonFlag::DisabledVeteran.is_identity() && !PersonFlag::InsuranceSuspended.is_identity());
+        assert_eq!(check_insured(&[PersonFlag::InsuranceSuspended]).unwrap_err().code, "insurance_suspended");
         assert_eq!(InstitutionLevel::parse("3").unwrap(), InstitutionLevel::Level3);
-        assert!(check_flags(&["special_disease".into()]).is_ok());
-        assert!(check_flags(&["vip".into()]).is_err());
+        assert_eq!(PersonFlag::parse_all(&["special_disease".into()]).unwrap(), vec![PersonFlag::SpecialDisease]);
+        assert_eq!(PersonFlag::parse("vip").unwrap_err().code, "invalid_flag");
+        for f in PersonFlag::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), serde_json::Value::String(f.as_str().into()));
+        }
     }
 }

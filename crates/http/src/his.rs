@@ -19,9 +19,9 @@ use yikatong_core::access::Principal;
 use yikatong_core::clock::shanghai;
 use yikatong_core::identity::mask_ssn;
 use yikatong_core::money::Fen;
+use yikatong_core::registry::{Category, PersonFlag, has_flag};
 use yikatong_core::settlement::Fund;
-use yikatong_service::{FeeLineInput, KeptAnswer, PersonInfo, Registration, RequestClaim, RequestKey, ServiceError, SettleRequest, Settlement, insutype, psn_type};
-use yikatong_store::IdempotencyBegin;
+use yikatong_service::{EarlierRequest, FeeLineInput, KeptAnswer, PersonInfo, Registration, RequestClaim, RequestKey, ServiceError, SettleRequest, Settlement};
 
 use crate::AppState;
 
@@ -101,7 +101,7 @@ fn data(input: &Value) -> &Value {
 /// serial (10).
 fn envelope(state: &AppState, admdvs: &str, infcode: i32, err: Option<String>, output: Value, received: DateTime<Utc>) -> Value {
     let now = state.service.clock().now();
-    let serial: [u8; 4] = yikatong_store::crypto::random_bytes();
+    let serial: [u8; 4] = yikatong_service::secrets::random_bytes();
     json!({
         "infcode": infcode,
         "inf_refmsgid": format!("{admdvs:0>6}{}{:010}", now.with_timezone(&shanghai()).format("%Y%m%d%H%M%S"), u32::from_be_bytes(serial)),
@@ -208,17 +208,19 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
     hasher.update(b"\n");
     hasher.update(input.to_string().as_bytes());
     let fingerprint = hex::encode(hasher.finalize());
-    let store = state.service.store().clone();
     let key = RequestKey { token_id: 0, key: format!("his:{institution}:{msgid}"), fingerprint };
     // The msgid is looked up first: a retry gets the first answer at once.
-    match store.idempotency_peek(key.token_id, &key.key, &key.fingerprint, None).await {
+    match state.service.earlier_request(&key).await {
         Ok(None) => {}
-        Ok(Some(IdempotencyBegin::Replay { body, .. })) => return Json(kept_answer(&body)),
-        Ok(Some(IdempotencyBegin::Mismatch)) => return fail("[msgid_reused] this msgid was already used for a different request".into()),
-        Ok(Some(IdempotencyBegin::InProgress | IdempotencyBegin::Fresh)) => {
+        Ok(Some(EarlierRequest::Answered(first))) => return Json(kept_answer(&first.body)),
+        Ok(Some(EarlierRequest::Different)) => return fail("[msgid_reused] this msgid was already used for a different request".into()),
+        Ok(Some(EarlierRequest::Interrupted)) => {
             return fail("[duplicate_request] a request with this msgid was interrupted before it was answered; send it again under a new msgid".into());
         }
-        Err(e) => return fail(format!("[internal_error] {e}")),
+        Err(e) => {
+            tracing::error!(error = %e, "could not look up the msgid");
+            return fail(format!("[internal_error] {}", e.public_message()));
+        }
     }
     // The claim of the msgid opens the transaction the work runs in, and the answer
     // commits with the work (see yikatong_service::RequestClaim).
@@ -249,7 +251,7 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
     let s = &state.service;
     match infno {
         "9001" => {
-            let r: [u8; 8] = yikatong_store::crypto::random_bytes();
+            let r: [u8; 8] = yikatong_service::secrets::random_bytes();
             let now = s.clock().now_local();
             Ok(json!({"signinoutb": {"sign_time": now.format("%Y-%m-%d %H:%M:%S").to_string(), "sign_no": hex::encode(r)}}))
         }
@@ -376,14 +378,13 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
 fn person_info_output(info: &PersonInfo, certno: &str, now: DateTime<Utc>) -> Value {
     let today = now.with_timezone(&shanghai()).date_naive();
     let p = &info.person;
-    let suspended = p.flags.iter().any(|f| f == "insurance_suspended");
     let insured_on = p.created_at.with_timezone(&shanghai()).date_naive();
     // Identities known since the person's record: no end date (`endtime` null).
     let idet: Vec<Value> = p
         .flags
         .iter()
-        .filter(|f| *f == "special_disease" || *f == "disabled_veteran")
-        .map(|f| json!({"psn_idet_type": f, "psn_type_lv": "", "memo": "", "begntime": format!("{insured_on} 00:00:00"), "endtime": Value::Null}))
+        .filter(|f| f.is_identity())
+        .map(|f| json!({"psn_idet_type": f.as_str(), "psn_type_lv": "", "memo": "", "begntime": format!("{insured_on} 00:00:00"), "endtime": Value::Null}))
         .collect();
     json!({
         "baseinfo": {
@@ -391,7 +392,7 @@ fn person_info_output(info: &PersonInfo, certno: &str, now: DateTime<Utc>) -> Va
             "psn_cert_type": "01",
             "certno": certno,
             "psn_name": p.name,
-            "gend": gender_code(&p.gender),
+            "gend": p.gender.code(),
             "naty": p.ethnicity,
             "brdy": p.birth_date.to_string(),
             "age": yikatong_service::age_on(p.birth_date, today),
@@ -402,12 +403,12 @@ fn person_info_output(info: &PersonInfo, certno: &str, now: DateTime<Utc>) -> Va
         },
         "insuinfo": [{
             "balc": yuan(info.balance),
-            "insutype": insutype(&p.category),
-            "psn_type": psn_type(&p.category),
-            "psn_insu_stas": if suspended { "2" } else { "1" },
+            "insutype": p.category.insutype(),
+            "psn_type": p.category.psn_type(),
+            "psn_insu_stas": if has_flag(&p.flags, PersonFlag::InsuranceSuspended) { "2" } else { "1" },
             "psn_insu_date": insured_on.to_string(),
             "paus_insu_date": Value::Null,
-            "cvlserv_flag": if p.flags.iter().any(|f| f == "civil_servant") { "1" } else { "0" },
+            "cvlserv_flag": flag(has_flag(&p.flags, PersonFlag::CivilServant)),
             "insuplc_admdvs": info.admdvs,
             "emp_name": p.unit_code.clone().unwrap_or_default(),
             "certno": certno,
@@ -418,42 +419,37 @@ fn person_info_output(info: &PersonInfo, certno: &str, now: DateTime<Utc>) -> Va
     })
 }
 
-/// `gend` of the national dictionary: 1 male, 2 female.
-fn gender_code(gender: &str) -> &'static str {
-    if gender == "male" { "1" } else { "2" }
+/// A yes/no field of the interface: `1` yes, `0` no.
+fn flag(yes: bool) -> &'static str {
+    if yes { "1" } else { "0" }
 }
 
+/// 2206/2207/5203's answer, or 2208's (`reversal`: the receipt as its reversal shows it,
+/// see `Receipt::reversal`).
 fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) -> Value {
-    let r = &st.receipt;
+    let r = if reversal { st.receipt.reversal() } else { st.receipt.clone() };
     let p = &st.person;
-    let sign = |f: Fen| if reversal { yuan(Fen(-f.0)) } else { yuan(f) };
     let ratio = format!("{}.{:04}", r.ratio.0 / 10_000, r.ratio.0 % 10_000);
-    let insutype = insutype(&p.category);
-    let by_fund = |fund: Fund| -> Fen {
-        let part = r.funds.iter().filter(|f| f.fund == fund).map(|f| f.amount).fold(Fen::ZERO, |a, b| a + b);
-        // The basic fund's field also carries the fixed payments; a receipt booked
-        // before the split by fund is all the basic fund's.
-        if fund == Fund::Basic { r.hifp_pay } else { part }
-    };
+    let insutype = p.category.insutype();
     let proc_info = r.trace.iter().map(|t| t.step.clone()).collect::<Vec<_>>().join("; ");
     // One row per fund that paid (R-SET-3): the basic fund's always, the others where
     // their part is not zero, then the personal account's.
     let mut detail: Vec<Value> = Fund::ALL
         .into_iter()
-        .filter(|f| *f == Fund::Basic || by_fund(*f).0 != 0)
+        .filter(|f| *f == Fund::Basic || r.paid_by(*f) != Fen::ZERO)
         .map(|f| {
             json!({
                 "fund_pay_type": f.fund_pay_type(insutype),
-                "inscp_scp_amt": sign(r.inscp),
-                "crt_payb_lmt_amt": sign(if f == Fund::Basic { r.deductible_applied } else { Fen::ZERO }),
-                "fund_payamt": sign(by_fund(f)),
+                "inscp_scp_amt": yuan(r.inscp),
+                "crt_payb_lmt_amt": yuan(if f == Fund::Basic { r.deductible_applied } else { Fen::ZERO }),
+                "fund_payamt": yuan(r.paid_by(f)),
                 "fund_pay_type_name": f.name_zh(insutype),
-                "setl_proc_info": if f == Fund::Basic { proc_info.clone() } else { format!("{}: {}", f.key(), yuan(by_fund(f))) },
+                "setl_proc_info": if f == Fund::Basic { proc_info.clone() } else { format!("{}: {}", f.key(), yuan(r.paid_by(f))) },
             })
         })
         .collect();
-    if r.acct_pay.0 > 0 {
-        detail.push(json!({"fund_pay_type": "310200", "inscp_scp_amt": sign(r.acct_pay), "crt_payb_lmt_amt": yuan(Fen::ZERO), "fund_payamt": sign(r.acct_pay), "fund_pay_type_name": "职工基本医疗保险个人账户", "setl_proc_info": "personal account"}));
+    if r.acct_pay != Fen::ZERO {
+        detail.push(json!({"fund_pay_type": "310200", "inscp_scp_amt": yuan(r.acct_pay), "crt_payb_lmt_amt": yuan(Fen::ZERO), "fund_payamt": yuan(r.acct_pay), "fund_pay_type_name": "职工基本医疗保险个人账户", "setl_proc_info": "personal account"}));
     }
     json!({
         "setlinfo": {
@@ -463,46 +459,46 @@ fn settlement_output(st: &Settlement, msgid: &str, d: &Value, reversal: bool) ->
             "psn_name": p.name,
             "psn_cert_type": "01",
             "certno": mask_ssn(&p.ssn),
-            "gend": gender_code(&p.gender),
+            "gend": p.gender.code(),
             "naty": p.ethnicity,
             "brdy": p.birth_date.to_string(),
             "age": yikatong_service::age_on(p.birth_date, st.settled_at.with_timezone(&shanghai()).date_naive()),
             "insutype": insutype,
-            "psn_type": psn_type(&p.category),
-            "cvlserv_flag": if p.flags.iter().any(|f| f == "civil_servant") { "1" } else { "0" },
-            "flxempe_flag": if p.category == "flexible" { "1" } else { "0" },
+            "psn_type": p.category.psn_type(),
+            "cvlserv_flag": flag(has_flag(&p.flags, PersonFlag::CivilServant)),
+            "flxempe_flag": flag(p.category == Category::Flexible),
             "setl_time": st.settled_at.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S").to_string(),
             "mdtrt_cert_type": text(d, "mdtrt_cert_type"),
             "med_type": text(d, "med_type"),
-            "medfee_sumamt": sign(r.total),
-            "med_sumfee": sign(r.total),
-            "fulamt_ownpay_amt": sign(r.fulamt_ownpay),
-            "overlmt_selfpay": sign(r.overlmt_selfpay),
-            "preselfpay_amt": sign(r.preselfpay),
-            "inscp_scp_amt": sign(r.inscp),
-            "act_pay_dedc": sign(r.deductible_applied),
-            "hifp_pay": sign(by_fund(Fund::Basic)),
+            "medfee_sumamt": yuan(r.total),
+            "med_sumfee": yuan(r.total),
+            "fulamt_ownpay_amt": yuan(r.fulamt_ownpay),
+            "overlmt_selfpay": yuan(r.overlmt_selfpay),
+            "preselfpay_amt": yuan(r.preselfpay),
+            "inscp_scp_amt": yuan(r.inscp),
+            "act_pay_dedc": yuan(r.deductible_applied),
+            "hifp_pay": yuan(r.paid_by(Fund::Basic)),
             "pool_prop_selfpay": ratio,
-            "cvlserv_pay": sign(by_fund(Fund::CivilServant)),
-            "hifes_pay": sign(by_fund(Fund::RetireeSupplementary)),
+            "cvlserv_pay": yuan(r.paid_by(Fund::CivilServant)),
+            "hifes_pay": yuan(r.paid_by(Fund::RetireeSupplementary)),
             "hifmi_pay": yuan(Fen::ZERO),
-            "hifob_pay": sign(by_fund(Fund::LargeAmount)),
+            "hifob_pay": yuan(r.paid_by(Fund::LargeAmount)),
             "maf_pay": yuan(Fen::ZERO),
             "hifdm_pay": yuan(Fen::ZERO),
-            "oth_pay": sign(by_fund(Fund::DisabledVeteran)),
-            "fund_pay_sumamt": sign(r.fund_pay_sumamt),
-            "psn_part_amt": sign(r.psn_part_amt),
-            "acct_pay": sign(r.acct_pay),
-            "psn_cash_pay": sign(r.psn_cash_pay),
+            "oth_pay": yuan(r.paid_by(Fund::DisabledVeteran)),
+            "fund_pay_sumamt": yuan(r.fund_pay_sumamt),
+            "psn_part_amt": yuan(r.psn_part_amt),
+            "acct_pay": yuan(r.acct_pay),
+            "psn_cash_pay": yuan(r.psn_cash_pay),
             "hosp_part_amt": yuan(Fen::ZERO),
-            "balc": yuan(if reversal { r.balance_after + r.acct_pay } else { r.balance_after }),
-            "acct_mulaid_pay": sign(r.acct_mulaid_pay),
+            "balc": yuan(r.balance_after),
+            "acct_mulaid_pay": yuan(r.acct_mulaid_pay),
             "medins_setl_id": msgid,
             "clr_optins": st.admdvs,
             "clr_way": "1",
             "clr_type": "11",
             "setl_stas": st.state,
-            "refd_setl_flag": if reversal { "1" } else { "0" },
+            "refd_setl_flag": flag(reversal),
             // R-SET-5: the registration fee's own settlement, when this 2207 booked one.
             "memo": st.registration_setl_id.as_ref().map(|id| format!("registration fee settled apart: {id}")).unwrap_or_default(),
         },

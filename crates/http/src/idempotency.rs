@@ -11,8 +11,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sm3::{Digest, Sm3};
-use yikatong_service::{KeptAnswer, RequestClaim, RequestKey};
-use yikatong_store::IdempotencyBegin;
+use yikatong_service::{EarlierRequest, KeptAnswer, RequestClaim, RequestKey};
 
 use crate::error::problem_response;
 use crate::extract::bearer;
@@ -66,21 +65,18 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         return next.run(Request::from_parts(parts, body)).await;
     };
     let fingerprint = hex::encode(hasher.finalize());
-    let store = state.service.store().clone();
-    let now = state.service.clock().now();
-    let expire_before = Some(now - state.service.idempotency_retention());
-    match store.idempotency_peek(principal.token_id, &key, &fingerprint, expire_before).await {
+    let request_key = RequestKey { token_id: principal.token_id, key, fingerprint };
+    match state.service.earlier_request(&request_key).await {
         Ok(None) => {}
-        Ok(Some(IdempotencyBegin::Replay { status, body })) => return replay(status, body),
-        Ok(Some(IdempotencyBegin::Mismatch)) => return reused(),
-        Ok(Some(_)) => return in_progress(),
+        Ok(Some(EarlierRequest::Answered(first))) => return replay(first.status, first.body),
+        Ok(Some(EarlierRequest::Different)) => return reused(),
+        Ok(Some(EarlierRequest::Interrupted)) => return in_progress(),
         Err(e) => {
             tracing::error!(error = %e, "idempotency store failed");
             return problem_response(500, "internal_error", "the service could not complete the request; it has been logged");
         }
     }
     parts.extensions.insert(principal.clone());
-    let request_key = RequestKey { token_id: principal.token_id, key, fingerprint };
     let (claim, res) = RequestClaim::scope(&state.service, request_key, next.run(Request::from_parts(parts, body))).await;
     if let Some(first) = claim.replayed() {
         return replay(first.status, first.body);

@@ -104,7 +104,7 @@ pub async fn body_of(upload: Upload) -> Result<axum::body::Body, ApiError> {
 }
 
 fn new_upload() -> Upload {
-    let r: [u8; 8] = yikatong_store::crypto::random_bytes();
+    let r: [u8; 8] = yikatong_service::secrets::random_bytes();
     Upload { path: std::env::temp_dir().join(format!("ykt-upload-{}-{}", std::process::id(), hex::encode(r))) }
 }
 

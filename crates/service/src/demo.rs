@@ -3,7 +3,8 @@
 //! every time; nothing in it is a real person.
 
 use chrono::{Datelike, Days, NaiveDate};
-use yikatong_core::identity::check_character;
+use yikatong_core::identity::{Gender, check_character};
+use yikatong_core::registry::{Category, PersonFlag};
 use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
 use yikatong_store::{Institution, Organisation, Person};
 
@@ -94,11 +95,11 @@ pub fn city_person(n: u64, units: &[String], today: NaiveDate, rng: &mut DemoRng
 fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: NaiveDate, rng: &mut DemoRng) -> Person {
     let age = today.year() - birth.year();
     let category = if age >= 60 {
-        "retired"
+        Category::Retired
     } else if rng.below(10) == 0 {
-        "flexible"
+        Category::Flexible
     } else {
-        "in_service"
+        Category::InService
     };
     let name = format!("{}{}", SURNAMES[rng.below(20) as usize], GIVEN[rng.below(24) as usize]);
     let seq: u32 = ssn[14..17].parse().unwrap_or(0);
@@ -107,17 +108,17 @@ fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: Naiv
         key: String::new(),
         ssn,
         name,
-        gender: if seq % 2 == 1 { "male" } else { "female" }.into(),
+        gender: if seq % 2 == 1 { Gender::Male } else { Gender::Female },
         birth_date: birth,
         ethnicity: if rng.below(20) == 0 { "03" } else { "01" }.into(),
-        category: category.into(),
+        category,
         region: "beijing".into(),
         unit_code: units.get(rng.below(units.len() as u64) as usize).cloned(),
         phone: Some(format!("13{:09}", rng.below(1_000_000_000))),
         address: None,
         handbook_no: None,
         flags: Vec::new(),
-        contribution_base_fen: (category != "retired").then(|| 600_000 + rng.below(2_400_000) as i64),
+        contribution_base_fen: (category != Category::Retired).then(|| 600_000 + rng.below(2_400_000) as i64),
         photo_digest: Some(format!("{:016x}", rng.next_u64())),
         created_at: now,
         updated_at: now,
@@ -126,10 +127,10 @@ fn synthetic_person(ssn: String, birth: NaiveDate, units: &[String], today: Naiv
     // Drawn last, so that the rest of each person stays as earlier demos made it: one
     // in 40 a disabled veteran, one in 25 of those in service a civil servant (R-SET-3).
     if rng.below(40) == 0 {
-        person.flags.push("disabled_veteran".into());
+        person.flags.push(PersonFlag::DisabledVeteran);
     }
-    if category == "in_service" && rng.below(25) == 0 {
-        person.flags.push("civil_servant".into());
+    if category == Category::InService && rng.below(25) == 0 {
+        person.flags.push(PersonFlag::CivilServant);
     }
     person
 }
@@ -159,7 +160,7 @@ pub async fn issue_active_cards(service: &Service, ssns: &[String], outlet: &str
     for ssn in ssns {
         ids.push(service.apply_for_card(clerk, ssn, &crate::ApplicationRequest::default()).await?.id);
     }
-    let region = service.store().get_card(ids.first().copied().unwrap_or_default()).await?.map(|c| c.region).unwrap_or_else(|| "beijing".into());
+    let region = service.store.get_card(ids.first().copied().unwrap_or_default()).await?.map(|c| c.region).unwrap_or_else(|| "beijing".into());
     let batch = service.cut_batch(op, &region, None, None).await?;
     let results: Vec<ProductionResult> = batch
         .card_ids
@@ -192,7 +193,7 @@ pub struct DemoSummary {
 
 /// Fills an empty database with the demo city.
 pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummary> {
-    let store = service.store();
+    let store = &service.store;
     let now = service.clock().now();
     let mut units = Vec::new();
     for i in 1..=20 {
@@ -281,7 +282,7 @@ mod tests {
         assert_eq!(distinct.len(), 2000);
         for p in &ps {
             let ssn = Ssn::parse(&p.ssn).unwrap();
-            assert_eq!(ssn.gender().as_str(), p.gender);
+            assert_eq!(ssn.gender(), p.gender);
             assert_eq!(ssn.birth_date(), p.birth_date);
         }
     }

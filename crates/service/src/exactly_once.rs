@@ -47,6 +47,36 @@ pub struct KeptAnswer {
     pub body: Vec<u8>,
 }
 
+/// What an earlier request under the same key left, looked up before the work starts so
+/// that a retry gets its first answer at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlierRequest {
+    /// It was answered: this is the answer.
+    Answered(KeptAnswer),
+    /// The key was used for a different request (another fingerprint).
+    Different,
+    /// It was claimed and never answered (its work is resumable, see the module's docs).
+    Interrupted,
+}
+
+impl Service {
+    /// The earlier request under `key`, if any, within the key's retention.
+    pub async fn earlier_request(&self, key: &RequestKey) -> ServiceResult<Option<EarlierRequest>> {
+        let expire_before = expiry(self, key);
+        Ok(self.store.idempotency_peek(key.token_id, &key.key, &key.fingerprint, expire_before).await?.map(|found| match found {
+            IdempotencyBegin::Replay { status, body } => EarlierRequest::Answered(KeptAnswer { status, body }),
+            IdempotencyBegin::Mismatch => EarlierRequest::Different,
+            IdempotencyBegin::InProgress | IdempotencyBegin::Fresh => EarlierRequest::Interrupted,
+        }))
+    }
+}
+
+/// Answers under a token's key expire after [`Service::idempotency_retention`]; the
+/// national interface's (`token_id` 0) are kept for ever.
+fn expiry(service: &Service, key: &RequestKey) -> Option<DateTime<Utc>> {
+    (key.token_id != 0).then(|| service.clock.now() - service.idempotency_retention())
+}
+
 enum Progress {
     /// Not claimed in any committed transaction.
     Unclaimed,
@@ -74,7 +104,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl RequestClaim {
     /// Runs `work` inside the claim scope of `key`.
     pub async fn scope<F: Future>(service: &Service, key: RequestKey, work: F) -> (Arc<RequestClaim>, F::Output) {
-        let expire_before = (key.token_id != 0).then(|| service.clock.now() - service.idempotency_retention());
+        let expire_before = expiry(service, &key);
         let claim = Arc::new(RequestClaim { key, expire_before, progress: Mutex::new(Progress::Unclaimed), replay: Mutex::new(None) });
         let out = CLAIM.scope(claim.clone(), work).await;
         (claim, out)

@@ -15,6 +15,7 @@ mod policy;
 mod portal_session;
 pub mod properties;
 mod registry;
+pub mod secrets;
 mod settlement;
 mod sign_in;
 mod verify;
@@ -33,7 +34,7 @@ pub use audit::{AuditView, default_checkpoints};
 pub use auth::{IssuedToken, TokenRequest};
 pub use cards::*;
 pub use error::ServiceError;
-pub use exactly_once::{KeptAnswer, RequestClaim, RequestKey};
+pub use exactly_once::{EarlierRequest, KeptAnswer, RequestClaim, RequestKey};
 pub use gateway::{DEFAULT_GATEWAY_WINDOW_SECONDS, GatewaySignature, HisCredentialView, IssuedHisCredential, gateway_signature};
 pub use notify::{MessageView, Notifier, OutboxNotifier};
 pub use portal_session::{ActiveSession, OpenedSession, SessionRules};
@@ -41,6 +42,8 @@ pub use registry::{NewInstitution, NewOrganisation, NewPerson, PersonChangeReque
 pub use settlement::*;
 pub use sign_in::{CodeRequested, SIGN_IN_TOKEN_LABEL};
 pub use verify::{InvariantCheck, VerifyReport};
+/// Records the interfaces show as they are.
+pub use yikatong_store::{JobRecord, OutboxMessage};
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
@@ -120,8 +123,16 @@ impl Service {
         self
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// Asks the database for an answer; names the backend (`sqlite`, `postgres`) when it
+    /// gives one (`GET /healthz`).
+    pub async fn check_database(&self) -> ServiceResult<&'static str> {
+        self.store.ping().await?;
+        Ok(self.store.backend())
+    }
+
+    /// How many persons are registered (`GET /metrics`).
+    pub async fn person_count(&self) -> ServiceResult<i64> {
+        Ok(self.store.count_persons().await?)
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

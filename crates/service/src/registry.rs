@@ -6,7 +6,7 @@ use serde::Deserialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::identity::{HandbookNumber, Ssn};
-use yikatong_core::registry::{self, Category, InstitutionLevel};
+use yikatong_core::registry::{self, Category, InstitutionLevel, PersonFlag};
 use yikatong_store::{Institution, Organisation, Person, PersonChange};
 
 use crate::views::{OrganisationView, PersonChangeView, PersonView};
@@ -213,7 +213,7 @@ impl Service {
             registry::check_phone(p)?;
         }
         let handbook = new.handbook_no.as_deref().map(HandbookNumber::parse).transpose().map_err(|e| Refusal::bad_input("invalid_handbook_no", e.to_string()))?;
-        registry::check_flags(&new.flags)?;
+        let flags = PersonFlag::parse_all(&new.flags)?;
         if new.contribution_base_fen.is_some_and(|b| b < 0) {
             return Err(Refusal::bad_input("invalid_contribution_base", "the contribution base is not negative").into());
         }
@@ -225,16 +225,16 @@ impl Service {
             key: String::new(),
             ssn: ssn.expose().into(),
             name: new.name.trim().into(),
-            gender: ssn.gender().as_str().into(),
+            gender: ssn.gender(),
             birth_date: ssn.birth_date(),
             ethnicity: new.ethnicity.clone(),
-            category: category.as_str().into(),
+            category,
             region: new.region.clone(),
             unit_code: new.unit_code.clone(),
             phone: new.phone.clone(),
             address: new.address.clone(),
             handbook_no: handbook.map(|h| h.as_str().to_string()),
-            flags: new.flags.clone(),
+            flags,
             contribution_base_fen: new.contribution_base_fen,
             photo_digest: new.photo_digest.clone(),
             created_at: now,
@@ -260,12 +260,7 @@ impl Service {
         let ssn = Ssn::parse(ssn)?;
         let person = self.require_person(&ssn).await?;
         who.allow_for(op, &person.key)?;
-        let visible = match who.role {
-            Role::Unit => person.unit_code.is_some() && person.unit_code == who.unit,
-            Role::Holder => who.person_hash.as_deref() == Some(person.key.as_str()),
-            _ => true,
-        };
-        if visible { Ok(person) } else { Err(not_found_person()) }
+        if who.sees_person(&person.key, person.unit_code.as_deref()) { Ok(person) } else { Err(not_found_person()) }
     }
 
     pub async fn get_person(&self, who: &Principal, ssn: &str) -> ServiceResult<PersonView> {
@@ -326,7 +321,7 @@ impl Service {
             }};
         }
         if let Some(c) = &req.category {
-            set!(category, Category::parse(c)?.as_str().to_string());
+            set!(category, Category::parse(c)?);
         }
         if let Some(n) = &req.name {
             registry::check_name("name", n)?;
@@ -337,8 +332,7 @@ impl Service {
             set!(ethnicity, e.clone());
         }
         if let Some(f) = &req.flags {
-            registry::check_flags(f)?;
-            set!(flags, f.clone());
+            set!(flags, PersonFlag::parse_all(f)?);
         }
         if let Some(u) = &req.unit_code {
             if who.role == Role::Unit && who.unit.as_deref() != Some(u.as_str()) {
@@ -386,7 +380,7 @@ impl Service {
                     return Err(Refusal::conflict("ssn_taken", "another insured person is registered with this ID number").into());
                 }
                 set!(ssn, corrected.expose().to_string());
-                set!(gender, corrected.gender().as_str().to_string());
+                set!(gender, corrected.gender());
                 set!(birth_date, corrected.birth_date());
             }
         }
@@ -400,7 +394,7 @@ impl Service {
             ssn: before.ssn.clone(),
             changed_at: now,
             effective_on: req.effective_on.unwrap_or_else(|| self.clock.today()),
-            actor: actor_of(who),
+            actor: who.actor(),
             fields,
             before: serde_json::Value::Object(old),
             after: serde_json::Value::Object(new),
@@ -415,23 +409,5 @@ impl Service {
     pub async fn person_history(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<PersonChangeView>> {
         let p = self.visible_person(who, ssn, Operation::ReadPersonHistory).await?;
         Ok(self.store.person_history(&p.ssn).await?.iter().map(|c| PersonChangeView::of(c, None)).collect())
-    }
-}
-
-/// How an actor is recorded: role and what it acts for, e.g. `clerk:O001`.
-/// Who recorded something, as a record shows it: `unit U1`, `clerk at O1`, or the role.
-pub(crate) fn recorded_by(who: &Principal) -> String {
-    match (who.role, &who.unit, &who.outlet) {
-        (Role::Unit, Some(u), _) => format!("unit {u}"),
-        (Role::Clerk, _, Some(o)) => format!("clerk at {o}"),
-        (role, ..) => role.as_str().to_string(),
-    }
-}
-
-pub fn actor_of(who: &Principal) -> String {
-    let bound = who.outlet.as_deref().or(who.unit.as_deref()).or(who.institution.as_deref());
-    match bound {
-        Some(b) => format!("{}:{b}#{}", who.role.as_str(), who.token_id),
-        None => format!("{}#{}", who.role.as_str(), who.token_id),
     }
 }

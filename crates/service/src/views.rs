@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use yikatong_core::identity::mask_ssn;
+use yikatong_core::identity::{Gender, mask_ssn};
+use yikatong_core::registry::{Category, PersonFlag};
 use yikatong_store::{Institution, Organisation, Person, PersonChange};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -67,15 +68,20 @@ pub fn mask_phone(p: &str) -> String {
 pub struct PersonView {
     pub ssn_masked: String,
     pub name: String,
-    pub gender: String,
+    /// `male` or `female`.
+    #[schema(value_type = String)]
+    pub gender: Gender,
     pub birth_date: NaiveDate,
     pub ethnicity: String,
-    pub category: String,
+    /// `in_service`, `retired`, `resident` or `flexible`.
+    #[schema(value_type = String)]
+    pub category: Category,
     pub region: String,
     pub unit_code: Option<String>,
     pub phone_masked: Option<String>,
     pub handbook_no: Option<String>,
-    pub flags: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub flags: Vec<PersonFlag>,
     /// The person's cards.
     pub cards: Vec<crate::cards::CardView>,
     pub created_at: DateTime<Utc>,
@@ -88,10 +94,10 @@ impl PersonView {
         PersonView {
             ssn_masked: mask_ssn(&p.ssn),
             name: p.name.clone(),
-            gender: p.gender.clone(),
+            gender: p.gender,
             birth_date: p.birth_date,
             ethnicity: p.ethnicity.clone(),
-            category: p.category.clone(),
+            category: p.category,
             region: p.region.clone(),
             unit_code: p.unit_code.clone(),
             phone_masked: p.phone.as_deref().map(mask_phone),

@@ -10,7 +10,9 @@ macro_rules! store_impl {
         use chrono::{DateTime, Utc};
         use sqlx::Row;
 
-        use crate::records::{parse_date, parse_ts, ts};
+        use crate::records::{parse_closed, parse_date, parse_ts, ts};
+        use yikatong_core::identity::Gender;
+        use yikatong_core::registry::Category;
         use crate::{
             DataKey, IdempotencyBegin, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
             StoreResult, TokenGrant, TokenRecord,
@@ -41,10 +43,10 @@ macro_rules! store_impl {
                 key: row.try_get("ssn_hash")?,
                 ssn: k.decrypt(&row.try_get::<Vec<u8>, _>("ssn_enc")?)?,
                 name: k.decrypt(&row.try_get::<Vec<u8>, _>("name_enc")?)?,
-                gender: row.try_get("gender")?,
+                gender: parse_closed("gender", &row.try_get::<String, _>("gender")?, Gender::parse)?,
                 birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
                 ethnicity: row.try_get("ethnicity")?,
-                category: row.try_get("category")?,
+                category: parse_closed("category", &row.try_get::<String, _>("category")?, |c| Category::parse(c).ok())?,
                 region: row.try_get("region")?,
                 unit_code: row.try_get("unit_code")?,
                 phone: k.decrypt_opt(row.try_get("phone_enc")?)?,
@@ -68,10 +70,10 @@ macro_rules! store_impl {
                     .push_bind(k.lookup_hash(&p.ssn))
                     .push_bind(k.encrypt(&p.ssn))
                     .push_bind(k.encrypt(&p.name))
-                    .push_bind(p.gender.clone())
+                    .push_bind(p.gender.as_str())
                     .push_bind(p.birth_date.to_string())
                     .push_bind(p.ethnicity.clone())
-                    .push_bind(p.category.clone())
+                    .push_bind(p.category.as_str())
                     .push_bind(p.region.clone())
                     .push_bind(p.unit_code.clone())
                     .push_bind(k.encrypt_opt(p.phone.as_deref()))
@@ -149,7 +151,7 @@ macro_rules! store_impl {
             )
             .bind(k.encrypt(&p.name))
             .bind(&p.ethnicity)
-            .bind(&p.category)
+            .bind(p.category.as_str())
             .bind(&p.unit_code)
             .bind(k.encrypt_opt(p.phone.as_deref()))
             .bind(k.encrypt_opt(p.address.as_deref()))
@@ -164,7 +166,7 @@ macro_rules! store_impl {
             .bind(expected_version)
             .bind(k.encrypt(&p.ssn))
             .bind(k.lookup_hash(&p.ssn))
-            .bind(&p.gender)
+            .bind(p.gender.as_str())
             .bind(p.birth_date.to_string())
             .execute(&mut **tx)
             .await

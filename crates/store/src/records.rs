@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use yikatong_core::identity::Gender;
+use yikatong_core::registry::{Category, PersonFlag};
 
 /// An employer unit or a service outlet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,19 +47,18 @@ pub struct Person {
     /// The full SSN as it is now; encrypted in the database, looked up by its keyed hash.
     pub ssn: String,
     pub name: String,
-    /// `male` / `female`, from the SSN.
-    pub gender: String,
+    /// From the SSN.
+    pub gender: Gender,
     pub birth_date: NaiveDate,
     /// GB/T 3304 code.
     pub ethnicity: String,
-    /// `in_service`, `retired`, `resident`, `flexible`.
-    pub category: String,
+    pub category: Category,
     pub region: String,
     pub unit_code: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
     pub handbook_no: Option<String>,
-    pub flags: Vec<String>,
+    pub flags: Vec<PersonFlag>,
     /// Monthly contribution base (缴费基数) in fen, where the account credit depends on it.
     #[serde(default)]
     pub contribution_base_fen: Option<i64>,
@@ -133,6 +134,11 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 
 pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, crate::StoreError> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| crate::StoreError::Corrupt(format!("bad instant {s:?}: {e}")))
+}
+
+/// A closed set's value as stored (`what`: the column), or the corruption naming it.
+pub(crate) fn parse_closed<T>(what: &str, text: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, crate::StoreError> {
+    parse(text).ok_or_else(|| crate::StoreError::Corrupt(format!("{what} {text:?} is not one of its known values")))
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, crate::StoreError> {

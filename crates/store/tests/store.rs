@@ -27,10 +27,10 @@ fn person(ssn: &str) -> Person {
         key: String::new(),
         ssn: ssn.into(),
         name: "张三".into(),
-        gender: "female".into(),
+        gender: yikatong_core::identity::Gender::Female,
         birth_date: NaiveDate::from_ymd_opt(1949, 12, 31).unwrap(),
         ethnicity: "01".into(),
-        category: "in_service".into(),
+        category: yikatong_core::registry::Category::InService,
         region: "beijing".into(),
         unit_code: Some("U1".into()),
         phone: Some("13800138000".into()),
@@ -139,7 +139,7 @@ on_both_databases!(r_info_1_changes_keep_dated_history, |db: TestDb| async move 
     let before = person("11010519491231002X");
     s.insert_person(&before).await.unwrap();
     let mut after = before.clone();
-    after.category = "retired".into();
+    after.category = yikatong_core::registry::Category::Retired;
     after.version = 2;
     after.updated_at = at("2026-04-01T02:00:00Z");
     let change = PersonChange {
@@ -152,7 +152,7 @@ on_both_databases!(r_info_1_changes_keep_dated_history, |db: TestDb| async move 
         after: serde_json::json!({"category": "retired"}),
     };
     s.change_person(1, &after, &change).await.unwrap();
-    assert_eq!(s.get_person(&before.ssn).await.unwrap().unwrap().category, "retired");
+    assert_eq!(s.get_person(&before.ssn).await.unwrap().unwrap().category, yikatong_core::registry::Category::Retired);
     assert_eq!(s.person_history(&before.ssn).await.unwrap(), vec![change.clone()]);
     // A second change based on the stale version is refused and writes nothing.
     assert!(matches!(s.change_person(1, &after, &change).await, Err(StoreError::Conflict(_))));

@@ -183,8 +183,8 @@ async fn city(db: &str, key: &str) -> (Vec<Holder>, String, String, Vec<(String,
         // Distinct from the demo city's people, whose numbers come from the same generator.
         p.ssn = yikatong_service::demo::make_ssn("110108", "1980-01-01".parse::<chrono::NaiveDate>().unwrap() + chrono::Days::new(i as u64 / 400), 101 + 2 * (i as u32 % 400));
         p.birth_date = yikatong_core::identity::Ssn::parse(&p.ssn).unwrap().birth_date();
-        p.gender = yikatong_core::identity::Ssn::parse(&p.ssn).unwrap().gender().as_str().into();
-        p.category = "in_service".into();
+        p.gender = yikatong_core::identity::Ssn::parse(&p.ssn).unwrap().gender();
+        p.category = yikatong_core::registry::Category::InService;
         p.flags.clear();
     }
     for chunk in unit.chunks(500) {
@@ -197,7 +197,7 @@ async fn city(db: &str, key: &str) -> (Vec<Holder>, String, String, Vec<(String,
         let Some(last) = page.last() else { break };
         after = Some(last.0.clone());
         for (hash, person) in page {
-            if person.category != "in_service" || !person.flags.is_empty() {
+            if person.category != yikatong_core::registry::Category::InService || !person.flags.is_empty() {
                 continue;
             }
             for c in store.cards_of_person(&hash).await.unwrap() {

@@ -137,10 +137,7 @@ pub struct Delivery {
     pub payment_method: Option<String>,
 }
 
-/// The channels whose payment methods a region's file lists (001: the outlet and the
-/// web platform take WeChat or Alipay, the 12333 app and official account a UnionPay
-/// card).
-pub const PAYMENT_CHANNELS: [&str; 5] = ["outlet", "web", "app", "unit_web", "bank"];
+pub use crate::policy::schema::PAYMENT_CHANNELS;
 
 /// Payment methods a region may list.
 pub const PAYMENT_METHODS: [&str; 5] = ["wechat", "alipay", "unionpay_card", "cash", "bank_transfer"];

@@ -1,5 +1,6 @@
 //! The card (SPEC §4): its states, zones, pre-losses and the data printed on it.
 
+use crate::registry::{Category, PersonFlag};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -100,8 +101,8 @@ impl PreLoss {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrintedData {
     pub name: String,
-    pub category: String,
-    pub flags: Vec<String>,
+    pub category: Category,
+    pub flags: Vec<PersonFlag>,
     /// The ID number the card is made with (R-EXCH-1: a corrected number needs an
     /// exchange); absent on cards applied for before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,6 +7,7 @@ use super::model::{Card, CardState, Certificate, Origin, PrintedData, QueryPassw
 use super::rules::{RuleCtx, channel_allows, state_refusal};
 use crate::Refusal;
 use crate::access::Channel;
+use crate::registry::{Category, PersonFlag, has_flag};
 
 /// Everything needed to open a new card.
 pub struct NewCard {
@@ -40,7 +41,7 @@ pub enum Applicant<'a> {
 /// `card.pilot.units_only` is on no one applies alone, and a unit's application must be
 /// for a person of the pilot's categories in a unit of its districts. A region whose
 /// file has no pilot, or after the pilot, takes everyone.
-pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category: &str, applicant: &Applicant) -> Result<(), Refusal> {
+pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category: Category, applicant: &Applicant) -> Result<(), Refusal> {
     if !policy.flag("card.pilot.units_only", on).unwrap_or(false) {
         return Ok(());
     }
@@ -57,7 +58,7 @@ pub fn check_pilot(policy: &crate::policy::RegionPolicy, on: NaiveDate, category
         ));
     };
     let categories = policy.list("card.pilot.categories", on).unwrap_or_default();
-    if !categories.is_empty() && !categories.contains(&category) {
+    if !categories.is_empty() && !categories.contains(&category.as_str()) {
         return Err(Refusal::conflict("outside_pilot", format!("the card pilot{until} covers {} only, not {category}", categories.join(", "))));
     }
     let districts = policy.list("card.pilot.districts", on).unwrap_or_default();
@@ -169,7 +170,7 @@ pub fn check_first_application(existing: &[Card], generation: u8) -> Result<(), 
 /// What a production cut knows of a card's holder now (R-APP-2, R-APP-4).
 pub struct HolderNow<'a> {
     pub insured_at: DateTime<Utc>,
-    pub flags: &'a [String],
+    pub flags: &'a [PersonFlag],
     /// The unit the person is insured through today.
     pub unit_code: Option<&'a str>,
     pub name: &'a str,
@@ -206,19 +207,19 @@ pub fn batch_exclusion(card: &Card, holder: &HolderNow, snapshot: (DateTime<Utc>
     if card.number_changed(holder.ssn) {
         return Some("the ID number was corrected after the application: the card would carry the old one; apply again".into());
     }
-    if person_flags.iter().any(|f| f == "second_collection_pending") {
+    if has_flag(person_flags, PersonFlag::SecondCollectionPending) {
         return Some("awaiting second collection (information comparison)".into());
     }
-    if person_flags.iter().any(|f| f == "migrant_worker_1pct") {
+    if has_flag(person_flags, PersonFlag::MigrantWorker1Pct) {
         return Some("migrant worker on the 1 % rate: no card is issued".into());
     }
     if photo_required && !holder.has_photo {
         return Some("no usable photo on record: upload a photo that passes the checks".into());
     }
-    if holds_working_card && matches!(card.origin, Origin::FirstIssue { .. }) && card.generation <= 3 && !person_flags.iter().any(|f| f == "generation_upgrade") {
+    if holds_working_card && matches!(card.origin, Origin::FirstIssue { .. }) && card.generation <= 3 && !has_flag(person_flags, PersonFlag::GenerationUpgrade) {
         return Some("already holds a working card".into());
     }
-    if let Some(city) = holder.card_elsewhere.filter(|_| matches!(card.origin, Origin::FirstIssue { .. }) && !person_flags.iter().any(|f| f == "generation_upgrade")) {
+    if let Some(city) = holder.card_elsewhere.filter(|_| matches!(card.origin, Origin::FirstIssue { .. }) && !has_flag(person_flags, PersonFlag::GenerationUpgrade)) {
         return Some(format!("already holds a working card from another city of the province ({city}, the province's card register): that card serves here"));
     }
     if card.financial && card.bank_account_opened != Some(true) {

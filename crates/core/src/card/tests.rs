@@ -7,6 +7,7 @@ use super::*;
 use crate::access::Channel;
 use crate::calendar::WorkingCalendar;
 use crate::policy::PolicySet;
+use crate::registry::{Category, PersonFlag};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -27,7 +28,7 @@ impl World {
 }
 
 fn printed() -> PrintedData {
-    PrintedData { name: "张三".into(), category: "in_service".into(), flags: vec![], ssn: Some("11010519491231002X".into()) }
+    PrintedData { name: "张三".into(), category: Category::InService, flags: vec![], ssn: Some("11010519491231002X".into()) }
 }
 
 /// A Beijing card already handed over and active.
@@ -218,7 +219,7 @@ fn r_act_1_zones_start_on_their_channels() {
 fn r_info_1_out_of_step_blocks_settlement_until_synchronised() {
     let w = World::new();
     let card = active_card(&w, false);
-    let retired = PrintedData { category: "retired".into(), ..printed() };
+    let retired = PrintedData { category: Category::Retired, ..printed() };
     assert!(card.out_of_step_with(&retired));
     assert_eq!(usable_for_settlement(&card, &retired, t("2026-03-02T10:00:00Z")).unwrap_err().code, "card_out_of_step");
     let ctx = w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Outlet);
@@ -372,8 +373,8 @@ fn r_gen_1_an_upgrade_is_not_held_back_by_the_older_working_card() {
     let card = unit_applied_card(&w);
     let snapshot = t("2026-03-02T00:00:00+08:00");
     let insured = t("2020-01-01T00:00:00Z");
-    let flags: Vec<String> = vec!["generation_upgrade".into()];
-    let holder = |flags: &'static [String]| HolderNow {
+    let flags: Vec<PersonFlag> = vec![PersonFlag::GenerationUpgrade];
+    let holder = |flags: &'static [PersonFlag]| HolderNow {
         ssn: "11010519491231002X",
         insured_at: insured,
         flags,

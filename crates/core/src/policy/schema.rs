@@ -74,6 +74,10 @@ pub const RATIO_FUNDS: [&str; 3] = ["basic", "large_amount", "retiree_supplement
 pub const FUNDS: [&str; 5] = ["basic", "large_amount", "retiree_supplementary", "civil_servant", "disabled_veteran"];
 /// Institution classes a region may open to all holders (R-SET-12): A-class (A类),
 /// traditional Chinese medicine (中医) and specialty (专科) hospitals.
+/// The channels whose payment methods a region's file lists (001: the outlet and the
+/// web platform take WeChat or Alipay, the 12333 app and official account a UnionPay
+/// card).
+pub const PAYMENT_CHANNELS: [&str; 5] = ["outlet", "web", "app", "unit_web", "bank"];
 pub const INSTITUTION_CLASSES: [&str; 3] = ["a_class", "tcm", "specialty"];
 /// Person flags whose self-pay 1 a subsidy fund shares (R-SET-3).
 pub const SUBSIDISED: [&str; 2] = ["disabled_veteran", "civil_servant"];
@@ -185,7 +189,7 @@ pub fn expanded() -> Vec<(String, Unit, &'static str)> {
             ("{fund}", &FUNDS[..]),
             ("{subsidised}", &SUBSIDISED[..]),
             ("{institution_class}", &INSTITUTION_CLASSES[..]),
-            ("{payment_channel}", &crate::card::delivery::PAYMENT_CHANNELS[..]),
+            ("{payment_channel}", &PAYMENT_CHANNELS[..]),
         ] {
             names = names.into_iter().flat_map(|n| if n.contains(ph) { values.iter().map(|v| n.replacen(ph, v, 1)).collect::<Vec<_>>() } else { vec![n] }).collect();
         }

@@ -29,7 +29,7 @@ use crate::Refusal;
 use crate::money::{BasisPoints, Fen};
 use crate::policy::schema::Unit;
 use crate::policy::{DatedValue, PolicyValue, RegionPolicy};
-use crate::registry::InstitutionLevel;
+use crate::registry::{Category, InstitutionLevel, PersonFlag};
 
 /// The person's outpatient totals for the calendar year (R-ACC-1 / R-SET-2).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +68,7 @@ impl YearTotals {
 pub struct SettlementInput<'a> {
     pub policy: &'a RegionPolicy,
     pub date: NaiveDate,
-    /// `in_service`, `retired`, `resident`, `flexible`.
-    pub category: &'a str,
+    pub category: Category,
     pub age: u32,
     pub level: InstitutionLevel,
     pub lines: &'a [(FeeLine, CatalogItem)],
@@ -80,7 +79,7 @@ pub struct SettlementInput<'a> {
     /// (their holder's), used after their own when `use_account`; zero when none.
     pub mutual_aid_balance: Fen,
     /// The person's flags (`disabled_veteran`, `civil_servant` get their subsidy).
-    pub flags: &'a [String],
+    pub flags: &'a [PersonFlag],
 }
 
 /// One step of the trace: which parameter, which value, from which date, what amount.
@@ -157,6 +156,53 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// What `fund` paid (R-SET-3). The basic fund's part carries the fixed payments
+    /// (`hifp_pay`); a receipt booked before the split by fund is all the basic fund's.
+    pub fn paid_by(&self, fund: Fund) -> Fen {
+        match fund {
+            Fund::Basic => self.hifp_pay,
+            _ => self.funds.iter().filter(|f| f.fund == fund).fold(Fen::ZERO, |a, f| a + f.amount),
+        }
+    }
+
+    /// Each fund that paid something (R-SET-3), the basic fund first (with the fixed
+    /// payments), then the others in the receipt's order.
+    pub fn fund_payments(&self) -> Vec<FundPart> {
+        let basic = FundPart { fund: Fund::Basic, amount: self.hifp_pay };
+        std::iter::once(basic).chain(self.funds.iter().filter(|f| f.fund != Fund::Basic).copied()).filter(|f| f.amount != Fen::ZERO).collect()
+    }
+
+    /// The receipt as its reversal (冲正, 2208) answers it: every amount negated, and
+    /// the balance after with the account's payment back in it.
+    pub fn reversal(&self) -> Receipt {
+        let mut r = self.clone();
+        for f in [
+            &mut r.total,
+            &mut r.fulamt_ownpay,
+            &mut r.overlmt_selfpay,
+            &mut r.preselfpay,
+            &mut r.inscp,
+            &mut r.deductible_applied,
+            &mut r.within_limit,
+            &mut r.ratio_fund,
+            &mut r.fixed_fund,
+            &mut r.hifp_pay,
+            &mut r.fund_pay_sumamt,
+            &mut r.self_pay_1,
+            &mut r.psn_part_amt,
+            &mut r.acct_pay,
+            &mut r.acct_mulaid_pay,
+            &mut r.psn_cash_pay,
+        ] {
+            *f = -*f;
+        }
+        for part in &mut r.funds {
+            part.amount = -part.amount;
+        }
+        r.balance_after = self.balance_after + self.acct_pay;
+        r
+    }
+
     /// The receipt's identities (R-SET-3), asserted before anything is booked: total =
     /// fund payment + personal burden; the personal burden = self-pay 1 + self-pay 2 +
     /// own expense (above-ceiling included) = account + cash; the lines add up to the
@@ -254,15 +300,15 @@ fn uses(policy: &RegionPolicy, segment: &str) -> bool {
 
 /// The parameter-name keys for a person and an institution level. The age thresholds
 /// are the region's (read only where the region has values for the band).
-fn keys(policy: &RegionPolicy, on: NaiveDate, category: &str, age: u32, level: InstitutionLevel) -> Result<(Vec<String>, Vec<&'static str>, &'static str), Refusal> {
+fn keys(policy: &RegionPolicy, on: NaiveDate, category: Category, age: u32, level: InstitutionLevel) -> Result<(Vec<String>, Vec<&'static str>, &'static str), Refusal> {
     let mut cats = Vec::new();
-    if category == "retired" && uses(policy, "retired_70_plus") {
+    if category == Category::Retired && uses(policy, "retired_70_plus") {
         let from = required(policy, &["outpatient.retired_70_plus_from_age".into()], on, Unit::Years)?;
         if i64::from(age) >= from.n {
             cats.push("retired_70_plus".to_string());
         }
     }
-    cats.push(category.to_string());
+    cats.push(category.as_str().to_string());
     let levels: Vec<&'static str> = match level {
         InstitutionLevel::Community => vec!["community"],
         InstitutionLevel::Level1 => vec!["level_1", "hospital"],
@@ -413,7 +459,7 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     // above a cap is not subsidised).
     let mut holder_share = within - fund_raw;
     for (fund, flag) in Fund::SUBSIDIES {
-        if !input.flags.iter().any(|f| f == flag) {
+        if !input.flags.iter().any(|f| f.is(flag)) {
             continue;
         }
         let Some(p) = first_of(policy, &[format!("outpatient.self_pay_subsidy.{flag}")], on, Unit::Bp)? else { continue };

@@ -3,10 +3,12 @@
 pub mod catalog;
 pub mod engine;
 pub mod funds;
+pub mod manual;
 
 pub use catalog::{CatalogEntry, CatalogItem, FeeLine, ItemClass, ItemKind, entry_in_force};
 pub use engine::{LineSplit, Receipt, SettlementInput, TraceStep, YearTotals, settle, split_line};
 pub use funds::{Fund, FundPart, FundTotals};
+pub use manual::{MANUAL_REASONS, check_manual_reason};
 
 #[cfg(test)]
 mod tests;

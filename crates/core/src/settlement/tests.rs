@@ -6,7 +6,7 @@ use super::catalog::parse_fixed;
 use super::*;
 use crate::money::{BasisPoints, Fen};
 use crate::policy::PolicySet;
-use crate::registry::InstitutionLevel;
+use crate::registry::{Category, InstitutionLevel, PersonFlag};
 
 fn item(code: &str, kind: ItemKind, class: ItemClass, ceiling_yuan: Option<&str>) -> CatalogItem {
     CatalogItem { code: code.into(), name: code.into(), kind, class, price_ceiling_fen: ceiling_yuan.map(|c| Fen::parse_yuan(c).unwrap().0) }
@@ -23,7 +23,7 @@ fn line(sn: &str, it: &CatalogItem, qty: &str, price: &str) -> (FeeLine, Catalog
 fn run(
     region: &str,
     date: &str,
-    category: &str,
+    category: Category,
     age: u32,
     level: InstitutionLevel,
     lines: &[(FeeLine, CatalogItem)],
@@ -82,7 +82,7 @@ fn r_set_2_r_set_3_r_set_4_beijing_in_service_hospital_golden_receipt() {
     let c = item("C1", ItemKind::Treatment, ItemClass::C, None);
     let capped = item("A2", ItemKind::Drug, ItemClass::A, Some("80.00"));
     let lines = [line("1", &diag, "1", "50"), line("2", &a, "2", "1500"), line("3", &b, "1", "200"), line("4", &c, "1", "100"), line("5", &capped, "3", "100")];
-    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &lines, YearTotals::default(), 50_000, true);
+    let r = run("beijing", "2026-03-02", Category::InService, 40, InstitutionLevel::Level3, &lines, YearTotals::default(), 50_000, true);
     assert_eq!(r.total, Fen(365_000));
     assert_eq!(r.fulamt_ownpay, Fen(14_800), "class C 100 + diagnosis fee beyond the fund's 2 yuan 48");
     assert_eq!(r.overlmt_selfpay, Fen(6_000), "3 × (100 - 80)");
@@ -107,7 +107,7 @@ fn r_set_2_r_set_3_r_set_4_beijing_in_service_hospital_golden_receipt() {
 fn beijing_retired_community_deductible_part_used_and_cap_reached() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let totals = YearTotals { deductible_used: Fen(100_000), fund_paid: Fen(1_999_000), insured_used: Fen(0), ..Default::default() };
-    let r = run("beijing", "2026-06-01", "retired", 66, InstitutionLevel::Community, &[line("1", &a, "1", "1000")], totals.clone(), 80_000, false);
+    let r = run("beijing", "2026-06-01", Category::Retired, 66, InstitutionLevel::Community, &[line("1", &a, "1", "1000")], totals.clone(), 80_000, false);
     assert_eq!(r.deductible_applied, Fen(30_000), "1,300 less 1,000 used");
     assert_eq!(r.ratio, BasisPoints(9_000));
     assert_eq!(r.ratio_fund, Fen(1_000), "only 10 yuan left under the 20,000 cap");
@@ -131,7 +131,7 @@ fn class_b_share_rounds_half_up_and_the_remainder_is_the_holders() {
     let r = run(
         "beijing",
         "2026-03-02",
-        "in_service",
+        Category::InService,
         40,
         InstitutionLevel::Level2,
         &[line("1", &b, "1", "33.35")],
@@ -149,13 +149,13 @@ fn class_b_share_rounds_half_up_and_the_remainder_is_the_holders() {
 #[test]
 fn hebei_by_level_deductible_category_ratio_and_age_band_cap() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
-    let r = run("hebei", "2026-03-02", "in_service", 50, InstitutionLevel::Level2, &[line("1", &a, "1", "1000")], YearTotals::default(), 0, false);
+    let r = run("hebei", "2026-03-02", Category::InService, 50, InstitutionLevel::Level2, &[line("1", &a, "1", "1000")], YearTotals::default(), 0, false);
     assert_eq!((r.deductible_applied, r.ratio, r.ratio_fund, r.psn_part_amt), (Fen(50_000), BasisPoints(5_000), Fen(25_000), Fen(75_000)));
     adds_up(&r);
-    let capped = run("hebei", "2026-03-02", "in_service", 30, InstitutionLevel::Level1, &[line("1", &a, "1", "5000")], YearTotals::default(), 0, false);
+    let capped = run("hebei", "2026-03-02", Category::InService, 30, InstitutionLevel::Level1, &[line("1", &a, "1", "5000")], YearTotals::default(), 0, false);
     assert_eq!(capped.ratio_fund, Fen(200_000), "2,000 yuan cap under 45");
     adds_up(&capped);
-    let old = run("hebei", "2026-03-02", "retired", 72, InstitutionLevel::Level1, &[line("1", &a, "1", "500")], YearTotals::default(), 0, false);
+    let old = run("hebei", "2026-03-02", Category::Retired, 72, InstitutionLevel::Level1, &[line("1", &a, "1", "500")], YearTotals::default(), 0, false);
     assert_eq!((old.deductible_applied, old.ratio, old.ratio_fund), (Fen(20_000), BasisPoints(8_000), Fen(24_000)), "retired and 70+");
     adds_up(&old);
 }
@@ -164,10 +164,10 @@ fn hebei_by_level_deductible_category_ratio_and_age_band_cap() {
 fn suzhou_ratio_applies_within_the_insured_amount_limit() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let totals = YearTotals { deductible_used: Fen(60_000), fund_paid: Fen(0), insured_used: Fen(1_290_000), ..Default::default() };
-    let r = run("suzhou", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &[line("1", &a, "1", "300")], totals, 0, false);
+    let r = run("suzhou", "2026-03-02", Category::InService, 40, InstitutionLevel::Level3, &[line("1", &a, "1", "300")], totals, 0, false);
     assert_eq!((r.deductible_applied, r.within_limit, r.ratio_fund, r.psn_part_amt), (Fen(0), Fen(10_000), Fen(6_000), Fen(24_000)));
     adds_up(&r);
-    let pharmacy = run("suzhou", "2026-03-02", "retired", 65, InstitutionLevel::Pharmacy, &[line("1", &a, "1", "500")], YearTotals::default(), 0, false);
+    let pharmacy = run("suzhou", "2026-03-02", Category::Retired, 65, InstitutionLevel::Pharmacy, &[line("1", &a, "1", "500")], YearTotals::default(), 0, false);
     assert_eq!((pharmacy.deductible_applied, pharmacy.ratio, pharmacy.ratio_fund), (Fen(40_000), BasisPoints(7_000), Fen(7_000)));
     adds_up(&pharmacy);
 }
@@ -180,7 +180,7 @@ fn missing_parameters_and_bad_lines_are_refused() {
     let e = settle(&SettlementInput {
         policy: set.region("suzhou").unwrap(),
         date: "2026-03-02".parse().unwrap(),
-        category: "resident",
+        category: Category::Resident,
         age: 40,
         level: InstitutionLevel::Level1,
         lines: &lines,
@@ -198,7 +198,7 @@ fn missing_parameters_and_bad_lines_are_refused() {
     let e = settle(&SettlementInput {
         policy: set.region("beijing").unwrap(),
         date: "2026-03-02".parse().unwrap(),
-        category: "in_service",
+        category: Category::InService,
         age: 40,
         level: InstitutionLevel::Level1,
         lines: &bad,
@@ -228,7 +228,9 @@ fn property_every_receipt_adds_up() {
     let classes = [ItemClass::A, ItemClass::B, ItemClass::C];
     let levels = [InstitutionLevel::Community, InstitutionLevel::Level1, InstitutionLevel::Level2, InstitutionLevel::Level3];
     for round in 0..3000 {
-        let (region, category) = [("beijing", "in_service"), ("beijing", "retired"), ("hebei", "in_service"), ("hebei", "retired"), ("suzhou", "retired")][round % 5];
+        let (region, category) =
+            [("beijing", Category::InService), ("beijing", Category::Retired), ("hebei", Category::InService), ("hebei", Category::Retired), ("suzhou", Category::Retired)]
+                [round % 5];
         // Each region's file covers its own levels.
         let level = match region {
             "suzhou" => [InstitutionLevel::Community, InstitutionLevel::Level2, InstitutionLevel::Level3][round % 3],
@@ -284,7 +286,8 @@ fn property_every_receipt_adds_up() {
 fn r_set_5_registration_fee_is_paid_by_the_holder_apart_from_the_visit() {
     let reg = item("REG", ItemKind::RegistrationFee, ItemClass::A, None);
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
-    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &[line("1", &reg, "1", "5"), line("2", &a, "1", "100")], YearTotals::default(), 0, false);
+    let r =
+        run("beijing", "2026-03-02", Category::InService, 40, InstitutionLevel::Level3, &[line("1", &reg, "1", "5"), line("2", &a, "1", "100")], YearTotals::default(), 0, false);
     assert_eq!(r.fulamt_ownpay, Fen(500), "the registration fee is the holder's");
     assert_eq!((r.inscp, r.deductible_applied), (Fen(10_000), Fen(10_000)), "only the drug counts toward the deductible");
     adds_up(&r);
@@ -295,7 +298,7 @@ fn r_set_5_registration_fee_is_paid_by_the_holder_apart_from_the_visit() {
 #[test]
 fn r_set_3_a_receipt_that_does_not_add_up_is_caught_before_booking() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
-    let r = run("beijing", "2026-03-02", "in_service", 40, InstitutionLevel::Level3, &[line("1", &a, "2", "1500")], YearTotals::default(), 0, false);
+    let r = run("beijing", "2026-03-02", Category::InService, 40, InstitutionLevel::Level3, &[line("1", &a, "2", "1500")], YearTotals::default(), 0, false);
     r.check_identities().unwrap();
     let mut off_by_a_fen = r.clone();
     off_by_a_fen.psn_cash_pay += Fen(1);
@@ -313,11 +316,11 @@ fn policy_with(extra: &str) -> crate::policy::RegionPolicy {
 
 fn settle_with(
     policy: &crate::policy::RegionPolicy,
-    category: &str,
+    category: Category,
     age: u32,
     lines: &[(FeeLine, CatalogItem)],
     totals: YearTotals,
-    flags: &[String],
+    flags: &[PersonFlag],
 ) -> Result<Receipt, crate::Refusal> {
     settle(&SettlementInput {
         policy,
@@ -337,7 +340,7 @@ fn settle_with(
 #[test]
 fn r_set_3_beijing_retiree_receipt_shows_the_supplementary_insurance_beside_the_mutual_aid() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
-    let r = run("beijing", "2026-03-02", "retired", 72, InstitutionLevel::Level3, &[line("1", &a, "1", "3000")], YearTotals::default(), 0, false);
+    let r = run("beijing", "2026-03-02", Category::Retired, 72, InstitutionLevel::Level3, &[line("1", &a, "1", "3000")], YearTotals::default(), 0, false);
     // 3,000 insured: 1,300 deductible; 1,700 above at 85 %: 1,445 from the funds, of
     // which 15/85 (255) the supplementary insurance and 1,190 the mutual aid.
     assert_eq!(r.deductible_applied, Fen(130_000));
@@ -351,17 +354,32 @@ fn r_set_3_beijing_retiree_receipt_shows_the_supplementary_insurance_beside_the_
 }
 
 #[test]
+fn r_set_3_each_fund_paid_is_named_and_a_reversal_negates_every_amount() {
+    let a = item("A1", ItemKind::Drug, ItemClass::A, None);
+    let r = run("beijing", "2026-03-02", Category::Retired, 72, InstitutionLevel::Level3, &[line("1", &a, "1", "3000")], YearTotals::default(), 50_000, true);
+    assert_eq!((r.paid_by(Fund::LargeAmount), r.paid_by(Fund::RetireeSupplementary), r.paid_by(Fund::Basic)), (Fen(119_000), Fen(25_500), Fen::ZERO));
+    assert_eq!(r.fund_payments(), r.funds, "the basic fund paid nothing, so it is not listed");
+    let back = r.reversal();
+    assert_eq!((back.total, back.fund_pay_sumamt, back.acct_pay), (-r.total, -r.fund_pay_sumamt, -r.acct_pay));
+    assert_eq!(back.paid_by(Fund::RetireeSupplementary), Fen(-25_500));
+    assert_eq!(back.total, back.fund_pay_sumamt + back.psn_part_amt, "the reversal adds up as the receipt did");
+    assert_eq!(back.psn_part_amt, back.acct_pay + back.acct_mulaid_pay + back.psn_cash_pay);
+    assert_eq!(back.balance_after, r.balance_after + r.acct_pay, "the account's payment is back in the balance");
+    assert!(r.acct_pay > Fen::ZERO, "the account paid, so the balance moves");
+}
+
+#[test]
 fn r_set_3_a_disabled_veterans_subsidy_pays_the_share_above_the_deductible() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let set = PolicySet::shipped().unwrap();
     let bj = set.region("beijing").unwrap();
     let lines = [line("1", &a, "1", "3000")];
-    let veteran = settle_with(bj, "in_service", 50, &lines, YearTotals::default(), &["disabled_veteran".to_string()]).unwrap();
+    let veteran = settle_with(bj, Category::InService, 50, &lines, YearTotals::default(), &[PersonFlag::DisabledVeteran]).unwrap();
     // 1,800 deductible; 1,200 above at 70 %: 840 mutual aid, the holder's 360 the subsidy's.
     assert_eq!(veteran.funds, vec![FundPart { fund: Fund::LargeAmount, amount: Fen(84_000) }, FundPart { fund: Fund::DisabledVeteran, amount: Fen(36_000) }]);
     assert_eq!((veteran.self_pay_1, veteran.psn_part_amt), (Fen(180_000), Fen(180_000)), "the deductible stays the veteran's");
     adds_up(&veteran);
-    let other = settle_with(bj, "in_service", 50, &lines, YearTotals::default(), &[]).unwrap();
+    let other = settle_with(bj, Category::InService, 50, &lines, YearTotals::default(), &[]).unwrap();
     assert_eq!(other.self_pay_1, Fen(216_000), "without the flag no subsidy");
     assert_eq!(veteran.fund_pay_sumamt - other.fund_pay_sumamt, Fen(36_000));
 }
@@ -377,15 +395,15 @@ fn r_set_3_each_fund_has_its_own_yearly_cap() {
     ));
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let lines = [line("1", &a, "1", "1000")];
-    let first = settle_with(&p, "retired", 66, &lines, YearTotals::default(), &[]).unwrap();
+    let first = settle_with(&p, Category::Retired, 66, &lines, YearTotals::default(), &[]).unwrap();
     // 1,000 at 90 %: 900, a third (300) the supplementary's, 600 the mutual aid's.
     assert_eq!(first.funds, vec![FundPart { fund: Fund::LargeAmount, amount: Fen(60_000) }, FundPart { fund: Fund::RetireeSupplementary, amount: Fen(30_000) }]);
     let totals = YearTotals::default().plus(&first);
-    let second = settle_with(&p, "retired", 66, &lines, totals.clone(), &[]).unwrap();
+    let second = settle_with(&p, Category::Retired, 66, &lines, totals.clone(), &[]).unwrap();
     assert_eq!(second.funds[1], FundPart { fund: Fund::RetireeSupplementary, amount: Fen(20_000) }, "500 a year: 200 left");
     assert_eq!(second.self_pay_1, Fen(20_000), "the 100 the capped fund cannot pay is the holder's");
     adds_up(&second);
-    let third = settle_with(&p, "retired", 66, &lines, totals.plus(&second), &[]).unwrap();
+    let third = settle_with(&p, Category::Retired, 66, &lines, totals.plus(&second), &[]).unwrap();
     assert_eq!(third.funds, vec![FundPart { fund: Fund::LargeAmount, amount: Fen(60_000) }], "a fund at its cap pays nothing and is left off");
     adds_up(&third);
     assert_eq!(totals.plus(&second).plus(&third).by_fund[&Fund::RetireeSupplementary], Fen(50_000));
@@ -395,16 +413,17 @@ fn r_set_3_each_fund_has_its_own_yearly_cap() {
 fn the_age_thresholds_are_the_regions_and_a_missing_one_is_named() {
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
     let lines = [line("1", &a, "1", "3000")];
-    let at = |age| run("hebei", "2025-06-02", "retired", age, InstitutionLevel::Level3, &lines, YearTotals::default(), 0, false).ratio;
+    let at = |age| run("hebei", "2025-06-02", Category::Retired, age, InstitutionLevel::Level3, &lines, YearTotals::default(), 0, false).ratio;
     assert_eq!((at(69), at(70)), (BasisPoints(7_000), BasisPoints(8_000)), "Hebei: 70岁以上 from 70");
-    let cap =
-        |age| run("hebei", "2025-06-02", "in_service", age, InstitutionLevel::Level3, &lines, YearTotals { fund_paid: Fen(295_000), ..Default::default() }, 0, false).ratio_fund;
+    let cap = |age| {
+        run("hebei", "2025-06-02", Category::InService, age, InstitutionLevel::Level3, &lines, YearTotals { fund_paid: Fen(295_000), ..Default::default() }, 0, false).ratio_fund
+    };
     assert_eq!((cap(44), cap(45)), (Fen(0), Fen(100_000)), "2,950 paid: past 2,000 under 45; within 4,500 from 45 in 2025 (3,000 would leave 50)");
     let p = policy_with(concat!(
         "[outpatient.deductible]\nretired = [{ from = 2020-01-01, fen = 0, source = \"t\" }]\n",
         "[outpatient.fund_ratio]\nretired = [{ from = 2020-01-01, bp = 7000, source = \"t\" }]\nretired_70_plus = [{ from = 2020-01-01, bp = 8000, source = \"t\" }]\n",
     ));
-    let e = settle_with(&p, "retired", 75, &lines, YearTotals::default(), &[]).unwrap_err();
+    let e = settle_with(&p, Category::Retired, 75, &lines, YearTotals::default(), &[]).unwrap_err();
     assert!(e.message.contains("outpatient.retired_70_plus_from_age"), "{}", e.message);
 }
 
@@ -417,7 +436,7 @@ fn r_set_3_a_parameter_in_the_wrong_unit_is_refused_not_read_as_zero() {
     );
     p.parameters.get_mut("outpatient.deductible.retired").unwrap().unit = crate::policy::schema::Unit::Bp;
     let a = item("A1", ItemKind::Drug, ItemClass::A, None);
-    let e = settle_with(&p, "retired", 60, &[line("1", &a, "1", "10")], YearTotals::default(), &[]).unwrap_err();
+    let e = settle_with(&p, Category::Retired, 60, &[line("1", &a, "1", "10")], YearTotals::default(), &[]).unwrap_err();
     assert!(e.message.contains("outpatient.deductible.retired is in bp, not fen"), "{}", e.message);
 }
 
@@ -429,7 +448,7 @@ fn r_pay_2_the_family_mutual_aid_account_pays_after_the_own_account() {
     let input = |own: i64, family: i64, use_account: bool| SettlementInput {
         policy: set.region("beijing").unwrap(),
         date: "2026-03-02".parse().unwrap(),
-        category: "in_service",
+        category: Category::InService,
         age: 40,
         level: InstitutionLevel::Level3,
         lines: &lines,

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::StreamExt;
 
-use yikatong_store::crypto::constant_time_eq;
+use yikatong_service::secrets::constant_time_eq;
 
 use super::session::cookie_value;
 use super::{Chrome, Part};

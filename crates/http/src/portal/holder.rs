@@ -307,17 +307,12 @@ struct Settlements {
 /// The fund payment with the fund behind each part (R-SET-3), e.g. `1445.00 (大额医疗费用互助资金
 /// 1190.00 · 退休人员统一补充医疗保险 255.00)`; one fund alone is not spelled out.
 fn fund_with_parts(r: &yikatong_core::settlement::Receipt, insutype: &str) -> String {
-    use yikatong_core::settlement::Fund;
-    let mut parts: Vec<(Fund, i64)> = Vec::new();
-    if r.hifp_pay.0 != 0 {
-        parts.push((Fund::Basic, r.hifp_pay.0));
-    }
-    parts.extend(r.funds.iter().filter(|f| f.fund != Fund::Basic).map(|f| (f.fund, f.amount.0)));
+    let parts = r.fund_payments();
     let total = fen_yuan(r.fund_pay_sumamt.0);
     if parts.len() < 2 {
         return total;
     }
-    let named: Vec<String> = parts.iter().map(|(f, a)| format!("{} {}", f.name_zh(insutype), fen_yuan(*a))).collect();
+    let named: Vec<String> = parts.iter().map(|p| format!("{} {}", p.fund.name_zh(insutype), fen_yuan(p.amount.0))).collect();
     format!("{total} ({})", named.join(" · "))
 }
 
@@ -339,7 +334,7 @@ async fn settlements(State(s): State<AppState>, me: Holder) -> Response {
                         if x.kind == "manual" { "手工报销 manual" } else { "联网结算 real-time" }.to_string(),
                         if x.state == "reversed" { "已冲正 reversed" } else { "已结算 settled" }.to_string(),
                         fen_yuan(r.total.0),
-                        fund_with_parts(r, yikatong_service::insutype(&x.person.category)),
+                        fund_with_parts(r, x.person.category.insutype()),
                         fen_yuan(r.acct_pay.0),
                         fen_yuan(r.psn_cash_pay.0),
                         format!("{} / {} / {}", fen_yuan(r.self_pay_1.0), fen_yuan(r.preselfpay.0), fen_yuan(r.fulamt_ownpay.0 + r.overlmt_selfpay.0)),

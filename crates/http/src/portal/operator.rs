@@ -46,9 +46,9 @@ async fn home(State(s): State<AppState>, me: Operator, Query(q): Query<AuditQuer
         Err(e) => return refusal(me.chrome("经办管理"), e, "/operator"),
     };
     let audit = match q.verify {
-        Some(_) => match s.service.store().verify_audit().await {
-            Ok(r) => Some((r.problems.is_empty(), r.events, r.problems.into_iter().take(20).collect())),
-            Err(e) => return refusal(me.chrome("经办管理"), e.into(), "/operator"),
+        Some(_) => match s.service.audit(&me.who, s.service.checkpoints()).await {
+            Ok(r) => Some((r.ok, r.events, r.problems.into_iter().take(20).collect())),
+            Err(e) => return refusal(me.chrome("经办管理"), e, "/operator"),
         },
         None => None,
     };
@@ -241,7 +241,7 @@ async fn start_credits(State(s): State<AppState>, me: Operator, axum::Form(f): a
 #[template(path = "operator_job.html")]
 struct JobPage {
     page: Chrome,
-    job: yikatong_store::JobRecord,
+    job: yikatong_service::JobRecord,
     percent: i64,
     report: String,
 }

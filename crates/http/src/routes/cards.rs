@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_core::card::Zone;
+use yikatong_service::OutboxMessage;
 use yikatong_service::{
     ApplicationRequest, BatchView, CardEventView, CardView, CertificateView, DeliveryRequest, DispatchLine, ExchangeRequest, FormalLossRequest, HandOverRequest, ProductionResult,
-    ReplacementView, ResultReport, ServiceError,
+    ReplacementView, ResultReport,
 };
-use yikatong_store::OutboxMessage;
 
 use crate::extract::{Caller, JsonBody, OptionalJsonBody, QueryPassword};
 use crate::{ApiError, AppState};
@@ -329,8 +329,7 @@ impl From<OutboxMessage> for OutboxItem {
 /// (operator, bank).
 #[utoipa::path(get, path = "/v1/outbox", tag = "cards", params(OutboxQuery), responses((status = 200, body = Vec<OutboxItem>)))]
 pub async fn outbox(State(s): State<AppState>, Caller(who): Caller, Query(q): Query<OutboxQuery>) -> Result<Json<Vec<OutboxItem>>, ApiError> {
-    who.allow(Operation::ReadOutbox).map_err(ServiceError::from)?;
-    let msgs = s.service.store().outbox(q.after.unwrap_or(0), q.limit.unwrap_or(100).clamp(1, 1000)).await.map_err(ServiceError::from)?;
+    let msgs = s.service.outbox(&who, q.after.unwrap_or(0), q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     Ok(Json(msgs.into_iter().map(OutboxItem::from).collect()))
 }
 

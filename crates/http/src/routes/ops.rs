@@ -24,15 +24,14 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = crate::error::Problem)))]
 pub async fn healthz(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let store = s.service.store();
-    store.ping().await.map_err(|e| ApiError::new(503, "database_unavailable", format!("the database does not answer: {e}")))?;
-    Ok(Json(Health { status: "ok".into(), database: store.backend().into(), warnings: s.service.operator_warnings() }))
+    let backend = s.service.check_database().await.map_err(|e| ApiError::new(503, "database_unavailable", format!("the database does not answer: {e}")))?;
+    Ok(Json(Health { status: "ok".into(), database: backend.into(), warnings: s.service.operator_warnings() }))
 }
 
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    let persons = s.service.store().count_persons().await.ok();
+    let persons = s.service.person_count().await.ok();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(persons))
 }
 

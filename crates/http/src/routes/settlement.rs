@@ -7,8 +7,6 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
-use yikatong_core::money::Fen;
-use yikatong_core::settlement::Fund;
 use yikatong_service::{
     AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, ReimbursementView, Settlement, WorkInjuryClaimView,
 };
@@ -203,23 +201,17 @@ pub struct FundView {
 impl FundView {
     /// Every fund that paid: the basic fund with the fixed payments, then the others.
     fn of(st: &Settlement) -> Vec<FundView> {
-        let r = &st.receipt;
-        let insutype = yikatong_service::insutype(&st.person.category);
-        // `hifp_pay` is the basic fund's part with the fixed payments (all of the fund
-        // payment on a receipt booked before the split by fund).
-        let basic = r.hifp_pay;
-        let mut out = Vec::new();
-        let view = |fund: Fund, amount: Fen| FundView {
-            fund: fund.key().into(),
-            fund_pay_type: fund.fund_pay_type(insutype).into(),
-            name: fund.name_zh(insutype).into(),
-            amount_fen: amount.0,
-        };
-        if basic.0 != 0 {
-            out.push(view(Fund::Basic, basic));
-        }
-        out.extend(r.funds.iter().filter(|f| f.fund != Fund::Basic).map(|f| view(f.fund, f.amount)));
-        out
+        let insutype = st.person.category.insutype();
+        st.receipt
+            .fund_payments()
+            .into_iter()
+            .map(|part| FundView {
+                fund: part.fund.key().into(),
+                fund_pay_type: part.fund.fund_pay_type(insutype).into(),
+                name: part.fund.name_zh(insutype).into(),
+                amount_fen: part.amount.0,
+            })
+            .collect()
     }
 }
 

@@ -371,7 +371,7 @@ on_both_databases!(city_scale_paths_write_in_bulk_with_chained_events_fresh_ids_
         .map(|n| yikatong_service::demo::city_person(n, &["U1".to_string()], clock.today(), &mut rng))
         .map(|p| yikatong_store::Person { created_at: insured, updated_at: insured, ..p })
         .collect();
-    assert_eq!(app.service.store().insert_persons(&people).await.unwrap(), 2500);
+    assert_eq!(app.db.store.insert_persons(&people).await.unwrap(), 2500);
     let op = app.service.authenticate(&app.operator).await.unwrap();
     let held = &people[5];
     let hold = yikatong_service::PersonChangeRequest { flags: Some(vec!["second_collection_pending".into()]), ..Default::default() };
@@ -411,21 +411,11 @@ on_both_databases!(city_scale_paths_write_in_bulk_with_chained_events_fresh_ids_
     let registry: String = people
         .iter()
         .take(3)
-        .map(|p| {
-            format!(
-                "{},{},{},{},{},{}\n",
-                p.ssn,
-                p.name,
-                if p.gender == "male" { "男" } else { "女" },
-                p.ethnicity,
-                p.birth_date.format("%Y%m%d"),
-                p.photo_digest.as_deref().unwrap_or("")
-            )
-        })
+        .map(|p| format!("{},{},{},{},{},{}\n", p.ssn, p.name, p.gender.name_zh(), p.ethnicity, p.birth_date.format("%Y%m%d"), p.photo_digest.as_deref().unwrap_or("")))
         .collect();
     app.service.import_registry(format!("ssn,name,gender,ethnicity,birth_date,photo_digest\n{registry}").as_bytes()).await.unwrap();
     let report = app.service.compare_all(&|_, _| {}).await.unwrap();
-    let in_scope = |p: &yikatong_store::Person| p.category != "flexible";
+    let in_scope = |p: &yikatong_store::Person| p.category != yikatong_core::registry::Category::Flexible;
     assert_eq!(report.matched as usize, people.iter().take(3).filter(|p| in_scope(p)).count(), "{report:?}");
     let app = &app;
     let history = |ssn: String| async move { app.ok("GET", &format!("/v1/persons/{ssn}/changes"), &app.operator, None).await.as_array().unwrap().clone() };
@@ -445,7 +435,7 @@ impl TestApp {
             .map(|i| yikatong_service::demo::city_person(i, &["U1".to_string()], clock.today(), &mut rng))
             .map(|p| yikatong_store::Person { created_at: clock.now() - chrono::Duration::days(1), ..p })
             .collect();
-        self.service.store().insert_persons(&people).await.unwrap();
+        self.db.store.insert_persons(&people).await.unwrap();
         people
     }
 }

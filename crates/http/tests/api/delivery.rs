@@ -77,7 +77,7 @@ on_both_databases!(r_loss_5_fees_are_paid_the_way_each_channel_takes, |db: TestD
     let rep = app.ok("POST", &format!("/v1/cards/{id}/exchange"), &r.clerk, Some(json!({"reason": "chip unreadable", "delivery": "outlet"}))).await;
     assert_eq!((rep["fee_fen"].as_i64(), rep["payment_method"].as_str()), (Some(2000), Some("wechat")), "{rep}");
     let new_id = rep["replacement_card_id"].as_i64().unwrap();
-    let fees = app.service.store().card_fees(new_id).await.unwrap();
+    let fees = app.db.store.card_fees(new_id).await.unwrap();
     assert_eq!(fees, vec![("replacement".to_string(), 2000, Some("wechat".to_string()))]);
     // Online through the app: a UnionPay card only; mailed to the address given.
     let second = OTHER;

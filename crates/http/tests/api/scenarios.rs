@@ -292,7 +292,7 @@ impl TestApp {
 
 pub(crate) async fn catalogue(app: &TestApp) {
     let item = |code: &str, kind| CatalogItem { code: code.into(), name: code.into(), kind, class: ItemClass::A, price_ceiling_fen: None };
-    app.service.store().upsert_catalog_items(&[item("A1", ItemKind::Drug), item("DIAG", ItemKind::DiagnosisFee)], app.service.clock().now()).await.unwrap();
+    app.db.store.upsert_catalog_items(&[item("A1", ItemKind::Drug), item("DIAG", ItemKind::DiagnosisFee)], app.service.clock().now()).await.unwrap();
 }
 
 on_both_databases!(r_set_2_r_set_3_a_year_in_beijing_to_the_fen, |db: TestDb| async move {
@@ -344,10 +344,10 @@ on_both_databases!(r_xreg_2_the_catalogue_is_the_place_of_cares_on_the_visit_dat
     let (july, _) = app.visit(&hebei, &number, "310", "C2", "2026-07-02", &[("D1", "100.00")]).await;
     assert_eq!((july["inscp_scp_amt"].as_str(), july["fulamt_ownpay_amt"].as_str()), (Some("0.00"), Some("100.00")), "class C in Hebei from July: {july}");
     assert_eq!(
-        app.service.store().catalog_items(&["D1".into()], "beijing", "2026-07-02".parse().unwrap()).await.unwrap()[0].class,
+        app.db.store.catalog_items(&["D1".into()], "beijing", "2026-07-02".parse().unwrap()).await.unwrap()[0].class,
         ItemClass::A,
         "Beijing keeps the region-independent entry"
     );
-    let suzhou = app.service.store().catalog_items(&["D3".into()], "suzhou", "2026-03-01".parse().unwrap()).await.unwrap();
+    let suzhou = app.db.store.catalog_items(&["D3".into()], "suzhou", "2026-03-01".parse().unwrap()).await.unwrap();
     assert_eq!(suzhou[0].class, ItemClass::B);
 });

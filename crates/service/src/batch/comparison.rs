@@ -10,16 +10,15 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
 use yikatong_core::comparison::{Items, Marks, compare};
 use yikatong_core::identity::{Ssn, mask_ssn};
-use yikatong_core::registry::check_ethnicity;
+use yikatong_core::registry::{PersonFlag, check_ethnicity};
 use yikatong_store::{Person, PersonChange, RegistryRow};
 
 use super::applications::RowRefusal;
 use super::production_files::FileReport;
 use super::table::{Column, Table, readable};
-use crate::registry::actor_of;
 use crate::{PersonChangeRequest, Service, ServiceError, ServiceResult};
 
-const PENDING: &str = "second_collection_pending";
+const PENDING: PersonFlag = PersonFlag::SecondCollectionPending;
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct CompareReport {
@@ -54,7 +53,7 @@ fn items_of(p: &Person) -> Items {
     Items {
         ssn: p.ssn.clone(),
         name: p.name.clone(),
-        gender: p.gender.clone(),
+        gender: p.gender.as_str().to_string(),
         ethnicity: p.ethnicity.clone(),
         birth_date: p.birth_date.format("%Y%m%d").to_string(),
         photo: p.photo_digest.clone(),
@@ -62,14 +61,14 @@ fn items_of(p: &Person) -> Items {
 }
 
 /// The person's flags after these marks, when the hold changes.
-fn hold_change(person: &Person, marks: &Marks) -> Option<Vec<String>> {
-    let held = person.flags.iter().any(|f| f == PENDING);
+fn hold_change(person: &Person, marks: &Marks) -> Option<Vec<PersonFlag>> {
+    let held = person.flags.contains(&PENDING);
     if held != marks.all_match() {
         return None;
     }
-    let mut flags: Vec<String> = person.flags.iter().filter(|f| *f != PENDING).cloned().collect();
+    let mut flags: Vec<PersonFlag> = person.flags.iter().filter(|f| **f != PENDING).copied().collect();
     if !marks.all_match() {
-        flags.push(PENDING.into());
+        flags.push(PENDING);
     }
     Some(flags)
 }
@@ -166,7 +165,7 @@ impl Service {
                     ssn: before.ssn.clone(),
                     changed_at: now,
                     effective_on: today,
-                    actor: actor_of(&bureau()),
+                    actor: bureau().actor(),
                     fields: vec!["flags".into()],
                     before: serde_json::json!({ "flags": before.flags }),
                     after: serde_json::json!({ "flags": flags }),

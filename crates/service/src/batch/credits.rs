@@ -70,7 +70,7 @@ impl Service {
                 report.persons += 1;
                 let policy = self.policies.region(&p.region)?;
                 let age = super::super::settlement::age_on(p.birth_date, first);
-                match monthly_credit(policy, first, &p.category, age, p.contribution_base_fen.map(Fen)) {
+                match monthly_credit(policy, first, p.category, age, p.contribution_base_fen.map(Fen)) {
                     Ok(Decision::Credit(amount, rule)) if amount.0 > 0 => {
                         batch.push(MonthlyCredit {
                             person_hash: hash.clone(),

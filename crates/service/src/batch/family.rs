@@ -90,7 +90,7 @@ impl Service {
         if tx.is_family_holder(&member_hash).await? {
             return Err(Refusal::conflict("member_is_a_holder", "this person pays for family members of their own and cannot be bound to another account").into());
         }
-        let m = FamilyMember { member_hash, holder_hash, bound_at: self.clock.now(), bound_by: crate::registry::recorded_by(who) };
+        let m = FamilyMember { member_hash, holder_hash, bound_at: self.clock.now(), bound_by: who.recorded_by() };
         tx.bind_family_member(&m).await.map_err(|e| match e {
             StoreError::Duplicate(_) => ServiceError::from(Refusal::conflict("already_bound", "this person is bound to a mutual-aid account already")),
             other => other.into(),

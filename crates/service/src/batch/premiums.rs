@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::identity::{Ssn, mask_ssn};
+use yikatong_core::registry::Category;
 use yikatong_store::{PremiumDeduction, PremiumPayment};
 
 use super::applications::RowRefusal;
@@ -81,7 +82,7 @@ impl Service {
         }
         let ssn = Ssn::parse(ssn)?;
         let person = self.require_person(&ssn).await?;
-        if person.category != "resident" {
+        if person.category != Category::Resident {
             return Err(Refusal::conflict("not_a_resident", "premiums here are for urban-rural resident insurance; employees contribute through their unit").into());
         }
         let hash = person.key.clone();

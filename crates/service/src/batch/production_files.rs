@@ -6,6 +6,7 @@ use serde::Serialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::identity::mask_ssn;
+use yikatong_core::registry::{PersonFlag, has_flag};
 
 use super::applications::RowRefusal;
 use super::table::{Column, Table, readable};
@@ -62,7 +63,7 @@ impl Service {
                 admdvs,
                 p.ssn.clone(),
                 csv_field(&card.printed.name),
-                if p.gender == "male" { "1" } else { "2" }.to_string(),
+                p.gender.code().to_string(),
                 p.ethnicity.clone(),
                 p.birth_date.format("%Y%m%d").to_string(),
                 String::new(),
@@ -160,7 +161,7 @@ impl Service {
             let (status, card, reason) = match (alive, last) {
                 (Some(c), _) if matches!(c.state.as_str(), "issued" | "active") => ("has_card", Some(c), None),
                 // Held out of production until a second collection (R-CMP-3): the unit acts.
-                (Some(c), _) if p.flags.iter().any(|f| f == "second_collection_pending") => {
+                (Some(c), _) if has_flag(&p.flags, PersonFlag::SecondCollectionPending) => {
                     ("in_progress", Some(c), Some("awaiting second collection (information comparison)".to_string()))
                 }
                 (Some(c), _) => ("in_progress", Some(c), c.held_reason.clone()),
@@ -170,8 +171,8 @@ impl Service {
                     None,
                     p.flags
                         .iter()
-                        .find(|f| *f == "second_collection_pending" || *f == "migrant_worker_1pct")
-                        .map(|f| f.replace('_', " "))
+                        .find(|f| matches!(f, PersonFlag::SecondCollectionPending | PersonFlag::MigrantWorker1Pct))
+                        .map(|f| f.as_str().replace('_', " "))
                         .or_else(|| Some("no application yet".into())),
                 ),
             };

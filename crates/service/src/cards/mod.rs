@@ -5,6 +5,7 @@
 mod certificate;
 mod delivery;
 mod life;
+mod outbox;
 mod password;
 mod production;
 mod views;
@@ -27,11 +28,7 @@ pub(crate) use password::{PasswordGates, Secret};
 pub use production::{ApplicationRequest, BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};
 pub use views::{CardEventView, CardView, ready_on_text};
 
-use crate::registry::actor_of;
 use crate::{Service, ServiceError, ServiceResult};
-
-/// Roles that may look at any card.
-const SEE_ALL: [Role; 6] = [Role::Operator, Role::Clerk, Role::Hotline, Role::Kiosk, Role::Institution, Role::Bank];
 
 pub(crate) fn card_not_found(id: i64) -> ServiceError {
     Refusal::not_found("card_not_found", format!("there is no card {id} visible to you")).into()
@@ -51,24 +48,19 @@ pub(crate) async fn record_card_fees(tx: &mut Box<dyn CardTx>, card: &Card, kind
 
 /// What the card should say, from the person's record.
 pub(crate) fn printed_of(p: &Person) -> PrintedData {
-    PrintedData { name: p.name.clone(), category: p.category.clone(), flags: p.flags.clone(), ssn: Some(p.ssn.clone()) }
+    PrintedData { name: p.name.clone(), category: p.category, flags: p.flags.clone(), ssn: Some(p.ssn.clone()) }
 }
 
 impl Service {
     pub(crate) fn meta(&self, who: &Principal) -> EventMeta {
-        EventMeta {
-            actor: actor_of(who),
-            channel: who.channel().as_str().into(),
-            place: who.outlet.clone().or_else(|| who.unit.clone()).or_else(|| who.institution.clone()),
-            at: self.clock.now(),
-        }
+        EventMeta { actor: who.actor(), channel: who.channel().as_str().into(), place: who.place().map(str::to_string), at: self.clock.now() }
     }
 
     pub(crate) async fn card_holder(&self, card: &Card) -> ServiceResult<Person> {
         self.store.get_person_by_hash(&card.person_hash).await?.ok_or_else(|| ServiceError::Internal(format!("card {} has no person", card.id)))
     }
 
-    /// A holder sees their own cards, a unit its people's, the roles of `SEE_ALL` any.
+    /// Refuses a card the caller may not see (`Principal::sees_card`) as not found.
     pub(crate) async fn check_card_visible(&self, who: &Principal, card: &Card) -> ServiceResult<()> {
         let holder = if who.role == Role::Unit { Some(self.card_holder(card).await?) } else { None };
         if card_visible(who, card, holder.as_ref()) { Ok(()) } else { Err(card_not_found(card.id)) }
@@ -130,10 +122,5 @@ impl ChangedCard {
 
 /// Whether `who` may see `card` (`holder`: the card's holder, needed for a unit).
 fn card_visible(who: &Principal, card: &Card, holder: Option<&Person>) -> bool {
-    match who.role {
-        Role::Holder => who.person_hash.as_deref() == Some(card.person_hash.as_str()),
-        Role::Unit => holder.and_then(|h| h.unit_code.as_deref()).is_some_and(|u| Some(u) == who.unit.as_deref()),
-        Role::Vendor => true,
-        r => SEE_ALL.contains(&r),
-    }
+    who.sees_card(&card.person_hash, holder.and_then(|h| h.unit_code.as_deref()))
 }

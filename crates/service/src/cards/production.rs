@@ -94,12 +94,7 @@ impl Service {
         let ssn = Ssn::parse(ssn)?;
         let person = self.require_person(&ssn).await?;
         let hash = person.key.clone();
-        let visible = match who.role {
-            Role::Unit => person.unit_code.is_some() && person.unit_code == who.unit,
-            Role::Holder => who.person_hash.as_deref() == Some(hash.as_str()),
-            _ => true,
-        };
-        if !visible {
+        if !who.sees_person(&hash, person.unit_code.as_deref()) {
             return Err(Refusal::not_found("person_not_found", "no insured person with this ID number is visible to you").into());
         }
         // R-GEN-1: a unit applies for its own people; anyone else applies alone.
@@ -143,7 +138,7 @@ impl Service {
     ) -> ServiceResult<(Card, CardEvent)> {
         let (policy, calendar) = self.rule_parts(&person.region)?;
         let ctx = RuleCtx { policy, calendar: &calendar, now, channel: who.channel() };
-        rules_p::check_pilot(policy, ctx.today(), &person.category, applicant)?;
+        rules_p::check_pilot(policy, ctx.today(), person.category, applicant)?;
         let generation = policy.count("card.current_generation", ctx.today()).map_err(ServiceError::from)? as u8;
         rules_p::check_first_application(existing, generation)?;
         let fee = rules_p::first_card_fee(policy, ctx.today(), person.created_at, applicant);

@@ -146,7 +146,7 @@ impl Service {
         let receipt = settle(&SettlementInput {
             policy,
             date,
-            category: &person.category,
+            category: person.category,
             age: age_on(person.birth_date, date),
             level,
             lines,

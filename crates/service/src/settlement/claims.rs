@@ -111,7 +111,7 @@ impl Service {
     /// A clerk approves a submitted claim.
     pub async fn approve_reimbursement(&self, who: &Principal, id: &str) -> ServiceResult<ReimbursementView> {
         who.allow(Operation::ManualReimbursement)?;
-        if !self.store.approve_reimbursement(id, &crate::registry::recorded_by(who), self.clock.now()).await? {
+        if !self.store.approve_reimbursement(id, &who.recorded_by(), self.clock.now()).await? {
             let c = self.reimbursement(id).await?;
             return Err(Refusal::conflict("not_submitted", format!("claim {id} is {}, not submitted", c.state)).into());
         }

@@ -122,9 +122,7 @@ impl Service {
             return Err(Refusal::bad_input("too_many_institutions", format!("{} institutions chosen; the region allows at most {max}", codes.len())).into());
         }
         let hash = person.key_with(self.store.data_key());
-        self.store
-            .set_designated_choice(&hash, &DesignatedChoice { valid_from, institutions: codes, chosen_by: crate::registry::recorded_by(who), created_at: self.clock.now() })
-            .await?;
+        self.store.set_designated_choice(&hash, &DesignatedChoice { valid_from, institutions: codes, chosen_by: who.recorded_by(), created_at: self.clock.now() }).await?;
         self.designated_view(&person, &hash).await
     }
 

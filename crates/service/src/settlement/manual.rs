@@ -77,19 +77,7 @@ pub struct CertificateVisitView {
     pub claim_id: Option<String>,
 }
 
-/// Why a visit is reimbursed by hand (R-SET-6).
-pub const MANUAL_REASONS: [&str; 10] = [
-    "no_card",
-    "emergency_without_card",
-    "certificate_period",
-    "employer_arrears",
-    "maternity",
-    "family_planning",
-    "non_local",
-    "drugs_bought_outside",
-    "card_unreadable",
-    "before_card",
-];
+pub use yikatong_core::settlement::MANUAL_REASONS;
 
 /// R-CERT-1: a visit registered on a certificate is paid in cash and claimed by hand;
 /// 2206/2207 refuse it.
@@ -134,9 +122,7 @@ impl Service {
     /// the transaction commits, so nothing is read back).
     pub async fn manual_reimbursement(&self, who: &Principal, req: &ManualReimbursement) -> ServiceResult<(Settlement, ReimbursementView)> {
         who.allow(Operation::ManualReimbursement)?;
-        if !MANUAL_REASONS.contains(&req.reason.as_str()) {
-            return Err(Refusal::bad_input("invalid_reason", format!("reason must be one of {}", MANUAL_REASONS.join(", "))).into());
-        }
+        yikatong_core::settlement::check_manual_reason(&req.reason)?;
         let ssn = yikatong_core::identity::Ssn::parse(&req.ssn)?;
         let person = self.require_person(&ssn).await?;
         match req.certificate_number.as_deref().map(str::trim) {
@@ -290,7 +276,7 @@ impl Service {
             amount_fen: receipt.fund_pay_sumamt.0,
             state: "submitted".into(),
             due_on: self.reimbursement_due_on(&c.person.region, now)?,
-            submitted_by: crate::registry::recorded_by(who),
+            submitted_by: who.recorded_by(),
             approved_by: None,
             created_at: now,
             approved_at: None,

@@ -54,21 +54,6 @@ pub fn psn_no(person_hash: &str) -> String {
     person_hash.chars().take(30).collect()
 }
 
-/// `psn_type` of the national dictionary for a category.
-pub fn psn_type(category: &str) -> &'static str {
-    match category {
-        "retired" => "1201",
-        "flexible" => "1103",
-        "resident" => "1501",
-        _ => "1101",
-    }
-}
-
-/// `insutype`: 310 employee basic medical, 390 urban-rural resident.
-pub fn insutype(category: &str) -> &'static str {
-    if category == "resident" { "390" } else { "310" }
-}
-
 pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     let mut age = on.year() - birth.year();
     if (on.month(), on.day()) < (birth.month(), birth.day()) {
@@ -97,11 +82,9 @@ impl Service {
         self.store.person_by_hash_prefix(psn_no).await?.ok_or_else(|| Refusal::not_found("person_not_found", format!("there is no insured person {psn_no}")).into())
     }
 
-    /// R-SET-10: suspended insurance gets no fund payment.
+    /// R-SET-10: suspended insurance gets no fund payment
+    /// (`yikatong_core::registry::check_insured`).
     pub(crate) fn check_insured(person: &Person) -> ServiceResult<()> {
-        if person.flags.iter().any(|f| f == "insurance_suspended") {
-            return Err(Refusal::conflict("insurance_suspended", "the person's insurance is suspended; the fund pays nothing until it is resumed").into());
-        }
-        Ok(())
+        Ok(yikatong_core::registry::check_insured(&person.flags)?)
     }
 }

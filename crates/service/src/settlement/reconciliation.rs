@@ -12,9 +12,10 @@ use yikatong_core::Refusal;
 use yikatong_core::access::Principal;
 use yikatong_core::clock::shanghai;
 use yikatong_core::money::Fen;
+use yikatong_core::registry::Category;
 use yikatong_core::settlement::Receipt;
 
-use super::{institution_of, insutype, psn_no};
+use super::{institution_of, psn_no};
 use crate::{Service, ServiceError, ServiceResult};
 
 /// One record of the platform's count: a settlement or its reversal.
@@ -126,22 +127,23 @@ impl Service {
         }
         settlements.sort_by(|a, b| (a.created_at, &a.setl_id).cmp(&(b.created_at, &b.setl_id)));
         let hashes: Vec<String> = settlements.iter().map(|s| s.person_hash.clone()).collect();
-        let categories: HashMap<String, String> = self.store.persons_by_hashes(&hashes).await?.into_iter().map(|(h, p)| (h, p.category)).collect();
+        let categories: HashMap<String, Category> = self.store.persons_by_hashes(&hashes).await?.into_iter().map(|(h, p)| (h, p.category)).collect();
         let mut out = Vec::new();
         for s in settlements {
             let receipt: Receipt = serde_json::from_value(s.receipt.clone()).map_err(|e| ServiceError::Internal(format!("settlement {}: {e}", s.setl_id)))?;
-            let category = categories.get(&s.person_hash).map(String::as_str).unwrap_or_default();
+            // A settlement whose person is gone is reported as an employee's (310).
+            let category = categories.get(&s.person_hash).copied().unwrap_or(Category::InService);
             let record = |refund: bool| {
-                let sign = |f: Fen| if refund { Fen(-f.0) } else { f };
+                let r = if refund { receipt.reversal() } else { receipt.clone() };
                 ReconRecord {
                     setl_id: s.setl_id.clone(),
                     mdtrt_id: s.mdtrt_id.clone(),
                     psn_no: psn_no(&s.person_hash),
-                    insutype: insutype(category).to_string(),
+                    insutype: category.insutype().to_string(),
                     clr_type: "11".into(),
-                    medfee_sumamt: sign(receipt.total),
-                    fund_pay_sumamt: sign(receipt.fund_pay_sumamt),
-                    acct_pay: sign(receipt.acct_pay),
+                    medfee_sumamt: r.total,
+                    fund_pay_sumamt: r.fund_pay_sumamt,
+                    acct_pay: r.acct_pay,
                     refund,
                 }
             };
