@@ -224,6 +224,7 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
     }
     // The claim of the msgid opens the transaction the work runs in, and the answer
     // commits with the work (see yikatong_service::RequestClaim).
+    let started = std::time::Instant::now();
     let (claim, outcome) = RequestClaim::scope(&state.service, key, dispatch(&state, &who, &infno, &msgid, &input)).await;
     // An internal error is not kept: its work rolled back, and a retry runs again.
     let keep = !matches!(&outcome, Err(HisError(msg)) if msg.starts_with("[internal_error]"));
@@ -239,6 +240,9 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
             return fail("[internal_error] the answer could not be kept; nothing was done, send the request again".into());
         }
     };
+    if infno == "2207" {
+        state.metrics.observe_booking(sent["infcode"] == 0, started.elapsed().as_secs_f64());
+    }
     tracing::info!(infno = %infno, infcode = %sent["infcode"], "national interface call");
     Json(sent)
 }

@@ -12,6 +12,8 @@ pub mod openapi;
 pub mod portal;
 pub mod properties;
 mod routes;
+
+pub use routes::document_json;
 mod upload;
 
 use std::net::SocketAddr;
@@ -49,7 +51,7 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     // File uploads stream to disk under their own limit (`upload.rs`); everything else
     // is held to BODY_LIMIT.
-    let uploads = routes::uploads().merge(portal::upload_routes(&state)).layer(axum::extract::DefaultBodyLimit::disable());
+    let uploads = routes::uploads().split_for_parts().0.merge(portal::upload_routes(&state)).layer(axum::extract::DefaultBodyLimit::disable());
     routes::routes(&state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(uploads)

@@ -1,14 +1,14 @@
 //! Request ids, structured request logs (with ID numbers masked in paths) and
 //! Prometheus metrics.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderName;
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, with_local_recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use tower::ServiceBuilder;
 use tower::layer::util::Stack;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
@@ -40,46 +40,65 @@ pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, Req
     TraceLayer::new_for_http().make_span_with(RequestSpan).on_request(()).on_response(DefaultOnResponse::new().level(Level::INFO))
 }
 
-/// (method, route template, status).
-type RouteKey = (String, String, u16);
+/// Upper bounds (seconds) of the latency histograms' buckets: from a millisecond, where
+/// a card check answers, to ten seconds, past any request's patience.
+const LATENCY_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// Request counts and durations by method, route template and status.
-#[derive(Default)]
+const REQUESTS: &str = "ykt_http_requests_total";
+const REQUEST_SECONDS: &str = "ykt_http_request_duration_seconds";
+const BOOKING_SECONDS: &str = "ykt_settlement_booking_seconds";
+const PERSONS: &str = "ykt_registry_persons";
+
+/// The service's Prometheus metrics (`metrics` with its Prometheus exporter): requests
+/// by method, route template and status, each request's latency and each 2207 booking's
+/// as histograms. Each server keeps its own recorder, so that servers in one process
+/// (tests, benchmarks) count apart.
 pub struct Metrics {
-    /// Count and total seconds.
-    by_route: Mutex<BTreeMap<RouteKey, (u64, f64)>>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&LATENCY_BUCKETS)
+            .map(PrometheusBuilder::build_recorder)
+            // LATENCY_BUCKETS is not empty: the builder cannot refuse it.
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let handle = recorder.handle();
+        with_local_recorder(&recorder, || {
+            describe_counter!(REQUESTS, "HTTP requests answered, by method, route and status.");
+            describe_histogram!(REQUEST_SECONDS, Unit::Seconds, "Time spent answering, by method, route and status.");
+            describe_histogram!(BOOKING_SECONDS, Unit::Seconds, "Time a 2207 settlement took to book, from its claim to its answer, by outcome.");
+            describe_gauge!(PERSONS, "Insured persons in the registry.");
+        });
+        Metrics { recorder, handle }
+    }
 }
 
 impl Metrics {
+    /// One request answered.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        if let Ok(mut m) = self.by_route.lock() {
-            let e = m.entry((method.into(), route.into(), status)).or_insert((0, 0.0));
-            e.0 += 1;
-            e.1 += seconds;
-        }
+        let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
+        with_local_recorder(&self.recorder, || {
+            counter!(REQUESTS, &labels).increment(1);
+            histogram!(REQUEST_SECONDS, &labels).record(seconds);
+        });
     }
 
-    /// Prometheus text exposition.
+    /// One 2207 booked (`booked`) or refused.
+    pub fn observe_booking(&self, booked: bool, seconds: f64) {
+        let outcome = if booked { "booked" } else { "refused" };
+        with_local_recorder(&self.recorder, || histogram!(BOOKING_SECONDS, "outcome" => outcome).record(seconds));
+    }
+
+    /// Prometheus text exposition, with the registry's size when it is known.
     pub fn render(&self, persons: Option<i64>) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP ykt_http_requests_total HTTP requests answered, by method, route and status.\n");
-        out.push_str("# TYPE ykt_http_requests_total counter\n");
-        let snapshot = self.by_route.lock().map(|m| m.clone()).unwrap_or_default();
-        for ((method, route, status), (count, _)) in &snapshot {
-            out.push_str(&format!("ykt_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}\n"));
-        }
-        out.push_str("# HELP ykt_http_request_duration_seconds Time spent answering, by method, route and status.\n");
-        out.push_str("# TYPE ykt_http_request_duration_seconds summary\n");
-        for ((method, route, status), (count, sum)) in &snapshot {
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            out.push_str(&format!("ykt_http_request_duration_seconds_sum{{{labels}}} {sum:.6}\n"));
-            out.push_str(&format!("ykt_http_request_duration_seconds_count{{{labels}}} {count}\n"));
-        }
         if let Some(n) = persons {
-            out.push_str("# HELP ykt_registry_persons Insured persons in the registry.\n# TYPE ykt_registry_persons gauge\n");
-            out.push_str(&format!("ykt_registry_persons {n}\n"));
+            #[allow(clippy::cast_precision_loss)] // a count of persons is far below 2^52
+            with_local_recorder(&self.recorder, || gauge!(PERSONS).set(n as f64));
         }
-        out
+        self.handle.render()
     }
 }
 

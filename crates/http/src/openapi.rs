@@ -3,28 +3,13 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{cards, messages, ops, policy, registry, settlement, tokens};
-
+/// What the document says besides its paths: its title, the bearer scheme, the
+/// problem schema. The paths come from the routes (`crate::routes::api`).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Yikatong 一卡通", version = "1", description = "The social security card and the medical insurance behind it. Errors are application/problem+json with a stable `code`; money is integer fen; dates YYYY-MM-DD; business time Asia/Shanghai."),
-    paths(
-        ops::healthz, ops::metrics, ops::openapi, ops::get_clock, ops::set_clock,
-        registry::create_unit, registry::get_unit, registry::create_outlet, registry::create_institution,
-        registry::create_person, registry::get_person, registry::change_person, registry::person_history,
-        registry::person_by_handbook, registry::applications, registry::import_persons, registry::comparison, registry::second_collection, registry::second_collection_form, registry::photo,
-        policy::policy_at, policy::add_working_days, policy::calendar_day, policy::load_calendar_year,
-        tokens::issue, tokens::list, tokens::revoke, tokens::issue_his_credential, tokens::his_credentials, tokens::revoke_his_credential,
-        messages::list, messages::sent,
-        cards::apply, cards::cut_batch, cards::results, cards::dispatch, cards::dispatch_list, cards::overdue, cards::get, cards::events,
-        cards::bank_account, cards::hand_over, cards::activation, cards::pre_loss, cards::revoke_pre_loss,
-        cards::formal_loss, cards::exchange, cards::replacement_application, cards::password, cards::password_reset,
-        cards::return_card, cards::second_application, cards::wrong_data, cards::cancellation, cards::synchronisation, cards::settlement_check,
-        cards::certificate, cards::reprint, cards::outbox, cards::audit_verify, cards::verify, cards::personalisation, cards::unit_persons,
-        settlement::catalog_items, settlement::account, settlement::credit, settlement::voucher, settlement::set_designated, settlement::designated, settlement::designated_counts, settlement::reimbursement, settlement::certificate_visits, settlement::reimbursements, settlement::approve_reimbursement, settlement::reimbursement_payment_file, settlement::reimbursement_payment_file_again, settlement::reimbursement_results, settlement::get, settlement::trace, settlement::work_injury, settlement::work_injury_claim, settlement::start_credits, settlement::job, settlement::pay_premium, settlement::premiums, settlement::arrears, settlement::bind_family, settlement::family, settlement::family_deductions,
-    ),
     components(schemas(crate::error::Problem)),
-    modifiers(&BearerAuth, &TrueContract),
+    modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -135,7 +120,12 @@ impl utoipa::Modify for TrueContract {
     }
 }
 
-/// The document as pretty JSON (what `/v1/openapi.json` serves and `docs/openapi.json` holds).
-pub fn document_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+/// The document of `paths` (the routes' own annotations): [`ApiDoc`] with the paths, and
+/// every operation made true to the service ([`TrueContract`]).
+pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    let mut doc = ApiDoc::openapi();
+    doc.merge(paths);
+    TrueContract.modify(&mut doc);
+    doc
 }

@@ -35,12 +35,6 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(persons))
 }
 
-/// This API's OpenAPI document.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations", responses((status = 200, body = Object)))]
-pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document_json())
-}
-
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClockBody {
     /// RFC 3339 instant with offset, e.g. `2026-03-02T10:00:00+08:00`.

@@ -136,6 +136,11 @@ on_both_databases!(health_metrics_and_request_ids, |db: TestDb| async move {
     let text = text.as_str().unwrap().to_string();
     assert!(text.contains("ykt_http_requests_total{method=\"GET\",route=\"/v1/units/{code}\",status=\"404\"} 1"), "{text}");
     assert!(text.contains("ykt_registry_persons 0"), "{text}");
+    // Latency is a histogram per route: buckets up to +Inf, a count and a sum.
+    let labels = "method=\"GET\",route=\"/v1/units/{code}\",status=\"404\"";
+    assert!(text.contains("# TYPE ykt_http_request_duration_seconds histogram"), "{text}");
+    assert!(text.contains(&format!("ykt_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 1\n")), "{text}");
+    assert!(text.contains(&format!("ykt_http_request_duration_seconds_count{{{labels}}} 1\n")), "{text}");
 });
 
 on_both_databases!(every_call_checks_the_caller, |db: TestDb| async move {
@@ -426,17 +431,17 @@ on_both_databases!(test_clock_only_with_the_flag, |db: TestDb| async move {
 
 #[test]
 fn openapi_document_has_not_drifted() {
-    let generated = yikatong_http::openapi::document_json();
+    let generated = yikatong_http::document_json();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
     if std::env::var("YKT_UPDATE_OPENAPI").is_ok() {
-        std::fs::write(path, &generated).unwrap();
+        std::fs::write(path, generated).unwrap();
     }
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         committed == generated,
         "docs/openapi.json differs from the code's OpenAPI document; if the change is intended, run `YKT_UPDATE_OPENAPI=1 cargo nextest run -p yikatong-http openapi` and commit it"
     );
-    let doc: Value = serde_json::from_str(&generated).unwrap();
+    let doc: Value = serde_json::from_str(generated).unwrap();
     for path in ["/v1/persons", "/v1/persons/{ssn}/changes", "/v1/policies/{region}", "/v1/test/clock", "/healthz", "/metrics"] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
@@ -446,7 +451,7 @@ on_both_databases!(openapi_is_served, |db: TestDb| async move {
     let app = spawn_app(db).await;
     let (s, v) = app.call("GET", "/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v, serde_json::from_str::<Value>(&yikatong_http::openapi::document_json()).unwrap());
+    assert_eq!(v, serde_json::from_str::<Value>(yikatong_http::document_json()).unwrap());
 });
 
 // The same Idempotency-Key sent four times at once: the work runs once, and every

@@ -236,6 +236,11 @@ on_both_databases!(r_set_3_outpatient_visit_through_the_national_interface, |db:
     // A repeated msgid gets the first answer and books nothing twice.
     let again = app.settle(&r.institution, "2207", "H120260302100000000005", &psn_no, &mdtrt_id, "3650.00", "1").await;
     assert_eq!(again, out);
+    // The booking's time is a histogram; the repeat booked nothing and is not counted.
+    let (_, metrics) = app.call("GET", "/metrics", None, None).await;
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert!(metrics.contains("ykt_settlement_booking_seconds_count{outcome=\"booked\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("ykt_settlement_booking_seconds_bucket{outcome=\"booked\",le=\"10\"} 1\n"), "{metrics}");
     let account = app.ok("GET", &format!("/v1/persons/{SSN}/account"), &r.holder, None).await;
     assert_eq!(account["entries"].as_array().unwrap().len(), 2, "{account}");
     assert_eq!(account["entries"][1]["amount_fen"], -50000);
