@@ -2,10 +2,6 @@
 
 mod admin;
 mod bench;
-mod bench_city;
-mod bench_portal;
-mod bench_settle;
-mod bench_upload;
 mod config;
 mod demo;
 mod progress;

@@ -1,27 +1,33 @@
-//! A small W3C WebDriver client for the portal's browser tests: Debian's `chromedriver`
-//! driving Debian's headless `chromium`, a fresh browser per test. `scripts/test.sh`
-//! installs both; a machine without them fails the browser tests with a message saying
-//! so, never skips them.
+//! The portal's browser tests drive Debian's headless `chromium` through Debian's
+//! `chromedriver` with fantoccini (the W3C WebDriver protocol), a fresh browser per test.
+//! What is here is the tests' vocabulary on top: waits for htmx swaps, keyboard use,
+//! screenshots as artefacts, and the driver's whole process group stopped when a test
+//! ends. `scripts/test.sh` installs both programs; a machine without them fails the
+//! browser tests with a message saying so, never skips them.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
 pub struct Browser {
-    http: reqwest::Client,
-    /// `http://127.0.0.1:PORT/session/ID`
-    session: String,
+    client: Client,
     driver: Child,
 }
 
 fn find_binary(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     names.iter().flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n))).find(|p| p.is_file())
+}
+
+/// A WebDriver command's failure, with what the test was doing.
+fn failed<T>(what: &str) -> impl FnOnce(fantoccini::error::CmdError) -> T + '_ {
+    move |e| panic!("webdriver {what}: {e}")
 }
 
 impl Browser {
@@ -32,60 +38,42 @@ impl Browser {
             .expect("chromium is needed for the portal's browser tests: apt-get install chromium chromium-driver (scripts/test.sh does this)");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // Its own process group, so that the browser it starts is stopped with it.
-        let driver = {
+        let mut driver = {
             use std::os::unix::process::CommandExt;
             Command::new(driver_bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn().expect("chromedriver starts")
         };
-        let http = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut ready = false;
+        let caps = json!({"browserName": "chrome", "goog:chromeOptions": {
+            "binary": chromium.to_string_lossy(),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]
+        }});
+        let Value::Object(caps) = caps else { unreachable!("the capabilities are an object") };
+        let url = format!("http://127.0.0.1:{port}");
+        // The driver takes a moment to listen: try for up to 10 s.
+        let mut last = None;
         for _ in 0..100 {
-            if let Ok(r) = http.get(format!("{base}/status")).send().await
-                && r.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
-            {
-                ready = true;
-                break;
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Browser { client, driver },
+                Err(e) => last = Some(e.to_string()),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(ready, "chromedriver did not become ready on port {port}");
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": chromium.to_string_lossy(),
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]
-        }}}});
-        let answer: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let id = answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no browser session: {answer}")).to_string();
-        Browser { http, session: format!("{base}/session/{id}"), driver }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.session);
-        let req = match method {
-            "GET" => self.http.get(url),
-            "DELETE" => self.http.delete(url),
-            _ => self.http.post(url).json(&body.unwrap_or(json!({}))),
-        };
-        let v: Value = req.send().await.unwrap().json().await.unwrap();
-        if let Some(err) = v["value"]["error"].as_str() {
-            panic!("webdriver {method} {path}: {err}: {}", v["value"]["message"]);
-        }
-        v["value"].clone()
+        let _ = driver.kill();
+        panic!("no browser session from chromedriver on port {port}: {}", last.unwrap_or_default());
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call("POST", "/url", Some(json!({ "url": url }))).await;
+        self.client.goto(url).await.unwrap_or_else(failed("goto"));
     }
 
     pub async fn url(&self) -> String {
-        self.call("GET", "/url", None).await.as_str().unwrap_or_default().to_string()
+        self.client.current_url().await.map(|u| u.to_string()).unwrap_or_else(failed("url"))
     }
 
     /// The element `css` selects, waiting up to 5 s for it (htmx swaps pages in).
-    pub async fn find(&self, css: &str) -> String {
+    pub async fn find(&self, css: &str) -> Element {
         for _ in 0..50 {
-            let v: Value = self.http.post(format!("{}/element", self.session)).json(&json!({"using": "css selector", "value": css})).send().await.unwrap().json().await.unwrap();
-            if let Some(id) = v["value"][ELEMENT].as_str() {
-                return id.to_string();
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                return el;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -93,25 +81,22 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        self.call("POST", &format!("/element/{el}/click"), None).await;
+        self.find(css).await.click().await.unwrap_or_else(failed("click"));
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
-        self.call("POST", &format!("/element/{el}/clear"), None).await;
-        self.call("POST", &format!("/element/{el}/value"), Some(json!({ "text": text }))).await;
+        el.clear().await.unwrap_or_else(failed("clear"));
+        el.send_keys(text).await.unwrap_or_else(failed("type"));
     }
 
     /// Chooses a file for an `<input type=file>`.
     pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
-        let el = self.find(css).await;
-        self.call("POST", &format!("/element/{el}/value"), Some(json!({ "text": path.to_string_lossy() }))).await;
+        self.find(css).await.send_keys(&path.to_string_lossy()).await.unwrap_or_else(failed("choose a file"));
     }
 
     pub async fn text(&self, css: &str) -> String {
-        let el = self.find(css).await;
-        self.call("GET", &format!("/element/{el}/text"), None).await.as_str().unwrap_or_default().to_string()
+        self.find(css).await.text().await.unwrap_or_else(failed("text"))
     }
 
     pub async fn body_text(&self) -> String {
@@ -120,15 +105,14 @@ impl Browser {
 
     /// Runs a script in the page and answers what it returns.
     pub async fn script(&self, js: &str) -> Value {
-        let v: Value = self.http.post(format!("{}/execute/sync", self.session)).json(&json!({"script": js, "args": []})).send().await.unwrap().json().await.unwrap();
-        v["value"].clone()
+        self.client.execute(js, Vec::new()).await.unwrap_or_else(failed("script"))
     }
 
     /// Waits (up to 10 s) until the element `css` is shown (`true`) or hidden.
     pub async fn wait_shown(&self, css: &str, shown: bool) {
         let el = self.find(css).await;
         for _ in 0..100 {
-            if self.call("GET", &format!("/element/{el}/displayed"), None).await == json!(shown) {
+            if el.is_displayed().await.unwrap_or_else(failed("displayed")) == shown {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -151,30 +135,28 @@ impl Browser {
 
     /// Saves a screenshot as `target/screenshots/NAME.png` (the test artefacts).
     pub async fn screenshot(&self, name: &str) {
-        let png = self.call("GET", "/screenshot", None).await;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap_or_default()).unwrap();
+        let png = self.client.screenshot().await.unwrap_or_else(failed("screenshot"));
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
     /// Presses Tab `n` times and returns the focused element's text (keyboard use).
     pub async fn tab_to(&self, n: usize) -> String {
-        self.keys("\u{E004}", n).await;
+        self.keys(Key::Tab, n).await;
         self.script("return document.activeElement ? document.activeElement.textContent : ''").await.as_str().unwrap_or_default().trim().to_string()
     }
-}
 
-impl Browser {
-    async fn keys(&self, key: &str, times: usize) {
-        let keys: Vec<Value> = (0..times).flat_map(|_| [json!({"type": "keyDown", "value": key}), json!({"type": "keyUp", "value": key})]).collect();
-        self.call("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": keys}]}))).await;
+    async fn keys(&self, key: Key, times: usize) {
+        let key = char::from(key);
+        let presses = (0..times).fold(KeyActions::new("keyboard".into()), |a, _| a.then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key }));
+        self.client.perform_actions(presses).await.unwrap_or_else(failed("keys"));
     }
 
     /// Presses Tab until the element with this id has the focus (keyboard use only).
     pub async fn tab_until(&self, id: &str) {
         for _ in 0..40 {
-            self.keys("\u{E004}", 1).await;
+            self.keys(Key::Tab, 1).await;
             if self.script("return document.activeElement ? document.activeElement.id : ''").await == id {
                 return;
             }
@@ -184,7 +166,7 @@ impl Browser {
 
     /// Presses Enter on the focused element.
     pub async fn press_enter(&self) {
-        self.keys("\u{E007}", 1).await;
+        self.keys(Key::Enter, 1).await;
     }
 }
 

@@ -16,7 +16,7 @@ use yikatong_service::{NewOrganisation, TokenRequest};
 use yikatong_store::DataKey;
 use yikatong_store::testing::{Backend, fresh_url};
 
-use crate::bench::{BenchServer, parse_backend};
+use super::fixtures::{BenchServer, parse_backend};
 use crate::config;
 
 pub async fn run(rows: usize, backends: &[String], pg: &str) -> Result<(), String> {
@@ -38,7 +38,7 @@ pub async fn run(rows: usize, backends: &[String], pg: &str) -> Result<(), Strin
 
 /// The resident set size of this process now, in KiB (Linux).
 fn rss_kib() -> u64 {
-    crate::bench::proc_status_kib("VmRSS").unwrap_or(0)
+    super::fixtures::proc_status_kib("VmRSS").unwrap_or(0)
 }
 
 async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<String>, String> {
@@ -49,7 +49,7 @@ async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<Stri
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
-        let op = crate::bench::operator(&service).await?;
+        let op = super::fixtures::operator(&service).await?;
         let units = ["UA".to_string(), "UB".to_string()];
         for code in &units {
             service

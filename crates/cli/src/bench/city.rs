@@ -40,7 +40,7 @@ pub async fn run(persons: usize, batch: usize, backends: &[String], pg: &str) ->
     println!("ykt bench city: {persons} persons in {UNITS} units; a production batch of {batch}; {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let mut failed = Vec::new();
     for name in backends {
-        let backend = crate::bench::parse_backend(name)?;
+        let backend = super::fixtures::parse_backend(name)?;
         println!("\n{name}:");
         let started = Instant::now();
         match city_once(backend, pg, persons, batch).await {
@@ -100,7 +100,7 @@ fn reset_peak_rss() {
 
 /// The process's peak resident memory (Linux `VmHWM`), in MB.
 fn peak_rss_mb() -> String {
-    crate::bench::proc_status_kib("VmHWM").map_or_else(|| "unknown".into(), |kb| (kb / 1024).to_string())
+    super::fixtures::proc_status_kib("VmHWM").map_or_else(|| "unknown".into(), |kb| (kb / 1024).to_string())
 }
 
 /// Loads again, into empty copies, the rows each `(table, select)` reads; sums them.
@@ -121,7 +121,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let e = |e: yikatong_service::ServiceError| e.to_string();
         let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
-        let op = crate::bench::operator(&service).await?;
+        let op = super::fixtures::operator(&service).await?;
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let units = make_city(&service, store.as_ref(), &op, &dir, persons).await?;

@@ -11,7 +11,7 @@ use yikatong_service::{NewOrganisation, TokenRequest};
 use yikatong_store::DataKey;
 use yikatong_store::testing::{Backend, fresh_url};
 
-use crate::bench::{BenchServer, ms, parse_backend, percentile};
+use super::fixtures::{BenchServer, Latencies, ms, parse_backend};
 use crate::config;
 
 pub async fn run(persons: usize, requests: usize, backends: &[String], pg: &str) -> Result<(), String> {
@@ -46,7 +46,7 @@ async fn portal_once(backend: Backend, pg: &str, persons: usize, requests: usize
             let service = service.clone();
             async move { service.issue_token(&req).await.map(|t| t.token) }
         };
-        let op = crate::bench::operator(&service).await?;
+        let op = super::fixtures::operator(&service).await?;
         let region = || "beijing".to_string();
         service.create_unit(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准单位".into(), region: region(), ..Default::default() }).await.map_err(e)?;
         service.create_outlet(&op, &NewOrganisation { code: "P0001".into(), name: "页面基准网点".into(), region: region(), ..Default::default() }).await.map_err(e)?;
@@ -91,7 +91,7 @@ async fn portal_once(backend: Backend, pg: &str, persons: usize, requests: usize
         let client = reqwest::Client::new();
         let mut rows = Vec::new();
         for (name, path, cookie) in pages {
-            let mut times = Vec::with_capacity(requests);
+            let mut times = Latencies::new();
             for _ in 0..requests {
                 let started = Instant::now();
                 let res = client.get(format!("{}{path}", server.base)).header("cookie", &cookie).send().await.map_err(|e| e.to_string())?;
@@ -100,10 +100,9 @@ async fn portal_once(backend: Backend, pg: &str, persons: usize, requests: usize
                 if !status.is_success() || !path.starts_with(&landed) {
                     return Err(format!("{path} answered {status} at {landed} (a session that did not take?)"));
                 }
-                times.push(started.elapsed());
+                times.record(started.elapsed());
             }
-            times.sort();
-            rows.push((name, percentile(&times, 0.50), percentile(&times, 0.99)));
+            rows.push((name, times.quantile(0.50), times.quantile(0.99)));
         }
         Ok(rows)
     }

@@ -14,7 +14,7 @@ use yikatong_service::{NewCatalogItem, TokenRequest};
 use yikatong_store::DataKey;
 use yikatong_store::testing::{Backend, fresh_url};
 
-use crate::bench::{BenchServer, active_cards, ms, percentile};
+use super::fixtures::{BenchServer, Latencies, active_cards, ms};
 use crate::config;
 
 /// The five lines of every benchmark visit: code, quantity, price, amount (yuan).
@@ -57,7 +57,7 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
     let e = |e: yikatong_service::ServiceError| e.to_string();
     let persons = concurrency * 2;
     let (cards, _) = active_cards(&service, store.as_ref(), persons).await?;
-    let op = crate::bench::operator(&service).await?;
+    let op = super::fixtures::operator(&service).await?;
     let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem {
         code: code.into(),
         name: code.into(),
@@ -134,24 +134,24 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
     for visits in prepared {
         let his = his.clone();
         workers.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(visits.len());
+            let mut lat = Latencies::new();
             for (msgid, input) in visits {
                 let t = Instant::now();
                 his.call("2207", &msgid, input).await?;
-                lat.push(t.elapsed());
+                lat.record(t.elapsed());
             }
             Ok::<_, String>(lat)
         }));
     }
-    let mut settle_lat = Vec::new();
+    let mut settle_lat = Latencies::new();
     for w in workers {
-        settle_lat.extend(w.await.map_err(|e| e.to_string())??);
+        settle_lat.merge(&w.await.map_err(|e| e.to_string())??);
     }
     let settle_secs = started.elapsed().as_secs_f64();
     drop(server);
-    settle_lat.sort();
-    let n = settle_lat.len() as f64;
-    Ok(SettleResult { settlements_per_s: n / settle_secs, visits_per_s: n / (prep_secs + settle_secs), p50: percentile(&settle_lat, 0.50), p99: percentile(&settle_lat, 0.99) })
+    #[allow(clippy::cast_precision_loss)] // a count of visits
+    let n = settle_lat.count() as f64;
+    Ok(SettleResult { settlements_per_s: n / settle_secs, visits_per_s: n / (prep_secs + settle_secs), p50: settle_lat.quantile(0.50), p99: settle_lat.quantile(0.99) })
 }
 
 /// A cashier's HIS: calls the national interface with the envelope.
