@@ -71,7 +71,7 @@ pub async fn run_admin(cmd: AdminCommand) -> Result<(), String> {
             let service = config::open(&db).await?;
             for t in service.list_tokens().await.map_err(|e| e.to_string())? {
                 let bound = [t.grant.outlet, t.grant.unit, t.grant.institution].into_iter().flatten().collect::<Vec<_>>().join(",");
-                let state = t.revoked_at.map(|r| format!("revoked {r}")).unwrap_or_else(|| "active".into());
+                let state = t.revoked_at.map_or_else(|| "active".into(), |r| format!("revoked {r}"));
                 println!("{:>5}  {:<12} {:<10} {:<24} {}  {}", t.id, t.grant.role, bound, state, t.created_at, t.grant.label);
             }
             Ok(())
@@ -84,7 +84,7 @@ pub async fn run_admin(cmd: AdminCommand) -> Result<(), String> {
                 println!("gateway credential {id} revoked");
             } else if list {
                 for c in service.his_credentials(&op).await.map_err(|e| e.to_string())? {
-                    let state = c.revoked_at.map(|r| format!("revoked {r}")).unwrap_or_else(|| "active".into());
+                    let state = c.revoked_at.map_or_else(|| "active".into(), |r| format!("revoked {r}"));
                     println!("{}	{}	{}	{}	{state}", c.id, c.institution, c.paasid, c.created_at);
                 }
             } else {
@@ -213,7 +213,7 @@ pub async fn run_audit(cmd: AuditCommand) -> Result<(), String> {
             for p in &report.problems {
                 println!("PROBLEM  {p}");
             }
-            let checkpoint = report.checkpoint.as_deref().map(|c| format!(", checkpoint {c}")).unwrap_or_else(|| format!(", no checkpoint in {} yet", dir.display()));
+            let checkpoint = report.checkpoint.as_deref().map_or_else(|| format!(", no checkpoint in {} yet", dir.display()), |c| format!(", checkpoint {c}"));
             println!("audit: {} cards, {} events checked{checkpoint}, {} problems", report.cards, report.events, report.problems.len());
             if report.problems.is_empty() { Ok(()) } else { Err("the audit trail has been tampered with".into()) }
         }
@@ -412,7 +412,7 @@ pub async fn run_import(cmd: ImportCommand) -> Result<(), String> {
             Ok(())
         }
         ImportCommand::Persons { file, region, db } => {
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let size = std::fs::metadata(&file).map_or(0, |m| m.len());
             let (input, read) = crate::progress::counted(std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?);
             let service = config::open(&db).await?;
             let bar = crate::progress::Progress::new("persons");

@@ -508,7 +508,7 @@ fn serve_writes_an_audit_checkpoint_when_it_stops() {
         assert!(status.success());
         let exited = guard.0.wait().unwrap();
         assert!(exited.success(), "{exited:?}");
-        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(std::result::Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         assert!(files.iter().any(|f| f.starts_with("checkpoint-") && f.ends_with(".txt")), "{files:?}");
         let out = ykt(&["audit", "verify", "--db", db, "--checkpoints", dir.to_str().unwrap()], Some(&key));
         assert!(out.status.success() && text(&out.stdout).contains("checkpoint-"), "{}", text(&out.stdout));

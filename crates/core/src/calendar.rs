@@ -90,7 +90,7 @@ impl CalendarYear {
 
     /// The year as a file again (what `ykt calendar load` stores and the service reloads).
     pub fn to_toml(&self) -> String {
-        let list = |s: &BTreeSet<NaiveDate>| s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+        let list = |s: &BTreeSet<NaiveDate>| s.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join(", ");
         format!("year = {}\nsource = {:?}\nholidays = [{}]\nworkdays = [{}]\n", self.year, self.source, list(&self.holidays), list(&self.workdays))
     }
 }

@@ -81,7 +81,8 @@ const CHECK_CHARS: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3
 /// The ISO 7064 MOD 11-2 check character of the first 17 digits.
 pub fn check_character(first17: &[u8]) -> char {
     let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
-    CHECK_CHARS[(sum % 11) as usize]
+    // A remainder of 11 is below 11: the index is always in the table.
+    CHECK_CHARS.get((sum % 11) as usize).copied().unwrap_or('X')
 }
 
 /// 社会保障号码: the 18-character citizen ID number, valid by construction.
@@ -107,11 +108,13 @@ impl Ssn {
         if !PROVINCES.contains(&&s[0..2]) {
             return Err(SsnError::Division(s[0..6].to_string()));
         }
-        if NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map(|d| d.year() < 1900).unwrap_or(true) {
+        if NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map_or(true, |d| d.year() < 1900) {
             return Err(SsnError::BirthDate(s[6..14].to_string()));
         }
-        let expected = check_character(&b[..17]);
-        let found = char::from(b[17]);
+        // 18 characters, checked above: the first 17 and the last.
+        let Some((last, first17)) = b.split_last() else { return Err(SsnError::Length(0)) };
+        let expected = check_character(first17);
+        let found = char::from(*last);
         if expected != found {
             return Err(SsnError::Check { expected, found });
         }
@@ -138,7 +141,8 @@ impl Ssn {
     }
 
     pub fn gender(&self) -> Gender {
-        let seq = self.0.as_bytes()[16] - b'0';
+        // The 17th character is a digit (validated in `parse`): odd male, even female.
+        let seq = self.0.as_bytes().get(16).map_or(0, |d| d.wrapping_sub(b'0'));
         if seq % 2 == 1 { Gender::Male } else { Gender::Female }
     }
 
@@ -149,7 +153,7 @@ impl Ssn {
         if (on.month(), on.day()) < (b.month(), b.day()) {
             age -= 1;
         }
-        age.max(0) as u32
+        u32::try_from(age).unwrap_or(0)
     }
 
     /// The initial query password: the SSN's last six characters (R-PWD-1).
@@ -174,15 +178,15 @@ impl fmt::Display for Ssn {
 /// stay, the birth date and sequence become `*` (`110105********123X`). Anything that is
 /// not 18 characters long keeps only its last two characters.
 pub fn mask_ssn(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() == 18 {
-        let head: String = chars[..6].iter().collect();
-        let tail: String = chars[14..].iter().collect();
+    let n = s.chars().count();
+    if n == 18 {
+        let head: String = s.chars().take(6).collect();
+        let tail: String = s.chars().skip(14).collect();
         format!("{head}********{tail}")
     } else {
-        let keep = chars.len().min(2);
-        let tail: String = chars[chars.len() - keep..].iter().collect();
-        format!("{}{tail}", "*".repeat(chars.len() - keep))
+        let keep = n.min(2);
+        let tail: String = s.chars().skip(n - keep).collect();
+        format!("{}{tail}", "*".repeat(n - keep))
     }
 }
 
@@ -193,19 +197,21 @@ pub fn mask_ssns_in(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
-    while i < chars.len() {
-        let starts_run = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
-        if starts_run && i + 18 <= chars.len() {
-            let cand = &chars[i..i + 18];
-            let body_ok = cand[..17].iter().all(|c| c.is_ascii_digit()) && (cand[17].is_ascii_digit() || cand[17] == 'X' || cand[17] == 'x');
-            let ends_run = i + 18 == chars.len() || !chars[i + 18].is_ascii_alphanumeric();
-            if body_ok && ends_run {
+    let alnum_at = |j: usize| chars.get(j).is_some_and(char::is_ascii_alphanumeric);
+    while let Some(&c) = chars.get(i) {
+        let starts_run = i == 0 || !alnum_at(i - 1);
+        if starts_run && let Some(cand) = chars.get(i..i + 18) {
+            let body_ok = match cand.split_last() {
+                Some((last, body)) => body.iter().all(char::is_ascii_digit) && (last.is_ascii_digit() || *last == 'X' || *last == 'x'),
+                None => false,
+            };
+            if body_ok && !alnum_at(i + 18) {
                 out.push_str(&mask_ssn(&cand.iter().collect::<String>()));
                 i += 18;
                 continue;
             }
         }
-        out.push(chars[i]);
+        out.push(c);
         i += 1;
     }
     out

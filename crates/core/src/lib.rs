@@ -2,6 +2,12 @@
 //!
 //! Nothing here does I/O, async work or database access. The service layer loads state,
 //! asks this crate to decide, and hands the result to the store.
+//!
+//! Stricter than the workspace: no indexing that could panic, and no cast that could
+//! truncate, wrap or lose a sign (money and policy numbers go through `try_from`).
+
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss))]
 
 pub mod access;
 pub mod account;

@@ -70,7 +70,9 @@ impl Fen {
     /// The share `ratio` of this amount, rounded half up to the fen.
     pub fn share(self, ratio: BasisPoints) -> Fen {
         let num = i128::from(self.0) * i128::from(ratio.0);
-        Fen(((num + 5_000) / 10_000) as i64)
+        // A share of at most 100 % of an i64 amount fits; beyond, it saturates (an
+        // amount that large cannot come in, see `limits`).
+        Fen(i64::try_from((num + 5_000) / 10_000).unwrap_or(if num < 0 { i64::MIN } else { i64::MAX }))
     }
 
     pub fn min(self, other: Fen) -> Fen {
@@ -94,15 +96,15 @@ pub fn parse_decimal(s: &str, places: u32) -> Option<i64> {
     if int.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let places = places as usize;
-    let (kept, below) = frac.split_at(frac.len().min(places));
+    let width = usize::try_from(places).ok()?;
+    let (kept, below) = frac.split_at(frac.len().min(width));
     if below.chars().any(|c| c != '0') {
         return None;
     }
     // In i128, so that the most negative value (whose magnitude no i64 holds) parses too.
-    let scale = 10i128.checked_pow(places as u32)?;
+    let scale = 10i128.checked_pow(places)?;
     let int: i128 = int.parse().ok()?;
-    let frac: i128 = if kept.is_empty() { 0 } else { format!("{kept:0<places$}").parse().ok()? };
+    let frac: i128 = if kept.is_empty() { 0 } else { format!("{kept:0<width$}").parse().ok()? };
     let v = int.checked_mul(scale)?.checked_add(frac)?;
     i64::try_from(if neg { -v } else { v }).ok()
 }

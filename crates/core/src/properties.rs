@@ -19,13 +19,11 @@ pub fn ssn_parse(text: &str) {
 /// character (ISO 7064 MOD 11-2) catches every single substitution.
 pub fn ssn_single_change(valid: &str, position: usize, replacement: char) {
     assert!(Ssn::parse(valid).is_ok(), "{valid} is valid");
-    let mut chars: Vec<char> = valid.chars().collect();
-    let at = position % chars.len();
-    if chars[at].eq_ignore_ascii_case(&replacement) {
+    let at = position % valid.chars().count();
+    if valid.chars().nth(at).is_some_and(|c| c.eq_ignore_ascii_case(&replacement)) {
         return;
     }
-    chars[at] = replacement;
-    let changed: String = chars.into_iter().collect();
+    let changed: String = valid.chars().enumerate().map(|(i, c)| if i == at { replacement } else { c }).collect();
     assert!(Ssn::parse(&changed).is_err(), "{valid} with position {at} changed to {replacement:?} must be refused: {changed}");
 }
 

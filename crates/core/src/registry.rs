@@ -210,14 +210,14 @@ pub fn check_name(what: &str, name: &str) -> Result<(), Refusal> {
 
 /// GB/T 3304 ethnicity codes: 01-56, 97 (other), 98 (naturalised foreigner).
 pub fn check_ethnicity(code: &str) -> Result<(), Refusal> {
-    let ok = code.len() == 2 && code.parse::<u8>().map(|n| (1..=56).contains(&n) || n == 97 || n == 98).unwrap_or(false);
+    let ok = code.len() == 2 && code.parse::<u8>().is_ok_and(|n| (1..=56).contains(&n) || n == 97 || n == 98);
     if ok { Ok(()) } else { Err(Refusal::bad_input("invalid_ethnicity", format!("ethnicity must be a two-digit GB/T 3304 code (01-56, 97, 98), not {code:?}"))) }
 }
 
 /// A phone number: a mobile number (11 digits starting with 1) or a landline of 7-20
 /// digits with optional `-`.
 pub fn check_phone(phone: &str) -> Result<(), Refusal> {
-    let digits = phone.chars().filter(|c| c.is_ascii_digit()).count();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
     let ok = phone.chars().all(|c| c.is_ascii_digit() || c == '-') && (7..=20).contains(&digits);
     if ok { Ok(()) } else { Err(Refusal::bad_input("invalid_phone", format!("phone must be 7 to 20 digits (a '-' may separate the area code), not {phone:?}"))) }
 }

@@ -73,7 +73,7 @@ fn a_name_counts_for_the_rule_it_spells_out() {
 
 #[test]
 fn every_spec_rule_is_listed_and_every_listed_rule_is_named_by_a_test() {
-    let spec_path = std::env::var_os("YKT_SPEC").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/SPEC.md"));
+    let spec_path = std::env::var_os("YKT_SPEC").map_or_else(|| workspace().join("../shared/SPEC.md"), PathBuf::from);
     let spec = std::fs::read_to_string(&spec_path).unwrap_or_else(|e| panic!("SPEC.md is read from {} (or $YKT_SPEC): {e}", spec_path.display()));
     let rules = std::fs::read_to_string(workspace().join("docs/rules.md")).expect("docs/rules.md");
     let listed: Vec<String> = rules.lines().filter(|l| l.starts_with("| R-")).flat_map(rule_ids).collect();

@@ -60,11 +60,7 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets(&LATENCY_BUCKETS)
-            .map(PrometheusBuilder::build_recorder)
-            // LATENCY_BUCKETS is not empty: the builder cannot refuse it.
-            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let recorder = PrometheusBuilder::new().set_buckets(&LATENCY_BUCKETS).map_or_else(|_| PrometheusBuilder::new().build_recorder(), PrometheusBuilder::build_recorder);
         let handle = recorder.handle();
         with_local_recorder(&recorder, || {
             describe_counter!(REQUESTS, "HTTP requests answered, by method, route and status.");
@@ -105,7 +101,7 @@ impl Metrics {
 pub async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".into(), |m| m.as_str().to_string());
     let res = next.run(req).await;
     state.metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     res

@@ -75,7 +75,7 @@ impl utoipa::Modify for TrueContract {
                 *seen.entry(op.operation_id.clone().unwrap_or_default()).or_default() += 1;
             }
         }
-        for (path, item) in openapi.paths.paths.iter_mut() {
+        for (path, item) in &mut openapi.paths.paths {
             for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
                 let id = op.operation_id.clone().unwrap_or_default();
                 if seen.get(&id).is_some_and(|n| *n > 1) {
@@ -84,11 +84,11 @@ impl utoipa::Modify for TrueContract {
                 }
             }
         }
-        for (path, item) in openapi.paths.paths.iter_mut() {
+        for (path, item) in &mut openapi.paths.paths {
             let public = is_public(path);
             for (method, op) in [("get", &mut item.get), ("put", &mut item.put), ("post", &mut item.post), ("delete", &mut item.delete), ("patch", &mut item.patch)] {
                 let Some(op) = op.as_mut() else { continue };
-                for (status, response) in op.responses.responses.iter_mut() {
+                for (status, response) in &mut op.responses.responses {
                     let RefOr::T(r) = response else { continue };
                     if r.description.is_empty() {
                         r.description = reason(status).to_string();

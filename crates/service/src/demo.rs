@@ -160,7 +160,7 @@ pub async fn issue_active_cards(service: &Service, ssns: &[String], outlet: &str
     for ssn in ssns {
         ids.push(service.apply_for_card(clerk, ssn, &crate::ApplicationRequest::default()).await?.id);
     }
-    let region = service.store.get_card(ids.first().copied().unwrap_or_default()).await?.map(|c| c.region).unwrap_or_else(|| "beijing".into());
+    let region = service.store.get_card(ids.first().copied().unwrap_or_default()).await?.map_or_else(|| "beijing".into(), |c| c.region);
     let batch = service.cut_batch(op, &region, None, None).await?;
     let results: Vec<ProductionResult> = batch
         .card_ids

@@ -98,7 +98,7 @@ pub struct RequestClaim {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl RequestClaim {
@@ -162,7 +162,7 @@ impl Service {
     /// A write transaction; inside a [`RequestClaim`] scope the request's key is claimed
     /// in it first.
     pub(crate) async fn begin_write(&self) -> ServiceResult<Box<dyn CardTx>> {
-        let Ok(claim) = CLAIM.try_with(|c| c.clone()) else {
+        let Ok(claim) = CLAIM.try_with(std::clone::Clone::clone) else {
             return Ok(self.store.begin_cards().await?);
         };
         // A transaction held for the answer is committed before a second one begins
@@ -205,7 +205,7 @@ impl Service {
     /// Commits a write transaction begun with [`Service::begin_write`]; inside a claim
     /// scope, the transaction holding the claim is kept for the answer instead.
     pub(crate) async fn commit(&self, tx: Box<dyn CardTx>) -> ServiceResult<()> {
-        if let Ok(claim) = CLAIM.try_with(|c| c.clone()) {
+        if let Ok(claim) = CLAIM.try_with(std::clone::Clone::clone) {
             let mut p = lock(&claim.progress);
             if matches!(*p, Progress::ClaimedOpen) {
                 *p = Progress::Held(tx);
@@ -221,7 +221,7 @@ impl Service {
     /// transaction holds it, commits with it and the answer is kept afterwards.
     pub(crate) async fn commit_now(&self, tx: Box<dyn CardTx>) -> ServiceResult<()> {
         tx.commit().await?;
-        if let Ok(claim) = CLAIM.try_with(|c| c.clone()) {
+        if let Ok(claim) = CLAIM.try_with(std::clone::Clone::clone) {
             let mut p = lock(&claim.progress);
             if matches!(*p, Progress::ClaimedOpen) {
                 *p = Progress::Committed;

@@ -40,7 +40,7 @@ impl PolicyView {
     /// Plain text, one parameter a line, for `ykt policy show`.
     pub fn to_text(&self) -> String {
         let mut out = format!("{} ({}, {}) — policy in force on {} — {}\n", self.name, self.region, self.admdvs, self.at, self.file);
-        let width = self.parameters.keys().map(|k| k.len()).max().unwrap_or(0);
+        let width = self.parameters.keys().map(std::string::String::len).max().unwrap_or(0);
         for (name, p) in &self.parameters {
             out.push_str(&format!("  {name:<width$}  {} {}  (from {}; {})\n", p.value, p.unit, p.from, p.source));
         }

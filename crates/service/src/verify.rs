@@ -116,7 +116,7 @@ impl Service {
         loop {
             let page = self.store.settlements_page(&after, PAGE).await?;
             let Some(last) = page.last() else { break };
-            after = last.setl_id.clone();
+            after.clone_from(&last.setl_id);
             for s in page {
                 identities.checked += 1;
                 let receipt: Receipt = serde_json::from_value(s.receipt.clone()).map_err(corrupt)?;
@@ -206,7 +206,7 @@ impl Service {
         loop {
             let page = self.store.reimbursement_claims_page(&after, PAGE).await?;
             let Some(last) = page.last() else { break };
-            after = last.id.clone();
+            after.clone_from(&last.id);
             for c in page {
                 claims.checked += 1;
                 match reimbursable.remove(&c.id) {

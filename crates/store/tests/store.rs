@@ -314,7 +314,7 @@ on_both_databases!(every_migration_file_is_applied_on_a_fresh_database, |db: Tes
         .filter(|n| n.ends_with(".sql"))
         .map(|n| n.split('_').next().unwrap().parse::<i64>().unwrap())
         .collect();
-    in_folder.sort();
+    in_folder.sort_unstable();
     assert!(in_folder.contains(&7), "0007_batch_paging.sql is in the folder");
     assert_eq!(db.store.applied_migrations().await.unwrap(), in_folder, "every file of {} is applied", dir.display());
 });
@@ -357,5 +357,5 @@ on_both_databases!(r_act_2_the_database_refuses_a_second_card_that_settles, |db:
         run(insert(state)).await.unwrap();
     }
     let second = run(insert("active")).await.unwrap_err();
-    assert!(second.as_database_error().is_some_and(|e| e.is_unique_violation()), "a second active card for one person is refused by the database: {second}");
+    assert!(second.as_database_error().is_some_and(sqlx::error::DatabaseError::is_unique_violation), "a second active card for one person is refused by the database: {second}");
 });

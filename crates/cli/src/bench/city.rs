@@ -37,7 +37,7 @@ struct Step {
 }
 
 pub async fn run(persons: usize, batch: usize, backends: &[String], pg: &str) -> Result<(), String> {
-    println!("ykt bench city: {persons} persons in {UNITS} units; a production batch of {batch}; {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!("ykt bench city: {persons} persons in {UNITS} units; a production batch of {batch}; {} cores", std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let mut failed = Vec::new();
     for name in backends {
         let backend = super::fixtures::parse_backend(name)?;

@@ -34,7 +34,7 @@ fn seed() -> u64 {
     std::env::var("YKT_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) % 1_000_000)
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) % 1_000_000)
 }
 
 /// A `ykt serve` child on a fixed port, killed and started again at will.
@@ -111,7 +111,7 @@ impl Drop for Server {
 /// Posts until an answer comes (connection refused or reset while the server is down
 /// is retried with the same request); panics after a minute.
 async fn post_until_answered(client: &reqwest::Client, url: &str, token: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     loop {
         let mut req = client.post(url).bearer_auth(token).json(body);
         if let Some(k) = key {
@@ -133,7 +133,7 @@ async fn post_until_answered(client: &reqwest::Client, url: &str, token: &str, b
 /// Posts with an Idempotency-Key until a success answers, and returns its text (a
 /// payment file); panics after a minute.
 async fn post_text_until_answered(client: &reqwest::Client, url: &str, token: &str, key: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     loop {
         if let Ok(res) = client.post(url).bearer_auth(token).header("Idempotency-Key", key).send().await {
             let status = res.status().as_u16();
@@ -514,7 +514,7 @@ fn chaos_on(backend: Backend) -> Tally {
     let first = job(started["job_id"].as_i64().unwrap());
     assert_ne!(first["state"], "running", "a job the stop interrupted is not left running: {first}");
     let (_, again) = rt.block_on(post_until_answered(&client, &jobs, &operator, &json!({"month": next_month}), None));
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     let finished = loop {
         let j = job(again["job_id"].as_i64().unwrap());
         if j["state"] != "running" {

@@ -179,7 +179,7 @@ pub fn delivery_fee(policy: &RegionPolicy, on: NaiveDate, kind: NewCardKind, way
     }
     match kind {
         NewCardKind::FirstIssue => policy.fen("card.first_issue_mail_fee", on).map(|f| f.0).map_err(|e| Refusal::conflict("policy_not_in_force", e.to_string())),
-        NewCardKind::Successor if holder_online => Ok(policy.fen("card.mail_delivery_fee", on).map(|f| f.0).unwrap_or(0)),
+        NewCardKind::Successor if holder_online => Ok(policy.fen("card.mail_delivery_fee", on).map_or(0, |f| f.0)),
         NewCardKind::Successor => Ok(0),
     }
 }
@@ -199,7 +199,7 @@ pub fn payment_method(policy: &RegionPolicy, on: NaiveDate, channel: &str, reque
     }
     let listed = policy.list(&format!("card.payment_methods.{channel}"), on).unwrap_or_default();
     match (requested, listed.first()) {
-        (None, first) => Ok(first.map(|m| m.to_string())),
+        (None, first) => Ok(first.map(std::string::ToString::to_string)),
         (Some(m), None) => Ok(Some(m.to_string())),
         (Some(m), Some(_)) if listed.contains(&m) => Ok(Some(m.to_string())),
         (Some(m), Some(_)) => Err(Refusal::conflict("payment_method_not_accepted", format!("on the {channel} channel this region takes {}, not {m}", listed.join(", ")))),

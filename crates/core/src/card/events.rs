@@ -240,11 +240,11 @@ pub fn apply(mut card: Card, event: &CardEvent) -> Card {
         CardEvent::SecondApplied { ready_on, certificate, delivery, mail_to } => {
             card.ready_on = Some(*ready_on);
             if certificate.is_some() {
-                card.certificate = certificate.clone();
+                card.certificate.clone_from(certificate);
             }
             if delivery.is_some() {
-                card.delivery = delivery.clone();
-                card.mail_to = mail_to.clone();
+                card.delivery.clone_from(delivery);
+                card.mail_to.clone_from(mail_to);
             }
             card.state = CardState::AtDistributor;
         }

@@ -87,7 +87,7 @@ pub fn first_card_fee(policy: &crate::policy::RegionPolicy, on: NaiveDate, insur
     let late = matches!(applicant, Applicant::Unit { last_cut: Some(cut), .. } if insured_at <= *cut);
     match policy.fen("card.late_collection_fee", on) {
         Ok(fee) if late => fee.0,
-        _ => policy.fen("card.first_issue_fee", on).map(|f| f.0).unwrap_or(0),
+        _ => policy.fen("card.first_issue_fee", on).map_or(0, |f| f.0),
     }
 }
 

@@ -294,7 +294,7 @@ fn random_commands_keep_the_card_invariants(financial: bool, steps: &[Step]) {
                 0 => report_pre_loss(&card, None, &ctx),
                 1 => revoke_pre_loss(&card, None, &ctx),
                 2 => formal_loss(&card, false, &ctx),
-                3 => request_exchange(&card, "damaged", &ctx).map(|_| vec![]),
+                3 => request_exchange(&card, "damaged", &ctx).map(|()| vec![]),
                 4 => activate(&card, Zone::Social, &ctx),
                 5 => hand_over(
                     &card,

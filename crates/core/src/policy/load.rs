@@ -27,14 +27,14 @@ impl Ctx<'_> {
 pub fn parse_region(file: &str, text: &str) -> Result<RegionPolicy, PolicyError> {
     let cx = Ctx { file, text };
     let doc = DeTable::parse(text).map_err(|e| {
-        let at = e.span().map(|s| s.start).unwrap_or(0);
+        let at = e.span().map_or(0, |s| s.start);
         cx.err(at, e.message().to_string())
     })?;
     let known: HashMap<String, (Unit, &str)> = schema::expanded().into_iter().map(|(n, u, d)| (n, (u, d))).collect();
 
     let mut header: Option<(String, String, String)> = None;
     let mut parameters = BTreeMap::new();
-    for (key, value) in doc.get_ref().iter() {
+    for (key, value) in doc.get_ref() {
         if key.get_ref() == "region" {
             header = Some(region_header(&cx, value)?);
             continue;
@@ -55,7 +55,7 @@ fn region_header(cx: &Ctx, value: &Spanned<DeValue>) -> Result<(String, String, 
         return Err(cx.err(value.span().start, "region must be a table with code, name and admdvs"));
     };
     let mut fields: HashMap<&str, String> = HashMap::new();
-    for (k, v) in t.iter() {
+    for (k, v) in t {
         let k = k.get_ref().as_ref();
         if !["code", "name", "admdvs"].contains(&k) {
             return Err(cx.err(v.span().start, format!("unknown key region.{k}")));
@@ -86,7 +86,7 @@ fn collect(
 ) -> Result<(), PolicyError> {
     match value.get_ref() {
         DeValue::Table(t) => {
-            for (k, v) in t.iter() {
+            for (k, v) in t {
                 collect(cx, known, format!("{path}.{}", k.get_ref()), k.span().start, v, out)?;
             }
             Ok(())
@@ -96,7 +96,7 @@ fn collect(
                 return Err(cx.err(key_at, format!("unknown key {path}")));
             };
             let mut values: Vec<DatedValue> = Vec::new();
-            for item in items.iter() {
+            for item in items {
                 let v = dated_value(cx, &path, *unit, item)?;
                 if let Some(prev) = values.last()
                     && v.from <= prev.from
@@ -132,7 +132,7 @@ fn dated_value(cx: &Ctx, path: &str, unit: Unit, item: &Spanned<DeValue>) -> Res
     let mut until = None;
     let mut source = None;
     let mut value = None;
-    for (k, v) in t.iter() {
+    for (k, v) in t {
         let k = k.get_ref().as_ref();
         let vat = v.span().start;
         match k {

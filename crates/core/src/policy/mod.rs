@@ -140,26 +140,33 @@ impl RegionPolicy {
         }
     }
 
+    /// A count, a duration or a ratio: a whole number the loader keeps non-negative,
+    /// refused when it is past `u32`.
+    fn small(&self, name: &str, on: NaiveDate, unit: Unit) -> Result<u32, PolicyError> {
+        let n = self.integer(name, on, unit)?;
+        u32::try_from(n).map_err(|_| PolicyError::WrongUnit { region: self.code.clone(), name: name.into(), actual: "a number out of range", wanted: "a count, duration or ratio" })
+    }
+
     pub fn fen(&self, name: &str, on: NaiveDate) -> Result<Fen, PolicyError> {
         self.integer(name, on, Unit::Fen).map(Fen)
     }
     pub fn days(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
-        self.integer(name, on, Unit::Days).map(|d| d as u32)
+        self.small(name, on, Unit::Days)
     }
     pub fn working_days(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
-        self.integer(name, on, Unit::WorkingDays).map(|d| d as u32)
+        self.small(name, on, Unit::WorkingDays)
     }
     pub fn ratio(&self, name: &str, on: NaiveDate) -> Result<BasisPoints, PolicyError> {
-        self.integer(name, on, Unit::Bp).map(|b| BasisPoints(b as u32))
+        self.small(name, on, Unit::Bp).map(BasisPoints)
     }
     pub fn day_of_month(&self, name: &str, on: NaiveDate) -> Result<i64, PolicyError> {
         self.integer(name, on, Unit::DayOfMonth)
     }
     pub fn minutes(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
-        self.integer(name, on, Unit::Minutes).map(|m| m as u32)
+        self.small(name, on, Unit::Minutes)
     }
     pub fn years(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
-        self.integer(name, on, Unit::Years).map(|y| y as u32)
+        self.small(name, on, Unit::Years)
     }
     /// A fund's key (`basic`, `large_amount`, …), checked against the known funds at load.
     pub fn fund(&self, name: &str, on: NaiveDate) -> Result<&str, PolicyError> {
@@ -170,7 +177,7 @@ impl RegionPolicy {
         }
     }
     pub fn count(&self, name: &str, on: NaiveDate) -> Result<u32, PolicyError> {
-        self.integer(name, on, Unit::Count).map(|c| c as u32)
+        self.small(name, on, Unit::Count)
     }
     pub fn flag(&self, name: &str, on: NaiveDate) -> Result<bool, PolicyError> {
         match &self.value_at(name, on)?.value {

@@ -365,7 +365,7 @@ pub fn split_line(policy: &RegionPolicy, on: NaiveDate, line: &FeeLine, item: &C
             }
             if class == ItemClass::B {
                 let p = required(policy, &["outpatient.class_b_self_pay".into()], on, Unit::Bp)?;
-                let share = BasisPoints(p.n as u32);
+                let share = basis_points(policy, &p)?;
                 split.preselfpay = covered.share(share);
                 split.selfpay_prop = share;
                 trace.push(step(&format!("line {}: class B self-pay 2", line.sn), Some(&p), split.preselfpay));
@@ -406,7 +406,7 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     let ded = required(policy, &ded_names, on, Unit::Fen)?;
     let left = (Fen(ded.n) - input.totals.deductible_used).max(Fen::ZERO);
     let dedc = inscp.min(left);
-    trace.push(step(&format!("deductible: {} yuan left this year", left), Some(&ded), dedc));
+    trace.push(step(&format!("deductible: {left} yuan left this year"), Some(&ded), dedc));
     let above = inscp - dedc;
 
     // The insured-amount limit, where the region has one.
@@ -426,7 +426,7 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     let mut ratio_names = by_cat_level("outpatient.fund_ratio");
     ratio_names.extend(levels.iter().map(|l| format!("outpatient.fund_ratio.{l}")));
     let ratio_p = required(policy, &ratio_names, on, Unit::Bp)?;
-    let ratio = BasisPoints(ratio_p.n as u32);
+    let ratio = basis_points(policy, &ratio_p)?;
     let fund_raw = within.share(ratio);
     trace.push(step("funds' share above the deductible", Some(&ratio_p), fund_raw));
 
@@ -463,7 +463,7 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
             continue;
         }
         let Some(p) = first_of(policy, &[format!("outpatient.self_pay_subsidy.{flag}")], on, Unit::Bp)? else { continue };
-        let mut amount = holder_share.share(BasisPoints(p.n as u32));
+        let mut amount = holder_share.share(basis_points(policy, &p)?);
         trace.push(step(&format!("{}: subsidy of the holder's share", fund.key()), Some(&p), amount));
         let names: Vec<String> = cats.iter().map(|c| format!("outpatient.fund_cap.{}.{c}", fund.key())).collect();
         if let Some(cap) = first_of(policy, &names, on, Unit::Fen)? {
@@ -515,6 +515,15 @@ pub fn settle(input: &SettlementInput) -> Result<Receipt, Refusal> {
     })
 }
 
+/// A ratio parameter as basis points (the loader keeps them within 0..=10,000).
+fn basis_points(policy: &RegionPolicy, p: &Found<'_>) -> Result<BasisPoints, Refusal> {
+    u32::try_from(p.n)
+        .ok()
+        .filter(|bp| *bp <= 10_000)
+        .map(BasisPoints)
+        .ok_or_else(|| Refusal::conflict("policy_not_in_force", format!("policy {}: {} = {} is not a ratio in basis points", policy.code, p.name, p.n)))
+}
+
 /// Splits the ratio payment `paid` (the funds' share after the annual cap) among the
 /// ratio funds: each fund with a share parameter gets `paid × share / ratio` (rounded
 /// half up); the region's ratio fund gets the rest, so the parts add up to `paid`.
@@ -533,7 +542,9 @@ fn ratio_parts(
         }
         None => Fund::Basic,
     };
-    let mut parts = vec![FundPart { fund: primary, amount: paid }];
+    // What the primary fund keeps, and the others' parts after it.
+    let mut rest = paid;
+    let mut others = Vec::new();
     let mut shares = 0i64;
     for fund in Fund::RATIO_FUNDS.into_iter().filter(|f| *f != primary) {
         let Some(p) = first_of(policy, &by_cat_level(&format!("outpatient.fund_share.{}", fund.key())), on, Unit::Bp)? else { continue };
@@ -545,10 +556,10 @@ fn ratio_parts(
             ));
         }
         let exact = if ratio.0 == 0 { Fen::ZERO } else { Fen((paid.0 * p.n * 2 + i64::from(ratio.0)) / (2 * i64::from(ratio.0))) };
-        let amount = exact.min(parts[0].amount);
+        let amount = exact.min(rest);
         trace.push(step(&format!("{}: its share of the ratio", fund.key()), Some(&p), amount));
-        parts[0].amount -= amount;
-        parts.push(FundPart { fund, amount });
+        rest -= amount;
+        others.push(FundPart { fund, amount });
     }
     let chosen = policy.value_at("outpatient.ratio_fund", on).ok();
     trace.push(TraceStep {
@@ -557,7 +568,7 @@ fn ratio_parts(
         value: Some(primary.key().into()),
         from: chosen.map(|v| v.from),
         source: chosen.map(|v| v.source.clone()),
-        amount_fen: parts[0].amount.0,
+        amount_fen: rest.0,
     });
-    Ok(parts)
+    Ok(std::iter::once(FundPart { fund: primary, amount: rest }).chain(others).collect())
 }

@@ -76,12 +76,11 @@ fn inline_line(v: &Value, n: usize) -> Result<ReconRecord, HisError> {
 pub(super) async fn details(s: &Service, who: &Principal, input: &Value) -> HisResult {
     let d = data(input);
     let scope = scope_of(d)?;
-    let (theirs, file) = match d.get("details").and_then(Value::as_array) {
-        Some(lines) => (lines.iter().enumerate().map(|(n, l)| inline_line(l, n)).collect::<Result<Vec<_>, _>>()?, None),
-        None => {
-            let file = s.his_file(who, &required(d, "file_qury_no")?).await?;
-            (parse_detail_text(&detail_file_text(&file.content)?)?, Some(file))
-        }
+    let (theirs, file) = if let Some(lines) = d.get("details").and_then(Value::as_array) {
+        (lines.iter().enumerate().map(|(n, l)| inline_line(l, n)).collect::<Result<Vec<_>, _>>()?, None)
+    } else {
+        let file = s.his_file(who, &required(d, "file_qury_no")?).await?;
+        (parse_detail_text(&detail_file_text(&file.content)?)?, Some(file))
     };
     // The list is compared with the records of its own kind when the request says so.
     let ours = s.reconciliation_records(who, &scope).await?;

@@ -75,6 +75,7 @@ fn multipart_boundary(content_type: &str) -> Option<String> {
 
 /// The value of a multipart body's first field when it is `csrf` (`Some(None)`: the
 /// first field is another one), or `None` while the first field is not complete.
+#[allow(clippy::option_option)] // three cases: not complete yet, another field, the token
 fn first_field_token(head: &[u8], boundary: &str) -> Option<Option<String>> {
     let text = String::from_utf8_lossy(head);
     let start = text.find(&format!("--{boundary}\r\n"))? + boundary.len() + 4;

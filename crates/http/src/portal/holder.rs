@@ -44,6 +44,7 @@ struct PasswordSignIn {
     next: Option<String>,
 }
 
+#[allow(clippy::ref_option)] // a form's optional field, as the form holds it
 fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }

@@ -432,7 +432,7 @@ pub fn token_sign_in_routes<const P: u8>() -> Router<AppState> {
 pub(super) async fn session_left<const P: u8>(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let part = part_of(P);
     let left = match session::cookie_value(&headers, &part.cookie()) {
-        Some(id) => s.service.peek_portal_session(part.path(), &id).await.map(|a| a.seconds_left(s.service.clock().now())).unwrap_or(0),
+        Some(id) => s.service.peek_portal_session(part.path(), &id).await.map_or(0, |a| a.seconds_left(s.service.clock().now())),
         None => 0,
     };
     axum::Json(serde_json::json!({ "seconds_left": left })).into_response()

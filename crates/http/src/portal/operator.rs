@@ -104,11 +104,8 @@ struct Cut {
 }
 
 async fn cut(State(s): State<AppState>, me: Operator, axum::Form(f): axum::Form<Cut>) -> Response {
-    let max_cards = match f.max_cards.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::parse::<usize>).transpose() {
-        Ok(m) => m,
-        Err(_) => {
-            return refusal(me.chrome("制卡批次"), yikatong_core::Refusal::bad_input("invalid_max_cards", "the batch size is a whole number of cards").into(), "/operator/batches");
-        }
+    let Ok(max_cards) = f.max_cards.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::parse::<usize>).transpose() else {
+        return refusal(me.chrome("制卡批次"), yikatong_core::Refusal::bad_input("invalid_max_cards", "the batch size is a whole number of cards").into(), "/operator/batches");
     };
     match s.service.cut_batch(&me.who, &f.region, None, max_cards).await {
         Ok(b) => {

@@ -138,7 +138,7 @@ on_both_databases!(every_cell_of_the_access_matrix_is_what_the_service_does, |db
             let who = app.service.authenticate(token).await.unwrap();
             let tag = format!("{}{}", op.as_str().len(), role.as_str());
             let answer = ask(&app, &who, token, op, card, &tag).await;
-            let code = answer.as_ref().err().map(|e| e.code());
+            let code = answer.as_ref().err().map(yikatong_service::ServiceError::code);
             match op.access(*role) {
                 None => assert_eq!(code, Some("not_allowed_on_channel"), "{op:?} by a {role:?} is not in the matrix, so it is refused by it"),
                 Some(Access::Allowed) => assert!(!code.is_some_and(|c| MATRIX_CODES.contains(&c)), "{op:?} by a {role:?} is allowed, yet: {answer:?}"),

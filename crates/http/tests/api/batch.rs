@@ -118,7 +118,7 @@ on_both_databases!(r_acc_1_monthly_credits_once_per_person_and_month_even_after_
     for (i, ssn) in employees.iter().enumerate() {
         let account = app.ok("GET", &format!("/v1/persons/{ssn}/account"), &app.operator, None).await;
         assert_eq!(account["entries"].as_array().unwrap().len(), 1, "{account}");
-        assert_eq!(account["balance_fen"], (1_000_000 + i as i64) * 2 / 100 + if (1_000_000 + i as i64) * 2 % 100 >= 50 { 1 } else { 0 }, "2 % of the base");
+        assert_eq!(account["balance_fen"], (1_000_000 + i as i64) * 2 / 100 + i64::from((1_000_000 + i as i64) * 2 % 100 >= 50), "2 % of the base");
     }
     // The same month again credits nothing; the next month credits again.
     let again = app.service.credit_accounts("2026-11", 1000, None, &|_, _| {}).await.unwrap();

@@ -64,7 +64,7 @@ impl TestApp {
         let batch = self.ok("POST", "/v1/production-batches", &self.operator, Some(json!({"region": "beijing"}))).await;
         let batch_id = batch["id"].as_i64().unwrap();
         assert!(batch["card_ids"].as_array().unwrap().contains(&json!(id)), "{batch}");
-        let number = format!("F{:08}", id);
+        let number = format!("F{id:08}");
         let report = self
             .ok(
                 "POST",
@@ -769,7 +769,7 @@ on_both_databases!(property_random_card_lives_through_the_service_keep_one_card_
     let seed: u64 = std::env::var("YKT_PROPERTY_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64);
+        .unwrap_or_else(|| u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()));
     println!("card property seed {seed} (YKT_PROPERTY_SEED={seed} replays it)");
     let mut rng = yikatong_service::demo::DemoRng::new(seed);
     app.active_card(&r, false).await;

@@ -520,7 +520,7 @@ on_both_databases!(his_reconciliation_3201_3202_agree_and_name_each_difference, 
     let file = up["file_qury_no"].as_str().unwrap().to_string();
     let by_file = app.client_ok(&g, "3202", "H12026030214000000G009", period(json!({"file_qury_no": file}))).await;
     assert_eq!((by_file["stmtinfo"]["stmt_rslt"].as_str(), by_file["fileinfo"]["file_qury_no"].as_str()), (Some("0"), Some(file.as_str())), "{by_file:#}");
-    let signed: Vec<i64> = text.replace("100.00", "100.10").bytes().map(|b| b as i8 as i64).collect();
+    let signed: Vec<i64> = text.replace("100.00", "100.10").bytes().map(|b| i64::from(b as i8)).collect();
     let up = app.client_ok(&g, "9101", "H12026030214000000G010", json!({"fsUploadIn": {"in": signed, "filename": "H1.txt", "fixmedins_code": "H1"}})).await;
     let differs = app.client_ok(&g, "3202", "H12026030214000000G011", period(json!({"file_qury_no": up["file_qury_no"]}))).await;
     assert_eq!(differs["result"][0]["stmt_rslt"], "1", "{differs:#}");

@@ -70,7 +70,7 @@ on_both_databases!(r_exch_1_two_corrections_to_one_number_race_and_one_wins, |db
     let (first, second) = (format!("/v1/persons/{SSN}/changes"), format!("/v1/persons/{OTHER}/changes"));
     let (a, b) = tokio::join!(app.call("POST", &first, Some(&app.operator), Some(body.clone())), app.call("POST", &second, Some(&app.operator), Some(body.clone())));
     let mut statuses = [a.0.as_u16(), b.0.as_u16()];
-    statuses.sort();
+    statuses.sort_unstable();
     assert_eq!(statuses, [201, 409], "one number names one person: {a:?} {b:?}");
     let found = app.ok("GET", &format!("/v1/persons/{target}"), &app.operator, None).await;
     assert!(found["name"] == "张三" || found["name"] == "王五", "{found}");

@@ -321,9 +321,9 @@ on_both_databases!(r_set_7_a_work_injury_is_reversed_and_claimed_with_its_lines,
         app.op("POST", &declare, None),
     );
     let hospital_won = hospital["infcode"] == 0;
-    assert_ne!(hospital_won, operator.0.as_u16() == 201, "exactly one reverses: {hospital} {:?}", operator);
+    assert_ne!(hospital_won, operator.0.as_u16() == 201, "exactly one reverses: {hospital} {operator:?}");
     if hospital_won {
-        assert_eq!(operator.1["code"], "already_reversed", "{:?}", operator);
+        assert_eq!(operator.1["code"], "already_reversed", "{operator:?}");
     } else {
         refusal_of(&hospital, "2208", "already_reversed");
     }
@@ -551,7 +551,7 @@ on_both_databases!(r_cert_1_certificate_visit_is_claimed_from_the_uploaded_lines
         tokio::join!(app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())), app.call("POST", "/v1/reimbursements", Some(&r.clerk), Some(claim.clone())));
     let (won, lost) = if a.0.as_u16() == 201 { (a, b) } else { (b, a) };
     assert_eq!(won.0.as_u16(), 201, "{}", won.1);
-    assert!(lost.0.as_u16() == 409 && ["already_claimed", "no_fee_lines"].contains(&lost.1["code"].as_str().unwrap()), "{:?}", lost);
+    assert!(lost.0.as_u16() == 409 && ["already_claimed", "no_fee_lines"].contains(&lost.1["code"].as_str().unwrap()), "{lost:?}");
     // Under the policy of the visit's day: 1,800 deductible, then 70 % of 1,200.
     let won = won.1;
     assert_eq!(

@@ -50,7 +50,7 @@ impl TestApp {
 /// The six-digit code in a message.
 fn code_in(text: &str) -> String {
     let digits: Vec<char> = text.chars().collect();
-    digits.windows(6).find(|w| w.iter().all(char::is_ascii_digit)).map(|w| w.iter().collect()).unwrap_or_else(|| panic!("no code in {text}"))
+    digits.windows(6).find(|w| w.iter().all(char::is_ascii_digit)).map_or_else(|| panic!("no code in {text}"), |w| w.iter().collect())
 }
 
 on_both_databases!(r_pwd_1_the_web_refuses_the_initial_password_and_signs_in_with_the_holders_own, |db: TestDb| async move {

@@ -66,7 +66,7 @@ impl Browser {
     }
 
     pub async fn url(&self) -> String {
-        self.client.current_url().await.map(|u| u.to_string()).unwrap_or_else(failed("url"))
+        self.client.current_url().await.map_or_else(failed("url"), |u| u.to_string())
     }
 
     /// The element `css` selects, waiting up to 5 s for it (htmx swaps pages in).

@@ -79,7 +79,7 @@ impl Service {
                             reason: format!("monthly credit {month} ({rule})"),
                         });
                     }
-                    Ok(Decision::Credit(..)) | Ok(Decision::NotEligible(_)) => report.not_eligible += 1,
+                    Ok(Decision::Credit(..) | Decision::NotEligible(_)) => report.not_eligible += 1,
                     Err(r) => {
                         report.failed += 1;
                         if report.failures.len() < 100 {

@@ -103,7 +103,7 @@ impl Service {
             match outcome.first() {
                 Some(r) if r.status != "refused" => report.accepted += 1,
                 Some(r) => {
-                    report.refused.push(RowRefusal { line: row.line, ssn: String::new(), code: r.code.clone().unwrap_or_default(), reason: r.message.clone().unwrap_or_default() })
+                    report.refused.push(RowRefusal { line: row.line, ssn: String::new(), code: r.code.clone().unwrap_or_default(), reason: r.message.clone().unwrap_or_default() });
                 }
                 None => {}
             }

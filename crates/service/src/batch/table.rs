@@ -75,19 +75,16 @@ impl<R: std::io::BufRead> std::io::Read for Decoded<R> {
             let raw = if self.line == 1 { self.raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.raw) } else { &self.raw[..] };
             self.out.clear();
             self.pos = 0;
-            match decode_line(raw, &mut self.gbk) {
-                Some(text) => {
-                    if text.trim_end_matches(['\r', '\n']).is_empty() {
-                        self.blank.insert(self.line);
-                    }
-                    self.out.extend_from_slice(text.as_bytes());
+            if let Some(text) = decode_line(raw, &mut self.gbk) {
+                if text.trim_end_matches(['\r', '\n']).is_empty() {
+                    self.blank.insert(self.line);
                 }
-                None => {
-                    self.undecodable.insert(self.line);
-                    self.out.extend_from_slice(MARKER.as_bytes());
-                    if raw.ends_with(b"\n") {
-                        self.out.push(b'\n');
-                    }
+                self.out.extend_from_slice(text.as_bytes());
+            } else {
+                self.undecodable.insert(self.line);
+                self.out.extend_from_slice(MARKER.as_bytes());
+                if raw.ends_with(b"\n") {
+                    self.out.push(b'\n');
                 }
             }
         }
@@ -167,7 +164,7 @@ impl<R: std::io::BufRead> Table<R> {
     /// Reads the header; an empty file, an unreadable header or a missing required
     /// column is refused for the whole file.
     pub fn read(mut input: R, columns: &[Column]) -> Result<Table<R>, Refusal> {
-        let is_zip = input.fill_buf().map(|b| b.starts_with(b"PK\x03\x04")).unwrap_or(false);
+        let is_zip = input.fill_buf().is_ok_and(|b| b.starts_with(b"PK\x03\x04"));
         if is_zip {
             let mut rows = read_sheet(input)?.into_iter().enumerate().map(|(i, r)| (i + 1, r));
             let (_, names) = rows
@@ -246,7 +243,7 @@ impl<R: std::io::BufRead> Iterator for Table<R> {
                     return Some(Err((line, Refusal::bad_input("unreadable_file", format!("the file cannot be read: {e}")))));
                 }
             }
-            let line = record.position().map_or(self.line as u64 + 1, |p| p.line());
+            let line = record.position().map_or(self.line as u64 + 1, csv::Position::line);
             let line = reader.get_mut().record_line(line) as usize;
             self.line = line;
             if reader.get_ref().undecodable.contains(&(line as u64)) {

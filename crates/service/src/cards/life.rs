@@ -63,7 +63,8 @@ pub struct ExchangeRequest {
     pub payment_method: Option<String>,
 }
 
-/// The delivery part of a counter's request.
+/// The delivery part of a counter's request (its fields as the request holds them).
+#[allow(clippy::ref_option)]
 fn at_counter(delivery: &str, address: &Option<MailAddress>, payment_method: &Option<String>) -> DeliveryRequest {
     DeliveryRequest { delivery: Some(delivery.to_string()), address: address.clone(), payment_method: payment_method.clone(), via: None }
 }
@@ -173,10 +174,7 @@ impl Service {
         who.allow(Operation::FormalLoss)?;
         let proxy = req.proxy_ssn.as_deref().map(Ssn::parse).transpose()?;
         let ask = at_counter(&req.delivery, &req.address, &req.payment_method);
-        let on_the_spot = match req.immediate {
-            true => Some(self.on_the_spot(who, req, proxy.is_some()).await?),
-            false => None,
-        };
+        let on_the_spot = if req.immediate { Some(self.on_the_spot(who, req, proxy.is_some()).await?) } else { None };
         self.replace(who, id, (&ask, on_the_spot), |card, ctx| rules::formal_loss(card, proxy.is_some(), ctx), |card| Origin::Replacement { of: card.id }).await
     }
 
@@ -211,7 +209,7 @@ impl Service {
             who,
             id,
             (&at_counter(&req.delivery, &req.address, &req.payment_method), None),
-            |card, ctx| rules::request_exchange(card, &reason, ctx).map(|_| Vec::new()),
+            |card, ctx| rules::request_exchange(card, &reason, ctx).map(|()| Vec::new()),
             |card| Origin::Exchange { of: card.id, reason: req.reason.clone() },
         )
         .await

@@ -44,7 +44,7 @@ pub(crate) struct PasswordGates(std::sync::Mutex<std::collections::HashMap<i64, 
 
 impl PasswordGates {
     fn gate(&self, card: i64) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-        let mut gates = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gates = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Gates nobody waits on are dropped, so the map stays as small as the traffic.
         gates.retain(|_, g| std::sync::Arc::strong_count(g) > 1);
         gates.entry(card).or_default().clone()

@@ -259,21 +259,18 @@ impl Service {
                     has_photo: person.photo_digest.is_some(),
                     card_elsewhere: elsewhere.get(&card.person_hash).map(String::as_str),
                 };
-                match rules_p::batch_exclusion(card, &holder, (snapshot, applied_by), holds_working, photo_required) {
-                    Some(reason) => {
-                        // The unit sees why on the card; a reason kept from an earlier cut is not recorded again.
-                        if card.held_reason.as_deref() != Some(reason.as_str()) {
-                            let events = vec![CardEvent::HeldOutOfBatch { reason: reason.clone() }];
-                            changes.push((events.iter().fold(card.clone(), apply), events));
-                        }
-                        excluded.push(ExcludedView { ssn: mask_ssn(&person.ssn), card_id: card.id, reason })
+                if let Some(reason) = rules_p::batch_exclusion(card, &holder, (snapshot, applied_by), holds_working, photo_required) {
+                    // The unit sees why on the card; a reason kept from an earlier cut is not recorded again.
+                    if card.held_reason.as_deref() != Some(reason.as_str()) {
+                        let events = vec![CardEvent::HeldOutOfBatch { reason: reason.clone() }];
+                        changes.push((events.iter().fold(card.clone(), apply), events));
                     }
-                    None => {
-                        let events = rules_p::assign_to_batch(card, batch_id, &ctx)?;
-                        let after = events.iter().fold(card.clone(), apply);
-                        card_ids.push(after.id);
-                        changes.push((after, events));
-                    }
+                    excluded.push(ExcludedView { ssn: mask_ssn(&person.ssn), card_id: card.id, reason });
+                } else {
+                    let events = rules_p::assign_to_batch(card, batch_id, &ctx)?;
+                    let after = events.iter().fold(card.clone(), apply);
+                    card_ids.push(after.id);
+                    changes.push((after, events));
                 }
             }
             tx.record_many(&changes, &meta).await?;
