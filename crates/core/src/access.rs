@@ -200,16 +200,7 @@ use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Ven
 
 impl Operation {
     pub const ALL: [Operation; 76] = {
-        use Operation::{
-            Activate, AddCatalogItems, ApplyForCard, BindFamilyMember, CancelCard, ChangePassword, ChangePerson, CheckCardForSettlement, CreateInstitution, CreateOutlet,
-            CreatePerson, CreateUnit, CreditAccount, CutBatch, DeclareWorkInjury, DispatchBatch, Exchange, FindPerson, FormalLoss, HandOver, ImportApplications,
-            IssueHisCredential, IssueToken, IssueVoucher, ListHisCredentials, ListOverdue, ListTokens, LoadCalendar, ManualReimbursement, OnlineReplacement, OwnRecords,
-            PayPremium, PayReimbursements, PersonByHandbook, PersonalisationFile, ReadAccount, ReadArrears, ReadBatch, ReadCard, ReadCardEvents, ReadCertificate,
-            ReadDesignatedCounts, ReadHolderOfCard, ReadJob, ReadMessages, ReadOutbox, ReadPerson, ReadPersonHistory, ReadSettlement, ReadSettlements, ReadUnit, ReadUnitPersons,
-            RecordBankAccount, RecordProductionResults, RecordReimbursementResults, ReportMessageSent, ReportPreLoss, ReportWrongData, ReprintCertificate, ResetPassword,
-            ReturnCard, ReverseSettlement, RevokeHisCredential, RevokePreLoss, RevokeToken, RunFamilyDeductions, SecondApplication, SecondCollection, SetDesignatedInstitutions,
-            Settle, StartCredits, SynchroniseCard, TraceSettlement, UploadPhoto, VerifyAudit, VerifyDatabase,
-        };
+        use Operation::*;
         [
             CreateUnit,
             ReadUnit,
@@ -292,16 +283,7 @@ impl Operation {
 
     /// The access matrix: the roles (hence channels) that may do the operation.
     pub fn roles(self) -> &'static [Role] {
-        use Operation::{
-            Activate, AddCatalogItems, ApplyForCard, BindFamilyMember, CancelCard, ChangePassword, ChangePerson, CheckCardForSettlement, CreateInstitution, CreateOutlet,
-            CreatePerson, CreateUnit, CreditAccount, CutBatch, DeclareWorkInjury, DispatchBatch, Exchange, FindPerson, FormalLoss, HandOver, ImportApplications,
-            IssueHisCredential, IssueToken, IssueVoucher, ListHisCredentials, ListOverdue, ListTokens, LoadCalendar, ManualReimbursement, OnlineReplacement, OwnRecords,
-            PayPremium, PayReimbursements, PersonByHandbook, PersonalisationFile, ReadAccount, ReadArrears, ReadBatch, ReadCard, ReadCardEvents, ReadCertificate,
-            ReadDesignatedCounts, ReadHolderOfCard, ReadJob, ReadMessages, ReadOutbox, ReadPerson, ReadPersonHistory, ReadSettlement, ReadSettlements, ReadUnit, ReadUnitPersons,
-            RecordBankAccount, RecordProductionResults, RecordReimbursementResults, ReportMessageSent, ReportPreLoss, ReportWrongData, ReprintCertificate, ResetPassword,
-            ReturnCard, ReverseSettlement, RevokeHisCredential, RevokePreLoss, RevokeToken, RunFamilyDeductions, SecondApplication, SecondCollection, SetDesignatedInstitutions,
-            Settle, StartCredits, SynchroniseCard, TraceSettlement, UploadPhoto, VerifyAudit, VerifyDatabase,
-        };
+        use Operation::*;
         match self {
             CreateUnit | CreateOutlet | CreateInstitution | CreatePerson => &[Operator],
             ReadUnit => &[Operator, Clerk, Unit],

@@ -10,7 +10,7 @@ use serde::Serialize;
 use yikatong_core::access::{Operation, Principal};
 use yikatong_core::card::events::projection_mismatch;
 use yikatong_core::money::Fen;
-use yikatong_core::settlement::{Receipt, YearTotals};
+use yikatong_core::settlement::{Receipt, SettlementKind, SettlementState, YearTotals};
 
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -123,11 +123,11 @@ impl Service {
                 if let Err(e) = receipt.check_identities() {
                     identities.violated(|| format!("settlement {}: {e}", s.setl_id));
                 }
-                if s.state == "settled" {
+                if s.state == SettlementState::Settled {
                     let t = totals_from_receipts.entry((s.person_hash.clone(), s.year)).or_default();
                     *t = t.plus(&receipt);
                     billed.insert(s.setl_id.clone(), (s.mdtrt_id.clone(), receipt.lines.iter().map(|l| l.sn.clone()).collect()));
-                    if s.kind == "manual" {
+                    if s.kind == SettlementKind::Manual {
                         reimbursable.insert(s.setl_id.clone(), receipt.fund_pay_sumamt.0);
                     }
                 }
@@ -135,7 +135,7 @@ impl Service {
                 let from_accounts = receipt.acct_pay.0 + receipt.acct_mulaid_pay.0;
                 if from_accounts > 0 {
                     *expected_ledger.entry((s.setl_id.clone(), "settlement".into())).or_default() -= from_accounts;
-                    if s.state == "reversed" {
+                    if s.state == SettlementState::Reversed {
                         *expected_ledger.entry((s.setl_id.clone(), "reversal".into())).or_default() += from_accounts;
                     }
                 }

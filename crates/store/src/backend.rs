@@ -1,11 +1,36 @@
 //! The body of [`crate::Store`], written once and expanded in `sqlite.rs` and
-//! `postgres.rs`. Names it uses resolve in the expanding module: `Db` (the sqlx
-//! database), `BACKEND`, `FOR_UPDATE`, and `begin_write(&pool)` (a write transaction:
-//! `BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing to upgrade a lock).
-//! Every statement is plain SQL both databases accept, with `$1, $2, …` in order.
+//! `postgres.rs` as `store_impl!(TheStore, TheDialect)`. What differs between the two
+//! databases comes from the [`crate::dialect::Dialect`] passed in, under the names the
+//! shared source uses (`Db`, `BACKEND`, `FOR_UPDATE`, `begin_write`, …), which this macro
+//! defines first. Every statement is plain SQL both databases accept, with `$1, $2, …` in
+//! order.
 
 macro_rules! store_impl {
-    ($store:ident) => {
+    ($store:ident, $dialect:ty) => {
+        use crate::dialect::{CardUpdate, Dialect, card_write, rows_per_statement, unique};
+
+        // The dialect's items under the names the shared source uses.
+        type Db = <$dialect as Dialect>::Db;
+        const BACKEND: &str = <$dialect as Dialect>::BACKEND;
+        const FOR_UPDATE: &str = <$dialect as Dialect>::FOR_UPDATE;
+        const HAND_KEPT_MIGRATIONS: &str = <$dialect as Dialect>::HAND_KEPT_MIGRATIONS;
+
+        async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+            <$dialect as Dialect>::begin_write(pool).await
+        }
+
+        async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Db>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+            <$dialect as Dialect>::reserve_card_ids(tx, n).await
+        }
+
+        async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
+            <$dialect as Dialect>::update_cards(tx, rows).await
+        }
+
+        async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)> {
+            <$dialect as Dialect>::bulk_load_baseline(pool, table, select).await
+        }
+
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
         use sqlx::Row;
@@ -14,18 +39,9 @@ macro_rules! store_impl {
         use yikatong_core::identity::Gender;
         use yikatong_core::registry::Category;
         use crate::{
-            DataKey, IdempotencyBegin, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
+            BaselineStore, BatchStore, CardStore, DataKey, IdempotencyBegin, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
             StoreResult, TokenGrant, TokenRecord,
         };
-
-        /// Maps a unique-key violation to [`StoreError::Duplicate`].
-        fn unique(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
-            let what = what.into();
-            move |e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(what),
-                _ => StoreError::Database(e),
-            }
-        }
 
         /// For writes of a person: a unique-key violation is a duplicate, a foreign-key
         /// violation an unregistered unit (the only reference a person row holds).
@@ -200,11 +216,11 @@ macro_rules! store_impl {
                 let hand_kept: i64 = sqlx::query_scalar(HAND_KEPT_MIGRATIONS).fetch_one(&self.pool).await?;
                 if hand_kept > 0 {
                     let done: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&self.pool).await?;
-                    MIGRATOR.skip(&self.pool, Some(done.unwrap_or(0))).await.map_err(migrate)?;
+                    <$dialect as Dialect>::migrator().skip(&self.pool, Some(done.unwrap_or(0))).await.map_err(migrate)?;
                     sqlx::raw_sql("DROP TABLE IF EXISTS schema_migrations").execute(&self.pool).await?;
                     tracing::info!(backend = BACKEND, up_to = done, "adopted the hand-kept migration list");
                 }
-                MIGRATOR.run(&self.pool).await.map_err(migrate)?;
+                <$dialect as Dialect>::migrator().run(&self.pool).await.map_err(migrate)?;
                 Ok(())
             }
 
@@ -317,6 +333,14 @@ macro_rules! store_impl {
                 &self.key
             }
 
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl VerifyStore for $store {
             async fn duplicate_live_settlements(&self) -> StoreResult<Vec<(String, i64)>> {
                 duplicate_live_settlements(&self.pool).await
             }
@@ -369,12 +393,10 @@ macro_rules! store_impl {
             async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
                 self.applied_migration_versions().await
             }
+        }
 
-            async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
-            }
-
+        #[async_trait]
+        impl RegistryStore for $store {
             async fn insert_unit(&self, unit: &Organisation) -> StoreResult<()> {
                 self.insert_org("units", unit).await
             }
@@ -426,30 +448,6 @@ macro_rules! store_impl {
                 }
                 tx.commit().await?;
                 Ok(n)
-            }
-
-            async fn person_key_of_number(&self, number_hash: &str) -> StoreResult<Option<String>> {
-                Ok(sqlx::query_scalar("SELECT ssn_hash FROM persons WHERE current_hash = $1").bind(number_hash).fetch_optional(&self.pool).await?)
-            }
-
-            async fn persons_by_numbers(&self, number_hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
-                let mut found = Vec::with_capacity(number_hashes.len());
-                for part in number_hashes.chunks(rows_per_statement(1)) {
-                    for r in where_in("SELECT * FROM persons WHERE current_hash", part).build().persistent(false).fetch_all(&self.pool).await? {
-                        found.push((r.try_get::<String, _>("current_hash")?, self.person_from_row(&r)?));
-                    }
-                }
-                Ok(found)
-            }
-
-            async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
-                let mut found = Vec::with_capacity(hashes.len());
-                for part in hashes.chunks(rows_per_statement(1)) {
-                    for r in where_in("SELECT * FROM persons WHERE ssn_hash", part).build().persistent(false).fetch_all(&self.pool).await? {
-                        found.push((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(&r)?));
-                    }
-                }
-                Ok(found)
             }
 
             async fn get_person(&self, ssn: &str) -> StoreResult<Option<Person>> {
@@ -524,6 +522,27 @@ macro_rules! store_impl {
                     .collect()
             }
 
+            async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                let mut tx = begin_write(&self.pool).await?;
+                sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO calendar_years (year, data, loaded_at) VALUES ($1, $2, $3)")
+                    .bind(year)
+                    .bind(toml)
+                    .bind(ts(at))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
+                let rows = sqlx::query("SELECT year, data FROM calendar_years ORDER BY year").fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok((r.try_get("year")?, r.try_get("data")?))).collect()
+            }
+        }
+
+        #[async_trait]
+        impl RequestStore for $store {
             async fn insert_token(&self, token_hash: &str, g: &TokenGrant, at: DateTime<Utc>) -> StoreResult<i64> {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO tokens (token_hash, role, outlet, unit, institution, person_hash, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -573,10 +592,6 @@ macro_rules! store_impl {
                 Ok(sqlx::query("DELETE FROM idempotency_keys WHERE status IS NULL").execute(&self.pool).await?.rows_affected())
             }
 
-            async fn interrupt_running_jobs(&self, at: DateTime<Utc>) -> StoreResult<u64> {
-                Ok(sqlx::query("UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1 WHERE state = 'running'").bind(ts(at)).execute(&self.pool).await?.rows_affected())
-            }
-
             async fn idempotency_finish(&self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()> {
                 sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND key = $4")
                     .bind(i32::from(status))
@@ -596,25 +611,10 @@ macro_rules! store_impl {
                     .await?;
                 Ok(())
             }
+        }
 
-            async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()> {
-                let mut tx = begin_write(&self.pool).await?;
-                sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO calendar_years (year, data, loaded_at) VALUES ($1, $2, $3)")
-                    .bind(year)
-                    .bind(toml)
-                    .bind(ts(at))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>> {
-                let rows = sqlx::query("SELECT year, data FROM calendar_years ORDER BY year").fetch_all(&self.pool).await?;
-                rows.iter().map(|r| Ok((r.try_get("year")?, r.try_get("data")?))).collect()
-            }
-
+        #[async_trait]
+        impl CardStore for $store {
             async fn begin_cards(&self) -> StoreResult<Box<dyn CardTx>> {
                 Ok(Box::new(BackendCardTx::begin(&self.pool, self.key.clone()).await?))
             }
@@ -694,7 +694,10 @@ macro_rules! store_impl {
             async fn verify_audit(&self) -> StoreResult<AuditReport> {
                 verify_chains(&self.pool, &self.key).await
             }
+        }
 
+        #[async_trait]
+        impl SettlementStore for $store {
             async fn upsert_catalog_entries(&self, entries: &[CatalogEntry], at: DateTime<Utc>) -> StoreResult<u64> {
                 upsert_entries(&self.pool, entries, at).await
             }
@@ -777,6 +780,33 @@ macro_rules! store_impl {
                 let row = sqlx::query("SELECT deductible_used, fund_paid, insured_used, by_fund FROM year_totals WHERE person_hash = $1 AND year = $2").bind(person_hash).bind(year).fetch_optional(&self.pool).await?;
                 row.map(|r| totals_from_row(&r)).transpose().map(|t| t.unwrap_or_default())
             }
+        }
+
+        #[async_trait]
+        impl BatchStore for $store {
+            async fn person_key_of_number(&self, number_hash: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT ssn_hash FROM persons WHERE current_hash = $1").bind(number_hash).fetch_optional(&self.pool).await?)
+            }
+
+            async fn persons_by_numbers(&self, number_hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
+                let mut found = Vec::with_capacity(number_hashes.len());
+                for part in number_hashes.chunks(rows_per_statement(1)) {
+                    for r in where_in("SELECT * FROM persons WHERE current_hash", part).build().persistent(false).fetch_all(&self.pool).await? {
+                        found.push((r.try_get::<String, _>("current_hash")?, self.person_from_row(&r)?));
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>> {
+                let mut found = Vec::with_capacity(hashes.len());
+                for part in hashes.chunks(rows_per_statement(1)) {
+                    for r in where_in("SELECT * FROM persons WHERE ssn_hash", part).build().persistent(false).fetch_all(&self.pool).await? {
+                        found.push((r.try_get::<String, _>("ssn_hash")?, self.person_from_row(&r)?));
+                    }
+                }
+                Ok(found)
+            }
 
             async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>> {
                 let rows = sqlx::query("SELECT * FROM persons WHERE ssn_hash > $1 ORDER BY ssn_hash LIMIT $2").bind(after.unwrap_or("")).bind(limit).fetch_all(&self.pool).await?;
@@ -805,52 +835,6 @@ macro_rules! store_impl {
                 tx.commit().await?;
                 // A person appears once per reference in a run, so the set answers for each.
                 Ok(credits.iter().map(|c| new.remove(&(c.person_hash.clone(), c.reference.clone()))).collect())
-            }
-
-            async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar("INSERT INTO jobs (kind, params, state, total, done, started_at, updated_at) VALUES ($1, $2, 'running', $3, 0, $4, $4) RETURNING id")
-                    .bind(kind)
-                    .bind(params.to_string())
-                    .bind(total)
-                    .bind(ts(at))
-                    .fetch_one(&self.pool)
-                    .await?)
-            }
-
-            async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()> {
-                let finished = (state != "running").then(|| ts(at));
-                // Only a running job changes: a late progress report never reopens a finished one.
-                sqlx::query("UPDATE jobs SET state = $1, done = $2, report = $3, updated_at = $4, finished_at = $5 WHERE id = $6 AND state = 'running'")
-                    .bind(state)
-                    .bind(done)
-                    .bind(report.map(|r| r.to_string()))
-                    .bind(ts(at))
-                    .bind(finished)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn get_job(&self, id: i64) -> StoreResult<Option<JobRecord>> {
-                let row = sqlx::query("SELECT * FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-                row.map(|r| {
-                    let params: String = r.try_get("params")?;
-                    let report: Option<String> = r.try_get("report")?;
-                    Ok(JobRecord {
-                        id: r.try_get("id")?,
-                        kind: r.try_get("kind")?,
-                        params: serde_json::from_str(&params).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        state: r.try_get("state")?,
-                        total: r.try_get("total")?,
-                        done: r.try_get("done")?,
-                        report: report.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
-                        updated_at: parse_ts(&r.try_get::<String, _>("updated_at")?)?,
-                        finished_at: r.try_get::<Option<String>, _>("finished_at")?.map(|t| parse_ts(&t)).transpose()?,
-                    })
-                })
-                .transpose()
             }
 
             async fn upsert_registry_rows(&self, rows: &[RegistryRow], at: DateTime<Utc>) -> StoreResult<u64> {
@@ -965,10 +949,6 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            async fn bulk_load_baseline(&self, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)> {
-                bulk_load_baseline(&self.pool, table, select).await
-            }
-
             async fn insert_premium_payment(&self, p: &PremiumPayment) -> StoreResult<bool> {
                 insert_premium_payment_in(&self.pool, p).await
             }
@@ -1004,6 +984,66 @@ macro_rules! store_impl {
                 rows.iter()
                     .map(|r| Ok(PremiumDeduction { person_hash: r.try_get("person_hash")?, period: r.try_get("period")?, ok: r.try_get("ok")?, reason: r.try_get("reason")? }))
                     .collect()
+            }
+        }
+
+        #[async_trait]
+        impl JobStore for $store {
+            async fn interrupt_running_jobs(&self, at: DateTime<Utc>) -> StoreResult<u64> {
+                Ok(sqlx::query("UPDATE jobs SET state = 'interrupted', updated_at = $1, finished_at = $1 WHERE state = 'running'").bind(ts(at)).execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("INSERT INTO jobs (kind, params, state, total, done, started_at, updated_at) VALUES ($1, $2, 'running', $3, 0, $4, $4) RETURNING id")
+                    .bind(kind)
+                    .bind(params.to_string())
+                    .bind(total)
+                    .bind(ts(at))
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()> {
+                let finished = (state != "running").then(|| ts(at));
+                // Only a running job changes: a late progress report never reopens a finished one.
+                sqlx::query("UPDATE jobs SET state = $1, done = $2, report = $3, updated_at = $4, finished_at = $5 WHERE id = $6 AND state = 'running'")
+                    .bind(state)
+                    .bind(done)
+                    .bind(report.map(|r| r.to_string()))
+                    .bind(ts(at))
+                    .bind(finished)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_job(&self, id: i64) -> StoreResult<Option<JobRecord>> {
+                let row = sqlx::query("SELECT * FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+                row.map(|r| {
+                    let params: String = r.try_get("params")?;
+                    let report: Option<String> = r.try_get("report")?;
+                    Ok(JobRecord {
+                        id: r.try_get("id")?,
+                        kind: r.try_get("kind")?,
+                        params: serde_json::from_str(&params).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        state: r.try_get("state")?,
+                        total: r.try_get("total")?,
+                        done: r.try_get("done")?,
+                        report: report.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
+                        updated_at: parse_ts(&r.try_get::<String, _>("updated_at")?)?,
+                        finished_at: r.try_get::<Option<String>, _>("finished_at")?.map(|t| parse_ts(&t)).transpose()?,
+                    })
+                })
+                .transpose()
+            }
+        }
+
+        #[async_trait]
+        impl BaselineStore for $store {
+            async fn bulk_load_baseline(&self, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)> {
+                bulk_load_baseline(&self.pool, table, select).await
             }
 
             async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration> {

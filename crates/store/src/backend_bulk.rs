@@ -1,17 +1,10 @@
 //! Set-based statements for the city-scale batches, written once and expanded in
 //! `sqlite.rs` and `postgres.rs` (see `backend.rs`): many rows per statement instead of
-//! one round trip per row. Each backend module also supplies `reserve_card_ids` (ids
-//! taken before the rows are written, so that an event's hash, which covers its card's
-//! id, is computed before the insert) and `bulk_load_baseline` (the benchmark's yardstick).
+//! one round trip per row. The backend's `reserve_card_ids`, `update_cards` and
+//! `bulk_load_baseline` come from its dialect (`crate::dialect::Dialect`).
 
 macro_rules! bulk_impl {
     () => {
-        /// Rows per multi-row statement for a table of `columns` columns: under SQLite's
-        /// 32,766 bound parameters and PostgreSQL's 65,535.
-        pub(crate) fn rows_per_statement(columns: usize) -> usize {
-            (30_000 / columns.max(1)).max(1)
-        }
-
         /// `{column_sql} IN ($1, $2, …)` with `keys` bound (at most
         /// `rows_per_statement(1)` of them).
         fn where_in<'k>(column_sql: &str, keys: impl IntoIterator<Item = &'k String>) -> sqlx::QueryBuilder<Db> {
@@ -57,14 +50,6 @@ macro_rules! bulk_impl {
                 rows.push(EventRow { card_id, seq, kind: e.kind(), payload, prev: std::mem::replace(&mut prev, hash.clone()), hash });
             }
             Ok((prev, seq))
-        }
-
-        /// A card's new projection and chain head, for [`update_cards`] (per backend).
-        struct CardUpdate<'a> {
-            data: String,
-            card: &'a Card,
-            head: String,
-            seq: i64,
         }
 
         impl BackendCardTx {

@@ -14,17 +14,6 @@ macro_rules! card_impl {
             crate::records::card_from_data(k, &row.try_get::<String, _>("data")?)
         }
 
-        /// For writes of a card row: the index of one card that settles per person
-        /// (R-ACT-2) is a conflict, any other unique key the certificate number.
-        fn card_write(e: sqlx::Error) -> StoreError {
-            match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() && (d.constraint() == Some("cards_one_that_settles") || d.message().contains("cards.person_hash")) => {
-                    StoreError::Conflict("the person's one card that settles".into())
-                }
-                _ => unique("certificate number")(e),
-            }
-        }
-
         fn lock_sql(sql: &str) -> sqlx::AssertSqlSafe<String> {
             sqlx::AssertSqlSafe(format!("{sql}{FOR_UPDATE}"))
         }
@@ -305,8 +294,8 @@ macro_rules! card_impl {
                     .bind(&s.mdtrt_id)
                     .bind(&s.institution)
                     .bind(&s.person_hash)
-                    .bind(&s.kind)
-                    .bind(&s.state)
+                    .bind(s.kind.as_str())
+                    .bind(s.state.as_str())
                     .bind(s.visit_date.to_string())
                     .bind(s.year)
                     .bind(s.receipt.to_string())
@@ -402,8 +391,8 @@ macro_rules! card_impl {
                 Ok(())
             }
 
-            async fn live_settlement(&mut self, mdtrt_id: &str, kind: &str) -> StoreResult<Option<String>> {
-                Ok(sqlx::query_scalar("SELECT setl_id FROM settlements WHERE mdtrt_id = $1 AND kind = $2 AND state = 'settled'").bind(mdtrt_id).bind(kind).fetch_optional(&mut *self.tx).await?)
+            async fn live_settlement(&mut self, mdtrt_id: &str, kind: yikatong_core::settlement::SettlementKind) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT setl_id FROM settlements WHERE mdtrt_id = $1 AND kind = $2 AND state = 'settled'").bind(mdtrt_id).bind(kind.as_str()).fetch_optional(&mut *self.tx).await?)
             }
 
             async fn mark_lines_settled(&mut self, mdtrt_id: &str, setl_id: &str, sns: &[String]) -> StoreResult<u64> {
@@ -432,7 +421,7 @@ macro_rules! card_impl {
                     .bind(&v.person_hash)
                     .bind(v.card_id)
                     .bind(&v.ipt_otp_no)
-                    .bind(&v.state)
+                    .bind(v.state.as_str())
                     .bind(v.data.to_string())
                     .bind(ts(v.created_at))
                     .execute(&mut *self.tx)
@@ -499,7 +488,7 @@ macro_rules! card_impl {
             }
 
             async fn update_visit(&mut self, v: &VisitRecord) -> StoreResult<()> {
-                sqlx::query("UPDATE visits SET state = $1, data = $2 WHERE mdtrt_id = $3").bind(&v.state).bind(v.data.to_string()).bind(&v.mdtrt_id).execute(&mut *self.tx).await?;
+                sqlx::query("UPDATE visits SET state = $1, data = $2 WHERE mdtrt_id = $3").bind(v.state.as_str()).bind(v.data.to_string()).bind(&v.mdtrt_id).execute(&mut *self.tx).await?;
                 Ok(())
             }
 

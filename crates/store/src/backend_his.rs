@@ -73,12 +73,12 @@ macro_rules! his_impl {
                 Ok(sqlx::query_scalar("SELECT visit_card_no FROM visit_cards WHERE institution = $1 AND person_hash = $2").bind(institution).bind(person_hash).fetch_optional(&self.pool).await?)
             }
 
-            async fn settlements_of_institution(&self, institution: &str, kind: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SettlementRecord>> {
+            async fn settlements_of_institution(&self, institution: &str, kind: yikatong_core::settlement::SettlementKind, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SettlementRecord>> {
                 let rows = sqlx::query(
                     "SELECT * FROM settlements WHERE institution = $1 AND kind = $2 AND ((created_at >= $3 AND created_at < $4) OR (reversed_at >= $3 AND reversed_at < $4)) ORDER BY created_at, setl_id",
                 )
                 .bind(institution)
-                .bind(kind)
+                .bind(kind.as_str())
                 .bind(ts(from))
                 .bind(ts(to))
                 .fetch_all(&self.pool)

@@ -46,5 +46,11 @@ pub trait HisStore: Send + Sync {
     /// The holder's visit card at the institution (R-SET-9).
     async fn visit_card_of(&self, institution: &str, person_hash: &str) -> StoreResult<Option<String>>;
     /// The institution's settlements of `kind` booked or reversed in `[from, to)`.
-    async fn settlements_of_institution(&self, institution: &str, kind: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SettlementRecord>>;
+    async fn settlements_of_institution(
+        &self,
+        institution: &str,
+        kind: yikatong_core::settlement::SettlementKind,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SettlementRecord>>;
 }

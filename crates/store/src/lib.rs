@@ -7,6 +7,7 @@
 //! layer above sees ciphertext and no table holds a readable ID number, name or phone.
 //! The store never decides business rules.
 
+pub mod areas;
 mod backend;
 mod backend_bulk;
 mod backend_cards;
@@ -19,13 +20,16 @@ mod backend_sign_in;
 mod backend_verify;
 pub mod crypto;
 pub mod designated;
+mod dialect;
 pub mod family;
 pub mod gateway;
 pub mod his;
 mod postgres;
 mod records;
+pub mod scratch;
 pub mod sign_in;
 mod sqlite;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use std::sync::Arc;
@@ -33,6 +37,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use areas::{BaselineStore, BatchStore, CardStore, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore};
 pub use crypto::{DataKey, KeyError};
 pub use designated::{ChoiceCounts, DesignatedChoice, DesignatedStore};
 pub use family::{FamilyMember, FamilyStore};
@@ -66,213 +71,32 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Whole business operations; each is one transaction.
+/// Whole business operations; each is one transaction. The methods are grouped by area
+/// in [`areas`] (registry, cards, settlement, batches, jobs, requests, verify reads);
+/// `Store` is all of them. The benchmarks' baselines, which make scratch tables, are not
+/// part of it: a benchmark opens them apart ([`open_baselines`]), so the service cannot.
 #[async_trait]
-pub trait Store: SignInStore + GatewayStore + HisStore + DesignatedStore + FamilyStore + Send + Sync {
+pub trait Store:
+    VerifyStore
+    + RegistryStore
+    + RequestStore
+    + CardStore
+    + SettlementStore
+    + BatchStore
+    + JobStore
+    + SignInStore
+    + GatewayStore
+    + HisStore
+    + DesignatedStore
+    + FamilyStore
+    + Send
+    + Sync
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     fn data_key(&self) -> &DataKey;
 
     async fn ping(&self) -> StoreResult<()>;
-
-    // What `ykt verify` reads: aggregates, and whole tables a page at a time in key
-    // order (`after` is the last key of the page before).
-    /// Visits with more than one live settlement of a kind: `("visit (kind)", count)`.
-    async fn duplicate_live_settlements(&self) -> StoreResult<Vec<(String, i64)>>;
-    /// Persons with more than one card that settles: `(person_hash, count)`.
-    async fn persons_with_cards_that_settle(&self) -> StoreResult<Vec<(String, i64)>>;
-    /// Accounts whose entries add up below zero: `(person_hash, balance)`.
-    async fn negative_balances(&self) -> StoreResult<Vec<(String, i64)>>;
-    async fn settlements_page(&self, after: &str, limit: i64) -> StoreResult<Vec<SettlementRecord>>;
-    /// Reimbursement claims in id order after `after`, at most `limit`.
-    async fn reimbursement_claims_page(&self, after: &str, limit: i64) -> StoreResult<Vec<ReimbursementClaim>>;
-    async fn ledger_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(String, AccountEntry)>>;
-    async fn year_totals_page(&self, after: &(String, i64), limit: i64) -> StoreResult<Vec<(String, i64, YearTotals)>>;
-    /// Fee lines marked settled: `(mdtrt_id, sn, setl_id)`.
-    async fn settled_lines_page(&self, after: &(String, String), limit: i64) -> StoreResult<Vec<(String, String, String)>>;
-    /// Cards after `after_id` with their `state` column and their events, oldest first
-    /// (or why a card's events cannot be read).
-    async fn cards_with_events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(Card, String, Result<Vec<CardEvent>, String>)>>;
-    /// Every card's chain head after `after_id`: `(card_id, last_seq, head_hash)`.
-    async fn chain_heads_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<(i64, i64, String)>>;
-    /// The hashes of the events of cards `first..=last`: `(card_id, seq, hash)`.
-    async fn event_hashes_of(&self, first: i64, last: i64) -> StoreResult<Vec<(i64, i64, String)>>;
-    /// Outbox messages per card: `(card_id, count)`.
-    async fn outbox_counts(&self) -> StoreResult<Vec<(i64, i64)>>;
-    /// The versions of the migrations applied to this database, in order.
-    async fn applied_migrations(&self) -> StoreResult<Vec<i64>>;
-
-    // Registry (SPEC §1-2).
-    async fn insert_unit(&self, unit: &Organisation) -> StoreResult<()>;
-    async fn get_unit(&self, code: &str) -> StoreResult<Option<Organisation>>;
-    async fn insert_outlet(&self, outlet: &Organisation) -> StoreResult<()>;
-    async fn get_outlet(&self, code: &str) -> StoreResult<Option<Organisation>>;
-    async fn insert_institution(&self, inst: &Institution) -> StoreResult<()>;
-    async fn get_institution(&self, code: &str) -> StoreResult<Option<Institution>>;
-
-    async fn insert_person(&self, person: &Person) -> StoreResult<()>;
-    /// Inserts many persons in one transaction (demo data, bulk loads); persons already
-    /// present are skipped. Returns how many were inserted.
-    async fn insert_persons(&self, persons: &[Person]) -> StoreResult<u64>;
-    async fn get_person(&self, ssn: &str) -> StoreResult<Option<Person>>;
-    async fn find_person_by_handbook(&self, handbook_no: &str) -> StoreResult<Option<Person>>;
-    async fn count_persons(&self) -> StoreResult<i64>;
-    /// R-INFO-1: replaces the person's current record with `after` if its version is
-    /// still `expected_version`, and appends `change` to the dated history, together.
-    async fn change_person(&self, expected_version: i64, after: &Person, change: &PersonChange) -> StoreResult<()>;
-    async fn person_history(&self, ssn: &str) -> StoreResult<Vec<PersonChange>>;
-    /// Many persons' flags changed at once (each at its expected version), each change
-    /// kept in the history, in one transaction; a conflict on any changes none.
-    async fn change_flags(&self, changes: &[(i64, Person, PersonChange)]) -> StoreResult<()>;
-
-    // Access tokens.
-    async fn insert_token(&self, token_hash: &str, grant: &TokenGrant, at: DateTime<Utc>) -> StoreResult<i64>;
-    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
-    async fn revoke_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
-    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
-
-    // Idempotency of creating requests.
-    /// What is kept for a key, read without claiming it: `None` when nothing (or only
-    /// an entry created before `expire_before`) is kept. The claim itself is
-    /// [`CardTx::claim_request`], inside the transaction of the work.
-    async fn idempotency_peek(&self, token_id: i64, key: &str, fingerprint: &str, expire_before: Option<DateTime<Utc>>) -> StoreResult<Option<IdempotencyBegin>>;
-    async fn idempotency_finish(&self, token_id: i64, key: &str, status: u16, body: &[u8]) -> StoreResult<()>;
-    async fn idempotency_abandon(&self, token_id: i64, key: &str) -> StoreResult<()>;
-    /// Removes claims without an answer (left by a multi-transaction request when the
-    /// service stopped); returns how many.
-    async fn release_unanswered_claims(&self) -> StoreResult<u64>;
-    /// Marks jobs still `running` as `interrupted` (at start-up); returns how many.
-    async fn interrupt_running_jobs(&self, at: DateTime<Utc>) -> StoreResult<u64>;
-
-    // Working-day calendar years loaded by an operator (R-CAL-2).
-    async fn put_calendar_year(&self, year: i32, toml: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn calendar_years(&self) -> StoreResult<Vec<(i32, String)>>;
-
-    // Cards (SPEC §4).
-    async fn begin_cards(&self) -> StoreResult<Box<dyn CardTx>>;
-    async fn get_card(&self, id: i64) -> StoreResult<Option<Card>>;
-    async fn cards_of_person(&self, person_hash: &str) -> StoreResult<Vec<Card>>;
-    async fn card_by_certificate(&self, number: &str) -> StoreResult<Option<Card>>;
-    /// Cards carrying this printed number (a replacement may reuse none, but an old
-    /// card keeps its number after it is replaced).
-    async fn cards_by_number(&self, card_number: &str) -> StoreResult<Vec<Card>>;
-    /// The person whose lookup hash starts with `prefix` (the national `psn_no`).
-    async fn person_by_hash_prefix(&self, prefix: &str) -> StoreResult<Option<Person>>;
-    async fn card_events(&self, id: i64) -> StoreResult<Vec<StoredEvent>>;
-    /// A card's fees as charged: (kind, fen, payment method), oldest first.
-    async fn card_fees(&self, card_id: i64) -> StoreResult<Vec<(String, i64, Option<String>)>>;
-    /// Cards whose certificate's collection date waits for calendar `year` (R-CAL-2).
-    async fn cards_awaiting_year(&self, year: i32) -> StoreResult<Vec<i64>>;
-    /// Cards past their promise: not produced by their production date (R-APP-3), or not
-    /// handed out by their unit's day (R-DIST-1).
-    async fn overdue_cards(&self, today: chrono::NaiveDate) -> StoreResult<Vec<Card>>;
-    async fn cards_in_batch(&self, batch_id: i64) -> StoreResult<Vec<Card>>;
-    async fn get_batch(&self, id: i64) -> StoreResult<Option<BatchRecord>>;
-    /// The snapshot instant of the region's latest production batch, if any.
-    async fn latest_batch_snapshot(&self, region: &str) -> StoreResult<Option<DateTime<Utc>>>;
-    async fn get_person_by_hash(&self, person_hash: &str) -> StoreResult<Option<Person>>;
-    async fn outbox(&self, after_id: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
-    /// Recomputes every card's event chain and compares it with the card's head.
-    async fn verify_audit(&self) -> StoreResult<AuditReport>;
-
-    // Catalogue, visits, fee lines, settlements and accounts (SPEC §5, §7).
-    /// Inserts or replaces catalogue entries (by code, region and date) in one
-    /// transaction; returns how many.
-    async fn upsert_catalog_entries(&self, entries: &[CatalogEntry], at: DateTime<Utc>) -> StoreResult<u64>;
-    /// Inserts or replaces region-independent entries in force always.
-    async fn upsert_catalog_items(&self, items: &[CatalogItem], at: DateTime<Utc>) -> StoreResult<u64> {
-        self.upsert_catalog_entries(&items.iter().cloned().map(CatalogEntry::everywhere).collect::<Vec<_>>(), at).await
-    }
-    /// The region-independent entry in force always.
-    async fn catalog_item(&self, code: &str) -> StoreResult<Option<CatalogItem>>;
-    /// The items of these codes in force in `region` on `on`, in one query (codes
-    /// without an entry in force are absent; see [`yikatong_core::settlement::entry_in_force`]).
-    async fn catalog_items(&self, codes: &[String], region: &str, on: NaiveDate) -> StoreResult<Vec<CatalogItem>>;
-    async fn get_visit(&self, mdtrt_id: &str) -> StoreResult<Option<VisitRecord>>;
-    async fn fee_lines(&self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
-    /// The visits registered on a card-collection certificate (R-CERT-1), oldest first.
-    async fn certificate_visits(&self, certificate_number: &str) -> StoreResult<Vec<String>>;
-    async fn get_settlement(&self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
-    async fn work_injury_claim(&self, claim_id: &str) -> StoreResult<Option<WorkInjuryClaim>>;
-    async fn reimbursement_claim(&self, id: &str) -> StoreResult<Option<ReimbursementClaim>>;
-    /// A person's reimbursement claims, oldest first.
-    async fn reimbursement_claims_of(&self, person_hash: &str) -> StoreResult<Vec<ReimbursementClaim>>;
-    /// Approves a submitted claim; `false` when it is not submitted (approved already).
-    async fn approve_reimbursement(&self, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Moves a claim from `from` to `to` (`paid`, `failed` with its reason); `false`
-    /// when it is not in `from`.
-    async fn move_reimbursement(&self, id: &str, from: &str, to: &str, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// The claims of a payment file, in its order.
-    async fn reimbursements_in_file(&self, file_id: &str) -> StoreResult<Vec<ReimbursementClaim>>;
-    async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
-    async fn account_entries(&self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
-    async fn year_totals(&self, person_hash: &str, year: i64) -> StoreResult<YearTotals>;
-
-    // Batch work (issue: city scale).
-    /// Persons in lookup-hash order after `after` (keyset paging, so a run can resume).
-    async fn persons_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
-    /// The persons with these lookup hashes (those that exist), in one statement per
-    /// few thousand.
-    /// R-EXCH-1: the key of the person whose ID number is now the one hashed to
-    /// `number_hash`.
-    async fn person_key_of_number(&self, number_hash: &str) -> StoreResult<Option<String>>;
-    /// Persons by the keyed hash of their ID number as it is now (files name people by
-    /// their number), each with that hash.
-    async fn persons_by_numbers(&self, number_hashes: &[String]) -> StoreResult<Vec<(String, Person)>>;
-    async fn persons_by_hashes(&self, hashes: &[String]) -> StoreResult<Vec<(String, Person)>>;
-    /// A unit's persons in lookup-hash order after `after`.
-    async fn unit_persons_page(&self, unit: &str, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person)>>;
-    /// Writes monthly credits in one transaction, each at most once per person and
-    /// reference; says for each whether this call wrote it.
-    async fn credit_once(&self, credits: &[MonthlyCredit], at: DateTime<Utc>) -> StoreResult<Vec<bool>>;
-    async fn create_job(&self, kind: &str, params: &serde_json::Value, total: i64, at: DateTime<Utc>) -> StoreResult<i64>;
-    async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn get_job(&self, id: i64) -> StoreResult<Option<JobRecord>>;
-
-    // Comparison with the population registry (R-CMP-1..4).
-    /// Inserts or replaces registry rows in one transaction; returns how many.
-    async fn upsert_registry_rows(&self, rows: &[RegistryRow], at: DateTime<Utc>) -> StoreResult<u64>;
-    async fn registry_row(&self, ssn: &str) -> StoreResult<Option<RegistryRow>>;
-    /// R-APP-4: the province's card register: `(ssn, city's division code, card works)`
-    /// rows; a working card's row is kept (the last row of a person wins), another's
-    /// removed. Returns how many rows were applied.
-    async fn load_province_cards(&self, rows: &[(String, String, bool)], at: DateTime<Utc>) -> StoreResult<u64>;
-    async fn save_comparison(&self, ssn: &str, marks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Persons in lookup-hash order after `after`, each with their registry row if the
-    /// extract has one (one statement per page).
-    async fn compare_page(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<(String, Person, Option<RegistryRow>)>>;
-    /// Keeps many persons' marks (lookup hash, marks) in one transaction.
-    async fn save_comparisons(&self, marks: &[(String, serde_json::Value)], at: DateTime<Utc>) -> StoreResult<()>;
-    async fn comparison(&self, ssn: &str) -> StoreResult<Option<(serde_json::Value, DateTime<Utc>)>>;
-
-    // Resident premiums (R-PAY-1, R-PAY-2).
-    /// Records a payment once per reference; false when the reference was recorded before.
-    async fn insert_premium_payment(&self, p: &PremiumPayment) -> StoreResult<bool>;
-    async fn record_deduction(&self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn premium_payments(&self, person_hash: &str) -> StoreResult<Vec<PremiumPayment>>;
-    async fn failed_deductions(&self, person_hash: Option<&str>, period: Option<&str>) -> StoreResult<Vec<PremiumDeduction>>;
-
-    /// The card-life benchmark's baseline: `ops` raw transactions (lock a card row,
-    /// insert an event, update its state) over `cards` scratch cards of `card_json`'s
-    /// size on `concurrency` connections, in scratch tables dropped afterwards.
-    async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration>;
-
-    /// The benchmark baseline: each person written by a single-row INSERT transaction
-    /// (`BEGIN; INSERT; COMMIT`) straight into the persons table, spread over
-    /// `concurrency` connections; the rows are removed afterwards. Returns the time the
-    /// inserts took.
-    async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration>;
-
-    /// Refreshes the query planner's statistics of `tables` (`ANALYZE`), after a bulk
-    /// load has changed them by more than the database would notice in time.
-    async fn refresh_statistics(&self, tables: &[&str]) -> StoreResult<()>;
-
-    /// The city benchmark's baseline: the rows `select` reads from `table` loaded again,
-    /// the database's fastest way, into an empty copy of `table` (PostgreSQL: `COPY …
-    /// FROM STDIN` of the rows as `COPY … TO STDOUT` gave them; SQLite: one
-    /// `INSERT … SELECT` in one transaction). Returns the rows and the loading time; the
-    /// copy is dropped.
-    async fn bulk_load_baseline(&self, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)>;
 }
 
 /// One transaction over cards: lock, read, write, then commit (or drop to roll back).
@@ -359,7 +183,7 @@ pub trait CardTx: Send {
     /// One claim per settlement: a second is [`StoreError::Duplicate`].
     async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()>;
     /// The live (not reversed) settlement of this kind for the visit, if any.
-    async fn live_settlement(&mut self, mdtrt_id: &str, kind: &str) -> StoreResult<Option<String>>;
+    async fn live_settlement(&mut self, mdtrt_id: &str, kind: yikatong_core::settlement::SettlementKind) -> StoreResult<Option<String>>;
     /// Marks these unsettled lines of the visit as settled by `setl_id`; returns how
     /// many it marked (the caller checks it is all of them).
     async fn mark_lines_settled(&mut self, mdtrt_id: &str, setl_id: &str, sns: &[String]) -> StoreResult<u64>;
@@ -430,6 +254,16 @@ pub async fn open_with(url: &str, key: DataKey, pool: PoolOptions) -> StoreResul
         Ok(Arc::new(postgres::PgStore::open(url, key, pool).await?))
     } else {
         Ok(Arc::new(sqlite::SqliteStore::open(url, key, pool).await?))
+    }
+}
+
+/// The benchmarks' baselines on the database at `url` (a pool of their own beside the
+/// service's; the database is migrated as [`open`] does).
+pub async fn open_baselines(url: &str, key: DataKey) -> StoreResult<Arc<dyn BaselineStore>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(url, key, PoolOptions::default()).await?))
+    } else {
+        Ok(Arc::new(sqlite::SqliteStore::open(url, key, PoolOptions::default()).await?))
     }
 }
 

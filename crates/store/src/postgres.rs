@@ -5,20 +5,9 @@ use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
 
-type Db = sqlx::Postgres;
-
-const BACKEND: &str = "postgres";
-/// Row locks for read-then-write: SQLite's `BEGIN IMMEDIATE` already holds the write lock.
-const FOR_UPDATE: &str = " FOR UPDATE";
 /// Every file of `migrations/postgres/`, checksummed: a file added to the folder is applied,
 /// and one edited after it was applied stops the start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-/// Whether the table of the hand-kept migration list (before `sqlx::migrate!`) exists.
-const HAND_KEPT_MIGRATIONS: &str = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'";
-
-async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-    pool.begin().await
-}
 
 pub struct PgStore {
     pool: sqlx::Pool<Db>,
@@ -39,68 +28,88 @@ impl PgStore {
     }
 }
 
-crate::backend::store_impl!(PgStore);
+crate::backend::store_impl!(PgStore, PgDialect);
 
-/// Ids for `n` new cards from the cards' identity sequence.
-async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Db>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
-    if n == 0 {
-        return Ok(Vec::new());
+/// PostgreSQL's way of doing what differs between the databases.
+/// (`Dialect`, `CardUpdate` and the shared error mappers are in scope through
+/// `store_impl!` above, which imports them for the shared source.)
+pub(crate) struct PgDialect;
+
+impl Dialect for PgDialect {
+    type Db = sqlx::Postgres;
+    const BACKEND: &'static str = "postgres";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const HAND_KEPT_MIGRATIONS: &'static str = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'";
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
-    sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cards', 'id')) FROM generate_series(1, $1)").bind(n as i64).fetch_all(&mut **tx).await
-}
 
-/// See [`crate::Store::bulk_load_baseline`]: `COPY … TO STDOUT` into a temporary file
-/// (so the yardstick does not hold a million rows in memory), then the timed
-/// `COPY … FROM STDIN` from it into `bench_copy_<table>` (same columns and indexes).
-async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
-    use futures_util::StreamExt;
-    use tokio::io::AsyncWriteExt;
-    let io = |e: std::io::Error| StoreError::Corrupt(format!("the baseline's scratch file: {e}"));
-    let scratch = format!("bench_copy_{table}");
-    let path = std::env::temp_dir().join(format!("ykt-copy-{}-{scratch}.txt", std::process::id()));
-    let mut conn = pool.acquire().await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {scratch}; CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)")))
-        .execute(&mut *conn)
-        .await?;
-    {
-        let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&path).await.map_err(io)?);
-        let mut out = conn.copy_out_raw(&format!("COPY ({select}) TO STDOUT")).await?;
-        while let Some(chunk) = out.next().await {
-            file.write_all(&chunk?).await.map_err(io)?;
+    async fn begin_write(pool: &sqlx::Pool<sqlx::Postgres>) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    /// Ids for `n` new cards from the cards' identity sequence.
+    async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+        if n == 0 {
+            return Ok(Vec::new());
         }
-        file.flush().await.map_err(io)?;
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cards', 'id')) FROM generate_series(1, $1)").bind(n as i64).fetch_all(&mut **tx).await
     }
-    let started = std::time::Instant::now();
-    let mut copy = conn.copy_in_raw(&format!("COPY {scratch} FROM STDIN")).await?;
-    copy.read_from(tokio::fs::File::open(&path).await.map_err(io)?).await?;
-    let rows = copy.finish().await?;
-    let took = started.elapsed();
-    let _ = tokio::fs::remove_file(&path).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(&mut *conn).await?;
-    Ok((rows, took))
-}
 
-/// Many cards' new states in a few statements (`UPDATE … FROM (VALUES …)`): one round
-/// trip per few thousand cards.
-async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
-    for part in rows.chunks(rows_per_statement(9)) {
-        let mut q = sqlx::QueryBuilder::<Db>::new(
-            "UPDATE cards SET state = v.column2, card_number = v.column3, certificate_number = v.column4, batch_id = v.column5, due_on = v.column6, version = cards.version + 1, head_hash = v.column7, last_seq = v.column8, data = v.column9 FROM (",
-        );
-        q.push_values(part, |mut b, r| {
-            let c = r.card;
-            b.push("CAST(").push_bind_unseparated(c.id).push_unseparated(" AS BIGINT)");
-            b.push("CAST(").push_bind_unseparated(c.state.as_str()).push_unseparated(" AS TEXT)");
-            b.push("CAST(").push_bind_unseparated(c.card_number.as_deref()).push_unseparated(" AS TEXT)");
-            b.push("CAST(").push_bind_unseparated(c.certificate.as_ref().map(|c| c.number.clone())).push_unseparated(" AS TEXT)");
-            b.push("CAST(").push_bind_unseparated(c.batch_id).push_unseparated(" AS BIGINT)");
-            b.push("CAST(").push_bind_unseparated(c.due_on.map(|d| d.to_string())).push_unseparated(" AS TEXT)");
-            b.push("CAST(").push_bind_unseparated(r.head.as_str()).push_unseparated(" AS TEXT)");
-            b.push("CAST(").push_bind_unseparated(r.seq).push_unseparated(" AS BIGINT)");
-            b.push("CAST(").push_bind_unseparated(r.data.as_str()).push_unseparated(" AS TEXT)");
-        });
-        q.push(") AS v WHERE cards.id = v.column1");
-        q.build().persistent(false).execute(&mut **tx).await.map_err(card_write)?;
+    /// See [`crate::Store::bulk_load_baseline`]: `COPY … TO STDOUT` into a temporary file
+    /// (so the yardstick does not hold a million rows in memory), then the timed
+    /// `COPY … FROM STDIN` from it into `bench_copy_<table>` (same columns and indexes).
+    async fn bulk_load_baseline(pool: &sqlx::Pool<sqlx::Postgres>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let io = |e: std::io::Error| StoreError::Corrupt(format!("the baseline's scratch file: {e}"));
+        let scratch = format!("bench_copy_{table}");
+        let path = std::env::temp_dir().join(format!("ykt-copy-{}-{scratch}.txt", std::process::id()));
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {scratch}; CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)")))
+            .execute(&mut *conn)
+            .await?;
+        {
+            let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&path).await.map_err(io)?);
+            let mut out = conn.copy_out_raw(&format!("COPY ({select}) TO STDOUT")).await?;
+            while let Some(chunk) = out.next().await {
+                file.write_all(&chunk?).await.map_err(io)?;
+            }
+            file.flush().await.map_err(io)?;
+        }
+        let started = std::time::Instant::now();
+        let mut copy = conn.copy_in_raw(&format!("COPY {scratch} FROM STDIN")).await?;
+        copy.read_from(tokio::fs::File::open(&path).await.map_err(io)?).await?;
+        let rows = copy.finish().await?;
+        let took = started.elapsed();
+        let _ = tokio::fs::remove_file(&path).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(&mut *conn).await?;
+        Ok((rows, took))
     }
-    Ok(())
+
+    /// Many cards' new states in a few statements (`UPDATE … FROM (VALUES …)`): one round
+    /// trip per few thousand cards.
+    async fn update_cards(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
+        for part in rows.chunks(rows_per_statement(9)) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+                "UPDATE cards SET state = v.column2, card_number = v.column3, certificate_number = v.column4, batch_id = v.column5, due_on = v.column6, version = cards.version + 1, head_hash = v.column7, last_seq = v.column8, data = v.column9 FROM (",
+            );
+            q.push_values(part, |mut b, r| {
+                let c = r.card;
+                b.push("CAST(").push_bind_unseparated(c.id).push_unseparated(" AS BIGINT)");
+                b.push("CAST(").push_bind_unseparated(c.state.as_str()).push_unseparated(" AS TEXT)");
+                b.push("CAST(").push_bind_unseparated(c.card_number.as_deref()).push_unseparated(" AS TEXT)");
+                b.push("CAST(").push_bind_unseparated(c.certificate.as_ref().map(|c| c.number.clone())).push_unseparated(" AS TEXT)");
+                b.push("CAST(").push_bind_unseparated(c.batch_id).push_unseparated(" AS BIGINT)");
+                b.push("CAST(").push_bind_unseparated(c.due_on.map(|d| d.to_string())).push_unseparated(" AS TEXT)");
+                b.push("CAST(").push_bind_unseparated(r.head.as_str()).push_unseparated(" AS TEXT)");
+                b.push("CAST(").push_bind_unseparated(r.seq).push_unseparated(" AS BIGINT)");
+                b.push("CAST(").push_bind_unseparated(r.data.as_str()).push_unseparated(" AS TEXT)");
+            });
+            q.push(") AS v WHERE cards.id = v.column1");
+            q.build().persistent(false).execute(&mut **tx).await.map_err(card_write)?;
+        }
+        Ok(())
+    }
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::identity::Gender;
 use yikatong_core::registry::{Category, PersonFlag};
+use yikatong_core::settlement::{SettlementKind, SettlementState, VisitState};
 
 /// An employer unit or a service outlet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,8 +217,7 @@ pub struct VisitRecord {
     pub person_hash: String,
     pub card_id: Option<i64>,
     pub ipt_otp_no: String,
-    /// `registered` or `cancelled`.
-    pub state: String,
+    pub state: VisitState,
     /// Registration and visit fields as the HIS sent them (insutype, med_type, begntime,
     /// diagnoses …).
     pub data: serde_json::Value,
@@ -283,10 +283,8 @@ pub struct SettlementRecord {
     pub mdtrt_id: String,
     pub institution: String,
     pub person_hash: String,
-    /// `realtime` or `manual`.
-    pub kind: String,
-    /// `settled` or `reversed`.
-    pub state: String,
+    pub kind: SettlementKind,
+    pub state: SettlementState,
     pub visit_date: chrono::NaiveDate,
     pub year: i64,
     /// The receipt with its trace, as the engine produced it.

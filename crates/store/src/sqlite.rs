@@ -7,20 +7,9 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-type Db = sqlx::Sqlite;
-
-const BACKEND: &str = "sqlite";
-/// Row locks for read-then-write: SQLite's `BEGIN IMMEDIATE` already holds the write lock.
-const FOR_UPDATE: &str = "";
 /// Every file of `migrations/sqlite/`, checksummed: a file added to the folder is applied,
 /// and one edited after it was applied stops the start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-/// Whether the table of the hand-kept migration list (before `sqlx::migrate!`) exists.
-const HAND_KEPT_MIGRATIONS: &str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
-
-async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
-}
 
 pub struct SqliteStore {
     pool: sqlx::Pool<Db>,
@@ -50,64 +39,84 @@ impl SqliteStore {
     }
 }
 
-crate::backend::store_impl!(SqliteStore);
+crate::backend::store_impl!(SqliteStore, SqliteDialect);
 
-/// Ids for `n` new cards. The write transaction (`BEGIN IMMEDIATE`) holds the
-/// database's only write lock, so the ids after the highest ever given are free.
-async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Db>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
-    let top: i64 = sqlx::query_scalar("SELECT MAX(x) FROM (SELECT COALESCE(MAX(id), 0) AS x FROM cards UNION ALL SELECT seq AS x FROM sqlite_sequence WHERE name = 'cards')")
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok((top + 1..=top + n as i64).collect())
-}
+/// SQLite's way of doing what differs between the databases.
+/// (`Dialect`, `CardUpdate` and the shared error mappers are in scope through
+/// `store_impl!` above, which imports them for the shared source.)
+pub(crate) struct SqliteDialect;
 
-/// See [`crate::Store::bulk_load_baseline`]: an empty copy of `table` with its indexes
-/// (from the schema's own DDL), then the timed `INSERT … SELECT` in one transaction.
-async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
-    let scratch = format!("bench_copy_{table}");
-    let ddl: Vec<(String, String)> =
-        sqlx::query_as("SELECT type, sql FROM sqlite_master WHERE tbl_name = $1 AND sql IS NOT NULL AND type IN ('table', 'index') ORDER BY type DESC")
-            .bind(table)
-            .fetch_all(pool)
+impl Dialect for SqliteDialect {
+    type Db = sqlx::Sqlite;
+    const BACKEND: &'static str = "sqlite";
+    const FOR_UPDATE: &'static str = "";
+    const HAND_KEPT_MIGRATIONS: &'static str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    async fn begin_write(pool: &sqlx::Pool<sqlx::Sqlite>) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Ids for `n` new cards. The write transaction (`BEGIN IMMEDIATE`) holds the
+    /// database's only write lock, so the ids after the highest ever given are free.
+    async fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+        let top: i64 = sqlx::query_scalar("SELECT MAX(x) FROM (SELECT COALESCE(MAX(id), 0) AS x FROM cards UNION ALL SELECT seq AS x FROM sqlite_sequence WHERE name = 'cards')")
+            .fetch_one(&mut **tx)
             .await?;
-    let mut script = format!("DROP TABLE IF EXISTS {scratch};");
-    for (kind, sql) in ddl {
-        let sql = if kind == "table" {
-            sql.replacen(&format!("CREATE TABLE {table}"), &format!("CREATE TABLE {scratch}"), 1)
-        } else {
-            sql.replacen("INDEX ", "INDEX bench_copy_", 1).replacen(&format!(" ON {table} "), &format!(" ON {scratch} "), 1)
-        };
-        script.push_str(&sql);
-        script.push(';');
+        Ok((top + 1..=top + n as i64).collect())
     }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(pool).await?;
-    let started = std::time::Instant::now();
-    let mut tx = begin_write(pool).await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {scratch} SELECT * FROM ({select})"))).execute(&mut *tx).await?.rows_affected();
-    tx.commit().await?;
-    let took = started.elapsed();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(pool).await?;
-    Ok((rows, took))
-}
 
-/// Many cards' new states: one prepared `UPDATE … WHERE id = ?` per card, in process
-/// (SQLite plans `UPDATE … FROM (VALUES …)` as a walk of the whole table).
-async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
-    for r in rows {
-        let c = r.card;
-        sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8 WHERE id = $9")
-            .bind(c.state.as_str())
-            .bind(c.card_number.as_deref())
-            .bind(c.certificate.as_ref().map(|c| c.number.clone()))
-            .bind(c.batch_id)
-            .bind(c.due_on.map(|d| d.to_string()))
-            .bind(r.head.as_str())
-            .bind(r.seq)
-            .bind(r.data.as_str())
-            .bind(c.id)
-            .execute(&mut **tx)
-            .await
-            .map_err(card_write)?;
+    /// See [`crate::Store::bulk_load_baseline`]: an empty copy of `table` with its indexes
+    /// (from the schema's own DDL), then the timed `INSERT … SELECT` in one transaction.
+    async fn bulk_load_baseline(pool: &sqlx::Pool<sqlx::Sqlite>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
+        let scratch = format!("bench_copy_{table}");
+        let ddl: Vec<(String, String)> =
+            sqlx::query_as("SELECT type, sql FROM sqlite_master WHERE tbl_name = $1 AND sql IS NOT NULL AND type IN ('table', 'index') ORDER BY type DESC")
+                .bind(table)
+                .fetch_all(pool)
+                .await?;
+        let mut script = format!("DROP TABLE IF EXISTS {scratch};");
+        for (kind, sql) in ddl {
+            let sql = if kind == "table" {
+                sql.replacen(&format!("CREATE TABLE {table}"), &format!("CREATE TABLE {scratch}"), 1)
+            } else {
+                sql.replacen("INDEX ", "INDEX bench_copy_", 1).replacen(&format!(" ON {table} "), &format!(" ON {scratch} "), 1)
+            };
+            script.push_str(&sql);
+            script.push(';');
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(pool).await?;
+        let started = std::time::Instant::now();
+        let mut tx = Self::begin_write(pool).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {scratch} SELECT * FROM ({select})"))).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        let took = started.elapsed();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(pool).await?;
+        Ok((rows, took))
     }
-    Ok(())
+
+    /// Many cards' new states: one prepared `UPDATE … WHERE id = ?` per card, in process
+    /// (SQLite plans `UPDATE … FROM (VALUES …)` as a walk of the whole table).
+    async fn update_cards(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
+        for r in rows {
+            let c = r.card;
+            sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8 WHERE id = $9")
+                .bind(c.state.as_str())
+                .bind(c.card_number.as_deref())
+                .bind(c.certificate.as_ref().map(|c| c.number.clone()))
+                .bind(c.batch_id)
+                .bind(c.due_on.map(|d| d.to_string()))
+                .bind(r.head.as_str())
+                .bind(r.seq)
+                .bind(r.data.as_str())
+                .bind(c.id)
+                .execute(&mut **tx)
+                .await
+                .map_err(card_write)?;
+        }
+        Ok(())
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use yikatong_core::clock::SystemClock;
 use yikatong_store::DataKey;
-use yikatong_store::testing::{Backend, fresh_url};
+use yikatong_store::scratch::{Backend, fresh_url};
 
 use super::fixtures::{ApiVsBaseline, BenchServer, Latencies, active_cards};
 use crate::config;
@@ -14,7 +14,8 @@ use crate::config;
 pub(super) async fn once(backend: Backend, pg: &str, pairs: usize, concurrency: usize) -> Result<ApiVsBaseline, String> {
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
-        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
+        let key = DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?;
+        let store = config::open_store(&url, key.clone(), yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
         let concurrency = concurrency.max(1);
         let (cards, clerk) = active_cards(&service, store.as_ref(), concurrency * 4).await?;
@@ -44,15 +45,13 @@ pub(super) async fn once(backend: Backend, pg: &str, pairs: usize, concurrency: 
                 Ok::<_, String>(latencies)
             }));
         }
-        let mut latencies = Latencies::new();
-        for w in workers {
-            latencies.merge(&w.await.map_err(|e| e.to_string())??);
-        }
+        let latencies = Latencies::gather(workers).await?;
         let api_time = started.elapsed();
         drop(server);
         let sample = store.get_card(cards[0]).await.map_err(|e| e.to_string())?.ok_or("no card")?;
         let json = serde_json::to_string(&sample).map_err(|e| e.to_string())?;
-        let baseline_time = store.baseline_card_transactions(cards.len(), pairs * 2, concurrency, &json).await.map_err(|e| e.to_string())?;
+        let baselines = yikatong_store::open_baselines(&url, key).await.map_err(|e| e.to_string())?;
+        let baseline_time = baselines.baseline_card_transactions(cards.len(), pairs * 2, concurrency, &json).await.map_err(|e| e.to_string())?;
         let audit = store.verify_audit().await.map_err(|e| e.to_string())?;
         if !audit.problems.is_empty() {
             return Err(format!("the audit trail does not verify after the run: {:?}", audit.problems));

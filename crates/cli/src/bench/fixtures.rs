@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use yikatong_service::{NewOrganisation, TokenRequest};
-use yikatong_store::testing::Backend;
+use yikatong_store::scratch::Backend;
 
 pub(crate) fn parse_backend(name: &str) -> Result<Backend, String> {
     match name {
@@ -131,6 +131,15 @@ impl Latencies {
 
     pub(crate) fn record(&mut self, d: Duration) {
         self.0.saturating_record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1));
+    }
+
+    /// Every worker's latencies together, or the first worker's failure.
+    pub(crate) async fn gather(workers: Vec<tokio::task::JoinHandle<Result<Latencies, String>>>) -> Result<Latencies, String> {
+        let mut all = Latencies::new();
+        for w in workers {
+            all.merge(&w.await.map_err(|e| e.to_string())??);
+        }
+        Ok(all)
     }
 
     /// Adds another worker's latencies.

@@ -27,7 +27,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
         /// PostgreSQL server for the run (a fresh schema is made and dropped).
-        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
         postgres: String,
         /// Only these backends (sqlite, postgres); both by default.
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
@@ -42,7 +42,7 @@ pub enum BenchCommand {
         /// Concurrent clerks (each works on cards of its own).
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
-        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
         postgres: String,
         /// Backends to run (sqlite, postgres); PostgreSQL by default.
         #[arg(long, value_delimiter = ',', default_value = "postgres")]
@@ -61,7 +61,7 @@ pub enum BenchCommand {
         /// Seconds pgbench runs.
         #[arg(long, default_value_t = 10)]
         pgbench_seconds: u32,
-        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
         postgres: String,
     },
     /// A synthetic city through the bureau's batch work (application files, registry
@@ -74,7 +74,7 @@ pub enum BenchCommand {
         /// Cards in the production batch cut.
         #[arg(long, default_value_t = 100_000)]
         batch: usize,
-        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
         postgres: String,
         /// Backends to run (sqlite, postgres).
         #[arg(long, value_delimiter = ',', default_value = "postgres,sqlite")]
@@ -88,7 +88,7 @@ pub enum BenchCommand {
         /// Requests per page.
         #[arg(long, default_value_t = 200)]
         requests: usize,
-        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
         postgres: String,
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
         backends: Vec<String>,
@@ -98,7 +98,7 @@ pub enum BenchCommand {
     Upload {
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
-        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::testing::DEFAULT_TEST_PG)]
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
         postgres: String,
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
         backends: Vec<String>,

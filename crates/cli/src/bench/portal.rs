@@ -9,7 +9,7 @@ use yikatong_core::clock::SystemClock;
 use yikatong_service::demo::{DemoRng, city_person};
 use yikatong_service::{NewOrganisation, TokenRequest};
 use yikatong_store::DataKey;
-use yikatong_store::testing::{Backend, fresh_url};
+use yikatong_store::scratch::{Backend, fresh_url};
 
 use super::fixtures::{BenchServer, Latencies, ms, parse_backend};
 use crate::config;

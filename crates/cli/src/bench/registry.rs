@@ -8,7 +8,7 @@ use std::time::Instant;
 use yikatong_core::clock::{Clock, SystemClock};
 use yikatong_service::{NewOrganisation, TokenRequest};
 use yikatong_store::DataKey;
-use yikatong_store::testing::{Backend, fresh_url};
+use yikatong_store::scratch::{Backend, fresh_url};
 
 use super::fixtures::{ApiVsBaseline, BenchServer, Latencies};
 use crate::config;
@@ -16,7 +16,8 @@ use crate::config;
 pub(super) async fn once(backend: Backend, pg: &str, count: usize, concurrency: usize) -> Result<ApiVsBaseline, String> {
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
-        let store = config::open_store(&url, DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?, yikatong_store::PoolOptions::default()).await?;
+        let key = DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?;
+        let store = config::open_store(&url, key.clone(), yikatong_store::PoolOptions::default()).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let service = config::service(store.clone(), clock.clone(), config::policies(None)?).await?;
         let operator = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(|e| e.to_string())?;
@@ -58,10 +59,7 @@ pub(super) async fn once(backend: Backend, pg: &str, count: usize, concurrency: 
                 Ok::<_, String>(latencies)
             }));
         }
-        let mut latencies = Latencies::new();
-        for w in workers {
-            latencies.merge(&w.await.map_err(|e| e.to_string())??);
-        }
+        let latencies = Latencies::gather(workers).await?;
         let api_time = started.elapsed();
         drop(server);
         let created = store.count_persons().await.map_err(|e| e.to_string())?;
@@ -75,7 +73,8 @@ pub(super) async fn once(backend: Backend, pg: &str, count: usize, concurrency: 
         let taken: std::collections::HashSet<&str> = people.iter().map(|p| p.ssn.as_str()).collect();
         baseline_people.retain(|p| !taken.contains(p.ssn.as_str()));
         baseline_people.truncate(count);
-        let baseline_time = store.baseline_single_row_inserts(&baseline_people, concurrency).await.map_err(|e| e.to_string())?;
+        let baselines = yikatong_store::open_baselines(&url, key).await.map_err(|e| e.to_string())?;
+        let baseline_time = baselines.baseline_single_row_inserts(&baseline_people, concurrency).await.map_err(|e| e.to_string())?;
         Ok(ApiVsBaseline {
             api_rate: count as f64 / api_time.as_secs_f64(),
             baseline_rate: count as f64 / baseline_time.as_secs_f64(),

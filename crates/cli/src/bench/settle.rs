@@ -12,7 +12,7 @@ use yikatong_core::settlement::catalog::line_product;
 use yikatong_core::settlement::{CatalogItem, FeeLine, ItemClass, ItemKind, SettlementInput, YearTotals, settle};
 use yikatong_service::{NewCatalogItem, TokenRequest};
 use yikatong_store::DataKey;
-use yikatong_store::testing::{Backend, fresh_url};
+use yikatong_store::scratch::{Backend, fresh_url};
 
 use super::fixtures::{BenchServer, Latencies, active_cards, ms};
 use crate::config;
@@ -143,10 +143,7 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
             Ok::<_, String>(lat)
         }));
     }
-    let mut settle_lat = Latencies::new();
-    for w in workers {
-        settle_lat.merge(&w.await.map_err(|e| e.to_string())??);
-    }
+    let settle_lat = Latencies::gather(workers).await?;
     let settle_secs = started.elapsed().as_secs_f64();
     drop(server);
     #[allow(clippy::cast_precision_loss)] // a count of visits

@@ -324,7 +324,13 @@ async fn check_settlements(store: &Arc<dyn Store>, holders: &[Holder], traffic: 
                 let msg = a["err_msg"].as_str().unwrap_or_default();
                 assert!(msg.contains("[already_settled]") && acked.iter().all(|id| msg.contains(id.as_str())), "a second 2207 is refused naming the first settlement: {a}");
             }
-            let live: Vec<_> = store.settlements_of_person(hash).await.unwrap().into_iter().filter(|s| &s.mdtrt_id == mdtrt_id && s.state == "settled").collect();
+            let live: Vec<_> = store
+                .settlements_of_person(hash)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|s| &s.mdtrt_id == mdtrt_id && s.state == yikatong_core::settlement::SettlementState::Settled)
+                .collect();
             match (acked.len(), live.len()) {
                 (1, 1) if acked.contains(&live[0].setl_id) => {}
                 (a, l) if a > 1 || l > 1 => t.doubled += 1,

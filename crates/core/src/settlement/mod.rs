@@ -1,10 +1,12 @@
 //! Real-time outpatient settlement (SPEC §5).
 
+pub mod booked;
 pub mod catalog;
 pub mod engine;
 pub mod funds;
 pub mod manual;
 
+pub use booked::{SettlementKind, SettlementState, VisitState};
 pub use catalog::{CatalogEntry, CatalogItem, FeeLine, ItemClass, ItemKind, entry_in_force};
 pub use engine::{LineSplit, Receipt, SettlementInput, TraceStep, YearTotals, settle, split_line};
 pub use funds::{Fund, FundPart, FundTotals};

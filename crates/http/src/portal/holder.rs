@@ -332,8 +332,8 @@ async fn settlements(State(s): State<AppState>, me: Holder) -> Response {
                     let r = &x.receipt;
                     [
                         shanghai_time(&x.settled_at),
-                        if x.kind == "manual" { "手工报销 manual" } else { "联网结算 real-time" }.to_string(),
-                        if x.state == "reversed" { "已冲正 reversed" } else { "已结算 settled" }.to_string(),
+                        if x.kind == yikatong_core::settlement::SettlementKind::Manual { "手工报销 manual" } else { "联网结算 real-time" }.to_string(),
+                        if x.state == yikatong_core::settlement::SettlementState::Reversed { "已冲正 reversed" } else { "已结算 settled" }.to_string(),
                         fen_yuan(r.total.0),
                         fund_with_parts(r, x.person.category.insutype()),
                         fen_yuan(r.acct_pay.0),

@@ -83,7 +83,7 @@ struct CertificateVisit {
 impl CertificateVisit {
     fn of(v: yikatong_service::CertificateVisitView) -> Self {
         CertificateVisit {
-            claimable: v.claim_id.is_none() && v.unclaimed_fen > 0 && v.state == "registered",
+            claimable: v.claim_id.is_none() && v.unclaimed_fen > 0 && v.state == yikatong_core::settlement::VisitState::Registered,
             total: fen_yuan(v.total_fen),
             unclaimed: fen_yuan(v.unclaimed_fen),
             claim: v.claim_id,

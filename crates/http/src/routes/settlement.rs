@@ -154,9 +154,11 @@ pub async fn designated_counts(State(s): State<AppState>, Caller(who): Caller) -
 pub struct ReceiptView {
     pub setl_id: String,
     pub mdtrt_id: String,
-    /// `realtime` or `manual`.
-    pub kind: String,
-    /// `settled`, `reversed` or `preview`.
+    /// `realtime`, `registration` or `manual`.
+    #[schema(value_type = String)]
+    pub kind: yikatong_core::settlement::SettlementKind,
+    /// `settled`, `reversed` or `preview`; a reimbursement's answer gives its claim's
+    /// state instead.
     pub state: String,
     pub person_ssn_masked: String,
     #[schema(value_type = String)]
@@ -221,8 +223,8 @@ impl ReceiptView {
         ReceiptView {
             setl_id: st.setl_id.clone(),
             mdtrt_id: st.mdtrt_id.clone(),
-            kind: st.kind.clone(),
-            state: st.state.clone(),
+            kind: st.kind,
+            state: st.state.as_str().into(),
             person_ssn_masked: yikatong_core::identity::mask_ssn(&st.person.ssn),
             settled_at: st.settled_at,
             total_fen: r.total.0,

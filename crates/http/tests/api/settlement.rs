@@ -685,7 +685,7 @@ on_both_databases!(r_set_1_one_payment_per_visit_whatever_the_retries, |db: Test
         assert!(msg.contains("[already_settled]") && msg.contains(&booked[mdtrt_id][0]), "the refusal names the first settlement: {msg}");
     }
     let hash = app.db.store.data_key().lookup_hash(SSN);
-    let live = app.db.store.settlements_of_person(&hash).await.unwrap().into_iter().filter(|s| s.state == "settled").count();
+    let live = app.db.store.settlements_of_person(&hash).await.unwrap().into_iter().filter(|s| s.state == yikatong_core::settlement::SettlementState::Settled).count();
     assert_eq!(live, 20, "twenty settlements in the database");
     assert_eq!(acct_paid, 50000 - app.balance().await, "the account is debited once per booked visit");
     app.verified().await;

@@ -10,7 +10,7 @@ use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::FeeLine;
-use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, settle};
+use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, SettlementKind, SettlementState, settle};
 use yikatong_store::{CardTx, Person, SettlementRecord, VisitRecord};
 
 use super::{age_on, institution_of, psn_no};
@@ -39,8 +39,8 @@ pub struct Settlement {
     pub psn_no: String,
     pub receipt: Receipt,
     pub settled_at: DateTime<Utc>,
-    pub state: String,
-    pub kind: String,
+    pub state: SettlementState,
+    pub kind: SettlementKind,
     /// The insured region's division code (`clr_optins`).
     pub admdvs: String,
     /// R-SET-5: the registration fee's own settlement, booked beside this one by the
@@ -56,13 +56,6 @@ pub(crate) fn visit_date(visit: &VisitRecord) -> ServiceResult<NaiveDate> {
         .map_err(|e| Refusal::bad_input("invalid_time", format!("the visit {}'s registration time cannot be read ({}); register the visit again", visit.mdtrt_id, e.message)))?
         .date())
 }
-
-/// The kind of a card-swipe settlement (a manual reimbursement is `manual`).
-const REALTIME: &str = "realtime";
-/// R-SET-5: the registration fee's own settlement, beside the visit's.
-pub(crate) const REGISTRATION: &str = "registration";
-/// The kinds of settlement an institution books with the card (reconciled daily).
-pub(crate) const CARD_KINDS: [&str; 2] = [REALTIME, REGISTRATION];
 
 /// A visit already paid: the second 2207 learns the first `setl_id`.
 fn already_settled(mdtrt_id: &str, setl_id: &str) -> ServiceError {
@@ -182,7 +175,7 @@ impl Service {
         }
         let registration_only = req.med_type.as_deref() == Some("12");
         // A visit settled already (a HIS retrying under a new msgid) learns the first.
-        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, if registration_only { REGISTRATION } else { REALTIME }).await?
+        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, if registration_only { SettlementKind::Registration } else { SettlementKind::Realtime }).await?
             && !tx.visit_lines(&req.mdtrt_id).await?.iter().any(|l| l.setl_id.is_none())
         {
             return Err(already_settled(&visit.mdtrt_id, &first));
@@ -209,7 +202,7 @@ impl Service {
         let (registration, care) = match (registration_only, registration.is_empty(), care.is_empty()) {
             (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
             (true, false, _) => (Vec::new(), registration),
-            (false, false, false) => match tx.live_settlement(&visit.mdtrt_id, REGISTRATION).await? {
+            (false, false, false) => match tx.live_settlement(&visit.mdtrt_id, SettlementKind::Registration).await? {
                 Some(first) => {
                     return Err(Refusal::conflict(
                         "registration_already_settled",
@@ -223,7 +216,7 @@ impl Service {
             (false, false, true) => (Vec::new(), registration),
             (false, true, _) => (Vec::new(), care),
         };
-        let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { REGISTRATION } else { REALTIME };
+        let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { SettlementKind::Registration } else { SettlementKind::Realtime };
         if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await? {
             return Err(already_settled(&visit.mdtrt_id, &first));
         }
@@ -241,13 +234,13 @@ impl Service {
             receipt.check_identities().map_err(ServiceError::Internal)?;
             let id = new_setl_id("R", now);
             if book {
-                self.book(&mut tx, &visit, REGISTRATION, &id, date, year, &receipt, &registration, now).await?;
+                self.book(&mut tx, &visit, SettlementKind::Registration, &id, date, year, &receipt, &registration, now).await?;
             }
             registration_setl_id = Some(id);
         }
-        let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &care, req.use_account && kind == REALTIME).await?;
+        let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &care, req.use_account && kind == SettlementKind::Realtime).await?;
         receipt.check_identities().map_err(ServiceError::Internal)?;
-        let setl_id = new_setl_id(if kind == REGISTRATION { "R" } else { "S" }, now);
+        let setl_id = new_setl_id(if kind == SettlementKind::Registration { "R" } else { "S" }, now);
         if book {
             self.book(&mut tx, &visit, kind, &setl_id, date, year, &receipt, &care, now).await?;
             // The card stays locked until the commit, so a pre-loss reported meanwhile
@@ -265,8 +258,8 @@ impl Service {
             person,
             receipt,
             settled_at: now,
-            state: if book { "settled" } else { "preview" }.into(),
-            kind: kind.into(),
+            state: if book { SettlementState::Settled } else { SettlementState::Preview },
+            kind,
             registration_setl_id,
         })
     }
@@ -278,7 +271,7 @@ impl Service {
         &self,
         tx: &mut Box<dyn CardTx>,
         visit: &VisitRecord,
-        kind: &str,
+        kind: SettlementKind,
         setl_id: &str,
         date: NaiveDate,
         year: i64,
@@ -291,8 +284,8 @@ impl Service {
             mdtrt_id: visit.mdtrt_id.clone(),
             institution: visit.institution.clone(),
             person_hash: visit.person_hash.clone(),
-            kind: kind.into(),
-            state: "settled".into(),
+            kind,
+            state: SettlementState::Settled,
             visit_date: date,
             year,
             receipt: serde_json::to_value(receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
@@ -374,7 +367,7 @@ impl Service {
         tx.lock_visit(&found.mdtrt_id).await?;
         tx.lock_person(&found.person_hash).await?;
         let s = tx.lock_settlement(setl_id).await?.ok_or_else(|| ServiceError::Internal("settlement vanished".into()))?;
-        if s.state != "settled" {
+        if s.state != SettlementState::Settled {
             return Err(Refusal::conflict("already_reversed", format!("settlement {setl_id} is already reversed")).into());
         }
         let receipt: Receipt = serde_json::from_value(s.receipt.clone()).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -402,7 +395,7 @@ impl Service {
             person,
             receipt,
             settled_at: s.created_at,
-            state: "reversed".into(),
+            state: SettlementState::Reversed,
             kind: s.kind,
             registration_setl_id: None,
         }

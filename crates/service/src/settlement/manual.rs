@@ -12,8 +12,8 @@ use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
-use yikatong_core::settlement::CatalogItem;
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
+use yikatong_core::settlement::{CatalogItem, SettlementKind, SettlementState, VisitState};
 use yikatong_store::{CardTx, Person, SettlementRecord, StoreError, VisitRecord};
 
 use super::booking::{Settlement, codes_of, new_setl_id, priced, unsettled_lines, visit_date};
@@ -67,8 +67,9 @@ pub struct CertificateVisitView {
     pub institution: String,
     /// The registration's time (business time).
     pub begntime: String,
-    /// `registered` or `cancelled`.
-    pub state: String,
+    /// `registered`, `cancelled` or `work_injury`.
+    #[schema(value_type = String)]
+    pub state: VisitState,
     /// All the fee lines uploaded for the visit.
     pub total_fen: i64,
     /// What is not yet claimed.
@@ -198,7 +199,7 @@ impl Service {
         super::still_open(&visit)?;
         // One claim per visit: lines uploaded after it are claimed at the counter with
         // their receipt.
-        if let Some(first) = tx.live_settlement(&mdtrt_id, MANUAL).await? {
+        if let Some(first) = tx.live_settlement(&mdtrt_id, SettlementKind::Manual).await? {
             return Err(already_claimed(&mdtrt_id, &first));
         }
         let stored = unsettled_lines(&mut tx, &mdtrt_id).await?;
@@ -249,8 +250,8 @@ impl Service {
             mdtrt_id: mdtrt_id.clone(),
             institution: c.institution.to_string(),
             person_hash: c.hash.to_string(),
-            kind: MANUAL.into(),
-            state: "settled".into(),
+            kind: SettlementKind::Manual,
+            state: SettlementState::Settled,
             visit_date: c.date,
             year,
             receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
@@ -293,8 +294,8 @@ impl Service {
             person,
             receipt,
             settled_at: now,
-            state: "settled".into(),
-            kind: MANUAL.into(),
+            state: SettlementState::Settled,
+            kind: SettlementKind::Manual,
             registration_setl_id: None,
         };
         Ok((settlement, claim_view(&claim)))
@@ -325,9 +326,6 @@ impl Service {
         Ok(out)
     }
 }
-
-/// The kind of a manual reimbursement's settlement.
-const MANUAL: &str = "manual";
 
 fn already_claimed(mdtrt_id: &str, first: &str) -> ServiceError {
     Refusal::conflict("already_claimed", format!("visit {mdtrt_id} is claimed already ({first})")).into()

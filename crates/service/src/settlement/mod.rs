@@ -18,6 +18,7 @@ mod work_injury;
 use chrono::{Datelike, NaiveDate};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
+use yikatong_core::settlement::VisitState;
 use yikatong_store::{Person, VisitRecord};
 
 pub use accounts::{AccountEntryView, AccountView};
@@ -38,13 +39,13 @@ use crate::{Service, ServiceError, ServiceResult};
 /// a work injury (R-SET-7: the holder pays in full and claims from work-injury
 /// insurance).
 pub(crate) fn still_open(visit: &VisitRecord) -> ServiceResult<()> {
-    match visit.state.as_str() {
-        "registered" => Ok(()),
-        "work_injury" => {
+    match visit.state {
+        VisitState::Registered => Ok(()),
+        VisitState::WorkInjury => {
             Err(Refusal::conflict("work_injury", format!("visit {} was declared a work injury: the holder pays in full and claims from work-injury insurance", visit.mdtrt_id))
                 .into())
         }
-        _ => Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into()),
+        VisitState::Cancelled => Err(Refusal::conflict("visit_cancelled", "the visit's registration was cancelled").into()),
     }
 }
 

@@ -13,7 +13,7 @@ use yikatong_core::access::Principal;
 use yikatong_core::clock::shanghai;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::Category;
-use yikatong_core::settlement::Receipt;
+use yikatong_core::settlement::{Receipt, SettlementKind};
 
 use super::{institution_of, psn_no};
 use crate::{Service, ServiceError, ServiceResult};
@@ -122,7 +122,7 @@ impl Service {
         }
         let (from, to) = (start_of(scope.begin)?, start_of(scope.end.succ_opt().ok_or_else(|| Refusal::bad_input("invalid_period", "stmt_enddate is out of range"))?)?);
         let mut settlements = Vec::new();
-        for kind in super::booking::CARD_KINDS {
+        for kind in SettlementKind::WITH_THE_CARD {
             settlements.extend(self.store.settlements_of_institution(&institution, kind, from, to).await?);
         }
         settlements.sort_by(|a, b| (a.created_at, &a.setl_id).cmp(&(b.created_at, &b.setl_id)));

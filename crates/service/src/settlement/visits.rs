@@ -9,7 +9,7 @@ use yikatong_core::card::{Card, CardState};
 use yikatong_core::identity::Ssn;
 use yikatong_core::money::{Fen, limits};
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
-use yikatong_core::settlement::{ItemKind, LineSplit, split_line};
+use yikatong_core::settlement::{ItemKind, LineSplit, VisitState, split_line};
 use yikatong_store::{CardTx, Person, StoredFeeLine, VisitRecord};
 
 use super::{institution_of, psn_no};
@@ -210,7 +210,7 @@ impl Service {
                 o.insert("certificate_no".into(), serde_json::json!(number));
             }
         }
-        let visit = VisitRecord { mdtrt_id, institution, person_hash: hash, card_id, ipt_otp_no: reg.ipt_otp_no.clone(), state: "registered".into(), data, created_at: now };
+        let visit = VisitRecord { mdtrt_id, institution, person_hash: hash, card_id, ipt_otp_no: reg.ipt_otp_no.clone(), state: VisitState::Registered, data, created_at: now };
         tx.insert_visit(&visit).await?;
         if let Some(number) = &certificate {
             tx.insert_certificate_visit(&visit.mdtrt_id, number, &visit.person_hash, now).await?;
@@ -268,7 +268,7 @@ impl Service {
         if tx.visit_lines(mdtrt_id).await?.iter().any(|l| l.setl_id.is_some()) {
             return Err(Refusal::conflict("visit_settled", "the visit has a settlement; cancel the settlement first").into());
         }
-        visit.state = "cancelled".into();
+        visit.state = VisitState::Cancelled;
         tx.update_visit(&visit).await?;
         self.commit(tx).await?;
         Ok(visit)

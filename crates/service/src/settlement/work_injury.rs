@@ -8,6 +8,7 @@ use serde::Serialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
 use yikatong_core::identity::mask_ssn;
+use yikatong_core::settlement::VisitState;
 use yikatong_store::{StoreError, WorkInjuryClaim};
 
 use super::Settlement;
@@ -52,7 +53,7 @@ impl Service {
         };
         // The visit is closed to settlement: its lines are the claim's now.
         if let Some(mut visit) = tx.lock_visit(&s.mdtrt_id).await? {
-            visit.state = "work_injury".into();
+            visit.state = VisitState::WorkInjury;
             tx.update_visit(&visit).await?;
         }
         tx.insert_work_injury_claim(&claim).await.map_err(|e| match e {

@@ -1,0 +1,19 @@
+//! The [`crate::Store`] by area: each trait one part of the whole, small enough to read.
+
+mod baselines;
+mod batches;
+mod cards;
+mod jobs;
+mod registry;
+mod requests;
+mod settlement;
+mod verify_reads;
+
+pub use baselines::BaselineStore;
+pub use batches::BatchStore;
+pub use cards::CardStore;
+pub use jobs::JobStore;
+pub use registry::RegistryStore;
+pub use requests::RequestStore;
+pub use settlement::SettlementStore;
+pub use verify_reads::VerifyStore;

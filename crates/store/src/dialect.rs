@@ -1,0 +1,80 @@
+//! The seam between the store's one source and its two databases. The shared source
+//! (`backend.rs` and the `backend_*.rs` parts it expands) is written once; what differs
+//! between SQLite and PostgreSQL is a [`Dialect`], implemented once per backend
+//! (`sqlite.rs`, `postgres.rs`) and passed to `store_impl!`, which names its items for the
+//! shared source (`Db`, `BACKEND`, `FOR_UPDATE`, `begin_write`, …). Nothing else of a
+//! backend reaches the shared source.
+
+use std::future::Future;
+use std::time::Duration;
+
+use yikatong_core::card::Card;
+
+use crate::{StoreError, StoreResult};
+
+/// What one database does its own way.
+pub(crate) trait Dialect {
+    /// The sqlx database.
+    type Db: sqlx::Database;
+    /// `sqlite` or `postgres`.
+    const BACKEND: &'static str;
+    /// Appended to a read that a write follows: row locks on PostgreSQL; nothing on
+    /// SQLite, whose write transaction already holds the database's one write lock.
+    const FOR_UPDATE: &'static str;
+    /// Whether the table of the hand-kept migration list (before `sqlx::migrate!`)
+    /// exists: a count, 0 or 1.
+    const HAND_KEPT_MIGRATIONS: &'static str;
+
+    /// Every file of the backend's `migrations/` folder, checksummed.
+    fn migrator() -> &'static sqlx::migrate::Migrator;
+
+    /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so writers queue instead of
+    /// failing to upgrade a lock.
+    fn begin_write(pool: &sqlx::Pool<Self::Db>) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+
+    /// Ids for `n` new cards, taken before their rows are written (an event's hash covers
+    /// its card's id, so it is computed before the insert).
+    fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Self::Db>, n: usize) -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send;
+
+    /// Many cards' new projections and chain heads, the fastest way the database has.
+    fn update_cards(tx: &mut sqlx::Transaction<'static, Self::Db>, rows: &[CardUpdate<'_>]) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The city benchmark's yardstick: the rows `select` reads from `table` loaded again,
+    /// the database's fastest way, into an empty copy of `table` (see
+    /// [`crate::BaselineStore::bulk_load_baseline`]).
+    fn bulk_load_baseline(pool: &sqlx::Pool<Self::Db>, table: &str, select: &str) -> impl Future<Output = StoreResult<(u64, Duration)>> + Send;
+}
+
+/// A card's new projection and chain head, for [`Dialect::update_cards`].
+pub(crate) struct CardUpdate<'a> {
+    pub data: String,
+    pub card: &'a Card,
+    pub head: String,
+    pub seq: i64,
+}
+
+/// Rows per multi-row statement for a table of `columns` columns: under SQLite's 32,766
+/// bound parameters and PostgreSQL's 65,535.
+pub(crate) fn rows_per_statement(columns: usize) -> usize {
+    (30_000 / columns.max(1)).max(1)
+}
+
+/// Maps a unique-key violation to [`StoreError::Duplicate`].
+pub(crate) fn unique(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+    let what = what.into();
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+/// For writes of a card row: the index of one card that settles per person (R-ACT-2) is
+/// a conflict, any other unique key the certificate number.
+pub(crate) fn card_write(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() && (d.constraint() == Some("cards_one_that_settles") || d.message().contains("cards.person_hash")) => {
+            StoreError::Conflict("the person's one card that settles".into())
+        }
+        _ => unique("certificate number")(e),
+    }
+}
