@@ -10,16 +10,20 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-async fn unit_u1(db: &TestDb) {
-    let u = Organisation {
+/// Unit U1 of Xicheng, a street office.
+fn u1() -> Organisation {
+    Organisation {
         code: "U1".into(),
         name: "示例单位".into(),
         region: "beijing".into(),
         created_at: at("2026-03-02T02:00:00Z"),
         kind: Some("street_office".into()),
         district: Some("110105".into()),
-    };
-    db.store.insert_unit(&u).await.unwrap();
+    }
+}
+
+async fn unit_u1(db: &TestDb) {
+    db.store.insert_unit(&u1()).await.unwrap();
 }
 
 fn person(ssn: &str) -> Person {
@@ -47,14 +51,7 @@ fn person(ssn: &str) -> Person {
 
 on_both_databases!(registry_round_trip, |db: TestDb| async move {
     let s = &db.store;
-    let u = Organisation {
-        code: "U1".into(),
-        name: "示例单位".into(),
-        region: "beijing".into(),
-        created_at: at("2026-03-02T02:00:00Z"),
-        kind: Some("street_office".into()),
-        district: Some("110105".into()),
-    };
+    let u = u1();
     s.insert_unit(&u).await.unwrap();
     assert_eq!(s.get_unit("U1").await.unwrap(), Some(u.clone()));
     assert!(matches!(s.insert_unit(&u).await, Err(StoreError::Duplicate(_))));

@@ -366,11 +366,11 @@ impl Service {
         let mut tx = self.begin_write().await?;
         tx.lock_visit(&found.mdtrt_id).await?;
         tx.lock_person(&found.person_hash).await?;
-        let s = tx.lock_settlement(setl_id).await?.ok_or_else(|| ServiceError::Internal("settlement vanished".into()))?;
+        let mut s = tx.lock_settlement(setl_id).await?.ok_or_else(|| ServiceError::Internal("settlement vanished".into()))?;
         if s.state != SettlementState::Settled {
             return Err(Refusal::conflict("already_reversed", format!("settlement {setl_id} is already reversed")).into());
         }
-        let receipt: Receipt = serde_json::from_value(s.receipt.clone()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let receipt = stored_receipt(&mut s)?;
         let totals = tx.lock_year_totals(&s.person_hash, s.year).await?;
         tx.save_year_totals(&s.person_hash, s.year, &totals.minus(&receipt)).await?;
         if receipt.acct_pay.0 > 0 {
@@ -387,34 +387,12 @@ impl Service {
 
     /// The reversed settlement as answered.
     pub(crate) fn reversed(&self, s: SettlementRecord, person: Person, receipt: Receipt) -> Settlement {
-        Settlement {
-            setl_id: s.setl_id,
-            mdtrt_id: s.mdtrt_id,
-            psn_no: psn_no(&s.person_hash),
-            admdvs: self.admdvs_of(&person.region),
-            person,
-            receipt,
-            settled_at: s.created_at,
-            state: SettlementState::Reversed,
-            kind: s.kind,
-            registration_setl_id: None,
-        }
+        Settlement { state: SettlementState::Reversed, ..self.answered(s, person, receipt) }
     }
 
-    /// 5203 and the operator's view: a settlement of the caller's institution.
-    pub async fn get_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
-        who.allow(Operation::ReadSettlement)?;
-        let s = self.store.get_settlement(setl_id).await?;
-        let s = match s {
-            Some(s) if who.role != Role::Institution || Some(&s.institution) == who.institution.as_ref() => s,
-            _ => return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} visible to you")).into()),
-        };
-        if who.role == Role::Holder && who.person_hash.as_deref() != Some(s.person_hash.as_str()) {
-            return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} visible to you")).into());
-        }
-        let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
-        let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(Settlement {
+    /// A stored settlement as the interfaces answer it, with its holder and its receipt.
+    fn answered(&self, s: SettlementRecord, person: Person, receipt: Receipt) -> Settlement {
+        Settlement {
             setl_id: s.setl_id,
             mdtrt_id: s.mdtrt_id,
             psn_no: psn_no(&s.person_hash),
@@ -425,7 +403,23 @@ impl Service {
             state: s.state,
             kind: s.kind,
             registration_setl_id: None,
-        })
+        }
+    }
+
+    /// 5203 and the operator's view: a settlement of the caller's institution.
+    pub async fn get_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
+        who.allow(Operation::ReadSettlement)?;
+        let s = self.store.get_settlement(setl_id).await?;
+        let mut s = match s {
+            Some(s) if who.role != Role::Institution || Some(&s.institution) == who.institution.as_ref() => s,
+            _ => return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} visible to you")).into()),
+        };
+        if who.role == Role::Holder && who.person_hash.as_deref() != Some(s.person_hash.as_str()) {
+            return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} visible to you")).into());
+        }
+        let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
+        let receipt = stored_receipt(&mut s)?;
+        Ok(self.answered(s, person, receipt))
     }
 
     /// The trace of a settlement (operator): which parameter, value and date produced
@@ -445,21 +439,16 @@ impl Service {
         let person = self.require_person(&parsed).await?;
         let hash = person.key.clone();
         let mut out = Vec::new();
-        for s in self.store.settlements_of_person(&hash).await?.into_iter().rev() {
-            let receipt: Receipt = serde_json::from_value(s.receipt).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            out.push(Settlement {
-                setl_id: s.setl_id,
-                mdtrt_id: s.mdtrt_id,
-                psn_no: psn_no(&s.person_hash),
-                admdvs: self.admdvs_of(&person.region),
-                person: person.clone(),
-                receipt,
-                settled_at: s.created_at,
-                state: s.state,
-                kind: s.kind,
-                registration_setl_id: None,
-            });
+        for mut s in self.store.settlements_of_person(&hash).await?.into_iter().rev() {
+            let receipt = stored_receipt(&mut s)?;
+            out.push(self.answered(s, person.clone(), receipt));
         }
         Ok(out)
     }
+}
+
+/// The receipt a settlement record keeps, taken out of it (the record's JSON is left
+/// empty).
+pub(crate) fn stored_receipt(s: &mut SettlementRecord) -> ServiceResult<Receipt> {
+    serde_json::from_value(std::mem::take(&mut s.receipt)).map_err(|e| ServiceError::Internal(format!("settlement {}: {e}", s.setl_id)))
 }

@@ -13,7 +13,7 @@ use yikatong_core::access::Principal;
 use yikatong_core::clock::shanghai;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::Category;
-use yikatong_core::settlement::{Receipt, SettlementKind};
+use yikatong_core::settlement::SettlementKind;
 
 use super::{institution_of, psn_no};
 use crate::{Service, ServiceError, ServiceResult};
@@ -129,8 +129,8 @@ impl Service {
         let hashes: Vec<String> = settlements.iter().map(|s| s.person_hash.clone()).collect();
         let categories: HashMap<String, Category> = self.store.persons_by_hashes(&hashes).await?.into_iter().map(|(h, p)| (h, p.category)).collect();
         let mut out = Vec::new();
-        for s in settlements {
-            let receipt: Receipt = serde_json::from_value(s.receipt.clone()).map_err(|e| ServiceError::Internal(format!("settlement {}: {e}", s.setl_id)))?;
+        for mut s in settlements {
+            let receipt = super::booking::stored_receipt(&mut s)?;
             // A settlement whose person is gone is reported as an employee's (310).
             let category = categories.get(&s.person_hash).copied().unwrap_or(Category::InService);
             let record = |refund: bool| {
