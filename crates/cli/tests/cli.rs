@@ -478,6 +478,26 @@ fn bench_city_runs_every_step_beside_its_baseline_on_both_databases() {
     assert!(text(&out.stderr).trim().is_empty(), "benchmarks log warnings only: {}", text(&out.stderr));
 }
 
+/// The registry and card-life benchmarks run their own baselines (raw statements in
+/// scratch tables the command line makes and drops) on both databases.
+#[test]
+fn bench_registry_and_card_life_print_a_rate_beside_their_baselines_on_both_databases() {
+    for args in
+        [&["bench", "registry", "--count", "60", "--concurrency", "3"][..], &["bench", "card-life", "--pairs", "30", "--concurrency", "3", "--backends", "sqlite,postgres"][..]]
+    {
+        let out = Command::new(YKT).args(args).args(["--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {stdout}\n{}", text(&out.stderr));
+        for backend in ["sqlite", "postgres"] {
+            let line = stdout.lines().find(|l| l.starts_with(backend)).unwrap_or_else(|| panic!("no {backend} line in {stdout}"));
+            let figures: Vec<&str> = line.split_whitespace().collect();
+            let (api, baseline): (f64, f64) = (figures[1].parse().unwrap(), figures[2].parse().unwrap());
+            assert!(api > 0.0 && baseline > 0.0, "both rates measured: {line}");
+        }
+        assert!(stdout.contains("baseline: "), "{stdout}");
+    }
+}
+
 #[test]
 fn bench_portal_times_every_main_page_beside_healthz() {
     let out = Command::new(YKT).args(["bench", "portal", "--persons", "300", "--requests", "3", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();

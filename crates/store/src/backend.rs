@@ -27,10 +27,6 @@ macro_rules! store_impl {
             <$dialect as Dialect>::update_cards(tx, rows).await
         }
 
-        async fn bulk_load_baseline(pool: &sqlx::Pool<Db>, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)> {
-            <$dialect as Dialect>::bulk_load_baseline(pool, table, select).await
-        }
-
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
         use sqlx::Row;
@@ -39,7 +35,7 @@ macro_rules! store_impl {
         use yikatong_core::identity::Gender;
         use yikatong_core::registry::Category;
         use crate::{
-            BaselineStore, BatchStore, CardStore, DataKey, IdempotencyBegin, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
+            BatchStore, CardStore, DataKey, IdempotencyBegin, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
             StoreResult, TokenGrant, TokenRecord,
         };
 
@@ -1037,83 +1033,6 @@ macro_rules! store_impl {
                     })
                 })
                 .transpose()
-            }
-        }
-
-        #[async_trait]
-        impl BaselineStore for $store {
-            async fn bulk_load_baseline(&self, table: &str, select: &str) -> StoreResult<(u64, std::time::Duration)> {
-                bulk_load_baseline(&self.pool, table, select).await
-            }
-
-            async fn baseline_card_transactions(&self, cards: usize, ops: usize, concurrency: usize, card_json: &str) -> StoreResult<std::time::Duration> {
-                sqlx::raw_sql("DROP TABLE IF EXISTS bench_cards; DROP TABLE IF EXISTS bench_card_events; CREATE TABLE bench_cards (id BIGINT PRIMARY KEY, state TEXT NOT NULL, version BIGINT NOT NULL, data TEXT NOT NULL); CREATE TABLE bench_card_events (card_id BIGINT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (card_id, seq))")
-                    .execute(&self.pool)
-                    .await?;
-                for id in 0..cards as i64 {
-                    sqlx::query("INSERT INTO bench_cards (id, state, version, data) VALUES ($1, 'active', 0, $2)").bind(id).bind(card_json).execute(&self.pool).await?;
-                }
-                let concurrency = concurrency.max(1);
-                let started = std::time::Instant::now();
-                let mut tasks = Vec::new();
-                for worker in 0..concurrency {
-                    let pool = self.pool.clone();
-                    let json = card_json.to_string();
-                    let n = ops / concurrency + usize::from(worker < ops % concurrency);
-                    let lock = lock_sql("SELECT version, data FROM bench_cards WHERE id = $1");
-                    tasks.push(tokio::spawn(async move {
-                        for i in 0..n {
-                            let id = ((i * concurrency + worker) % cards.max(1)) as i64;
-                            let mut tx = begin_write(&pool).await?;
-                            let row = sqlx::query(sqlx::AssertSqlSafe(lock.0.clone())).bind(id).fetch_one(&mut *tx).await?;
-                            let version: i64 = row.try_get("version")?;
-                            sqlx::query("INSERT INTO bench_card_events (card_id, seq, kind, payload, at) VALUES ($1, $2, 'pre_loss_reported', '{}', $3)")
-                                .bind(id)
-                                .bind(version + 1)
-                                .bind(ts(Utc::now()))
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query("UPDATE bench_cards SET state = 'active', version = $1, data = $2 WHERE id = $3").bind(version + 1).bind(&json).bind(id).execute(&mut *tx).await?;
-                            tx.commit().await?;
-                        }
-                        Ok::<(), StoreError>(())
-                    }));
-                }
-                for t in tasks {
-                    t.await.map_err(|e| StoreError::Corrupt(format!("benchmark worker failed: {e}")))??;
-                }
-                let took = started.elapsed();
-                sqlx::raw_sql("DROP TABLE bench_cards; DROP TABLE bench_card_events").execute(&self.pool).await?;
-                Ok(took)
-            }
-
-            async fn baseline_single_row_inserts(&self, persons: &[Person], concurrency: usize) -> StoreResult<std::time::Duration> {
-                let concurrency = concurrency.max(1);
-                let shares: Vec<Vec<Person>> = (0..concurrency)
-                    .map(|w| persons.iter().skip(w).step_by(concurrency).cloned().collect())
-                    .collect();
-                let started = std::time::Instant::now();
-                let mut tasks = Vec::new();
-                for share in shares {
-                    let (pool, key) = (self.pool.clone(), self.key.clone());
-                    tasks.push(tokio::spawn(async move {
-                        let me = $store { pool, key };
-                        for p in &share {
-                            let mut tx = begin_write(&me.pool).await?;
-                            me.insert_person_in(&mut *tx, p, false).await?;
-                            tx.commit().await?;
-                        }
-                        Ok::<(), StoreError>(())
-                    }));
-                }
-                for t in tasks {
-                    t.await.map_err(|e| StoreError::Corrupt(format!("benchmark worker failed: {e}")))??;
-                }
-                let took = started.elapsed();
-                for p in persons {
-                    sqlx::query("DELETE FROM persons WHERE ssn_hash = $1").bind(self.key.lookup_hash(&p.ssn)).execute(&self.pool).await?;
-                }
-                Ok(took)
             }
         }
     };

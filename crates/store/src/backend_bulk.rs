@@ -1,7 +1,7 @@
 //! Set-based statements for the city-scale batches, written once and expanded in
 //! `sqlite.rs` and `postgres.rs` (see `backend.rs`): many rows per statement instead of
-//! one round trip per row. The backend's `reserve_card_ids`, `update_cards` and
-//! `bulk_load_baseline` come from its dialect (`crate::dialect::Dialect`).
+//! one round trip per row. The backend's `reserve_card_ids` and `update_cards`
+//! come from its dialect (`crate::dialect::Dialect`).
 
 macro_rules! bulk_impl {
     () => {

@@ -6,7 +6,6 @@
 //! backend reaches the shared source.
 
 use std::future::Future;
-use std::time::Duration;
 
 use yikatong_core::card::Card;
 
@@ -38,11 +37,6 @@ pub(crate) trait Dialect {
 
     /// Many cards' new projections and chain heads, the fastest way the database has.
     fn update_cards(tx: &mut sqlx::Transaction<'static, Self::Db>, rows: &[CardUpdate<'_>]) -> impl Future<Output = StoreResult<()>> + Send;
-
-    /// The city benchmark's yardstick: the rows `select` reads from `table` loaded again,
-    /// the database's fastest way, into an empty copy of `table` (see
-    /// [`crate::BaselineStore::bulk_load_baseline`]).
-    fn bulk_load_baseline(pool: &sqlx::Pool<Self::Db>, table: &str, select: &str) -> impl Future<Output = StoreResult<(u64, Duration)>> + Send;
 }
 
 /// A card's new projection and chain head, for [`Dialect::update_cards`].

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use areas::{BaselineStore, BatchStore, CardStore, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore};
+pub use areas::{BatchStore, CardStore, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore};
 pub use crypto::{DataKey, KeyError};
 pub use designated::{ChoiceCounts, DesignatedChoice, DesignatedStore};
 pub use family::{FamilyMember, FamilyStore};
@@ -74,7 +74,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Whole business operations; each is one transaction. The methods are grouped by area
 /// in [`areas`] (registry, cards, settlement, batches, jobs, requests, verify reads);
 /// `Store` is all of them. The benchmarks' baselines, which make scratch tables, are not
-/// part of it: a benchmark opens them apart ([`open_baselines`]), so the service cannot.
+/// here at all: they are the command line's (`ykt bench`).
 #[async_trait]
 pub trait Store:
     VerifyStore
@@ -254,16 +254,6 @@ pub async fn open_with(url: &str, key: DataKey, pool: PoolOptions) -> StoreResul
         Ok(Arc::new(postgres::PgStore::open(url, key, pool).await?))
     } else {
         Ok(Arc::new(sqlite::SqliteStore::open(url, key, pool).await?))
-    }
-}
-
-/// The benchmarks' baselines on the database at `url` (a pool of their own beside the
-/// service's; the database is migrated as [`open`] does).
-pub async fn open_baselines(url: &str, key: DataKey) -> StoreResult<Arc<dyn BaselineStore>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::open(url, key, PoolOptions::default()).await?))
-    } else {
-        Ok(Arc::new(sqlite::SqliteStore::open(url, key, PoolOptions::default()).await?))
     }
 }
 

@@ -1,8 +1,6 @@
 //! PostgreSQL, for production. Migrations take an advisory lock so that several service
 //! instances starting together migrate once.
 
-use std::time::Duration;
-
 use sqlx::postgres::PgPoolOptions;
 
 /// Every file of `migrations/postgres/`, checksummed: a file added to the folder is applied,
@@ -55,37 +53,6 @@ impl Dialect for PgDialect {
             return Ok(Vec::new());
         }
         sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cards', 'id')) FROM generate_series(1, $1)").bind(n as i64).fetch_all(&mut **tx).await
-    }
-
-    /// See [`crate::Store::bulk_load_baseline`]: `COPY … TO STDOUT` into a temporary file
-    /// (so the yardstick does not hold a million rows in memory), then the timed
-    /// `COPY … FROM STDIN` from it into `bench_copy_<table>` (same columns and indexes).
-    async fn bulk_load_baseline(pool: &sqlx::Pool<sqlx::Postgres>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
-        use futures_util::StreamExt;
-        use tokio::io::AsyncWriteExt;
-        let io = |e: std::io::Error| StoreError::Corrupt(format!("the baseline's scratch file: {e}"));
-        let scratch = format!("bench_copy_{table}");
-        let path = std::env::temp_dir().join(format!("ykt-copy-{}-{scratch}.txt", std::process::id()));
-        let mut conn = pool.acquire().await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {scratch}; CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)")))
-            .execute(&mut *conn)
-            .await?;
-        {
-            let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&path).await.map_err(io)?);
-            let mut out = conn.copy_out_raw(&format!("COPY ({select}) TO STDOUT")).await?;
-            while let Some(chunk) = out.next().await {
-                file.write_all(&chunk?).await.map_err(io)?;
-            }
-            file.flush().await.map_err(io)?;
-        }
-        let started = std::time::Instant::now();
-        let mut copy = conn.copy_in_raw(&format!("COPY {scratch} FROM STDIN")).await?;
-        copy.read_from(tokio::fs::File::open(&path).await.map_err(io)?).await?;
-        let rows = copy.finish().await?;
-        let took = started.elapsed();
-        let _ = tokio::fs::remove_file(&path).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(&mut *conn).await?;
-        Ok((rows, took))
     }
 
     /// Many cards' new states in a few statements (`UPDATE … FROM (VALUES …)`): one round

@@ -69,35 +69,6 @@ impl Dialect for SqliteDialect {
         Ok((top + 1..=top + n as i64).collect())
     }
 
-    /// See [`crate::Store::bulk_load_baseline`]: an empty copy of `table` with its indexes
-    /// (from the schema's own DDL), then the timed `INSERT … SELECT` in one transaction.
-    async fn bulk_load_baseline(pool: &sqlx::Pool<sqlx::Sqlite>, table: &str, select: &str) -> StoreResult<(u64, Duration)> {
-        let scratch = format!("bench_copy_{table}");
-        let ddl: Vec<(String, String)> =
-            sqlx::query_as("SELECT type, sql FROM sqlite_master WHERE tbl_name = $1 AND sql IS NOT NULL AND type IN ('table', 'index') ORDER BY type DESC")
-                .bind(table)
-                .fetch_all(pool)
-                .await?;
-        let mut script = format!("DROP TABLE IF EXISTS {scratch};");
-        for (kind, sql) in ddl {
-            let sql = if kind == "table" {
-                sql.replacen(&format!("CREATE TABLE {table}"), &format!("CREATE TABLE {scratch}"), 1)
-            } else {
-                sql.replacen("INDEX ", "INDEX bench_copy_", 1).replacen(&format!(" ON {table} "), &format!(" ON {scratch} "), 1)
-            };
-            script.push_str(&sql);
-            script.push(';');
-        }
-        sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(pool).await?;
-        let started = std::time::Instant::now();
-        let mut tx = Self::begin_write(pool).await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {scratch} SELECT * FROM ({select})"))).execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        let took = started.elapsed();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {scratch}"))).execute(pool).await?;
-        Ok((rows, took))
-    }
-
     /// Many cards' new states: one prepared `UPDATE … WHERE id = ?` per card, in process
     /// (SQLite plans `UPDATE … FROM (VALUES …)` as a walk of the whole table).
     async fn update_cards(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {

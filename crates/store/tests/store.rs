@@ -238,18 +238,6 @@ on_both_databases!(bulk_insert_skips_existing_and_migrations_are_idempotent, |db
     let key = yikatong_store::DataKey::from_hex(&db.key_hex).unwrap();
     let again = yikatong_store::open(&db.url, key).await.unwrap();
     assert_eq!(again.count_persons().await.unwrap(), 2);
-    let mut others = Vec::new();
-    for seq in 100..120u32 {
-        let first17 = format!("11010219800101{seq:03}");
-        let mut p = person(&format!("{first17}{}", yikatong_core::identity::check_character(first17.as_bytes())));
-        p.handbook_no = None;
-        others.push(p);
-    }
-    // The baselines are opened apart: the service's Store has no way to them.
-    let baselines = yikatong_store::open_baselines(&db.url, yikatong_store::DataKey::from_hex(&db.key_hex).unwrap()).await.unwrap();
-    let took = baselines.baseline_single_row_inserts(&others, 3).await.unwrap();
-    assert!(took.as_nanos() > 0);
-    assert_eq!(s.count_persons().await.unwrap(), 2, "the baseline's rows are removed");
 });
 
 on_both_databases!(a_person_of_an_unregistered_unit_is_refused, |db: TestDb| async move {
@@ -284,20 +272,12 @@ async fn a_database_that_does_not_connect_is_named() {
     assert!(err.to_string().contains("/nonexistent-dir/x/y.db"), "{err}");
 }
 
-on_both_databases!(statistics_refresh_names_only_tables_and_copies_load_the_same_rows, |db: TestDb| async move {
+on_both_databases!(statistics_refresh_names_only_tables, |db: TestDb| async move {
     unit_u1(&db).await;
     let s = &db.store;
     s.insert_person(&person("11010519491231002X")).await.unwrap();
     s.refresh_statistics(&["persons", "cards"]).await.unwrap();
     assert!(s.refresh_statistics(&["persons; DROP TABLE persons"]).await.is_err());
-    // The benchmark's baseline loads the same rows into an empty copy and drops it.
-    let baselines = yikatong_store::open_baselines(&db.url, yikatong_store::DataKey::from_hex(&db.key_hex).unwrap()).await.unwrap();
-    let (rows, took) = baselines.bulk_load_baseline("persons", "SELECT * FROM persons").await.unwrap();
-    assert_eq!(rows, 1);
-    assert!(took.as_nanos() > 0);
-    assert_eq!(s.count_persons().await.unwrap(), 1);
-    let (again, _) = baselines.bulk_load_baseline("persons", "SELECT * FROM persons").await.unwrap();
-    assert_eq!(again, 1, "the copy from the last run was dropped");
 });
 
 // Every file in the backend's migration folder is applied on a fresh database: a file

@@ -15,7 +15,7 @@ pub(super) async fn once(backend: Backend, pg: &str, pairs: usize, concurrency: 
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
         let key = DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?;
-        let store = config::open_store(&url, key.clone(), yikatong_store::PoolOptions::default()).await?;
+        let store = config::open_store(&url, key, yikatong_store::PoolOptions::default()).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
         let concurrency = concurrency.max(1);
         let (cards, clerk) = active_cards(&service, store.as_ref(), concurrency * 4).await?;
@@ -50,8 +50,8 @@ pub(super) async fn once(backend: Backend, pg: &str, pairs: usize, concurrency: 
         drop(server);
         let sample = store.get_card(cards[0]).await.map_err(|e| e.to_string())?.ok_or("no card")?;
         let json = serde_json::to_string(&sample).map_err(|e| e.to_string())?;
-        let baselines = yikatong_store::open_baselines(&url, key).await.map_err(|e| e.to_string())?;
-        let baseline_time = baselines.baseline_card_transactions(cards.len(), pairs * 2, concurrency, &json).await.map_err(|e| e.to_string())?;
+        let baselines = super::baselines::Baselines::open(&url).await?;
+        let baseline_time = baselines.card_transactions(cards.len(), pairs * 2, concurrency, &json).await?;
         let audit = store.verify_audit().await.map_err(|e| e.to_string())?;
         if !audit.problems.is_empty() {
             return Err(format!("the audit trail does not verify after the run: {:?}", audit.problems));

@@ -15,7 +15,9 @@ use yikatong_core::clock::SystemClock;
 use yikatong_service::demo::{DemoRng, city_person};
 use yikatong_service::{NewOrganisation, Service};
 use yikatong_store::scratch::{Backend, fresh_url};
-use yikatong_store::{BaselineStore, DataKey, Store};
+use yikatong_store::{DataKey, Store};
+
+use super::baselines::Baselines;
 
 use crate::config;
 
@@ -104,10 +106,10 @@ fn peak_rss_mb() -> String {
 }
 
 /// Loads again, into empty copies, the rows each `(table, select)` reads; sums them.
-async fn baseline(store: &dyn BaselineStore, parts: &[(&str, String)]) -> Result<(String, u64, Duration), String> {
+async fn baseline(store: &Baselines, parts: &[(&str, String)]) -> Result<(String, u64, Duration), String> {
     let (mut rows, mut took) = (0, Duration::ZERO);
     for (table, select) in parts {
-        let (r, t) = store.bulk_load_baseline(table, select).await.map_err(|e| e.to_string())?;
+        let (r, t) = store.bulk_load(table, select).await?;
         rows += r;
         took += t;
     }
@@ -120,8 +122,8 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
     let result = async {
         let e = |e: yikatong_service::ServiceError| e.to_string();
         let key = DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?;
-        let store = config::open_store(&url, key.clone(), yikatong_store::PoolOptions::default()).await?;
-        let baselines = yikatong_store::open_baselines(&url, key).await.map_err(|e| e.to_string())?;
+        let store = config::open_store(&url, key, yikatong_store::PoolOptions::default()).await?;
+        let baselines = Baselines::open(&url).await?;
         let service = config::service(store.clone(), Arc::new(SystemClock), config::policies(None)?).await?;
         let op = super::fixtures::operator(&service).await?;
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -142,7 +144,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
             accepted += report.accepted as u64;
         }
         let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
-        let base = baseline(baselines.as_ref(), &[("cards", "SELECT * FROM cards".into()), ("card_events", "SELECT * FROM card_events".into())]).await?;
+        let base = baseline(&baselines, &[("cards", "SELECT * FROM cards".into()), ("card_events", "SELECT * FROM card_events".into())]).await?;
         steps.push(Step { name: "import applications (10 unit files)", rows: accepted, took, peak_mb, baseline: base });
 
         reset_peak_rss();
@@ -150,14 +152,14 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let file = std::fs::File::open(dir.join("registry.csv")).map_err(|e| e.to_string())?;
         let report = service.import_registry(BufReader::new(file)).await.map_err(e)?;
         let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
-        let base = baseline(baselines.as_ref(), &[("registry_extract", "SELECT * FROM registry_extract".into())]).await?;
+        let base = baseline(&baselines, &[("registry_extract", "SELECT * FROM registry_extract".into())]).await?;
         steps.push(Step { name: "import registry extract", rows: report.accepted as u64, took, peak_mb, baseline: base });
 
         reset_peak_rss();
         let started = Instant::now();
         let compared = service.compare_all(&|_, _| {}).await.map_err(e)?;
         let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
-        let base = baseline(baselines.as_ref(), &[("comparisons", "SELECT * FROM comparisons".into())]).await?;
+        let base = baseline(&baselines, &[("comparisons", "SELECT * FROM comparisons".into())]).await?;
         println!("  comparison: {} matched, {} held for a second collection", compared.matched, compared.held);
         steps.push(Step { name: "compare with the registry", rows: compared.persons, took, peak_mb, baseline: base });
 
@@ -166,7 +168,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let cut = service.cut_batch(&op, "beijing", None, Some(batch)).await.map_err(e)?;
         let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
         let base = baseline(
-            baselines.as_ref(),
+            &baselines,
             &[("cards", format!("SELECT * FROM cards WHERE batch_id = {}", cut.id)), ("card_events", "SELECT * FROM card_events WHERE kind = 'assigned_to_batch'".into())],
         )
         .await?;
@@ -179,7 +181,7 @@ async fn city_once(backend: Backend, pg: &str, persons: usize, batch: usize) -> 
         let started = Instant::now();
         let credits = service.credit_accounts(&month, yikatong_service::batch::credits::PAGE, None, &|_, _| {}).await.map_err(e)?;
         let (took, peak_mb) = (started.elapsed(), peak_rss_mb());
-        let base = baseline(baselines.as_ref(), &[("account_entries", "SELECT * FROM account_entries".into())]).await?;
+        let base = baseline(&baselines, &[("account_entries", "SELECT * FROM account_entries".into())]).await?;
         println!(
             "  credits {month}: {} credited ({} fen), {} not eligible, {} refused{}",
             credits.credited,

@@ -2,6 +2,7 @@
 //! same run on the same database. Benchmarks report; they never fail because the
 //! machine is slow.
 
+mod baselines;
 mod card_life;
 mod city;
 mod fixtures;
@@ -114,7 +115,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Registry { count, concurrency, postgres, backends } => {
             println!("ykt bench registry: {count} persons per backend, {concurrency} concurrent clients");
-            compare_on_backends("req", &backends, Some("single-row INSERT transactions of the same rows into the persons table"), |b| {
+            compare_on_backends("req", &backends, Some("single-row INSERT transactions of the same rows into an empty copy of the persons table"), |b| {
                 registry::once(b, &postgres, count, concurrency)
             })
             .await

@@ -17,7 +17,7 @@ pub(super) async fn once(backend: Backend, pg: &str, count: usize, concurrency: 
     let (url, cleanup) = fresh_url(backend, pg).await;
     let result = async {
         let key = DataKey::from_hex(&DataKey::generate_hex()).map_err(|e| e.to_string())?;
-        let store = config::open_store(&url, key.clone(), yikatong_store::PoolOptions::default()).await?;
+        let store = config::open_store(&url, key, yikatong_store::PoolOptions::default()).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let service = config::service(store.clone(), clock.clone(), config::policies(None)?).await?;
         let operator = service.issue_token(&TokenRequest { role: "operator".into(), ..Default::default() }).await.map_err(|e| e.to_string())?;
@@ -66,15 +66,9 @@ pub(super) async fn once(backend: Backend, pg: &str, count: usize, concurrency: 
         if created as usize != count {
             return Err(format!("{created} persons stored, {count} sent"));
         }
-        // The baseline writes the same kind of rows (other persons, same unit) straight
-        // into the persons table.
-        let mut rng = yikatong_service::demo::DemoRng::new(4242);
-        let mut baseline_people = yikatong_service::demo::synthetic_persons(count * 2, &["BENCH".into()], clock.today(), &mut rng);
-        let taken: std::collections::HashSet<&str> = people.iter().map(|p| p.ssn.as_str()).collect();
-        baseline_people.retain(|p| !taken.contains(p.ssn.as_str()));
-        baseline_people.truncate(count);
-        let baselines = yikatong_store::open_baselines(&url, key).await.map_err(|e| e.to_string())?;
-        let baseline_time = baselines.baseline_single_row_inserts(&baseline_people, concurrency).await.map_err(|e| e.to_string())?;
+        // The baseline writes the same rows again, straight into a copy of the table.
+        let baselines = super::baselines::Baselines::open(&url).await?;
+        let baseline_time = baselines.single_row_inserts("persons", "ssn_hash", concurrency).await?;
         Ok(ApiVsBaseline {
             api_rate: count as f64 / api_time.as_secs_f64(),
             baseline_rate: count as f64 / baseline_time.as_secs_f64(),

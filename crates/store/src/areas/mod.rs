@@ -1,6 +1,5 @@
 //! The [`crate::Store`] by area: each trait one part of the whole, small enough to read.
 
-mod baselines;
 mod batches;
 mod cards;
 mod jobs;
@@ -9,7 +8,6 @@ mod requests;
 mod settlement;
 mod verify_reads;
 
-pub use baselines::BaselineStore;
 pub use batches::BatchStore;
 pub use cards::CardStore;
 pub use jobs::JobStore;
