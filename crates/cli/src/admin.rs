@@ -72,7 +72,7 @@ pub async fn run_admin(cmd: AdminCommand) -> Result<(), String> {
             for t in service.list_tokens().await.map_err(|e| e.to_string())? {
                 let bound = [t.grant.outlet, t.grant.unit, t.grant.institution].into_iter().flatten().collect::<Vec<_>>().join(",");
                 let state = t.revoked_at.map_or_else(|| "active".into(), |r| format!("revoked {r}"));
-                println!("{:>5}  {:<12} {:<10} {:<24} {}  {}", t.id, t.grant.role, bound, state, t.created_at, t.grant.label);
+                println!("{:>5}  {:<12} {:<10} {:<24} {}  {}", t.id, t.grant.role.as_str(), bound, state, t.created_at, t.grant.label);
             }
             Ok(())
         }

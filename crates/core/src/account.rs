@@ -8,6 +8,42 @@ use crate::money::{BasisPoints, Fen};
 use crate::policy::RegionPolicy;
 use crate::registry::Category;
 
+crate::closed_set! {
+    /// What an entry of the personal account (个人账户) is. Credits are positive, debits
+    /// negative; the balance is the entries' sum.
+    pub enum EntryKind {
+        /// The month's credit (R-ACC-1), written once per person and month.
+        MonthlyCredit = "monthly_credit",
+        /// An operator's credit outside the monthly run.
+        Credit = "credit",
+        /// 转入 a balance transferred in from another city's account.
+        TransferIn = "transfer_in",
+        /// A correction, the only entry an operator may make negative.
+        Correction = "correction",
+        /// The account's share of a settlement (a debit).
+        Settlement = "settlement",
+        /// A reversed settlement's account share given back.
+        Reversal = "reversal",
+        /// A family member's mutual-aid premium (R-PAY-2), from the holder's account.
+        MutualAid = "mutual_aid",
+    }
+}
+
+impl EntryKind {
+    /// The kinds an operator may enter by hand (`POST /v1/persons/{ssn}/account/credits`).
+    pub const BY_OPERATOR: [EntryKind; 3] = [EntryKind::Credit, EntryKind::TransferIn, EntryKind::Correction];
+
+    /// An operator's entry kind from a request (`credit` when none is given):
+    /// `invalid_kind` names the kinds an operator may enter.
+    pub fn by_operator(text: Option<&str>) -> Result<EntryKind, Refusal> {
+        let Some(text) = text else { return Ok(EntryKind::Credit) };
+        EntryKind::parse(text).filter(|k| Self::BY_OPERATOR.contains(k)).ok_or_else(|| {
+            let names: Vec<&str> = Self::BY_OPERATOR.iter().map(|k| k.as_str()).collect();
+            Refusal::bad_input("invalid_kind", format!("kind must be one of {}", names.join(", ")))
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MonthlyCredit {
     /// Credit this amount; the rule that gave it.

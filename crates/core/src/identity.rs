@@ -9,26 +9,15 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
 
-/// Gender as encoded by the sequence digits of the SSN: odd male, even female.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Gender {
-    Male,
-    Female,
+crate::closed_set! {
+    /// Gender as encoded by the sequence digits of the SSN: odd male, even female.
+    pub enum Gender {
+        Male = "male",
+        Female = "female",
+    }
 }
 
 impl Gender {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Gender::Male => "male",
-            Gender::Female => "female",
-        }
-    }
-    /// `male` or `female` (as stored and as API.md spells it).
-    pub fn parse(s: &str) -> Option<Gender> {
-        [Gender::Male, Gender::Female].into_iter().find(|g| g.as_str() == s)
-    }
-
     /// 男 / 女, as forms and factory files print it.
     pub fn name_zh(self) -> &'static str {
         match self {
@@ -43,12 +32,6 @@ impl Gender {
             Gender::Male => "1",
             Gender::Female => "2",
         }
-    }
-}
-
-impl std::fmt::Display for Gender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

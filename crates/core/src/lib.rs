@@ -14,6 +14,7 @@ pub mod account;
 pub mod calendar;
 pub mod card;
 pub mod clock;
+pub mod closed_set;
 pub mod comparison;
 pub mod identity;
 pub mod message;

@@ -192,6 +192,56 @@ pub fn is_division_code(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
+crate::closed_set! {
+    /// What kind of organisation a unit (单位) or an outlet (网点) is. A unit's kind says
+    /// where its people collect their cards (R-DIST-1); an outlet's whether it makes a
+    /// replacement card on the spot (002, 即时制卡).
+    pub enum OrganisationKind {
+        /// 用人单位 an employer (a unit's default).
+        Employer = "employer",
+        /// 街道（乡镇）社保所 a street office: retirees under social management.
+        StreetOffice = "street_office",
+        /// 职业介绍中心 a job centre.
+        JobCentre = "job_centre",
+        /// 人才服务中心 a talent centre.
+        TalentCentre = "talent_centre",
+        /// 学校 a school.
+        School = "school",
+        /// An ordinary counter (an outlet's default, stored as none).
+        Counter = "counter",
+        /// An outlet that makes replacement cards on the spot.
+        InstantIssue = "instant_issue",
+    }
+}
+
+impl OrganisationKind {
+    /// The kinds of unit that hand cards out (R-DIST-1).
+    pub const UNIT: [OrganisationKind; 5] =
+        [OrganisationKind::Employer, OrganisationKind::JobCentre, OrganisationKind::TalentCentre, OrganisationKind::StreetOffice, OrganisationKind::School];
+    /// The kinds of outlet (002).
+    pub const OUTLET: [OrganisationKind; 2] = [OrganisationKind::Counter, OrganisationKind::InstantIssue];
+
+    /// A unit's kind from a request (`employer` when none is given): `invalid_unit_kind`
+    /// names the kinds a unit may be.
+    pub fn of_unit(text: Option<&str>) -> Result<OrganisationKind, Refusal> {
+        Self::among(text, &Self::UNIT, OrganisationKind::Employer, "invalid_unit_kind", "a unit's")
+    }
+
+    /// An outlet's kind from a request (`counter` when none is given):
+    /// `invalid_outlet_kind` names the kinds an outlet may be.
+    pub fn of_outlet(text: Option<&str>) -> Result<OrganisationKind, Refusal> {
+        Self::among(text, &Self::OUTLET, OrganisationKind::Counter, "invalid_outlet_kind", "an outlet's")
+    }
+
+    fn among(text: Option<&str>, allowed: &[OrganisationKind], default: OrganisationKind, code: &'static str, whose: &str) -> Result<OrganisationKind, Refusal> {
+        let Some(text) = text else { return Ok(default) };
+        OrganisationKind::parse(text).filter(|k| allowed.contains(k)).ok_or_else(|| {
+            let names: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+            Refusal::bad_input(code, format!("{whose} kind is one of {}, not {text:?}", names.join(", ")))
+        })
+    }
+}
+
 /// Checks an organisation code: 1-32 letters, digits, `-` or `_`.
 pub fn check_code(what: &str, code: &str) -> Result<(), Refusal> {
     let ok = !code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');

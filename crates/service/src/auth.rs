@@ -34,17 +34,16 @@ pub struct IssuedToken {
 }
 
 /// The caller a token stands for.
-pub(crate) fn principal_of(record: yikatong_store::TokenRecord) -> ServiceResult<Principal> {
-    let role = Role::parse(&record.grant.role).map_err(|_| ServiceError::Internal(format!("token {} has unknown role", record.id)))?;
-    Ok(Principal {
+pub(crate) fn principal_of(record: yikatong_store::TokenRecord) -> Principal {
+    Principal {
         token_id: record.id,
-        role,
+        role: record.grant.role,
         outlet: record.grant.outlet,
         unit: record.grant.unit,
         institution: record.grant.institution,
         person_hash: record.grant.person_hash,
         unlocked: None,
-    })
+    }
 }
 
 impl Service {
@@ -54,7 +53,7 @@ impl Service {
         let needs = |what: &str, v: &Option<String>| -> ServiceResult<String> {
             v.clone().filter(|s| !s.is_empty()).ok_or_else(|| ServiceError::from(Refusal::bad_input("missing_binding", format!("a {} token needs --{what}", role.as_str()))))
         };
-        let mut grant = TokenGrant { role: role.as_str().into(), outlet: None, unit: None, institution: None, person_hash: None, label: req.label.clone().unwrap_or_default() };
+        let mut grant = TokenGrant { role, outlet: None, unit: None, institution: None, person_hash: None, label: req.label.clone().unwrap_or_default() };
         match role {
             Role::Clerk => {
                 let code = needs("outlet", &req.outlet)?;
@@ -86,7 +85,7 @@ impl Service {
         let token = format!("ykt_{}", hex::encode(random_bytes::<32>()));
         let id = self.store.insert_token(&token_hash(&token), &grant, self.clock.now()).await?;
         tracing::info!(token_id = id, role = role.as_str(), "token issued");
-        Ok(IssuedToken { id, role: grant.role, token })
+        Ok(IssuedToken { id, role: grant.role.as_str().into(), token })
     }
 
     /// Resolves a bearer token to the caller, or refuses.
@@ -95,7 +94,7 @@ impl Service {
         if record.revoked_at.is_some() {
             return Err(ServiceError::Unauthenticated("the bearer token has been revoked".into()));
         }
-        principal_of(record)
+        Ok(principal_of(record))
     }
 
     pub async fn revoke_token(&self, id: i64) -> ServiceResult<()> {

@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 use yikatong_core::identity::{Gender, check_character};
-use yikatong_core::registry::{Category, PersonFlag};
+use yikatong_core::registry::{Category, OrganisationKind, PersonFlag};
 use yikatong_core::settlement::{CatalogItem, ItemClass, ItemKind};
 use yikatong_store::{Institution, Organisation, Person};
 
@@ -200,11 +200,9 @@ pub async fn fill(service: &Service, persons: usize) -> ServiceResult<DemoSummar
         let code = format!("U{i:04}");
         let (division, district) = DISTRICTS[(i - 1) % DISTRICTS.len()];
         // Every fifth unit is a street office, where retirees under social management collect (R-DIST-1).
-        let kind = if i % 5 == 0 { "street_office" } else { "employer" };
-        let name = if kind == "street_office" { format!("北京{district}示范街道办事处{i:02}") } else { format!("北京{district}示范单位{i:02}") };
-        store
-            .insert_unit(&Organisation { code: code.clone(), name, region: "beijing".into(), created_at: now, kind: Some(kind.into()), district: Some(division.to_string()) })
-            .await?;
+        let kind = if i % 5 == 0 { OrganisationKind::StreetOffice } else { OrganisationKind::Employer };
+        let name = if kind == OrganisationKind::StreetOffice { format!("北京{district}示范街道办事处{i:02}") } else { format!("北京{district}示范单位{i:02}") };
+        store.insert_unit(&Organisation { code: code.clone(), name, region: "beijing".into(), created_at: now, kind: Some(kind), district: Some(division.to_string()) }).await?;
         units.push(code);
     }
     let mut outlets = Vec::new();

@@ -43,7 +43,7 @@ pub use settlement::*;
 pub use sign_in::{CodeRequested, SIGN_IN_TOKEN_LABEL};
 pub use verify::{InvariantCheck, VerifyReport};
 /// Records the interfaces show as they are.
-pub use yikatong_store::{JobRecord, OutboxMessage};
+pub use yikatong_store::{JobRecord, JobState, OutboxMessage};
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 

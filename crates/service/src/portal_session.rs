@@ -124,7 +124,7 @@ impl Service {
         } else {
             session.last_seen_at
         };
-        Ok(ActiveSession { who: crate::auth::principal_of(token)?, csrf: session.csrf, idle_until: last_seen + rules.idle, ends_at })
+        Ok(ActiveSession { who: crate::auth::principal_of(token), csrf: session.csrf, idle_until: last_seen + rules.idle, ends_at })
     }
 
     /// Ends the session (sign-out). Never fails the sign-out: a problem is logged.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
 use yikatong_core::identity::{HandbookNumber, Ssn};
-use yikatong_core::registry::{self, Category, InstitutionLevel, PersonFlag};
+use yikatong_core::registry::{self, Category, InstitutionLevel, OrganisationKind, PersonFlag};
 use yikatong_store::{Institution, Organisation, Person, PersonChange};
 
 use crate::views::{OrganisationView, PersonChangeView, PersonView};
@@ -27,13 +27,6 @@ pub struct NewOrganisation {
     /// districts); optional, default none.
     pub district: Option<String>,
 }
-
-/// The kinds of outlet (002): an ordinary `counter` (the default) or `instant_issue`, one
-/// that makes a replacement card on the spot.
-pub const OUTLET_KINDS: [&str; 2] = ["counter", "instant_issue"];
-
-/// The kinds of unit that hand cards out (R-DIST-1).
-pub const UNIT_KINDS: [&str; 5] = ["employer", "job_centre", "talent_centre", "street_office", "school"];
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -139,12 +132,7 @@ impl Service {
         if !unit && new.district.is_some() {
             return Err(Refusal::bad_input("invalid_field", format!("a district is a unit's, not an {what}'s")).into());
         }
-        if let Some(kind) = new.kind.as_deref().filter(|k| !unit && !OUTLET_KINDS.contains(k)) {
-            return Err(Refusal::bad_input("invalid_outlet_kind", format!("an outlet's kind is one of {}, not {kind:?}", OUTLET_KINDS.join(", "))).into());
-        }
-        if let Some(kind) = new.kind.as_deref().filter(|k| unit && !UNIT_KINDS.contains(k)) {
-            return Err(Refusal::bad_input("invalid_unit_kind", format!("a unit's kind is one of {}, not {kind:?}", UNIT_KINDS.join(", "))).into());
-        }
+        let kind = if unit { OrganisationKind::of_unit(new.kind.as_deref())? } else { OrganisationKind::of_outlet(new.kind.as_deref())? };
         if let Some(d) = new.district.as_deref().filter(|d| !registry::is_division_code(d)) {
             return Err(Refusal::bad_input("invalid_district", format!("a district is its 6-digit division code (110102 for Xicheng), not {d:?}")).into());
         }
@@ -153,7 +141,8 @@ impl Service {
             name: new.name.trim().into(),
             region: new.region.clone(),
             created_at: self.clock.now(),
-            kind: if unit { Some(new.kind.clone().unwrap_or_else(|| "employer".into())) } else { new.kind.clone().filter(|k| k != "counter") },
+            // An ordinary counter is stored as no kind.
+            kind: Some(kind).filter(|k| *k != OrganisationKind::Counter),
             district: new.district.clone(),
         })
     }

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use yikatong_core::access::{Operation, Principal};
+use yikatong_core::account::EntryKind;
 use yikatong_core::card::events::projection_mismatch;
 use yikatong_core::money::Fen;
 use yikatong_core::settlement::{Receipt, SettlementKind, SettlementState, YearTotals};
@@ -108,7 +109,7 @@ impl Service {
         }
         let mut identities = InvariantCheck::new("every receipt adds up (total = fund + personal burden, R-SET-3)", "Receipt::check_identities before every booking");
         let mut totals_from_receipts: HashMap<(String, i64), YearTotals> = HashMap::new();
-        let mut expected_ledger: HashMap<(String, String), i64> = HashMap::new();
+        let mut expected_ledger: HashMap<(String, EntryKind), i64> = HashMap::new();
         let mut billed: HashMap<String, (String, HashSet<String>)> = HashMap::new();
         // R-SET-6: what each live manual settlement leaves the funds to reimburse.
         let mut reimbursable: HashMap<String, i64> = HashMap::new();
@@ -134,9 +135,9 @@ impl Service {
                 // The person's own account and, for a family member, the holder's.
                 let from_accounts = receipt.acct_pay.0 + receipt.acct_mulaid_pay.0;
                 if from_accounts > 0 {
-                    *expected_ledger.entry((s.setl_id.clone(), "settlement".into())).or_default() -= from_accounts;
+                    *expected_ledger.entry((s.setl_id.clone(), EntryKind::Settlement)).or_default() -= from_accounts;
                     if s.state == SettlementState::Reversed {
-                        *expected_ledger.entry((s.setl_id.clone(), "reversal".into())).or_default() += from_accounts;
+                        *expected_ledger.entry((s.setl_id.clone(), EntryKind::Reversal)).or_default() += from_accounts;
                     }
                 }
             }
@@ -171,7 +172,7 @@ impl Service {
             "every account balance is its ledger's sum, never below zero, with one entry per account payment and reversal",
             "append-only account_entries; the person's row lock",
         );
-        let mut seen: HashMap<(String, String), i64> = HashMap::new();
+        let mut seen: HashMap<(String, EntryKind), i64> = HashMap::new();
         let mut after_id = 0;
         loop {
             let page = self.store.ledger_page(after_id, PAGE).await?;
@@ -179,8 +180,8 @@ impl Service {
             after_id = last.1.id;
             for (_, e) in page {
                 ledger.checked += 1;
-                if let (Some(reference), "settlement" | "reversal") = (e.reference.as_ref(), e.kind.as_str()) {
-                    *seen.entry((reference.clone(), e.kind.clone())).or_default() += e.amount_fen;
+                if let (Some(reference), EntryKind::Settlement | EntryKind::Reversal) = (e.reference.as_ref(), e.kind) {
+                    *seen.entry((reference.clone(), e.kind)).or_default() += e.amount_fen;
                 }
             }
         }

@@ -19,7 +19,8 @@ pub struct OrganisationView {
     pub class: Option<String>,
     /// A unit's kind (R-DIST-1); an outlet's `instant_issue` where it makes cards on the spot.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<yikatong_core::registry::OrganisationKind>,
     /// A unit's district (6-digit division code), where registered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
@@ -34,7 +35,7 @@ impl OrganisationView {
             region: o.region.clone(),
             level,
             class: None,
-            kind: o.kind.clone(),
+            kind: o.kind,
             district: o.district.clone(),
             created_at: o.created_at,
         }

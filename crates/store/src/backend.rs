@@ -33,9 +33,9 @@ macro_rules! store_impl {
 
         use crate::records::{parse_closed, parse_date, parse_ts, ts};
         use yikatong_core::identity::Gender;
-        use yikatong_core::registry::Category;
+        use yikatong_core::registry::{Category, OrganisationKind};
         use crate::{
-            BatchStore, CardStore, DataKey, IdempotencyBegin, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
+            BatchStore, CardStore, DataKey, IdempotencyBegin, JobState, JobStore, RegistryStore, RequestStore, SettlementStore, VerifyStore, JobRecord, MonthlyCredit, PremiumDeduction, PremiumPayment, RegistryRow, Institution, Organisation, Person, PersonChange, Store, StoreError,
             StoreResult, TokenGrant, TokenRecord,
         };
 
@@ -108,8 +108,8 @@ macro_rules! store_impl {
         async fn insert_org_in<'e, E: sqlx::Executor<'e, Database = Db>>(exec: E, table: &'static str, org: &Organisation) -> StoreResult<()> {
             let what = if table == "units" { "unit" } else { "outlet" };
             let q = match table {
-                "units" => sqlx::query("INSERT INTO units (code, name, region, created_at, kind, district) VALUES ($1, $2, $3, $4, $5, $6)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).bind(org.kind.as_deref().unwrap_or("employer")).bind(&org.district),
-                _ => sqlx::query("INSERT INTO outlets (code, name, region, created_at, kind) VALUES ($1, $2, $3, $4, $5)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).bind(&org.kind),
+                "units" => sqlx::query("INSERT INTO units (code, name, region, created_at, kind, district) VALUES ($1, $2, $3, $4, $5, $6)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).bind(org.kind.unwrap_or(OrganisationKind::Employer).as_str()).bind(&org.district),
+                _ => sqlx::query("INSERT INTO outlets (code, name, region, created_at, kind) VALUES ($1, $2, $3, $4, $5)").bind(&org.code).bind(&org.name).bind(&org.region).bind(ts(org.created_at)).bind(org.kind.map(OrganisationKind::as_str)),
             };
             q.execute(exec).await.map_err(unique(format!("{what} {}", org.code)))?;
             Ok(())
@@ -233,7 +233,7 @@ macro_rules! store_impl {
                 Ok(TokenRecord {
                     id: row.try_get("id")?,
                     grant: TokenGrant {
-                        role: row.try_get("role")?,
+                        role: parse_closed("token role", &row.try_get::<String, _>("role")?, |r| yikatong_core::access::Role::parse(r).ok())?,
                         outlet: row.try_get("outlet")?,
                         unit: row.try_get("unit")?,
                         institution: row.try_get("institution")?,
@@ -261,7 +261,7 @@ macro_rules! store_impl {
                         name: r.try_get("name")?,
                         region: r.try_get("region")?,
                         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
-                        kind: r.try_get("kind")?,
+                        kind: r.try_get::<Option<String>, _>("kind")?.map(|k| parse_closed("organisation kind", &k, OrganisationKind::parse)).transpose()?,
                         district: r.try_get("district")?,
                     })
                 })
@@ -544,7 +544,7 @@ macro_rules! store_impl {
                     "INSERT INTO tokens (token_hash, role, outlet, unit, institution, person_hash, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 )
                 .bind(token_hash)
-                .bind(&g.role)
+                .bind(g.role.as_str())
                 .bind(&g.outlet)
                 .bind(&g.unit)
                 .bind(&g.institution)
@@ -752,8 +752,8 @@ macro_rules! store_impl {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn move_reimbursement(&self, id: &str, from: &str, to: &str, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool> {
-                let done = sqlx::query("UPDATE reimbursement_claims SET state = $1, failure_reason = $2, settled_at = $3 WHERE id = $4 AND state = $5").bind(to).bind(reason).bind(ts(at)).bind(id).bind(from).execute(&self.pool).await?;
+            async fn move_reimbursement(&self, id: &str, from: yikatong_core::settlement::ClaimState, to: yikatong_core::settlement::ClaimState, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE reimbursement_claims SET state = $1, failure_reason = $2, settled_at = $3 WHERE id = $4 AND state = $5").bind(to.as_str()).bind(reason).bind(ts(at)).bind(id).bind(from.as_str()).execute(&self.pool).await?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -821,7 +821,7 @@ macro_rules! store_impl {
                 for part in credits.chunks(rows_per_statement(6)) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) ");
                     q.push_values(part, |mut b, c| {
-                        b.push_bind(c.person_hash.as_str()).push_bind(at.as_str()).push_bind("monthly_credit").push_bind(c.amount_fen).push_bind(c.reference.as_str()).push_bind(c.reason.as_str());
+                        b.push_bind(c.person_hash.as_str()).push_bind(at.as_str()).push_bind(yikatong_core::account::EntryKind::MonthlyCredit.as_str()).push_bind(c.amount_fen).push_bind(c.reference.as_str()).push_bind(c.reason.as_str());
                     });
                     q.push(" ON CONFLICT (person_hash, reference) WHERE kind = 'monthly_credit' DO NOTHING RETURNING person_hash, reference");
                     for r in q.build().persistent(false).fetch_all(&mut *tx).await? {
@@ -999,11 +999,11 @@ macro_rules! store_impl {
                     .await?)
             }
 
-            async fn update_job(&self, id: i64, state: &str, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()> {
-                let finished = (state != "running").then(|| ts(at));
+            async fn update_job(&self, id: i64, state: JobState, done: i64, report: Option<&serde_json::Value>, at: DateTime<Utc>) -> StoreResult<()> {
+                let finished = (state != JobState::Running).then(|| ts(at));
                 // Only a running job changes: a late progress report never reopens a finished one.
                 sqlx::query("UPDATE jobs SET state = $1, done = $2, report = $3, updated_at = $4, finished_at = $5 WHERE id = $6 AND state = 'running'")
-                    .bind(state)
+                    .bind(state.as_str())
                     .bind(done)
                     .bind(report.map(|r| r.to_string()))
                     .bind(ts(at))
@@ -1023,7 +1023,7 @@ macro_rules! store_impl {
                         id: r.try_get("id")?,
                         kind: r.try_get("kind")?,
                         params: serde_json::from_str(&params).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        state: r.try_get("state")?,
+                        state: parse_closed("job state", &r.try_get::<String, _>("state")?, JobState::parse)?,
                         total: r.try_get("total")?,
                         done: r.try_get("done")?,
                         report: report.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,

@@ -8,7 +8,7 @@ macro_rules! card_impl {
         use yikatong_core::card::{Card, CardEvent};
 
         use crate::records::event_hash;
-        use crate::{AuditReport, BatchRecord, CardTx, EventMeta, OutboxMessage, StoredEvent};
+        use crate::{AuditReport, BatchRecord, CardTx, CardsTx, FamilyTx, RegistryTx, RequestTx, SettlementTx, VisitTx, EventMeta, OutboxMessage, StoredEvent};
 
         fn card_from_row(k: &DataKey, row: &<Db as sqlx::Database>::Row) -> StoreResult<Card> {
             crate::records::card_from_data(k, &row.try_get::<String, _>("data")?)
@@ -101,7 +101,7 @@ macro_rules! card_impl {
         }
 
         #[async_trait]
-        impl CardTx for BackendCardTx {
+        impl RegistryTx for BackendCardTx {
             async fn lock_person(&mut self, person_hash: &str) -> StoreResult<bool> {
                 let row = sqlx::query(lock_sql("SELECT ssn_hash FROM persons WHERE ssn_hash = $1")).bind(person_hash).fetch_optional(&mut *self.tx).await?;
                 Ok(row.is_some())
@@ -151,17 +151,10 @@ macro_rules! card_impl {
                 let row = sqlx::query("SELECT * FROM persons WHERE ssn_hash = $1").bind(person_hash).fetch_optional(&mut *self.tx).await?;
                 row.map(|r| person_from_row(&self.key, &r)).transpose()
             }
+        }
 
-            async fn catalog_items(&mut self, codes: &[String], region: &str, on: chrono::NaiveDate) -> StoreResult<Vec<CatalogItem>> {
-                let mut rows = Vec::new();
-                for part in codes.chunks(rows_per_statement(1)) {
-                    let mut q = where_in("SELECT * FROM catalog_items WHERE code", part);
-                    q.push(" AND region IN (").push_bind(region).push(", '') AND valid_from <= ").push_bind(on.to_string());
-                    rows.extend(q.build().persistent(false).fetch_all(&mut *self.tx).await?);
-                }
-                in_force(&rows, region, on)
-            }
-
+        #[async_trait]
+        impl CardsTx for BackendCardTx {
             async fn lock_card(&mut self, id: i64) -> StoreResult<Option<Card>> {
                 let row = sqlx::query(lock_sql("SELECT id, data, head_hash, last_seq FROM cards WHERE id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
                 row.map(|r| self.locked_card(&r)).transpose()
@@ -246,7 +239,10 @@ macro_rules! card_impl {
                 sqlx::query("UPDATE production_batches SET excluded = $1 WHERE id = $2").bind(excluded.to_string()).bind(id).execute(&mut *self.tx).await?;
                 Ok(())
             }
+        }
 
+        #[async_trait]
+        impl SettlementTx for BackendCardTx {
             async fn lock_year_totals(&mut self, person_hash: &str, year: i64) -> StoreResult<YearTotals> {
                 self.tx_lock_year_totals(person_hash, year).await
             }
@@ -275,11 +271,11 @@ macro_rules! card_impl {
                 rows.iter().map(entry_from_row).collect()
             }
 
-            async fn append_account_entry(&mut self, person_hash: &str, at: DateTime<Utc>, kind: &str, amount_fen: i64, reference: Option<&str>, reason: &str) -> StoreResult<()> {
+            async fn append_account_entry(&mut self, person_hash: &str, at: DateTime<Utc>, kind: yikatong_core::account::EntryKind, amount_fen: i64, reference: Option<&str>, reason: &str) -> StoreResult<()> {
                 sqlx::query("INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(person_hash)
                     .bind(ts(at))
-                    .bind(kind)
+                    .bind(kind.as_str())
                     .bind(amount_fen)
                     .bind(reference)
                     .bind(reason)
@@ -315,27 +311,6 @@ macro_rules! card_impl {
                 insert_premium_payment_in(&mut *self.tx, p).await
             }
 
-            async fn family_holder_of(&mut self, member_hash: &str) -> StoreResult<Option<String>> {
-                Ok(sqlx::query_scalar("SELECT holder_hash FROM family_members WHERE member_hash = $1").bind(member_hash).fetch_optional(&mut *self.tx).await?)
-            }
-
-            async fn is_family_holder(&mut self, person_hash: &str) -> StoreResult<bool> {
-                let n: Option<String> = sqlx::query_scalar("SELECT member_hash FROM family_members WHERE holder_hash = $1 LIMIT 1").bind(person_hash).fetch_optional(&mut *self.tx).await?;
-                Ok(n.is_some())
-            }
-
-            async fn bind_family_member(&mut self, m: &crate::FamilyMember) -> StoreResult<()> {
-                sqlx::query("INSERT INTO family_members (member_hash, holder_hash, bound_at, bound_by) VALUES ($1, $2, $3, $4)")
-                    .bind(&m.member_hash)
-                    .bind(&m.holder_hash)
-                    .bind(ts(m.bound_at))
-                    .bind(&m.bound_by)
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(unique("family member"))?;
-                Ok(())
-            }
-
             async fn record_deduction(&mut self, d: &PremiumDeduction, at: DateTime<Utc>) -> StoreResult<()> {
                 record_deduction_in(&mut *self.tx, d, at).await
             }
@@ -345,7 +320,7 @@ macro_rules! card_impl {
                     .bind(&c.id)
                     .bind(&c.person_hash)
                     .bind(c.amount_fen)
-                    .bind(&c.state)
+                    .bind(c.state.as_str())
                     .bind(c.due_on.map(|d| d.to_string()))
                     .bind(&c.submitted_by)
                     .bind(ts(c.created_at))
@@ -378,7 +353,7 @@ macro_rules! card_impl {
                     .bind(c.total_fen)
                     .bind(c.cash_due_fen)
                     .bind(c.lines.to_string())
-                    .bind(&c.state)
+                    .bind(c.state.as_str())
                     .bind(ts(c.created_at))
                     .execute(&mut *self.tx)
                     .await
@@ -412,6 +387,43 @@ macro_rules! card_impl {
 
             async fn free_lines(&mut self, mdtrt_id: &str, setl_id: &str) -> StoreResult<u64> {
                 Ok(sqlx::query("UPDATE fee_lines SET setl_id = NULL WHERE mdtrt_id = $1 AND setl_id = $2").bind(mdtrt_id).bind(setl_id).execute(&mut *self.tx).await?.rows_affected())
+            }
+        }
+
+        #[async_trait]
+        impl FamilyTx for BackendCardTx {
+            async fn family_holder_of(&mut self, member_hash: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT holder_hash FROM family_members WHERE member_hash = $1").bind(member_hash).fetch_optional(&mut *self.tx).await?)
+            }
+
+            async fn is_family_holder(&mut self, person_hash: &str) -> StoreResult<bool> {
+                let n: Option<String> = sqlx::query_scalar("SELECT member_hash FROM family_members WHERE holder_hash = $1 LIMIT 1").bind(person_hash).fetch_optional(&mut *self.tx).await?;
+                Ok(n.is_some())
+            }
+
+            async fn bind_family_member(&mut self, m: &crate::FamilyMember) -> StoreResult<()> {
+                sqlx::query("INSERT INTO family_members (member_hash, holder_hash, bound_at, bound_by) VALUES ($1, $2, $3, $4)")
+                    .bind(&m.member_hash)
+                    .bind(&m.holder_hash)
+                    .bind(ts(m.bound_at))
+                    .bind(&m.bound_by)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(unique("family member"))?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl VisitTx for BackendCardTx {
+            async fn catalog_items(&mut self, codes: &[String], region: &str, on: chrono::NaiveDate) -> StoreResult<Vec<CatalogItem>> {
+                let mut rows = Vec::new();
+                for part in codes.chunks(rows_per_statement(1)) {
+                    let mut q = where_in("SELECT * FROM catalog_items WHERE code", part);
+                    q.push(" AND region IN (").push_bind(region).push(", '') AND valid_from <= ").push_bind(on.to_string());
+                    rows.extend(q.build().persistent(false).fetch_all(&mut *self.tx).await?);
+                }
+                in_force(&rows, region, on)
             }
 
             async fn insert_visit(&mut self, v: &VisitRecord) -> StoreResult<()> {
@@ -522,7 +534,10 @@ macro_rules! card_impl {
                 };
                 Ok(done.rows_affected())
             }
+        }
 
+        #[async_trait]
+        impl RequestTx for BackendCardTx {
             async fn claim_request(&mut self, token_id: i64, key: &str, fingerprint: &str, at: DateTime<Utc>, expire_before: Option<DateTime<Utc>>) -> StoreResult<IdempotencyBegin> {
                 if let Some(before) = expire_before {
                     sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND created_at < $3").bind(token_id).bind(key).bind(ts(before)).execute(&mut *self.tx).await?;
@@ -556,7 +571,10 @@ macro_rules! card_impl {
                 }
                 Ok(())
             }
+        }
 
+        #[async_trait]
+        impl CardTx for BackendCardTx {
             async fn commit(self: Box<Self>) -> StoreResult<()> {
                 self.tx.commit().await?;
                 Ok(())

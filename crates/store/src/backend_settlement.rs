@@ -54,7 +54,7 @@ macro_rules! settlement_impl {
                 id: r.try_get("id")?,
                 person_hash: r.try_get("person_hash")?,
                 amount_fen: r.try_get("amount_fen")?,
-                state: r.try_get("state")?,
+                state: crate::records::parse_closed("claim state", &r.try_get::<String, _>("state")?, yikatong_core::settlement::manual::ClaimState::parse)?,
                 due_on: due.map(|d| d.parse().map_err(|_| StoreError::Corrupt(format!("reimbursement_claims.due_on {d:?}")))).transpose()?,
                 submitted_by: r.try_get("submitted_by")?,
                 approved_by: r.try_get("approved_by")?,
@@ -124,7 +124,7 @@ macro_rules! settlement_impl {
             Ok(AccountEntry {
                 id: r.try_get("id")?,
                 at: parse_ts(&r.try_get::<String, _>("at")?)?,
-                kind: r.try_get("kind")?,
+                kind: crate::records::parse_closed("account entry kind", &r.try_get::<String, _>("kind")?, yikatong_core::account::EntryKind::parse)?,
                 amount_fen: r.try_get("amount_fen")?,
                 reference: r.try_get("reference")?,
                 reason: r.try_get("reason")?,

@@ -17,7 +17,7 @@ pub struct Organisation {
     /// `school`; R-DIST-1); an outlet's `instant_issue` where it makes replacement cards
     /// on the spot (002), `None` for an ordinary counter.
     #[serde(default)]
-    pub kind: Option<String>,
+    pub kind: Option<yikatong_core::registry::OrganisationKind>,
     /// A unit's district, its 6-digit division code (R-GEN-1: a pilot's scope).
     #[serde(default)]
     pub district: Option<String>,
@@ -97,7 +97,7 @@ pub struct PersonChange {
 /// What a bearer token allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenGrant {
-    pub role: String,
+    pub role: yikatong_core::access::Role,
     pub outlet: Option<String>,
     pub unit: Option<String>,
     pub institution: Option<String>,
@@ -243,8 +243,7 @@ pub struct ReimbursementClaim {
     pub person_hash: String,
     /// What the funds reimburse (the receipt's fund payment).
     pub amount_fen: i64,
-    /// `submitted`, `approved`, `sent` (in a payment file), then `paid` or `failed`.
-    pub state: String,
+    pub state: yikatong_core::settlement::manual::ClaimState,
     /// The region's working days after submission; `None` while the calendar lacks
     /// the year (R-CAL-2).
     pub due_on: Option<chrono::NaiveDate>,
@@ -298,12 +297,21 @@ pub struct SettlementRecord {
 pub struct AccountEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// `credit`, `settlement`, `reversal`, `transfer_in`, `correction` …
-    pub kind: String,
+    pub kind: yikatong_core::account::EntryKind,
     /// Signed: credits positive, debits negative.
     pub amount_fen: i64,
     pub reference: Option<String>,
     pub reason: String,
+}
+
+yikatong_core::closed_set! {
+    /// Where a background job is: it runs until it is finished (with its report) or failed
+    /// (with its error); a finished or failed job never runs again.
+    pub enum JobState {
+        Running = "running",
+        Finished = "finished",
+        Failed = "failed",
+    }
 }
 
 /// A long-running job and its progress (`GET /v1/jobs/{id}`).
@@ -312,8 +320,7 @@ pub struct JobRecord {
     pub id: i64,
     pub kind: String,
     pub params: serde_json::Value,
-    /// `running`, `finished` or `failed`.
-    pub state: String,
+    pub state: JobState,
     pub total: i64,
     pub done: i64,
     pub report: Option<serde_json::Value>,

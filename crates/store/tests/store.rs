@@ -17,7 +17,7 @@ fn u1() -> Organisation {
         name: "示例单位".into(),
         region: "beijing".into(),
         created_at: at("2026-03-02T02:00:00Z"),
-        kind: Some("street_office".into()),
+        kind: Some(yikatong_core::registry::OrganisationKind::StreetOffice),
         district: Some("110105".into()),
     }
 }
@@ -158,7 +158,7 @@ on_both_databases!(r_info_1_changes_keep_dated_history, |db: TestDb| async move 
 
 on_both_databases!(tokens_are_hashed_and_revocable, |db: TestDb| async move {
     let s = &db.store;
-    let g = TokenGrant { role: "clerk".into(), outlet: Some("O1".into()), unit: None, institution: None, person_hash: None, label: "t".into() };
+    let g = TokenGrant { role: yikatong_core::access::Role::Clerk, outlet: Some("O1".into()), unit: None, institution: None, person_hash: None, label: "t".into() };
     let id = s.insert_token("hash-a", &g, at("2026-03-02T02:00:00Z")).await.unwrap();
     let t = s.find_token("hash-a").await.unwrap().unwrap();
     assert_eq!((t.id, t.grant, t.revoked_at), (id, g, None));
@@ -338,4 +338,28 @@ on_both_databases!(r_act_2_the_database_refuses_a_second_card_that_settles, |db:
     }
     let second = run(insert("active")).await.unwrap_err();
     assert!(second.as_database_error().is_some_and(sqlx::error::DatabaseError::is_unique_violation), "a second active card for one person is refused by the database: {second}");
+});
+
+// A closed set's value is typed from the database up: a stored value outside its set
+// (written behind the service's back) is reported as corrupt, naming the column and the
+// value, and a value inside it reads back as its variant.
+on_both_databases!(a_stored_value_outside_its_closed_set_is_reported_as_corrupt, |db: TestDb| async move {
+    use yikatong_store::JobState;
+    let s = &db.store;
+    let id = s.create_job("monthly_credits", &serde_json::json!({}), 3, at("2026-12-02T01:00:00Z")).await.unwrap();
+    assert_eq!(s.get_job(id).await.unwrap().unwrap().state, JobState::Running);
+    s.update_job(id, JobState::Finished, 3, None, at("2026-12-02T01:05:00Z")).await.unwrap();
+    let job = s.get_job(id).await.unwrap().unwrap();
+    assert_eq!((job.state, job.finished_at.is_some()), (JobState::Finished, true));
+    s.update_job(id, JobState::Running, 1, None, at("2026-12-02T01:06:00Z")).await.unwrap();
+    assert_eq!(s.get_job(id).await.unwrap().unwrap().state, JobState::Finished, "a finished job never runs again");
+
+    yikatong_store::testing::run_raw_sql(&db.url, &format!("UPDATE jobs SET state = 'paused' WHERE id = {id}")).await.unwrap();
+    let err = s.get_job(id).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("job state") && m.contains("paused")), "{err}");
+
+    unit_u1(&db).await;
+    yikatong_store::testing::run_raw_sql(&db.url, "UPDATE units SET kind = 'embassy' WHERE code = 'U1'").await.unwrap();
+    let err = s.get_unit("U1").await.unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("organisation kind") && m.contains("embassy")), "{err}");
 });

@@ -37,3 +37,16 @@ mod tests {
         assert!(refused.message.contains("non_local"), "{}", refused.message);
     }
 }
+
+crate::closed_set! {
+    /// Where a manual-reimbursement claim (手工报销) is: `submitted` by a clerk,
+    /// `approved` by an operator, `sent` in a payment file, then `paid` or `failed` as the
+    /// bank's results say (R-SET-6).
+    pub enum ClaimState {
+        Submitted = "submitted",
+        Approved = "approved",
+        Sent = "sent",
+        Paid = "paid",
+        Failed = "failed",
+    }
+}

@@ -10,7 +10,7 @@ pub use booked::{SettlementKind, SettlementState, VisitState};
 pub use catalog::{CatalogEntry, CatalogItem, FeeLine, ItemClass, ItemKind, entry_in_force};
 pub use engine::{LineSplit, Receipt, SettlementInput, TraceStep, YearTotals, settle, split_line};
 pub use funds::{Fund, FundPart, FundTotals};
-pub use manual::{MANUAL_REASONS, check_manual_reason};
+pub use manual::{ClaimState, MANUAL_REASONS, check_manual_reason};
 
 #[cfg(test)]
 mod tests;

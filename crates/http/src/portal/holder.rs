@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use yikatong_core::settlement::ClaimState;
 
 use super::labels::{CardRow, fen_yuan, shanghai_time};
 use super::{Chrome, Confirm, HOLDER, Part, Session, Slip, page, refusal};
@@ -129,7 +130,7 @@ async fn account(State(s): State<AppState>, me: Holder) -> Response {
         Ok(a) => page(&Account {
             page: me.chrome("个人账户 Personal account"),
             balance: fen_yuan(a.balance_fen),
-            entries: a.entries.iter().rev().map(|e| (shanghai_time(&e.at), e.kind.clone(), fen_yuan(e.amount_fen), e.reason.clone())).collect(),
+            entries: a.entries.iter().rev().map(|e| (shanghai_time(&e.at), e.kind.to_string(), fen_yuan(e.amount_fen), e.reason.clone())).collect(),
         }),
         Err(e) => refusal(me.chrome("个人账户"), e, "/holder"),
     }
@@ -356,14 +357,13 @@ struct Reimbursements {
 }
 
 /// The words a holder reads for a claim's state.
-fn claim_state(state: &str) -> &'static str {
+fn claim_state(state: ClaimState) -> &'static str {
     match state {
-        "submitted" => "已受理 submitted",
-        "approved" => "已审核 approved",
-        "sent" => "支付中 being paid",
-        "paid" => "已到账 paid",
-        "failed" => "支付失败 payment failed",
-        _ => "—",
+        ClaimState::Submitted => "已受理 submitted",
+        ClaimState::Approved => "已审核 approved",
+        ClaimState::Sent => "支付中 being paid",
+        ClaimState::Paid => "已到账 paid",
+        ClaimState::Failed => "支付失败 payment failed",
     }
 }
 
@@ -384,7 +384,7 @@ async fn reimbursements(State(s): State<AppState>, me: Holder) -> Response {
                     [
                         shanghai_time(&c.submitted_at),
                         fen_yuan(c.amount_fen),
-                        claim_state(&c.state).to_string(),
+                        claim_state(c.state).to_string(),
                         c.due_on.map_or_else(|| "—".to_string(), |d| d.to_string()),
                         c.failure_reason.unwrap_or_default(),
                     ]

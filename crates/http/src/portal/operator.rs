@@ -239,6 +239,8 @@ async fn start_credits(State(s): State<AppState>, me: Operator, axum::Form(f): a
 struct JobPage {
     page: Chrome,
     job: yikatong_service::JobRecord,
+    /// Whether the page keeps polling.
+    running: bool,
     percent: i64,
     report: String,
 }
@@ -247,6 +249,7 @@ async fn job(State(s): State<AppState>, me: Operator, Path(id): Path<i64>) -> Re
     match s.service.job(&me.who, id).await {
         Ok(job) => page(&JobPage {
             page: me.chrome(format!("作业 Job #{id}")),
+            running: job.state == yikatong_service::JobState::Running,
             percent: if job.total > 0 { job.done * 100 / job.total } else { 100 },
             report: job.report.as_ref().map(|r| serde_json::to_string_pretty(r).unwrap_or_default()).unwrap_or_default(),
             job,

@@ -48,11 +48,11 @@ struct ClaimRow {
 impl ClaimRow {
     fn of(c: yikatong_service::ReimbursementView) -> Self {
         ClaimRow {
-            approvable: c.state == "submitted",
+            approvable: c.state == yikatong_core::settlement::ClaimState::Submitted,
             submitted: shanghai_time(&c.submitted_at),
             amount: fen_yuan(c.amount_fen),
             due_on: c.due_on.map_or_else(|| "—".into(), |d| d.to_string()),
-            state: c.state,
+            state: c.state.to_string(),
             id: c.id,
         }
     }

@@ -250,7 +250,7 @@ impl ReceiptView {
 pub async fn reimbursement(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): JsonBody<ManualReimbursement>) -> Result<(StatusCode, Json<ReceiptView>), ApiError> {
     let (settled, claim) = s.service.manual_reimbursement(&who, &b).await?;
     let mut view = ReceiptView::of(&settled);
-    (view.id, view.state, view.amount_fen, view.due_on) = (Some(claim.id), claim.state, Some(claim.amount_fen), claim.due_on);
+    (view.id, view.state, view.amount_fen, view.due_on) = (Some(claim.id), claim.state.to_string(), Some(claim.amount_fen), claim.due_on);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -346,7 +346,8 @@ pub struct JobView {
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
     /// `running`, `finished` or `failed`.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: yikatong_service::JobState,
     pub total: i64,
     pub done: i64,
     #[schema(value_type = Option<Object>)]

@@ -21,7 +21,8 @@ pub async fn issue(State(s): State<AppState>, Caller(who): Caller, JsonBody(b): 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenSummary {
     pub id: i64,
-    pub role: String,
+    #[schema(value_type = String)]
+    pub role: yikatong_core::access::Role,
     pub outlet: Option<String>,
     pub unit: Option<String>,
     pub institution: Option<String>,

@@ -12,7 +12,7 @@ use yikatong_core::access::{Operation, Principal};
 use yikatong_core::account::{MonthlyCredit as Decision, monthly_credit};
 use yikatong_core::identity::mask_ssn;
 use yikatong_core::money::Fen;
-use yikatong_store::{JobRecord, MonthlyCredit};
+use yikatong_store::{JobRecord, JobState, MonthlyCredit};
 
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -127,14 +127,14 @@ impl Service {
             let progress = move |done: u64, _total: u64| {
                 let (store, at) = (store.clone(), clock.now());
                 tokio::spawn(async move {
-                    let _ = store.update_job(id, "running", done as i64, None, at).await;
+                    let _ = store.update_job(id, JobState::Running, done as i64, None, at).await;
                 });
             };
             let outcome = service.credit_accounts(&month, PAGE, None, &progress).await;
             let now = service.clock.now();
             let kept = match outcome {
-                Ok(report) => service.store.update_job(id, "finished", report.persons as i64, serde_json::to_value(&report).ok().as_ref(), now).await,
-                Err(e) => service.store.update_job(id, "failed", 0, Some(&serde_json::json!({"error": e.public_message(), "code": e.code()})), now).await,
+                Ok(report) => service.store.update_job(id, JobState::Finished, report.persons as i64, serde_json::to_value(&report).ok().as_ref(), now).await,
+                Err(e) => service.store.update_job(id, JobState::Failed, 0, Some(&serde_json::json!({"error": e.public_message(), "code": e.code()})), now).await,
             };
             if let Err(e) = kept {
                 tracing::error!(job = id, error = %e, "could not record the job's end");

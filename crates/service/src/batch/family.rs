@@ -10,6 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
+use yikatong_core::account::EntryKind;
 use yikatong_core::identity::{Ssn, mask_ssn};
 use yikatong_store::{FamilyMember, PremiumDeduction, PremiumPayment, StoreError};
 
@@ -167,7 +168,7 @@ impl Service {
                         report.already_paid += 1;
                         continue;
                     }
-                    tx.append_account_entry(&m.holder_hash, now, "mutual_aid", -amount, Some(&reference), &format!("family mutual-aid premium {month}")).await?;
+                    tx.append_account_entry(&m.holder_hash, now, EntryKind::MutualAid, -amount, Some(&reference), &format!("family mutual-aid premium {month}")).await?;
                 }
                 let reason = (!covered).then(|| "共济账户余额不足: the mutual-aid account's balance is below the premium".to_string());
                 tx.record_deduction(&PremiumDeduction { person_hash: m.member_hash.clone(), period: month.into(), ok: covered, reason }, now).await?;

@@ -11,6 +11,7 @@ use yikatong_core::card::production::{self as rules_p, NewCard};
 use yikatong_core::card::rules::{self, RuleCtx, SuccessorTerms};
 use yikatong_core::card::{Card, CardEvent, Origin, Zone, apply};
 use yikatong_core::identity::Ssn;
+use yikatong_core::registry::OrganisationKind;
 use yikatong_store::CardTx;
 
 use super::delivery::DeliveryRequest;
@@ -185,7 +186,7 @@ impl Service {
             Some(code) => self.store.get_outlet(code).await?,
             None => None,
         };
-        if here.and_then(|o| o.kind).as_deref() != Some("instant_issue") {
+        if here.and_then(|o| o.kind) != Some(OrganisationKind::InstantIssue) {
             return Err(Refusal::conflict("immediate_not_offered_here", "this outlet does not make cards on the spot; the replacement is made at the factory").into());
         }
         let (Some(number), Some(code)) = (req.card_number.clone(), req.card_identification_code.clone()) else {

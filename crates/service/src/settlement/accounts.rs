@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
+use yikatong_core::account::EntryKind;
 use yikatong_core::identity::Ssn;
 use yikatong_core::money::{Fen, limits};
 
@@ -15,7 +16,8 @@ pub struct AccountEntryView {
     pub id: i64,
     #[schema(value_type = String)]
     pub at: DateTime<Utc>,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: EntryKind,
     pub amount_fen: i64,
     pub reference: Option<String>,
     pub reason: String,
@@ -27,8 +29,6 @@ pub struct AccountView {
     pub balance_fen: i64,
     pub entries: Vec<AccountEntryView>,
 }
-
-const CREDIT_KINDS: [&str; 3] = ["credit", "transfer_in", "correction"];
 
 impl Service {
     /// The account of a person the caller may see (a holder their own).
@@ -45,14 +45,11 @@ impl Service {
     /// correction. A negative correction may not take the balance below zero.
     pub async fn credit_account(&self, who: &Principal, ssn: &str, amount_fen: i64, kind: Option<&str>, reason: &str) -> ServiceResult<AccountView> {
         who.allow(Operation::CreditAccount)?;
-        let kind = kind.unwrap_or("credit");
-        if !CREDIT_KINDS.contains(&kind) {
-            return Err(Refusal::bad_input("invalid_kind", format!("kind must be one of {}", CREDIT_KINDS.join(", "))).into());
-        }
+        let kind = EntryKind::by_operator(kind)?;
         if reason.trim().is_empty() {
             return Err(Refusal::bad_input("reason_required", "say why the account is credited").into());
         }
-        if amount_fen == 0 || (amount_fen < 0 && kind != "correction") {
+        if amount_fen == 0 || (amount_fen < 0 && kind != EntryKind::Correction) {
             return Err(Refusal::bad_input("invalid_amount", "a credit is a positive amount of fen (only a correction may be negative)").into());
         }
         if !Fen(amount_fen.saturating_abs()).within_limits() {

@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal, Role};
+use yikatong_core::account::EntryKind;
 use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
@@ -294,13 +295,14 @@ impl Service {
         };
         tx.insert_settlement(&record).await?;
         if receipt.acct_pay.0 > 0 {
-            tx.append_account_entry(&visit.person_hash, now, "settlement", -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {}", visit.institution)).await?;
+            tx.append_account_entry(&visit.person_hash, now, EntryKind::Settlement, -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {}", visit.institution))
+                .await?;
         }
         if let Some(holder) = receipt.mutual_aid_from.as_deref().filter(|_| receipt.acct_mulaid_pay.0 > 0) {
             tx.append_account_entry(
                 holder,
                 now,
-                "settlement",
+                EntryKind::Settlement,
                 -receipt.acct_mulaid_pay.0,
                 Some(setl_id),
                 &format!("family mutual aid: a member's outpatient settlement at {}", visit.institution),
@@ -374,11 +376,11 @@ impl Service {
         let totals = tx.lock_year_totals(&s.person_hash, s.year).await?;
         tx.save_year_totals(&s.person_hash, s.year, &totals.minus(&receipt)).await?;
         if receipt.acct_pay.0 > 0 {
-            tx.append_account_entry(&s.person_hash, now, "reversal", receipt.acct_pay.0, Some(setl_id), "settlement reversed").await?;
+            tx.append_account_entry(&s.person_hash, now, EntryKind::Reversal, receipt.acct_pay.0, Some(setl_id), "settlement reversed").await?;
         }
         if let Some(holder) = receipt.mutual_aid_from.as_deref().filter(|_| receipt.acct_mulaid_pay.0 > 0) {
             tx.lock_person(holder).await?;
-            tx.append_account_entry(holder, now, "reversal", receipt.acct_mulaid_pay.0, Some(setl_id), "a member's settlement reversed").await?;
+            tx.append_account_entry(holder, now, EntryKind::Reversal, receipt.acct_mulaid_pay.0, Some(setl_id), "a member's settlement reversed").await?;
         }
         tx.mark_settlement_reversed(setl_id, now).await?;
         tx.free_lines(&s.mdtrt_id, setl_id).await?;

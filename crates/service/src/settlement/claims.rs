@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::Refusal;
 use yikatong_core::access::{Operation, Principal};
+use yikatong_core::settlement::ClaimState;
 use yikatong_store::ReimbursementClaim;
 
 use crate::{Service, ServiceError, ServiceResult};
@@ -17,8 +18,9 @@ use crate::{Service, ServiceError, ServiceResult};
 pub struct ReimbursementView {
     /// The claim's id (its settlement's `setl_id`).
     pub id: String,
-    /// `submitted` or `approved`.
-    pub state: String,
+    /// `submitted`, `approved`, `sent`, `paid` or `failed`.
+    #[schema(value_type = String)]
+    pub state: ClaimState,
     /// What the funds reimburse.
     pub amount_fen: i64,
     /// When it reaches the holder; absent while the calendar lacks the year or the
@@ -48,7 +50,8 @@ pub struct PaymentResult {
 pub struct PaymentResultReport {
     pub id: String,
     pub ok: bool,
-    pub state: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub state: Option<ClaimState>,
     pub error: Option<String>,
 }
 
@@ -77,7 +80,7 @@ fn payment_line(file_id: &str, c: &ReimbursementClaim, person: &yikatong_store::
 pub(crate) fn claim_view(c: &ReimbursementClaim) -> ReimbursementView {
     ReimbursementView {
         id: c.id.clone(),
-        state: c.state.clone(),
+        state: c.state,
         amount_fen: c.amount_fen,
         due_on: c.due_on,
         submitted_at: c.created_at,
@@ -167,13 +170,13 @@ impl Service {
             let reason = r.reason.as_deref().map(str::trim).filter(|x| !x.is_empty());
             let outcome = if !r.paid && reason.is_none() {
                 Err("a failed payment needs its reason".to_string())
-            } else if self.store.move_reimbursement(&r.id, "sent", if r.paid { "paid" } else { "failed" }, reason, now).await? {
-                Ok(if r.paid { "paid" } else { "failed" })
+            } else if self.store.move_reimbursement(&r.id, ClaimState::Sent, if r.paid { ClaimState::Paid } else { ClaimState::Failed }, reason, now).await? {
+                Ok(if r.paid { ClaimState::Paid } else { ClaimState::Failed })
             } else {
                 Err(format!("claim {} is not in a payment file awaiting its result", r.id))
             };
             out.push(match outcome {
-                Ok(state) => PaymentResultReport { id: r.id.clone(), ok: true, state: Some(state.into()), error: None },
+                Ok(state) => PaymentResultReport { id: r.id.clone(), ok: true, state: Some(state), error: None },
                 Err(e) => PaymentResultReport { id: r.id.clone(), ok: false, state: None, error: Some(e) },
             });
         }

@@ -13,7 +13,7 @@ use yikatong_core::access::{Operation, Principal};
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
-use yikatong_core::settlement::{CatalogItem, SettlementKind, SettlementState, VisitState};
+use yikatong_core::settlement::{CatalogItem, ClaimState, SettlementKind, SettlementState, VisitState};
 use yikatong_store::{CardTx, Person, SettlementRecord, StoreError, VisitRecord};
 
 use super::booking::{Settlement, codes_of, new_setl_id, priced, unsettled_lines, visit_date};
@@ -275,7 +275,7 @@ impl Service {
             id: setl_id.clone(),
             person_hash: c.hash.to_string(),
             amount_fen: receipt.fund_pay_sumamt.0,
-            state: "submitted".into(),
+            state: ClaimState::Submitted,
             due_on: self.reimbursement_due_on(&c.person.region, now)?,
             submitted_by: who.recorded_by(),
             approved_by: None,

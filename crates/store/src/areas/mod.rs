@@ -1,4 +1,5 @@
-//! The [`crate::Store`] by area: each trait one part of the whole, small enough to read.
+//! The [`crate::Store`] by area, and its write transaction [`CardTx`] by area: each trait
+//! one part of the whole, small enough to read.
 
 mod batches;
 mod cards;
@@ -6,6 +7,7 @@ mod jobs;
 mod registry;
 mod requests;
 mod settlement;
+mod transaction;
 mod verify_reads;
 
 pub use batches::BatchStore;
@@ -14,4 +16,5 @@ pub use jobs::JobStore;
 pub use registry::RegistryStore;
 pub use requests::RequestStore;
 pub use settlement::SettlementStore;
+pub use transaction::{CardTx, CardsTx, FamilyTx, RegistryTx, RequestTx, SettlementTx, VisitTx};
 pub use verify_reads::VerifyStore;

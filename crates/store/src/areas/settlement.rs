@@ -36,7 +36,14 @@ pub trait SettlementStore: Send + Sync {
     async fn approve_reimbursement(&self, id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Moves a claim from `from` to `to` (`paid`, `failed` with its reason); `false`
     /// when it is not in `from`.
-    async fn move_reimbursement(&self, id: &str, from: &str, to: &str, reason: Option<&str>, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn move_reimbursement(
+        &self,
+        id: &str,
+        from: yikatong_core::settlement::ClaimState,
+        to: yikatong_core::settlement::ClaimState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// The claims of a payment file, in its order.
     async fn reimbursements_in_file(&self, file_id: &str) -> StoreResult<Vec<ReimbursementClaim>>;
     async fn settlements_of_person(&self, person_hash: &str) -> StoreResult<Vec<SettlementRecord>>;
