@@ -36,11 +36,7 @@ impl EntryKind {
     /// An operator's entry kind from a request (`credit` when none is given):
     /// `invalid_kind` names the kinds an operator may enter.
     pub fn by_operator(text: Option<&str>) -> Result<EntryKind, Refusal> {
-        let Some(text) = text else { return Ok(EntryKind::Credit) };
-        EntryKind::parse(text).filter(|k| Self::BY_OPERATOR.contains(k)).ok_or_else(|| {
-            let names: Vec<&str> = Self::BY_OPERATOR.iter().map(|k| k.as_str()).collect();
-            Refusal::bad_input("invalid_kind", format!("kind must be one of {}", names.join(", ")))
-        })
+        Self::one_of(text, &Self::BY_OPERATOR, EntryKind::Credit).map_err(|kinds| Refusal::bad_input("invalid_kind", format!("kind must be one of {kinds}")))
     }
 }
 

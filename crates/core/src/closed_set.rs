@@ -3,7 +3,8 @@
 
 /// Declares an enum of unit variants, each with its text (`Variant = "text"`), and gives
 /// it `ALL`, `as_str`, `parse` (the text back to the value, `None` outside the set),
-/// `Display` and serde as that text.
+/// `one_of` (a request's text among some of the values), `Display` and serde as that
+/// text.
 ///
 /// ```
 /// yikatong_core::closed_set! {
@@ -41,7 +42,20 @@ macro_rules! closed_set {
 
             /// The set's spellings, joined for a message (`a, b, c`).
             pub fn spellings() -> String {
-                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+                Self::joined(Self::ALL)
+            }
+
+            /// `text` as one of `allowed` (`default` when there is no text); otherwise
+            /// the allowed spellings, joined, for the refusal to name.
+            pub fn one_of(text: Option<&str>, allowed: &[$name], default: $name) -> Result<$name, String> {
+                match text {
+                    None => Ok(default),
+                    Some(t) => Self::parse(t).filter(|v| allowed.contains(v)).ok_or_else(|| Self::joined(allowed)),
+                }
+            }
+
+            fn joined(values: &[$name]) -> String {
+                values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
             }
         }
 

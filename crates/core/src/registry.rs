@@ -224,21 +224,15 @@ impl OrganisationKind {
     /// A unit's kind from a request (`employer` when none is given): `invalid_unit_kind`
     /// names the kinds a unit may be.
     pub fn of_unit(text: Option<&str>) -> Result<OrganisationKind, Refusal> {
-        Self::among(text, &Self::UNIT, OrganisationKind::Employer, "invalid_unit_kind", "a unit's")
+        Self::one_of(text, &Self::UNIT, OrganisationKind::Employer)
+            .map_err(|kinds| Refusal::bad_input("invalid_unit_kind", format!("a unit's kind is one of {kinds}, not {text:?}")))
     }
 
     /// An outlet's kind from a request (`counter` when none is given):
     /// `invalid_outlet_kind` names the kinds an outlet may be.
     pub fn of_outlet(text: Option<&str>) -> Result<OrganisationKind, Refusal> {
-        Self::among(text, &Self::OUTLET, OrganisationKind::Counter, "invalid_outlet_kind", "an outlet's")
-    }
-
-    fn among(text: Option<&str>, allowed: &[OrganisationKind], default: OrganisationKind, code: &'static str, whose: &str) -> Result<OrganisationKind, Refusal> {
-        let Some(text) = text else { return Ok(default) };
-        OrganisationKind::parse(text).filter(|k| allowed.contains(k)).ok_or_else(|| {
-            let names: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
-            Refusal::bad_input(code, format!("{whose} kind is one of {}, not {text:?}", names.join(", ")))
-        })
+        Self::one_of(text, &Self::OUTLET, OrganisationKind::Counter)
+            .map_err(|kinds| Refusal::bad_input("invalid_outlet_kind", format!("an outlet's kind is one of {kinds}, not {text:?}")))
     }
 }
 
