@@ -62,6 +62,19 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/nu
   fi
 fi
 
+# The card-event tests start their own JetStream servers (and a 3-node cluster) on
+# loopback ports with Debian's nats-server; they never use a server already running.
+if ! command -v nats-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing nats-server from Debian's packages (the card-event tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+  fi
+  if ! command -v nats-server >/dev/null 2>&1; then
+    echo "test.sh: the card-event tests need nats-server (Debian: apt-get install nats-server)." >&2
+    exit 1
+  fi
+fi
+
 echo "test.sh: cargo fmt --check (rustfmt.toml)"
 cargo fmt --all --check
 echo "test.sh: clippy"

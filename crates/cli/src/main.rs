@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod config;
+mod consume;
 mod demo;
 mod progress;
 mod serve;
@@ -53,6 +54,8 @@ enum Command {
     /// Benchmarks, each beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// A party's consumer of card notices (bank, transit, park) and its blocklist.
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
             Command::Batch(c) => admin::run_batch(c).await,
             Command::Export(c) => admin::run_export(c).await,
             Command::Bench(c) => bench::run(c).await,
+            Command::Consume(a) => consume::run(a).await,
         }
     });
     match result {

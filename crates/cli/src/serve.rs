@@ -39,6 +39,13 @@ pub struct ServeArgs {
     /// A one-time sign-in code sent to a holder's phone is valid this many minutes.
     #[arg(long, default_value_t = 5)]
     pub sign_in_code_minutes: i64,
+    /// The NATS server (JetStream) the card notices are delivered to (R-EVT-1), e.g.
+    /// nats://127.0.0.1:4222; without it nothing leaves the database.
+    #[arg(long)]
+    pub nats: Option<String>,
+    /// Copies of the notices' stream in a NATS cluster (when the relay makes it).
+    #[arg(long, default_value_t = 1)]
+    pub nats_replicas: usize,
 }
 
 impl ServeArgs {
@@ -67,9 +74,18 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let service = config::service(store, clock, policies).await?;
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| yikatong_service::default_checkpoints(&args.db.db));
     let service = Arc::into_inner(service).ok_or("the service is shared before it serves")?;
-    let service = Arc::new(
-        service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()).with_session_rules(args.session_rules()),
-    );
+    let service =
+        service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()).with_session_rules(args.session_rules());
+    let (service, relay) = match &args.nats {
+        None => (Arc::new(service), None),
+        Some(url) => {
+            let (_client, js) = yikatong_events::connect(url).await?;
+            let service = Arc::new(service.with_broker(Arc::new(yikatong_events::broker::NatsBroker { js: js.clone() })));
+            let relay = yikatong_events::relay::Relay::new(service.clone(), js, args.nats_replicas, yikatong_events::relay::Pace::default());
+            tracing::info!(nats = %url, "delivering card notices");
+            (service, Some(tokio::spawn(relay.run())))
+        }
+    };
     let periodic = {
         let (service, every) = (service.clone(), std::time::Duration::from_secs(args.checkpoint_minutes.max(1) * 60));
         tokio::spawn(async move {
@@ -85,6 +101,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let served = listen_and_serve(service.clone(), test_clock, &args.listen, |url| println!("Yikatong is serving on {url}")).await;
     periodic.abort();
+    if let Some(relay) = relay {
+        relay.abort();
+    }
     // A last checkpoint when the service stops.
     if let Err(e) = service.write_checkpoint(&checkpoints).await {
         tracing::error!(error = %e, "could not write the audit checkpoint at shutdown");

@@ -12,6 +12,8 @@ const YKT: &str = env!("CARGO_BIN_EXE_ykt");
 
 #[path = "cli/chaos.rs"]
 mod chaos;
+#[path = "cli/events.rs"]
+mod events;
 
 fn ykt(args: &[&str], key: Option<&str>) -> std::process::Output {
     let mut c = Command::new(YKT);

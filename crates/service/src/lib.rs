@@ -66,6 +66,8 @@ pub struct Service {
     notifier: Arc<dyn Notifier>,
     /// How far a gateway-signed request's timestamp may be from the clock (see [`gateway`]).
     gateway_window: chrono::Duration,
+    /// The event broker the outbox is delivered to, when there is one (R-EVT-2).
+    broker: Option<Arc<dyn cards::Broker>>,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -89,6 +91,7 @@ impl Service {
             session_rules: SessionRules::default(),
             gateway_window: chrono::Duration::seconds(gateway::DEFAULT_GATEWAY_WINDOW_SECONDS),
             notifier: Arc::new(OutboxNotifier { store: store.clone(), clock: clock.clone() }),
+            broker: None,
             store,
             clock,
         })
@@ -114,6 +117,12 @@ impl Service {
     /// The service sending messages through `notifier` instead of the outbox table.
     pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Service {
         self.notifier = notifier;
+        self
+    }
+
+    /// The service whose outbox is delivered to `broker` (`ykt serve --nats`).
+    pub fn with_broker(mut self, broker: Arc<dyn cards::Broker>) -> Service {
+        self.broker = Some(broker);
         self
     }
 

@@ -264,10 +264,10 @@ impl Service {
                     projection.violated(|| p);
                 }
                 let Ok(events) = events else { continue };
-                let due = events.iter().filter(|e| e.outbox_topic().is_some()).count() as i64;
+                let due = events.iter().map(|e| yikatong_core::card::notices::notices_of(&card, e, card.applied_at).len()).sum::<usize>() as i64;
                 let queued = published.get(&card.id).copied().unwrap_or(0);
                 if queued != due {
-                    outbox.violated(|| format!("card {}: {due} events to publish, {queued} outbox messages", card.id));
+                    outbox.violated(|| format!("card {}: its events give {due} notices, the outbox holds {queued}", card.id));
                 }
             }
         }

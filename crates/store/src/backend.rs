@@ -687,6 +687,33 @@ macro_rules! store_impl {
                 read_outbox(&self.pool, after_id, limit).await
             }
 
+            async fn due_notices(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+                read_due_notices(&self.pool, now, limit).await
+            }
+
+            async fn mark_delivered(&self, ids: &[i64], at: DateTime<Utc>) -> StoreResult<()> {
+                let at = ts(at);
+                for part in ids.chunks(rows_per_statement(1)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE outbox SET delivered_at = ");
+                    q.push_bind(at.as_str()).push(" WHERE delivered_at IS NULL AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in part {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().persistent(false).execute(&self.pool).await?;
+                }
+                Ok(())
+            }
+
+            async fn undelivered_counts(&self, now: DateTime<Utc>) -> StoreResult<(i64, i64)> {
+                let row = sqlx::query("SELECT CAST(COALESCE(SUM(CASE WHEN due <= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS due, CAST(COALESCE(SUM(CASE WHEN due > $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS later FROM outbox WHERE delivered_at IS NULL AND withdrawn_at IS NULL")
+                    .bind(ts(now))
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok((row.try_get("due")?, row.try_get("later")?))
+            }
+
             async fn verify_audit(&self) -> StoreResult<AuditReport> {
                 verify_chains(&self.pool, &self.key).await
             }

@@ -28,44 +28,87 @@ macro_rules! bulk_impl {
             hash: String,
         }
 
-        /// One outbox message to be written.
-        struct OutboxRow {
-            topic: &'static str,
-            card_id: i64,
-            payload: String,
+        /// What a batch writes to the outbox: the notices of its events and the pending
+        /// liftings (card, lift key) they withdraw.
+        #[derive(Default)]
+        struct OutboxRows {
+            /// Each notice with whether a later event of the same batch withdrew it.
+            notices: Vec<(i64, yikatong_core::card::notices::Notice, bool)>,
+            withdrawn: Vec<(i64, &'static str)>,
         }
 
-        /// Chains `events` after `(prev, seq)` for card `card_id`, collecting their rows;
+        /// Chains `events` after `(prev, seq)` for `card`, collecting their rows;
         /// returns the new head.
-        fn chain_events(k: &DataKey, card_id: i64, head: (String, i64), events: &[CardEvent], meta: &EventMeta, rows: &mut Vec<EventRow>, outbox: &mut Vec<OutboxRow>) -> StoreResult<(String, i64)> {
+        fn chain_events(
+            k: &DataKey,
+            card: &Card,
+            head: (String, i64),
+            events: &[CardEvent],
+            meta: &EventMeta,
+            rows: &mut Vec<EventRow>,
+            outbox: &mut OutboxRows,
+        ) -> StoreResult<(String, i64)> {
             let (mut prev, mut seq) = head;
+            let card_id = card.id;
             for e in events {
                 seq += 1;
                 let payload = crate::records::event_payload(k, e)?;
                 let hash = event_hash(k, &prev, card_id, seq, e.kind(), &payload, meta);
-                if let Some(topic) = e.outbox_topic() {
-                    let message = serde_json::json!({"card_id": card_id, "event": e.redacted(), "at": meta.at});
-                    outbox.push(OutboxRow { topic, card_id, payload: message.to_string() });
+                for lifts in yikatong_core::card::notices::withdrawn_by(e) {
+                    // A lifting written earlier in this batch is written withdrawn; one stored before is withdrawn.
+                    for (_, _, withdrawn) in outbox.notices.iter_mut().filter(|(id, n, _)| *id == card_id && n.lifts == Some(*lifts) && n.due > meta.at) {
+                        *withdrawn = true;
+                    }
+                    outbox.withdrawn.push((card_id, lifts));
                 }
+                outbox.notices.extend(yikatong_core::card::notices::notices_of(card, e, meta.at).into_iter().map(|n| (card_id, n, false)));
                 rows.push(EventRow { card_id, seq, kind: e.kind(), payload, prev: std::mem::replace(&mut prev, hash.clone()), hash });
             }
             Ok((prev, seq))
         }
 
         impl BackendCardTx {
-            async fn write_events(&mut self, rows: &[EventRow], outbox: &[OutboxRow], meta: &EventMeta) -> StoreResult<()> {
+            async fn write_events(&mut self, rows: &[EventRow], outbox: &OutboxRows, meta: &EventMeta) -> StoreResult<()> {
                 let at = ts(meta.at);
                 for part in rows.chunks(rows_per_statement(10)) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) ");
                     q.push_values(part, |mut b, r| {
-                        b.push_bind(r.card_id).push_bind(r.seq).push_bind(r.kind).push_bind(r.payload.as_str()).push_bind(meta.actor.as_str()).push_bind(meta.channel.as_str()).push_bind(meta.place.as_deref()).push_bind(at.as_str()).push_bind(r.prev.as_str()).push_bind(r.hash.as_str());
+                        b.push_bind(r.card_id)
+                            .push_bind(r.seq)
+                            .push_bind(r.kind)
+                            .push_bind(r.payload.as_str())
+                            .push_bind(meta.actor.as_str())
+                            .push_bind(meta.channel.as_str())
+                            .push_bind(meta.place.as_deref())
+                            .push_bind(at.as_str())
+                            .push_bind(r.prev.as_str())
+                            .push_bind(r.hash.as_str());
                     });
                     q.build().persistent(false).execute(&mut *self.tx).await?;
                 }
-                for part in outbox.chunks(rows_per_statement(4)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO outbox (topic, card_id, payload, at) ");
-                    q.push_values(part, |mut b, r| {
-                        b.push_bind(r.topic).push_bind(r.card_id).push_bind(r.payload.as_str()).push_bind(at.as_str());
+                for (card_id, lifts) in &outbox.withdrawn {
+                    sqlx::query("UPDATE outbox SET withdrawn_at = $1 WHERE card_id = $2 AND lifts = $3 AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $1")
+                        .bind(at.as_str())
+                        .bind(card_id)
+                        .bind(*lifts)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                let notices = outbox
+                    .notices
+                    .iter()
+                    .map(|(id, n, withdrawn)| Ok((*id, n, *withdrawn, serde_json::to_string(&n.notice).map_err(|e| StoreError::Corrupt(e.to_string()))?)))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                for part in notices.chunks(rows_per_statement(7)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO outbox (topic, card_id, payload, at, due, lifts, withdrawn_at) ");
+                    q.push_values(part, |mut b, (card_id, n, withdrawn, payload)| {
+                        b.push_bind(n.topic)
+                            .push_bind(*card_id)
+                            .push_bind(payload.as_str())
+                            .push_bind(at.as_str())
+                            .push_bind(ts(n.due))
+                            .push_bind(n.lifts)
+                            .push_bind(withdrawn.then_some(at.as_str()));
                     });
                     q.build().persistent(false).execute(&mut *self.tx).await?;
                 }
@@ -75,16 +118,18 @@ macro_rules! bulk_impl {
             /// New cards with their first events, a few statements for any number.
             async fn insert_cards_bulk(&mut self, cards: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<Vec<i64>> {
                 let ids = reserve_card_ids(&mut self.tx, cards.len()).await?;
-                let (mut events, mut outbox, mut rows) = (Vec::new(), Vec::new(), Vec::with_capacity(cards.len()));
+                let (mut events, mut outbox, mut rows) = (Vec::new(), OutboxRows::default(), Vec::with_capacity(cards.len()));
                 for ((card, new_events), id) in cards.iter().zip(&ids) {
                     let mut stored = card.clone();
                     stored.id = *id;
-                    let head = chain_events(&self.key, *id, (String::new(), 0), new_events, meta, &mut events, &mut outbox)?;
+                    let head = chain_events(&self.key, &stored, (String::new(), 0), new_events, meta, &mut events, &mut outbox)?;
                     self.heads.insert(*id, head.clone());
                     rows.push((crate::records::card_data(&self.key, &stored)?, stored, head));
                 }
                 for part in rows.chunks(rows_per_statement(12)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO cards (id, person_hash, region, state, card_number, certificate_number, batch_id, due_on, version, head_hash, last_seq, data) ");
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO cards (id, person_hash, region, state, card_number, certificate_number, batch_id, due_on, version, head_hash, last_seq, data) ",
+                    );
                     q.push_values(part, |mut b, (data, c, (head, seq))| {
                         b.push_bind(c.id)
                             .push_bind(c.person_hash.as_str())
@@ -107,10 +152,10 @@ macro_rules! bulk_impl {
 
             /// Changed cards (each locked in this transaction) with their new events.
             async fn record_many_bulk(&mut self, changes: &[(Card, Vec<CardEvent>)], meta: &EventMeta) -> StoreResult<()> {
-                let (mut events, mut outbox, mut rows) = (Vec::new(), Vec::new(), Vec::with_capacity(changes.len()));
+                let (mut events, mut outbox, mut rows) = (Vec::new(), OutboxRows::default(), Vec::with_capacity(changes.len()));
                 for (card, new_events) in changes {
                     let head = self.heads.get(&card.id).cloned().ok_or_else(|| StoreError::Corrupt(format!("card {} was not locked before it was changed", card.id)))?;
-                    let head = chain_events(&self.key, card.id, head, new_events, meta, &mut events, &mut outbox)?;
+                    let head = chain_events(&self.key, card, head, new_events, meta, &mut events, &mut outbox)?;
                     self.heads.insert(card.id, head.clone());
                     rows.push((crate::records::card_data(&self.key, card)?, card, head));
                 }

@@ -32,7 +32,8 @@ macro_rules! card_impl {
                 Ok(BackendCardTx { tx: begin_write(pool).await?, heads: Default::default(), key })
             }
 
-            async fn append(&mut self, card_id: i64, events: &[CardEvent], meta: &EventMeta) -> StoreResult<(String, i64)> {
+            async fn append(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<(String, i64)> {
+                let card_id = card.id;
                 let (mut prev, mut seq) = match self.heads.get(&card_id) {
                     Some(h) => h.clone(),
                     None => {
@@ -57,16 +58,7 @@ macro_rules! card_impl {
                         .bind(&hash)
                         .execute(&mut *self.tx)
                         .await?;
-                    if let Some(topic) = e.outbox_topic() {
-                        let message = serde_json::json!({"card_id": card_id, "event": e.redacted(), "at": meta.at});
-                        sqlx::query("INSERT INTO outbox (topic, card_id, payload, at) VALUES ($1, $2, $3, $4)")
-                            .bind(topic)
-                            .bind(card_id)
-                            .bind(message.to_string())
-                            .bind(ts(meta.at))
-                            .execute(&mut *self.tx)
-                            .await?;
-                    }
+                    write_notices(&mut self.tx, card, e, meta.at).await?;
                     prev = hash;
                 }
                 self.heads.insert(card_id, (prev.clone(), seq));
@@ -202,13 +194,13 @@ macro_rules! card_impl {
                 let mut stored = card.clone();
                 stored.id = id;
                 self.heads.insert(id, (String::new(), 0));
-                let head = self.append(id, events, meta).await?;
+                let head = self.append(&stored, events, meta).await?;
                 self.save(&stored, head).await?;
                 Ok(id)
             }
 
             async fn record(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<()> {
-                let head = self.append(card.id, events, meta).await?;
+                let head = self.append(card, events, meta).await?;
                 self.save(card, head).await
             }
 
@@ -644,19 +636,59 @@ macro_rules! card_impl {
         }
 
         async fn read_outbox(pool: &sqlx::Pool<Db>, after_id: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
-            let rows = sqlx::query("SELECT id, topic, card_id, payload, at FROM outbox WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| {
-                    let payload: String = r.try_get("payload")?;
-                    Ok(OutboxMessage {
-                        id: r.try_get("id")?,
-                        topic: r.try_get("topic")?,
-                        card_id: r.try_get("card_id")?,
-                        payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        at: parse_ts(&r.try_get::<String, _>("at")?)?,
-                    })
-                })
-                .collect()
+            let rows = sqlx::query("SELECT * FROM outbox WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(pool).await?;
+            rows.iter().map(outbox_from_row).collect()
+        }
+
+        /// Up to `limit` notices due at `now`, neither delivered nor withdrawn, in the order
+        /// they are to be delivered (by when they are due, then as written).
+        async fn read_due_notices(pool: &sqlx::Pool<Db>, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>> {
+            let rows = sqlx::query("SELECT * FROM outbox WHERE delivered_at IS NULL AND withdrawn_at IS NULL AND due <= $1 ORDER BY due, id LIMIT $2")
+                .bind(ts(now))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(outbox_from_row).collect()
+        }
+
+        fn outbox_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<OutboxMessage> {
+            let payload: String = r.try_get("payload")?;
+            let opt_ts = |column: &str| -> StoreResult<Option<DateTime<Utc>>> { r.try_get::<Option<String>, _>(column)?.map(|t| parse_ts(&t)).transpose() };
+            Ok(OutboxMessage {
+                id: r.try_get("id")?,
+                topic: r.try_get("topic")?,
+                card_id: r.try_get("card_id")?,
+                payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                at: parse_ts(&r.try_get::<String, _>("at")?)?,
+                due: parse_ts(&r.try_get::<String, _>("due")?)?,
+                delivered_at: opt_ts("delivered_at")?,
+                withdrawn_at: opt_ts("withdrawn_at")?,
+            })
+        }
+
+        /// The notices of `event` on `card` (R-EVT-1), after the liftings it withdraws.
+        async fn write_notices(tx: &mut sqlx::Transaction<'static, Db>, card: &Card, event: &CardEvent, at: DateTime<Utc>) -> StoreResult<()> {
+            let at_text = ts(at);
+            for lifts in yikatong_core::card::notices::withdrawn_by(event) {
+                sqlx::query("UPDATE outbox SET withdrawn_at = $1 WHERE card_id = $2 AND lifts = $3 AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $1")
+                    .bind(&at_text)
+                    .bind(card.id)
+                    .bind(*lifts)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            for n in yikatong_core::card::notices::notices_of(card, event, at) {
+                sqlx::query("INSERT INTO outbox (topic, card_id, payload, at, due, lifts) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(n.topic)
+                    .bind(card.id)
+                    .bind(serde_json::to_string(&n.notice).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+                    .bind(&at_text)
+                    .bind(ts(n.due))
+                    .bind(n.lifts)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
         }
 
         /// Walks every card's chain: each event's hash must follow from the one before

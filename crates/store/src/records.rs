@@ -185,8 +185,16 @@ pub struct OutboxMessage {
     pub id: i64,
     pub topic: String,
     pub card_id: i64,
+    /// The notice (`yikatong_core::card::notices::CardNotice`) as JSON.
     pub payload: serde_json::Value,
+    /// When it was written.
     pub at: DateTime<Utc>,
+    /// When it may be delivered (later than `at` for a pre-loss's lifting).
+    pub due: DateTime<Utc>,
+    /// When the broker acknowledged it; `None` while it waits.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When a later change withdrew it before it was due.
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
 /// What `ykt audit verify` found.

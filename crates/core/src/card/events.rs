@@ -161,17 +161,6 @@ impl CardEvent {
         }
     }
 
-    /// Events that banks and transit must hear of (the outbox), with the topic.
-    pub fn outbox_topic(&self) -> Option<&'static str> {
-        match self {
-            CardEvent::PreLossReported { .. } | CardEvent::FormallyLost { .. } => Some("card.blocked"),
-            CardEvent::PreLossRevoked { .. } => Some("card.unblocked"),
-            CardEvent::Superseded { .. } => Some("card.replaced"),
-            CardEvent::Cancelled { .. } => Some("card.cancelled"),
-            _ => None,
-        }
-    }
-
     /// Password hashes never leave the service in a card's history.
     pub fn redacted(&self) -> CardEvent {
         match self {

@@ -5,6 +5,8 @@
 pub mod delivery;
 pub mod events;
 pub mod model;
+pub mod notices;
+pub mod parties;
 pub mod production;
 pub mod rules;
 

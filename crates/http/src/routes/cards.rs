@@ -317,12 +317,28 @@ pub struct OutboxItem {
     pub payload: serde_json::Value,
     #[schema(value_type = String)]
     pub at: DateTime<Utc>,
+    /// When it may be delivered: `at`, or a pre-loss's end for the notice that it lifted.
+    #[schema(value_type = String)]
+    pub due: DateTime<Utc>,
+    /// When the broker acknowledged it (`ykt serve --nats`); absent while it waits.
+    #[schema(value_type = Option<String>)]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When a later change withdrew it before it was due (a revoked pre-loss's lifting).
+    #[schema(value_type = Option<String>)]
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
 impl From<OutboxMessage> for OutboxItem {
     fn from(m: OutboxMessage) -> Self {
-        OutboxItem { id: m.id, topic: m.topic, card_id: m.card_id, payload: m.payload, at: m.at }
+        OutboxItem { id: m.id, topic: m.topic, card_id: m.card_id, payload: m.payload, at: m.at, due: m.due, delivered_at: m.delivered_at, withdrawn_at: m.withdrawn_at }
     }
+}
+
+/// R-EVT-2: the parties that take card notices (bank, transit, park pass), each by name
+/// with its backlog (operator, bank).
+#[utoipa::path(get, path = "/v1/consumers", tag = "cards", responses((status = 200, body = Vec<yikatong_service::PartyView>)))]
+pub async fn consumers(State(s): State<AppState>, Caller(who): Caller) -> Result<Json<Vec<yikatong_service::PartyView>>, ApiError> {
+    Ok(Json(s.service.consumers(&who).await?))
 }
 
 /// Blocking, unblocking, replacement and cancellation messages for banks and transit

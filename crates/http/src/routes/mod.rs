@@ -87,6 +87,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(cards::reprint))
         .routes(routes!(settlement::certificate_visits))
         .routes(routes!(cards::outbox))
+        .routes(routes!(cards::consumers))
         .routes(routes!(messages::list))
         .routes(routes!(messages::sent))
         .routes(routes!(cards::audit_verify))

@@ -23,6 +23,7 @@ pub use certificate::CertificateView;
 pub(crate) use certificate::certificate_valid;
 pub use delivery::{DeliveryRequest, DispatchLine};
 pub use life::{ExchangeRequest, FormalLossRequest, ReplacementView};
+pub use outbox::{Broker, BrokerBacklog, PartyView};
 pub use password::QueryTarget;
 pub(crate) use password::{PasswordGates, Secret};
 pub use production::{ApplicationRequest, BatchProgress, BatchView, HandOverRequest, ProductionResult, ResultReport};

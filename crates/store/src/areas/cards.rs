@@ -34,6 +34,16 @@ pub trait CardStore: Send + Sync {
     async fn latest_batch_snapshot(&self, region: &str) -> StoreResult<Option<DateTime<Utc>>>;
     async fn get_person_by_hash(&self, person_hash: &str) -> StoreResult<Option<Person>>;
     async fn outbox(&self, after_id: i64, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
+    /// R-EVT-1: up to `limit` notices due at `now` and not yet delivered or withdrawn, in
+    /// the order they are to be delivered (by when they are due, then as written: for one
+    /// card, the order of its changes).
+    async fn due_notices(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
+    /// Marks notices delivered (the broker acknowledged them); a notice marked already
+    /// keeps its first instant.
+    async fn mark_delivered(&self, ids: &[i64], at: DateTime<Utc>) -> StoreResult<()>;
+    /// R-EVT-2: notices waiting at `now`: `(due, scheduled)`, those due and not yet
+    /// delivered, and those due later (a pre-loss's lifting).
+    async fn undelivered_counts(&self, now: DateTime<Utc>) -> StoreResult<(i64, i64)>;
     /// Recomputes every card's event chain and compares it with the card's head.
     async fn verify_audit(&self) -> StoreResult<AuditReport>;
 }
