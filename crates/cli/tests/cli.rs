@@ -500,6 +500,22 @@ fn bench_registry_and_card_life_print_a_rate_beside_their_baselines_on_both_data
     }
 }
 
+/// The events benchmark runs its own nats-server and prints a rate beside the broker's
+/// own, and the counter-to-blocklist latency.
+#[test]
+fn bench_events_prints_notices_per_second_beside_the_broker_and_the_latency_on_both_databases() {
+    let out =
+        Command::new(YKT).args(["bench", "events", "--pairs", "20", "--samples", "5", "--concurrency", "2", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for backend in ["sqlite", "postgres"] {
+        let line = stdout.lines().find(|l| l.starts_with(backend)).unwrap_or_else(|| panic!("no {backend} line in {stdout}"));
+        let figures: Vec<&str> = line.split_whitespace().collect();
+        assert!(figures.len() >= 6 && !line.contains("failed"), "{line}");
+        assert!(figures[1].parse::<f64>().unwrap() > 0.0 && figures[2].parse::<f64>().unwrap() > 0.0, "{line}");
+    }
+}
+
 #[test]
 fn bench_portal_times_every_main_page_beside_healthz() {
     let out = Command::new(YKT).args(["bench", "portal", "--persons", "300", "--requests", "3", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();

@@ -5,6 +5,7 @@
 mod baselines;
 mod card_life;
 mod city;
+mod events;
 mod fixtures;
 mod portal;
 mod registry;
@@ -31,6 +32,26 @@ pub enum BenchCommand {
         #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
         postgres: String,
         /// Only these backends (sqlite, postgres); both by default.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+    },
+    /// Card notices per second from the counter through the relay and JetStream to the
+    /// transit blocklist, and the latency from a pre-loss at the counter to the
+    /// blocklist (p50, p99), beside the broker's own rate on the same server (a
+    /// nats-server of the benchmark's own).
+    Events {
+        /// Pre-loss / revoke pairs (two notices each).
+        #[arg(long, default_value_t = 1000)]
+        pairs: usize,
+        /// Pre-losses timed one by one from the counter to the blocklist.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// Concurrent clerks.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
+        postgres: String,
+        /// Backends to run (sqlite, postgres).
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
         backends: Vec<String>,
     },
@@ -127,6 +148,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
             })
             .await
         }
+        BenchCommand::Events { pairs, samples, concurrency, postgres, backends } => events::run(pairs, samples, concurrency, &backends, &postgres).await,
         BenchCommand::Settle { visits, concurrency, pgbench_seconds, postgres } => settle::run(visits, concurrency, pgbench_seconds, &postgres).await,
         BenchCommand::SettleEngine { receipts } => settle::engine(receipts),
         BenchCommand::City { persons, batch, postgres, backends } => city::run(persons, batch, &backends, &postgres).await,

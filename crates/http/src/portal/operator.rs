@@ -22,6 +22,8 @@ struct Home {
     audit: Option<(bool, u64, Vec<String>)>,
     /// R-SET-12: per region, holders with and without a recorded designated choice.
     designated: Vec<yikatong_service::DesignatedCounts>,
+    /// R-EVT-2: each party that takes card notices, with its backlog.
+    parties: Vec<yikatong_service::PartyView>,
 }
 
 #[derive(Template)]
@@ -56,7 +58,11 @@ async fn home(State(s): State<AppState>, me: Operator, Query(q): Query<AuditQuer
         Ok(c) => c,
         Err(e) => return refusal(me.chrome("经办管理"), e, "/operator"),
     };
-    page(&Home { page: me.chrome("经办管理 Operations"), overdue, audit, designated })
+    let parties = match s.service.consumers(&me.who).await {
+        Ok(p) => p,
+        Err(e) => return refusal(me.chrome("经办管理"), e, "/operator"),
+    };
+    page(&Home { page: me.chrome("经办管理 Operations"), overdue, audit, designated, parties })
 }
 
 #[derive(Deserialize)]
