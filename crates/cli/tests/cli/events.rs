@@ -189,6 +189,45 @@ fn active_cards(db: &str, key: &str, count: usize) -> (Vec<i64>, String, String)
     })
 }
 
+/// The card replaced as in life through the service: an exchange at the counter, the new
+/// card produced, handed over on the certificate once it is ready, and activated at the
+/// institution (which stops the old card, R-ACT-2). `ready` is called between the
+/// exchange and the activation. Returns the new card's id.
+fn replace_by_exchange(db: &str, key: &str, id: i64, ready: impl FnOnce()) -> i64 {
+    use yikatong_service::{ExchangeRequest, HandOverRequest, ProductionResult, Service, TokenRequest};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let clock = yikatong_core::clock::TestClock::new(chrono::Utc::now());
+    let (service, new_id, ssn, certificate) = rt.block_on(async {
+        let store = yikatong_store::open(db, yikatong_store::DataKey::from_hex(key).unwrap()).await.unwrap();
+        let service = Service::new(store.clone(), Arc::new(clock.clone()), yikatong_core::policy::PolicySet::shipped().unwrap()).await.unwrap();
+        let clerk = principal(&service, TokenRequest { role: "clerk".into(), outlet: Some("EVT".into()), ..Default::default() }).await;
+        let holder = store.get_card(id).await.unwrap().unwrap().person_hash;
+        let ssn = store.get_person_by_hash(&holder).await.unwrap().unwrap().ssn;
+        let rep =
+            service.exchange(&clerk, id, &ExchangeRequest { reason: "chip unreadable".into(), delivery: "outlet".into(), address: None, payment_method: None }).await.unwrap();
+        (service, rep.replacement_card_id, ssn, rep.certificate.number)
+    });
+    ready();
+    rt.block_on(async {
+        let op = principal(&service, TokenRequest { role: "operator".into(), ..Default::default() }).await;
+        let vendor = principal(&service, TokenRequest { role: "vendor".into(), ..Default::default() }).await;
+        let clerk = principal(&service, TokenRequest { role: "clerk".into(), outlet: Some("EVT".into()), ..Default::default() }).await;
+        let inst = principal(&service, TokenRequest { role: "institution".into(), institution: Some("EVT".into()), ..Default::default() }).await;
+        let batch = service.cut_batch(&op, "beijing", None, None).await.unwrap();
+        let made = ProductionResult { card_id: new_id, card_number: Some(number(new_id)), card_identification_code: Some(format!("110000D156000005{new_id:016X}")), failed: None };
+        service.record_production_results(&vendor, batch.id, &[made]).await.unwrap();
+        service.dispatch_batch(&op, batch.id).await.unwrap();
+        clock.set(chrono::Utc::now() + chrono::Duration::days(40));
+        service.hand_over(&clerk, new_id, &HandOverRequest { certificate_number: Some(certificate), holder_ssn: Some(ssn), proxy_ssn: None }).await.unwrap();
+        service.activate(&inst, new_id, yikatong_core::card::Zone::Social, None).await.unwrap();
+    });
+    new_id
+}
+
+async fn principal(service: &yikatong_service::Service, req: yikatong_service::TokenRequest) -> yikatong_core::access::Principal {
+    service.authenticate(&service.issue_token(&req).await.unwrap().token).await.unwrap()
+}
+
 fn number(id: i64) -> String {
     format!("D{id:08}")
 }
@@ -215,12 +254,12 @@ fn in_order_once(applied: &[(i64, i64)]) {
 }
 
 #[test]
-fn r_evt_1_the_transit_blocklist_follows_pre_loss_revocation_lifting_and_cancellation_on_both_databases() {
+fn r_evt_1_the_transit_blocklist_follows_pre_loss_revocation_lifting_replacement_and_cancellation_on_both_databases() {
     both(|db| {
         let mut rng = rng();
         let nats = Nats::start(&mut rng);
         let key = yikatong_store::DataKey::generate_hex();
-        let (ids, clerk, operator) = active_cards(db, &key, 3);
+        let (ids, clerk, operator) = active_cards(db, &key, 4);
         let (_server, base) = serve_with_nats(db, &key, &nats.url(), &[]);
         let blocklist = nats.dir.join("transit.db").display().to_string();
         let _transit = consume("transit", &nats.url(), &blocklist);
@@ -251,6 +290,15 @@ fn r_evt_1_the_transit_blocklist_follows_pre_loss_revocation_lifting_and_cancell
         } else {
             panic!("cancellation answered {}", res.status());
         }
+
+        // A replacement's activation blocks the old card; until then it works.
+        let old = ids[3];
+        let new = replace_by_exchange(db, &key, old, || {
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(check("transit", &blocklist, &number(old)), "usable", "the old card works until the new one is activated");
+        });
+        eventually("the old card is blocked once the new one is activated", || check("transit", &blocklist, &number(old)) == "blocked replaced");
+        assert_eq!(check("transit", &blocklist, &number(new)), "usable");
 
         // R-EVT-2: the operator sees each party by name with its backlog; the bank and
         // the park-pass operator, who are not running, have every notice still to take.

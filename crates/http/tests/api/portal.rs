@@ -242,6 +242,13 @@ on_both_databases!(portal_pages_work_without_javascript_and_refuse_as_the_api_do
     // R-SET-12: the operator sees how many holders have no recorded designated choice.
     let designated = overview.split("id=\"designated\"").nth(1).unwrap();
     assert!(designated.contains("<td>beijing</td><td>1</td><td>0</td><td>1</td><td>是 yes</td>"), "{designated}");
+    // R-EVT-2: each party that takes card notices, by name, with its backlog; served
+    // without a broker, nothing has left the database.
+    let parties = overview.split("id=\"parties\"").nth(1).unwrap();
+    for party in ["transit operator", "park-pass operator", "card-issuing bank"] {
+        assert!(parties.contains(party), "{party} in {parties}");
+    }
+    assert!(parties.contains("<td>none</td>"), "{parties}");
     let (_, policy) = app.page("/operator/policy?region=beijing&at=2026-12-01", &cookie).await;
     assert!(policy.contains("class=\"warning\""), "on every operator page");
     // The htmx file is served by the binary itself.
