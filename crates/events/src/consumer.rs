@@ -102,19 +102,23 @@ impl Blocklist {
 pub async fn run(js: jetstream::Context, blocklist: Blocklist, on_applied: impl Fn(&Delivered) + Send + Sync) -> Result<(), String> {
     let party = blocklist.party;
     loop {
-        let consumer = match crate::declare(&js, 1).await {
+        // The service's relay declares the stream and the parties' consumers (with the
+        // cluster's number of copies); a party only waits for them.
+        let consumer = match js.get_stream(crate::STREAM).await {
             Ok(stream) => stream.get_consumer::<jetstream::consumer::pull::Config>(party.as_str()).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+            Err(e) => Err(format!("the stream {} is not there yet: {e}", crate::STREAM)),
         };
         let consumer = match consumer {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(error = %e, "the broker cannot be reached; trying again");
+                tracing::warn!(error = %e, "the broker or the stream cannot be reached; trying again");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
         };
-        let mut messages = match consumer.messages().await {
+        // Short pulls with heartbeats: a server that died under the connection is noticed
+        // in seconds, and the pull goes to the node that took over.
+        let mut messages = match consumer.stream().expires(Duration::from_secs(2)).heartbeat(Duration::from_millis(500)).messages().await {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot take messages; trying again");

@@ -4,7 +4,6 @@
 //! when it ends, pass or fail.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,19 +108,8 @@ impl Drop for Nats {
 
 /// `ykt serve --nats … --test-clock` on a free port.
 fn serve_with_nats(db: &str, key: &str, nats: &str, extra: &[&str]) -> (Killed, String) {
-    let mut child = Command::new(YKT)
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0", "--test-clock", "--nats", nats])
-        .args(extra)
-        .env("YKT_DATA_KEY", key)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://"), "unexpected first line: {line:?}");
+    let args: Vec<&str> = ["--test-clock", "--nats", nats].into_iter().chain(extra.iter().copied()).collect();
+    let (child, url) = super::serve(db, key, &args);
     (Killed(child), url)
 }
 
@@ -146,10 +134,14 @@ fn check(role: &str, blocklist: &str, number: &str) -> String {
 }
 
 /// Waits until `what` holds, up to 30 s.
-fn eventually(what: &str, mut holds: impl FnMut() -> bool) {
+fn eventually(what: &str, holds: impl FnMut() -> bool) {
+    eventually_within(Duration::from_secs(30), what, holds);
+}
+
+fn eventually_within(limit: Duration, what: &str, mut holds: impl FnMut() -> bool) {
     let started = Instant::now();
     while !holds() {
-        assert!(started.elapsed() < Duration::from_secs(30), "waited 30 s for: {what}");
+        assert!(started.elapsed() < limit, "waited {limit:?} for: {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -409,7 +401,9 @@ fn r_evt_1_a_three_node_cluster_with_a_node_killed_loses_and_doubles_nothing() {
         rt.block_on(pre_loss(&c, &base, &clerk, *id, "POST"));
         rt.block_on(pre_loss(&c, &base, &clerk, *id, "DELETE"));
     }
-    eventually("all 100 reach transit with a node down", || applied(&blocklist).len() >= 100);
+    // A node's death moves the stream's and the consumer's leaders: an election, then
+    // redelivery after the acknowledgement wait.
+    eventually_within(Duration::from_secs(90), "all 100 reach transit with a node down", || applied(&blocklist).len() >= 100);
     std::thread::sleep(Duration::from_millis(500));
     let all = applied(&blocklist);
     assert_eq!(all.len(), 100);

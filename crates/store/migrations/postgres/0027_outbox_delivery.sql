@@ -7,4 +7,11 @@ ALTER TABLE outbox ADD COLUMN due TEXT;
 ALTER TABLE outbox ADD COLUMN lifts TEXT;
 ALTER TABLE outbox ADD COLUMN withdrawn_at TEXT;
 UPDATE outbox SET due = at;
+-- Rows written before the relay were read by polling `GET /v1/outbox`, the only delivery
+-- there was, and do not carry a notice's fields: they count as delivered. Each pre-loss
+-- among them gets the lifting it now gives, withdrawn (it was never scheduled), so that
+-- `ykt verify` finds every event's notices.
+UPDATE outbox SET delivered_at = at WHERE delivered_at IS NULL;
+INSERT INTO outbox (topic, card_id, payload, at, due, lifts, withdrawn_at, delivered_at)
+    SELECT 'card.unblocked', card_id, payload, at, at, 'card', at, NULL FROM outbox WHERE topic = 'card.blocked' AND payload LIKE '%pre_loss_reported%';
 CREATE INDEX outbox_undelivered ON outbox (due, id) WHERE delivered_at IS NULL AND withdrawn_at IS NULL;
