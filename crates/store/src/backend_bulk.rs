@@ -87,12 +87,7 @@ macro_rules! bulk_impl {
                     q.build().persistent(false).execute(&mut *self.tx).await?;
                 }
                 for (card_id, lifts) in &outbox.withdrawn {
-                    sqlx::query("UPDATE outbox SET withdrawn_at = $1 WHERE card_id = $2 AND lifts = $3 AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $1")
-                        .bind(at.as_str())
-                        .bind(card_id)
-                        .bind(*lifts)
-                        .execute(&mut *self.tx)
-                        .await?;
+                    sqlx::query(WITHDRAW_LIFTING).bind(at.as_str()).bind(card_id).bind(*lifts).execute(&mut *self.tx).await?;
                 }
                 let notices = outbox
                     .notices

@@ -666,11 +666,14 @@ macro_rules! card_impl {
             })
         }
 
+        /// Withdraws a card's lifting (`$3`, its lift key) not yet due at `$1` nor delivered.
+        const WITHDRAW_LIFTING: &str = "UPDATE outbox SET withdrawn_at = $1 WHERE card_id = $2 AND lifts = $3 AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $1";
+
         /// The notices of `event` on `card` (R-EVT-1), after the liftings it withdraws.
         async fn write_notices(tx: &mut sqlx::Transaction<'static, Db>, card: &Card, event: &CardEvent, at: DateTime<Utc>) -> StoreResult<()> {
             let at_text = ts(at);
             for lifts in yikatong_core::card::notices::withdrawn_by(event) {
-                sqlx::query("UPDATE outbox SET withdrawn_at = $1 WHERE card_id = $2 AND lifts = $3 AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $1")
+                sqlx::query(WITHDRAW_LIFTING)
                     .bind(&at_text)
                     .bind(card.id)
                     .bind(*lifts)

@@ -451,3 +451,27 @@ fn r_app_4_a_cut_leaves_out_who_left_the_unit_changed_name_or_has_no_photo() {
         "the region's switch off: no photo needed"
     );
 }
+
+#[test]
+fn r_evt_1_a_pre_loss_gives_its_blocking_now_and_its_lifting_at_its_end() {
+    use super::notices::{Change, notices_of, withdrawn_by};
+    let w = World::new();
+    let card = active_card(&w, true);
+    let at = t("2026-03-02T10:00:00+08:00");
+    let events = report_pre_loss(&card, None, &w.ctx("beijing", "2026-03-02T10:00:00+08:00", Channel::Hotline)).unwrap();
+    let notices = notices_of(&card, &events[0], at);
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert_eq!((notices[0].topic, notices[0].due, notices[0].lifts), ("card.blocked", at, None));
+    assert_eq!(notices[0].notice.card_number.as_deref(), Some("F41665315"), "a party knows the card by its number");
+    let until = t("2026-03-12T10:00:00+08:00");
+    assert_eq!((notices[1].topic, notices[1].due, notices[1].lifts), ("card.unblocked", until, Some("card")), "due at the pre-loss's end");
+    assert_eq!(notices[1].notice.change, Change::PreLossLifted { zone: None, until });
+    // The revocation withdraws the whole card's pending lifting; a zone's pre-loss only its zone's.
+    assert_eq!(withdrawn_by(&CardEvent::PreLossRevoked { zone: None, at }), &["card"]);
+    assert_eq!(withdrawn_by(&CardEvent::PreLossReported { since: at, until, zone: Some(Zone::Financial) }), &["financial"]);
+    assert_eq!(withdrawn_by(&CardEvent::Cancelled { reason: "death".into() }).len(), 3, "a final change withdraws every one");
+    assert!(withdrawn_by(&CardEvent::ZoneActivated { zone: Zone::Financial }).is_empty());
+    let activated = notices_of(&card, &CardEvent::ZoneActivated { zone: Zone::Financial }, at);
+    assert_eq!(activated.iter().map(|n| n.topic).collect::<Vec<_>>(), ["card.financial_activated"], "the bank hears of the financial zone's activation");
+    assert!(notices_of(&card, &CardEvent::CertificateReprinted, at).is_empty(), "a change that decides nothing of use gives none");
+}

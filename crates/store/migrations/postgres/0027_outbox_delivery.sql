@@ -15,3 +15,5 @@ UPDATE outbox SET delivered_at = at WHERE delivered_at IS NULL;
 INSERT INTO outbox (topic, card_id, payload, at, due, lifts, withdrawn_at, delivered_at)
     SELECT 'card.unblocked', card_id, payload, at, at, 'card', at, NULL FROM outbox WHERE topic = 'card.blocked' AND payload LIKE '%pre_loss_reported%';
 CREATE INDEX outbox_undelivered ON outbox (due, id) WHERE delivered_at IS NULL AND withdrawn_at IS NULL;
+-- A change of a card's standing finds its pending liftings without reading the outbox.
+CREATE INDEX outbox_pending_liftings ON outbox (card_id) WHERE lifts IS NOT NULL AND delivered_at IS NULL AND withdrawn_at IS NULL;
