@@ -43,6 +43,12 @@ pub struct ServeArgs {
     /// nats://127.0.0.1:4222; without it nothing leaves the database.
     #[arg(long)]
     pub nats: Option<String>,
+    /// Serve one region only (its file's code, `beijing`, or a division code it covers,
+    /// `110000`): the national interface answers that region's institutions and the
+    /// holders it insures, and refuses other calls with the reason (R-XREG-1). Without
+    /// it one deployment serves every region and the envelope's codes are not checked.
+    #[arg(long)]
+    pub region: Option<String>,
     /// Copies of the notices' stream in a NATS cluster (when the relay makes it).
     #[arg(long, default_value_t = 1)]
     pub nats_replicas: usize,
@@ -74,6 +80,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let service = config::service(store, clock, policies).await?;
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| yikatong_service::default_checkpoints(&args.db.db));
     let service = Arc::into_inner(service).ok_or("the service is shared before it serves")?;
+    let service = match &args.region {
+        Some(region) => service.with_region(region).map_err(|e| format!("--region: {e}"))?,
+        None => service,
+    };
     let service =
         service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()).with_session_rules(args.session_rules());
     let (service, relay) = match &args.nats {

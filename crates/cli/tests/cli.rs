@@ -14,6 +14,8 @@ const YKT: &str = env!("CARGO_BIN_EXE_ykt");
 mod chaos;
 #[path = "cli/events.rs"]
 mod events;
+#[path = "cli/regions.rs"]
+mod regions;
 
 fn ykt(args: &[&str], key: Option<&str>) -> std::process::Output {
     let mut c = Command::new(YKT);

@@ -155,6 +155,8 @@ pub struct Envelope {
     pub msgid: String,
     pub fixmedins_code: String,
     pub mdtrtarea_admvs: String,
+    /// The holder's insured region, when the call names one.
+    pub insuplc_admdvs: String,
     pub input: Value,
 }
 
@@ -180,6 +182,7 @@ impl Envelope {
             msgid,
             fixmedins_code: text(&req, "fixmedins_code"),
             mdtrtarea_admvs: text(&req, "mdtrtarea_admvs"),
+            insuplc_admdvs: text(&req, "insuplc_admdvs"),
             input: req.get("input").cloned().unwrap_or(Value::Null),
         })
     }
@@ -188,7 +191,7 @@ impl Envelope {
 async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
     let received = state.service.clock().now();
     let fail = |msg: String| Json(envelope(&state, "000000", -1, Some(msg), json!({}), received));
-    let Envelope { infno, msgid, fixmedins_code, mdtrtarea_admvs: admdvs, input } = match Envelope::read(&body, path_code.as_deref()) {
+    let Envelope { infno, msgid, fixmedins_code, mdtrtarea_admvs: admdvs, insuplc_admdvs, input } = match Envelope::read(&body, path_code.as_deref()) {
         Ok(e) => e,
         Err(msg) => return fail(msg),
     };
@@ -202,6 +205,10 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
     let institution = who.institution.clone().unwrap_or_default();
     if fixmedins_code != institution {
         return fail(format!("[wrong_institution] fixmedins_code must be this token's institution {institution}"));
+    }
+    // A deployment of one region answers its own region's calls only (R-XREG-1).
+    if let Err(e) = state.service.route_call(&admdvs, &insuplc_admdvs) {
+        return fail(format!("[{}] {}", e.code(), e.public_message()));
     }
     let mut hasher = Sm3::new();
     hasher.update(infno.as_bytes());

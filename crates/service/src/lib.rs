@@ -68,6 +68,9 @@ pub struct Service {
     gateway_window: chrono::Duration,
     /// The event broker the outbox is delivered to, when there is one (R-EVT-2).
     broker: Option<Arc<dyn cards::Broker>>,
+    /// The one region this deployment serves (`ykt serve --region`); every region when
+    /// `None` (see `settlement/routing.rs`).
+    region: Option<String>,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -92,6 +95,7 @@ impl Service {
             gateway_window: chrono::Duration::seconds(gateway::DEFAULT_GATEWAY_WINDOW_SECONDS),
             notifier: Arc::new(OutboxNotifier { store: store.clone(), clock: clock.clone() }),
             broker: None,
+            region: None,
             store,
             clock,
         })
@@ -118,6 +122,13 @@ impl Service {
     pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Service {
         self.notifier = notifier;
         self
+    }
+
+    /// The deployment of one region, named by its file's code (`beijing`) or a division
+    /// code it covers (`110000`); refused when no region file has it.
+    pub fn with_region(mut self, region: &str) -> ServiceResult<Service> {
+        self.region = Some(self.policies.find_region(region).map_err(ServiceError::from)?.code.clone());
+        Ok(self)
     }
 
     /// The service whose outbox is delivered to `broker` (`ykt serve --nats`).

@@ -123,6 +123,19 @@ pub struct RegionPolicy {
 }
 
 impl RegionPolicy {
+    /// The division codes this region covers: its code less the trailing `00` pairs
+    /// (`11` for Beijing 110000, `13` for Hebei 130000, `1303` for Qinhuangdao 130300).
+    pub fn division_prefix(&self) -> &str {
+        let mut prefix = self.admdvs.as_str();
+        while prefix.len() > 2 {
+            match prefix.strip_suffix("00") {
+                Some(shorter) => prefix = shorter,
+                None => break,
+            }
+        }
+        prefix
+    }
+
     /// The value of `name` in force on `on`, or an error naming the file and line.
     pub fn value_at(&self, name: &str, on: NaiveDate) -> Result<&DatedValue, PolicyError> {
         let p = self.parameters.get(name).ok_or_else(|| PolicyError::Missing { region: self.code.clone(), file: self.file.clone(), name: name.into() })?;
@@ -244,6 +257,22 @@ impl PolicySet {
 
     pub fn regions(&self) -> impl Iterator<Item = &RegionPolicy> {
         self.regions.values()
+    }
+
+    /// R-XREG-1: the region a six-digit division code (`insuplc_admdvs`,
+    /// `mdtrtarea_admvs`) belongs to: the most specific region file whose code covers it,
+    /// so a city with a file of its own comes before its province (Qinhuangdao 130302
+    /// before Hebei); `None` when no file covers it.
+    pub fn region_of_division(&self, code: &str) -> Option<&RegionPolicy> {
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        self.regions.values().filter(|r| code.starts_with(r.division_prefix())).max_by_key(|r| r.division_prefix().len())
+    }
+
+    /// A region by its file's code (`beijing`) or by a division code it covers (`110000`).
+    pub fn find_region(&self, code_or_division: &str) -> Result<&RegionPolicy, PolicyError> {
+        self.region_of_division(code_or_division).map_or_else(|| self.region(code_or_division), Ok)
     }
 }
 

@@ -107,3 +107,22 @@ fn a_fund_must_be_one_the_receipt_knows() {
     assert_eq!(ok.fund("outpatient.ratio_fund", d("2024-01-01")).unwrap(), "large_amount");
     assert!(ok.fen("outpatient.ratio_fund", d("2024-01-01")).is_err(), "a fund is never read as a number");
 }
+
+#[test]
+fn r_xreg_1_a_division_code_belongs_to_the_most_specific_region_file() {
+    let set = PolicySet::shipped().unwrap();
+    let of = |code: &str| set.region_of_division(code).map(|r| r.code.as_str());
+    assert_eq!(of("110000"), Some("beijing"));
+    assert_eq!(of("110105"), Some("beijing"), "a district of Beijing");
+    assert_eq!(of("130000"), Some("hebei"));
+    assert_eq!(of("130102"), Some("hebei"), "Shijiazhuang has no file of its own: Hebei's");
+    assert_eq!(of("130300"), Some("qinhuangdao"), "a city with its own file before its province");
+    assert_eq!(of("130302"), Some("qinhuangdao"));
+    assert_eq!(of("320505"), Some("suzhou"));
+    assert_eq!(of("440300"), None, "no file covers Shenzhen");
+    assert_eq!(of("1100"), None);
+    assert_eq!(of("11000x"), None);
+    assert_eq!(set.find_region("110000").unwrap().code, "beijing");
+    assert_eq!(set.find_region("hebei").unwrap().admdvs, "130000");
+    assert!(set.find_region("atlantis").is_err());
+}

@@ -11,6 +11,7 @@ mod claims;
 mod designated;
 mod manual;
 mod reconciliation;
+mod routing;
 mod visits;
 mod vouchers;
 mod work_injury;
