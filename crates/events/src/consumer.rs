@@ -21,6 +21,14 @@ pub struct Delivered {
     pub notice: CardNotice,
 }
 
+/// A card's kept listing by its number.
+const LISTING: &str = "SELECT listing FROM cards WHERE card_number = $1";
+
+/// A kept listing, or the empty one of a card never heard of.
+fn listing_of(kept: Option<String>) -> Result<Listing, String> {
+    Ok(kept.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| e.to_string())?.unwrap_or_default())
+}
+
 /// A party's blocklist (`ykt consume … --db <file>`).
 pub struct Blocklist {
     pool: SqlitePool,
@@ -65,9 +73,8 @@ impl Blocklist {
         }
         // A card not yet produced has no number: no party holds it, only its id is kept.
         if let Some(number) = &d.notice.card_number {
-            let kept: Option<String> =
-                sqlx::query_scalar("SELECT listing FROM cards WHERE card_number = $1").bind(number).fetch_optional(&mut *tx).await.map_err(|e| e.to_string())?;
-            let mut listing: Listing = kept.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| e.to_string())?.unwrap_or_default();
+            let kept: Option<String> = sqlx::query_scalar(LISTING).bind(number).fetch_optional(&mut *tx).await.map_err(|e| e.to_string())?;
+            let mut listing = listing_of(kept)?;
             listing.apply(self.party, &d.notice.change);
             sqlx::query("INSERT INTO cards (card_number, card_id, listing, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (card_number) DO UPDATE SET card_id = excluded.card_id, listing = excluded.listing, updated_at = excluded.updated_at")
                 .bind(number)
@@ -84,10 +91,8 @@ impl Blocklist {
 
     /// The card's standing, as a gate or a bank asks it: a card never heard of is usable.
     pub async fn check(&self, card_number: &str) -> Result<Standing, String> {
-        let kept: Option<String> =
-            sqlx::query_scalar("SELECT listing FROM cards WHERE card_number = $1").bind(card_number).fetch_optional(&self.pool).await.map_err(|e| e.to_string())?;
-        let listing: Listing = kept.map(|t| serde_json::from_str(&t)).transpose().map_err(|e| e.to_string())?.unwrap_or_default();
-        Ok(listing.standing())
+        let kept: Option<String> = sqlx::query_scalar(LISTING).bind(card_number).fetch_optional(&self.pool).await.map_err(|e| e.to_string())?;
+        Ok(listing_of(kept)?.standing())
     }
 
     /// How many notices were applied, and the ids in the order they were (for checks).

@@ -264,7 +264,7 @@ impl Service {
                     projection.violated(|| p);
                 }
                 let Ok(events) = events else { continue };
-                let due = events.iter().map(|e| yikatong_core::card::notices::notices_of(&card, e, card.applied_at).len()).sum::<usize>() as i64;
+                let due = events.iter().map(|e| yikatong_core::card::notices::changes_of(e, card.applied_at).len()).sum::<usize>() as i64;
                 let queued = published.get(&card.id).copied().unwrap_or(0);
                 if queued != due {
                     outbox.violated(|| format!("card {}: its events give {due} notices, the outbox holds {queued}", card.id));

@@ -94,28 +94,37 @@ pub fn lift_key(zone: Option<Zone>) -> &'static str {
     }
 }
 
-/// The notices `event`, recorded at `at` on `card` (as the events leave it), gives.
-pub fn notices_of(card: &Card, event: &CardEvent, at: DateTime<Utc>) -> Vec<Notice> {
-    let notice = |change: Change, when: DateTime<Utc>| Notice {
-        topic: change.topic(),
-        due: when,
-        lifts: match change {
-            Change::PreLossLifted { zone, .. } => Some(lift_key(zone)),
-            _ => None,
-        },
-        notice: CardNotice { card_id: card.id, card_number: card.card_number.clone(), region: card.region.clone(), at: when, change, event: event.redacted() },
-    };
+/// The changes `event`, recorded at `at`, tells the parties of, each with when it takes
+/// effect (a pre-loss's lifting at its end). Cheap: what `ykt verify` counts.
+pub fn changes_of(event: &CardEvent, at: DateTime<Utc>) -> Vec<(Change, DateTime<Utc>)> {
     match event {
         CardEvent::PreLossReported { until, zone, .. } => {
-            vec![notice(Change::PreLossReported { zone: *zone, until: *until }, at), notice(Change::PreLossLifted { zone: *zone, until: *until }, (*until).max(at))]
+            vec![(Change::PreLossReported { zone: *zone, until: *until }, at), (Change::PreLossLifted { zone: *zone, until: *until }, (*until).max(at))]
         }
-        CardEvent::PreLossRevoked { zone, .. } => vec![notice(Change::PreLossRevoked { zone: *zone }, at)],
-        CardEvent::FormallyLost { .. } => vec![notice(Change::FormallyLost, at)],
-        CardEvent::Superseded { by, bank_account, .. } => vec![notice(Change::Superseded { by: *by, bank_account: *bank_account }, at)],
-        CardEvent::Cancelled { reason } => vec![notice(Change::Cancelled { reason: reason.clone() }, at)],
-        CardEvent::ZoneActivated { zone: Zone::Financial } => vec![notice(Change::FinancialZoneActivated, at)],
+        CardEvent::PreLossRevoked { zone, .. } => vec![(Change::PreLossRevoked { zone: *zone }, at)],
+        CardEvent::FormallyLost { .. } => vec![(Change::FormallyLost, at)],
+        CardEvent::Superseded { by, bank_account, .. } => vec![(Change::Superseded { by: *by, bank_account: *bank_account }, at)],
+        CardEvent::Cancelled { reason } => vec![(Change::Cancelled { reason: reason.clone() }, at)],
+        CardEvent::ZoneActivated { zone: Zone::Financial } => vec![(Change::FinancialZoneActivated, at)],
         _ => Vec::new(),
     }
+}
+
+/// The notices `event`, recorded at `at` on `card` (as the events leave it), gives: its
+/// [`changes_of`], each addressed to the card.
+pub fn notices_of(card: &Card, event: &CardEvent, at: DateTime<Utc>) -> Vec<Notice> {
+    changes_of(event, at)
+        .into_iter()
+        .map(|(change, when)| Notice {
+            topic: change.topic(),
+            due: when,
+            lifts: match change {
+                Change::PreLossLifted { zone, .. } => Some(lift_key(zone)),
+                _ => None,
+            },
+            notice: CardNotice { card_id: card.id, card_number: card.card_number.clone(), region: card.region.clone(), at: when, change, event: event.redacted() },
+        })
+        .collect()
 }
 
 /// The liftings not yet due that `event` withdraws (by [`lift_key`]) before its own
