@@ -246,6 +246,44 @@ pub async fn run_verify(db: DbArgs) -> Result<(), String> {
     if report.violations == 0 { Ok(()) } else { Err(format!("{} invariant violations", report.violations)) }
 }
 
+/// `ykt clearing`: the month's statement per pair of regions (R-XREG-3).
+#[derive(clap::Args, Debug)]
+pub struct ClearingArgs {
+    /// The month, `2026-03` (business time, Asia/Shanghai).
+    #[arg(long)]
+    pub month: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+pub async fn run_clearing(args: ClearingArgs) -> Result<(), String> {
+    let service = config::open(&args.db).await?;
+    let statements = service.clearing(&args.month).await.map_err(|e| e.to_string())?;
+    println!("clearing {} (business time, Asia/Shanghai) from this database's own records; amounts in yuan", args.month);
+    if statements.is_empty() {
+        println!("no settlement across regions was booked or reversed in the month");
+    }
+    for (s, side) in &statements {
+        let side = match side {
+            yikatong_core::settlement::Side::Care => " (this region cares)",
+            yikatong_core::settlement::Side::Insured => " (this region insures)",
+        };
+        println!("pair {} {} -> {} {}{side}", s.care_admdvs, service.region_name(&s.care_admdvs), s.insured_admdvs, service.region_name(&s.insured_admdvs));
+        for (label, sums) in [("settled", s.settled), ("reversed", s.reversed), ("net", s.net())] {
+            println!(
+                "  {label:<9} count {:>6}  total {:>12}  fund {:>12}  account {:>10}  cash {:>12}  claimed {:>12}",
+                sums.count,
+                sums.total,
+                sums.fund,
+                sums.account,
+                sums.cash,
+                sums.claimed()
+            );
+        }
+    }
+    Ok(())
+}
+
 #[derive(Subcommand, Debug)]
 pub enum CatalogCommand {
     /// Import a catalogue CSV (columns code/编码, name/名称, kind/类别, class/等级,

@@ -51,6 +51,9 @@ enum Command {
     Audit(admin::AuditCommand),
     /// Check every invariant of a whole database; exits non-zero on any violation.
     Verify(config::DbArgs),
+    /// The month's clearing statement per pair of regions (R-XREG-3), from this
+    /// region's own records.
+    Clearing(admin::ClearingArgs),
     /// Benchmarks, each beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
             Command::Calendar(c) => admin::run_calendar(c).await,
             Command::Audit(c) => admin::run_audit(c).await,
             Command::Verify(db) => admin::run_verify(db).await,
+            Command::Clearing(a) => admin::run_clearing(a).await,
             Command::Catalog(c) => admin::run_catalog(c).await,
             Command::Import(c) => admin::run_import(c).await,
             Command::Batch(c) => admin::run_batch(c).await,

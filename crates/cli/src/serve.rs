@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Copies of the notices' stream in a NATS cluster (when the relay makes it).
     #[arg(long, default_value_t = 1)]
     pub nats_replicas: usize,
+    /// With `--region` and `--nats`: how long a call to a holder's insured region waits
+    /// for its answer before the hospital is told it did not come (R-XREG-4).
+    #[arg(long, default_value_t = 3000)]
+    pub region_call_timeout_ms: u64,
 }
 
 impl ServeArgs {
@@ -86,14 +90,32 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let service =
         service.with_idempotency_retention(chrono::Duration::hours(args.idempotency_hours.max(1))).with_checkpoints(checkpoints.clone()).with_session_rules(args.session_rules());
-    let (service, relay) = match &args.nats {
-        None => (Arc::new(service), None),
+    let mut background = Vec::new();
+    let service = match &args.nats {
+        None => Arc::new(service),
         Some(url) => {
-            let (_client, js) = yikatong_events::connect(url).await?;
-            let service = Arc::new(service.with_broker(Arc::new(yikatong_events::broker::NatsBroker { js: js.clone() })));
+            let (client, js) = yikatong_events::connect(url).await?;
+            let mut service = service.with_broker(Arc::new(yikatong_events::broker::NatsBroker { js: js.clone() }));
+            // A deployment of one region settles the other regions' holders through
+            // their deployments, and answers theirs (R-XREG-2).
+            let region = service.served_region().map(str::to_string);
+            if region.is_some() {
+                let timeout = std::time::Duration::from_millis(args.region_call_timeout_ms.max(1));
+                service = service.with_region_link(Arc::new(yikatong_events::regions::NatsRegionLink::new(client.clone(), timeout)));
+            }
+            let service = Arc::new(service);
+            if let Some(region) = region {
+                let (client, service) = (client.clone(), service.clone());
+                background.push(tokio::spawn(async move {
+                    if let Err(e) = yikatong_events::regions::answer_calls(client, service, &region).await {
+                        tracing::error!(error = %e, "not answering other regions' calls");
+                    }
+                }));
+            }
             let relay = yikatong_events::relay::Relay::new(service.clone(), js, args.nats_replicas, yikatong_events::relay::Pace::default());
             tracing::info!(nats = %url, "delivering card notices");
-            (service, Some(tokio::spawn(relay.run())))
+            background.push(tokio::spawn(relay.run()));
+            service
         }
     };
     let periodic = {
@@ -111,8 +133,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let served = listen_and_serve(service.clone(), test_clock, &args.listen, |url| println!("Yikatong is serving on {url}")).await;
     periodic.abort();
-    if let Some(relay) = relay {
-        relay.abort();
+    for task in background {
+        task.abort();
     }
     // A last checkpoint when the service stops.
     if let Err(e) = service.write_checkpoint(&checkpoints).await {

@@ -12,6 +12,8 @@ const YKT: &str = env!("CARGO_BIN_EXE_ykt");
 
 #[path = "cli/chaos.rs"]
 mod chaos;
+#[path = "cli/cross_region.rs"]
+mod cross_region;
 #[path = "cli/events.rs"]
 mod events;
 #[path = "cli/regions.rs"]

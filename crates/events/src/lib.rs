@@ -15,6 +15,7 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod regions;
 pub mod relay;
 
 use std::time::Duration;

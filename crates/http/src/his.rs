@@ -21,7 +21,7 @@ use yikatong_core::identity::mask_ssn;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::{Category, PersonFlag, has_flag};
 use yikatong_core::settlement::Fund;
-use yikatong_service::{EarlierRequest, FeeLineInput, KeptAnswer, PersonInfo, Registration, RequestClaim, RequestKey, ServiceError, SettleRequest, Settlement};
+use yikatong_service::{EarlierRequest, FeeLineInput, KeptAnswer, PersonInfo, Registration, RequestClaim, RequestKey, Route, ServiceError, SettleRequest, Settlement};
 
 use crate::AppState;
 
@@ -206,10 +206,12 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
     if fixmedins_code != institution {
         return fail(format!("[wrong_institution] fixmedins_code must be this token's institution {institution}"));
     }
-    // A deployment of one region answers its own region's calls only (R-XREG-1).
-    if let Err(e) = state.service.route_call(&admdvs, &insuplc_admdvs) {
-        return fail(format!("[{}] {}", e.code(), e.public_message()));
-    }
+    // A deployment of one region answers its own region's calls only (R-XREG-1); a
+    // holder of another region is served through that region.
+    let route = match state.service.route_call(&admdvs, &insuplc_admdvs) {
+        Ok(route) => route,
+        Err(e) => return fail(format!("[{}] {}", e.code(), e.public_message())),
+    };
     let mut hasher = Sm3::new();
     hasher.update(infno.as_bytes());
     hasher.update(b"\n");
@@ -232,9 +234,11 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
     // The claim of the msgid opens the transaction the work runs in, and the answer
     // commits with the work (see yikatong_service::RequestClaim).
     let started = std::time::Instant::now();
-    let (claim, outcome) = RequestClaim::scope(&state.service, key, dispatch(&state, &who, &infno, &msgid, &input)).await;
-    // An internal error is not kept: its work rolled back, and a retry runs again.
-    let keep = !matches!(&outcome, Err(HisError(msg)) if msg.starts_with("[internal_error]"));
+    let (claim, outcome) = RequestClaim::scope(&state.service, key, dispatch(&state, &who, &route, &infno, &msgid, &input)).await;
+    // An internal error is not kept: its work rolled back, and a retry runs again; nor is
+    // a call another region did not answer, which the retry makes again.
+    let keep =
+        !matches!(&outcome, Err(HisError(msg)) if msg.starts_with("[internal_error]") || yikatong_service::UNANSWERED_CODES.iter().any(|c| msg.starts_with(&format!("[{c}]"))));
     let answer = match outcome {
         Ok(output) => envelope(&state, &admdvs, 0, None, output, received),
         Err(HisError(msg)) => envelope(&state, &admdvs, -1, Some(msg), json!({}), received),
@@ -258,7 +262,7 @@ fn kept_answer(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap_or_else(|_| json!({"infcode": -1, "err_msg": "stored answer unreadable"}))
 }
 
-async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, input: &Value) -> HisResult {
+async fn dispatch(state: &AppState, who: &Principal, route: &Route, infno: &str, msgid: &str, input: &Value) -> HisResult {
     let s = &state.service;
     match infno {
         "9001" => {
@@ -274,7 +278,11 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                 _ => required(d, "certno")?,
             };
             let card_sn = text(d, "card_sn");
-            let info = s.person_info(who, &cert_type, &cert_no, Some(card_sn.as_str()).filter(|c| !c.is_empty())).await?;
+            let card_sn = Some(card_sn.as_str()).filter(|c| !c.is_empty());
+            let info = match route {
+                Route::Here => s.person_info(who, &cert_type, &cert_no, card_sn).await?,
+                Route::Insured(region) => s.person_info_elsewhere(who, region, &cert_type, &cert_no, card_sn).await?,
+            };
             // By ID card the hospital sent the number itself and gets it back, so that it
             // can send it again in 2201; by card or voucher it stays masked.
             let certno = if cert_type == "02" { cert_no.clone() } else { mask_ssn(&info.person.ssn) };
@@ -294,7 +302,10 @@ async fn dispatch(state: &AppState, who: &Principal, infno: &str, msgid: &str, i
                 certificate_no: Some(text(d, "certificate_no")).filter(|c| !c.trim().is_empty()),
                 extra: json!({"atddr_no": text(d, "atddr_no"), "dr_name": text(d, "dr_name"), "dept_code": text(d, "dept_code"), "dept_name": text(d, "dept_name"), "caty": text(d, "caty")}),
             };
-            let v = s.register_visit(who, &reg).await?;
+            let v = match route {
+                Route::Here => s.register_visit(who, &reg).await?,
+                Route::Insured(region) => s.register_visit_elsewhere(who, region, &reg).await?,
+            };
             Ok(json!({"data": {"mdtrt_id": v.mdtrt_id, "psn_no": reg.psn_no, "ipt_otp_no": v.ipt_otp_no}}))
         }
         "2202" => {

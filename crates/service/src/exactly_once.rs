@@ -153,6 +153,13 @@ impl RequestClaim {
     }
 }
 
+/// The key of the request whose claim scope this task runs in, if any: a call to
+/// another region made for it is keyed by it, so that the request repeated makes the
+/// same call (see `settlement/cross_region`).
+pub(crate) fn current_request_key() -> Option<String> {
+    CLAIM.try_with(|c| c.key.key.clone()).ok()
+}
+
 impl Service {
     /// How long an `Idempotency-Key` is kept (a national `msgid` is kept for ever).
     pub fn idempotency_retention(&self) -> Duration {

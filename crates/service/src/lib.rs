@@ -71,6 +71,9 @@ pub struct Service {
     /// The one region this deployment serves (`ykt serve --region`); every region when
     /// `None` (see `settlement/routing.rs`).
     region: Option<String>,
+    /// The link to the other regions' deployments (`ykt serve --region … --nats …`),
+    /// over which the visits of holders they insure are settled (R-XREG-2).
+    region_link: Option<Arc<dyn settlement::RegionLink>>,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -96,6 +99,7 @@ impl Service {
             notifier: Arc::new(OutboxNotifier { store: store.clone(), clock: clock.clone() }),
             broker: None,
             region: None,
+            region_link: None,
             store,
             clock,
         })
@@ -129,6 +133,12 @@ impl Service {
     pub fn with_region(mut self, region: &str) -> ServiceResult<Service> {
         self.region = Some(self.policies.find_region(region).map_err(ServiceError::from)?.code.clone());
         Ok(self)
+    }
+
+    /// The service that settles other regions' holders over `link` (R-XREG-2).
+    pub fn with_region_link(mut self, link: Arc<dyn settlement::RegionLink>) -> Service {
+        self.region_link = Some(link);
+        self
     }
 
     /// The service whose outbox is delivered to `broker` (`ykt serve --nats`).

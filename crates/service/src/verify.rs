@@ -11,7 +11,7 @@ use yikatong_core::access::{Operation, Principal};
 use yikatong_core::account::EntryKind;
 use yikatong_core::card::events::projection_mismatch;
 use yikatong_core::money::Fen;
-use yikatong_core::settlement::{Receipt, SettlementKind, SettlementState, YearTotals};
+use yikatong_core::settlement::{CrossRegion, Receipt, SettlementKind, SettlementState, YearTotals};
 
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -124,9 +124,14 @@ impl Service {
                 if let Err(e) = receipt.check_identities() {
                     identities.violated(|| format!("settlement {}: {e}", s.setl_id));
                 }
-                if s.state == SettlementState::Settled {
+                // The care region's copy of a cross-region settlement is booked against the
+                // holder in their own region (R-XREG-2): its totals and ledger are there.
+                let books_holder = s.cross_region.as_ref().is_none_or(CrossRegion::books_the_holder);
+                if s.state == SettlementState::Settled && books_holder {
                     let t = totals_from_receipts.entry((s.person_hash.clone(), s.year)).or_default();
                     *t = t.plus(&receipt);
+                }
+                if s.state == SettlementState::Settled {
                     billed.insert(s.setl_id.clone(), (s.mdtrt_id.clone(), receipt.lines.iter().map(|l| l.sn.clone()).collect()));
                     if s.kind == SettlementKind::Manual {
                         reimbursable.insert(s.setl_id.clone(), receipt.fund_pay_sumamt.0);
@@ -134,7 +139,7 @@ impl Service {
                 }
                 // The person's own account and, for a family member, the holder's.
                 let from_accounts = receipt.acct_pay.0 + receipt.acct_mulaid_pay.0;
-                if from_accounts > 0 {
+                if from_accounts > 0 && books_holder {
                     *expected_ledger.entry((s.setl_id.clone(), EntryKind::Settlement)).or_default() -= from_accounts;
                     if s.state == SettlementState::Reversed {
                         *expected_ledger.entry((s.setl_id.clone(), EntryKind::Reversal)).or_default() += from_accounts;

@@ -277,7 +277,7 @@ macro_rules! card_impl {
             }
 
             async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()> {
-                sqlx::query("INSERT INTO settlements (setl_id, mdtrt_id, institution, person_hash, kind, state, visit_date, year, receipt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                sqlx::query("INSERT INTO settlements (setl_id, mdtrt_id, institution, person_hash, kind, state, visit_date, year, receipt, created_at, care_admdvs, insured_admdvs, xreg_side) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                     .bind(&s.setl_id)
                     .bind(&s.mdtrt_id)
                     .bind(&s.institution)
@@ -288,6 +288,9 @@ macro_rules! card_impl {
                     .bind(s.year)
                     .bind(s.receipt.to_string())
                     .bind(ts(s.created_at))
+                    .bind(s.cross_region.as_ref().map(|x| x.care_admdvs.clone()))
+                    .bind(s.cross_region.as_ref().map(|x| x.insured_admdvs.clone()))
+                    .bind(s.cross_region.as_ref().map(|x| x.side.as_str()))
                     .execute(&mut *self.tx)
                     .await
                     .map_err(unique(format!("settlement {}", s.setl_id)))?;

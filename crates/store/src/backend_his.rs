@@ -85,6 +85,17 @@ macro_rules! his_impl {
                 .await?;
                 rows.iter().map(settlement_from_row).collect()
             }
+
+            async fn cross_region_settlements(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SettlementRecord>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM settlements WHERE xreg_side IS NOT NULL AND ((created_at >= $1 AND created_at < $2) OR (reversed_at >= $1 AND reversed_at < $2)) ORDER BY created_at, setl_id",
+                )
+                .bind(ts(from))
+                .bind(ts(to))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(settlement_from_row).collect()
+            }
         }
     };
 }

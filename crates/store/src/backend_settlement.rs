@@ -117,6 +117,14 @@ macro_rules! settlement_impl {
                 receipt: json_col(r, "receipt")?,
                 created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
                 reversed_at: r.try_get::<Option<String>, _>("reversed_at")?.map(|s| parse_ts(&s)).transpose()?,
+                cross_region: match r.try_get::<Option<String>, _>("xreg_side")? {
+                    None => None,
+                    Some(side) => Some(yikatong_core::settlement::CrossRegion {
+                        care_admdvs: r.try_get::<Option<String>, _>("care_admdvs")?.unwrap_or_default(),
+                        insured_admdvs: r.try_get::<Option<String>, _>("insured_admdvs")?.unwrap_or_default(),
+                        side: crate::records::parse_closed("cross-region side", &side, yikatong_core::settlement::Side::parse)?,
+                    }),
+                },
             })
         }
 

@@ -53,4 +53,7 @@ pub trait HisStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<SettlementRecord>>;
+    /// R-XREG-3: this region's copies of cross-region settlements booked or reversed in
+    /// `[from, to)`.
+    async fn cross_region_settlements(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<SettlementRecord>>;
 }

@@ -298,6 +298,9 @@ pub struct SettlementRecord {
     pub receipt: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub reversed_at: Option<DateTime<Utc>>,
+    /// A settlement across two regions (R-XREG-2): the pair and this copy's side; `None`
+    /// for a settlement within one region.
+    pub cross_region: Option<yikatong_core::settlement::CrossRegion>,
 }
 
 /// One movement of a personal account (R-ACC-2).

@@ -19,13 +19,13 @@ fn free_port(rng: &mut DemoRng) -> u16 {
     (0..500).map(|_| 30_000 + rng.below(20_000) as u16).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()).unwrap()
 }
 
-fn rng() -> DemoRng {
+pub(super) fn rng() -> DemoRng {
     DemoRng::new(u64::from(std::process::id()) ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64)
 }
 
 /// One JetStream server of the test's own, stopped and started again at will, killed when
 /// dropped; its store is a folder of its own, kept across restarts.
-struct Nats {
+pub(super) struct Nats {
     child: Option<Child>,
     port: u16,
     dir: std::path::PathBuf,
@@ -33,7 +33,7 @@ struct Nats {
 }
 
 impl Nats {
-    fn start(rng: &mut DemoRng) -> Nats {
+    pub(super) fn start(rng: &mut DemoRng) -> Nats {
         Nats::with_args(free_port(rng), Vec::new())
     }
 
@@ -71,7 +71,7 @@ impl Nats {
             .collect()
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
@@ -107,7 +107,7 @@ impl Drop for Nats {
 }
 
 /// `ykt serve --nats … --test-clock` on a free port.
-fn serve_with_nats(db: &str, key: &str, nats: &str, extra: &[&str]) -> (Killed, String) {
+pub(super) fn serve_with_nats(db: &str, key: &str, nats: &str, extra: &[&str]) -> (Killed, String) {
     let args: Vec<&str> = ["--test-clock", "--nats", nats].into_iter().chain(extra.iter().copied()).collect();
     let (child, url) = super::serve(db, key, &args);
     (Killed(child), url)

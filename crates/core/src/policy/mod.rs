@@ -223,12 +223,13 @@ impl RegionPolicy {
 }
 
 /// The region files the product ships, compiled in so that a fresh binary has them.
-pub const SHIPPED: [(&str, &str); 5] = [
+pub const SHIPPED: [(&str, &str); 6] = [
     ("policies/beijing.toml", include_str!("../../../../policies/beijing.toml")),
     ("policies/jinan.toml", include_str!("../../../../policies/jinan.toml")),
     ("policies/hebei.toml", include_str!("../../../../policies/hebei.toml")),
     ("policies/suzhou.toml", include_str!("../../../../policies/suzhou.toml")),
     ("policies/qinhuangdao.toml", include_str!("../../../../policies/qinhuangdao.toml")),
+    ("policies/tianjin.toml", include_str!("../../../../policies/tianjin.toml")),
 ];
 
 /// All loaded regions.

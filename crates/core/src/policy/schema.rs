@@ -160,6 +160,11 @@ pub const PARAMETERS: &[(&str, Unit, &str)] = &[
     ("outpatient.diagnosis_fee_fund_payment", Unit::Fen, "R-SET-4: fixed fund payment of the outpatient diagnosis fee"),
     ("settlement.voucher_minutes", Unit::Minutes, "R-SET-11: minutes an electronic voucher's code stays valid for its visit"),
     ("settlement.realtime_credential.{credential}", Unit::Flag, "R-SET-11: whether a visit registered with the credential settles in real time (2206/2207)"),
+    (
+        "cross_region.without_filing",
+        Unit::Text,
+        "R-XREG-1: the regions (division codes, comma-separated) whose institutions settle this region's holders without a prior filing (备案)",
+    ),
     ("settlement.designated.restricts", Unit::Flag, "R-SET-12: whether a holder's recorded designated institutions restrict real-time settlement to them"),
     ("settlement.designated.max_choices", Unit::Count, "R-SET-12: how many designated institutions a holder may choose"),
     ("settlement.designated.open_to_all.{institution_class}", Unit::Flag, "R-SET-12: whether institutions of the class may be visited directly by every holder"),

@@ -109,7 +109,7 @@ pub struct LineSplit {
     pub selfpay_prop: BasisPoints,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// `medfee_sumamt`
     pub total: Fen,

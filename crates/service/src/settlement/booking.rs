@@ -11,7 +11,7 @@ use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::FeeLine;
-use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, SettlementKind, SettlementState, settle};
+use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, SettlementKind, SettlementState, Side, settle};
 use yikatong_store::{CardTx, Person, SettlementRecord, VisitRecord};
 
 use super::{age_on, institution_of, psn_no};
@@ -59,7 +59,7 @@ pub(crate) fn visit_date(visit: &VisitRecord) -> ServiceResult<NaiveDate> {
 }
 
 /// A visit already paid: the second 2207 learns the first `setl_id`.
-fn already_settled(mdtrt_id: &str, setl_id: &str) -> ServiceError {
+pub(crate) fn already_settled(mdtrt_id: &str, setl_id: &str) -> ServiceError {
     Refusal::conflict("already_settled", format!("visit {mdtrt_id} is already settled as {setl_id}; reverse that settlement (2208) before settling again")).into()
 }
 
@@ -94,6 +94,78 @@ pub(crate) fn priced(items: Vec<CatalogItem>, lines: Vec<FeeLine>) -> ServiceRes
         .collect()
 }
 
+/// A visit settled already (a HIS retrying under a new msgid) learns the first
+/// settlement, unless lines were added since.
+pub(crate) async fn not_settled_yet(tx: &mut Box<dyn CardTx>, visit: &VisitRecord, req: &SettleRequest) -> ServiceResult<()> {
+    let kind = if req.med_type.as_deref() == Some("12") { SettlementKind::Registration } else { SettlementKind::Realtime };
+    if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await?
+        && !tx.visit_lines(&visit.mdtrt_id).await?.iter().any(|l| l.setl_id.is_none())
+    {
+        return Err(already_settled(&visit.mdtrt_id, &first));
+    }
+    Ok(())
+}
+
+/// What one 2206/2207 settles of a visit: the registration fee's own settlement
+/// (R-SET-5), if any, and the rest with its kind.
+pub(crate) struct VisitParts {
+    pub(crate) registration: Vec<(FeeLine, CatalogItem)>,
+    pub(crate) care: Vec<(FeeLine, CatalogItem)>,
+    pub(crate) kind: SettlementKind,
+}
+
+/// The visit's unsettled lines, priced by the catalogue of `care_region` (the place of
+/// care, R-XREG-2) on `date`, split into what this 2206/2207 settles; read in `tx`
+/// under the visit's lock. `medfee_sumamt` must be the total settled.
+pub(crate) async fn visit_parts(tx: &mut Box<dyn CardTx>, visit: &VisitRecord, req: &SettleRequest, care_region: &str, date: NaiveDate) -> ServiceResult<VisitParts> {
+    let registration_only = req.med_type.as_deref() == Some("12");
+    let stored = unsettled_lines(tx, &visit.mdtrt_id).await?;
+    if stored.is_empty() {
+        return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
+    }
+    let lines = priced(tx.catalog_items(&codes_of(&stored), care_region, date).await?, stored)?;
+    let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount))
+        .ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
+    // R-SET-5: the registration fee is settled apart from the visit's other costs.
+    let (registration, care): (Vec<_>, Vec<_>) = lines.into_iter().partition(|(_, item)| item.kind == ItemKind::RegistrationFee);
+    let settled_here = if registration_only { Fen::checked_sum(registration.iter().map(|(l, _)| l.amount)).unwrap_or(Fen::ZERO) } else { total };
+    if let Some(sent) = req.medfee_sumamt.filter(|s| *s != settled_here) {
+        return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the unsettled lines this settles add up to {settled_here}")).into());
+    }
+    let (registration, care) = match (registration_only, registration.is_empty(), care.is_empty()) {
+        (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
+        (true, false, _) => (Vec::new(), registration),
+        (false, false, false) => match tx.live_settlement(&visit.mdtrt_id, SettlementKind::Registration).await? {
+            Some(first) => {
+                return Err(Refusal::conflict(
+                    "registration_already_settled",
+                    format!("the visit's registration fee is settled already ({first}); remove the extra registration line (2205)"),
+                )
+                .into());
+            }
+            None => (registration, care),
+        },
+        // Only the registration fee is left: it is the registration's settlement.
+        (false, false, true) => (Vec::new(), registration),
+        (false, true, _) => (Vec::new(), care),
+    };
+    let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { SettlementKind::Registration } else { SettlementKind::Realtime };
+    if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await? {
+        return Err(already_settled(&visit.mdtrt_id, &first));
+    }
+    Ok(VisitParts { registration, care, kind })
+}
+
+/// Marks `lines` of the visit settled by `setl_id`: every one, or the booking fails.
+pub(crate) async fn mark_lines(tx: &mut Box<dyn CardTx>, mdtrt_id: &str, setl_id: &str, lines: &[(FeeLine, CatalogItem)]) -> ServiceResult<()> {
+    let sns: Vec<String> = lines.iter().map(|(l, _)| l.sn.clone()).collect();
+    let marked = tx.mark_lines_settled(mdtrt_id, setl_id, &sns).await?;
+    if marked != sns.len() as u64 {
+        return Err(ServiceError::Internal(format!("settlement of {mdtrt_id}: {marked} of its {} lines could be marked", sns.len())));
+    }
+    Ok(())
+}
+
 pub(crate) fn new_setl_id(prefix: &str, now: DateTime<Utc>) -> String {
     let r: [u8; 4] = yikatong_store::crypto::random_bytes();
     format!("{prefix}{}{:010}", now.format("%Y%m%d%H%M%S"), u32::from_be_bytes(r))
@@ -112,7 +184,7 @@ impl Service {
 
     /// Runs the engine for `person` inside `tx` (whose person row is locked).
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn compute(
+    pub(crate) async fn compute(
         &self,
         tx: &mut Box<dyn CardTx>,
         person: &Person,
@@ -174,12 +246,10 @@ impl Service {
         if psn_no(&visit.person_hash) != req.psn_no {
             return Err(Refusal::bad_input("person_mismatch", "psn_no is not the person of this visit").into());
         }
-        let registration_only = req.med_type.as_deref() == Some("12");
-        // A visit settled already (a HIS retrying under a new msgid) learns the first.
-        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, if registration_only { SettlementKind::Registration } else { SettlementKind::Realtime }).await?
-            && !tx.visit_lines(&req.mdtrt_id).await?.iter().any(|l| l.setl_id.is_none())
-        {
-            return Err(already_settled(&visit.mdtrt_id, &first));
+        not_settled_yet(&mut tx, &visit, req).await?;
+        if let Some(insured) = super::cross_region::insured_region_of(&visit) {
+            drop(tx);
+            return self.settle_elsewhere(who, req, book, &institution_record, &insured).await;
         }
         let person = tx.lock_person_record(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         Self::check_insured(&person)?;
@@ -187,40 +257,7 @@ impl Service {
         let credential = visit.data.get("mdtrt_cert_type").and_then(|c| c.as_str()).unwrap_or("03");
         self.realtime_credential_allowed(&person.region, credential, date)?;
         self.designated_allowed(&mut tx, &person, &visit.person_hash, &institution_record, date).await?;
-        let stored = unsettled_lines(&mut tx, &req.mdtrt_id).await?;
-        if stored.is_empty() {
-            return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
-        }
-        let lines = priced(tx.catalog_items(&codes_of(&stored), &institution_record.region, date).await?, stored)?;
-        let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount))
-            .ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
-        // R-SET-5: the registration fee is settled apart from the visit's other costs.
-        let (registration, care): (Vec<_>, Vec<_>) = lines.into_iter().partition(|(_, item)| item.kind == ItemKind::RegistrationFee);
-        let settled_here = if registration_only { Fen::checked_sum(registration.iter().map(|(l, _)| l.amount)).unwrap_or(Fen::ZERO) } else { total };
-        if let Some(sent) = req.medfee_sumamt.filter(|s| *s != settled_here) {
-            return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the unsettled lines this settles add up to {settled_here}")).into());
-        }
-        let (registration, care) = match (registration_only, registration.is_empty(), care.is_empty()) {
-            (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
-            (true, false, _) => (Vec::new(), registration),
-            (false, false, false) => match tx.live_settlement(&visit.mdtrt_id, SettlementKind::Registration).await? {
-                Some(first) => {
-                    return Err(Refusal::conflict(
-                        "registration_already_settled",
-                        format!("the visit's registration fee is settled already ({first}); remove the extra registration line (2205)"),
-                    )
-                    .into());
-                }
-                None => (registration, care),
-            },
-            // Only the registration fee is left: it is the registration's settlement.
-            (false, false, true) => (Vec::new(), registration),
-            (false, true, _) => (Vec::new(), care),
-        };
-        let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { SettlementKind::Registration } else { SettlementKind::Realtime };
-        if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await? {
-            return Err(already_settled(&visit.mdtrt_id, &first));
-        }
+        let VisitParts { registration, care, kind } = visit_parts(&mut tx, &visit, req, &institution_record.region, date).await?;
         let level = InstitutionLevel::parse(visit.data.get("institution_level").and_then(|l| l.as_str()).unwrap_or(&institution_level))?;
         let now = self.clock.now();
         // A visit registered with the card settles only while that card may (R-SET-10);
@@ -292,11 +329,19 @@ impl Service {
             receipt: serde_json::to_value(receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
             created_at: now,
             reversed_at: None,
+            cross_region: None,
         };
-        tx.insert_settlement(&record).await?;
+        self.record_settlement(tx, &record, receipt).await?;
+        mark_lines(tx, &visit.mdtrt_id, setl_id, lines).await
+    }
+
+    /// The settlement's record and, when the accounts paid, their debits (R-PAY-2), in
+    /// `tx`.
+    pub(crate) async fn record_settlement(&self, tx: &mut Box<dyn CardTx>, record: &SettlementRecord, receipt: &Receipt) -> ServiceResult<()> {
+        tx.insert_settlement(record).await?;
+        let (setl_id, now, at) = (record.setl_id.as_str(), record.created_at, &record.institution);
         if receipt.acct_pay.0 > 0 {
-            tx.append_account_entry(&visit.person_hash, now, EntryKind::Settlement, -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {}", visit.institution))
-                .await?;
+            tx.append_account_entry(&record.person_hash, now, EntryKind::Settlement, -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {at}")).await?;
         }
         if let Some(holder) = receipt.mutual_aid_from.as_deref().filter(|_| receipt.acct_mulaid_pay.0 > 0) {
             tx.append_account_entry(
@@ -305,14 +350,9 @@ impl Service {
                 EntryKind::Settlement,
                 -receipt.acct_mulaid_pay.0,
                 Some(setl_id),
-                &format!("family mutual aid: a member's outpatient settlement at {}", visit.institution),
+                &format!("family mutual aid: a member's outpatient settlement at {at}"),
             )
             .await?;
-        }
-        let sns: Vec<String> = lines.iter().map(|(l, _)| l.sn.clone()).collect();
-        let marked = tx.mark_lines_settled(&visit.mdtrt_id, setl_id, &sns).await?;
-        if marked != sns.len() as u64 {
-            return Err(ServiceError::Internal(format!("settlement of {}: {marked} of its {} lines could be marked", visit.mdtrt_id, sns.len())));
         }
         Ok(())
     }
@@ -320,7 +360,7 @@ impl Service {
     /// R-SET-11: whether a visit registered with `credential` settles in real time in
     /// the region on `date` (`settlement.realtime_credential.*`). A region whose file is
     /// silent settles with the card only (R-SET-1).
-    fn realtime_credential_allowed(&self, region: &str, credential: &str, date: NaiveDate) -> ServiceResult<()> {
+    pub(super) fn realtime_credential_allowed(&self, region: &str, credential: &str, date: NaiveDate) -> ServiceResult<()> {
         let (name, words) = match credential {
             "03" => ("card", "the social security card (03)"),
             "01" => ("voucher", "the electronic voucher (01)"),
@@ -348,6 +388,12 @@ impl Service {
     /// visit is locked first, as by the booking.
     pub async fn reverse_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
         who.allow(Operation::ReverseSettlement)?;
+        if who.role == Role::Institution
+            && let Some(found) = self.store.get_settlement(setl_id).await?.filter(|s| s.cross_region.as_ref().is_some_and(|x| x.side == Side::Care))
+            && Some(&found.institution) == who.institution.as_ref()
+        {
+            return self.reverse_elsewhere(who, found).await;
+        }
         let (tx, person, s, receipt) = self.reversal(who, setl_id).await?;
         self.commit(tx).await?;
         Ok(self.reversed(s, person, receipt))
@@ -358,7 +404,11 @@ impl Service {
     /// locked in the booking's order, the year totals and the account restored, the
     /// lines freed.
     pub(crate) async fn reversal(&self, who: &Principal, setl_id: &str) -> ServiceResult<(Box<dyn CardTx>, Person, SettlementRecord, Receipt)> {
-        let now = self.clock.now();
+        self.reversal_at(who, setl_id, self.clock.now()).await
+    }
+
+    /// [`Service::reversal`] at `now`.
+    pub(crate) async fn reversal_at(&self, who: &Principal, setl_id: &str, now: DateTime<Utc>) -> ServiceResult<(Box<dyn CardTx>, Person, SettlementRecord, Receipt)> {
         let found = self.store.get_settlement(setl_id).await?;
         let visible = found.as_ref().is_some_and(|s| who.role == Role::Operator || Some(&s.institution) == who.institution.as_ref());
         let Some(found) = found.filter(|_| visible) else {
@@ -392,8 +442,18 @@ impl Service {
         Settlement { state: SettlementState::Reversed, ..self.answered(s, person, receipt) }
     }
 
+    /// The holder of a settlement: this region's person, or for the care region's copy of
+    /// a cross-region settlement the holder as their region showed them (R-XREG-2).
+    async fn settlement_holder(&self, s: &SettlementRecord) -> ServiceResult<Person> {
+        if s.cross_region.as_ref().is_some_and(|x| x.side == Side::Care) {
+            let visit = self.store.get_visit(&s.mdtrt_id).await?.ok_or_else(|| ServiceError::Internal("settlement without visit".into()))?;
+            return super::cross_region::holder_of(&visit);
+        }
+        self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))
+    }
+
     /// A stored settlement as the interfaces answer it, with its holder and its receipt.
-    fn answered(&self, s: SettlementRecord, person: Person, receipt: Receipt) -> Settlement {
+    pub(crate) fn answered(&self, s: SettlementRecord, person: Person, receipt: Receipt) -> Settlement {
         Settlement {
             setl_id: s.setl_id,
             mdtrt_id: s.mdtrt_id,
@@ -419,7 +479,7 @@ impl Service {
         if who.role == Role::Holder && who.person_hash.as_deref() != Some(s.person_hash.as_str()) {
             return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} visible to you")).into());
         }
-        let person = self.store.get_person_by_hash(&s.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
+        let person = self.settlement_holder(&s).await?;
         let receipt = stored_receipt(&mut s)?;
         Ok(self.answered(s, person, receipt))
     }

@@ -257,6 +257,7 @@ impl Service {
             receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
             created_at: now,
             reversed_at: None,
+            cross_region: None,
         };
         // One live manual settlement per visit (the database's unique index).
         tx.insert_settlement(&record).await.map_err(|e| match e {

@@ -17,10 +17,10 @@ use crate::{Service, ServiceError, ServiceResult};
 
 /// What a hospital presented (R-SET-11): the holder, the card in use, and for an
 /// electronic voucher its code's keyed hash.
-struct Presented {
-    person: Person,
-    card: Option<Card>,
-    voucher: Option<String>,
+pub(super) struct Presented {
+    pub(super) person: Person,
+    pub(super) card: Option<Card>,
+    pub(super) voucher: Option<String>,
 }
 
 /// Who the card or ID belongs to (1101).
@@ -97,7 +97,7 @@ impl Service {
     /// number and identification code, or — as some clients send it — the holder's ID
     /// number with the identification code of the card in use), `02` the ID number, `01`
     /// an electronic voucher's code (`read`: by 1101, which binds it to the institution).
-    async fn presented(&self, institution: &str, cert_type: &str, cert_no: &str, card_sn: Option<&str>, read: bool) -> ServiceResult<Presented> {
+    pub(super) async fn presented(&self, institution: &str, cert_type: &str, cert_no: &str, card_sn: Option<&str>, read: bool) -> ServiceResult<Presented> {
         let card_sn = card_sn.map(str::trim).filter(|s| !s.is_empty());
         match cert_type {
             "03" if cert_no.trim().len() == 18 => {
@@ -163,8 +163,7 @@ impl Service {
         if reg.ipt_otp_no.trim().is_empty() {
             return Err(bad("missing_field", "ipt_otp_no (the hospital's visit number) is required".into()));
         }
-        // The visit's time picks the policy in force: read from the request, strictly.
-        let begntime = yikatong_core::clock::parse_business_time("begntime", &reg.begntime)?.format("%Y-%m-%d %H:%M:%S").to_string();
+        let begntime = checked_begntime(reg)?;
         let person = self.person_by_psn_no(&reg.psn_no).await?;
         Self::check_insured(&person)?;
         let hash = person.key_with(self.store.data_key());
@@ -189,26 +188,16 @@ impl Service {
             _ => None,
         };
         let now = self.clock.now();
-        let mdtrt_id = format!("{}{}{}", institution.chars().take(12).collect::<String>(), now.format("%Y%m%d%H%M%S"), {
-            let r: [u8; 6] = yikatong_store::crypto::random_bytes();
-            u64::from_be_bytes([0, 0, r[0], r[1], r[2], r[3], r[4], r[5]]) % 1_000_000
-        });
+        let mdtrt_id = new_mdtrt_id(&institution, now);
         // The voucher serves this one visit: only one registration wins its update.
         if let Some(code_hash) = &voucher
             && !tx.use_voucher(code_hash, &institution, &mdtrt_id, now).await?
         {
             return Err(super::vouchers::voucher_used());
         }
-        let mut data = reg.extra.clone();
-        if let Some(o) = data.as_object_mut() {
-            // The institution's level as of registration prices the whole visit.
-            o.insert("institution_level".into(), serde_json::json!(level));
-            o.insert("insutype".into(), serde_json::json!(reg.insutype));
-            o.insert("begntime".into(), serde_json::json!(begntime));
-            o.insert("mdtrt_cert_type".into(), serde_json::json!(reg.mdtrt_cert_type));
-            if let Some(number) = &certificate {
-                o.insert("certificate_no".into(), serde_json::json!(number));
-            }
+        let mut data = visit_data(reg, &level, &begntime);
+        if let (Some(o), Some(number)) = (data.as_object_mut(), &certificate) {
+            o.insert("certificate_no".into(), serde_json::json!(number));
         }
         let visit = VisitRecord { mdtrt_id, institution, person_hash: hash, card_id, ipt_otp_no: reg.ipt_otp_no.clone(), state: VisitState::Registered, data, created_at: now };
         tx.insert_visit(&visit).await?;
@@ -247,7 +236,7 @@ impl Service {
 
     /// Starts the social zone of an issued card on its first use at an institution
     /// (R-ACT-1), then checks that it may settle; inside the registration's transaction.
-    async fn first_use_and_check(&self, tx: &mut Box<dyn CardTx>, who: &Principal, card: &Card, person_hash: &str, person: &Person) -> ServiceResult<()> {
+    pub(super) async fn first_use_and_check(&self, tx: &mut Box<dyn CardTx>, who: &Principal, card: &Card, person_hash: &str, person: &Person) -> ServiceResult<()> {
         let record = crate::cards::printed_of(person);
         let current = if card.state == CardState::Issued {
             // R-ACT-2: the swipe stops the card this one supersedes, in this transaction.
@@ -300,8 +289,13 @@ impl Service {
         let mut tx = self.begin_write().await?;
         let visit = self.lock_own_visit(&mut tx, who, mdtrt_id).await?;
         super::still_open(&visit)?;
-        let person = tx.person(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
-        let policy = self.policies.region(&person.region)?;
+        // The split shown is the insured region's policy's (its file is shipped to every
+        // region); a holder of another region is computed there at 2207 (R-XREG-2).
+        let insured_region = match super::insured_region_of(&visit) {
+            Some(region) => region,
+            None => tx.person(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?.region,
+        };
+        let policy = self.policies.region(&insured_region)?;
         let date = super::booking::visit_date(&visit)?;
         let before = tx.visit_lines(mdtrt_id).await?;
         if before.len() + parsed.len() > limits::MAX_LINES {
@@ -335,6 +329,33 @@ impl Service {
         self.commit(tx).await?;
         Ok(removed)
     }
+}
+
+/// The registration's `begntime`, read strictly (the visit's time picks the policy in
+/// force), as stored.
+pub(super) fn checked_begntime(reg: &Registration) -> ServiceResult<String> {
+    Ok(yikatong_core::clock::parse_business_time("begntime", &reg.begntime)?.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+/// A visit's `mdtrt_id`: the institution's code (12), the time and a random serial.
+pub(super) fn new_mdtrt_id(institution: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let r: [u8; 6] = yikatong_store::crypto::random_bytes();
+    let serial = u64::from_be_bytes([0, 0, r[0], r[1], r[2], r[3], r[4], r[5]]) % 1_000_000;
+    format!("{}{}{serial}", institution.chars().take(12).collect::<String>(), now.format("%Y%m%d%H%M%S"))
+}
+
+/// What a visit keeps of its registration: 2201's extra fields, the institution's level
+/// as of registration (it prices the whole visit), the insurance type, the time and the
+/// credential.
+pub(super) fn visit_data(reg: &Registration, level: &str, begntime: &str) -> serde_json::Value {
+    let mut data = reg.extra.clone();
+    if let Some(o) = data.as_object_mut() {
+        o.insert("institution_level".into(), serde_json::json!(level));
+        o.insert("insutype".into(), serde_json::json!(reg.insutype));
+        o.insert("begntime".into(), serde_json::json!(begntime));
+        o.insert("mdtrt_cert_type".into(), serde_json::json!(reg.mdtrt_cert_type));
+    }
+    data
 }
 
 /// 2204's lines as numbers, exactly: each quantity, price and amount a decimal of at
