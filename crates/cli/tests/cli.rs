@@ -520,6 +520,23 @@ fn bench_events_prints_notices_per_second_beside_the_broker_and_the_latency_on_b
     }
 }
 
+/// `ykt bench cross-region` prints the cross-region 2207's rate, p50 and p99 beside the
+/// same-region 2207's of the same run, on both databases.
+#[test]
+fn bench_cross_region_prints_2207_beside_the_same_region_2207_on_both_databases() {
+    let out = Command::new(YKT).args(["bench", "cross-region", "--visits", "3", "--concurrency", "2", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for backend in ["sqlite", "postgres"] {
+        for row in ["same region", "cross-region"] {
+            let line = stdout.lines().find(|l| l.starts_with(backend) && l.contains(row)).unwrap_or_else(|| panic!("no {backend} {row} line in {stdout}"));
+            let rate = line.split(')').nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse::<f64>().ok());
+            assert!(rate.is_some_and(|r| r > 0.0) && line.contains("ms"), "{line}");
+        }
+        assert!(stdout.lines().any(|l| l.starts_with(backend) && l.contains("ratio cross / same")), "{stdout}");
+    }
+}
+
 #[test]
 fn bench_portal_times_every_main_page_beside_healthz() {
     let out = Command::new(YKT).args(["bench", "portal", "--persons", "300", "--requests", "3", "--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();

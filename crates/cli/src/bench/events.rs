@@ -20,14 +20,14 @@ use super::fixtures::{BenchServer, Latencies, active_cards, ms, parse_backend};
 use crate::config;
 
 /// A JetStream server of the benchmark's own, killed when dropped.
-struct OwnNats {
+pub(super) struct OwnNats {
     child: Child,
-    url: String,
+    pub(super) url: String,
     dir: std::path::PathBuf,
 }
 
 impl OwnNats {
-    fn start() -> Result<OwnNats, String> {
+    pub(super) fn start() -> Result<OwnNats, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
         let dir = std::env::temp_dir().join(format!("ykt-bench-nats-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

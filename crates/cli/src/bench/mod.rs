@@ -5,6 +5,7 @@
 mod baselines;
 mod card_life;
 mod city;
+mod cross_region;
 mod events;
 mod fixtures;
 mod portal;
@@ -125,6 +126,20 @@ pub enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
         backends: Vec<String>,
     },
+    /// 2207 for a Beijing holder at a Hebei institution (two deployments linked over
+    /// NATS, R-XREG-2): rate, p50 and p99 beside the same-region 2207 in the same run.
+    CrossRegion {
+        /// Visits per cashier, in each region.
+        #[arg(long, default_value_t = 100)]
+        visits: usize,
+        /// Concurrent cashiers.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, env = "YKT_TEST_PG", default_value = yikatong_store::scratch::DEFAULT_TEST_PG)]
+        postgres: String,
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+    },
     /// The pure settlement engine: receipts per second on one core.
     SettleEngine {
         #[arg(long, default_value_t = 1_000_000)]
@@ -151,6 +166,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::Events { pairs, samples, concurrency, postgres, backends } => events::run(pairs, samples, concurrency, &backends, &postgres).await,
         BenchCommand::Settle { visits, concurrency, pgbench_seconds, postgres } => settle::run(visits, concurrency, pgbench_seconds, &postgres).await,
         BenchCommand::SettleEngine { receipts } => settle::engine(receipts),
+        BenchCommand::CrossRegion { visits, concurrency, postgres, backends } => cross_region::run(visits, concurrency, &backends, &postgres).await,
         BenchCommand::City { persons, batch, postgres, backends } => city::run(persons, batch, &backends, &postgres).await,
         BenchCommand::Portal { persons, requests, postgres, backends } => portal::run(persons, requests, &backends, &postgres).await,
         BenchCommand::Upload { rows, postgres, backends } => upload::run(rows, &backends, &postgres).await,

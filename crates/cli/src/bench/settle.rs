@@ -42,13 +42,13 @@ pub async fn run(visits: usize, concurrency: usize, pgbench_seconds: u32, pg: &s
     Ok(())
 }
 
-struct SettleResult {
+pub(super) struct SettleResult {
     /// 2207 calls per second while the cashiers settle their prepared visits.
-    settlements_per_s: f64,
+    pub(super) settlements_per_s: f64,
     /// Whole visits (all five calls) per second over both phases.
-    visits_per_s: f64,
-    p50: Duration,
-    p99: Duration,
+    pub(super) visits_per_s: f64,
+    pub(super) p50: Duration,
+    pub(super) p99: Duration,
 }
 
 async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<SettleResult, String> {
@@ -58,6 +58,22 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
     let persons = concurrency * 2;
     let (cards, _) = active_cards(&service, store.as_ref(), persons).await?;
     let op = super::fixtures::operator(&service).await?;
+    service.add_catalog_items(&op, &bench_catalogue()).await.map_err(e)?;
+    for id in &cards {
+        let card = store.get_card(*id).await.map_err(|e| e.to_string())?.ok_or("card")?;
+        let person = store.get_person_by_hash(&card.person_hash).await.map_err(|e| e.to_string())?.ok_or("person")?;
+        service.credit_account(&op, &person.ssn, 100_000, None, "benchmark").await.map_err(e)?;
+    }
+    let inst = service.issue_token(&TokenRequest { role: "institution".into(), institution: Some("BENCH".into()), ..Default::default() }).await.map_err(e)?.token;
+    let server = BenchServer::start(service.clone()).await?;
+    let his = Arc::new(His::beijing(&server.base, &inst));
+    let result = cashiers(his, &cards, visits, concurrency).await;
+    drop(server);
+    result
+}
+
+/// The catalogue of the benchmark's five lines, region-independent.
+pub(super) fn bench_catalogue() -> Vec<NewCatalogItem> {
     let item = |code: &str, kind: &str, class: &str, ceiling: Option<i64>| NewCatalogItem {
         code: code.into(),
         name: code.into(),
@@ -67,29 +83,19 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
         region: None,
         valid_from: None,
     };
-    service
-        .add_catalog_items(
-            &op,
-            &[
-                item("DIAG", "diagnosis_fee", "A", None),
-                item("A1", "drug", "A", None),
-                item("B1", "drug", "B", None),
-                item("C1", "treatment", "C", None),
-                item("A2", "drug", "A", Some(8000)),
-            ],
-        )
-        .await
-        .map_err(e)?;
-    for id in &cards {
-        let card = store.get_card(*id).await.map_err(|e| e.to_string())?.ok_or("card")?;
-        let person = store.get_person_by_hash(&card.person_hash).await.map_err(|e| e.to_string())?.ok_or("person")?;
-        service.credit_account(&op, &person.ssn, 100_000, None, "benchmark").await.map_err(e)?;
-    }
-    let inst = service.issue_token(&TokenRequest { role: "institution".into(), institution: Some("BENCH".into()), ..Default::default() }).await.map_err(e)?.token;
-    let server = BenchServer::start(service.clone()).await?;
-    let client = reqwest::Client::new();
-    let his = Arc::new(His { client, base: server.base.clone(), inst });
+    vec![
+        item("DIAG", "diagnosis_fee", "A", None),
+        item("A1", "drug", "A", None),
+        item("B1", "drug", "B", None),
+        item("C1", "treatment", "C", None),
+        item("A2", "drug", "A", Some(8000)),
+    ]
+}
 
+/// `concurrency` cashiers of `his`'s institution, each on cards of its own: first every
+/// visit read, registered, its five lines uploaded and previewed (1101, 2201, 2204,
+/// 2206), then every visit settled (2207), timed.
+pub(super) async fn cashiers(his: Arc<His>, cards: &[i64], visits: usize, concurrency: usize) -> Result<SettleResult, String> {
     // Phase 1: every cashier reads cards, registers visits, uploads their five lines
     // and previews the settlement (1101, 2201, 2204, 2206).
     let started = Instant::now();
@@ -145,22 +151,30 @@ async fn settle_run(url: &str, visits: usize, concurrency: usize) -> Result<Sett
     }
     let settle_lat = Latencies::gather(workers).await?;
     let settle_secs = started.elapsed().as_secs_f64();
-    drop(server);
     #[allow(clippy::cast_precision_loss)] // a count of visits
     let n = settle_lat.count() as f64;
     Ok(SettleResult { settlements_per_s: n / settle_secs, visits_per_s: n / (prep_secs + settle_secs), p50: settle_lat.quantile(0.50), p99: settle_lat.quantile(0.99) })
 }
 
-/// A cashier's HIS: calls the national interface with the envelope.
-struct His {
-    client: reqwest::Client,
-    base: String,
-    inst: String,
+/// A cashier's HIS: calls the national interface with the envelope of its institution,
+/// its region (`mdtrtarea_admvs`) and the holders' (`insuplc_admdvs`).
+pub(super) struct His {
+    pub(super) client: reqwest::Client,
+    pub(super) base: String,
+    pub(super) inst: String,
+    pub(super) institution: String,
+    pub(super) care: String,
+    pub(super) insured: String,
 }
 
 impl His {
+    /// Beijing's institution `BENCH` for Beijing's holders.
+    pub(super) fn beijing(base: &str, inst: &str) -> His {
+        His { client: reqwest::Client::new(), base: base.into(), inst: inst.into(), institution: "BENCH".into(), care: "110000".into(), insured: "110000".into() }
+    }
+
     async fn call(&self, infno: &str, msgid: &str, input: Value) -> Result<Value, String> {
-        let body = json!({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": "110000", "insuplc_admdvs": "110000", "infver": "V1.0", "opter_type": "1", "opter": "1", "opter_name": "收费员", "inf_time": "", "fixmedins_code": "BENCH", "fixmedins_name": "基准医院", "sign_no": "", "input": input});
+        let body = json!({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": self.care, "insuplc_admdvs": self.insured, "infver": "V1.0", "opter_type": "1", "opter": "1", "opter_name": "收费员", "inf_time": "", "fixmedins_code": self.institution, "fixmedins_name": "基准医院", "sign_no": "", "input": input});
         let res = self.client.post(format!("{}/fsi/api/rsfComIfsService/callService", self.base)).bearer_auth(&self.inst).json(&body).send().await.map_err(|e| e.to_string())?;
         let v: Value = res.json().await.map_err(|e| e.to_string())?;
         if v["infcode"] != 0 {
