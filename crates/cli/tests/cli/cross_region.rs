@@ -162,6 +162,11 @@ fn r_xreg_2_r_xreg_4_a_hebei_institution_settles_a_beijing_holder_under_beijings
             assert_eq!(ok(&again)["setlinfo"]["setl_id"], setl_id.as_str());
             let out = call(&c, &hb_url, &hb_token, "5203", "HB1Q1", "110000", json!({"data": {"setl_id": setl_id}})).await;
             assert_eq!(ok(&out)["setlinfo"]["act_pay_dedc"], "1800.00");
+            // The day's reconciliation (3201) at Hebei counts the copy, a Beijing employee's.
+            let day = chrono::Utc::now().with_timezone(&yikatong_core::clock::shanghai()).format("%Y-%m-%d").to_string();
+            let totals = json!({"data": {"insutype": "310", "clr_type": "11", "setl_optins": "110000", "stmt_begndate": day, "stmt_enddate": day, "medfee_sumamt": "3100.00", "fund_pay_sumamt": setl["fund_pay_sumamt"], "acct_pay": "0.00", "fixmedins_setl_cnt": 1}});
+            let out = call(&c, &hb_url, &hb_token, "3201", "HB1T1", "110000", totals).await;
+            assert_eq!(ok(&out)["stmtinfo"]["stmt_rslt"], "0", "{out}");
 
             // The deductible is charged once a year wherever the holder was treated: at
             // Beijing's own institution the next visit pays none.

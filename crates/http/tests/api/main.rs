@@ -6,6 +6,7 @@
 mod access;
 mod batch;
 mod cards;
+mod cross_region;
 mod delivery;
 mod designated;
 mod family;

@@ -127,7 +127,15 @@ impl Service {
         }
         settlements.sort_by(|a, b| (a.created_at, &a.setl_id).cmp(&(b.created_at, &b.setl_id)));
         let hashes: Vec<String> = settlements.iter().map(|s| s.person_hash.clone()).collect();
-        let categories: HashMap<String, Category> = self.store.persons_by_hashes(&hashes).await?.into_iter().map(|(h, p)| (h, p.category)).collect();
+        let mut categories: HashMap<String, Category> = self.store.persons_by_hashes(&hashes).await?.into_iter().map(|(h, p)| (h, p.category)).collect();
+        // Another region's holder is known by the visit's record of them (R-XREG-2).
+        for s in settlements.iter().filter(|s| s.cross_region.as_ref().is_some_and(|x| x.side == yikatong_core::settlement::Side::Care)) {
+            if !categories.contains_key(&s.person_hash)
+                && let Some(visit) = self.store.get_visit(&s.mdtrt_id).await?
+            {
+                categories.insert(s.person_hash.clone(), super::cross_region::holder_of(&visit)?.category);
+            }
+        }
         let mut out = Vec::new();
         for mut s in settlements {
             let receipt = super::booking::stored_receipt(&mut s)?;
