@@ -172,6 +172,8 @@ pub enum Operation {
     SetDesignatedInstitutions,
     /// R-SET-12: how many holders have no recorded choice.
     ReadDesignatedCounts,
+    /// R-XREG-1: record a holder's filing (备案) for care in another region.
+    RecordFiling,
     CreditAccount,
     StartCredits,
     ReadJob,
@@ -199,7 +201,7 @@ pub enum Operation {
 use Role::{Bank, Clerk, Holder, Hotline, Institution, Kiosk, Operator, Unit, Vendor};
 
 impl Operation {
-    pub const ALL: [Operation; 76] = {
+    pub const ALL: [Operation; 77] = {
         use Operation::*;
         [
             CreateUnit,
@@ -259,6 +261,7 @@ impl Operation {
             IssueVoucher,
             SetDesignatedInstitutions,
             ReadDesignatedCounts,
+            RecordFiling,
             CreditAccount,
             StartCredits,
             ReadJob,
@@ -341,6 +344,8 @@ impl Operation {
             // R-SET-12: set by the unit or at the outlet (the operator for corrections).
             SetDesignatedInstitutions => &[Unit, Clerk, Operator],
             ReadDesignatedCounts => &[Operator],
+            // R-XREG-1: the holder online, a clerk at the counter, the operator.
+            RecordFiling => &[Holder, Clerk, Operator],
             PayPremium => &[Holder, Clerk, Bank],
             BindFamilyMember => &[Holder, Clerk],
             RunFamilyDeductions => &[Operator],

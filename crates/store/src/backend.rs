@@ -317,6 +317,7 @@ macro_rules! store_impl {
         crate::backend_gateway::gateway_impl!($store);
         crate::backend_his::his_impl!($store);
         crate::backend_designated::designated_impl!($store);
+        crate::backend_filings::filings_impl!($store);
         crate::backend_family::family_impl!($store);
 
         #[async_trait]

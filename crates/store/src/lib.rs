@@ -13,6 +13,7 @@ mod backend_bulk;
 mod backend_cards;
 mod backend_designated;
 mod backend_family;
+mod backend_filings;
 mod backend_gateway;
 mod backend_his;
 mod backend_settlement;
@@ -22,6 +23,7 @@ pub mod crypto;
 pub mod designated;
 mod dialect;
 pub mod family;
+pub mod filings;
 pub mod gateway;
 pub mod his;
 mod postgres;
@@ -42,6 +44,7 @@ pub use areas::{
 pub use crypto::{DataKey, KeyError};
 pub use designated::{ChoiceCounts, DesignatedChoice, DesignatedStore};
 pub use family::{FamilyMember, FamilyStore};
+pub use filings::{Filing, FilingStore};
 pub use gateway::{GatewayStore, HisCredential};
 pub use his::{HisFile, HisStore, Voucher};
 pub use records::*;
@@ -89,6 +92,7 @@ pub trait Store:
     + GatewayStore
     + HisStore
     + DesignatedStore
+    + FilingStore
     + FamilyStore
     + Send
     + Sync

@@ -15,6 +15,16 @@ crate::closed_set! {
     }
 }
 
+crate::closed_set! {
+    /// 备案类型: why a holder is treated in another region (R-XREG-1).
+    pub enum FilingKind {
+        /// 异地长期居住: living elsewhere for good (retired there, posted there).
+        LongTermResidence = "long_term_residence",
+        /// 临时外出就医: care elsewhere for a while (referral, emergency, travel).
+        Temporary = "temporary",
+    }
+}
+
 /// The pair of regions a settlement crosses, by their division codes, and this copy's
 /// side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +65,12 @@ pub fn filing_needed(insured: &crate::policy::RegionPolicy, care_admdvs: &str, o
         return false;
     }
     let listed = insured.list("cross_region.without_filing", on).unwrap_or_default();
-    !listed.iter().any(|region| care_admdvs.starts_with(prefix_of(region)))
+    !listed.iter().any(|region| covers(region, care_admdvs))
+}
+
+/// Whether a code covers a care region's division code: `130000` covers `130302`.
+pub fn covers(filed_admdvs: &str, care_admdvs: &str) -> bool {
+    care_admdvs.starts_with(prefix_of(filed_admdvs))
 }
 
 #[cfg(test)]

@@ -98,6 +98,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(settlement::voucher))
         .routes(routes!(settlement::designated, settlement::set_designated))
         .routes(routes!(settlement::designated_counts))
+        .routes(routes!(settlement::filings, settlement::record_filing))
         .routes(routes!(settlement::reimbursement))
         .routes(routes!(settlement::approve_reimbursement))
         .routes(routes!(settlement::reimbursement_payment_file))

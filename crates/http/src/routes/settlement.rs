@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::access::Operation;
 use yikatong_service::{
-    AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, IssuedVoucher, ManualReimbursement, NewCatalogItem, ReimbursementView, Settlement, WorkInjuryClaimView,
+    AccountView, DesignatedCounts, DesignatedInstitutions, DesignatedView, FilingView, IssuedVoucher, ManualReimbursement, NewCatalogItem, NewFiling, ReimbursementView,
+    Settlement, WorkInjuryClaimView,
 };
 
 use crate::extract::{Caller, JsonBody, QueryPassword};
@@ -141,6 +142,25 @@ pub async fn set_designated(
 #[utoipa::path(get, path = "/v1/persons/{ssn}/designated-institutions", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = DesignatedView)))]
 pub async fn designated(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<DesignatedView>, ApiError> {
     Ok(Json(s.service.designated_institutions(&who, &ssn).await?))
+}
+
+/// R-XREG-1: records a holder's filing (备案) for care in another region: the care
+/// region's division code, `long_term_residence` or `temporary`, and its dates (the
+/// holder, a clerk or the operator). Kept by the holder's own region.
+#[utoipa::path(post, path = "/v1/persons/{ssn}/filings", tag = "settlement", params(("ssn" = String, Path)), request_body = NewFiling, responses((status = 201, body = FilingView)))]
+pub async fn record_filing(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(ssn): Path<String>,
+    JsonBody(b): JsonBody<NewFiling>,
+) -> Result<(StatusCode, Json<FilingView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.service.record_filing(&who, &ssn, &b).await?)))
+}
+
+/// R-XREG-1: a holder's filings for care in another region, oldest first.
+#[utoipa::path(get, path = "/v1/persons/{ssn}/filings", tag = "settlement", params(("ssn" = String, Path)), responses((status = 200, body = Vec<FilingView>)))]
+pub async fn filings(State(s): State<AppState>, Caller(who): Caller, Path(ssn): Path<String>) -> Result<Json<Vec<FilingView>>, ApiError> {
+    Ok(Json(s.service.filings(&who, &ssn).await?))
 }
 
 /// R-SET-12: per region, how many holders have a recorded choice and how many do not

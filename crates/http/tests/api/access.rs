@@ -79,6 +79,7 @@ async fn ask(app: &TestApp, who: &Principal, token: &str, op: Operation, card: i
         IssueVoucher => s.issue_voucher(who, SSN).await.map(drop),
         SetDesignatedInstitutions => s.set_designated_institutions(who, SSN, &from(json!({"institutions": []}))).await.map(drop),
         ReadDesignatedCounts => s.designated_counts(who).await.map(drop),
+        RecordFiling => s.record_filing(who, SSN, &from(json!({"care_admdvs": "370100", "kind": "not-a-kind"}))).await.map(drop),
         CreditAccount => s.credit_account(who, SSN, 0, None, "矩阵").await.map(drop),
         StartCredits => s.start_credit_job(who, "not-a-month").await.map(drop),
         ReadJob => s.job(who, 999).await.map(drop),

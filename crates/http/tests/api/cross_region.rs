@@ -18,11 +18,11 @@ fn from(care: &str) -> CallFrom {
     CallFrom { care_admdvs: care.into(), institution: format!("H{care}") }
 }
 
-fn register(care: &str, psn_no: &str, card: i64) -> RegionCall {
+fn register(care: &str, psn_no: &str, card: i64, tag: &str) -> RegionCall {
     RegionCall::Register {
         from: from(care),
-        call_key: format!("{care}:his:H{care}:R1"),
-        mdtrt_id: format!("H{care}V1"),
+        call_key: format!("{care}:his:H{care}:R{tag}"),
+        mdtrt_id: format!("H{care}V{tag}"),
         psn_no: psn_no.into(),
         cert_type: "03".into(),
         cert_no: format!("F{card:08}"),
@@ -58,10 +58,36 @@ on_both_databases!(r_xreg_1_r_xreg_2_the_insured_region_refuses_a_pair_that_need
     let psn_no = out["baseinfo"]["psn_no"].as_str().unwrap().to_string();
 
     // Jinan is no Beijing-Tianjin-Hebei region: Beijing's file asks a filing first.
-    let refused = answer(&app, &register("370100", &psn_no, card)).await;
+    let refused = answer(&app, &register("370100", &psn_no, card, "1")).await;
     assert_eq!((refused["outcome"].as_str(), refused["code"].as_str()), (Some("refused"), Some("filing_required")), "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("备案"), "{refused}");
-    let registered = answer(&app, &register("130000", &psn_no, card)).await;
+    // A clerk records a filing for temporary care in Jinan in March: the visit of 2
+    // March goes through; an ended filing for Suzhou does not cover it.
+    let filing = app
+        .ok(
+            "POST",
+            &format!("/v1/persons/{SSN}/filings"),
+            &r.clerk,
+            Some(json!({"care_admdvs": "370100", "kind": "temporary", "valid_from": "2026-03-01", "valid_to": "2026-03-31"})),
+        )
+        .await;
+    assert_eq!((filing["care_region"].as_str(), filing["kind"].as_str()), (Some("济南市"), Some("temporary")), "{filing}");
+    app.ok(
+        "POST",
+        &format!("/v1/persons/{SSN}/filings"),
+        &r.clerk,
+        Some(json!({"care_admdvs": "320500", "kind": "long_term_residence", "valid_from": "2025-01-01", "valid_to": "2026-02-28"})),
+    )
+    .await;
+    let bad = app.call("POST", &format!("/v1/persons/{SSN}/filings"), Some(&r.clerk), Some(json!({"care_admdvs": "110105", "kind": "temporary"}))).await;
+    assert_eq!(bad.1["code"], "filing_for_own_region", "{:?}", bad.1);
+    let filed = app.ok("GET", &format!("/v1/persons/{SSN}/filings"), &app.operator, None).await;
+    assert_eq!(filed.as_array().unwrap().len(), 2, "{filed}");
+    let jinan = answer(&app, &register("370100", &psn_no, card, "2")).await;
+    assert_eq!(jinan["outcome"], "registered", "{jinan}");
+    let suzhou = answer(&app, &register("320500", &psn_no, card, "3")).await;
+    assert_eq!(suzhou["code"], "filing_required", "an ended filing covers nothing: {suzhou}");
+    let registered = answer(&app, &register("130000", &psn_no, card, "4")).await;
     assert_eq!(registered["outcome"], "registered", "{registered}");
     assert!(registered["holder"]["ssn"].as_str().unwrap().contains("********"), "the ID number leaves the region masked: {registered}");
 

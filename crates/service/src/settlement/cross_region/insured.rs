@@ -9,7 +9,7 @@ use yikatong_core::access::{Principal, Role};
 use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::refusal::RefusalKind;
 use yikatong_core::registry::InstitutionLevel;
-use yikatong_core::settlement::{CrossRegion, Receipt, SettlementState, Side, cross_region::filing_needed};
+use yikatong_core::settlement::{CrossRegion, Receipt, SettlementState, Side};
 use yikatong_store::{Person, SettlementRecord};
 
 use super::wire::{CallFrom, RegionAnswer, RegionCall};
@@ -107,23 +107,6 @@ impl Service {
         }
     }
 
-    /// R-XREG-1: whether the holder's region settles a visit in the care region on
-    /// `date` without a filing (备案); pairs that need one are refused with the reason.
-    fn check_filing(&self, person: &Person, care_admdvs: &str, date: chrono::NaiveDate) -> ServiceResult<()> {
-        let policy = self.policies.region(&person.region)?;
-        if filing_needed(policy, care_admdvs, date) {
-            return Err(Refusal::conflict(
-                "filing_required",
-                format!(
-                    "{}'s holders need a filing (备案: long-term residence or temporary care elsewhere) before they settle at an institution of {care_admdvs}, and this holder has none on record (cross_region.without_filing)",
-                    policy.name
-                ),
-            )
-            .into());
-        }
-        Ok(())
-    }
-
     #[allow(clippy::too_many_arguments)] // the registration's fields as 2201 sends them
     async fn register_for_care_region(
         &self,
@@ -139,7 +122,7 @@ impl Service {
         let date = yikatong_core::clock::parse_business_time("begntime", begntime)?.date();
         let person = self.person_by_psn_no(no).await?;
         Self::check_insured(&person)?;
-        self.check_filing(&person, &from.care_admdvs, date)?;
+        self.check_filing(&person, &from.care_admdvs, date).await?;
         let hash = person.key_with(self.store.data_key());
         let Presented { person: holder, card, voucher } = self.presented(&from.institution, cert_type, cert_no, card_sn, false).await?;
         if holder.ssn != person.ssn {
@@ -171,7 +154,7 @@ impl Service {
         };
         let found = self.person_by_psn_no(no).await?;
         let hash = found.key_with(self.store.data_key());
-        self.check_filing(&found, &from.care_admdvs, *date)?;
+        self.check_filing(&found, &from.care_admdvs, *date).await?;
         let level = InstitutionLevel::parse(level)?;
         let mut tx = self.begin_write().await?;
         let person = tx.lock_person_record(&hash).await?.ok_or_else(|| ServiceError::Internal("person vanished".into()))?;
