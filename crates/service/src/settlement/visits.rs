@@ -337,11 +337,22 @@ pub(super) fn checked_begntime(reg: &Registration) -> ServiceResult<String> {
     Ok(yikatong_core::clock::parse_business_time("begntime", &reg.begntime)?.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
-/// A visit's `mdtrt_id`: the institution's code (12), the time and a random serial.
+/// A visit's `mdtrt_id`, at most the interface's 30 characters: the institution's code
+/// (12), the time to the second (`yyMMddHHmmss`) and six random base-36 characters
+/// (2.2 billion a second, so that a busy institution's registrations do not meet on
+/// the key; the key's unique index refuses one that would).
 pub(super) fn new_mdtrt_id(institution: &str, now: chrono::DateTime<chrono::Utc>) -> String {
-    let r: [u8; 6] = yikatong_store::crypto::random_bytes();
-    let serial = u64::from_be_bytes([0, 0, r[0], r[1], r[2], r[3], r[4], r[5]]) % 1_000_000;
-    format!("{}{}{serial}", institution.chars().take(12).collect::<String>(), now.format("%Y%m%d%H%M%S"))
+    const DIGITS: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let r: [u8; 8] = yikatong_store::crypto::random_bytes();
+    let mut n = u64::from_be_bytes(r);
+    let serial: String = (0..6)
+        .map(|_| {
+            let d = DIGITS[(n % 36) as usize];
+            n /= 36;
+            char::from(d)
+        })
+        .collect();
+    format!("{}{}{serial}", institution.chars().take(12).collect::<String>(), now.format("%y%m%d%H%M%S"))
 }
 
 /// What a visit keeps of its registration: 2201's extra fields, the institution's level
