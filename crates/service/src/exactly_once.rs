@@ -155,9 +155,10 @@ impl RequestClaim {
 
 /// The key of the request whose claim scope this task runs in, if any: a call to
 /// another region made for it is keyed by it, so that the request repeated makes the
-/// same call (see `settlement/cross_region`).
+/// same call (see `settlement/cross_region`). A client's `Idempotency-Key` is its
+/// token's own, so it is named with the token's id.
 pub(crate) fn current_request_key() -> Option<String> {
-    CLAIM.try_with(|c| c.key.key.clone()).ok()
+    CLAIM.try_with(|c| if c.key.token_id == 0 { c.key.key.clone() } else { format!("token{}:{}", c.key.token_id, c.key.key) }).ok()
 }
 
 impl Service {
