@@ -3,17 +3,19 @@
 
 use std::fmt;
 
-/// Broad kind of a refusal, so that each interface can map it to its own status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefusalKind {
-    /// The input itself is wrong (HTTP 400/422).
-    BadInput,
-    /// The caller may not do this (HTTP 403).
-    Forbidden,
-    /// The thing asked for does not exist (HTTP 404).
-    NotFound,
-    /// The current state does not allow the action (HTTP 409).
-    Conflict,
+crate::closed_set! {
+    /// Broad kind of a refusal, so that each interface can map it to its own status (and
+    /// another region's deployment can tell it on, `settlement/cross_region`).
+    pub enum RefusalKind {
+        /// The input itself is wrong (HTTP 400/422).
+        BadInput = "bad_input",
+        /// The caller may not do this (HTTP 403).
+        Forbidden = "forbidden",
+        /// The thing asked for does not exist (HTTP 404).
+        NotFound = "not_found",
+        /// The current state does not allow the action (HTTP 409).
+        Conflict = "conflict",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

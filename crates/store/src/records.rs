@@ -303,6 +303,14 @@ pub struct SettlementRecord {
     pub cross_region: Option<yikatong_core::settlement::CrossRegion>,
 }
 
+impl SettlementRecord {
+    /// Whether this is the care region's copy of a cross-region settlement: its holder is
+    /// another region's, known here by `psn_no` and the visit's record of them.
+    pub fn is_care_copy(&self) -> bool {
+        self.cross_region.as_ref().is_some_and(|x| x.side == yikatong_core::settlement::Side::Care)
+    }
+}
+
 /// One movement of a personal account (R-ACC-2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountEntry {

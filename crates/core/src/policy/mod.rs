@@ -126,14 +126,7 @@ impl RegionPolicy {
     /// The division codes this region covers: its code less the trailing `00` pairs
     /// (`11` for Beijing 110000, `13` for Hebei 130000, `1303` for Qinhuangdao 130300).
     pub fn division_prefix(&self) -> &str {
-        let mut prefix = self.admdvs.as_str();
-        while prefix.len() > 2 {
-            match prefix.strip_suffix("00") {
-                Some(shorter) => prefix = shorter,
-                None => break,
-            }
-        }
-        prefix
+        division_prefix(&self.admdvs)
     }
 
     /// The value of `name` in force on `on`, or an error naming the file and line.
@@ -220,6 +213,19 @@ impl RegionPolicy {
     pub fn in_force(&self, on: NaiveDate) -> Vec<(&Parameter, &DatedValue)> {
         self.parameters.values().filter_map(|p| p.at(on).map(|v| (p, v))).collect()
     }
+}
+
+/// The division codes a six-digit code covers: the code less its trailing `00` pairs
+/// (`11` for 110000, `1303` for 130300), never shorter than the province's two digits.
+pub fn division_prefix(admdvs: &str) -> &str {
+    let mut prefix = admdvs;
+    while prefix.len() > 2 {
+        match prefix.strip_suffix("00") {
+            Some(shorter) => prefix = shorter,
+            None => break,
+        }
+    }
+    prefix
 }
 
 /// The region files the product ships, compiled in so that a fresh binary has them.

@@ -42,26 +42,13 @@ impl CrossRegion {
     }
 }
 
-/// The division codes a code covers: the code less its trailing `00` pairs (`13` for
-/// `130000`, `1303` for `130300`).
-fn prefix_of(admdvs: &str) -> &str {
-    let mut prefix = admdvs;
-    while prefix.len() > 2 {
-        match prefix.strip_suffix("00") {
-            Some(shorter) => prefix = shorter,
-            None => break,
-        }
-    }
-    prefix
-}
-
 /// R-XREG-1: whether a holder of the `insured` region needs a filing (备案) before
 /// settling at an institution whose region's division code is `care_admdvs`, on `on`.
 /// The insured region's file lists the regions that need none
 /// (`cross_region.without_filing`); a region whose file lists none needs a filing for
 /// every other region (fail closed). Care in the holder's own region needs none.
 pub fn filing_needed(insured: &crate::policy::RegionPolicy, care_admdvs: &str, on: chrono::NaiveDate) -> bool {
-    if care_admdvs.starts_with(prefix_of(&insured.admdvs)) {
+    if covers(&insured.admdvs, care_admdvs) {
         return false;
     }
     let listed = insured.list("cross_region.without_filing", on).unwrap_or_default();
@@ -70,7 +57,7 @@ pub fn filing_needed(insured: &crate::policy::RegionPolicy, care_admdvs: &str, o
 
 /// Whether a code covers a care region's division code: `130000` covers `130302`.
 pub fn covers(filed_admdvs: &str, care_admdvs: &str) -> bool {
-    care_admdvs.starts_with(prefix_of(filed_admdvs))
+    care_admdvs.starts_with(crate::policy::division_prefix(filed_admdvs))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::FeeLine;
-use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, SettlementKind, SettlementState, Side, settle};
+use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, SettlementKind, SettlementState, settle};
 use yikatong_store::{CardTx, Person, SettlementRecord, VisitRecord};
 
 use super::{age_on, institution_of, psn_no};
@@ -29,6 +29,13 @@ pub struct SettleRequest {
     /// `med_type`; `12` (outpatient registration) settles the registration fee alone
     /// (R-SET-5). Optional: any other or none settles the visit.
     pub med_type: Option<String>,
+}
+
+impl SettleRequest {
+    /// `med_type` 12: the registration fee alone (R-SET-5).
+    fn registration_only(&self) -> bool {
+        self.med_type.as_deref() == Some("12")
+    }
 }
 
 /// A settlement with what the interfaces show of it.
@@ -97,7 +104,7 @@ pub(crate) fn priced(items: Vec<CatalogItem>, lines: Vec<FeeLine>) -> ServiceRes
 /// A visit settled already (a HIS retrying under a new msgid) learns the first
 /// settlement, unless lines were added since.
 pub(crate) async fn not_settled_yet(tx: &mut Box<dyn CardTx>, visit: &VisitRecord, req: &SettleRequest) -> ServiceResult<()> {
-    let kind = if req.med_type.as_deref() == Some("12") { SettlementKind::Registration } else { SettlementKind::Realtime };
+    let kind = if req.registration_only() { SettlementKind::Registration } else { SettlementKind::Realtime };
     if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await?
         && !tx.visit_lines(&visit.mdtrt_id).await?.iter().any(|l| l.setl_id.is_none())
     {
@@ -118,7 +125,7 @@ pub(crate) struct VisitParts {
 /// care, R-XREG-2) on `date`, split into what this 2206/2207 settles; read in `tx`
 /// under the visit's lock. `medfee_sumamt` must be the total settled.
 pub(crate) async fn visit_parts(tx: &mut Box<dyn CardTx>, visit: &VisitRecord, req: &SettleRequest, care_region: &str, date: NaiveDate) -> ServiceResult<VisitParts> {
-    let registration_only = req.med_type.as_deref() == Some("12");
+    let registration_only = req.registration_only();
     let stored = unsettled_lines(tx, &visit.mdtrt_id).await?;
     if stored.is_empty() {
         return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
@@ -248,8 +255,7 @@ impl Service {
         }
         not_settled_yet(&mut tx, &visit, req).await?;
         if let Some(insured) = super::cross_region::insured_region_of(&visit) {
-            drop(tx);
-            return self.settle_elsewhere(who, req, book, &institution_record, &insured).await;
+            return self.settle_elsewhere(tx, visit, who, req, book, &institution_record, &insured).await;
         }
         let person = tx.lock_person_record(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         Self::check_insured(&person)?;
@@ -388,13 +394,11 @@ impl Service {
     /// visit is locked first, as by the booking.
     pub async fn reverse_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<Settlement> {
         who.allow(Operation::ReverseSettlement)?;
-        if who.role == Role::Institution
-            && let Some(found) = self.store.get_settlement(setl_id).await?.filter(|s| s.cross_region.as_ref().is_some_and(|x| x.side == Side::Care))
-            && Some(&found.institution) == who.institution.as_ref()
-        {
+        let found = self.visible_settlement(who, setl_id).await?;
+        if found.is_care_copy() {
             return self.reverse_elsewhere(who, found).await;
         }
-        let (tx, person, s, receipt) = self.reversal(who, setl_id).await?;
+        let (tx, person, s, receipt) = self.reversal_of(found, self.clock.now()).await?;
         self.commit(tx).await?;
         Ok(self.reversed(s, person, receipt))
     }
@@ -404,16 +408,20 @@ impl Service {
     /// locked in the booking's order, the year totals and the account restored, the
     /// lines freed.
     pub(crate) async fn reversal(&self, who: &Principal, setl_id: &str) -> ServiceResult<(Box<dyn CardTx>, Person, SettlementRecord, Receipt)> {
-        self.reversal_at(who, setl_id, self.clock.now()).await
+        let found = self.visible_settlement(who, setl_id).await?;
+        self.reversal_of(found, self.clock.now()).await
     }
 
-    /// [`Service::reversal`] at `now`.
-    pub(crate) async fn reversal_at(&self, who: &Principal, setl_id: &str, now: DateTime<Utc>) -> ServiceResult<(Box<dyn CardTx>, Person, SettlementRecord, Receipt)> {
+    /// A settlement the caller may reverse: the operator's any, an institution's its own.
+    pub(crate) async fn visible_settlement(&self, who: &Principal, setl_id: &str) -> ServiceResult<SettlementRecord> {
         let found = self.store.get_settlement(setl_id).await?;
         let visible = found.as_ref().is_some_and(|s| who.role == Role::Operator || Some(&s.institution) == who.institution.as_ref());
-        let Some(found) = found.filter(|_| visible) else {
-            return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} at this institution")).into());
-        };
+        found.filter(|_| visible).ok_or_else(|| Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} at this institution")).into())
+    }
+
+    /// [`Service::reversal`] of `found` (read by [`Service::visible_settlement`]) at `now`.
+    pub(crate) async fn reversal_of(&self, found: SettlementRecord, now: DateTime<Utc>) -> ServiceResult<(Box<dyn CardTx>, Person, SettlementRecord, Receipt)> {
+        let setl_id = found.setl_id.as_str();
         let person = self.store.get_person_by_hash(&found.person_hash).await?.ok_or_else(|| ServiceError::Internal("settlement without person".into()))?;
         let mut tx = self.begin_write().await?;
         tx.lock_visit(&found.mdtrt_id).await?;
@@ -445,7 +453,7 @@ impl Service {
     /// The holder of a settlement: this region's person, or for the care region's copy of
     /// a cross-region settlement the holder as their region showed them (R-XREG-2).
     async fn settlement_holder(&self, s: &SettlementRecord) -> ServiceResult<Person> {
-        if s.cross_region.as_ref().is_some_and(|x| x.side == Side::Care) {
+        if s.is_care_copy() {
             let visit = self.store.get_visit(&s.mdtrt_id).await?.ok_or_else(|| ServiceError::Internal("settlement without visit".into()))?;
             return super::cross_region::holder_of(&visit);
         }

@@ -129,7 +129,7 @@ impl Service {
         let hashes: Vec<String> = settlements.iter().map(|s| s.person_hash.clone()).collect();
         let mut categories: HashMap<String, Category> = self.store.persons_by_hashes(&hashes).await?.into_iter().map(|(h, p)| (h, p.category)).collect();
         // Another region's holder is known by the visit's record of them (R-XREG-2).
-        for s in settlements.iter().filter(|s| s.cross_region.as_ref().is_some_and(|x| x.side == yikatong_core::settlement::Side::Care)) {
+        for s in settlements.iter().filter(|s| s.is_care_copy()) {
             if !categories.contains_key(&s.person_hash)
                 && let Some(visit) = self.store.get_visit(&s.mdtrt_id).await?
             {

@@ -106,12 +106,8 @@ impl Service {
         };
         match serde_json::from_slice::<RegionAnswer>(&answer).map_err(|e| ServiceError::Internal(format!("{name} answered unreadably: {e}")))? {
             RegionAnswer::Refused { kind, code, message } => {
-                let kind = match kind.as_str() {
-                    "bad_input" => RefusalKind::BadInput,
-                    "forbidden" => RefusalKind::Forbidden,
-                    "not_found" => RefusalKind::NotFound,
-                    "conflict" => RefusalKind::Conflict,
-                    _ => return Err(ServiceError::Internal(format!("{name} could not answer: {message}"))),
+                let Some(kind) = RefusalKind::parse(&kind) else {
+                    return Err(ServiceError::Internal(format!("{name} could not answer: {message}")));
                 };
                 Err(Refusal { kind, code: code_of(&code), message: format!("{name}: {message}") }.into())
             }
@@ -183,14 +179,23 @@ impl Service {
         Ok(visit)
     }
 
-    /// 2206/2207 of a visit whose holder `insured` insures (R-XREG-2): the lines are
-    /// priced here by this region's catalogue, under the visit's lock in a transaction
-    /// that is then rolled back; the insured region computes (and for 2207 books); the
-    /// copy for the institution is booked here with the insured region's receipts, ids
-    /// and time, and the lines marked.
-    pub(crate) async fn settle_elsewhere(&self, who: &Principal, req: &SettleRequest, book: bool, institution: &Institution, insured: &str) -> ServiceResult<Settlement> {
-        let mut look = self.store.begin_cards().await?;
-        let visit = self.lock_own_visit(&mut look, who, &req.mdtrt_id).await?;
+    /// 2206/2207 of a visit whose holder `insured` insures (R-XREG-2), `visit` read
+    /// under its lock in `look`: the lines are priced here by this region's catalogue,
+    /// and `look` is rolled back before the call, so that nothing here waits on another
+    /// region; the insured region computes (and for 2207 books); the copy for the
+    /// institution is booked here in a transaction of its own with the insured region's
+    /// receipts, ids and time, and the lines marked.
+    #[allow(clippy::too_many_arguments)] // the settlement's request as settle_visit read it
+    pub(crate) async fn settle_elsewhere(
+        &self,
+        mut look: Box<dyn yikatong_store::CardTx>,
+        visit: VisitRecord,
+        who: &Principal,
+        req: &SettleRequest,
+        book: bool,
+        institution: &Institution,
+        insured: &str,
+    ) -> ServiceResult<Settlement> {
         let date = visit_date(&visit)?;
         let VisitParts { registration, care, kind } = visit_parts(&mut look, &visit, req, &institution.region, date).await?;
         drop(look);

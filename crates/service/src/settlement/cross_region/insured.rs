@@ -30,13 +30,8 @@ pub(super) fn shown_elsewhere(person: &Person) -> Person {
 
 fn refused(e: &ServiceError) -> RegionAnswer {
     let kind = match e {
-        ServiceError::Refused(r) => match r.kind {
-            RefusalKind::BadInput => "bad_input",
-            RefusalKind::Forbidden => "forbidden",
-            RefusalKind::NotFound => "not_found",
-            RefusalKind::Conflict => "conflict",
-        },
-        ServiceError::Unauthenticated(_) => "forbidden",
+        ServiceError::Refused(r) => r.kind.as_str(),
+        ServiceError::Unauthenticated(_) => RefusalKind::Forbidden.as_str(),
         ServiceError::Internal(_) => "internal",
     };
     RegionAnswer::Refused { kind: kind.into(), code: e.code().into(), message: e.public_message() }
@@ -96,11 +91,12 @@ impl Service {
             }
             RegionCall::Settle { .. } => self.settle_for_care_region(call).await,
             RegionCall::Reverse { from, setl_id, .. } => {
-                let reversed_at = self.clock.now();
-                let (tx, _, s, _) = self.reversal_at(&institution_principal(from), setl_id, reversed_at).await?;
-                if s.cross_region.as_ref().is_none_or(|x| x.care_admdvs != from.care_admdvs) {
+                let found = self.visible_settlement(&institution_principal(from), setl_id).await?;
+                if found.cross_region.as_ref().is_none_or(|x| x.care_admdvs != from.care_admdvs) {
                     return Err(Refusal::not_found("settlement_not_found", format!("there is no settlement {setl_id} of this institution")).into());
                 }
+                let reversed_at = self.clock.now();
+                let (tx, ..) = self.reversal_of(found, reversed_at).await?;
                 self.commit(tx).await?;
                 Ok(RegionAnswer::Reversed { reversed_at })
             }
