@@ -12,6 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the service allocates and frees small buffers for every request and
+/// statement, and glibc's allocator was a tenth of a settlement's CPU (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "ykt", version, about = "Yikatong 一卡通: the social security card and the medical insurance behind it")]
 struct Cli {

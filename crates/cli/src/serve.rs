@@ -105,12 +105,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             }
             let service = Arc::new(service);
             if let Some(region) = region {
-                let (client, service) = (client.clone(), service.clone());
-                background.push(tokio::spawn(async move {
-                    if let Err(e) = yikatong_events::regions::answer_calls(client, service, &region).await {
-                        tracing::error!(error = %e, "not answering other regions' calls");
-                    }
-                }));
+                // Listening before serving: a region's call made once it serves is answered.
+                let calls = yikatong_events::regions::listen_for_calls(&client, &region).await?;
+                background.push(tokio::spawn(yikatong_events::regions::answer_calls(client.clone(), service.clone(), calls)));
             }
             let relay = yikatong_events::relay::Relay::new(service.clone(), js, args.nats_replicas, yikatong_events::relay::Pace::default());
             tracing::info!(nats = %url, "delivering card notices");

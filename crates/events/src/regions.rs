@@ -49,12 +49,18 @@ impl RegionLink for NatsRegionLink {
     }
 }
 
-/// Answers the calls of other regions for the holders `region` insures, until the
-/// connection closes. Each call is answered in a task of its own.
-pub async fn answer_calls(client: async_nats::Client, service: Arc<Service>, region: &str) -> Result<(), String> {
-    let mut calls = client.queue_subscribe(call_subject(region), format!("ykt-{region}")).await.map_err(|e| format!("cannot listen for other regions' calls: {e}"))?;
+/// Listens for the calls of other regions for the holders `region` insures: once this
+/// returns, the broker sends them here (so a deployment says it serves only after it).
+pub async fn listen_for_calls(client: &async_nats::Client, region: &str) -> Result<async_nats::Subscriber, String> {
+    let calls = client.queue_subscribe(call_subject(region), format!("ykt-{region}")).await.map_err(|e| format!("cannot listen for other regions' calls: {e}"))?;
     client.flush().await.map_err(|e| format!("cannot listen for other regions' calls: {e}"))?;
     tracing::info!(region, "answering other regions' calls");
+    Ok(calls)
+}
+
+/// Answers the calls `calls` receives ([`listen_for_calls`]) until the connection
+/// closes. Each call is answered in a task of its own.
+pub async fn answer_calls(client: async_nats::Client, service: Arc<Service>, mut calls: async_nats::Subscriber) {
     while let Some(message) = calls.next().await {
         let (client, service) = (client.clone(), service.clone());
         tokio::spawn(async move {
@@ -66,5 +72,4 @@ pub async fn answer_calls(client: async_nats::Client, service: Arc<Service>, reg
             }
         });
     }
-    Ok(())
 }

@@ -188,6 +188,11 @@ impl Envelope {
     }
 }
 
+/// The transactions whose work claims the msgid before it reads anything but the
+/// caller's institution: 2206 and 2207 open their write transaction with the claim, so
+/// they need no look-up before it.
+const CLAIMED_FIRST: [&str; 2] = ["2206", "2207"];
+
 async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, body: axum::body::Bytes) -> Json<Value> {
     let received = state.service.clock().now();
     let fail = |msg: String| Json(envelope(&state, "000000", -1, Some(msg), json!({}), received));
@@ -218,8 +223,12 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
     hasher.update(input.to_string().as_bytes());
     let fingerprint = hex::encode(hasher.finalize());
     let key = RequestKey { token_id: 0, key: format!("his:{institution}:{msgid}"), fingerprint };
-    // The msgid is looked up first: a retry gets the first answer at once.
-    match state.service.earlier_request(&key).await {
+    // The msgid is looked up first, so that a retry gets the first answer at once and a
+    // read under a reused msgid is refused. A settlement skips the look-up: its claim
+    // is the first statement of its transaction and finds the same (a duplicate in
+    // flight waits there for the first's answer).
+    let looked_up = if CLAIMED_FIRST.contains(&infno.as_str()) { Ok(None) } else { state.service.earlier_request(&key).await };
+    match looked_up {
         Ok(None) => {}
         Ok(Some(EarlierRequest::Answered(first))) => return Json(kept_answer(&first.body)),
         Ok(Some(EarlierRequest::Different)) => return fail("[msgid_reused] this msgid was already used for a different request".into()),
@@ -251,7 +260,8 @@ async fn call(state: AppState, path_code: Option<String>, headers: HeaderMap, bo
             return fail("[internal_error] the answer could not be kept; nothing was done, send the request again".into());
         }
     };
-    if infno == "2207" {
+    // A repeat answered with the first answer booked nothing and is not counted.
+    if infno == "2207" && claim.replayed().is_none() {
         state.metrics.observe_booking(sent["infcode"] == 0, started.elapsed().as_secs_f64());
     }
     tracing::info!(infno = %infno, infcode = %sent["infcode"], "national interface call");

@@ -203,7 +203,12 @@ impl Service {
                 *lock(&claim.replay) = Some(KeptAnswer { status, body });
                 Err(Refusal::conflict("duplicate_request", "this request was already answered; its first answer is returned").into())
             }
+            // The national interface's words for its msgid; a client's for its key.
+            IdempotencyBegin::Mismatch if k.token_id == 0 => Err(Refusal::bad_input("msgid_reused", "this msgid was already used for a different request").into()),
             IdempotencyBegin::Mismatch => Err(Refusal::bad_input("idempotency_key_reused", "this key was already used for a different request").into()),
+            IdempotencyBegin::InProgress if k.token_id == 0 => {
+                Err(Refusal::conflict("duplicate_request", "a request with this msgid was interrupted before it was answered; send it again under a new msgid").into())
+            }
             IdempotencyBegin::InProgress => {
                 Err(Refusal::conflict("duplicate_request", "a request with this key was interrupted before it was answered; send it again under a new key").into())
             }

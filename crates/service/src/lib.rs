@@ -74,6 +74,8 @@ pub struct Service {
     /// The link to the other regions' deployments (`ykt serve --region … --nats …`),
     /// over which the visits of holders they insure are settled (R-XREG-2).
     region_link: Option<Arc<dyn settlement::RegionLink>>,
+    /// Institutions read once (see [`Service::require_institution`]).
+    institutions: registry::KnownInstitutions,
 }
 
 /// The default of [`Service::idempotency_retention`]: 24 hours, as API.md documents.
@@ -100,6 +102,7 @@ impl Service {
             broker: None,
             region: None,
             region_link: None,
+            institutions: registry::KnownInstitutions::default(),
             store,
             clock,
         })

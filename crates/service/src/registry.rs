@@ -116,8 +116,16 @@ impl Service {
         self.store.get_outlet(code).await?.ok_or_else(|| Refusal::not_found("outlet_not_found", format!("there is no outlet {code}")).into())
     }
 
+    /// The institution `code`. An institution's row is written once and never changed
+    /// nor removed (no use case edits one), so each is read from the store once and
+    /// kept; an edit of institutions, if one is ever added, must forget the kept one.
     pub(crate) async fn require_institution(&self, code: &str) -> ServiceResult<Institution> {
-        self.store.get_institution(code).await?.ok_or_else(|| Refusal::not_found("institution_not_found", format!("there is no institution {code}")).into())
+        if let Some(known) = self.institutions.get(code) {
+            return Ok(known);
+        }
+        let found = self.store.get_institution(code).await?.ok_or_else(|| Refusal::not_found("institution_not_found", format!("there is no institution {code}")))?;
+        self.institutions.keep(&found);
+        Ok(found)
     }
 
     pub(crate) async fn require_person(&self, ssn: &Ssn) -> ServiceResult<Person> {
@@ -398,5 +406,19 @@ impl Service {
     pub async fn person_history(&self, who: &Principal, ssn: &str) -> ServiceResult<Vec<PersonChangeView>> {
         let p = self.visible_person(who, ssn, Operation::ReadPersonHistory).await?;
         Ok(self.store.person_history(&p.ssn).await?.iter().map(|c| PersonChangeView::of(c, None)).collect())
+    }
+}
+
+/// The institutions [`Service::require_institution`] has read, by code.
+#[derive(Default)]
+pub(crate) struct KnownInstitutions(std::sync::RwLock<std::collections::HashMap<String, Institution>>);
+
+impl KnownInstitutions {
+    fn get(&self, code: &str) -> Option<Institution> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(code).cloned()
+    }
+
+    fn keep(&self, institution: &Institution) {
+        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(institution.code.clone(), institution.clone());
     }
 }

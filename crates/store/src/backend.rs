@@ -27,6 +27,10 @@ macro_rules! store_impl {
             <$dialect as Dialect>::update_cards(tx, rows).await
         }
 
+        async fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, Db>, booking: &crate::Booking<'_>) -> StoreResult<Option<u64>> {
+            <$dialect as Dialect>::book_in_one_statement(tx, booking).await
+        }
+
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
         use sqlx::Row;

@@ -258,6 +258,14 @@ macro_rules! card_impl {
                 Ok(sum.unwrap_or(0))
             }
 
+            async fn account_and_holder(&mut self, person_hash: &str) -> StoreResult<(i64, Option<String>)> {
+                let row = sqlx::query("SELECT (SELECT CAST(SUM(amount_fen) AS BIGINT) FROM account_entries WHERE person_hash = $1) AS balance, (SELECT holder_hash FROM family_members WHERE member_hash = $1) AS holder")
+                    .bind(person_hash)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                Ok((row.try_get::<Option<i64>, _>("balance")?.unwrap_or(0), row.try_get("holder")?))
+            }
+
             async fn account_entries(&mut self, person_hash: &str) -> StoreResult<Vec<AccountEntry>> {
                 let rows = sqlx::query("SELECT * FROM account_entries WHERE person_hash = $1 ORDER BY id").bind(person_hash).fetch_all(&mut *self.tx).await?;
                 rows.iter().map(entry_from_row).collect()
@@ -295,6 +303,19 @@ macro_rules! card_impl {
                     .await
                     .map_err(unique(format!("settlement {}", s.setl_id)))?;
                 Ok(())
+            }
+
+            async fn book_settlement(&mut self, b: &crate::Booking<'_>) -> StoreResult<u64> {
+                if let Some(marked) = book_in_one_statement(&mut self.tx, b).await? {
+                    return Ok(marked);
+                }
+                let s = b.record;
+                self.insert_settlement(s).await?;
+                self.save_year_totals(&s.person_hash, s.year, b.totals).await?;
+                for d in b.debits {
+                    self.append_account_entry(&d.person_hash, s.created_at, yikatong_core::account::EntryKind::Settlement, d.amount_fen, Some(&s.setl_id), &d.reason).await?;
+                }
+                self.mark_lines_settled(&s.mdtrt_id, &s.setl_id, b.sns).await
             }
 
             async fn lock_settlement(&mut self, setl_id: &str) -> StoreResult<Option<SettlementRecord>> {
@@ -363,6 +384,13 @@ macro_rules! card_impl {
 
             async fn live_settlement(&mut self, mdtrt_id: &str, kind: yikatong_core::settlement::SettlementKind) -> StoreResult<Option<String>> {
                 Ok(sqlx::query_scalar("SELECT setl_id FROM settlements WHERE mdtrt_id = $1 AND kind = $2 AND state = 'settled'").bind(mdtrt_id).bind(kind.as_str()).fetch_optional(&mut *self.tx).await?)
+            }
+
+            async fn live_settlements(&mut self, mdtrt_id: &str) -> StoreResult<Vec<(yikatong_core::settlement::SettlementKind, String)>> {
+                let rows = sqlx::query("SELECT kind, setl_id FROM settlements WHERE mdtrt_id = $1 AND state = 'settled' ORDER BY setl_id").bind(mdtrt_id).fetch_all(&mut *self.tx).await?;
+                rows.iter()
+                    .map(|r| Ok((crate::records::parse_closed("settlement kind", &r.try_get::<String, _>("kind")?, yikatong_core::settlement::SettlementKind::parse)?, r.try_get("setl_id")?)))
+                    .collect()
             }
 
             async fn mark_lines_settled(&mut self, mdtrt_id: &str, setl_id: &str, sns: &[String]) -> StoreResult<u64> {
@@ -502,6 +530,32 @@ macro_rules! card_impl {
             async fn visit_lines(&mut self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>> {
                 let rows = sqlx::query("SELECT * FROM fee_lines WHERE mdtrt_id = $1 ORDER BY sn").bind(mdtrt_id).fetch_all(&mut *self.tx).await?;
                 rows.iter().map(line_from_row).collect()
+            }
+
+            async fn priced_visit_lines(&mut self, mdtrt_id: &str, region: &str, on: chrono::NaiveDate) -> StoreResult<(Vec<StoredFeeLine>, Vec<CatalogItem>)> {
+                // Each line with every catalogue entry of its code that may be in force (an
+                // unsettled line's only); the entry in force is chosen as by `catalog_items`.
+                let rows = sqlx::query(
+                    "SELECT f.sn, f.chrg_bchno, f.code, f.qty_e4, f.price_e6, f.amount_fen, f.setl_id, c.name, c.kind, c.class, c.price_ceiling_fen, c.region, c.valid_from \
+                     FROM fee_lines f LEFT JOIN catalog_items c ON c.code = f.code AND f.setl_id IS NULL AND c.region IN ($2, '') AND c.valid_from <= $3 \
+                     WHERE f.mdtrt_id = $1 ORDER BY f.sn",
+                )
+                .bind(mdtrt_id)
+                .bind(region)
+                .bind(on.to_string())
+                .fetch_all(&mut *self.tx)
+                .await?;
+                let mut lines: Vec<StoredFeeLine> = Vec::new();
+                let mut entries = Vec::new();
+                for r in &rows {
+                    if lines.last().is_none_or(|l| l.sn != r.try_get::<String, _>("sn").unwrap_or_default()) {
+                        lines.push(line_from_row(r)?);
+                    }
+                    if r.try_get::<Option<String>, _>("kind")?.is_some() {
+                        entries.push(catalog_entry_from_row(r)?);
+                    }
+                }
+                Ok((lines, entries_in_force(&entries, region, on)))
             }
 
             async fn insert_fee_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()> {

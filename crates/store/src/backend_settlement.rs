@@ -40,11 +40,16 @@ macro_rules! settlement_impl {
         /// Of the rows read for `codes`, each code's item in force (in the codes' order).
         fn in_force(rows: &[<Db as sqlx::Database>::Row], region: &str, on: chrono::NaiveDate) -> StoreResult<Vec<CatalogItem>> {
             let entries = rows.iter().map(catalog_entry_from_row).collect::<StoreResult<Vec<_>>>()?;
+            Ok(entries_in_force(&entries, region, on))
+        }
+
+        /// Of these entries, each code's item in force (in the codes' order).
+        fn entries_in_force(entries: &[CatalogEntry], region: &str, on: chrono::NaiveDate) -> Vec<CatalogItem> {
             let mut by_code: std::collections::BTreeMap<&str, Vec<&CatalogEntry>> = std::collections::BTreeMap::new();
-            for e in &entries {
+            for e in entries {
                 by_code.entry(e.item.code.as_str()).or_default().push(e);
             }
-            Ok(by_code.into_values().filter_map(|es| entry_in_force(es, region, on)).map(|e| e.item.clone()).collect())
+            by_code.into_values().filter_map(|es| entry_in_force(es, region, on)).map(|e| e.item.clone()).collect()
         }
 
         fn reimbursement_from_row(r: &<Db as sqlx::Database>::Row) -> StoreResult<ReimbursementClaim> {

@@ -9,7 +9,7 @@ use std::future::Future;
 
 use yikatong_core::card::Card;
 
-use crate::{StoreError, StoreResult};
+use crate::{Booking, StoreError, StoreResult};
 
 /// What one database does its own way.
 pub(crate) trait Dialect {
@@ -34,6 +34,11 @@ pub(crate) trait Dialect {
     /// Ids for `n` new cards, taken before their rows are written (an event's hash covers
     /// its card's id, so it is computed before the insert).
     fn reserve_card_ids(tx: &mut sqlx::Transaction<'static, Self::Db>, n: usize) -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send;
+
+    /// A settlement booked in one statement where the database can write several tables
+    /// in one (PostgreSQL's data-modifying `WITH`): how many lines it marked, or `None`
+    /// where it cannot, and the shared source writes the parts one by one.
+    fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, Self::Db>, booking: &Booking<'_>) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
 
     /// Many cards' new projections and chain heads, the fastest way the database has.
     fn update_cards(tx: &mut sqlx::Transaction<'static, Self::Db>, rows: &[CardUpdate<'_>]) -> impl Future<Output = StoreResult<()>> + Send;

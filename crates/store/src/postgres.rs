@@ -55,6 +55,49 @@ impl Dialect for PgDialect {
         sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cards', 'id')) FROM generate_series(1, $1)").bind(n as i64).fetch_all(&mut **tx).await
     }
 
+    /// The record, the year totals, the debits and the lines in one statement of
+    /// data-modifying `WITH`s (one round trip where they were four or five); its text
+    /// depends only on the number of debits, so it is prepared once per connection.
+    async fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, b: &crate::Booking<'_>) -> StoreResult<Option<u64>> {
+        let (s, t) = (b.record, b.totals);
+        let by_fund = serde_json::to_string(&t.by_fund).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut sql = String::from(
+            "WITH booked AS (INSERT INTO settlements (setl_id, mdtrt_id, institution, person_hash, kind, state, visit_date, year, receipt, created_at, care_admdvs, insured_admdvs, xreg_side) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)), \
+             totals AS (UPDATE year_totals SET deductible_used = $14, fund_paid = $15, insured_used = $16, by_fund = $17 WHERE person_hash = $4 AND year = $8)",
+        );
+        if !b.debits.is_empty() {
+            let rows: Vec<String> = (0..b.debits.len()).map(|i| format!("(${}, $10, $19, ${}, $1, ${})", 20 + 3 * i, 21 + 3 * i, 22 + 3 * i)).collect();
+            sql.push_str(&format!(", debits AS (INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES {})", rows.join(", ")));
+        }
+        sql.push_str(" UPDATE fee_lines SET setl_id = $1 WHERE mdtrt_id = $2 AND setl_id IS NULL AND sn = ANY($18)");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&s.setl_id)
+            .bind(&s.mdtrt_id)
+            .bind(&s.institution)
+            .bind(&s.person_hash)
+            .bind(s.kind.as_str())
+            .bind(s.state.as_str())
+            .bind(s.visit_date.to_string())
+            .bind(s.year)
+            .bind(s.receipt.to_string())
+            .bind(ts(s.created_at))
+            .bind(s.cross_region.as_ref().map(|x| x.care_admdvs.clone()))
+            .bind(s.cross_region.as_ref().map(|x| x.insured_admdvs.clone()))
+            .bind(s.cross_region.as_ref().map(|x| x.side.as_str()))
+            .bind(t.deductible_used.0)
+            .bind(t.fund_paid.0)
+            .bind(t.insured_used.0)
+            .bind(by_fund)
+            .bind(b.sns)
+            .bind(yikatong_core::account::EntryKind::Settlement.as_str());
+        for d in b.debits {
+            q = q.bind(&d.person_hash).bind(d.amount_fen).bind(&d.reason);
+        }
+        let done = q.execute(&mut **tx).await.map_err(unique(format!("settlement {}", s.setl_id)))?;
+        Ok(Some(done.rows_affected()))
+    }
+
     /// Many cards' new states in a few statements (`UPDATE … FROM (VALUES …)`): one round
     /// trip per few thousand cards.
     async fn update_cards(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use yikatong_core::identity::Gender;
 use yikatong_core::registry::{Category, PersonFlag};
-use yikatong_core::settlement::{SettlementKind, SettlementState, VisitState};
+use yikatong_core::settlement::{SettlementKind, SettlementState, VisitState, YearTotals};
 
 /// An employer unit or a service outlet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,6 +309,30 @@ impl SettlementRecord {
     pub fn is_care_copy(&self) -> bool {
         self.cross_region.as_ref().is_some_and(|x| x.side == yikatong_core::settlement::Side::Care)
     }
+}
+
+/// One settlement booked ([`crate::SettlementTx::book_settlement`]): its record, the
+/// person's year totals it leaves, the accounts that pay it and the visit's lines it
+/// settles.
+#[derive(Debug, Clone, Copy)]
+pub struct Booking<'a> {
+    pub record: &'a SettlementRecord,
+    /// The year totals of `record.person_hash` for `record.year` with this settlement in
+    /// them (their row locked by [`crate::SettlementTx::lock_year_totals`]).
+    pub totals: &'a YearTotals,
+    /// The accounts' debits (R-PAY-2): the holder's own, then a family holder's mutual
+    /// aid; each written as a `settlement` entry referencing `record.setl_id`.
+    pub debits: &'a [AccountDebit],
+    /// The visit's lines (`sn`) this settlement marks as its own.
+    pub sns: &'a [String],
+}
+
+/// A debit of one account for a settlement; `amount_fen` is negative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountDebit {
+    pub person_hash: String,
+    pub amount_fen: i64,
+    pub reason: String,
 }
 
 /// One movement of a personal account (R-ACC-2).

@@ -69,6 +69,12 @@ impl Dialect for SqliteDialect {
         Ok((top + 1..=top + n as i64).collect())
     }
 
+    /// SQLite writes one table per statement; in process, the parts one by one cost no
+    /// round trips.
+    async fn book_in_one_statement(_tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, _booking: &crate::Booking<'_>) -> StoreResult<Option<u64>> {
+        Ok(None)
+    }
+
     /// Many cards' new states: one prepared `UPDATE … WHERE id = ?` per card, in process
     /// (SQLite plans `UPDATE … FROM (VALUES …)` as a walk of the whole table).
     async fn update_cards(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {

@@ -363,3 +363,109 @@ on_both_databases!(a_stored_value_outside_its_closed_set_is_reported_as_corrupt,
     let err = s.get_unit("U1").await.unwrap_err();
     assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("organisation kind") && m.contains("embassy")), "{err}");
 });
+
+// R-SET-2: what a settlement reads under its visit's lock (the visit's live settlements,
+// its lines priced by the catalogue entry in force, the account with the family holder)
+// and its booking — record, year totals, debits and lines, one statement on PostgreSQL —
+// written together or not at all.
+on_both_databases!(r_set_2_a_booking_writes_its_record_totals_debits_and_lines_together, |db: TestDb| async move {
+    use yikatong_core::money::Fen;
+    use yikatong_core::settlement::{CatalogEntry, CatalogItem, ItemClass, ItemKind, SettlementKind, SettlementState, YearTotals};
+    use yikatong_store::{AccountDebit, Booking, FamilyMember, SettlementRecord, StoredFeeLine, VisitRecord};
+    let s = &db.store;
+    let now = at("2026-03-02T02:00:00Z");
+    let day = |d: &str| d.parse::<NaiveDate>().unwrap();
+    let item = |code: &str, ceiling: Option<i64>| CatalogItem { code: code.into(), name: code.into(), kind: ItemKind::Drug, class: ItemClass::A, price_ceiling_fen: ceiling };
+    s.upsert_catalog_entries(
+        &[
+            CatalogEntry::everywhere(item("A1", None)),
+            CatalogEntry { item: item("A1", Some(800)), region: Some("beijing".into()), valid_from: Some(day("2026-03-01")) },
+            CatalogEntry::everywhere(item("B1", None)),
+        ],
+        now,
+    )
+    .await
+    .unwrap();
+    let line = |sn: &str, code: &str, fen: i64| StoredFeeLine {
+        sn: sn.into(),
+        chrg_bchno: "1".into(),
+        code: code.into(),
+        qty_e4: 10_000,
+        price_e6: fen * 10_000,
+        amount_fen: fen,
+        setl_id: None,
+    };
+    let visit = VisitRecord {
+        mdtrt_id: "V1".into(),
+        institution: "H1".into(),
+        person_hash: "P1".into(),
+        card_id: None,
+        ipt_otp_no: "O1".into(),
+        state: yikatong_core::settlement::VisitState::Registered,
+        data: serde_json::json!({}),
+        created_at: now,
+    };
+    let mut tx = s.begin_cards().await.unwrap();
+    tx.insert_visit(&visit).await.unwrap();
+    tx.insert_fee_lines("V1", "1", &[line("1", "A1", 1000), line("2", "B1", 2000), line("3", "ZZ", 5)]).await.unwrap();
+    tx.append_account_entry("P1", now, yikatong_core::account::EntryKind::Credit, 5000, None, "credit").await.unwrap();
+    tx.bind_family_member(&FamilyMember { member_hash: "P1".into(), holder_hash: "HOLDER".into(), bound_at: now, bound_by: "holder".into() }).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin_cards().await.unwrap();
+    tx.lock_visit("V1").await.unwrap().unwrap();
+    assert_eq!(tx.live_settlements("V1").await.unwrap(), []);
+    let (lines, items) = tx.priced_visit_lines("V1", "beijing", day("2026-03-02")).await.unwrap();
+    assert_eq!(lines.iter().map(|l| l.sn.as_str()).collect::<Vec<_>>(), ["1", "2", "3"], "every line once, in sn order");
+    assert_eq!(items, [item("A1", Some(800)), item("B1", None)], "the region's entry in force; a code outside the catalogue has none");
+    let (_, before) = tx.priced_visit_lines("V1", "beijing", day("2026-02-28")).await.unwrap();
+    assert_eq!(before[0], item("A1", None), "before the region's entry begins, the entry everywhere");
+    assert_eq!(tx.account_and_holder("P1").await.unwrap(), (5000, Some("HOLDER".into())));
+    assert_eq!(tx.account_and_holder("HOLDER").await.unwrap(), (0, None));
+    tx.lock_year_totals("P1", 2026).await.unwrap();
+    let totals = YearTotals { deductible_used: Fen(1800), fund_paid: Fen(700), insured_used: Fen(900), ..Default::default() };
+    let record = SettlementRecord {
+        setl_id: "S1".into(),
+        mdtrt_id: "V1".into(),
+        institution: "H1".into(),
+        person_hash: "P1".into(),
+        kind: SettlementKind::Realtime,
+        state: SettlementState::Settled,
+        visit_date: day("2026-03-02"),
+        year: 2026,
+        receipt: serde_json::json!({"total": "30.00"}),
+        created_at: now,
+        reversed_at: None,
+        cross_region: None,
+    };
+    let debits = [
+        AccountDebit { person_hash: "P1".into(), amount_fen: -1000, reason: "own".into() },
+        AccountDebit { person_hash: "HOLDER".into(), amount_fen: -500, reason: "mutual aid".into() },
+    ];
+    let sns = ["1".to_string(), "2".to_string()];
+    assert_eq!(tx.book_settlement(&Booking { record: &record, totals: &totals, debits: &debits, sns: &sns }).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+
+    assert_eq!(s.get_settlement("S1").await.unwrap().unwrap(), record);
+    assert_eq!(s.year_totals("P1", 2026).await.unwrap(), totals);
+    let own = s.account_entries("P1").await.unwrap();
+    assert_eq!((own.len(), own[1].amount_fen, own[1].kind, own[1].reference.as_deref()), (2, -1000, yikatong_core::account::EntryKind::Settlement, Some("S1")));
+    assert_eq!(s.account_entries("HOLDER").await.unwrap().iter().map(|e| e.amount_fen).collect::<Vec<_>>(), [-500]);
+    let settled: Vec<Option<String>> = s.fee_lines("V1").await.unwrap().into_iter().map(|l| l.setl_id).collect();
+    assert_eq!(settled, [Some("S1".into()), Some("S1".into()), None]);
+
+    // A second live settlement of the kind is refused by the database, and nothing of it
+    // is written: not its totals, not its debit, not its line.
+    let mut tx = s.begin_cards().await.unwrap();
+    assert_eq!(tx.live_settlements("V1").await.unwrap(), [(SettlementKind::Realtime, "S1".to_string())]);
+    let (_, items) = tx.priced_visit_lines("V1", "beijing", day("2026-03-02")).await.unwrap();
+    assert_eq!(items, [], "a settled line is not priced again");
+    let again = SettlementRecord { setl_id: "S2".into(), ..record.clone() };
+    let other = YearTotals { deductible_used: Fen(9999), ..totals.clone() };
+    let err = tx.book_settlement(&Booking { record: &again, totals: &other, debits: &debits[..1], sns: &["3".to_string()] }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err}");
+    drop(tx);
+    assert_eq!(s.year_totals("P1", 2026).await.unwrap(), totals);
+    assert_eq!(s.account_entries("P1").await.unwrap().len(), 2);
+    assert_eq!(s.fee_lines("V1").await.unwrap()[2].setl_id, None);
+});

@@ -28,6 +28,11 @@ pub(super) async fn run(visits: usize, concurrency: usize, backends: &[String], 
                 println!("{name:<10} {:<34} {:>12.0} {:>8.1}ms {:>8.1}ms", "same region (Beijing at Beijing)", same.settlements_per_s, ms(same.p50), ms(same.p99));
                 println!("{name:<10} {:<34} {:>12.0} {:>8.1}ms {:>8.1}ms", "cross-region (Beijing at Hebei)", cross.settlements_per_s, ms(cross.p50), ms(cross.p99));
                 println!("{name:<10} ratio cross / same: {:.2}", cross.settlements_per_s / same.settlements_per_s.max(f64::MIN_POSITIVE));
+                let baseline = Some((format!("{name}: same-region 2207"), same.settlements_per_s));
+                super::report::record(
+                    super::report::Figure::rate("cross-region", &format!("{name}: 2207 of a Beijing holder at Hebei"), cross.settlements_per_s, "settlements/s", baseline)
+                        .with_latency(cross.p50, cross.p99),
+                );
             }
             Err(e) => {
                 println!("{name:<10} failed: {e}");
@@ -47,8 +52,8 @@ async fn deployment(backend: Backend, pg: &str, region: &str, client: &async_nat
     let service = Arc::into_inner(service).ok_or("the service is shared")?.with_region(region).map_err(|e| e.to_string())?;
     let link = yikatong_events::regions::NatsRegionLink::new(client.clone(), Duration::from_secs(3));
     let service = Arc::new(service.with_region_link(Arc::new(link)));
-    let (client, answering, code) = (client.clone(), service.clone(), region.to_string());
-    tokio::spawn(async move { yikatong_events::regions::answer_calls(client, answering, &code).await });
+    let calls = yikatong_events::regions::listen_for_calls(client, region).await?;
+    tokio::spawn(yikatong_events::regions::answer_calls(client.clone(), service.clone(), calls));
     Ok((service, store, Box::new(cleanup)))
 }
 

@@ -11,8 +11,8 @@ use yikatong_core::card::rules::usable_for_settlement;
 use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::FeeLine;
-use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, SettlementKind, SettlementState, settle};
-use yikatong_store::{CardTx, Person, SettlementRecord, VisitRecord};
+use yikatong_core::settlement::{CatalogItem, ItemKind, Receipt, SettlementInput, SettlementKind, SettlementState, YearTotals, settle};
+use yikatong_store::{AccountDebit, Booking, CardTx, Person, SettlementRecord, StoredFeeLine, VisitRecord};
 
 use super::{age_on, institution_of, psn_no};
 use crate::{Service, ServiceError, ServiceResult};
@@ -72,13 +72,7 @@ pub(crate) fn already_settled(mdtrt_id: &str, setl_id: &str) -> ServiceError {
 
 /// The visit's lines not yet in a settlement, read in `tx` (under the visit's lock).
 pub(crate) async fn unsettled_lines(tx: &mut Box<dyn CardTx>, mdtrt_id: &str) -> ServiceResult<Vec<FeeLine>> {
-    Ok(tx
-        .visit_lines(mdtrt_id)
-        .await?
-        .into_iter()
-        .filter(|l| l.setl_id.is_none())
-        .map(|l| FeeLine { sn: l.sn, code: l.code, qty_e4: l.qty_e4, price_e6: l.price_e6, amount: Fen(l.amount_fen) })
-        .collect())
+    Ok(tx.visit_lines(mdtrt_id).await?.into_iter().filter(|l| l.setl_id.is_none()).map(fee_line).collect())
 }
 
 /// The distinct catalogue codes of `lines`.
@@ -101,16 +95,87 @@ pub(crate) fn priced(items: Vec<CatalogItem>, lines: Vec<FeeLine>) -> ServiceRes
         .collect()
 }
 
-/// A visit settled already (a HIS retrying under a new msgid) learns the first
-/// settlement, unless lines were added since.
-pub(crate) async fn not_settled_yet(tx: &mut Box<dyn CardTx>, visit: &VisitRecord, req: &SettleRequest) -> ServiceResult<()> {
-    let kind = if req.registration_only() { SettlementKind::Registration } else { SettlementKind::Realtime };
-    if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await?
-        && !tx.visit_lines(&visit.mdtrt_id).await?.iter().any(|l| l.setl_id.is_none())
-    {
-        return Err(already_settled(&visit.mdtrt_id, &first));
+/// What a 2206/2207 reads of its visit under the visit's lock, in two statements: the
+/// visit's live settlements, and its lines with the catalogue items in force at the place
+/// of care (R-XREG-2) on the visit's date.
+pub(crate) struct VisitReading {
+    live: Vec<(SettlementKind, String)>,
+    lines: Vec<StoredFeeLine>,
+    items: Vec<CatalogItem>,
+}
+
+impl VisitReading {
+    /// Reads `visit` (locked in `tx`) for a settlement priced in `care_region` on `date`.
+    pub(crate) async fn read(tx: &mut Box<dyn CardTx>, visit: &VisitRecord, care_region: &str, date: NaiveDate) -> ServiceResult<VisitReading> {
+        let live = tx.live_settlements(&visit.mdtrt_id).await?;
+        let (lines, items) = tx.priced_visit_lines(&visit.mdtrt_id, care_region, date).await?;
+        Ok(VisitReading { live, lines, items })
     }
-    Ok(())
+
+    /// The visit's live settlement of `kind`, if any.
+    fn live(&self, kind: SettlementKind) -> Option<&str> {
+        self.live.iter().find(|(k, _)| *k == kind).map(|(_, id)| id.as_str())
+    }
+
+    /// A visit settled already (a HIS retrying under a new msgid) learns the first
+    /// settlement, unless lines were added since.
+    pub(crate) fn not_settled_yet(&self, mdtrt_id: &str, req: &SettleRequest) -> ServiceResult<()> {
+        let kind = if req.registration_only() { SettlementKind::Registration } else { SettlementKind::Realtime };
+        if let Some(first) = self.live(kind)
+            && !self.lines.iter().any(|l| l.setl_id.is_none())
+        {
+            return Err(already_settled(mdtrt_id, first));
+        }
+        Ok(())
+    }
+
+    /// The visit's unsettled lines, priced, split into what this 2206/2207 settles.
+    /// `medfee_sumamt` must be the total settled.
+    pub(crate) fn parts(self, mdtrt_id: &str, req: &SettleRequest) -> ServiceResult<VisitParts> {
+        let registration_only = req.registration_only();
+        let (live, items) = (self.live, self.items);
+        let live = |kind: SettlementKind| live.iter().find(|(k, _)| *k == kind).map(|(_, id)| id.clone());
+        let stored: Vec<FeeLine> = self.lines.into_iter().filter(|l| l.setl_id.is_none()).map(fee_line).collect();
+        if stored.is_empty() {
+            return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
+        }
+        let lines = priced(items, stored)?;
+        let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount))
+            .ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
+        // R-SET-5: the registration fee is settled apart from the visit's other costs.
+        let (registration, care): (Vec<_>, Vec<_>) = lines.into_iter().partition(|(_, item)| item.kind == ItemKind::RegistrationFee);
+        let settled_here = if registration_only { Fen::checked_sum(registration.iter().map(|(l, _)| l.amount)).unwrap_or(Fen::ZERO) } else { total };
+        if let Some(sent) = req.medfee_sumamt.filter(|s| *s != settled_here) {
+            return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the unsettled lines this settles add up to {settled_here}")).into());
+        }
+        let (registration, care) = match (registration_only, registration.is_empty(), care.is_empty()) {
+            (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
+            (true, false, _) => (Vec::new(), registration),
+            (false, false, false) => match live(SettlementKind::Registration) {
+                Some(first) => {
+                    return Err(Refusal::conflict(
+                        "registration_already_settled",
+                        format!("the visit's registration fee is settled already ({first}); remove the extra registration line (2205)"),
+                    )
+                    .into());
+                }
+                None => (registration, care),
+            },
+            // Only the registration fee is left: it is the registration's settlement.
+            (false, false, true) => (Vec::new(), registration),
+            (false, true, _) => (Vec::new(), care),
+        };
+        let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { SettlementKind::Registration } else { SettlementKind::Realtime };
+        if let Some(first) = live(kind) {
+            return Err(already_settled(mdtrt_id, &first));
+        }
+        Ok(VisitParts { registration, care, kind })
+    }
+}
+
+/// A stored line as the engine reads it.
+fn fee_line(l: StoredFeeLine) -> FeeLine {
+    FeeLine { sn: l.sn, code: l.code, qty_e4: l.qty_e4, price_e6: l.price_e6, amount: Fen(l.amount_fen) }
 }
 
 /// What one 2206/2207 settles of a visit: the registration fee's own settlement
@@ -119,48 +184,6 @@ pub(crate) struct VisitParts {
     pub(crate) registration: Vec<(FeeLine, CatalogItem)>,
     pub(crate) care: Vec<(FeeLine, CatalogItem)>,
     pub(crate) kind: SettlementKind,
-}
-
-/// The visit's unsettled lines, priced by the catalogue of `care_region` (the place of
-/// care, R-XREG-2) on `date`, split into what this 2206/2207 settles; read in `tx`
-/// under the visit's lock. `medfee_sumamt` must be the total settled.
-pub(crate) async fn visit_parts(tx: &mut Box<dyn CardTx>, visit: &VisitRecord, req: &SettleRequest, care_region: &str, date: NaiveDate) -> ServiceResult<VisitParts> {
-    let registration_only = req.registration_only();
-    let stored = unsettled_lines(tx, &visit.mdtrt_id).await?;
-    if stored.is_empty() {
-        return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
-    }
-    let lines = priced(tx.catalog_items(&codes_of(&stored), care_region, date).await?, stored)?;
-    let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount))
-        .ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
-    // R-SET-5: the registration fee is settled apart from the visit's other costs.
-    let (registration, care): (Vec<_>, Vec<_>) = lines.into_iter().partition(|(_, item)| item.kind == ItemKind::RegistrationFee);
-    let settled_here = if registration_only { Fen::checked_sum(registration.iter().map(|(l, _)| l.amount)).unwrap_or(Fen::ZERO) } else { total };
-    if let Some(sent) = req.medfee_sumamt.filter(|s| *s != settled_here) {
-        return Err(Refusal::bad_input("amount_mismatch", format!("medfee_sumamt is {sent} yuan but the unsettled lines this settles add up to {settled_here}")).into());
-    }
-    let (registration, care) = match (registration_only, registration.is_empty(), care.is_empty()) {
-        (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
-        (true, false, _) => (Vec::new(), registration),
-        (false, false, false) => match tx.live_settlement(&visit.mdtrt_id, SettlementKind::Registration).await? {
-            Some(first) => {
-                return Err(Refusal::conflict(
-                    "registration_already_settled",
-                    format!("the visit's registration fee is settled already ({first}); remove the extra registration line (2205)"),
-                )
-                .into());
-            }
-            None => (registration, care),
-        },
-        // Only the registration fee is left: it is the registration's settlement.
-        (false, false, true) => (Vec::new(), registration),
-        (false, true, _) => (Vec::new(), care),
-    };
-    let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { SettlementKind::Registration } else { SettlementKind::Realtime };
-    if let Some(first) = tx.live_settlement(&visit.mdtrt_id, kind).await? {
-        return Err(already_settled(&visit.mdtrt_id, &first));
-    }
-    Ok(VisitParts { registration, care, kind })
 }
 
 /// Marks `lines` of the visit settled by `setl_id`: every one, or the booking fails.
@@ -189,50 +212,42 @@ impl Service {
         priced(items, lines)
     }
 
-    /// Runs the engine for `person` inside `tx` (whose person row is locked).
-    #[allow(clippy::too_many_arguments)]
+    /// Runs the engine for `person` on `ledger` (their money on the visit's date, read in
+    /// `tx` under their lock) and keeps the receipt in the ledger; nothing is written (see
+    /// [`Service::book`]).
     pub(crate) async fn compute(
         &self,
         tx: &mut Box<dyn CardTx>,
+        ledger: &mut Ledger,
         person: &Person,
-        hash: &str,
         level: InstitutionLevel,
-        date: NaiveDate,
         lines: &[(FeeLine, CatalogItem)],
         use_account: bool,
-    ) -> ServiceResult<(Receipt, i64)> {
-        let year = i64::from(chrono::Datelike::year(&date));
-        let totals = tx.lock_year_totals(hash, year).await?;
-        let balance = Fen(tx.account_balance(hash).await?);
-        // R-PAY-2: a bound family member's holder's account pays after their own; the
-        // holder's row is locked after the member's (holders are never members, so
-        // this order never waits in a circle).
-        let family = if use_account { tx.family_holder_of(hash).await? } else { None };
+    ) -> ServiceResult<Receipt> {
+        let date = ledger.date;
+        // R-PAY-2: a bound family member's holder's account pays after their own.
+        let family = ledger.holder.clone().filter(|_| use_account);
         let mutual_aid_balance = match &family {
-            Some(holder) => {
-                tx.lock_person(holder).await?;
-                Fen(tx.account_balance(holder).await?)
-            }
+            Some(holder) => ledger.holder_balance(tx, holder).await?,
             None => Fen::ZERO,
         };
         let policy = self.policies.region(&person.region)?;
-        let receipt = settle(&SettlementInput {
+        let mut receipt = settle(&SettlementInput {
             policy,
             date,
             category: person.category,
             age: age_on(person.birth_date, date),
             level,
             lines,
-            totals: totals.clone(),
-            account_balance: balance,
+            totals: ledger.totals.clone(),
+            account_balance: ledger.balance,
             use_account,
             flags: &person.flags,
             mutual_aid_balance,
         })?;
-        let mut receipt = receipt;
         receipt.mutual_aid_from = family.filter(|_| receipt.acct_mulaid_pay.0 > 0);
-        tx.save_year_totals(hash, year, &totals.plus(&receipt)).await?;
-        Ok((receipt, year))
+        ledger.take(&receipt);
+        Ok(receipt)
     }
 
     /// 2206 (`book` false: nothing is kept) and 2207 (`book` true). The visit's row is
@@ -253,17 +268,20 @@ impl Service {
         if psn_no(&visit.person_hash) != req.psn_no {
             return Err(Refusal::bad_input("person_mismatch", "psn_no is not the person of this visit").into());
         }
-        not_settled_yet(&mut tx, &visit, req).await?;
+        let date = visit_date(&visit)?;
+        let reading = VisitReading::read(&mut tx, &visit, &institution_record.region, date).await?;
+        reading.not_settled_yet(&visit.mdtrt_id, req)?;
         if let Some(insured) = super::cross_region::insured_region_of(&visit) {
-            return self.settle_elsewhere(tx, visit, who, req, book, &institution_record, &insured).await;
+            // Nothing here waits on another region: the visit's lock is let go first.
+            drop(tx);
+            return self.settle_elsewhere(reading, visit, who, req, book, &institution_record, &insured, date).await;
         }
         let person = tx.lock_person_record(&visit.person_hash).await?.ok_or_else(|| ServiceError::Internal("visit without person".into()))?;
         Self::check_insured(&person)?;
-        let date = visit_date(&visit)?;
         let credential = visit.data.get("mdtrt_cert_type").and_then(|c| c.as_str()).unwrap_or("03");
         self.realtime_credential_allowed(&person.region, credential, date)?;
         self.designated_allowed(&mut tx, &person, &visit.person_hash, &institution_record, date).await?;
-        let VisitParts { registration, care, kind } = visit_parts(&mut tx, &visit, req, &institution_record.region, date).await?;
+        let VisitParts { registration, care, kind } = reading.parts(&visit.mdtrt_id, req)?;
         let level = InstitutionLevel::parse(visit.data.get("institution_level").and_then(|l| l.as_str()).unwrap_or(&institution_level))?;
         let now = self.clock.now();
         // A visit registered with the card settles only while that card may (R-SET-10);
@@ -272,21 +290,24 @@ impl Service {
             let card = tx.lock_card(card_id).await?.ok_or_else(|| ServiceError::Internal("visit card missing".into()))?;
             usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;
         }
+        let mut ledger = Ledger::open(&mut tx, &visit.person_hash, date).await?;
         let mut registration_setl_id = None;
         if !registration.is_empty() {
-            let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &registration, false).await?;
+            let receipt = self.compute(&mut tx, &mut ledger, &person, level, &registration, false).await?;
             receipt.check_identities().map_err(ServiceError::Internal)?;
             let id = new_setl_id("R", now);
             if book {
-                self.book(&mut tx, &visit, SettlementKind::Registration, &id, date, year, &receipt, &registration, now).await?;
+                let record = visit_settlement(&visit, SettlementKind::Registration, &id, date, &receipt, now)?;
+                self.book(&mut tx, &record, &ledger, &receipt, &registration).await?;
             }
             registration_setl_id = Some(id);
         }
-        let (receipt, year) = self.compute(&mut tx, &person, &visit.person_hash, level, date, &care, req.use_account && kind == SettlementKind::Realtime).await?;
+        let receipt = self.compute(&mut tx, &mut ledger, &person, level, &care, req.use_account && kind == SettlementKind::Realtime).await?;
         receipt.check_identities().map_err(ServiceError::Internal)?;
         let setl_id = new_setl_id(if kind == SettlementKind::Registration { "R" } else { "S" }, now);
         if book {
-            self.book(&mut tx, &visit, kind, &setl_id, date, year, &receipt, &care, now).await?;
+            let record = visit_settlement(&visit, kind, &setl_id, date, &receipt, now)?;
+            self.book(&mut tx, &record, &ledger, &receipt, &care).await?;
             // The card stays locked until the commit, so a pre-loss reported meanwhile
             // waits for it and a settlement never follows a pre-loss; the settlement
             // record (through its visit) is the card's record of use.
@@ -308,57 +329,33 @@ impl Service {
         })
     }
 
-    /// Books one settlement of a visit in `tx`: its record, the account's debit and its
-    /// lines marked (every one, or nothing is booked).
-    #[allow(clippy::too_many_arguments)] // one booking names all it writes
-    async fn book(
+    /// Books a settlement in `tx` (one statement on PostgreSQL): its record, the year
+    /// totals `ledger` holds with it, the accounts' debits (R-PAY-2) and `lines` marked
+    /// (every one, or nothing is booked).
+    pub(crate) async fn book(
         &self,
         tx: &mut Box<dyn CardTx>,
-        visit: &VisitRecord,
-        kind: SettlementKind,
-        setl_id: &str,
-        date: NaiveDate,
-        year: i64,
+        record: &SettlementRecord,
+        ledger: &Ledger,
         receipt: &Receipt,
         lines: &[(FeeLine, CatalogItem)],
-        now: DateTime<Utc>,
     ) -> ServiceResult<()> {
-        let record = SettlementRecord {
-            setl_id: setl_id.into(),
-            mdtrt_id: visit.mdtrt_id.clone(),
-            institution: visit.institution.clone(),
-            person_hash: visit.person_hash.clone(),
-            kind,
-            state: SettlementState::Settled,
-            visit_date: date,
-            year,
-            receipt: serde_json::to_value(receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
-            created_at: now,
-            reversed_at: None,
-            cross_region: None,
-        };
-        self.record_settlement(tx, &record, receipt).await?;
-        mark_lines(tx, &visit.mdtrt_id, setl_id, lines).await
-    }
-
-    /// The settlement's record and, when the accounts paid, their debits (R-PAY-2), in
-    /// `tx`.
-    pub(crate) async fn record_settlement(&self, tx: &mut Box<dyn CardTx>, record: &SettlementRecord, receipt: &Receipt) -> ServiceResult<()> {
-        tx.insert_settlement(record).await?;
-        let (setl_id, now, at) = (record.setl_id.as_str(), record.created_at, &record.institution);
+        let at = &record.institution;
+        let mut debits = Vec::with_capacity(2);
         if receipt.acct_pay.0 > 0 {
-            tx.append_account_entry(&record.person_hash, now, EntryKind::Settlement, -receipt.acct_pay.0, Some(setl_id), &format!("outpatient settlement at {at}")).await?;
+            debits.push(AccountDebit { person_hash: record.person_hash.clone(), amount_fen: -receipt.acct_pay.0, reason: format!("outpatient settlement at {at}") });
         }
         if let Some(holder) = receipt.mutual_aid_from.as_deref().filter(|_| receipt.acct_mulaid_pay.0 > 0) {
-            tx.append_account_entry(
-                holder,
-                now,
-                EntryKind::Settlement,
-                -receipt.acct_mulaid_pay.0,
-                Some(setl_id),
-                &format!("family mutual aid: a member's outpatient settlement at {at}"),
-            )
-            .await?;
+            debits.push(AccountDebit {
+                person_hash: holder.to_string(),
+                amount_fen: -receipt.acct_mulaid_pay.0,
+                reason: format!("family mutual aid: a member's outpatient settlement at {at}"),
+            });
+        }
+        let sns: Vec<String> = lines.iter().map(|(l, _)| l.sn.clone()).collect();
+        let marked = tx.book_settlement(&Booking { record, totals: &ledger.totals, debits: &debits, sns: &sns }).await?;
+        if marked != sns.len() as u64 {
+            return Err(ServiceError::Internal(format!("settlement of {}: {marked} of its {} lines could be marked", record.mdtrt_id, sns.len())));
         }
         Ok(())
     }
@@ -514,6 +511,80 @@ impl Service {
             out.push(self.answered(s, person.clone(), receipt));
         }
         Ok(out)
+    }
+}
+
+/// The record of a settlement of `visit` at its own institution.
+pub(crate) fn visit_settlement(
+    visit: &VisitRecord,
+    kind: SettlementKind,
+    setl_id: &str,
+    date: NaiveDate,
+    receipt: &Receipt,
+    now: DateTime<Utc>,
+) -> ServiceResult<SettlementRecord> {
+    Ok(SettlementRecord {
+        setl_id: setl_id.into(),
+        mdtrt_id: visit.mdtrt_id.clone(),
+        institution: visit.institution.clone(),
+        person_hash: visit.person_hash.clone(),
+        kind,
+        state: SettlementState::Settled,
+        visit_date: date,
+        year: i64::from(chrono::Datelike::year(&date)),
+        receipt: serde_json::to_value(receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        created_at: now,
+        reversed_at: None,
+        cross_region: None,
+    })
+}
+
+/// A person's money as a settlement's transaction holds it, their row locked: the year
+/// totals of the visit's year (their row locked too), the account balance and the
+/// family holder whose account pays after it (R-PAY-2). Read once per transaction (two
+/// statements) and kept up to date by every receipt computed in it, so that a 2206
+/// preview of two receipts (R-SET-5) shows what the 2207 books.
+pub(crate) struct Ledger {
+    /// The visit's date: the year of the totals, the day the policy is read for.
+    date: NaiveDate,
+    totals: YearTotals,
+    balance: Fen,
+    holder: Option<String>,
+    /// The holder's balance, read under their lock the first time it may pay (the
+    /// holder's row is locked after the member's; holders are never members, so this
+    /// order never waits in a circle).
+    holder_balance: Option<Fen>,
+}
+
+impl Ledger {
+    /// Reads the ledger of `person_hash` (locked in `tx`) for the year of `date`.
+    pub(crate) async fn open(tx: &mut Box<dyn CardTx>, person_hash: &str, date: NaiveDate) -> ServiceResult<Ledger> {
+        let totals = tx.lock_year_totals(person_hash, i64::from(chrono::Datelike::year(&date))).await?;
+        let (balance, holder) = tx.account_and_holder(person_hash).await?;
+        Ok(Ledger { date, totals, balance: Fen(balance), holder, holder_balance: None })
+    }
+
+    async fn holder_balance(&mut self, tx: &mut Box<dyn CardTx>, holder: &str) -> ServiceResult<Fen> {
+        if let Some(b) = self.holder_balance {
+            return Ok(b);
+        }
+        tx.lock_person(holder).await?;
+        let b = Fen(tx.account_balance(holder).await?);
+        self.holder_balance = Some(b);
+        Ok(b)
+    }
+
+    /// The year totals with every receipt computed so far.
+    pub(crate) fn totals(&self) -> &YearTotals {
+        &self.totals
+    }
+
+    fn take(&mut self, receipt: &Receipt) {
+        self.totals = self.totals.plus(receipt);
+        self.balance -= receipt.acct_pay;
+        if let Some(b) = self.holder_balance.as_mut() {
+            *b -= receipt.acct_mulaid_pay;
+        }
     }
 }
 

@@ -14,9 +14,9 @@ use yikatong_core::money::Fen;
 use yikatong_core::registry::InstitutionLevel;
 use yikatong_core::settlement::catalog::{FeeLine, parse_fixed};
 use yikatong_core::settlement::{CatalogItem, ClaimState, SettlementKind, SettlementState, VisitState};
-use yikatong_store::{CardTx, Person, SettlementRecord, StoreError, VisitRecord};
+use yikatong_store::{Booking, CardTx, Person, SettlementRecord, StoreError, VisitRecord};
 
-use super::booking::{Settlement, codes_of, new_setl_id, priced, unsettled_lines, visit_date};
+use super::booking::{Ledger, Settlement, codes_of, new_setl_id, priced, unsettled_lines, visit_date};
 use super::claims::{ReimbursementView, claim_view};
 use super::psn_no;
 use crate::{Service, ServiceError, ServiceResult};
@@ -241,7 +241,8 @@ impl Service {
     /// certificate visit) and the claim the holder follows; commits.
     async fn book_claim(&self, mut tx: Box<dyn CardTx>, who: &Principal, c: Claim<'_>) -> ServiceResult<(Settlement, ReimbursementView)> {
         let now = self.clock.now();
-        let (receipt, year) = self.compute(&mut tx, c.person, c.hash, c.level, c.date, c.lines, false).await?;
+        let mut ledger = Ledger::open(&mut tx, c.hash, c.date).await?;
+        let receipt = self.compute(&mut tx, &mut ledger, c.person, c.level, c.lines, false).await?;
         receipt.check_identities().map_err(ServiceError::Internal)?;
         let setl_id = new_setl_id("M", now);
         let mdtrt_id = c.visit.map_or_else(|| format!("manual:{}:{}", c.reason, setl_id), str::to_string);
@@ -253,23 +254,21 @@ impl Service {
             kind: SettlementKind::Manual,
             state: SettlementState::Settled,
             visit_date: c.date,
-            year,
+            year: i64::from(chrono::Datelike::year(&c.date)),
             receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
             created_at: now,
             reversed_at: None,
             cross_region: None,
         };
-        // One live manual settlement per visit (the database's unique index).
-        tx.insert_settlement(&record).await.map_err(|e| match e {
+        // One live manual settlement per visit (the database's unique index); a
+        // certificate visit's lines are marked with it.
+        let sns: Vec<String> = if c.visit.is_some() { c.lines.iter().map(|(l, _)| l.sn.clone()).collect() } else { Vec::new() };
+        let marked = tx.book_settlement(&Booking { record: &record, totals: ledger.totals(), debits: &[], sns: &sns }).await.map_err(|e| match e {
             StoreError::Duplicate(_) => Refusal::conflict("already_claimed", format!("visit {mdtrt_id} is claimed already")).into(),
             other => ServiceError::from(other),
         })?;
-        if c.visit.is_some() {
-            let sns: Vec<String> = c.lines.iter().map(|(l, _)| l.sn.clone()).collect();
-            let marked = tx.mark_lines_settled(&mdtrt_id, &setl_id, &sns).await?;
-            if marked != sns.len() as u64 {
-                return Err(ServiceError::Internal(format!("claim of {mdtrt_id}: {marked} of its {} lines could be marked", sns.len())));
-            }
+        if marked != sns.len() as u64 {
+            return Err(ServiceError::Internal(format!("claim of {mdtrt_id}: {marked} of its {} lines could be marked", sns.len())));
         }
         // The claim the holder follows, written with its settlement (R-SET-6).
         let claim = yikatong_store::ReimbursementClaim {

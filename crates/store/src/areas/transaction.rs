@@ -77,6 +77,9 @@ pub trait SettlementTx: Send {
     async fn save_year_totals(&mut self, person_hash: &str, year: i64, totals: &YearTotals) -> StoreResult<()>;
     /// The account balance: the sum of the entries (call after [`RegistryTx::lock_person`]).
     async fn account_balance(&mut self, person_hash: &str) -> StoreResult<i64>;
+    /// What a settlement reads of a locked person's account in one statement: the
+    /// balance and the holder whose mutual-aid account pays after it (R-PAY-2), if any.
+    async fn account_and_holder(&mut self, person_hash: &str) -> StoreResult<(i64, Option<String>)>;
     /// The person's account entries, oldest first, read in this transaction.
     async fn account_entries(&mut self, person_hash: &str) -> StoreResult<Vec<AccountEntry>>;
     async fn append_account_entry(
@@ -89,6 +92,10 @@ pub trait SettlementTx: Send {
         reason: &str,
     ) -> StoreResult<()>;
     async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()>;
+    /// Books a settlement: its record, the year totals it leaves, its debits and its lines
+    /// marked, in one statement on PostgreSQL (a data-modifying `WITH`) and one by one on
+    /// SQLite. Returns how many lines it marked (the caller checks it is all of them).
+    async fn book_settlement(&mut self, booking: &Booking<'_>) -> StoreResult<u64>;
     async fn lock_settlement(&mut self, setl_id: &str) -> StoreResult<Option<SettlementRecord>>;
     async fn mark_settlement_reversed(&mut self, setl_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
     /// A premium payment in this transaction, once per reference (`false`: recorded
@@ -105,6 +112,8 @@ pub trait SettlementTx: Send {
     async fn insert_work_injury_claim(&mut self, c: &WorkInjuryClaim) -> StoreResult<()>;
     /// The live (not reversed) settlement of this kind for the visit, if any.
     async fn live_settlement(&mut self, mdtrt_id: &str, kind: yikatong_core::settlement::SettlementKind) -> StoreResult<Option<String>>;
+    /// Every live settlement of the visit, `(kind, setl_id)`, in one read.
+    async fn live_settlements(&mut self, mdtrt_id: &str) -> StoreResult<Vec<(yikatong_core::settlement::SettlementKind, String)>>;
     /// Marks these unsettled lines of the visit as settled by `setl_id`; returns how
     /// many it marked (the caller checks it is all of them).
     async fn mark_lines_settled(&mut self, mdtrt_id: &str, setl_id: &str, sns: &[String]) -> StoreResult<u64>;
@@ -139,6 +148,9 @@ pub trait VisitTx: Send {
     async fn update_visit(&mut self, v: &VisitRecord) -> StoreResult<()>;
     /// The visit's lines, read in this transaction.
     async fn visit_lines(&mut self, mdtrt_id: &str) -> StoreResult<Vec<StoredFeeLine>>;
+    /// The visit's lines (in `sn` order) and, for the unsettled ones, the catalogue items
+    /// in force in `region` on `on` ([`VisitTx::catalog_items`]), in one read.
+    async fn priced_visit_lines(&mut self, mdtrt_id: &str, region: &str, on: NaiveDate) -> StoreResult<(Vec<StoredFeeLine>, Vec<CatalogItem>)>;
     /// Adds fee lines; a line number already in the visit is a duplicate.
     async fn insert_fee_lines(&mut self, mdtrt_id: &str, chrg_bchno: &str, lines: &[StoredFeeLine]) -> StoreResult<()>;
     /// Removes unsettled lines of a batch (`0000`: all unsettled lines); returns how many.

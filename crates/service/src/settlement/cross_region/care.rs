@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use chrono::NaiveDate;
 use yikatong_core::Refusal;
 use yikatong_core::access::Principal;
 use yikatong_core::refusal::RefusalKind;
@@ -14,7 +15,7 @@ use yikatong_store::{Institution, Person, SettlementRecord, VisitRecord};
 
 use super::LinkError;
 use super::wire::{CallFrom, Part, RegionAnswer, RegionCall};
-use crate::settlement::booking::{VisitParts, mark_lines, new_setl_id, visit_date, visit_parts};
+use crate::settlement::booking::{VisitParts, VisitReading, mark_lines, new_setl_id};
 use crate::settlement::visits::PersonInfo;
 use crate::settlement::{SettleRequest, Settlement, institution_of};
 use crate::{Service, ServiceError, ServiceResult};
@@ -179,26 +180,24 @@ impl Service {
         Ok(visit)
     }
 
-    /// 2206/2207 of a visit whose holder `insured` insures (R-XREG-2), `visit` read
-    /// under its lock in `look`: the lines are priced here by this region's catalogue,
-    /// and `look` is rolled back before the call, so that nothing here waits on another
-    /// region; the insured region computes (and for 2207 books); the copy for the
+    /// 2206/2207 of a visit whose holder `insured` insures (R-XREG-2), `visit` and its
+    /// lines (priced here by this region's catalogue) read under its lock, which is let
+    /// go before the call, so that nothing here waits on another region; the insured region computes (and for 2207 books); the copy for the
     /// institution is booked here in a transaction of its own with the insured region's
     /// receipts, ids and time, and the lines marked.
     #[allow(clippy::too_many_arguments)] // the settlement's request as settle_visit read it
     pub(crate) async fn settle_elsewhere(
         &self,
-        mut look: Box<dyn yikatong_store::CardTx>,
+        reading: VisitReading,
         visit: VisitRecord,
         who: &Principal,
         req: &SettleRequest,
         book: bool,
         institution: &Institution,
         insured: &str,
+        date: NaiveDate,
     ) -> ServiceResult<Settlement> {
-        let date = visit_date(&visit)?;
-        let VisitParts { registration, care, kind } = visit_parts(&mut look, &visit, req, &institution.region, date).await?;
-        drop(look);
+        let VisitParts { registration, care, kind } = reading.parts(&visit.mdtrt_id, req)?;
         let now = self.clock.now();
         let mut parts = Vec::with_capacity(2);
         if !registration.is_empty() {

@@ -13,7 +13,7 @@ use yikatong_core::settlement::{CrossRegion, Receipt, SettlementState, Side};
 use yikatong_store::{Person, SettlementRecord};
 
 use super::wire::{CallFrom, RegionAnswer, RegionCall};
-use crate::settlement::booking::already_settled;
+use crate::settlement::booking::{Ledger, already_settled};
 use crate::settlement::psn_no;
 use crate::settlement::visits::Presented;
 use crate::{EarlierRequest, KeptAnswer, RequestClaim, RequestKey, Service, ServiceError, ServiceResult};
@@ -163,11 +163,12 @@ impl Service {
             usable_for_settlement(&card, &crate::cards::printed_of(&person), now)?;
         }
         let mut receipts: Vec<Receipt> = Vec::with_capacity(parts.len());
+        let mut ledger = Ledger::open(&mut tx, &hash, *date).await?;
         for part in parts {
             if let Some(first) = tx.live_settlement(mdtrt_id, part.kind).await? {
                 return Err(already_settled(mdtrt_id, &first));
             }
-            let (receipt, year) = self.compute(&mut tx, &person, &hash, level, *date, &part.lines, part.use_account).await?;
+            let receipt = self.compute(&mut tx, &mut ledger, &person, level, &part.lines, part.use_account).await?;
             receipt.check_identities().map_err(ServiceError::Internal)?;
             if *book {
                 let record = SettlementRecord {
@@ -178,13 +179,14 @@ impl Service {
                     kind: part.kind,
                     state: SettlementState::Settled,
                     visit_date: *date,
-                    year,
+                    year: i64::from(chrono::Datelike::year(date)),
                     receipt: serde_json::to_value(&receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
                     created_at: now,
                     reversed_at: None,
                     cross_region: Some(CrossRegion { care_admdvs: from.care_admdvs.clone(), insured_admdvs: self.admdvs_of(&person.region), side: Side::Insured }),
                 };
-                self.record_settlement(&mut tx, &record, &receipt).await?;
+                // The lines are the care region's: none is marked here.
+                self.book(&mut tx, &record, &ledger, &receipt, &[]).await?;
             }
             receipts.push(receipt);
         }
