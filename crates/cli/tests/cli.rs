@@ -638,3 +638,45 @@ fn admin_his_credential_issues_an_access_id_that_signs_national_interface_reques
         });
     });
 }
+
+/// `ykt bench all --quick` runs every benchmark at small sizes, prints one table of
+/// their figures beside their baselines, and writes it with the machine into the
+/// generated part of the file it is given, keeping the rest (the profile, the notes).
+#[test]
+fn bench_all_runs_every_benchmark_and_writes_one_table_with_the_machine() {
+    let dir = std::env::temp_dir().join(format!("ykt-bench-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_file = dir.join("benchmarks.md");
+    std::fs::write(&out_file, "# Benchmarks\n\n<!-- ykt bench all: begin -->\nold\n<!-- ykt bench all: end -->\n\n## Where the time goes\nkept\n").unwrap();
+    let out = Command::new(YKT).args(["bench", "all", "--quick", "--out"]).arg(&out_file).args(["--postgres", &test_pg_url()]).env_remove("RUST_LOG").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    // `ykt bench settle`'s own lines come first, as they always did.
+    assert!(stdout.lines().any(|l| l.starts_with("2207 settlements (API)")) && stdout.contains("ratio 2207 / pgbench: "), "{stdout}");
+    let table = stdout.split("ykt bench all: ").nth(1).unwrap_or_else(|| panic!("no summary in {stdout}"));
+    for figure in [
+        "settle: 2207, 8 cashiers",
+        "settle: 2207, 2 cashiers",
+        "settle: 2207, 3 cashiers, one person",
+        "card-life: postgres",
+        "registry: sqlite",
+        "events: postgres",
+        "cross-region: sqlite",
+        "city: postgres: import applications",
+        "city: sqlite: credit the month's accounts",
+        "upload: postgres",
+        "portal: sqlite: /holder",
+        "settle-engine",
+    ] {
+        let row = table.lines().find(|l| l.starts_with(figure)).unwrap_or_else(|| panic!("no {figure} row in {table}"));
+        let value: f64 = row[figure.len()..].split_whitespace().find_map(|w| w.parse().ok()).unwrap_or_else(|| panic!("no figure in {row}"));
+        assert!(value > 0.0, "{row}");
+    }
+    let written = std::fs::read_to_string(&out_file).unwrap();
+    assert!(!written.contains("\nold\n") && written.contains("## Where the time goes\nkept"), "the generated part replaced, the rest kept: {written}");
+    for machine in ["| cores |", "| memory |", "| PostgreSQL | PostgreSQL ", "| SQLite | SQLite "] {
+        assert!(written.contains(machine), "{machine} in {written}");
+    }
+    assert!(written.contains("| settle: 2207, 8 cashiers |"), "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

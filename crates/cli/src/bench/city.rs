@@ -48,6 +48,7 @@ pub async fn run(persons: usize, batch: usize, backends: &[String], pg: &str) ->
         match city_once(backend, pg, persons, batch).await {
             Ok(steps) => {
                 print_steps(backend, &steps);
+                record_steps(name, backend, &steps);
                 println!("  whole run (setup included): {:.1} min", started.elapsed().as_secs_f64() / 60.0);
             }
             Err(e) => {
@@ -90,6 +91,22 @@ fn print_steps(backend: Backend, steps: &[Step]) {
             rows,
             took.as_secs_f64(),
             s.took.as_secs_f64() / took.as_secs_f64().max(1e-9)
+        );
+    }
+}
+
+/// Each step's time beside its baseline's, for `ykt bench all` (aim: 3 × `COPY` on
+/// PostgreSQL, 5 × `INSERT … SELECT` on SQLite).
+fn record_steps(name: &str, backend: Backend, steps: &[Step]) {
+    let (how, aim) = match backend {
+        Backend::Postgres => ("COPY", 3.0),
+        Backend::Sqlite => ("INSERT…SELECT", 5.0),
+    };
+    for s in steps {
+        let (_, rows, took) = &s.baseline;
+        let baseline = Some((format!("{how} of its {rows} rows"), took.as_secs_f64()));
+        super::report::record(
+            super::report::Figure::time("city", &format!("{name}: {} ({} rows, peak {} MB)", s.name, s.rows, s.peak_mb), s.took.as_secs_f64(), "s", baseline).aim(aim),
         );
     }
 }

@@ -68,14 +68,21 @@ pub(super) async fn run(pairs: usize, samples: usize, concurrency: usize, backen
     println!("{:<10} {:>12} {:>12} {:>8} {:>22} {:>10}", "backend", "notices/s", "baseline/s", "ratio", "counter→blocklist p50", "p99");
     for name in backends {
         match once(parse_backend(name)?, pg, pairs, samples, concurrency).await {
-            Ok(f) => println!(
-                "{name:<10} {:>12.0} {:>12.0} {:>8.2} {:>20.1}ms {:>8.1}ms",
-                f.notices_per_s,
-                f.baseline_per_s,
-                f.notices_per_s / f.baseline_per_s.max(f64::MIN_POSITIVE),
-                ms(f.latencies.quantile(0.50)),
-                ms(f.latencies.quantile(0.99))
-            ),
+            Ok(f) => {
+                let baseline = Some((format!("{name}: JetStream publish and durable consumer"), f.baseline_per_s));
+                super::report::record(
+                    super::report::Figure::rate("events", &format!("{name}: counter to transit blocklist"), f.notices_per_s, "notices/s", baseline)
+                        .with_latency(f.latencies.quantile(0.50), f.latencies.quantile(0.99)),
+                );
+                println!(
+                    "{name:<10} {:>12.0} {:>12.0} {:>8.2} {:>20.1}ms {:>8.1}ms",
+                    f.notices_per_s,
+                    f.baseline_per_s,
+                    f.notices_per_s / f.baseline_per_s.max(f64::MIN_POSITIVE),
+                    ms(f.latencies.quantile(0.50)),
+                    ms(f.latencies.quantile(0.99))
+                );
+            }
             Err(e) => println!("{name:<10} failed: {e}"),
         }
     }

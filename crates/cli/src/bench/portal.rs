@@ -24,6 +24,7 @@ pub async fn run(persons: usize, requests: usize, backends: &[String], pg: &str)
                 println!("  {:<40} {:>9} {:>9}", "page", "p50 ms", "p99 ms");
                 for (page, p50, p99) in rows {
                     println!("  {page:<40} {:>9.1} {:>9.1}", ms(p50), ms(p99));
+                    super::report::record(super::report::Figure::time("portal", &format!("{name}: {page}"), ms(p99), "ms p99", None).with_latency(p50, p99));
                 }
             }
             Err(e) => {

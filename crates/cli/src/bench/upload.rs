@@ -109,6 +109,14 @@ async fn upload_once(backend: Backend, pg: &str, rows: usize) -> Result<Vec<Stri
         let accepted: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or("{}"))
             .map_err(|e| format!("the API's answer is not its report: {e}: {}", &answer[..answer.len().min(300)]))?;
         let per_s = |n: usize, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
+        let through_api = per_s(accepted["rows"].as_u64().unwrap_or(0) as usize, api);
+        super::report::record(super::report::Figure::rate(
+            "upload",
+            &format!("{}: application file through the API", if matches!(backend, Backend::Postgres) { "postgres" } else { "sqlite" }),
+            through_api,
+            "rows/s",
+            Some(("the command line's path".into(), per_s(report.rows, cli))),
+        ));
         Ok(vec![
             format!("{:<34} {:>10} {:>12} {:>14}", "path", "rows", "seconds", "rows/s"),
             format!("{:<34} {:>10} {:>12.1} {:>14.0}", "command line (baseline)", report.rows, cli.as_secs_f64(), per_s(report.rows, cli)),
