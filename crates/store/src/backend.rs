@@ -7,7 +7,7 @@
 
 macro_rules! store_impl {
     ($store:ident, $dialect:ty) => {
-        use crate::dialect::{CardUpdate, Dialect, card_write, rows_per_statement, unique};
+        use crate::dialect::{CardChange, CardUpdate, Dialect, INSERT_EVENT, INSERT_NOTICE, NoticeRow, SAVE_CARD, WITHDRAW_LIFTING, card_write, rows_per_statement, unique};
 
         // The dialect's items under the names the shared source uses.
         type Db = <$dialect as Dialect>::Db;
@@ -25,6 +25,10 @@ macro_rules! store_impl {
 
         async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
             <$dialect as Dialect>::update_cards(tx, rows).await
+        }
+
+        async fn record_change(tx: &mut sqlx::Transaction<'static, Db>, change: &CardChange<'_>) -> StoreResult<()> {
+            <$dialect as Dialect>::record_change(tx, change).await
         }
 
         async fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, Db>, booking: &crate::Booking<'_>) -> StoreResult<Option<u64>> {

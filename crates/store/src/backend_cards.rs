@@ -45,7 +45,7 @@ macro_rules! card_impl {
                     seq += 1;
                     let payload = crate::records::event_payload(&self.key, e)?;
                     let hash = event_hash(&self.key, &prev, card_id, seq, e.kind(), &payload, meta);
-                    sqlx::query("INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    sqlx::query(INSERT_EVENT)
                         .bind(card_id)
                         .bind(seq)
                         .bind(e.kind())
@@ -72,9 +72,43 @@ macro_rules! card_impl {
                 card_from_row(&self.key, row)
             }
 
+            /// One event of `card` written as one [`CardChange`] (one statement on
+            /// PostgreSQL); the chain's head is kept for the next.
+            async fn record_one(&mut self, card: &Card, event: &CardEvent, meta: &EventMeta) -> StoreResult<()> {
+                let (prev_hash, seq) = match self.heads.get(&card.id) {
+                    Some(h) => h.clone(),
+                    None => {
+                        let row = sqlx::query("SELECT head_hash, last_seq FROM cards WHERE id = $1").bind(card.id).fetch_one(&mut *self.tx).await?;
+                        (row.try_get("head_hash")?, row.try_get("last_seq")?)
+                    }
+                };
+                let seq = seq + 1;
+                let payload = crate::records::event_payload(&self.key, event)?;
+                let hash = event_hash(&self.key, &prev_hash, card.id, seq, event.kind(), &payload, meta);
+                let notices = yikatong_core::card::notices::notices_of(card, event, meta.at)
+                    .into_iter()
+                    .map(|n| Ok(NoticeRow { topic: n.topic, payload: serde_json::to_string(&n.notice).map_err(|e| StoreError::Corrupt(e.to_string()))?, due: ts(n.due), lifts: n.lifts }))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let change = CardChange {
+                    card,
+                    data: crate::records::card_data(&self.key, card)?,
+                    seq,
+                    kind: event.kind(),
+                    payload,
+                    meta,
+                    prev_hash,
+                    hash: hash.clone(),
+                    withdraws: yikatong_core::card::notices::withdrawn_by(event),
+                    notices,
+                };
+                record_change(&mut self.tx, &change).await?;
+                self.heads.insert(card.id, (hash, seq));
+                Ok(())
+            }
+
             async fn save(&mut self, card: &Card, (head, last_seq): (String, i64)) -> StoreResult<()> {
                 let data = crate::records::card_data(&self.key, card)?;
-                sqlx::query("UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8, ready_awaited_year = $9 WHERE id = $10")
+                sqlx::query(SAVE_CARD)
                     .bind(card.state.as_str())
                     .bind(&card.card_number)
                     .bind(card.certificate.as_ref().map(|c| c.number.clone()))
@@ -200,6 +234,12 @@ macro_rules! card_impl {
             }
 
             async fn record(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<()> {
+                // One event (a counter's, a clerk's, a holder's change): one statement
+                // where the database writes several tables in one. Several: each event's
+                // notices are written after the withdrawals of the one before.
+                if let [event] = events {
+                    return self.record_one(card, event, meta).await;
+                }
                 let head = self.append(card, events, meta).await?;
                 self.save(card, head).await
             }
@@ -724,8 +764,6 @@ macro_rules! card_impl {
         }
 
         /// Withdraws a card's lifting (`$3`, its lift key) not yet due at `$1` nor delivered.
-        const WITHDRAW_LIFTING: &str = "UPDATE outbox SET withdrawn_at = $1 WHERE card_id = $2 AND lifts = $3 AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $1";
-
         /// The notices of `event` on `card` (R-EVT-1), after the liftings it withdraws.
         async fn write_notices(tx: &mut sqlx::Transaction<'static, Db>, card: &Card, event: &CardEvent, at: DateTime<Utc>) -> StoreResult<()> {
             let at_text = ts(at);
@@ -738,7 +776,7 @@ macro_rules! card_impl {
                     .await?;
             }
             for n in yikatong_core::card::notices::notices_of(card, event, at) {
-                sqlx::query("INSERT INTO outbox (topic, card_id, payload, at, due, lifts) VALUES ($1, $2, $3, $4, $5, $6)")
+                sqlx::query(INSERT_NOTICE)
                     .bind(n.topic)
                     .bind(card.id)
                     .bind(serde_json::to_string(&n.notice).map_err(|e| StoreError::Corrupt(e.to_string()))?)

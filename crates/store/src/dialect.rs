@@ -40,8 +40,47 @@ pub(crate) trait Dialect {
     /// where it cannot, and the shared source writes the parts one by one.
     fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, Self::Db>, booking: &Booking<'_>) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
 
+    /// One card's change of one event ([`CardChange`]): one statement of data-modifying
+    /// `WITH`s on PostgreSQL, its statements in order on SQLite.
+    fn record_change(tx: &mut sqlx::Transaction<'static, Self::Db>, change: &CardChange<'_>) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Many cards' new projections and chain heads, the fastest way the database has.
     fn update_cards(tx: &mut sqlx::Transaction<'static, Self::Db>, rows: &[CardUpdate<'_>]) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// One event appended to a card's chain.
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+/// Withdraws the card's undelivered lifting notices of a zone (`$1` the time, `$2` the
+/// card, `$3` the zone) that a later event made pointless.
+pub(crate) const WITHDRAW_LIFTING: &str = "UPDATE outbox SET withdrawn_at = $1 WHERE card_id = $2 AND lifts = $3 AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $1";
+/// One notice for the parties (R-EVT-1).
+pub(crate) const INSERT_NOTICE: &str = "INSERT INTO outbox (topic, card_id, payload, at, due, lifts) VALUES ($1, $2, $3, $4, $5, $6)";
+/// A card's new row with its chain head.
+pub(crate) const SAVE_CARD: &str = "UPDATE cards SET state = $1, card_number = $2, certificate_number = $3, batch_id = $4, due_on = $5, version = version + 1, head_hash = $6, last_seq = $7, data = $8, ready_awaited_year = $9 WHERE id = $10";
+
+/// What one event of one card writes, computed before it is written: the event with its
+/// chained hash, the lifting notices it withdraws, the notices it sends (R-EVT-1, in
+/// their order) and the card's new row (`data` its encrypted projection).
+pub(crate) struct CardChange<'a> {
+    pub card: &'a Card,
+    pub data: String,
+    pub seq: i64,
+    pub kind: &'static str,
+    pub payload: String,
+    pub meta: &'a crate::EventMeta,
+    pub prev_hash: String,
+    pub hash: String,
+    pub withdraws: &'static [&'static str],
+    pub notices: Vec<NoticeRow>,
+}
+
+/// A notice's row in the outbox.
+pub(crate) struct NoticeRow {
+    pub topic: &'static str,
+    pub payload: String,
+    pub due: String,
+    pub lifts: Option<&'static str>,
 }
 
 /// A card's new projection and chain head, for [`Dialect::update_cards`].

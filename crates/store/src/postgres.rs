@@ -55,6 +55,49 @@ impl Dialect for PgDialect {
         sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cards', 'id')) FROM generate_series(1, $1)").bind(n as i64).fetch_all(&mut **tx).await
     }
 
+    /// The event, the withdrawals, the notices and the card's row in one statement of
+    /// data-modifying `WITH`s (one round trip where they were four or five). The
+    /// withdrawals see the outbox as it was before the statement, as they did before the
+    /// event's own notices were written; the text depends only on the number of notices.
+    async fn record_change(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, c: &CardChange<'_>) -> StoreResult<()> {
+        let (card, m) = (c.card, c.meta);
+        let mut sql = String::from(
+            "WITH event AS (INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
+             withdrawn AS (UPDATE outbox SET withdrawn_at = $8 WHERE card_id = $1 AND lifts = ANY($11) AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $8)",
+        );
+        if !c.notices.is_empty() {
+            let rows: Vec<String> = (0..c.notices.len()).map(|i| format!("(${}, $1, ${}, $8, ${}, ${})", 19 + 4 * i, 20 + 4 * i, 21 + 4 * i, 22 + 4 * i)).collect();
+            sql.push_str(&format!(", notices AS (INSERT INTO outbox (topic, card_id, payload, at, due, lifts) VALUES {})", rows.join(", ")));
+        }
+        sql.push_str(
+            " UPDATE cards SET state = $12, card_number = $13, certificate_number = $14, batch_id = $15, due_on = $16, version = version + 1, head_hash = $10, last_seq = $2, data = $17, ready_awaited_year = $18 WHERE id = $1",
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(card.id)
+            .bind(c.seq)
+            .bind(c.kind)
+            .bind(&c.payload)
+            .bind(&m.actor)
+            .bind(&m.channel)
+            .bind(&m.place)
+            .bind(crate::records::ts(m.at))
+            .bind(&c.prev_hash)
+            .bind(&c.hash)
+            .bind(c.withdraws)
+            .bind(card.state.as_str())
+            .bind(&card.card_number)
+            .bind(card.certificate.as_ref().map(|c| c.number.clone()))
+            .bind(card.batch_id)
+            .bind(card.due_on.map(|d| d.to_string()))
+            .bind(&c.data)
+            .bind(card.certificate.as_ref().and_then(|c| c.awaiting_year));
+        for n in &c.notices {
+            q = q.bind(n.topic).bind(&n.payload).bind(&n.due).bind(n.lifts);
+        }
+        q.execute(&mut **tx).await.map_err(card_write)?;
+        Ok(())
+    }
+
     /// The record, the year totals, the debits and the lines in one statement of
     /// data-modifying `WITH`s (one round trip where they were four or five); its text
     /// depends only on the number of debits, so it is prepared once per connection.
