@@ -7,7 +7,7 @@
 
 macro_rules! store_impl {
     ($store:ident, $dialect:ty) => {
-        use crate::dialect::{CardChange, CardUpdate, Dialect, INSERT_EVENT, INSERT_NOTICE, NoticeRow, SAVE_CARD, WITHDRAW_LIFTING, card_write, rows_per_statement, unique};
+        use crate::dialect::{CardChange, CardUpdate, Dialect, INSERT_EVENT, INSERT_NOTICE, INSERT_SETTLEMENT, NoticeRow, SAVE_CARD, WITHDRAW_LIFTING, card_write, rows_per_statement, unique};
 
         // The dialect's items under the names the shared source uses.
         type Db = <$dialect as Dialect>::Db;
@@ -25,6 +25,45 @@ macro_rules! store_impl {
 
         async fn update_cards(tx: &mut sqlx::Transaction<'static, Db>, rows: &[CardUpdate<'_>]) -> StoreResult<()> {
             <$dialect as Dialect>::update_cards(tx, rows).await
+        }
+
+        /// A statement with its values bound so far.
+        type Bound<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+        /// A settlement's 13 columns, in the order `INSERT INTO settlements` names them.
+        fn bind_settlement<'q>(q: Bound<'q>, s: &crate::SettlementRecord) -> Bound<'q> {
+            q.bind(&s.setl_id)
+                .bind(&s.mdtrt_id)
+                .bind(&s.institution)
+                .bind(&s.person_hash)
+                .bind(s.kind.as_str())
+                .bind(s.state.as_str())
+                .bind(s.visit_date.to_string())
+                .bind(s.year)
+                .bind(s.receipt.to_string())
+                .bind(ts(s.created_at))
+                .bind(s.cross_region.as_ref().map(|x| x.care_admdvs.clone()))
+                .bind(s.cross_region.as_ref().map(|x| x.insured_admdvs.clone()))
+                .bind(s.cross_region.as_ref().map(|x| x.side.as_str()))
+        }
+
+        /// An event's 10 columns, in [`INSERT_EVENT`]'s order.
+        fn bind_event<'q>(q: Bound<'q>, c: &CardChange<'_>) -> Bound<'q> {
+            let m = c.meta;
+            q.bind(c.card.id).bind(c.seq).bind(c.kind).bind(&c.payload).bind(&m.actor).bind(&m.channel).bind(&m.place).bind(ts(m.at)).bind(&c.prev_hash).bind(&c.hash)
+        }
+
+        /// A card row's 9 columns before its id, in [`SAVE_CARD`]'s order.
+        fn bind_card_row<'q>(q: Bound<'q>, card: &yikatong_core::card::Card, head: &str, last_seq: i64, data: &str) -> Bound<'q> {
+            q.bind(card.state.as_str())
+                .bind(&card.card_number)
+                .bind(card.certificate.as_ref().map(|c| c.number.clone()))
+                .bind(card.batch_id)
+                .bind(card.due_on.map(|d| d.to_string()))
+                .bind(head)
+                .bind(last_seq)
+                .bind(data)
+                .bind(card.certificate.as_ref().and_then(|c| c.awaiting_year))
         }
 
         async fn record_change(tx: &mut sqlx::Transaction<'static, Db>, change: &CardChange<'_>) -> StoreResult<()> {

@@ -108,16 +108,7 @@ macro_rules! card_impl {
 
             async fn save(&mut self, card: &Card, (head, last_seq): (String, i64)) -> StoreResult<()> {
                 let data = crate::records::card_data(&self.key, card)?;
-                sqlx::query(SAVE_CARD)
-                    .bind(card.state.as_str())
-                    .bind(&card.card_number)
-                    .bind(card.certificate.as_ref().map(|c| c.number.clone()))
-                    .bind(card.batch_id)
-                    .bind(card.due_on.map(|d| d.to_string()))
-                    .bind(head)
-                    .bind(last_seq)
-                    .bind(data)
-                    .bind(card.certificate.as_ref().and_then(|c| c.awaiting_year))
+                bind_card_row(sqlx::query(SAVE_CARD), card, &head, last_seq, &data)
                     .bind(card.id)
                     .execute(&mut *self.tx)
                     .await
@@ -325,20 +316,7 @@ macro_rules! card_impl {
             }
 
             async fn insert_settlement(&mut self, s: &SettlementRecord) -> StoreResult<()> {
-                sqlx::query("INSERT INTO settlements (setl_id, mdtrt_id, institution, person_hash, kind, state, visit_date, year, receipt, created_at, care_admdvs, insured_admdvs, xreg_side) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
-                    .bind(&s.setl_id)
-                    .bind(&s.mdtrt_id)
-                    .bind(&s.institution)
-                    .bind(&s.person_hash)
-                    .bind(s.kind.as_str())
-                    .bind(s.state.as_str())
-                    .bind(s.visit_date.to_string())
-                    .bind(s.year)
-                    .bind(s.receipt.to_string())
-                    .bind(ts(s.created_at))
-                    .bind(s.cross_region.as_ref().map(|x| x.care_admdvs.clone()))
-                    .bind(s.cross_region.as_ref().map(|x| x.insured_admdvs.clone()))
-                    .bind(s.cross_region.as_ref().map(|x| x.side.as_str()))
+                bind_settlement(sqlx::query(INSERT_SETTLEMENT), s)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(unique(format!("settlement {}", s.setl_id)))?;

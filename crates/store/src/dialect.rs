@@ -48,6 +48,8 @@ pub(crate) trait Dialect {
     fn update_cards(tx: &mut sqlx::Transaction<'static, Self::Db>, rows: &[CardUpdate<'_>]) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// A settlement's record (its columns bound by the shared source's `bind_settlement`).
+pub(crate) const INSERT_SETTLEMENT: &str = "INSERT INTO settlements (setl_id, mdtrt_id, institution, person_hash, kind, state, visit_date, year, receipt, created_at, care_admdvs, insured_admdvs, xreg_side) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 /// One event appended to a card's chain.
 pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";

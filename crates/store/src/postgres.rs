@@ -60,37 +60,20 @@ impl Dialect for PgDialect {
     /// withdrawals see the outbox as it was before the statement, as they did before the
     /// event's own notices were written; the text depends only on the number of notices.
     async fn record_change(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, c: &CardChange<'_>) -> StoreResult<()> {
-        let (card, m) = (c.card, c.meta);
-        let mut sql = String::from(
-            "WITH event AS (INSERT INTO card_events (card_id, seq, kind, payload, actor, channel, place, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
-             withdrawn AS (UPDATE outbox SET withdrawn_at = $8 WHERE card_id = $1 AND lifts = ANY($11) AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $8)",
+        let card = c.card;
+        let mut sql = format!(
+            "WITH event AS ({INSERT_EVENT}), \
+             withdrawn AS (UPDATE outbox SET withdrawn_at = $8 WHERE card_id = $1 AND lifts = ANY($11) AND delivered_at IS NULL AND withdrawn_at IS NULL AND due > $8)"
         );
         if !c.notices.is_empty() {
-            let rows: Vec<String> = (0..c.notices.len()).map(|i| format!("(${}, $1, ${}, $8, ${}, ${})", 19 + 4 * i, 20 + 4 * i, 21 + 4 * i, 22 + 4 * i)).collect();
+            let rows: Vec<String> = (0..c.notices.len()).map(|i| format!("(${}, $1, ${}, $8, ${}, ${})", 21 + 4 * i, 22 + 4 * i, 23 + 4 * i, 24 + 4 * i)).collect();
             sql.push_str(&format!(", notices AS (INSERT INTO outbox (topic, card_id, payload, at, due, lifts) VALUES {})", rows.join(", ")));
         }
         sql.push_str(
-            " UPDATE cards SET state = $12, card_number = $13, certificate_number = $14, batch_id = $15, due_on = $16, version = version + 1, head_hash = $10, last_seq = $2, data = $17, ready_awaited_year = $18 WHERE id = $1",
+            " UPDATE cards SET state = $12, card_number = $13, certificate_number = $14, batch_id = $15, due_on = $16, version = version + 1, head_hash = $17, last_seq = $18, data = $19, ready_awaited_year = $20 WHERE id = $1",
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(card.id)
-            .bind(c.seq)
-            .bind(c.kind)
-            .bind(&c.payload)
-            .bind(&m.actor)
-            .bind(&m.channel)
-            .bind(&m.place)
-            .bind(crate::records::ts(m.at))
-            .bind(&c.prev_hash)
-            .bind(&c.hash)
-            .bind(c.withdraws)
-            .bind(card.state.as_str())
-            .bind(&card.card_number)
-            .bind(card.certificate.as_ref().map(|c| c.number.clone()))
-            .bind(card.batch_id)
-            .bind(card.due_on.map(|d| d.to_string()))
-            .bind(&c.data)
-            .bind(card.certificate.as_ref().and_then(|c| c.awaiting_year));
+        let q = bind_event(sqlx::query(sqlx::AssertSqlSafe(sql)), c).bind(c.withdraws);
+        let mut q = bind_card_row(q, card, &c.hash, c.seq, &c.data);
         for n in &c.notices {
             q = q.bind(n.topic).bind(&n.payload).bind(&n.due).bind(n.lifts);
         }
@@ -104,30 +87,16 @@ impl Dialect for PgDialect {
     async fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, b: &crate::Booking<'_>) -> StoreResult<Option<u64>> {
         let (s, t) = (b.record, b.totals);
         let by_fund = serde_json::to_string(&t.by_fund).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut sql = String::from(
-            "WITH booked AS (INSERT INTO settlements (setl_id, mdtrt_id, institution, person_hash, kind, state, visit_date, year, receipt, created_at, care_admdvs, insured_admdvs, xreg_side) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)), \
-             totals AS (UPDATE year_totals SET deductible_used = $14, fund_paid = $15, insured_used = $16, by_fund = $17 WHERE person_hash = $4 AND year = $8)",
+        let mut sql = format!(
+            "WITH booked AS ({INSERT_SETTLEMENT}), \
+             totals AS (UPDATE year_totals SET deductible_used = $14, fund_paid = $15, insured_used = $16, by_fund = $17 WHERE person_hash = $4 AND year = $8)"
         );
         if !b.debits.is_empty() {
             let rows: Vec<String> = (0..b.debits.len()).map(|i| format!("(${}, $10, $19, ${}, $1, ${})", 20 + 3 * i, 21 + 3 * i, 22 + 3 * i)).collect();
             sql.push_str(&format!(", debits AS (INSERT INTO account_entries (person_hash, at, kind, amount_fen, reference, reason) VALUES {})", rows.join(", ")));
         }
         sql.push_str(" UPDATE fee_lines SET setl_id = $1 WHERE mdtrt_id = $2 AND setl_id IS NULL AND sn = ANY($18)");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&s.setl_id)
-            .bind(&s.mdtrt_id)
-            .bind(&s.institution)
-            .bind(&s.person_hash)
-            .bind(s.kind.as_str())
-            .bind(s.state.as_str())
-            .bind(s.visit_date.to_string())
-            .bind(s.year)
-            .bind(s.receipt.to_string())
-            .bind(ts(s.created_at))
-            .bind(s.cross_region.as_ref().map(|x| x.care_admdvs.clone()))
-            .bind(s.cross_region.as_ref().map(|x| x.insured_admdvs.clone()))
-            .bind(s.cross_region.as_ref().map(|x| x.side.as_str()))
+        let mut q = bind_settlement(sqlx::query(sqlx::AssertSqlSafe(sql)), s)
             .bind(t.deductible_used.0)
             .bind(t.fund_paid.0)
             .bind(t.insured_used.0)

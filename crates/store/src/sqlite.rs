@@ -73,40 +73,14 @@ impl Dialect for SqliteDialect {
     /// process they cost no round trips.
     async fn record_change(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, c: &CardChange<'_>) -> StoreResult<()> {
         let (card, at) = (c.card, crate::records::ts(c.meta.at));
-        let m = c.meta;
-        sqlx::query(INSERT_EVENT)
-            .bind(card.id)
-            .bind(c.seq)
-            .bind(c.kind)
-            .bind(&c.payload)
-            .bind(&m.actor)
-            .bind(&m.channel)
-            .bind(&m.place)
-            .bind(&at)
-            .bind(&c.prev_hash)
-            .bind(&c.hash)
-            .execute(&mut **tx)
-            .await?;
+        bind_event(sqlx::query(INSERT_EVENT), c).execute(&mut **tx).await?;
         for lifts in c.withdraws {
             sqlx::query(WITHDRAW_LIFTING).bind(&at).bind(card.id).bind(*lifts).execute(&mut **tx).await?;
         }
         for n in &c.notices {
             sqlx::query(INSERT_NOTICE).bind(n.topic).bind(card.id).bind(&n.payload).bind(&at).bind(&n.due).bind(n.lifts).execute(&mut **tx).await?;
         }
-        sqlx::query(SAVE_CARD)
-            .bind(card.state.as_str())
-            .bind(&card.card_number)
-            .bind(card.certificate.as_ref().map(|c| c.number.clone()))
-            .bind(card.batch_id)
-            .bind(card.due_on.map(|d| d.to_string()))
-            .bind(&c.hash)
-            .bind(c.seq)
-            .bind(&c.data)
-            .bind(card.certificate.as_ref().and_then(|c| c.awaiting_year))
-            .bind(card.id)
-            .execute(&mut **tx)
-            .await
-            .map_err(card_write)?;
+        bind_card_row(sqlx::query(SAVE_CARD), card, &c.hash, c.seq, &c.data).bind(card.id).execute(&mut **tx).await.map_err(card_write)?;
         Ok(())
     }
 

@@ -88,7 +88,9 @@ pub(crate) async fn operator(service: &yikatong_service::Service) -> Result<yika
 }
 
 /// Active cards for the benchmark, made through the service as in life; returns them
-/// and a clerk token of their outlet.
+/// and a clerk token of their outlet. Their holders are in-service employees without
+/// flags, whom every region's policy settles (Beijing's file has no outpatient figures
+/// for flexible employment yet, which the synthetic city also has).
 pub(crate) async fn active_cards(service: &yikatong_service::Service, store: &dyn yikatong_store::Store, count: usize) -> Result<(Vec<i64>, String), String> {
     use yikatong_service::NewInstitution;
     let e = |e: yikatong_service::ServiceError| e.to_string();
@@ -98,7 +100,11 @@ pub(crate) async fn active_cards(service: &yikatong_service::Service, store: &dy
     service.create_outlet(&op, &NewOrganisation { code: "BENCH".into(), name: "基准网点".into(), region: region(), ..Default::default() }).await.map_err(e)?;
     service.create_institution(&op, &NewInstitution { code: "BENCH".into(), name: "基准医院".into(), region: region(), level: "3".into(), class: None }).await.map_err(e)?;
     let mut rng = yikatong_service::demo::DemoRng::new(7);
-    let people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], service.clock().today(), &mut rng);
+    let mut people = yikatong_service::demo::synthetic_persons(count, &["BENCH".into()], service.clock().today(), &mut rng);
+    for p in &mut people {
+        p.category = yikatong_core::registry::Category::InService;
+        p.flags.clear();
+    }
     store.insert_persons(&people).await.map_err(|e| e.to_string())?;
     let ssns: Vec<String> = people.into_iter().map(|p| p.ssn).collect();
     let ids = yikatong_service::demo::issue_active_cards(service, &ssns, "BENCH", "BENCH").await.map_err(e)?;

@@ -30,7 +30,7 @@ pub async fn run(visits: usize, concurrency: usize, other_clients: &[usize], sam
     println!("{:<28} {:>12.0} {:>8.1}ms {:>8.1}ms", "2207 settlements (API)", r.settlements_per_s, ms(r.p50), ms(r.p99));
     println!("{:<28} {:>12.0}", "whole visits (5 calls each)", r.visits_per_s);
     let figure = |clients: usize, r: &SettleResult, pgbench: &Result<f64, String>| {
-        let name = format!("2207, {clients} cashiers");
+        let name = format!("2207, {clients} {}", if clients == 1 { "cashier" } else { "cashiers" });
         let baseline = pgbench.as_ref().ok().map(|tps| (format!("pgbench TPC-B, {clients} clients"), *tps));
         report::record(report::Figure::rate("settle", &name, r.settlements_per_s, "settlements/s", baseline).with_latency(r.p50, r.p99).aim(0.6));
     };
@@ -60,7 +60,7 @@ pub async fn run(visits: usize, concurrency: usize, other_clients: &[usize], sam
         let (r, booked, balance) = one_person(visits.clamp(1, 20), same_person, pg).await?;
         report::record(report::Figure::rate("settle", &format!("2207, {same_person} cashiers, one person"), r.settlements_per_s, "settlements/s", None).with_latency(r.p50, r.p99));
         println!(
-            "{same_person:>3} cashiers, one person (the locked path): 2207 {:.0}/s, p50 {:.1} ms, p99 {:.1} ms; {booked} settlements booked, account {balance} fen (never below zero)",
+            "{same_person:>3} cashiers, one person (the locked path): 2207 {:.0}/s, p50 {:.1} ms, p99 {:.1} ms; {booked} settlements booked, each once, account {balance} fen (never below zero)",
             r.settlements_per_s,
             ms(r.p50),
             ms(r.p99)
@@ -88,6 +88,9 @@ async fn one_person(visits: usize, cashiers: usize, pg: &str) -> Result<(SettleR
     let result = settle_run(&url, visits, cashiers, 1).await;
     cleanup();
     let (r, after) = result?;
+    if after.balance_fen < 0 || after.settlements != visits * cashiers {
+        return Err(format!("one person's {} settlements of {} left the account at {} fen", after.settlements, visits * cashiers, after.balance_fen));
+    }
     Ok((r, after.settlements, after.balance_fen))
 }
 

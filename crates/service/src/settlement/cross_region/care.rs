@@ -15,7 +15,7 @@ use yikatong_store::{Institution, Person, SettlementRecord, VisitRecord};
 
 use super::LinkError;
 use super::wire::{CallFrom, Part, RegionAnswer, RegionCall};
-use crate::settlement::booking::{VisitParts, VisitReading, mark_lines, new_setl_id};
+use crate::settlement::booking::{VisitParts, VisitReading, mark_lines, new_setl_id, visit_settlement};
 use crate::settlement::visits::PersonInfo;
 use crate::settlement::{SettleRequest, Settlement, institution_of};
 use crate::{Service, ServiceError, ServiceResult};
@@ -232,20 +232,7 @@ impl Service {
             let mut tx = self.begin_write().await?;
             let visit = self.lock_own_visit(&mut tx, who, &req.mdtrt_id).await?;
             for ((part, receipt), setl_id) in parts.iter().zip(&receipts).zip(&setl_ids) {
-                let record = SettlementRecord {
-                    setl_id: setl_id.clone(),
-                    mdtrt_id: visit.mdtrt_id.clone(),
-                    institution: visit.institution.clone(),
-                    person_hash: visit.person_hash.clone(),
-                    kind: part.kind,
-                    state: SettlementState::Settled,
-                    visit_date: date,
-                    year: i64::from(chrono::Datelike::year(&date)),
-                    receipt: serde_json::to_value(receipt).map_err(|e| ServiceError::Internal(e.to_string()))?,
-                    created_at: settled_at,
-                    reversed_at: None,
-                    cross_region: Some(pair.clone()),
-                };
+                let record = SettlementRecord { cross_region: Some(pair.clone()), ..visit_settlement(&visit, part.kind, setl_id, date, receipt, settled_at)? };
                 tx.insert_settlement(&record).await?;
                 mark_lines(&mut tx, &visit.mdtrt_id, setl_id, &part.lines).await?;
             }
