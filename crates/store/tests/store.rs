@@ -364,10 +364,11 @@ on_both_databases!(a_stored_value_outside_its_closed_set_is_reported_as_corrupt,
     assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("organisation kind") && m.contains("embassy")), "{err}");
 });
 
-// R-SET-2: what a settlement reads under its visit's lock (the visit's live settlements,
-// its lines priced by the catalogue entry in force, the account with the family holder)
-// and its booking — record, year totals, debits and lines, one statement on PostgreSQL —
-// written together or not at all.
+// R-SET-2: one deductible per year holds because the year totals a settlement used are
+// written with it. What a settlement reads under its visit's lock (the visit's live
+// settlements, its lines priced by the catalogue entry in force, the account with the
+// family holder) and its booking — record, year totals, debits and lines, one statement
+// on PostgreSQL — written together or not at all.
 on_both_databases!(r_set_2_a_booking_writes_its_record_totals_debits_and_lines_together, |db: TestDb| async move {
     use yikatong_core::money::Fen;
     use yikatong_core::settlement::{CatalogEntry, CatalogItem, ItemClass, ItemKind, SettlementKind, SettlementState, YearTotals};

@@ -432,6 +432,9 @@ on_both_databases!(r_set_10_refusals_name_the_reason, |db: TestDb| async move {
     app.his_refused(&r.institution, "9999", "H120260302120000000011", json!({}), "unknown_transaction").await;
     // The same msgid for a different request is refused.
     app.his_refused(&r.institution, "2202", "H120260302120000000011", json!({"data": {"mdtrt_id": mdtrt_id}}), "msgid_reused").await;
+    // A 2207 is not looked up before its transaction: its claim there refuses the reuse.
+    app.his_refused(&r.institution, "2207", "H120260302120000000008", json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "acct_used_flag": "0"}}), "msgid_reused").await;
+    assert_eq!(app.balance().await, 50000);
 });
 
 on_both_databases!(r_act_1_first_swipe_at_registration_starts_the_social_zone, |db: TestDb| async move {

@@ -131,15 +131,13 @@ impl VisitReading {
 
     /// The visit's unsettled lines, priced, split into what this 2206/2207 settles.
     /// `medfee_sumamt` must be the total settled.
-    pub(crate) fn parts(self, mdtrt_id: &str, req: &SettleRequest) -> ServiceResult<VisitParts> {
+    pub(crate) fn parts(&self, mdtrt_id: &str, req: &SettleRequest) -> ServiceResult<VisitParts> {
         let registration_only = req.registration_only();
-        let (live, items) = (self.live, self.items);
-        let live = |kind: SettlementKind| live.iter().find(|(k, _)| *k == kind).map(|(_, id)| id.clone());
-        let stored: Vec<FeeLine> = self.lines.into_iter().filter(|l| l.setl_id.is_none()).map(fee_line).collect();
+        let stored: Vec<FeeLine> = self.lines.iter().filter(|l| l.setl_id.is_none()).cloned().map(fee_line).collect();
         if stored.is_empty() {
             return Err(Refusal::conflict("no_fee_lines", "the visit has no unsettled fee lines (2204)").into());
         }
-        let lines = priced(items, stored)?;
+        let lines = priced(self.items.clone(), stored)?;
         let total = Fen::checked_sum(lines.iter().map(|(l, _)| l.amount))
             .ok_or_else(|| Refusal::bad_input("amount_out_of_range", "the visit's lines add up to more than an amount can hold"))?;
         // R-SET-5: the registration fee is settled apart from the visit's other costs.
@@ -151,7 +149,7 @@ impl VisitReading {
         let (registration, care) = match (registration_only, registration.is_empty(), care.is_empty()) {
             (true, true, _) => return Err(Refusal::conflict("no_fee_lines", "med_type 12 settles the registration fee, and the visit has no unsettled registration line").into()),
             (true, false, _) => (Vec::new(), registration),
-            (false, false, false) => match live(SettlementKind::Registration) {
+            (false, false, false) => match self.live(SettlementKind::Registration) {
                 Some(first) => {
                     return Err(Refusal::conflict(
                         "registration_already_settled",
@@ -166,8 +164,8 @@ impl VisitReading {
             (false, true, _) => (Vec::new(), care),
         };
         let kind = if care.iter().all(|(_, item)| item.kind == ItemKind::RegistrationFee) { SettlementKind::Registration } else { SettlementKind::Realtime };
-        if let Some(first) = live(kind) {
-            return Err(already_settled(mdtrt_id, &first));
+        if let Some(first) = self.live(kind) {
+            return Err(already_settled(mdtrt_id, first));
         }
         Ok(VisitParts { registration, care, kind })
     }
