@@ -66,8 +66,8 @@ macro_rules! store_impl {
                 .bind(card.certificate.as_ref().and_then(|c| c.awaiting_year))
         }
 
-        async fn record_change(tx: &mut sqlx::Transaction<'static, Db>, change: &CardChange<'_>) -> StoreResult<()> {
-            <$dialect as Dialect>::record_change(tx, change).await
+        async fn record_in_one_statement(tx: &mut sqlx::Transaction<'static, Db>, change: &CardChange<'_>) -> StoreResult<bool> {
+            <$dialect as Dialect>::record_in_one_statement(tx, change).await
         }
 
         async fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, Db>, booking: &crate::Booking<'_>) -> StoreResult<Option<u64>> {

@@ -32,15 +32,19 @@ macro_rules! card_impl {
                 Ok(BackendCardTx { tx: begin_write(pool).await?, heads: Default::default(), key })
             }
 
+            /// The card's chain head and last sequence number: as its lock read them, or read
+            /// now.
+            async fn head_of(&mut self, card_id: i64) -> StoreResult<(String, i64)> {
+                if let Some(h) = self.heads.get(&card_id) {
+                    return Ok(h.clone());
+                }
+                let row = sqlx::query("SELECT head_hash, last_seq FROM cards WHERE id = $1").bind(card_id).fetch_one(&mut *self.tx).await?;
+                Ok((row.try_get("head_hash")?, row.try_get("last_seq")?))
+            }
+
             async fn append(&mut self, card: &Card, events: &[CardEvent], meta: &EventMeta) -> StoreResult<(String, i64)> {
                 let card_id = card.id;
-                let (mut prev, mut seq) = match self.heads.get(&card_id) {
-                    Some(h) => h.clone(),
-                    None => {
-                        let row = sqlx::query("SELECT head_hash, last_seq FROM cards WHERE id = $1").bind(card_id).fetch_one(&mut *self.tx).await?;
-                        (row.try_get("head_hash")?, row.try_get("last_seq")?)
-                    }
-                };
+                let (mut prev, mut seq) = self.head_of(card_id).await?;
                 for e in events {
                     seq += 1;
                     let payload = crate::records::event_payload(&self.key, e)?;
@@ -75,20 +79,10 @@ macro_rules! card_impl {
             /// One event of `card` written as one [`CardChange`] (one statement on
             /// PostgreSQL); the chain's head is kept for the next.
             async fn record_one(&mut self, card: &Card, event: &CardEvent, meta: &EventMeta) -> StoreResult<()> {
-                let (prev_hash, seq) = match self.heads.get(&card.id) {
-                    Some(h) => h.clone(),
-                    None => {
-                        let row = sqlx::query("SELECT head_hash, last_seq FROM cards WHERE id = $1").bind(card.id).fetch_one(&mut *self.tx).await?;
-                        (row.try_get("head_hash")?, row.try_get("last_seq")?)
-                    }
-                };
+                let (prev_hash, seq) = self.head_of(card.id).await?;
                 let seq = seq + 1;
                 let payload = crate::records::event_payload(&self.key, event)?;
                 let hash = event_hash(&self.key, &prev_hash, card.id, seq, event.kind(), &payload, meta);
-                let notices = yikatong_core::card::notices::notices_of(card, event, meta.at)
-                    .into_iter()
-                    .map(|n| Ok(NoticeRow { topic: n.topic, payload: serde_json::to_string(&n.notice).map_err(|e| StoreError::Corrupt(e.to_string()))?, due: ts(n.due), lifts: n.lifts }))
-                    .collect::<StoreResult<Vec<_>>>()?;
                 let change = CardChange {
                     card,
                     data: crate::records::card_data(&self.key, card)?,
@@ -99,9 +93,13 @@ macro_rules! card_impl {
                     prev_hash,
                     hash: hash.clone(),
                     withdraws: yikatong_core::card::notices::withdrawn_by(event),
-                    notices,
+                    notices: notice_rows(card, event, meta.at)?,
                 };
-                record_change(&mut self.tx, &change).await?;
+                if !record_in_one_statement(&mut self.tx, &change).await? {
+                    bind_event(sqlx::query(INSERT_EVENT), &change).execute(&mut *self.tx).await?;
+                    write_notice_rows(&mut self.tx, card.id, &ts(meta.at), change.withdraws, &change.notices).await?;
+                    bind_card_row(sqlx::query(SAVE_CARD), card, &change.hash, seq, &change.data).bind(card.id).execute(&mut *self.tx).await.map_err(card_write)?;
+                }
                 self.heads.insert(card.id, (hash, seq));
                 Ok(())
             }
@@ -566,8 +564,9 @@ macro_rules! card_impl {
                 let mut lines: Vec<StoredFeeLine> = Vec::new();
                 let mut entries = Vec::new();
                 for r in &rows {
-                    if lines.last().is_none_or(|l| l.sn != r.try_get::<String, _>("sn").unwrap_or_default()) {
-                        lines.push(line_from_row(r)?);
+                    let line = line_from_row(r)?;
+                    if lines.last().is_none_or(|l| l.sn != line.sn) {
+                        lines.push(line);
                     }
                     if r.try_get::<Option<String>, _>("kind")?.is_some() {
                         entries.push(catalog_entry_from_row(r)?);
@@ -741,30 +740,29 @@ macro_rules! card_impl {
             })
         }
 
-        /// Withdraws a card's lifting (`$3`, its lift key) not yet due at `$1` nor delivered.
-        /// The notices of `event` on `card` (R-EVT-1), after the liftings it withdraws.
-        async fn write_notices(tx: &mut sqlx::Transaction<'static, Db>, card: &Card, event: &CardEvent, at: DateTime<Utc>) -> StoreResult<()> {
-            let at_text = ts(at);
-            for lifts in yikatong_core::card::notices::withdrawn_by(event) {
-                sqlx::query(WITHDRAW_LIFTING)
-                    .bind(&at_text)
-                    .bind(card.id)
-                    .bind(*lifts)
-                    .execute(&mut **tx)
-                    .await?;
+        /// The notices of `event` on `card` (R-EVT-1) as their outbox rows.
+        fn notice_rows(card: &Card, event: &CardEvent, at: DateTime<Utc>) -> StoreResult<Vec<NoticeRow>> {
+            yikatong_core::card::notices::notices_of(card, event, at)
+                .into_iter()
+                .map(|n| Ok(NoticeRow { topic: n.topic, payload: serde_json::to_string(&n.notice).map_err(|e| StoreError::Corrupt(e.to_string()))?, due: ts(n.due), lifts: n.lifts }))
+                .collect()
+        }
+
+        /// The card's liftings of the zones `withdraws` names withdrawn at `at`, then
+        /// `notices` written, one statement each.
+        async fn write_notice_rows(tx: &mut sqlx::Transaction<'static, Db>, card_id: i64, at: &str, withdraws: &[&str], notices: &[NoticeRow]) -> StoreResult<()> {
+            for lifts in withdraws {
+                sqlx::query(WITHDRAW_LIFTING).bind(at).bind(card_id).bind(*lifts).execute(&mut **tx).await?;
             }
-            for n in yikatong_core::card::notices::notices_of(card, event, at) {
-                sqlx::query(INSERT_NOTICE)
-                    .bind(n.topic)
-                    .bind(card.id)
-                    .bind(serde_json::to_string(&n.notice).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-                    .bind(&at_text)
-                    .bind(ts(n.due))
-                    .bind(n.lifts)
-                    .execute(&mut **tx)
-                    .await?;
+            for n in notices {
+                sqlx::query(INSERT_NOTICE).bind(n.topic).bind(card_id).bind(&n.payload).bind(at).bind(&n.due).bind(n.lifts).execute(&mut **tx).await?;
             }
             Ok(())
+        }
+
+        /// The notices of `event` on `card` (R-EVT-1), after the liftings it withdraws.
+        async fn write_notices(tx: &mut sqlx::Transaction<'static, Db>, card: &Card, event: &CardEvent, at: DateTime<Utc>) -> StoreResult<()> {
+            write_notice_rows(tx, card.id, &ts(at), yikatong_core::card::notices::withdrawn_by(event), &notice_rows(card, event, at)?).await
         }
 
         /// Walks every card's chain: each event's hash must follow from the one before

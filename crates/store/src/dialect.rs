@@ -40,9 +40,10 @@ pub(crate) trait Dialect {
     /// where it cannot, and the shared source writes the parts one by one.
     fn book_in_one_statement(tx: &mut sqlx::Transaction<'static, Self::Db>, booking: &Booking<'_>) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
 
-    /// One card's change of one event ([`CardChange`]): one statement of data-modifying
-    /// `WITH`s on PostgreSQL, its statements in order on SQLite.
-    fn record_change(tx: &mut sqlx::Transaction<'static, Self::Db>, change: &CardChange<'_>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// One card's change of one event ([`CardChange`]) in one statement, where the
+    /// database can (PostgreSQL's data-modifying `WITH`): `false` where it cannot, and
+    /// the shared source writes its rows one by one.
+    fn record_in_one_statement(tx: &mut sqlx::Transaction<'static, Self::Db>, change: &CardChange<'_>) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Many cards' new projections and chain heads, the fastest way the database has.
     fn update_cards(tx: &mut sqlx::Transaction<'static, Self::Db>, rows: &[CardUpdate<'_>]) -> impl Future<Output = StoreResult<()>> + Send;

@@ -59,7 +59,7 @@ impl Dialect for PgDialect {
     /// data-modifying `WITH`s (one round trip where they were four or five). The
     /// withdrawals see the outbox as it was before the statement, as they did before the
     /// event's own notices were written; the text depends only on the number of notices.
-    async fn record_change(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, c: &CardChange<'_>) -> StoreResult<()> {
+    async fn record_in_one_statement(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, c: &CardChange<'_>) -> StoreResult<bool> {
         let card = c.card;
         let mut sql = format!(
             "WITH event AS ({INSERT_EVENT}), \
@@ -78,7 +78,7 @@ impl Dialect for PgDialect {
             q = q.bind(n.topic).bind(&n.payload).bind(&n.due).bind(n.lifts);
         }
         q.execute(&mut **tx).await.map_err(card_write)?;
-        Ok(())
+        Ok(true)
     }
 
     /// The record, the year totals, the debits and the lines in one statement of

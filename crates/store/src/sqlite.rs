@@ -69,19 +69,10 @@ impl Dialect for SqliteDialect {
         Ok((top + 1..=top + n as i64).collect())
     }
 
-    /// The change's statements in order: SQLite writes one table per statement, and in
-    /// process they cost no round trips.
-    async fn record_change(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, c: &CardChange<'_>) -> StoreResult<()> {
-        let (card, at) = (c.card, crate::records::ts(c.meta.at));
-        bind_event(sqlx::query(INSERT_EVENT), c).execute(&mut **tx).await?;
-        for lifts in c.withdraws {
-            sqlx::query(WITHDRAW_LIFTING).bind(&at).bind(card.id).bind(*lifts).execute(&mut **tx).await?;
-        }
-        for n in &c.notices {
-            sqlx::query(INSERT_NOTICE).bind(n.topic).bind(card.id).bind(&n.payload).bind(&at).bind(&n.due).bind(n.lifts).execute(&mut **tx).await?;
-        }
-        bind_card_row(sqlx::query(SAVE_CARD), card, &c.hash, c.seq, &c.data).bind(card.id).execute(&mut **tx).await.map_err(card_write)?;
-        Ok(())
+    /// SQLite writes one table per statement; in process, the rows one by one cost no
+    /// round trips.
+    async fn record_in_one_statement(_tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, _change: &CardChange<'_>) -> StoreResult<bool> {
+        Ok(false)
     }
 
     /// SQLite writes one table per statement; in process, the parts one by one cost no

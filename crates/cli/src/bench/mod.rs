@@ -241,12 +241,7 @@ async fn all(quick: bool, out: &std::path::Path, postgres: &str) -> Result<(), S
     }
     let figures = report::take();
     let machine = report::machine(postgres).await;
-    println!(
-        "
-ykt bench all: {} figures in {:.1} min",
-        figures.len(),
-        started.elapsed().as_secs_f64() / 60.0
-    );
+    println!("\nykt bench all: {} figures in {:.1} min", figures.len(), started.elapsed().as_secs_f64() / 60.0);
     println!("{}", report::table(&figures));
     let mut section = format!(
         "Written by `ykt bench all{}` on {} (Asia/Shanghai), in {:.1} minutes.\n\n| machine | |\n| --- | --- |\n",
